@@ -1,0 +1,122 @@
+package account
+
+import (
+	"context"
+	"time"
+)
+
+// Store persists the domain. Read runs fn on a reader; Write runs fn in one
+// transaction that commits only if fn returns nil, so a use case's change, its audit
+// event and (later) its outbox message are written together or not at all. On SQLite
+// writes are serialised (one writer, BEGIN IMMEDIATE); on PostgreSQL they are ordinary
+// read-committed transactions, and the methods that must be exact under concurrency
+// say how they lock.
+type Store interface {
+	Read(ctx context.Context, fn func(Tx) error) error
+	Write(ctx context.Context, fn func(Tx) error) error
+}
+
+// Tx is the set of queries the use cases run. Every method that touches tenant data
+// takes the organization id explicitly and filters on it. Lookups that find nothing
+// return an *Error with code ENOTFOUND; unique violations return ECONFLICT with a
+// Fields entry naming the column's field ("email", "username", "slug", "name").
+type Tx interface {
+	// Accounts.
+	AccountByID(ctx context.Context, id string) (Account, error)
+	AccountByEmail(ctx context.Context, email string) (Account, error) // case-insensitive
+	CreateAccount(ctx context.Context, a Account) error
+	UpdateAccount(ctx context.Context, a Account) error // every column but id and created_at
+	DeleteAccount(ctx context.Context, id string) error // cascades memberships, teams, sessions
+	CountOperators(ctx context.Context) (int, error)
+
+	// Organizations. OrganizationByRef accepts an id or a slug.
+	OrganizationByRef(ctx context.Context, ref string) (Organization, error)
+	CreateOrganization(ctx context.Context, o Organization) error
+	UpdateOrganization(ctx context.Context, o Organization) error
+	DeleteOrganization(ctx context.Context, id string) error
+	CountChildOrganizations(ctx context.Context, partnerID string) (int, error)
+	FindOrganizations(ctx context.Context, f OrganizationFilter) ([]Organization, int, error)
+
+	// Memberships. MembershipsOfAccount lists every membership of one account with
+	// its organization (for /me and for authorization).
+	Membership(ctx context.Context, orgID, accountID string) (Membership, error)
+	MembershipsOfAccount(ctx context.Context, accountID string) ([]AccountMembership, error)
+	CreateMembership(ctx context.Context, m Membership) error
+	UpdateMembership(ctx context.Context, m Membership) error // role, state, updated_at
+	DeleteMembership(ctx context.Context, orgID, accountID string) error
+	Member(ctx context.Context, orgID, accountID string) (Member, error)
+	FindMembers(ctx context.Context, f MemberFilter) ([]Member, int, error)
+	CountMembers(ctx context.Context, orgID string) (MemberCounts, error)
+	// CountMembersWithRole counts memberships of roleID in state (any state when empty).
+	CountMembersWithRole(ctx context.Context, orgID, roleID string, state MemberState) (int, error)
+
+	// Roles (custom ones; predefined roles live in code).
+	CustomRoles(ctx context.Context, orgID string) ([]Role, error)
+	CustomRole(ctx context.Context, orgID, id string) (Role, error)
+	CreateRole(ctx context.Context, r Role) error
+	UpdateRole(ctx context.Context, r Role) error
+	DeleteRole(ctx context.Context, orgID, id string) error
+
+	// Teams.
+	Teams(ctx context.Context, orgID string) ([]Team, error)
+	Team(ctx context.Context, orgID, id string) (Team, error)
+	CreateTeam(ctx context.Context, t Team) error
+	UpdateTeam(ctx context.Context, t Team) error
+	DeleteTeam(ctx context.Context, orgID, id string) error
+	// SetMemberTeams replaces the member's teams with teamIDs (all of orgID).
+	SetMemberTeams(ctx context.Context, orgID, accountID string, teamIDs []string) error
+
+	// Sessions.
+	CreateSession(ctx context.Context, s Session) error
+	SessionByTokenHash(ctx context.Context, hash []byte) (Session, Account, error)
+	DeleteSession(ctx context.Context, id string) error
+	// DeleteSessionsOfAccount revokes every session of the account but keepID's.
+	DeleteSessionsOfAccount(ctx context.Context, accountID, keepID string) error
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+
+	// One-time setup tokens for the first operator.
+	CreateSetupToken(ctx context.Context, hash []byte, expiresAt time.Time) error
+	// ConsumeSetupToken deletes the token and reports whether it existed unexpired.
+	ConsumeSetupToken(ctx context.Context, hash []byte, now time.Time) (bool, error)
+
+	// Audit.
+	InsertAudit(ctx context.Context, e AuditEvent) error
+	FindAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+}
+
+// AccountMembership is a membership seen from its account, with its organization.
+type AccountMembership struct {
+	Membership
+	Organization Organization
+	Teams        []string
+}
+
+// OrganizationFilter selects organizations. VisibleTo, when set, limits the result to
+// organizations where that account holds an active membership, and the organizations
+// under partners where it does.
+type OrganizationFilter struct {
+	Q         string // substring of name or slug, case-insensitive
+	Kind      OrgKind
+	ParentID  string
+	VisibleTo string
+	After     string // keyset: organizations with id > After
+	Limit     int
+}
+
+// MemberFilter selects members of one organization, ordered by account id.
+type MemberFilter struct {
+	OrgID    string
+	Q        string // substring of email, username, first or last name, case-insensitive
+	RoleID   string
+	TeamName string // case-insensitive
+	State    MemberState
+	After    string // keyset: members with account id > After
+	Limit    int
+}
+
+// AuditFilter selects an organization's audit events, newest first.
+type AuditFilter struct {
+	OrgID  string // empty: platform-wide events (operator)
+	Before string // keyset: events with id < Before
+	Limit  int
+}

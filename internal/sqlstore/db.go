@@ -1,0 +1,279 @@
+// Package sqlstore is Roster's only database code. It implements account.Store on
+// SQLite (modernc, embedded) and PostgreSQL (pgx) with one set of hand-written
+// queries: both engines accept $N placeholders, and the few differences live in the
+// dialect type. Migrations for each engine are embedded and applied by Migrate.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"roster.dev/roster/internal/account"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Engine names the database engine behind a DB.
+type Engine string
+
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// DB is an open Roster database. On SQLite it holds two pools: one writer connection
+// (every write transaction is BEGIN IMMEDIATE, so writers queue instead of failing
+// with SQLITE_BUSY mid-transaction) and a pool of readers (WAL lets them run beside
+// the writer). On PostgreSQL both are the same pool.
+type DB struct {
+	engine Engine
+	writer *sql.DB
+	reader *sql.DB
+}
+
+var _ account.Store = (*DB)(nil)
+
+// Open connects to the database named by rawURL: "sqlite://path/to/file.db"
+// (relative), "sqlite:///abs/path.db", or "postgres://…" / "postgresql://…".
+// It does not migrate; call Migrate.
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	switch {
+	case strings.HasPrefix(rawURL, "sqlite://"):
+		return openSQLite(ctx, strings.TrimPrefix(rawURL, "sqlite://"))
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		return openPostgres(ctx, rawURL)
+	}
+	return nil, fmt.Errorf("database URL %q: want sqlite://PATH or postgres://…", redactURL(rawURL))
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("sqlite database URL has no path")
+	}
+	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	writer, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+	// Create the file and switch it to WAL before readers open it.
+	if err := writer.PingContext(ctx); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	reader, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&mode=ro")
+	if err != nil {
+		writer.Close()
+		return nil, err
+	}
+	reader.SetMaxOpenConns(8)
+	reader.SetMaxIdleConns(8)
+	reader.SetConnMaxIdleTime(0)
+	return &DB{engine: SQLite, writer: writer, reader: reader}, nil
+}
+
+func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
+	db, err := sql.Open("pgx", rawURL)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(24)
+	db.SetMaxIdleConns(24)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres %s: %w", redactURL(rawURL), err)
+	}
+	return &DB{engine: Postgres, writer: db, reader: db}, nil
+}
+
+// Engine reports which engine the DB runs on.
+func (db *DB) Engine() Engine { return db.engine }
+
+// Close closes every pool.
+func (db *DB) Close() error {
+	err := db.writer.Close()
+	if db.reader != db.writer {
+		err = errors.Join(err, db.reader.Close())
+	}
+	return err
+}
+
+// Ping reports whether the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.reader.PingContext(ctx) }
+
+// Migrate applies every pending embedded migration. On PostgreSQL it holds a session
+// advisory lock, so several Roster processes starting together migrate once.
+func (db *DB) Migrate(ctx context.Context) error {
+	p, err := db.migrator()
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// MigrationStatus lists each migration's version and whether it is applied.
+func (db *DB) MigrationStatus(ctx context.Context) ([]string, error) {
+	p, err := db.migrator()
+	if err != nil {
+		return nil, err
+	}
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(st))
+	for _, s := range st {
+		out = append(out, fmt.Sprintf("%05d %-30s %s", s.Source.Version, s.Source.Path, s.State))
+	}
+	return out, nil
+}
+
+func (db *DB) migrator() (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.engine))
+	if err != nil {
+		return nil, err
+	}
+	var opts []goose.ProviderOption
+	dialect := goose.DialectSQLite3
+	if db.engine == Postgres {
+		dialect = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	return goose.NewProvider(dialect, db.writer, sub, opts...)
+}
+
+// Read runs fn against the reader pool, without a transaction.
+func (db *DB) Read(ctx context.Context, fn func(account.Tx) error) error {
+	return fn(&tx{q: db.reader, engine: db.engine})
+}
+
+// Write runs fn in one transaction, committed only if fn returns nil.
+func (db *DB) Write(ctx context.Context, fn func(account.Tx) error) (err error) {
+	sqlTx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			sqlTx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			sqlTx.Rollback()
+			return
+		}
+		if err = sqlTx.Commit(); err != nil {
+			err = fmt.Errorf("commit: %w", err)
+		}
+	}()
+	return fn(&tx{q: sqlTx, engine: db.engine})
+}
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// tx implements account.Tx over a querier; one file per aggregate adds its methods.
+type tx struct {
+	q      querier
+	engine Engine
+}
+
+// uniqueFields maps a unique index (PostgreSQL's constraint name, or SQLite's
+// "table.column" from its constraint error) to the API field it protects.
+var uniqueFields = map[string]string{
+	"accounts_email_key":      "email",
+	"accounts.email_key":      "email",
+	"accounts_username_key":   "username",
+	"accounts.username_key":   "username",
+	"organizations_slug_key":  "slug",
+	"organizations.slug":      "slug",
+	"roles_name_key":          "name",
+	"roles.org_id":            "name",
+	"teams_name_key":          "name",
+	"teams.org_id":            "name",
+	"sessions_token_hash_key": "token",
+	"sessions.token_hash":     "token",
+}
+
+// translate turns driver errors into domain errors: sql.ErrNoRows into ENOTFOUND
+// (with what), unique violations into ECONFLICT naming the field. Errors are told
+// apart by their codes (PostgreSQL 23505, SQLITE_CONSTRAINT_UNIQUE); only the name
+// of the violated index is read from SQLite's message, which has no other field for it.
+func translate(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return account.Errorf(account.ENOTFOUND, "%s not found", what)
+	}
+	if field, ok := uniqueViolation(err); ok {
+		e := account.Errorf(account.ECONFLICT, "%s: %s is already taken", what, field)
+		e.Fields = []account.FieldError{{Field: field, Message: "already taken"}}
+		return e
+	}
+	return err
+}
+
+func uniqueViolation(err error) (field string, ok bool) {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		f := uniqueFields[pgErr.ConstraintName]
+		if f == "" {
+			f = pgErr.ConstraintName
+		}
+		return f, true
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) && (sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+		msg := sqErr.Error()
+		const marker = "constraint failed: "
+		if i := strings.Index(msg, marker); i >= 0 {
+			cols := msg[i+len(marker):]
+			if j := strings.IndexAny(cols, " ,)"); j >= 0 {
+				cols = cols[:j]
+			}
+			if f, ok := uniqueFields[cols]; ok {
+				return f, true
+			}
+			return cols, true
+		}
+		return "id", true
+	}
+	return "", false
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
