@@ -136,3 +136,22 @@ func mustBit(p Permission) PermissionSet {
 	}
 	return bit
 }
+
+// descriptions say what each permission allows, for the catalogue clients show.
+var descriptions = map[Permission]string{
+	PermMembersRead:        "See the organization's members, teams and summary.",
+	PermMembersInvite:      "Add people and send invitations.",
+	PermMembersManage:      "Edit members (details, role, teams), deactivate and reactivate them.",
+	PermMembersRemove:      "Remove members from the organization.",
+	PermRolesManage:        "Create, edit and delete custom roles.",
+	PermTeamsManage:        "Create, rename and delete teams.",
+	PermSeatsAssign:        "Assign and unassign seats of the organization's subscriptions.",
+	PermSeatsRequest:       "Ask the operator for more seats.",
+	PermJoinRequestsReview: "Approve or deny requests to join the organization.",
+	PermImportsRun:         "Import members from spreadsheets and export the member list.",
+	PermAuditRead:          "Read the organization's audit log.",
+	PermOrganizationManage: "Change the organization's name, slug and settings, and manage SCIM tokens.",
+}
+
+// Description says what p allows ("" for a permission outside the catalogue).
+func (p Permission) Description() string { return descriptions[p] }

@@ -36,6 +36,11 @@ type Tx interface {
 	DeleteOrganization(ctx context.Context, id string) error
 	CountChildOrganizations(ctx context.Context, partnerID string) (int, error)
 	FindOrganizations(ctx context.Context, f OrganizationFilter) ([]Organization, int, error)
+	// LockOrganization serialises writers of one organization's invariants (the last
+	// owner; later seat quotas): on PostgreSQL it takes the organization row FOR UPDATE
+	// until the transaction ends; on SQLite, where writers are already serial, it only
+	// checks that the organization exists.
+	LockOrganization(ctx context.Context, id string) error
 
 	// Memberships. MembershipsOfAccount lists every membership of one account with
 	// its organization (for /me and for authorization).
@@ -82,6 +87,7 @@ type Tx interface {
 	// Audit.
 	InsertAudit(ctx context.Context, e AuditEvent) error
 	FindAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+	CountAudit(ctx context.Context, orgID string) (int, error) // orgID "" counts platform events
 }
 
 // AccountMembership is a membership seen from its account, with its organization.

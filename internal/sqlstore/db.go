@@ -64,7 +64,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite database URL has no path")
 	}
-	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(268435456)"
 	writer, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
 	if err != nil {
 		return nil, err
@@ -219,6 +219,8 @@ var uniqueFields = map[string]string{
 	"roles.org_id":            "name",
 	"teams_name_key":          "name",
 	"teams.org_id":            "name",
+	"memberships_pkey":        "account",
+	"memberships.org_id":      "account",
 	"sessions_token_hash_key": "token",
 	"sessions.token_hash":     "token",
 }
@@ -255,7 +257,7 @@ func uniqueViolation(err error) (field string, ok bool) {
 	if errors.As(err, &sqErr) && (sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 		msg := sqErr.Error()
 		const marker = "constraint failed: "
-		if i := strings.Index(msg, marker); i >= 0 {
+		if i := strings.LastIndex(msg, marker); i >= 0 {
 			cols := msg[i+len(marker):]
 			if j := strings.IndexAny(cols, " ,)"); j >= 0 {
 				cols = cols[:j]

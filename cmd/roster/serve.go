@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"time"
+
+	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/config"
+	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/password"
+	"roster.dev/roster/internal/sqlstore"
+)
+
+// serve runs the server until ctx ends, then shuts down gracefully: it stops
+// accepting, lets requests in flight finish (up to 30 seconds) and closes the store.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.ParseServe(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := cfg.Logger(stderr)
+
+	db, err := sqlstore.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	log.Info("store ready", "engine", db.Engine())
+
+	svc := account.NewService(account.Options{
+		Store:  db,
+		Hasher: password.NewHasher(password.DefaultParams, runtime.GOMAXPROCS(0), rand.Reader),
+		Now:    time.Now,
+		Rand:   rand.Reader,
+	})
+	if err := bootstrap(ctx, svc, cfg, stdout, log); err != nil {
+		return err
+	}
+
+	api := httpapi.NewServer(httpapi.Deps{Service: svc, Logger: log, Ready: db.Ping, BaseURL: cfg.BaseURL})
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL)
+
+	go purgeSessions(ctx, svc, log)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// bootstrap creates the first operator from the environment, or prints a one-time
+// setup link when the store has no operator and the environment names none.
+func bootstrap(ctx context.Context, svc *account.Service, cfg config.Config, stdout io.Writer, log *slog.Logger) error {
+	created, token, err := svc.Bootstrap(ctx, cfg.BootstrapEmail, cfg.BootstrapPassword)
+	if err != nil {
+		return fmt.Errorf("bootstrap the first operator: %w", err)
+	}
+	switch {
+	case created:
+		log.Info("created the first operator", "email", cfg.BootstrapEmail)
+	case token != "":
+		link := cfg.BaseURL + "/setup/" + token
+		log.Warn("no operator yet: open the setup link to create one (valid 24 hours)", "setup_url", link)
+		fmt.Fprintf(stdout, "\nRoster has no operator yet. Create one within 24 hours at:\n\n    %s\n\n", link)
+	}
+	return nil
+}
+
+// purgeSessions deletes expired sessions every ten minutes.
+func purgeSessions(ctx context.Context, svc *account.Service, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := svc.PurgeExpiredSessions(ctx)
+			if err != nil && ctx.Err() == nil {
+				log.Error("purge expired sessions", "err", err)
+			} else if n > 0 {
+				log.Info("purged expired sessions", "count", n)
+			}
+		}
+	}
+}

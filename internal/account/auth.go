@@ -1,0 +1,280 @@
+package account
+
+import (
+	"context"
+	"strings"
+)
+
+// sessionPrefix marks session tokens, so transports can tell them from other bearer
+// credentials (application keys, SCIM tokens) without a lookup.
+const sessionPrefix = "rs_"
+
+// LoginResult is a new session and its account.
+type LoginResult struct {
+	Token   string // shown once; only its hash is stored
+	Session Session
+	Account Account
+}
+
+// Login checks an email and password and opens a session. Wrong credentials, an
+// unknown email, an account with no password and a disabled account all answer the
+// same EUNAUTHENTICATED, after the same amount of hashing work.
+func (s *Service) Login(ctx context.Context, email, password, ip, userAgent string) (res LoginResult, err error) {
+	defer wrap(&err, "Login")
+	var a Account
+	err = s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		a, err = tx.AccountByEmail(ctx, EmailKey(email))
+		return err
+	})
+	if err != nil && ErrorCode(err) != ENOTFOUND {
+		return res, err
+	}
+	hash := a.PasswordHash // empty when not found: verified against a dummy
+	if len(password) > maxPasswordLen {
+		password = password[:maxPasswordLen]
+	}
+	ok, err := s.hasher.Verify(ctx, hash, password)
+	if err != nil {
+		return res, err
+	}
+	if !ok || a.State != AccountActive {
+		return res, Errorf(EUNAUTHENTICATED, "invalid email or password")
+	}
+	token, tokenHash := s.newToken(sessionPrefix)
+	now := s.now()
+	sess := Session{
+		ID: s.ids.New(), AccountID: a.ID, TokenHash: tokenHash,
+		CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL),
+		IP: ip, UserAgent: truncate(userAgent, 300),
+	}
+	actor := Actor{Account: a, SessionID: sess.ID, IP: ip}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		if err := tx.CreateSession(ctx, sess); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, "", "auth.login", "account", a.ID, nil, nil)
+	})
+	return LoginResult{Token: token, Session: sess, Account: a}, err
+}
+
+// IsSessionToken reports whether a bearer token has the form of a session token.
+func IsSessionToken(token string) bool { return strings.HasPrefix(token, sessionPrefix) }
+
+// Authenticate resolves a session token to its actor. An unknown, expired or revoked
+// token, or one whose account is no longer active, is EUNAUTHENTICATED.
+func (s *Service) Authenticate(ctx context.Context, token, ip string) (Actor, error) {
+	if !IsSessionToken(token) || len(token) > 100 {
+		return Actor{}, Errorf(EUNAUTHENTICATED, "invalid or expired session")
+	}
+	var sess Session
+	var a Account
+	err := s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		sess, a, err = tx.SessionByTokenHash(ctx, TokenHash(token))
+		return err
+	})
+	switch {
+	case ErrorCode(err) == ENOTFOUND:
+		return Actor{}, Errorf(EUNAUTHENTICATED, "invalid or expired session")
+	case err != nil:
+		return Actor{}, err
+	case !s.now().Before(sess.ExpiresAt) || a.State != AccountActive:
+		return Actor{}, Errorf(EUNAUTHENTICATED, "invalid or expired session")
+	}
+	return Actor{Account: a, SessionID: sess.ID, IP: ip}, nil
+}
+
+// Logout revokes the actor's session.
+func (s *Service) Logout(ctx context.Context, actor Actor) error {
+	return s.store.Write(ctx, func(tx Tx) error {
+		if err := tx.DeleteSession(ctx, actor.SessionID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, "", "auth.logout", "account", actor.Account.ID, nil, nil)
+	})
+}
+
+// ChangePassword sets a new password after checking the current one, clears
+// must_reset_password, and revokes every other session of the account.
+// Errors: EINVALID naming current_password (wrong) or new_password (policy).
+func (s *Service) ChangePassword(ctx context.Context, actor Actor, current, next string) (err error) {
+	defer wrap(&err, "ChangePassword(%s)", actor.Account.ID)
+	if err := CheckPassword("new_password", next); err != nil {
+		return err
+	}
+	if current == next {
+		return Invalid("new_password", "must differ from the current password")
+	}
+	if len(current) > maxPasswordLen {
+		return Invalid("current_password", "is not your current password")
+	}
+	ok, err := s.hasher.Verify(ctx, actor.Account.PasswordHash, current)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return Invalid("current_password", "is not your current password")
+	}
+	hash, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return err
+	}
+	return s.store.Write(ctx, func(tx Tx) error {
+		a, err := tx.AccountByID(ctx, actor.Account.ID)
+		if err != nil {
+			return err
+		}
+		if a.PasswordHash != actor.Account.PasswordHash {
+			return Errorf(ECONFLICT, "the password was changed meanwhile; log in again")
+		}
+		a.PasswordHash, a.MustResetPassword, a.UpdatedAt = hash, false, s.now()
+		if err := tx.UpdateAccount(ctx, a); err != nil {
+			return err
+		}
+		if err := tx.DeleteSessionsOfAccount(ctx, a.ID, actor.SessionID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, "", "account.password_changed", "account", a.ID, nil, nil)
+	})
+}
+
+// Bootstrap makes sure the store has an operator. With email and password it creates
+// that operator if there is none (created reports whether it did). Without them, and
+// with no operator yet, it returns a one-time setup token for CompleteSetup.
+func (s *Service) Bootstrap(ctx context.Context, email, password string) (created bool, setupToken string, err error) {
+	defer wrap(&err, "Bootstrap")
+	var n int
+	if err := s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		n, err = tx.CountOperators(ctx)
+		return err
+	}); err != nil {
+		return false, "", err
+	}
+	if n > 0 {
+		return false, "", nil
+	}
+	if email == "" && password == "" {
+		token, hash := s.newToken("setup_")
+		err := s.store.Write(ctx, func(tx Tx) error {
+			return tx.CreateSetupToken(ctx, hash, s.now().Add(s.setupTTL))
+		})
+		return false, token, err
+	}
+	a, err := s.newOperator(ctx, email, "", "", password)
+	if err != nil {
+		return false, "", err
+	}
+	err = s.store.Write(ctx, func(tx Tx) error { return s.createOperator(ctx, tx, a, "") })
+	if ErrorCode(err) == ECONFLICT {
+		return false, "", nil // another process bootstrapped the same store first
+	}
+	return err == nil, "", err
+}
+
+// SetupInput is the first operator's account, created through a setup link.
+type SetupInput struct {
+	Token, Email, FirstName, LastName, Password string
+}
+
+// CompleteSetup consumes a one-time setup token and creates the first operator.
+// Errors: EINVALIDTOKEN (unknown, used or expired token), ECONFLICT (an operator
+// exists already), EINVALID.
+func (s *Service) CompleteSetup(ctx context.Context, in SetupInput, ip string) (a Account, err error) {
+	defer wrap(&err, "CompleteSetup")
+	a, err = s.newOperator(ctx, in.Email, in.FirstName, in.LastName, in.Password)
+	if err != nil {
+		return a, err
+	}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		ok, err := tx.ConsumeSetupToken(ctx, TokenHash(in.Token), s.now())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return Errorf(EINVALIDTOKEN, "the setup link is unknown, used or expired")
+		}
+		return s.createOperator(ctx, tx, a, ip)
+	})
+	return a, err
+}
+
+func (s *Service) newOperator(ctx context.Context, email, first, last, password string) (Account, error) {
+	email, errE := NormalizeEmail("email", email)
+	first, errF := NormalizeName("first_name", first, false)
+	last, errL := NormalizeName("last_name", last, false)
+	if err := collect(errE, errF, errL, CheckPassword("password", password)); err != nil {
+		return Account{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return Account{}, err
+	}
+	now := s.now()
+	return Account{
+		ID: s.ids.New(), Email: email, FirstName: first, LastName: last,
+		State: AccountActive, Operator: true, PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
+	}, nil
+}
+
+func (s *Service) createOperator(ctx context.Context, tx Tx, a Account, ip string) error {
+	n, err := tx.CountOperators(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return Errorf(ECONFLICT, "an operator exists already")
+	}
+	if err := tx.CreateAccount(ctx, a); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, Actor{Account: a, IP: ip}, "", "operator.bootstrapped", "account", a.ID, nil, accountState(a))
+}
+
+// PurgeExpiredSessions deletes sessions past their expiry; run periodically.
+func (s *Service) PurgeExpiredSessions(ctx context.Context) (int, error) {
+	var n int
+	err := s.store.Write(ctx, func(tx Tx) error {
+		var err error
+		n, err = tx.DeleteExpiredSessions(ctx, s.now())
+		return err
+	})
+	return n, err
+}
+
+// Me is the actor's account and memberships.
+func (s *Service) Me(ctx context.Context, actor Actor) (Account, []AccountMembership, error) {
+	var ms []AccountMembership
+	err := s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		ms, err = tx.MembershipsOfAccount(ctx, actor.Account.ID)
+		return err
+	})
+	return actor.Account, ms, err
+}
+
+// accountState is the audit trail's view of an account: never the password hash.
+func accountState(a Account) map[string]any {
+	m := map[string]any{"email": a.Email, "first_name": a.FirstName, "last_name": a.LastName, "state": a.State}
+	if a.Username != "" {
+		m["username"] = a.Username
+	}
+	if a.Phone != "" {
+		m["phone"] = a.Phone
+	}
+	if a.Operator {
+		m["operator"] = true
+	}
+	if a.MustResetPassword {
+		m["must_reset_password"] = true
+	}
+	return m
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

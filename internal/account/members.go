@@ -1,0 +1,562 @@
+package account
+
+import (
+	"context"
+	"slices"
+	"strings"
+)
+
+// AddMemberInput is POST …/members.
+type AddMemberInput struct {
+	Email        string
+	FirstName    string
+	LastName     string
+	Phone        string
+	Username     string
+	Role         string // role id; "member" when empty
+	Teams        []string
+	Applications []string
+	SendInvite   *bool
+	Password     string
+	// ResetPasswordOnFirstLogin makes a new account change its password first.
+	ResetPasswordOnFirstLogin bool
+}
+
+// AddMember adds one person to an organization. An unknown email creates an active
+// account with the given password and names; a known one is linked as it is (its
+// names and password are not touched). Needs members.invite, and the role within the
+// actor's own permissions. Errors: EINVALID, EFORBIDDEN, EROLECEILING,
+// EDUPLICATEEMAIL (already a member), ECONFLICT (username taken), ENOTFOUND.
+func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in AddMemberInput) (m Member, err error) {
+	defer wrap(&err, "AddMember(%s)", orgRef)
+	var v Validation
+	email, errE := NormalizeEmail("email", in.Email)
+	addErr(&v, errE)
+	switch {
+	case in.SendInvite == nil:
+		v.Add("send_invite", "is required: true sends an invitation, false creates the account with a password")
+	case *in.SendInvite:
+		v.Add("send_invite", "invitations by email are not available yet on this server; use send_invite: false with a password")
+	}
+	for i, app := range in.Applications {
+		v.Add(fieldIndex("applications", i), "unknown application "+quote(app))
+	}
+	if err := v.Err(); err != nil {
+		return m, err
+	}
+
+	// Hash outside the transaction: argon2 is slow by design, and SQLite has one writer.
+	var existing Account
+	err = s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		existing, err = tx.AccountByEmail(ctx, EmailKey(email))
+		return err
+	})
+	if err != nil && ErrorCode(err) != ENOTFOUND {
+		return m, err
+	}
+	var fresh Account
+	if existing.ID == "" {
+		if fresh, err = s.newMemberAccount(ctx, email, in); err != nil {
+			return m, err
+		}
+	}
+
+	err = s.store.Write(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersInvite)
+		if err != nil {
+			return err
+		}
+		role, err := s.assignableRole(ctx, tx, a, "role", in.Role)
+		if err != nil {
+			return err
+		}
+		teamIDs, teamNames, err := s.resolveTeams(ctx, tx, a.org.ID, in.Teams)
+		if err != nil {
+			return err
+		}
+		acct, err := tx.AccountByEmail(ctx, EmailKey(email))
+		created := false
+		switch {
+		case ErrorCode(err) == ENOTFOUND:
+			if fresh.ID == "" { // deleted between our read and this transaction
+				return Errorf(ECONFLICT, "the account changed meanwhile; try again")
+			}
+			if err := tx.CreateAccount(ctx, fresh); err != nil {
+				return err
+			}
+			acct, created = fresh, true
+		case err != nil:
+			return err
+		default:
+			if _, err := tx.Membership(ctx, a.org.ID, acct.ID); err == nil {
+				return &Error{Code: EDUPLICATEEMAIL, Message: email + " is already a member of " + a.org.Name,
+					Fields: []FieldError{{Field: "email", Message: "is already a member of this organization"}}}
+			} else if ErrorCode(err) != ENOTFOUND {
+				return err
+			}
+		}
+		now := s.now()
+		ms := Membership{OrgID: a.org.ID, AccountID: acct.ID, RoleID: role.ID, State: MemberActive, CreatedAt: now, UpdatedAt: now}
+		if err := tx.CreateMembership(ctx, ms); err != nil {
+			return err
+		}
+		if len(teamIDs) > 0 {
+			if err := tx.SetMemberTeams(ctx, a.org.ID, acct.ID, teamIDs); err != nil {
+				return err
+			}
+		}
+		m = Member{Membership: ms, Account: acct, Teams: teamNames}
+		after := memberState(m)
+		if created {
+			after["account_created"] = true
+		}
+		return s.audit(ctx, tx, actor, a.org.ID, "member.added", "account", acct.ID, nil, after)
+	})
+	return m, err
+}
+
+// newMemberAccount validates and builds the account of a person new to Roster.
+func (s *Service) newMemberAccount(ctx context.Context, email string, in AddMemberInput) (Account, error) {
+	first, errF := NormalizeName("first_name", in.FirstName, true)
+	last, errL := NormalizeName("last_name", in.LastName, true)
+	phone, errP := NormalizePhone("phone", in.Phone)
+	username, errU := NormalizeUsername("username", in.Username)
+	if err := collect(errF, errL, errP, errU, CheckPassword("password", in.Password)); err != nil {
+		return Account{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return Account{}, err
+	}
+	now := s.now()
+	return Account{
+		ID: s.ids.New(), Email: email, Username: username, FirstName: first, LastName: last, Phone: phone,
+		State: AccountActive, MustResetPassword: in.ResetPasswordOnFirstLogin, PasswordHash: hash,
+		CreatedAt: now, UpdatedAt: now,
+	}, nil
+}
+
+// assignableRole resolves a role id the actor may grant: it must exist in the
+// organization, be active, and hold no permission the actor lacks.
+func (s *Service) assignableRole(ctx context.Context, tx Tx, a access, field, id string) (Role, error) {
+	if id == "" {
+		id = RoleMember
+	}
+	r, err := s.role(ctx, tx, a.org.ID, id)
+	if ErrorCode(err) == ENOTFOUND {
+		return r, Invalid(field, "unknown role "+quote(id))
+	}
+	if err != nil {
+		return r, err
+	}
+	if !r.Active {
+		return r, Invalid(field, "role "+quote(r.Name)+" is inactive and cannot be assigned")
+	}
+	return r, a.ceiling(r.Permissions, "role "+quote(r.Name))
+}
+
+// resolveTeams maps team names (case-insensitive) to ids, in orgID. Unknown names are
+// EINVALID naming teams[i]; duplicates are folded.
+func (s *Service) resolveTeams(ctx context.Context, tx Tx, orgID string, names []string) (ids, canonical []string, err error) {
+	if len(names) == 0 {
+		return nil, []string{}, nil
+	}
+	teams, err := tx.Teams(ctx, orgID)
+	if err != nil {
+		return nil, nil, err
+	}
+	byKey := make(map[string]Team, len(teams))
+	for _, t := range teams {
+		byKey[strings.ToLower(t.Name)] = t
+	}
+	var v Validation
+	seen := map[string]bool{}
+	for i, n := range names {
+		t, ok := byKey[strings.ToLower(strings.TrimSpace(n))]
+		if !ok {
+			v.Add(fieldIndex("teams", i), "unknown team "+quote(n))
+			continue
+		}
+		if !seen[t.ID] {
+			seen[t.ID] = true
+			ids = append(ids, t.ID)
+			canonical = append(canonical, t.Name)
+		}
+	}
+	slices.SortFunc(canonical, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return ids, canonical, v.Err()
+}
+
+// FindMember returns one member. Needs members.read.
+func (s *Service) FindMember(ctx context.Context, actor Actor, orgRef, accountID string) (m Member, err error) {
+	err = s.store.Read(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
+		if err != nil {
+			return err
+		}
+		m, err = tx.Member(ctx, a.org.ID, accountID)
+		return notFound(err, "member")
+	})
+	return m, err
+}
+
+// MemberQuery filters FindMembers; Team is a team name, Role a role id.
+type MemberQuery struct {
+	Q, Role, Team, State, Application, Cursor string
+	Limit                                     int
+}
+
+// FindMembers lists an organization's members in a stable order (by account id) with
+// keyset pagination. Needs members.read. Errors: EINVALID for a bad state, limit or
+// cursor.
+func (s *Service) FindMembers(ctx context.Context, actor Actor, orgRef string, q MemberQuery) (p Page[Member], err error) {
+	defer wrap(&err, "FindMembers(%s)", orgRef)
+	limit, errL := pageLimit(q.Limit)
+	after, errC := decodeCursor(q.Cursor)
+	var errS, errA error
+	switch MemberState(q.State) {
+	case "", MemberInvited, MemberActive, MemberDeactivated:
+	default:
+		errS = Invalid("state", `must be "invited", "active" or "deactivated"`)
+	}
+	if q.Application != "" {
+		errA = Invalid("application", "unknown application "+quote(q.Application))
+	}
+	if err := collect(errL, errC, errS, errA); err != nil {
+		return p, err
+	}
+	err = s.store.Read(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
+		if err != nil {
+			return err
+		}
+		items, total, err := tx.FindMembers(ctx, MemberFilter{
+			OrgID: a.org.ID, Q: strings.TrimSpace(q.Q), RoleID: q.Role, TeamName: strings.TrimSpace(q.Team),
+			State: MemberState(q.State), After: after, Limit: limit + 1,
+		})
+		p = pageOf(items, total, limit, func(m Member) string { return m.AccountID })
+		return err
+	})
+	return p, err
+}
+
+// UpdateMemberInput is PATCH …/members/{account}; nil fields are left alone.
+type UpdateMemberInput struct {
+	Role      *string
+	Teams     *[]string
+	FirstName *string
+	LastName  *string
+	Phone     *string
+	Username  *string
+}
+
+// UpdateMember changes a member's role, teams or account details. Needs
+// members.manage, and the member's current and new role within the actor's
+// permissions. Errors: EINVALID, EFORBIDDEN, EROLECEILING, ENOTFOUND, ECONFLICT
+// (the last owner, or a username taken).
+func (s *Service) UpdateMember(ctx context.Context, actor Actor, orgRef, accountID string, in UpdateMemberInput) (m Member, err error) {
+	defer wrap(&err, "UpdateMember(%s, %s)", orgRef, accountID)
+	err = s.store.Write(ctx, func(tx Tx) error {
+		a, cur, err := s.manageable(ctx, tx, actor, orgRef, accountID, PermMembersManage)
+		if err != nil {
+			return err
+		}
+		m = cur
+		acct := cur.Account
+		var v Validation
+		if in.FirstName != nil {
+			n, err := NormalizeName("first_name", *in.FirstName, true)
+			addErr(&v, err)
+			acct.FirstName = n
+		}
+		if in.LastName != nil {
+			n, err := NormalizeName("last_name", *in.LastName, true)
+			addErr(&v, err)
+			acct.LastName = n
+		}
+		if in.Phone != nil {
+			p, err := NormalizePhone("phone", *in.Phone)
+			addErr(&v, err)
+			acct.Phone = p
+		}
+		if in.Username != nil {
+			u, err := NormalizeUsername("username", *in.Username)
+			addErr(&v, err)
+			acct.Username = u
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+		if in.Role != nil && *in.Role != cur.RoleID {
+			role, err := s.assignableRole(ctx, tx, a, "role", *in.Role)
+			if err != nil {
+				return err
+			}
+			if err := s.keepOwner(ctx, tx, cur); err != nil {
+				return err
+			}
+			m.RoleID = role.ID
+		}
+		if in.Teams != nil {
+			ids, names, err := s.resolveTeams(ctx, tx, a.org.ID, *in.Teams)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(names, cur.Teams) {
+				if err := tx.SetMemberTeams(ctx, a.org.ID, accountID, ids); err != nil {
+					return err
+				}
+			}
+			m.Teams = names
+		}
+		now := s.now()
+		if acct != cur.Account {
+			acct.UpdatedAt = now
+			if err := tx.UpdateAccount(ctx, acct); err != nil {
+				return err
+			}
+			m.Account = acct
+		}
+		if m.RoleID != cur.RoleID {
+			m.UpdatedAt = now
+			if err := tx.UpdateMembership(ctx, m.Membership); err != nil {
+				return err
+			}
+		}
+		before, after := diff(memberState(cur), memberState(m))
+		if len(after) == 0 && len(before) == 0 {
+			return nil
+		}
+		return s.audit(ctx, tx, actor, a.org.ID, "member.updated", "account", accountID, before, after)
+	})
+	return m, err
+}
+
+// DeactivateMember suspends a membership, keeping its data (and, later, its seats).
+// Needs members.manage. An organization's last active owner cannot be deactivated.
+func (s *Service) DeactivateMember(ctx context.Context, actor Actor, orgRef, accountID string) (Member, error) {
+	return s.setMemberState(ctx, actor, orgRef, accountID, MemberDeactivated, "member.deactivated")
+}
+
+// ReactivateMember restores a deactivated membership. Needs members.manage.
+func (s *Service) ReactivateMember(ctx context.Context, actor Actor, orgRef, accountID string) (Member, error) {
+	return s.setMemberState(ctx, actor, orgRef, accountID, MemberActive, "member.reactivated")
+}
+
+func (s *Service) setMemberState(ctx context.Context, actor Actor, orgRef, accountID string, to MemberState, action string) (m Member, err error) {
+	defer wrap(&err, "%s(%s, %s)", action, orgRef, accountID)
+	err = s.store.Write(ctx, func(tx Tx) error {
+		a, cur, err := s.manageable(ctx, tx, actor, orgRef, accountID, PermMembersManage)
+		if err != nil {
+			return err
+		}
+		m = cur
+		if cur.State == to {
+			return nil // already so: nothing changes, nothing is audited
+		}
+		if cur.State == MemberInvited {
+			return Errorf(ECONFLICT, "the member has not accepted the invitation yet; cancel or remove it instead")
+		}
+		if to == MemberDeactivated {
+			if err := s.keepOwner(ctx, tx, cur); err != nil {
+				return err
+			}
+		}
+		m.State, m.UpdatedAt = to, s.now()
+		if err := tx.UpdateMembership(ctx, m.Membership); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, a.org.ID, action, "account", accountID,
+			map[string]any{"state": cur.State}, map[string]any{"state": to})
+	})
+	return m, err
+}
+
+// RemoveMember deletes a membership, its teams (and, later, its seats); the account
+// and its other memberships are untouched. Needs members.remove.
+func (s *Service) RemoveMember(ctx context.Context, actor Actor, orgRef, accountID string) (err error) {
+	defer wrap(&err, "RemoveMember(%s, %s)", orgRef, accountID)
+	return s.store.Write(ctx, func(tx Tx) error {
+		a, cur, err := s.manageable(ctx, tx, actor, orgRef, accountID, PermMembersRemove)
+		if err != nil {
+			return err
+		}
+		return s.removeMember(ctx, tx, actor, a, cur)
+	})
+}
+
+func (s *Service) removeMember(ctx context.Context, tx Tx, actor Actor, a access, cur Member) error {
+	if err := s.keepOwner(ctx, tx, cur); err != nil {
+		return err
+	}
+	if err := tx.DeleteMembership(ctx, a.org.ID, cur.AccountID); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, actor, a.org.ID, "member.removed", "account", cur.AccountID, memberState(cur), nil)
+}
+
+// RemoveResult is the outcome for one account of RemoveMembers.
+type RemoveResult struct {
+	Account string
+	Err     error // nil when removed
+}
+
+// maxBulk bounds the accounts of one bulk request.
+const maxBulk = 500
+
+// RemoveMembers removes several members in one transaction; each account gets its
+// own result, so that one refusal (not a member, above the actor's role, the last
+// owner) does not stop the others. Needs members.remove.
+func (s *Service) RemoveMembers(ctx context.Context, actor Actor, orgRef string, accountIDs []string) (results []RemoveResult, err error) {
+	defer wrap(&err, "RemoveMembers(%s)", orgRef)
+	switch {
+	case len(accountIDs) == 0:
+		return nil, Invalid("accounts", "must name at least one account")
+	case len(accountIDs) > maxBulk:
+		return nil, Invalid("accounts", "must name at most 500 accounts")
+	}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRemove)
+		if err != nil {
+			return err
+		}
+		results = results[:0]
+		seen := map[string]bool{}
+		for _, id := range accountIDs {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			err := s.removeOne(ctx, tx, actor, a, id)
+			if err != nil && ErrorCode(err) == EINTERNAL {
+				return err // a store failure aborts the whole request
+			}
+			results = append(results, RemoveResult{Account: id, Err: err})
+		}
+		return nil
+	})
+	return results, err
+}
+
+func (s *Service) removeOne(ctx context.Context, tx Tx, actor Actor, a access, accountID string) error {
+	cur, err := tx.Member(ctx, a.org.ID, accountID)
+	if err != nil {
+		return notFound(err, "member")
+	}
+	if err := s.canManage(ctx, tx, actor, a, cur); err != nil {
+		return err
+	}
+	return s.removeMember(ctx, tx, actor, a, cur)
+}
+
+// DeleteAccount permanently deletes an account and all its memberships, sessions and
+// teams. Operators only; an operator cannot delete their own account.
+func (s *Service) DeleteAccount(ctx context.Context, actor Actor, accountID string) (err error) {
+	defer wrap(&err, "DeleteAccount(%s)", accountID)
+	if !actor.Account.Operator {
+		return Errorf(EFORBIDDEN, "only an operator deletes accounts")
+	}
+	if accountID == actor.Account.ID {
+		return Errorf(ECONFLICT, "you cannot delete your own account")
+	}
+	return s.store.Write(ctx, func(tx Tx) error {
+		acct, err := tx.AccountByID(ctx, accountID)
+		if err != nil {
+			return notFound(err, "account")
+		}
+		ms, err := tx.MembershipsOfAccount(ctx, accountID)
+		if err != nil {
+			return err
+		}
+		for _, am := range ms {
+			// Each organization's own trail records that it lost this member.
+			m := Member{Membership: am.Membership, Account: acct, Teams: am.Teams}
+			if err := s.audit(ctx, tx, actor, am.OrgID, "member.removed", "account", accountID,
+				memberState(m), map[string]any{"reason": "account deleted"}); err != nil {
+				return err
+			}
+		}
+		if err := tx.DeleteAccount(ctx, accountID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, "", "account.deleted", "account", accountID, accountState(acct), nil)
+	})
+}
+
+// Summary is an organization's header: member counts (and, later, subscriptions).
+type Summary struct {
+	Members MemberCounts
+}
+
+// FindSummary returns the organization's counts. Needs members.read.
+func (s *Service) FindSummary(ctx context.Context, actor Actor, orgRef string) (sum Summary, err error) {
+	err = s.store.Read(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
+		if err != nil {
+			return err
+		}
+		sum.Members, err = tx.CountMembers(ctx, a.org.ID)
+		return err
+	})
+	return sum, err
+}
+
+// manageable authorizes need in orgRef and loads the member the actor wants to act on,
+// which must not hold a role above the actor's.
+func (s *Service) manageable(ctx context.Context, tx Tx, actor Actor, orgRef, accountID string, need Permission) (access, Member, error) {
+	a, err := s.authorize(ctx, tx, actor, orgRef, need)
+	if err != nil {
+		return a, Member{}, err
+	}
+	m, err := tx.Member(ctx, a.org.ID, accountID)
+	if err != nil {
+		return a, m, notFound(err, "member")
+	}
+	return a, m, s.canManage(ctx, tx, actor, a, m)
+}
+
+// canManage applies the role ceiling to the member acted on: nobody changes, suspends
+// or removes someone who holds permissions they lack.
+func (s *Service) canManage(ctx context.Context, tx Tx, actor Actor, a access, m Member) error {
+	r, err := s.role(ctx, tx, a.org.ID, m.RoleID)
+	if err != nil {
+		return err
+	}
+	return a.ceiling(r.Permissions, "the member's role "+quote(r.Name))
+}
+
+// keepOwner refuses to take away the last active owner of an organization (by role
+// change, deactivation or removal).
+func (s *Service) keepOwner(ctx context.Context, tx Tx, m Member) error {
+	if m.RoleID != RoleOwner || m.State != MemberActive {
+		return nil
+	}
+	// Two admins demoting the last two owners at once must not both see "two owners".
+	if err := tx.LockOrganization(ctx, m.OrgID); err != nil {
+		return err
+	}
+	n, err := tx.CountMembersWithRole(ctx, m.OrgID, RoleOwner, MemberActive)
+	if err != nil {
+		return err
+	}
+	if n <= 1 {
+		return Errorf(ECONFLICT, "an organization must keep at least one active owner; make someone else owner first")
+	}
+	return nil
+}
+
+func memberState(m Member) map[string]any {
+	st := accountState(m.Account)
+	delete(st, "state")
+	delete(st, "operator")
+	delete(st, "must_reset_password")
+	st["role"] = m.RoleID
+	st["state"] = m.State
+	teams := m.Teams
+	if teams == nil {
+		teams = []string{}
+	}
+	st["teams"] = teams
+	return st
+}

@@ -1,0 +1,230 @@
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"time"
+)
+
+// PasswordHasher hashes and verifies passwords (internal/password implements it).
+type PasswordHasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+	Verify(ctx context.Context, encoded, password string) (bool, error)
+}
+
+// Options are the dependencies of a Service. Clock and randomness are injected so
+// that expiry and tokens are testable.
+type Options struct {
+	Store      Store
+	Hasher     PasswordHasher
+	Now        func() time.Time
+	Rand       io.Reader
+	SessionTTL time.Duration // default 12 hours
+	SetupTTL   time.Duration // lifetime of a first-operator setup link; default 24 hours
+}
+
+// Service holds the use cases. Every exported method that changes something opens one
+// write transaction, applies the rules, writes the change and its audit event, and
+// commits; reads run on the store's readers.
+type Service struct {
+	store      Store
+	hasher     PasswordHasher
+	now        func() time.Time
+	rand       io.Reader
+	ids        *IDSource
+	sessionTTL time.Duration
+	setupTTL   time.Duration
+}
+
+// NewService returns a Service over the given dependencies.
+func NewService(o Options) *Service {
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	if o.SetupTTL <= 0 {
+		o.SetupTTL = 24 * time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	return &Service{
+		store:  o.Store,
+		hasher: o.Hasher,
+		// Microseconds: what both stores keep, so an answer equals a later read.
+		now:        func() time.Time { return o.Now().UTC().Truncate(time.Microsecond) },
+		rand:       o.Rand,
+		ids:        NewIDSource(o.Rand, o.Now),
+		sessionTTL: o.SessionTTL,
+		setupTTL:   o.SetupTTL,
+	}
+}
+
+// Actor is who performs a use case: an authenticated account, with the session it
+// used and the address it came from (for the audit trail).
+type Actor struct {
+	Account   Account
+	SessionID string
+	IP        string
+}
+
+// RequirePasswordCurrent refuses an actor who must change their password first
+// (EPASSWORDRESET). Transports call it on every route except changing the password,
+// reading oneself and logging out.
+func (a Actor) RequirePasswordCurrent() error {
+	if a.Account.MustResetPassword {
+		return Errorf(EPASSWORDRESET, "the password must be changed before anything else: PUT /api/v1/me/password")
+	}
+	return nil
+}
+
+// access is what an actor may do in one organization.
+type access struct {
+	org   Organization
+	perms PermissionSet
+}
+
+func (a access) require(p Permission) error {
+	if !a.perms.Has(p) {
+		return Errorf(EFORBIDDEN, "this needs the %s permission in %s", p, a.org.Slug)
+	}
+	return nil
+}
+
+// ceiling refuses to grant, or act on holders of, permissions the actor lacks.
+func (a access) ceiling(p PermissionSet, what string) error {
+	if !a.perms.Covers(p) {
+		return Errorf(EROLECEILING, "%s has permissions you do not hold", what)
+	}
+	return nil
+}
+
+// authorize resolves orgRef (id or slug) and the actor's permissions in it: all for an
+// operator; otherwise the union of the actor's active role in the organization and in
+// its partner. An organization the actor has no active part in is reported as not
+// found, so that other tenants' organizations cannot be discovered. need, when not
+// empty, must be among the permissions (else EFORBIDDEN).
+func (s *Service) authorize(ctx context.Context, tx Tx, actor Actor, orgRef string, need Permission) (access, error) {
+	org, err := tx.OrganizationByRef(ctx, orgRef)
+	if err != nil {
+		return access{}, notFound(err, "organization")
+	}
+	a := access{org: org}
+	if actor.Account.Operator {
+		a.perms = AllPermissions
+	} else {
+		visible := false
+		for _, id := range []string{org.ID, org.ParentID} {
+			if id == "" {
+				continue
+			}
+			perms, ok, err := s.memberPermissions(ctx, tx, id, actor.Account.ID)
+			if err != nil {
+				return access{}, err
+			}
+			visible = visible || ok
+			a.perms |= perms
+		}
+		if !visible {
+			return access{}, Errorf(ENOTFOUND, "organization not found")
+		}
+	}
+	if need != "" {
+		if err := a.require(need); err != nil {
+			return access{}, err
+		}
+	}
+	return a, nil
+}
+
+// memberPermissions returns the permissions of accountID's active membership in orgID,
+// and whether there is one.
+func (s *Service) memberPermissions(ctx context.Context, tx Tx, orgID, accountID string) (PermissionSet, bool, error) {
+	m, err := tx.Membership(ctx, orgID, accountID)
+	if ErrorCode(err) == ENOTFOUND {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	if m.State != MemberActive {
+		return 0, false, nil
+	}
+	r, err := s.role(ctx, tx, orgID, m.RoleID)
+	if err != nil {
+		return 0, false, err
+	}
+	return r.Permissions, true, nil
+}
+
+// role returns a predefined role or a custom role of orgID.
+func (s *Service) role(ctx context.Context, tx Tx, orgID, id string) (Role, error) {
+	if r, ok := predefinedRole(id); ok {
+		return r, nil
+	}
+	return tx.CustomRole(ctx, orgID, id)
+}
+
+// audit writes one audit event in tx. before and after are marshalled as JSON objects.
+func (s *Service) audit(ctx context.Context, tx Tx, actor Actor, orgID, action, targetType, targetID string, before, after any) error {
+	ev := AuditEvent{
+		ID:         s.ids.New(),
+		OrgID:      orgID,
+		ActorID:    actor.Account.ID,
+		ActorEmail: actor.Account.Email,
+		Action:     action,
+		TargetType: targetType,
+		TargetID:   targetID,
+		IP:         actor.IP,
+		CreatedAt:  s.now(),
+	}
+	var err error
+	if ev.Before, err = marshalState(before); err != nil {
+		return err
+	}
+	if ev.After, err = marshalState(after); err != nil {
+		return err
+	}
+	return tx.InsertAudit(ctx, ev)
+}
+
+func marshalState(v any) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if m, ok := v.(map[string]any); ok && len(m) == 0 {
+		return nil, nil
+	}
+	return json.Marshal(v)
+}
+
+// newToken returns a URL-safe secret of 32 random bytes and its SHA-256, the only
+// form in which it is stored.
+func (s *Service) newToken(prefix string) (token string, hash []byte) {
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		panic("account: random source failed: " + err.Error())
+	}
+	token = prefix + base64.RawURLEncoding.EncodeToString(b)
+	return token, TokenHash(token)
+}
+
+// TokenHash is the stored form of a secret token.
+func TokenHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// notFound rewrites a store's not-found error to name what, and passes others through.
+func notFound(err error, what string) error {
+	if ErrorCode(err) == ENOTFOUND {
+		return Errorf(ENOTFOUND, "%s not found", what)
+	}
+	return err
+}

@@ -1,0 +1,102 @@
+package account
+
+import "context"
+
+// FindTeams lists the organization's teams with their member counts. Needs members.read.
+func (s *Service) FindTeams(ctx context.Context, actor Actor, orgRef string) (teams []Team, err error) {
+	err = s.store.Read(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
+		if err != nil {
+			return err
+		}
+		teams, err = tx.Teams(ctx, a.org.ID)
+		return err
+	})
+	return teams, err
+}
+
+// FindTeam returns one team. Needs members.read.
+func (s *Service) FindTeam(ctx context.Context, actor Actor, orgRef, id string) (t Team, err error) {
+	err = s.store.Read(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
+		if err != nil {
+			return err
+		}
+		t, err = tx.Team(ctx, a.org.ID, id)
+		return notFound(err, "team")
+	})
+	return t, err
+}
+
+// CreateTeam creates a team. Needs teams.manage. Errors: EINVALID, ECONFLICT (a team
+// of that name, compared case-insensitively, exists).
+func (s *Service) CreateTeam(ctx context.Context, actor Actor, orgRef, name string) (t Team, err error) {
+	defer wrap(&err, "CreateTeam(%s)", orgRef)
+	name, err = NormalizeName("name", name, true)
+	if err != nil {
+		return t, err
+	}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, PermTeamsManage)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		t = Team{ID: s.ids.New(), OrgID: a.org.ID, Name: name, CreatedAt: now, UpdatedAt: now}
+		if err := tx.CreateTeam(ctx, t); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, a.org.ID, "team.created", "team", t.ID, nil, map[string]any{"name": name})
+	})
+	return t, err
+}
+
+// RenameTeam renames a team. Needs teams.manage.
+func (s *Service) RenameTeam(ctx context.Context, actor Actor, orgRef, id, name string) (t Team, err error) {
+	defer wrap(&err, "RenameTeam(%s, %s)", orgRef, id)
+	name, err = NormalizeName("name", name, true)
+	if err != nil {
+		return t, err
+	}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, PermTeamsManage)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.Team(ctx, a.org.ID, id)
+		if err != nil {
+			return notFound(err, "team")
+		}
+		t = cur
+		if cur.Name == name {
+			return nil
+		}
+		t.Name, t.UpdatedAt = name, s.now()
+		if err := tx.UpdateTeam(ctx, t); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, a.org.ID, "team.renamed", "team", id,
+			map[string]any{"name": cur.Name}, map[string]any{"name": name})
+	})
+	return t, err
+}
+
+// DeleteTeam deletes a team; its members stay in the organization. Needs teams.manage.
+func (s *Service) DeleteTeam(ctx context.Context, actor Actor, orgRef, id string) (err error) {
+	defer wrap(&err, "DeleteTeam(%s, %s)", orgRef, id)
+	return s.store.Write(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, PermTeamsManage)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.Team(ctx, a.org.ID, id)
+		if err != nil {
+			return notFound(err, "team")
+		}
+		if err := tx.DeleteTeam(ctx, a.org.ID, id); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, a.org.ID, "team.deleted", "team", id,
+			map[string]any{"name": cur.Name, "members": cur.Members}, nil)
+	})
+}

@@ -1,0 +1,128 @@
+// Package config reads Roster's configuration from command-line flags and their
+// environment twins (API.md, "Running"). A flag given on the command line wins over
+// its environment variable, which wins over the default.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/mail"
+	"net/url"
+	"strings"
+)
+
+// Config is everything `roster serve` needs.
+type Config struct {
+	Addr        string // host:port to listen on
+	DatabaseURL string // sqlite://PATH or postgres://…
+	BaseURL     string // the public URL; links in emails start with it
+	SMTPURL     string // smtp://user:pass@host:port; empty writes emails to the log
+	MailFrom    string // the From of every email
+	LogFormat   string // text or json
+	LogLevel    slog.Level
+
+	// The first operator, created on first start with an empty store.
+	BootstrapEmail    string
+	BootstrapPassword string
+}
+
+// Defaults of API.md.
+const (
+	DefaultAddr     = "127.0.0.1:8080"
+	DefaultDatabase = "sqlite://roster.db"
+	DefaultMailFrom = "Roster <no-reply@localhost>"
+)
+
+// Getenv looks up an environment variable (os.Getenv, or a map in tests).
+type Getenv func(string) string
+
+// DatabaseFlag registers --database (env ROSTER_DATABASE_URL) on fs, for the
+// subcommands that only need the store.
+func DatabaseFlag(fs *flag.FlagSet, getenv Getenv) *string {
+	return fs.String("database", envOr(getenv, "ROSTER_DATABASE_URL", DefaultDatabase),
+		"database URL: sqlite://PATH (embedded) or postgres://USER@HOST/DB (env ROSTER_DATABASE_URL)")
+}
+
+// ParseServe parses the flags of `roster serve`. It returns flag.ErrHelp after
+// printing usage for -h, and an error naming the flag for a bad value.
+func ParseServe(args []string, getenv Getenv, output io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(output)
+	var c Config
+	fs.StringVar(&c.Addr, "addr", envOr(getenv, "ROSTER_ADDR", DefaultAddr), "address to listen on (env ROSTER_ADDR)")
+	db := DatabaseFlag(fs, getenv)
+	fs.StringVar(&c.BaseURL, "base-url", getenv("ROSTER_BASE_URL"), "public URL that links in emails start with; default http://<addr> (env ROSTER_BASE_URL)")
+	fs.StringVar(&c.SMTPURL, "smtp", getenv("ROSTER_SMTP_URL"), "SMTP server smtp://user:pass@host:port; empty writes emails to the log (env ROSTER_SMTP_URL)")
+	fs.StringVar(&c.MailFrom, "mail-from", envOr(getenv, "ROSTER_MAIL_FROM", DefaultMailFrom), "sender of every email (env ROSTER_MAIL_FROM)")
+	fs.StringVar(&c.LogFormat, "log-format", envOr(getenv, "ROSTER_LOG_FORMAT", "text"), "log format: text or json (env ROSTER_LOG_FORMAT)")
+	level := fs.String("log-level", envOr(getenv, "ROSTER_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env ROSTER_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	c.DatabaseURL = *db
+	c.BootstrapEmail = strings.TrimSpace(getenv("ROSTER_BOOTSTRAP_EMAIL"))
+	c.BootstrapPassword = getenv("ROSTER_BOOTSTRAP_PASSWORD")
+	if err := c.LogLevel.UnmarshalText([]byte(*level)); err != nil {
+		return Config{}, fmt.Errorf("--log-level: %q is not debug, info, warn or error", *level)
+	}
+	return c, c.validate()
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil || port == "" {
+		errs = append(errs, fmt.Errorf("--addr: %q is not host:port", c.Addr))
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "sqlite://") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, errors.New("--database: want sqlite://PATH or postgres://…"))
+	}
+	if c.BaseURL == "" && err == nil {
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		c.BaseURL = "http://" + net.JoinHostPort(host, port)
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		errs = append(errs, fmt.Errorf("--base-url: %q is not an absolute http(s) URL", c.BaseURL))
+	}
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			errs = append(errs, errors.New("--smtp: want smtp://user:pass@host:port or smtps://…"))
+		}
+	}
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		errs = append(errs, fmt.Errorf("--mail-from: %q is not an address like Roster <no-reply@example.com>", c.MailFrom))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format: %q is not text or json", c.LogFormat))
+	}
+	if (c.BootstrapEmail == "") != (c.BootstrapPassword == "") {
+		errs = append(errs, errors.New("ROSTER_BOOTSTRAP_EMAIL and ROSTER_BOOTSTRAP_PASSWORD go together: set both or neither"))
+	}
+	return errors.Join(errs...)
+}
+
+// Logger builds the process's logger.
+func (c Config) Logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func envOr(getenv Getenv, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,69 @@
+package config
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func env(m map[string]string) Getenv { return func(k string) string { return m[k] } }
+
+func TestParseServeDefaults(t *testing.T) {
+	c, err := ParseServe(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{Addr: DefaultAddr, DatabaseURL: DefaultDatabase, BaseURL: "http://127.0.0.1:8080",
+		MailFrom: DefaultMailFrom, LogFormat: "text", LogLevel: slog.LevelInfo}
+	if d := cmp.Diff(want, c); d != "" {
+		t.Errorf("defaults (-want +got):\n%s", d)
+	}
+}
+
+func TestParseServeEnvAndFlags(t *testing.T) {
+	e := env(map[string]string{
+		"ROSTER_ADDR": ":9000", "ROSTER_DATABASE_URL": "postgres://db/roster", "ROSTER_SMTP_URL": "smtp://u:p@mail:25",
+		"ROSTER_MAIL_FROM": "Acme <hi@acme.example>", "ROSTER_BOOTSTRAP_EMAIL": "op@acme.example",
+		"ROSTER_BOOTSTRAP_PASSWORD": "correct horse",
+	})
+	c, err := ParseServe([]string{"--addr", "0.0.0.0:7000", "--base-url", "https://roster.acme.example/"}, e, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{Addr: "0.0.0.0:7000", DatabaseURL: "postgres://db/roster", BaseURL: "https://roster.acme.example",
+		SMTPURL: "smtp://u:p@mail:25", MailFrom: "Acme <hi@acme.example>", LogFormat: "text", LogLevel: slog.LevelInfo,
+		BootstrapEmail: "op@acme.example", BootstrapPassword: "correct horse"}
+	if d := cmp.Diff(want, c); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	c, err = ParseServe(nil, env(map[string]string{"ROSTER_ADDR": ":9000"}), io.Discard)
+	if err != nil || c.BaseURL != "http://localhost:9000" {
+		t.Errorf("base URL for :9000 = %q, %v; want http://localhost:9000", c.BaseURL, err)
+	}
+}
+
+func TestParseServeRejects(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--addr", "nope"}, nil, "--addr"},
+		{[]string{"--database", "mysql://x"}, nil, "--database"},
+		{[]string{"--base-url", "ftp://x"}, nil, "--base-url"},
+		{[]string{"--smtp", "http://x"}, nil, "--smtp"},
+		{[]string{"--mail-from", "not an address"}, nil, "--mail-from"},
+		{[]string{"--log-format", "xml"}, nil, "--log-format"},
+		{[]string{"--log-level", "loud"}, nil, "--log-level"},
+		{nil, map[string]string{"ROSTER_BOOTSTRAP_EMAIL": "a@b.example"}, "ROSTER_BOOTSTRAP_PASSWORD"},
+		{[]string{"extra"}, nil, "no arguments"},
+	} {
+		_, err := ParseServe(tc.args, env(tc.env), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseServe(%q, %v) = %v; want an error mentioning %s", tc.args, tc.env, err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,180 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"roster.dev/roster/internal/account"
+)
+
+type loginInput struct {
+	UserAgent string `header:"User-Agent"`
+	Body      struct {
+		Email    string `json:"email" required:"true" maxLength:"254"`
+		Password string `json:"password" required:"true" maxLength:"256"`
+	}
+}
+
+type loginOutput struct {
+	Body struct {
+		Token                 string      `json:"token" doc:"The bearer token of the new session. Shown once."`
+		ExpiresAt             time.Time   `json:"expires_at"`
+		Account               AccountView `json:"account"`
+		PasswordResetRequired bool        `json:"password_reset_required" doc:"When true, only PUT /api/v1/me/password, GET /api/v1/me and logout are allowed."`
+	}
+}
+
+// login opens a session. Attempts are limited per client address and per email
+// (429 with Retry-After), before any password hashing is spent on them.
+func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error) {
+	ip := s.clientIP(ctx)
+	if ok, wait := s.loginIP.Allow(ip); !ok {
+		return nil, rateLimited(ctx, wait, "too many login attempts from this address")
+	}
+	if ok, wait := s.loginEmail.Allow(account.EmailKey(in.Body.Email)); !ok {
+		return nil, rateLimited(ctx, wait, "too many login attempts for this email")
+	}
+	res, err := s.svc.Login(ctx, in.Body.Email, in.Body.Password, ip, truncate(in.UserAgent, 200))
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	out := &loginOutput{}
+	out.Body.Token = res.Token
+	out.Body.ExpiresAt = res.Session.ExpiresAt
+	out.Body.Account = accountView(res.Account)
+	out.Body.PasswordResetRequired = res.Account.MustResetPassword
+	return out, nil
+}
+
+func rateLimited(ctx context.Context, wait time.Duration, detail string) *Problem {
+	p := newProblem(ctx, http.StatusTooManyRequests, account.ERATELIMITED, detail)
+	p.retryAfter = max(1, int((wait+time.Second-1)/time.Second))
+	return p
+}
+
+func (s *Server) logout(ctx context.Context, _ *struct{}) (*struct{}, error) {
+	if err := s.svc.Logout(ctx, actorFrom(ctx)); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return nil, nil
+}
+
+// OrganizationRef names an organization inside another object.
+type OrganizationRef struct {
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+	Kind string `json:"kind" enum:"partner,organization"`
+}
+
+func organizationRef(o account.Organization) OrganizationRef {
+	return OrganizationRef{ID: o.ID, Slug: o.Slug, Name: o.Name, Kind: string(o.Kind)}
+}
+
+// MembershipView is one of the caller's memberships.
+type MembershipView struct {
+	Organization OrganizationRef `json:"organization"`
+	Role         string          `json:"role"`
+	State        string          `json:"state" enum:"invited,active,deactivated"`
+	Teams        []string        `json:"teams"`
+	Seats        []SeatView      `json:"seats"`
+}
+
+type meOutput struct {
+	Body struct {
+		Account     AccountView      `json:"account"`
+		Memberships []MembershipView `json:"memberships"`
+	}
+}
+
+func (s *Server) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
+	a, ms, err := s.svc.Me(ctx, actorFrom(ctx))
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	out := &meOutput{}
+	out.Body.Account = accountView(a)
+	out.Body.Memberships = mapSlice(ms, func(m account.AccountMembership) MembershipView {
+		teams := m.Teams
+		if teams == nil {
+			teams = []string{}
+		}
+		return MembershipView{Organization: organizationRef(m.Organization), Role: m.RoleID,
+			State: string(m.State), Teams: teams, Seats: []SeatView{}}
+	})
+	return out, nil
+}
+
+type changePasswordInput struct {
+	Body struct {
+		CurrentPassword string `json:"current_password" required:"true"`
+		NewPassword     string `json:"new_password" required:"true"`
+	}
+}
+
+// changePassword sets a new password; every other session of the account is revoked.
+func (s *Server) changePassword(ctx context.Context, in *changePasswordInput) (*struct{}, error) {
+	if err := s.svc.ChangePassword(ctx, actorFrom(ctx), in.Body.CurrentPassword, in.Body.NewPassword); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return nil, nil
+}
+
+type setupInput struct {
+	Body struct {
+		Token     string `json:"token" required:"true" doc:"The token of the setup link printed at first start."`
+		Email     string `json:"email" required:"true"`
+		FirstName string `json:"first_name"`
+		LastName  string `json:"last_name"`
+		Password  string `json:"password" required:"true"`
+	}
+}
+
+type accountOutput struct {
+	Body struct {
+		Account AccountView `json:"account"`
+	}
+}
+
+// completeSetup creates the first operator from the one-time setup link's token.
+func (s *Server) completeSetup(ctx context.Context, in *setupInput) (*accountOutput, error) {
+	b := in.Body
+	a, err := s.svc.CompleteSetup(ctx, account.SetupInput{Token: b.Token, Email: b.Email,
+		FirstName: b.FirstName, LastName: b.LastName, Password: b.Password}, s.clientIP(ctx))
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	out := &accountOutput{}
+	out.Body.Account = accountView(a)
+	return out, nil
+}
+
+// PermissionView is one permission of the catalogue.
+type PermissionView struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+type permissionsOutput struct {
+	Body struct {
+		Permissions []PermissionView `json:"permissions"`
+		Roles       []RoleView       `json:"roles" doc:"The predefined roles."`
+	}
+}
+
+func (s *Server) listPermissions(ctx context.Context, _ *struct{}) (*permissionsOutput, error) {
+	out := &permissionsOutput{}
+	out.Body.Permissions = mapSlice(account.Catalogue(), func(p account.Permission) PermissionView {
+		return PermissionView{Name: string(p), Description: p.Description()}
+	})
+	out.Body.Roles = mapSlice(account.PredefinedRoles(), roleView)
+	return out, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,226 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/password"
+	"roster.dev/roster/internal/ratelimit"
+	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/storetest"
+)
+
+const (
+	operatorEmail = "op@roster.test"
+	pw            = "correct horse battery"
+)
+
+// env is one Roster API over one database, with the operator logged in.
+type env struct {
+	t     *testing.T
+	db    *sqlstore.DB
+	srv   *httptest.Server
+	op    string // the operator's session token
+	logs  *syncBuffer
+	clock *clock
+}
+
+// clock is a settable test clock for the rate limiters.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+type envOption func(*httpapi.Deps)
+
+func newEnv(t *testing.T, db *sqlstore.DB, opts ...envOption) *env {
+	t.Helper()
+	svc := account.NewService(account.Options{
+		Store:  db,
+		Hasher: password.NewHasher(password.TestParams, 4, rand.Reader),
+		Rand:   rand.Reader,
+	})
+	if _, _, err := svc.Bootstrap(context.Background(), operatorEmail, pw); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, db: db, logs: &syncBuffer{}, clock: &clock{now: time.Now()}}
+	d := httpapi.Deps{
+		Service: svc, Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Ready: db.Ping,
+		Now: e.clock.Now, BaseURL: "http://roster.test",
+		LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000}, // tests log in often
+	}
+	for _, o := range opts {
+		o(&d)
+	}
+	e.srv = httptest.NewServer(httpapi.NewServer(d))
+	t.Cleanup(e.srv.Close)
+	e.op = e.login(operatorEmail, pw)
+	return e
+}
+
+// resp is an answer, with its body decoded as JSON when it is JSON.
+type resp struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    string
+}
+
+// call sends a request as token ("" for none). body is JSON-encoded unless it is a
+// string, which is sent as it is.
+func (e *env) call(token, method, path string, body any) resp {
+	e.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		r = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := resp{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
+	if len(raw) > 0 && strings.Contains(res.Header.Get("Content-Type"), "json") {
+		if err := json.Unmarshal(raw, &out.Body); err != nil {
+			e.t.Fatalf("%s %s: body is not a JSON object: %v\n%s", method, path, err, raw)
+		}
+	}
+	return out
+}
+
+// must calls and fails the test unless the status is want; it returns the body.
+func (e *env) must(want int, token, method, path string, body any) map[string]any {
+	e.t.Helper()
+	r := e.call(token, method, path, body)
+	if r.Status != want {
+		e.t.Fatalf("%s %s = %d, want %d\n%s", method, path, r.Status, want, r.Raw)
+	}
+	return r.Body
+}
+
+func (e *env) login(email, password string) string {
+	e.t.Helper()
+	b := e.must(200, "", "POST", "/api/v1/auth/login", map[string]any{"email": email, "password": password})
+	return b["token"].(string)
+}
+
+// org creates an organization (kind organization, or partner when parent is "-").
+func (e *env) org(slug, parent string) map[string]any {
+	e.t.Helper()
+	body := map[string]any{"name": strings.ToUpper(slug[:1]) + slug[1:], "slug": slug, "kind": "organization"}
+	switch parent {
+	case "-":
+		body["kind"] = "partner"
+	case "":
+	default:
+		body["parent"] = parent
+	}
+	return e.must(201, e.op, "POST", "/api/v1/organizations", body)
+}
+
+// member adds a person with a password, as token, and returns the member.
+func (e *env) member(token, org, email, role string, extra ...map[string]any) map[string]any {
+	e.t.Helper()
+	body := map[string]any{"email": email, "first_name": "F" + email[:2], "last_name": "L" + email[:2],
+		"role": role, "send_invite": false, "password": pw}
+	for _, x := range extra {
+		for k, v := range x {
+			body[k] = v
+		}
+	}
+	return e.must(201, token, "POST", "/api/v1/organizations/"+org+"/members", body)
+}
+
+func accountID(member map[string]any) string {
+	return member["account"].(map[string]any)["id"].(string)
+}
+
+// problem checks that r is a problem of the given status and slug, naming fields.
+func problem(t *testing.T, r resp, status int, slug string, fields ...string) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status = %d, want %d\n%s", r.Status, status, r.Raw)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("Content-Type = %q, want application/problem+json", ct)
+	}
+	if got := r.Body["type"]; got != "https://roster.dev/problems/"+slug {
+		t.Errorf("type = %v, want slug %s\n%s", got, slug, r.Raw)
+	}
+	if int(r.Body["status"].(float64)) != status {
+		t.Errorf("body status = %v, want %d", r.Body["status"], status)
+	}
+	named := map[string]bool{}
+	errs, _ := r.Body["errors"].([]any)
+	for _, fe := range errs {
+		named[fe.(map[string]any)["field"].(string)] = true
+	}
+	for _, f := range fields {
+		if !named[f] {
+			t.Errorf("errors do not name field %q\n%s", f, r.Raw)
+		}
+	}
+}
+
+// emails lists the account emails of a member list body, in order.
+func emails(list map[string]any) []string {
+	var out []string
+	for _, it := range list["items"].([]any) {
+		out = append(out, it.(map[string]any)["account"].(map[string]any)["email"].(string))
+	}
+	return out
+}
+
+func forEachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) { fn(t, newEnv(t, db)) })
+}

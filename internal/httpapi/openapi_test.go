@@ -1,0 +1,105 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/storetest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestOpenAPI pins the OpenAPI document: a change to the contract shows up in review
+// as a change to testdata/openapi.json (go test ./internal/httpapi -run OpenAPI -update).
+func TestOpenAPI(t *testing.T) {
+	db := storetest.Open(t, sqlstore.SQLite)
+	e := newEnv(t, db)
+	r := e.call("", "GET", "/api/v1/openapi.json", nil)
+	if r.Status != 200 {
+		t.Fatalf("status %d", r.Status)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(r.Raw), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["openapi"] != "3.1.0" {
+		t.Errorf("openapi = %v", doc["openapi"])
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "openapi.json")
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(want, buf.Bytes()) {
+		t.Errorf("the OpenAPI document changed; review and run: go test ./internal/httpapi -run OpenAPI -update")
+	}
+
+	// Every route of API.md that this server implements is in the document, and every
+	// route in the document is served (not the catch-all 404).
+	paths := doc["paths"].(map[string]any)
+	for _, p := range []string{"/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/me", "/api/v1/me/password",
+		"/api/v1/organizations", "/api/v1/organizations/{org}", "/api/v1/accounts/{account}",
+		"/api/v1/organizations/{org}/summary", "/api/v1/organizations/{org}/members",
+		"/api/v1/organizations/{org}/members/{account}", "/api/v1/organizations/{org}/members/{account}/deactivate",
+		"/api/v1/organizations/{org}/members/{account}/reactivate", "/api/v1/organizations/{org}/members/remove",
+		"/api/v1/organizations/{org}/roles", "/api/v1/organizations/{org}/roles/{role}",
+		"/api/v1/organizations/{org}/teams", "/api/v1/organizations/{org}/teams/{team}",
+		"/api/v1/organizations/{org}/audit"} {
+		if paths[p] == nil {
+			t.Errorf("the document lacks %s", p)
+		}
+	}
+	param := regexp.MustCompile(`\{[a-z]+\}`)
+	for p, ops := range paths {
+		for method := range ops.(map[string]any) {
+			r := e.call("", strings.ToUpper(method), param.ReplaceAllString(p, "x"), nil)
+			if r.Status == 404 && strings.Contains(r.Raw, "no such route") {
+				t.Errorf("%s %s is documented but not served", method, p)
+			}
+		}
+	}
+}
+
+// TestHeaders: every answer carries the security headers and a request id.
+func TestHeaders(t *testing.T) {
+	db := storetest.Open(t, sqlstore.SQLite)
+	e := newEnv(t, db)
+	for _, path := range []string{"/healthz", "/api/v1/me", "/api/v1/nope", "/api/v1/openapi.json"} {
+		r := e.call("", "GET", path, nil)
+		for k, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"} {
+			if got := r.Header.Get(k); got != want {
+				t.Errorf("%s: %s = %q, want %q", path, k, got, want)
+			}
+		}
+		if !strings.Contains(r.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Errorf("%s: CSP = %q", path, r.Header.Get("Content-Security-Policy"))
+		}
+		if r.Header.Get("X-Request-ID") == "" {
+			t.Errorf("%s: no X-Request-ID", path)
+		}
+		if r.Status >= 400 && r.Body["request_id"] != r.Header.Get("X-Request-ID") {
+			t.Errorf("%s: problem request_id %v != header %q", path, r.Body["request_id"], r.Header.Get("X-Request-ID"))
+		}
+	}
+	if h := e.call("", "GET", "/healthz", nil); h.Status != 200 || h.Body["status"] != "ok" {
+		t.Errorf("healthz = %d %s", h.Status, h.Raw)
+	}
+}

@@ -1,0 +1,179 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"roster.dev/roster/internal/account"
+)
+
+// problemBase prefixes every problem type.
+const problemBase = "https://roster.dev/problems/"
+
+// Problem is an RFC 9457 problem detail, as API.md specifies it.
+type Problem struct {
+	Type      string               `json:"type"`
+	Title     string               `json:"title"`
+	Status    int                  `json:"status"`
+	Detail    string               `json:"detail,omitempty"`
+	RequestID string               `json:"request_id,omitempty"`
+	Errors    []account.FieldError `json:"errors,omitempty"`
+	// retryAfter, in seconds, is sent as a Retry-After header with 429.
+	retryAfter int
+}
+
+func (p *Problem) Error() string  { return p.Detail }
+func (p *Problem) GetStatus() int { return p.Status }
+
+// ContentType makes huma send problems as application/problem+json.
+func (p *Problem) ContentType(ct string) string {
+	if ct == "application/json" || ct == "" {
+		return "application/problem+json"
+	}
+	return ct
+}
+
+// statusOf maps each domain error code to its HTTP status: the one table for it.
+var statusOf = map[string]int{
+	account.EINVALID:         http.StatusUnprocessableEntity,
+	account.EUNAUTHENTICATED: http.StatusUnauthorized,
+	account.EFORBIDDEN:       http.StatusForbidden,
+	account.ENOTFOUND:        http.StatusNotFound,
+	account.ECONFLICT:        http.StatusConflict,
+	account.EDUPLICATEEMAIL:  http.StatusConflict,
+	account.EQUOTAEXCEEDED:   http.StatusConflict,
+	account.EROLECEILING:     http.StatusForbidden,
+	account.EINVALIDTOKEN:    http.StatusBadRequest,
+	account.ETOKENEXPIRED:    http.StatusGone,
+	account.ERATELIMITED:     http.StatusTooManyRequests,
+	account.EPASSWORDRESET:   http.StatusForbidden,
+	account.ETOOLARGE:        http.StatusRequestEntityTooLarge,
+	account.EINTERNAL:        http.StatusInternalServerError,
+}
+
+// slugOfStatus names problems that come from HTTP itself rather than the domain.
+func slugOfStatus(status int) string {
+	switch status {
+	case http.StatusBadRequest, http.StatusUnprocessableEntity:
+		return account.EINVALID
+	case http.StatusUnauthorized:
+		return account.EUNAUTHENTICATED
+	case http.StatusForbidden:
+		return account.EFORBIDDEN
+	case http.StatusNotFound, http.StatusMethodNotAllowed:
+		return account.ENOTFOUND
+	case http.StatusConflict:
+		return account.ECONFLICT
+	case http.StatusRequestEntityTooLarge:
+		return account.ETOOLARGE
+	case http.StatusTooManyRequests:
+		return account.ERATELIMITED
+	}
+	return account.EINTERNAL
+}
+
+func newProblem(ctx context.Context, status int, slug, detail string) *Problem {
+	return &Problem{
+		Type: problemBase + slug, Title: http.StatusText(status), Status: status,
+		Detail: detail, RequestID: requestID(ctx),
+	}
+}
+
+// problemFor turns a use case's error into a problem. Domain errors keep their code,
+// message and fields; anything else is logged in full and answered as a bare 500, so
+// no internal detail reaches the client.
+func problemFor(ctx context.Context, log *slog.Logger, err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	var de *account.Error
+	if !errors.As(err, &de) {
+		if errors.Is(err, context.Canceled) {
+			return newProblem(ctx, 499, account.EINTERNAL, "request cancelled")
+		}
+		log.ErrorContext(ctx, "internal error", "err", err, "request_id", requestID(ctx))
+		return newProblem(ctx, http.StatusInternalServerError, account.EINTERNAL, "internal error; the request id identifies it in the server's log")
+	}
+	status, ok := statusOf[de.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	p = newProblem(ctx, status, de.Code, de.Message)
+	p.Errors = de.Fields
+	return p
+}
+
+// hookHumaErrors makes huma's own errors (body decoding, schema validation, size
+// limits) problems of our shape: fields named as in the body ("email", not
+// "body.email"). huma exposes this only as package variables; they are set once per
+// process, and every Server sets them to the same function.
+var hookOnce sync.Once
+
+func hookHumaErrors() {
+	hookOnce.Do(func() {
+		huma.NewErrorWithContext = func(hctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
+			var ctx context.Context = context.Background()
+			if hctx != nil {
+				ctx = hctx.Context()
+			}
+			return humaProblem(ctx, status, msg, errs...)
+		}
+		huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+			return humaProblem(context.Background(), status, msg, errs...)
+		}
+	})
+}
+
+func humaProblem(ctx context.Context, status int, msg string, errs ...error) *Problem {
+	p := newProblem(ctx, status, slugOfStatus(status), msg)
+	if status == http.StatusBadRequest && len(errs) > 0 {
+		p.Detail = "the request body is not valid JSON"
+	}
+	for _, err := range errs {
+		var d *huma.ErrorDetail
+		if errors.As(err, &d) {
+			p.Errors = append(p.Errors, account.FieldError{Field: fieldOf(d.Location, d.Message), Message: d.Message})
+		} else if err != nil && status < 500 {
+			p.Errors = append(p.Errors, account.FieldError{Field: "body", Message: err.Error()})
+		}
+	}
+	return p
+}
+
+// fieldOf turns huma's location ("body.teams[0]", "query.limit") into our field name,
+// and for "expected required property x" at "body", names x.
+func fieldOf(loc, msg string) string {
+	for _, prefix := range []string{"body.", "query.", "path.", "header."} {
+		if strings.HasPrefix(loc, prefix) {
+			return strings.TrimPrefix(loc, prefix)
+		}
+	}
+	if rest, ok := strings.CutPrefix(msg, "expected required property "); ok {
+		if f, _, ok := strings.Cut(rest, " "); ok {
+			return f
+		}
+	}
+	return loc
+}
+
+// writeProblem writes p to a plain http.ResponseWriter (outside huma: middleware,
+// unknown routes, panics).
+func writeProblem(w http.ResponseWriter, p *Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	if p.retryAfter > 0 {
+		w.Header().Set("Retry-After", itoa(p.retryAfter))
+	}
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
+	}
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}

@@ -1,0 +1,86 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// maxBody caps every JSON request body. The largest legitimate body (a bulk removal
+// of 500 account ids) is about 16 KiB.
+const maxBody = 64 << 10
+
+// routes is the whole API surface. Each route says who may call it: public, a
+// session (refused while the password must be reset), or a session even then.
+func (s *Server) routes() {
+	api := s.api
+	// Auth and self.
+	huma.Register(api, op("login", http.MethodPost, "/api/v1/auth/login", "Log in", "Auth", public), s.login)
+	huma.Register(api, op("logout", http.MethodPost, "/api/v1/auth/logout", "Log out (revoke this session)", "Auth", sessionReset, http.StatusNoContent), s.logout)
+	huma.Register(api, op("get-me", http.MethodGet, "/api/v1/me", "The caller's account and memberships", "Auth", sessionReset), s.me)
+	huma.Register(api, op("change-password", http.MethodPut, "/api/v1/me/password", "Change the caller's password", "Auth", sessionReset, http.StatusNoContent), s.changePassword)
+	huma.Register(api, op("complete-setup", http.MethodPost, "/api/v1/setup", "Create the first operator with a one-time setup token", "Auth", public, http.StatusCreated), s.completeSetup)
+	huma.Register(api, op("list-permissions", http.MethodGet, "/api/v1/permissions", "The permission catalogue and the predefined roles", "Roles", session), s.listPermissions)
+
+	// Platform.
+	huma.Register(api, op("create-organization", http.MethodPost, "/api/v1/organizations", "Create a partner or an organization", "Organizations", session, http.StatusCreated), s.createOrganization)
+	huma.Register(api, op("list-organizations", http.MethodGet, "/api/v1/organizations", "List the organizations the caller may see", "Organizations", session), s.listOrganizations)
+	huma.Register(api, op("get-organization", http.MethodGet, "/api/v1/organizations/{org}", "Get an organization", "Organizations", session), s.getOrganization)
+	huma.Register(api, op("update-organization", http.MethodPatch, "/api/v1/organizations/{org}", "Change an organization's name, slug or settings", "Organizations", session), s.updateOrganization)
+	huma.Register(api, op("delete-organization", http.MethodDelete, "/api/v1/organizations/{org}", "Delete an organization", "Organizations", session, http.StatusNoContent), s.deleteOrganization)
+	huma.Register(api, op("delete-account", http.MethodDelete, "/api/v1/accounts/{account}", "Delete an account permanently (operator)", "Accounts", session, http.StatusNoContent), s.deleteAccount)
+	huma.Register(api, op("list-platform-audit", http.MethodGet, "/api/v1/audit", "The platform's audit events outside organizations (operator)", "Audit", session), s.listPlatformAudit)
+
+	// Organization.
+	huma.Register(api, op("get-summary", http.MethodGet, "/api/v1/organizations/{org}/summary", "Member and seat counts", "Members", session), s.getSummary)
+	huma.Register(api, op("list-members", http.MethodGet, "/api/v1/organizations/{org}/members", "List and search members", "Members", session), s.listMembers)
+	huma.Register(api, op("add-member", http.MethodPost, "/api/v1/organizations/{org}/members", "Add one person", "Members", session, http.StatusCreated), s.addMember)
+	huma.Register(api, op("get-member", http.MethodGet, "/api/v1/organizations/{org}/members/{account}", "Get a member", "Members", session), s.getMember)
+	huma.Register(api, op("update-member", http.MethodPatch, "/api/v1/organizations/{org}/members/{account}", "Change a member's role, teams or details", "Members", session), s.updateMember)
+	huma.Register(api, op("deactivate-member", http.MethodPost, "/api/v1/organizations/{org}/members/{account}/deactivate", "Deactivate a member", "Members", session), s.deactivateMember)
+	huma.Register(api, op("reactivate-member", http.MethodPost, "/api/v1/organizations/{org}/members/{account}/reactivate", "Reactivate a member", "Members", session), s.reactivateMember)
+	huma.Register(api, op("remove-member", http.MethodDelete, "/api/v1/organizations/{org}/members/{account}", "Remove a member from the organization", "Members", session, http.StatusNoContent), s.removeMember)
+	huma.Register(api, op("remove-members", http.MethodPost, "/api/v1/organizations/{org}/members/remove", "Remove several members", "Members", session), s.removeMembers)
+
+	huma.Register(api, op("list-roles", http.MethodGet, "/api/v1/organizations/{org}/roles", "List predefined and custom roles", "Roles", session), s.listRoles)
+	huma.Register(api, op("create-role", http.MethodPost, "/api/v1/organizations/{org}/roles", "Create a custom role", "Roles", session, http.StatusCreated), s.createRole)
+	huma.Register(api, op("get-role", http.MethodGet, "/api/v1/organizations/{org}/roles/{role}", "Get a role", "Roles", session), s.getRole)
+	huma.Register(api, op("update-role", http.MethodPatch, "/api/v1/organizations/{org}/roles/{role}", "Change a custom role", "Roles", session), s.updateRole)
+	huma.Register(api, op("delete-role", http.MethodDelete, "/api/v1/organizations/{org}/roles/{role}", "Delete a custom role no one holds", "Roles", session, http.StatusNoContent), s.deleteRole)
+
+	huma.Register(api, op("list-teams", http.MethodGet, "/api/v1/organizations/{org}/teams", "List teams", "Teams", session), s.listTeams)
+	huma.Register(api, op("create-team", http.MethodPost, "/api/v1/organizations/{org}/teams", "Create a team", "Teams", session, http.StatusCreated), s.createTeam)
+	huma.Register(api, op("get-team", http.MethodGet, "/api/v1/organizations/{org}/teams/{team}", "Get a team", "Teams", session), s.getTeam)
+	huma.Register(api, op("rename-team", http.MethodPatch, "/api/v1/organizations/{org}/teams/{team}", "Rename a team", "Teams", session), s.renameTeam)
+	huma.Register(api, op("delete-team", http.MethodDelete, "/api/v1/organizations/{org}/teams/{team}", "Delete a team", "Teams", session, http.StatusNoContent), s.deleteTeam)
+
+	huma.Register(api, op("list-audit", http.MethodGet, "/api/v1/organizations/{org}/audit", "The organization's audit events, newest first", "Audit", session), s.listAudit)
+}
+
+// op describes one operation. status is its success status (200 when omitted).
+func op(id, method, path, summary, tag string, mode authMode, status ...int) huma.Operation {
+	o := huma.Operation{
+		OperationID:  id,
+		Method:       method,
+		Path:         path,
+		Summary:      summary,
+		Tags:         []string{tag},
+		MaxBodyBytes: maxBody,
+		Metadata:     map[string]any{"auth": mode},
+		Errors:       []int{http.StatusBadRequest, http.StatusUnprocessableEntity},
+	}
+	if len(status) > 0 {
+		o.DefaultStatus = status[0]
+	}
+	if mode != public {
+		o.Security = []map[string][]string{{"bearer": {}}}
+		o.Errors = append(o.Errors, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound)
+	}
+	if method != http.MethodGet {
+		o.Errors = append(o.Errors, http.StatusConflict)
+	}
+	if id == "login" {
+		o.Errors = append(o.Errors, http.StatusUnauthorized, http.StatusTooManyRequests)
+	}
+	return o
+}

@@ -1,0 +1,308 @@
+// Package httpapi serves Roster's JSON API (API.md): the routes, problem+json errors,
+// authentication and the OpenAPI 3.1 document that huma generates from the same
+// operations that serve the requests.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/ratelimit"
+)
+
+// Version is the API document's version.
+const Version = "1.0.0"
+
+// Deps are what the API needs, wired by cmd/roster.
+type Deps struct {
+	Service *account.Service
+	Logger  *slog.Logger
+	// Ready reports whether the store is migrated and reachable (for /healthz).
+	Ready func(ctx context.Context) error
+	// LoginPerIP and LoginPerEmail bound login attempts; zero values take defaults.
+	LoginPerIP    ratelimit.Limit
+	LoginPerEmail ratelimit.Limit
+	Now           func() time.Time
+	// BaseURL is the server's public URL (for the links it shows).
+	BaseURL string
+}
+
+// Server is the HTTP handler of the API.
+type Server struct {
+	svc        *account.Service
+	log        *slog.Logger
+	ready      func(ctx context.Context) error
+	baseURL    string
+	loginIP    *ratelimit.Keyed
+	loginEmail *ratelimit.Keyed
+	mux        *http.ServeMux
+	api        huma.API
+	handler    http.Handler
+}
+
+// NewServer builds the API handler.
+func NewServer(d Deps) *Server {
+	hookHumaErrors()
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.LoginPerIP.Burst == 0 {
+		d.LoginPerIP = ratelimit.Limit{Every: 2 * time.Second, Burst: 30}
+	}
+	if d.LoginPerEmail.Burst == 0 {
+		d.LoginPerEmail = ratelimit.Limit{Every: 30 * time.Second, Burst: 10}
+	}
+	s := &Server{
+		svc:        d.Service,
+		log:        d.Logger,
+		ready:      d.Ready,
+		baseURL:    d.BaseURL,
+		loginIP:    ratelimit.New(d.LoginPerIP, 100_000, d.Now),
+		loginEmail: ratelimit.New(d.LoginPerEmail, 100_000, d.Now),
+		mux:        http.NewServeMux(),
+	}
+	cfg := huma.DefaultConfig("Roster API", Version)
+	cfg.Info.Description = "Account and seat management for software sold to organizations."
+	cfg.OpenAPIPath = "/api/v1/openapi"
+	cfg.DocsPath = ""
+	cfg.SchemasPath = ""
+	cfg.CreateHooks = nil // no $schema links in bodies: the contract's bodies are exact
+	cfg.FieldsOptionalByDefault = true
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "A session token from POST /api/v1/auth/login."},
+	}
+	s.api = humago.New(s.mux, cfg)
+	s.api.UseMiddleware(s.authenticate)
+	s.routes()
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.Handle("GET /setup/{token}", s.setupHandler())
+	s.mux.Handle("POST /setup/{token}", s.setupHandler())
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, newProblem(r.Context(), http.StatusNotFound, account.ENOTFOUND, "no such route"))
+	})
+	s.handler = s.middleware(s.mux)
+	return s
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// OpenAPI returns the API's OpenAPI document.
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if s.ready != nil {
+		if err := s.ready(ctx); err != nil {
+			s.log.WarnContext(ctx, "health check failed", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]string{"status": "unavailable"})
+			return
+		}
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+}
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+	actorKey
+	ipKey
+)
+
+// clientIP is the address the request came from, as the middleware recorded it.
+func (s *Server) clientIP(ctx context.Context) string {
+	ip, _ := ctx.Value(ipKey).(string)
+	return ip
+}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// middleware gives every request an id, security headers, a log line and panic
+// recovery (a panic answers 500 problem and is logged with its stack, never a dropped
+// connection).
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-ID")
+		if !validRequestID(id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		ctx = context.WithValue(ctx, ipKey, clientIP(r.RemoteAddr))
+		r = r.WithContext(ctx)
+		h := w.Header()
+		h.Set("X-Request-ID", id)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("Cache-Control", "no-store")
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.ErrorContext(ctx, "panic", "panic", p, "request_id", id, "stack", stack())
+				if !rec.wrote {
+					writeProblem(rec, newProblem(ctx, http.StatusInternalServerError, account.EINTERNAL, "internal error"))
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			s.log.InfoContext(ctx, "request", "method", r.Method, "route", route, "status", rec.status,
+				"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", id, "ip", clientIP(r.RemoteAddr))
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c == '-' || c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// authMode says what credentials an operation takes.
+type authMode int
+
+const (
+	public       authMode = iota // no credentials
+	session                      // a session, whose password need not be reset
+	sessionReset                 // a session, even one that must reset its password
+)
+
+// authenticate resolves the bearer session of operations that need one and puts the
+// actor in the context; it enforces the must_reset_password gate.
+func (s *Server) authenticate(hctx huma.Context, next func(huma.Context)) {
+	mode, _ := hctx.Operation().Metadata["auth"].(authMode)
+	if mode == public {
+		next(hctx)
+		return
+	}
+	ctx := hctx.Context()
+	token, ok := bearer(hctx.Header("Authorization"))
+	if !ok {
+		s.writeHuma(hctx, newProblem(ctx, http.StatusUnauthorized, account.EUNAUTHENTICATED, "this needs a bearer token: Authorization: Bearer <token>"))
+		return
+	}
+	actor, err := s.svc.Authenticate(ctx, token, s.clientIP(ctx))
+	if err != nil {
+		s.writeHuma(hctx, problemFor(ctx, s.log, err))
+		return
+	}
+	if mode != sessionReset {
+		if err := actor.RequirePasswordCurrent(); err != nil {
+			s.writeHuma(hctx, problemFor(ctx, s.log, err))
+			return
+		}
+	}
+	next(huma.WithValue(hctx, actorKey, actor))
+}
+
+func (s *Server) writeHuma(hctx huma.Context, p *Problem) {
+	for k, vs := range p.GetHeaders() {
+		for _, v := range vs {
+			hctx.SetHeader(k, v)
+		}
+	}
+	hctx.SetHeader("Content-Type", "application/problem+json")
+	hctx.SetStatus(p.Status)
+	_ = json.NewEncoder(hctx.BodyWriter()).Encode(p)
+}
+
+// GetHeaders lets huma send Retry-After and WWW-Authenticate with a problem.
+func (p *Problem) GetHeaders() http.Header {
+	h := http.Header{}
+	if p.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(p.retryAfter))
+	}
+	if p.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="roster"`)
+	}
+	return h
+}
+
+func bearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// actorFrom returns the authenticated actor of an operation that requires one.
+func actorFrom(ctx context.Context) account.Actor {
+	a, _ := ctx.Value(actorKey).(account.Actor)
+	return a
+}
+
+func clientIP(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return remoteAddr
+	}
+	return host
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// fail converts a use case's error for huma.
+// A nil error stays nil, so that handlers of routes without a body can return
+// s.fail(ctx, useCase(...)) directly.
+func (s *Server) fail(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	return problemFor(ctx, s.log, err)
+}

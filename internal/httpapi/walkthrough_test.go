@@ -1,0 +1,126 @@
+package httpapi_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestWalkthrough follows the README: the operator sets up a partner and an
+// organization with an admin; the admin adds people, gives them roles and teams,
+// finds them, deactivates, reactivates and removes them.
+func TestWalkthrough(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		partner := e.org("northwind", "-")
+		if partner["kind"] != "partner" || partner["parent"] != nil {
+			t.Fatalf("partner = %v", partner)
+		}
+		org := e.org("acme", "northwind")
+		if org["parent"] != partner["id"] || org["invitation_ttl_hours"] != 168.0 || org["ending_soon_days"] != 30.0 {
+			t.Fatalf("organization = %v", org)
+		}
+		e.must(200, e.op, "PATCH", "/api/v1/organizations/acme", map[string]any{"invitation_ttl_hours": 24})
+
+		admin := e.member(e.op, "acme", "ada@acme.test", "admin", map[string]any{"phone": "+49 (30) 123-4567"})
+		if admin["state"] != "active" || admin["role"] != "admin" || admin["account"].(map[string]any)["phone"] != "+49301234567" {
+			t.Fatalf("admin = %v", admin)
+		}
+		ada := e.login("ada@acme.test", pw)
+		me := e.must(200, ada, "GET", "/api/v1/me", nil)
+		ms := me["memberships"].([]any)
+		if len(ms) != 1 || ms[0].(map[string]any)["role"] != "admin" {
+			t.Fatalf("me = %v", me)
+		}
+
+		e.must(201, ada, "POST", "/api/v1/organizations/acme/teams", map[string]any{"name": "Sales"})
+		e.must(201, ada, "POST", "/api/v1/organizations/acme/teams", map[string]any{"name": "Support"})
+		bob := e.member(ada, "acme", "bob@acme.test", "member", map[string]any{"teams": []string{"sales"}})
+		if d := cmp.Diff([]any{"Sales"}, bob["teams"]); d != "" {
+			t.Errorf("team names are canonical (-want +got):\n%s", d)
+		}
+		cat := e.member(ada, "acme", "cat@acme.test", "member", map[string]any{"username": "cat"})
+		dan := e.member(ada, "acme", "dan@acme.test", "member")
+
+		// Role and teams.
+		e.must(200, ada, "PATCH", "/api/v1/organizations/acme/members/"+accountID(cat),
+			map[string]any{"role": "admin", "teams": []string{"Support", "Sales"}})
+
+		// Search and filter.
+		list := func(query string) []string {
+			return emails(e.must(200, ada, "GET", "/api/v1/organizations/acme/members"+query, nil))
+		}
+		for query, want := range map[string][]string{
+			"":                    {"ada@acme.test", "bob@acme.test", "cat@acme.test", "dan@acme.test"},
+			"?q=CAT":              {"cat@acme.test"},
+			"?q=fda":              {"dan@acme.test"}, // first name "Fda"
+			"?role=admin":         {"ada@acme.test", "cat@acme.test"},
+			"?team=sales":         {"bob@acme.test", "cat@acme.test"},
+			"?team=support&q=cat": {"cat@acme.test"},
+			"?state=deactivated":  nil,
+		} {
+			got := list(query)
+			slices.Sort(got)
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("members%s (-want +got):\n%s", query, d)
+			}
+		}
+
+		// Deactivate, reactivate, remove.
+		path := "/api/v1/organizations/acme/members/" + accountID(dan)
+		if m := e.must(200, ada, "POST", path+"/deactivate", nil); m["state"] != "deactivated" {
+			t.Errorf("after deactivate: %v", m["state"])
+		}
+		if got := list("?state=deactivated"); !slices.Equal(got, []string{"dan@acme.test"}) {
+			t.Errorf("deactivated = %v", got)
+		}
+		if m := e.must(200, ada, "POST", path+"/reactivate", nil); m["state"] != "active" {
+			t.Errorf("after reactivate: %v", m["state"])
+		}
+		e.must(204, ada, "DELETE", path, nil)
+		e.must(404, ada, "GET", path, nil)
+		res := e.must(200, ada, "POST", "/api/v1/organizations/acme/members/remove",
+			map[string]any{"accounts": []string{accountID(bob), accountID(dan)}})
+		results := res["results"].([]any)
+		if results[0].(map[string]any)["status"] != "removed" || results[1].(map[string]any)["status"] != "failed" {
+			t.Errorf("bulk remove results = %v", results)
+		}
+
+		sum := e.must(200, ada, "GET", "/api/v1/organizations/acme/summary", nil)
+		if d := cmp.Diff(map[string]any{"total": 2.0, "active": 2.0, "invited": 0.0, "deactivated": 0.0}, sum["members"]); d != "" {
+			t.Errorf("summary (-want +got):\n%s", d)
+		}
+
+		// The audit trail has every change, newest first.
+		audit := e.must(200, ada, "GET", "/api/v1/organizations/acme/audit?limit=500", nil)
+		var actions []string
+		for _, it := range audit["items"].([]any) {
+			actions = append(actions, it.(map[string]any)["action"].(string))
+		}
+		for _, want := range []string{"organization.created", "organization.updated", "member.added", "team.created",
+			"member.updated", "member.deactivated", "member.reactivated", "member.removed"} {
+			if !slices.Contains(actions, want) {
+				t.Errorf("audit has no %s: %v", want, actions)
+			}
+		}
+		if int(audit["total"].(float64)) != len(actions) {
+			t.Errorf("audit total = %v, items %d", audit["total"], len(actions))
+		}
+		first := audit["items"].([]any)[0].(map[string]any)
+		if first["actor"].(map[string]any)["email"] != "ada@acme.test" || first["ip"] == "" {
+			t.Errorf("newest event = %v", first)
+		}
+
+		// The partner's admin acts in the organization under it.
+		e.member(e.op, "northwind", "pat@northwind.test", "admin")
+		pat := e.login("pat@northwind.test", pw)
+		e.must(200, pat, "GET", "/api/v1/organizations/acme/members", nil)
+		orgs := e.must(200, pat, "GET", "/api/v1/organizations", nil)
+		if orgs["total"] != 2.0 {
+			t.Errorf("partner admin sees %v organizations, want the partner and acme", orgs["total"])
+		}
+		// Logout revokes the session.
+		e.must(204, ada, "POST", "/api/v1/auth/logout", nil)
+		problem(t, e.call(ada, "GET", "/api/v1/me", nil), 401, "unauthenticated")
+	})
+}

@@ -1,0 +1,104 @@
+// Package ratelimit limits events per key (an IP address, an email) with one token
+// bucket per key, forgetting keys that have been idle long enough to be full again.
+package ratelimit
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limit is a bucket's refill rate and size.
+type Limit struct {
+	Every time.Duration // one token is added every Every
+	Burst int
+}
+
+// Keyed holds one bucket per key. It is safe for concurrent use.
+type Keyed struct {
+	limit   Limit
+	now     func() time.Time
+	maxKeys int
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	last time.Time
+}
+
+// New returns a Keyed limiter. maxKeys bounds memory: past it, idle keys are swept,
+// and if none is idle the oldest half is dropped (those keys start over full, which
+// errs on the side of letting people in rather than growing without bound).
+func New(l Limit, maxKeys int, now func() time.Time) *Keyed {
+	if now == nil {
+		now = time.Now
+	}
+	return &Keyed{limit: l, now: now, maxKeys: maxKeys, buckets: map[string]*bucket{}}
+}
+
+// Allow takes one token from key's bucket. When there is none it returns false and
+// how long until there is.
+func (k *Keyed) Allow(key string) (bool, time.Duration) {
+	now := k.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b, ok := k.buckets[key]
+	if !ok {
+		if len(k.buckets) >= k.maxKeys {
+			k.sweep(now)
+		}
+		b = &bucket{lim: rate.NewLimiter(rate.Every(k.limit.Every), k.limit.Burst)}
+		k.buckets[key] = b
+	}
+	b.last = now
+	r := b.lim.ReserveN(now, 1)
+	if !r.OK() {
+		return false, k.limit.Every
+	}
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, time.Duration(math.Ceil(d.Seconds())) * time.Second
+	}
+	return true, 0
+}
+
+// sweep drops keys idle long enough for a full refill, then if still full, the
+// least recently used half.
+func (k *Keyed) sweep(now time.Time) {
+	full := k.limit.Every * time.Duration(k.limit.Burst)
+	for key, b := range k.buckets {
+		if now.Sub(b.last) >= full {
+			delete(k.buckets, key)
+		}
+	}
+	if len(k.buckets) < k.maxKeys {
+		return
+	}
+	var cutoff time.Time
+	times := make([]time.Time, 0, len(k.buckets))
+	for _, b := range k.buckets {
+		times = append(times, b.last)
+	}
+	// The median last-use time splits the keys in half.
+	cutoff = quickMedian(times)
+	for key, b := range k.buckets {
+		if !b.last.After(cutoff) {
+			delete(k.buckets, key)
+		}
+	}
+}
+
+func quickMedian(ts []time.Time) time.Time {
+	// Keys are few (maxKeys); a simple selection by sorting a copy is enough.
+	for i := 1; i < len(ts); i++ {
+		for j := i; j > 0 && ts[j].Before(ts[j-1]); j-- {
+			ts[j], ts[j-1] = ts[j-1], ts[j]
+		}
+	}
+	return ts[len(ts)/2]
+}

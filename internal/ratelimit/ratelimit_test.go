@@ -1,0 +1,43 @@
+package ratelimit
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestKeyedBurstThenRefill(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	k := New(Limit{Every: 10 * time.Second, Burst: 3}, 100, func() time.Time { return now })
+	for i := 0; i < 3; i++ {
+		if ok, _ := k.Allow("a"); !ok {
+			t.Fatalf("attempt %d refused within the burst", i+1)
+		}
+	}
+	ok, wait := k.Allow("a")
+	if ok || wait != 10*time.Second {
+		t.Fatalf("4th attempt: ok=%v wait=%v; want refused, 10s", ok, wait)
+	}
+	if ok, _ := k.Allow("b"); !ok {
+		t.Fatal("another key shares a's bucket")
+	}
+	now = now.Add(10 * time.Second)
+	if ok, _ := k.Allow("a"); !ok {
+		t.Fatal("no token after a refill interval")
+	}
+	if ok, _ := k.Allow("a"); ok {
+		t.Fatal("refill gave more than one token")
+	}
+}
+
+func TestKeyedBoundsMemory(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	k := New(Limit{Every: time.Minute, Burst: 1}, 50, func() time.Time { return now })
+	for i := 0; i < 1000; i++ {
+		now = now.Add(time.Millisecond)
+		k.Allow(fmt.Sprint(i))
+	}
+	if n := len(k.buckets); n > 50 {
+		t.Fatalf("%d buckets kept; the bound is 50", n)
+	}
+}

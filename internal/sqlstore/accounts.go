@@ -1,0 +1,98 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+
+	"roster.dev/roster/internal/account"
+)
+
+// accountColumns are the columns of an account, read through the alias a, in the
+// order accountDest scans them.
+const accountColumns = `a.id, a.email, a.username, a.first_name, a.last_name, a.phone, a.state,
+	a.must_reset_password, a.operator, a.password_hash, a.created_at, a.updated_at`
+
+// accountDest returns the scan destinations of accountColumns.
+func accountDest(a *account.Account) []any {
+	return []any{
+		&a.ID, &a.Email, scanNullString{&a.Username}, &a.FirstName, &a.LastName, &a.Phone, &a.State,
+		&a.MustResetPassword, &a.Operator, &a.PasswordHash, scanTime{&a.CreatedAt}, scanTime{&a.UpdatedAt},
+	}
+}
+
+// searchText is the memberships.search text of an account: the lower-cased
+// "email username first last" that the member list's q filter matches.
+func searchText(a account.Account) string {
+	return strings.ToLower(a.Email + " " + a.Username + " " + a.FirstName + " " + a.LastName)
+}
+
+// usernameKey is the unique, case-insensitive form of a username (NULL when empty).
+func usernameKey(username string) any {
+	return nullString(strings.ToLower(username))
+}
+
+// AccountByID returns the account with id, or ENOTFOUND.
+func (t *tx) AccountByID(ctx context.Context, id string) (account.Account, error) {
+	return t.accountWhere(ctx, "a.id = $1", id)
+}
+
+// AccountByEmail returns the account whose email equals email case-insensitively
+// (after trimming), or ENOTFOUND.
+func (t *tx) AccountByEmail(ctx context.Context, email string) (account.Account, error) {
+	return t.accountWhere(ctx, "a.email_key = $1", account.EmailKey(email))
+}
+
+func (t *tx) accountWhere(ctx context.Context, cond string, arg any) (account.Account, error) {
+	var a account.Account
+	err := t.q.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts a WHERE `+cond, arg).
+		Scan(accountDest(&a)...)
+	if err != nil {
+		return account.Account{}, translate(err, "account")
+	}
+	return a, nil
+}
+
+// CreateAccount inserts a. A taken email or username is an ECONFLICT naming the field.
+func (t *tx) CreateAccount(ctx context.Context, a account.Account) error {
+	_, err := t.q.ExecContext(ctx, `
+		INSERT INTO accounts (id, email, email_key, username, username_key, first_name, last_name,
+			phone, state, must_reset_password, operator, password_hash, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		a.ID, a.Email, account.EmailKey(a.Email), nullString(a.Username), usernameKey(a.Username),
+		a.FirstName, a.LastName, a.Phone, string(a.State), a.MustResetPassword, a.Operator,
+		a.PasswordHash, ts(a.CreatedAt), ts(a.UpdatedAt))
+	return translate(err, "account")
+}
+
+// UpdateAccount writes every column of a but its id and creation time, and refreshes
+// the search text of each of its memberships so the member lists find the new names.
+func (t *tx) UpdateAccount(ctx context.Context, a account.Account) error {
+	res, err := t.q.ExecContext(ctx, `
+		UPDATE accounts SET email = $2, email_key = $3, username = $4, username_key = $5,
+			first_name = $6, last_name = $7, phone = $8, state = $9, must_reset_password = $10,
+			operator = $11, password_hash = $12, updated_at = $13
+		WHERE id = $1`,
+		a.ID, a.Email, account.EmailKey(a.Email), nullString(a.Username), usernameKey(a.Username),
+		a.FirstName, a.LastName, a.Phone, string(a.State), a.MustResetPassword, a.Operator,
+		a.PasswordHash, ts(a.UpdatedAt))
+	if err := affected(res, err, "account"); err != nil {
+		return err
+	}
+	_, err = t.q.ExecContext(ctx, `UPDATE memberships SET search = $2 WHERE account_id = $1`,
+		a.ID, searchText(a))
+	return translate(err, "member")
+}
+
+// DeleteAccount deletes the account; its memberships, team memberships and sessions
+// go with it (foreign keys cascade).
+func (t *tx) DeleteAccount(ctx context.Context, id string) error {
+	res, err := t.q.ExecContext(ctx, `DELETE FROM accounts WHERE id = $1`, id)
+	return affected(res, err, "account")
+}
+
+// CountOperators counts the platform operators.
+func (t *tx) CountOperators(ctx context.Context) (int, error) {
+	var n int
+	err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE operator = TRUE`).Scan(&n)
+	return n, err
+}

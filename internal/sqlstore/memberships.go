@@ -1,0 +1,350 @@
+package sqlstore
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"roster.dev/roster/internal/account"
+)
+
+// membershipColumns are the columns of a membership, read through the alias m, in the
+// order membershipDest scans them.
+const membershipColumns = `m.org_id, m.account_id, m.role_id, m.state, m.created_at, m.updated_at`
+
+// membershipDest returns the scan destinations of membershipColumns.
+func membershipDest(m *account.Membership) []any {
+	return []any{&m.OrgID, &m.AccountID, &m.RoleID, &m.State, scanTime{&m.CreatedAt}, scanTime{&m.UpdatedAt}}
+}
+
+// memberDest returns the scan destinations of membershipColumns then accountColumns.
+func memberDest(m *account.Member) []any {
+	return append(membershipDest(&m.Membership), accountDest(&m.Account)...)
+}
+
+// Membership returns accountID's membership of orgID, or ENOTFOUND.
+func (t *tx) Membership(ctx context.Context, orgID, accountID string) (account.Membership, error) {
+	var m account.Membership
+	err := t.q.QueryRowContext(ctx, `
+		SELECT `+membershipColumns+` FROM memberships m
+		WHERE m.org_id = $1 AND m.account_id = $2`, orgID, accountID).
+		Scan(membershipDest(&m)...)
+	if err != nil {
+		return account.Membership{}, translate(err, "member")
+	}
+	return m, nil
+}
+
+// MembershipsOfAccount lists the account's memberships with their organizations and
+// team names, by organization name then id.
+func (t *tx) MembershipsOfAccount(ctx context.Context, accountID string) ([]account.AccountMembership, error) {
+	rows, err := t.q.QueryContext(ctx, `
+		SELECT `+membershipColumns+`, `+organizationColumns+`
+		FROM memberships m JOIN organizations o ON o.id = m.org_id
+		WHERE m.account_id = $1
+		ORDER BY `+t.byteOrder("o.name")+`, o.id`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []account.AccountMembership{}
+	byOrg := map[string]*[]string{}
+	for rows.Next() {
+		var am account.AccountMembership
+		if err := rows.Scan(append(membershipDest(&am.Membership), organizationDest(&am.Organization)...)...); err != nil {
+			return nil, err
+		}
+		am.Teams = []string{}
+		out = append(out, am)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		byOrg[out[i].OrgID] = &out[i].Teams
+	}
+
+	// The teams of every membership at once, through the memberships so that the
+	// (org_id, account_id) index of team_members serves the lookup.
+	rows, err = t.q.QueryContext(ctx, `
+		SELECT tm.org_id, te.name
+		FROM memberships m
+		JOIN team_members tm ON tm.org_id = m.org_id AND tm.account_id = m.account_id
+		JOIN teams te ON te.id = tm.team_id AND te.org_id = m.org_id
+		WHERE m.account_id = $1`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var orgID, name string
+		if err := rows.Scan(&orgID, &name); err != nil {
+			return nil, err
+		}
+		if teams := byOrg[orgID]; teams != nil {
+			*teams = append(*teams, name)
+		}
+	}
+	for i := range out {
+		sortTeamNames(out[i].Teams)
+	}
+	return out, rows.Err()
+}
+
+// CreateMembership inserts m, with the search text of its account (ENOTFOUND when the
+// account does not exist). An existing membership is an ECONFLICT.
+func (t *tx) CreateMembership(ctx context.Context, m account.Membership) error {
+	// The search text is lower-cased in Go, like the q patterns matched against it:
+	// SQLite's lower() folds ASCII only, so SQL could not compute the same text.
+	var a account.Account
+	err := t.q.QueryRowContext(ctx, `
+		SELECT a.email, a.username, a.first_name, a.last_name FROM accounts a WHERE a.id = $1`, m.AccountID).
+		Scan(&a.Email, scanNullString{&a.Username}, &a.FirstName, &a.LastName)
+	if err != nil {
+		return translate(err, "account")
+	}
+	_, err = t.q.ExecContext(ctx, `
+		INSERT INTO memberships (org_id, account_id, role_id, state, search, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		m.OrgID, m.AccountID, m.RoleID, string(m.State), searchText(a), ts(m.CreatedAt), ts(m.UpdatedAt))
+	return translate(err, "member")
+}
+
+// UpdateMembership writes m's role, state and update time. The search text depends
+// only on the account, which UpdateAccount keeps current.
+func (t *tx) UpdateMembership(ctx context.Context, m account.Membership) error {
+	res, err := t.q.ExecContext(ctx, `
+		UPDATE memberships SET role_id = $3, state = $4, updated_at = $5
+		WHERE org_id = $1 AND account_id = $2`,
+		m.OrgID, m.AccountID, m.RoleID, string(m.State), ts(m.UpdatedAt))
+	return affected(res, err, "member")
+}
+
+// DeleteMembership deletes a membership and its team memberships (they cascade).
+func (t *tx) DeleteMembership(ctx context.Context, orgID, accountID string) error {
+	res, err := t.q.ExecContext(ctx, `DELETE FROM memberships WHERE org_id = $1 AND account_id = $2`,
+		orgID, accountID)
+	return affected(res, err, "member")
+}
+
+// Member returns one member of orgID with its account and teams, or ENOTFOUND.
+func (t *tx) Member(ctx context.Context, orgID, accountID string) (account.Member, error) {
+	var m account.Member
+	err := t.q.QueryRowContext(ctx, `
+		SELECT `+membershipColumns+`, `+accountColumns+`
+		FROM memberships m JOIN accounts a ON a.id = m.account_id
+		WHERE m.org_id = $1 AND m.account_id = $2`, orgID, accountID).
+		Scan(memberDest(&m)...)
+	if err != nil {
+		return account.Member{}, translate(err, "member")
+	}
+	members := []account.Member{m}
+	if err := t.loadMemberTeams(ctx, orgID, members); err != nil {
+		return account.Member{}, err
+	}
+	return members[0], nil
+}
+
+// FindMembers returns one page of orgID's members matching f, by account id, and how
+// many match f on every page. Each filter has an index leading with (org_id, filter)
+// and ending with account_id, so a page reads the index in order from f.After and
+// stops after f.Limit matches; the team filter walks team_members' primary key
+// (team_id, account_id) the same way.
+func (t *tx) FindMembers(ctx context.Context, f account.MemberFilter) ([]account.Member, int, error) {
+	q := memberQueries(f)
+	var total int
+	if err := t.q.QueryRowContext(ctx, q.count, q.countArgs...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := t.q.QueryContext(ctx, q.page, q.pageArgs...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	members := []account.Member{}
+	for rows.Next() {
+		var m account.Member
+		if err := rows.Scan(memberDest(&m)...); err != nil {
+			return nil, 0, err
+		}
+		members = append(members, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if err := t.loadMemberTeams(ctx, f.OrgID, members); err != nil {
+		return nil, 0, err
+	}
+	return members, total, nil
+}
+
+// memberQuery is FindMembers' SQL: the total, and the page.
+type memberQuery struct {
+	count, page         string
+	countArgs, pageArgs args
+}
+
+// memberQueries builds the queries of FindMembers for f. Every plan reads an index in
+// account id order from f.After and stops at f.Limit matches (see TestFindMembersPlans):
+//
+//   - no filter: the primary key (org_id, account_id);
+//   - role, state: memberships_role (org_id, role_id, account_id),
+//     memberships_state (org_id, state, account_id);
+//   - team: team_members' primary key (team_id, account_id), the team found by
+//     teams_name_key (org_id, name_key), then each membership by its primary key;
+//   - q: the page's account ids come from a subquery that memberships_search
+//     (org_id, account_id, search) covers, so the LIKE reads the index, not the
+//     table; only the page's rows are then fetched.
+//
+// The totals read the same indexes, covering except with a team and another filter.
+func memberQueries(f account.MemberFilter) memberQuery {
+	var a args
+	org := a.add(f.OrgID)
+	// The filtering runs on alias x: m itself, or k in the subquery of the q filter.
+	x := "m"
+	if f.Q != "" && f.TeamName == "" {
+		x = "k"
+	}
+	var conds []string
+	if f.Q != "" {
+		conds = append(conds, x+`.search LIKE `+a.add(containsPattern(f.Q))+` ESCAPE '\'`)
+	}
+	if f.RoleID != "" {
+		conds = append(conds, x+`.role_id = `+a.add(f.RoleID))
+	}
+	if f.State != "" {
+		conds = append(conds, x+`.state = `+a.add(string(f.State)))
+	}
+	selectPage := `SELECT ` + membershipColumns + `, ` + accountColumns
+
+	if f.TeamName != "" {
+		team := []string{`t.org_id = ` + org, `t.name_key = ` + a.add(strings.ToLower(f.TeamName))}
+		from := ` FROM teams t JOIN team_members tm ON tm.team_id = t.id`
+		// team_members' foreign key makes every row a membership: the total joins the
+		// memberships only to filter them further.
+		var q memberQuery
+		if len(conds) == 0 {
+			q.count = `SELECT COUNT(*)` + from + where(team)
+		} else {
+			q.count = `SELECT COUNT(*)` + from + ` JOIN memberships m ON m.org_id = t.org_id AND m.account_id = tm.account_id` +
+				where(append(slices.Clone(team), conds...))
+		}
+		q.countArgs = slices.Clone(a)
+		conds = append(team, conds...)
+		if f.After != "" {
+			conds = append(conds, `tm.account_id > `+a.add(f.After))
+		}
+		q.page = selectPage + from + `
+			JOIN memberships m ON m.org_id = t.org_id AND m.account_id = tm.account_id
+			JOIN accounts a ON a.id = m.account_id` + where(conds) + ` ORDER BY tm.account_id` + limit(&a, f.Limit)
+		q.pageArgs = a
+		return q
+	}
+
+	conds = append([]string{x + `.org_id = ` + org}, conds...)
+	q := memberQuery{count: `SELECT COUNT(*) FROM memberships ` + x + where(conds), countArgs: slices.Clone(a)}
+	if f.After != "" {
+		conds = append(conds, x+`.account_id > `+a.add(f.After))
+	}
+	if x == "k" {
+		q.page = selectPage + ` FROM memberships m JOIN accounts a ON a.id = m.account_id
+			WHERE m.org_id = ` + org + ` AND m.account_id IN (
+				SELECT k.account_id FROM memberships k` + where(conds) + ` ORDER BY k.account_id` + limit(&a, f.Limit) + `)
+			ORDER BY m.account_id`
+	} else {
+		q.page = selectPage + ` FROM memberships m JOIN accounts a ON a.id = m.account_id` + where(conds) +
+			` ORDER BY m.account_id` + limit(&a, f.Limit)
+	}
+	q.pageArgs = a
+	return q
+}
+
+// loadMemberTeams fills the Teams of members (all of orgID) in one query.
+func (t *tx) loadMemberTeams(ctx context.Context, orgID string, members []account.Member) error {
+	if len(members) == 0 {
+		return nil
+	}
+	byAccount := make(map[string]*[]string, len(members))
+	ids := make([]string, len(members))
+	for i := range members {
+		members[i].Teams = []string{}
+		byAccount[members[i].AccountID] = &members[i].Teams
+		ids[i] = members[i].AccountID
+	}
+	var a args
+	org := a.add(orgID)
+	rows, err := t.q.QueryContext(ctx, `
+		SELECT tm.account_id, t.name
+		FROM team_members tm JOIN teams t ON t.id = tm.team_id AND t.org_id = `+org+`
+		WHERE tm.org_id = `+org+` AND tm.account_id IN (`+a.list(ids)+`)`, a...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var accountID, name string
+		if err := rows.Scan(&accountID, &name); err != nil {
+			return err
+		}
+		if teams := byAccount[accountID]; teams != nil {
+			*teams = append(*teams, name)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range members {
+		sortTeamNames(members[i].Teams)
+	}
+	return nil
+}
+
+// sortTeamNames sorts team names case-insensitively, as the domain does.
+func sortTeamNames(names []string) {
+	slices.SortFunc(names, func(a, b string) int {
+		if c := strings.Compare(strings.ToLower(a), strings.ToLower(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+}
+
+// CountMembers counts orgID's memberships by state.
+func (t *tx) CountMembers(ctx context.Context, orgID string) (account.MemberCounts, error) {
+	var c account.MemberCounts
+	rows, err := t.q.QueryContext(ctx, `
+		SELECT m.state, COUNT(*) FROM memberships m WHERE m.org_id = $1 GROUP BY m.state`, orgID)
+	if err != nil {
+		return c, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state account.MemberState
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return c, err
+		}
+		switch state {
+		case account.MemberActive:
+			c.Active = n
+		case account.MemberInvited:
+			c.Invited = n
+		case account.MemberDeactivated:
+			c.Deactivated = n
+		}
+		c.Total += n
+	}
+	return c, rows.Err()
+}
+
+// CountMembersWithRole counts orgID's memberships of roleID in state (any when empty).
+func (t *tx) CountMembersWithRole(ctx context.Context, orgID, roleID string, state account.MemberState) (int, error) {
+	var a args
+	conds := []string{`m.org_id = ` + a.add(orgID), `m.role_id = ` + a.add(roleID)}
+	if state != "" {
+		conds = append(conds, `m.state = `+a.add(string(state)))
+	}
+	var n int
+	err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM memberships m`+where(conds), a...).Scan(&n)
+	return n, err
+}
