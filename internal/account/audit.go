@@ -12,7 +12,7 @@ type AuditQuery struct {
 func (s *Service) FindAuditEvents(ctx context.Context, actor Actor, orgRef string, q AuditQuery) (p Page[AuditEvent], err error) {
 	defer wrap(&err, "FindAuditEvents(%s)", orgRef)
 	limit, errL := pageLimit(q.Limit)
-	before, errC := decodeCursor(q.Cursor)
+	cur, errC := decodeCursor(q.Cursor)
 	if err := collect(errL, errC); err != nil {
 		return p, err
 	}
@@ -21,7 +21,7 @@ func (s *Service) FindAuditEvents(ctx context.Context, actor Actor, orgRef strin
 		if err != nil {
 			return err
 		}
-		return s.auditPage(ctx, tx, a.org.ID, before, limit, &p)
+		return s.auditPage(ctx, tx, a.org.ID, cur.after, limit, &p)
 	})
 	return p, err
 }
@@ -33,12 +33,12 @@ func (s *Service) FindPlatformAuditEvents(ctx context.Context, actor Actor, q Au
 		return p, Errorf(EFORBIDDEN, "only an operator reads the platform audit trail")
 	}
 	limit, errL := pageLimit(q.Limit)
-	before, errC := decodeCursor(q.Cursor)
+	cur, errC := decodeCursor(q.Cursor)
 	if err := collect(errL, errC); err != nil {
 		return p, err
 	}
 	err = s.store.Read(ctx, func(tx Tx) error {
-		return s.auditPage(ctx, tx, "", before, limit, &p)
+		return s.auditPage(ctx, tx, "", cur.after, limit, &p)
 	})
 	return p, err
 }

@@ -213,7 +213,7 @@ type MemberQuery struct {
 func (s *Service) FindMembers(ctx context.Context, actor Actor, orgRef string, q MemberQuery) (p Page[Member], err error) {
 	defer wrap(&err, "FindMembers(%s)", orgRef)
 	limit, errL := pageLimit(q.Limit)
-	after, errC := decodeCursor(q.Cursor)
+	cur, errC := decodeCursor(q.Cursor)
 	var errS, errA error
 	switch MemberState(q.State) {
 	case "", MemberInvited, MemberActive, MemberDeactivated:
@@ -233,8 +233,11 @@ func (s *Service) FindMembers(ctx context.Context, actor Actor, orgRef string, q
 		}
 		items, total, err := tx.FindMembers(ctx, MemberFilter{
 			OrgID: a.org.ID, Q: strings.TrimSpace(q.Q), RoleID: q.Role, TeamName: strings.TrimSpace(q.Team),
-			State: MemberState(q.State), After: after, Limit: limit + 1,
+			State: MemberState(q.State), After: cur.after, Limit: limit + 1, SkipTotal: cur.total >= 0,
 		})
+		if cur.total >= 0 {
+			total = cur.total
+		}
 		p = pageOf(items, total, limit, func(m Member) string { return m.AccountID })
 		return err
 	})

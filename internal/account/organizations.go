@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -98,7 +99,7 @@ type Page[T any] struct {
 func (s *Service) FindOrganizations(ctx context.Context, actor Actor, q OrganizationQuery) (p Page[Organization], err error) {
 	defer wrap(&err, "FindOrganizations")
 	limit, errL := pageLimit(q.Limit)
-	after, errC := decodeCursor(q.Cursor)
+	cur, errC := decodeCursor(q.Cursor)
 	var errK error
 	if q.Kind != "" && q.Kind != string(KindPartner) && q.Kind != string(KindOrganization) {
 		errK = Invalid("kind", `must be "partner" or "organization"`)
@@ -106,7 +107,7 @@ func (s *Service) FindOrganizations(ctx context.Context, actor Actor, q Organiza
 	if err := collect(errL, errC, errK); err != nil {
 		return p, err
 	}
-	f := OrganizationFilter{Q: strings.TrimSpace(q.Q), Kind: OrgKind(q.Kind), After: after, Limit: limit + 1}
+	f := OrganizationFilter{Q: strings.TrimSpace(q.Q), Kind: OrgKind(q.Kind), After: cur.after, Limit: limit + 1}
 	if !actor.Account.Operator {
 		f.VisibleTo = actor.Account.ID
 	}
@@ -309,23 +310,42 @@ func pageLimit(n int) (int, error) {
 	return n, nil
 }
 
-// Cursors are opaque to clients: the base64 of the last item's key.
-func encodeCursor(key string) string {
+// cursor is where the next page starts: after the key of the last item, and the
+// total counted for the first page. Counting every match is the dearest part of a
+// page of a large list (a search reads the whole organization's index), so later
+// pages repeat the first page's total instead of counting again.
+type cursor struct {
+	after string
+	total int // -1 when the cursor carries none
+}
+
+// Cursors are opaque to clients: the base64 of "k:<total>:<key>".
+func encodeCursor(key string, total int) string {
 	if key == "" {
 		return ""
 	}
-	return base64.RawURLEncoding.EncodeToString([]byte("k:" + key))
+	return base64.RawURLEncoding.EncodeToString([]byte("k:" + strconv.Itoa(total) + ":" + key))
 }
 
-func decodeCursor(c string) (string, error) {
+func decodeCursor(c string) (cursor, error) {
 	if c == "" {
-		return "", nil
+		return cursor{total: -1}, nil
 	}
+	bad := Invalid("cursor", "is not a cursor this server issued")
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) < 3 || len(b) > 200 || string(b[:2]) != "k:" {
-		return "", Invalid("cursor", "is not a cursor this server issued")
+	if err != nil || len(b) > 200 {
+		return cursor{}, bad
 	}
-	return string(b[2:]), nil
+	rest, ok := strings.CutPrefix(string(b), "k:")
+	if !ok {
+		return cursor{}, bad
+	}
+	n, key, ok := strings.Cut(rest, ":")
+	total, err := strconv.Atoi(n)
+	if !ok || err != nil || total < -1 || key == "" {
+		return cursor{}, bad
+	}
+	return cursor{after: key, total: total}, nil
 }
 
 // pageOf cuts items (fetched with limit+1) to one page and sets the next cursor.
@@ -333,7 +353,7 @@ func pageOf[T any](items []T, total, limit int, key func(T) string) Page[T] {
 	p := Page[T]{Items: items, Total: total}
 	if len(items) > limit {
 		p.Items = items[:limit]
-		p.NextCursor = encodeCursor(key(p.Items[limit-1]))
+		p.NextCursor = encodeCursor(key(p.Items[limit-1]), total)
 	}
 	if p.Items == nil {
 		p.Items = []T{}

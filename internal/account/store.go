@@ -118,6 +118,9 @@ type MemberFilter struct {
 	State    MemberState
 	After    string // keyset: members with account id > After
 	Limit    int
+	// SkipTotal skips counting the matches (FindMembers then returns -1): later pages
+	// reuse the first page's count.
+	SkipTotal bool
 }
 
 // AuditFilter selects an organization's audit events, newest first.

@@ -2,9 +2,12 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -330,6 +333,44 @@ func TestAccountDeletion(t *testing.T) {
 		sort.Strings(actions)
 		if i := sort.SearchStrings(actions, "account.deleted"); i == len(actions) || actions[i] != "account.deleted" {
 			t.Errorf("platform audit = %v, want account.deleted", actions)
+		}
+	})
+}
+
+// TestLastOwnerConcurrent: two owners demoting each other at the same moment leave
+// one owner, on both engines (PostgreSQL locks the organization row for the check).
+func TestLastOwnerConcurrent(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.org("acme", "")
+		for round := range 5 {
+			a := e.member(e.op, "acme", fmt.Sprintf("a%d@acme.test", round), "owner")
+			b := e.member(e.op, "acme", fmt.Sprintf("b%d@acme.test", round), "owner")
+			// Only a and b are owners: demote every other owner first.
+			list := e.must(200, e.op, "GET", "/api/v1/organizations/acme/members?role=owner", nil)
+			for _, it := range list["items"].([]any) {
+				id := it.(map[string]any)["account"].(map[string]any)["id"].(string)
+				if id != accountID(a) && id != accountID(b) {
+					e.must(200, e.op, "PATCH", "/api/v1/organizations/acme/members/"+id, map[string]any{"role": "member"})
+				}
+			}
+			var wg sync.WaitGroup
+			statuses := make([]int, 2)
+			for i, m := range []map[string]any{a, b} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					statuses[i] = e.call(e.op, "PATCH", "/api/v1/organizations/acme/members/"+accountID(m), map[string]any{"role": "admin"}).Status
+				}()
+			}
+			wg.Wait()
+			slices.Sort(statuses)
+			if !slices.Equal(statuses, []int{200, 409}) {
+				t.Fatalf("round %d: concurrent demotions = %v, want one 200 and one 409", round, statuses)
+			}
+			owners := e.must(200, e.op, "GET", "/api/v1/organizations/acme/members?role=owner", nil)
+			if owners["total"] != 1.0 {
+				t.Fatalf("round %d: %v owners left", round, owners["total"])
+			}
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -122,5 +123,50 @@ func TestWalkthrough(t *testing.T) {
 		// Logout revokes the session.
 		e.must(204, ada, "POST", "/api/v1/auth/logout", nil)
 		problem(t, e.call(ada, "GET", "/api/v1/me", nil), 401, "unauthenticated")
+	})
+}
+
+// TestMemberPaging walks the member list page by page: every member once, in a
+// stable order, each page with the total of the first, also when members join
+// between pages.
+func TestMemberPaging(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.org("acme", "")
+		for i := range 7 {
+			e.member(e.op, "acme", fmt.Sprintf("p%d@acme.test", i), "member")
+		}
+		seen := map[string]bool{}
+		cursor := ""
+		for page := 0; ; page++ {
+			path := "/api/v1/organizations/acme/members?limit=3"
+			if cursor != "" {
+				path += "&cursor=" + cursor
+			}
+			body := e.must(200, e.op, "GET", path, nil)
+			if body["total"] != 7.0 {
+				t.Errorf("page %d: total = %v, want 7", page, body["total"])
+			}
+			for _, em := range emails(body) {
+				if seen[em] {
+					t.Errorf("page %d repeats %s", page, em)
+				}
+				seen[em] = true
+			}
+			if page == 0 {
+				// A member added now sorts after every existing one (ids grow).
+				e.member(e.op, "acme", "late@acme.test", "member")
+			}
+			next, _ := body["next_cursor"].(string)
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if len(seen) != 8 || !seen["late@acme.test"] {
+			t.Errorf("saw %d members: %v", len(seen), seen)
+		}
+		if got := e.must(200, e.op, "GET", "/api/v1/organizations/acme/members?limit=3", nil)["total"]; got != 8.0 {
+			t.Errorf("a new first page counts again: total = %v, want 8", got)
+		}
 	})
 }

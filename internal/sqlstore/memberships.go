@@ -48,7 +48,6 @@ func (t *tx) MembershipsOfAccount(ctx context.Context, accountID string) ([]acco
 	}
 	defer rows.Close()
 	out := []account.AccountMembership{}
-	byOrg := map[string]*[]string{}
 	for rows.Next() {
 		var am account.AccountMembership
 		if err := rows.Scan(append(membershipDest(&am.Membership), organizationDest(&am.Organization)...)...); err != nil {
@@ -60,6 +59,7 @@ func (t *tx) MembershipsOfAccount(ctx context.Context, accountID string) ([]acco
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	byOrg := make(map[string]*[]string, len(out))
 	for i := range out {
 		byOrg[out[i].OrgID] = &out[i].Teams
 	}
@@ -85,10 +85,13 @@ func (t *tx) MembershipsOfAccount(ctx context.Context, accountID string) ([]acco
 			*teams = append(*teams, name)
 		}
 	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	for i := range out {
 		sortTeamNames(out[i].Teams)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CreateMembership inserts m, with the search text of its account (ENOTFOUND when the
@@ -145,16 +148,16 @@ func (t *tx) Member(ctx context.Context, orgID, accountID string) (account.Membe
 	return members[0], nil
 }
 
-// FindMembers returns one page of orgID's members matching f, by account id, and how
-// many match f on every page. Each filter has an index leading with (org_id, filter)
-// and ending with account_id, so a page reads the index in order from f.After and
-// stops after f.Limit matches; the team filter walks team_members' primary key
-// (team_id, account_id) the same way.
+// FindMembers returns one page of f.OrgID's members matching f, by account id, with
+// their accounts and teams (loaded for the whole page in one more query), and how many
+// members match f on every page.
 func (t *tx) FindMembers(ctx context.Context, f account.MemberFilter) ([]account.Member, int, error) {
-	q := memberQueries(f)
-	var total int
-	if err := t.q.QueryRowContext(ctx, q.count, q.countArgs...).Scan(&total); err != nil {
-		return nil, 0, err
+	q := memberQueries(t.engine, f)
+	total := -1
+	if !f.SkipTotal {
+		if err := t.q.QueryRowContext(ctx, q.count, q.countArgs...).Scan(&total); err != nil {
+			return nil, 0, err
+		}
 	}
 	rows, err := t.q.QueryContext(ctx, q.page, q.pageArgs...)
 	if err != nil {
@@ -193,11 +196,11 @@ type memberQuery struct {
 //   - team: team_members' primary key (team_id, account_id), the team found by
 //     teams_name_key (org_id, name_key), then each membership by its primary key;
 //   - q: the page's account ids come from a subquery that memberships_search
-//     (org_id, account_id, search) covers, so the LIKE reads the index, not the
+//     (org_id, account_id, search) covers, so the search reads the index, not the
 //     table; only the page's rows are then fetched.
 //
 // The totals read the same indexes, covering except with a team and another filter.
-func memberQueries(f account.MemberFilter) memberQuery {
+func memberQueries(engine Engine, f account.MemberFilter) memberQuery {
 	var a args
 	org := a.add(f.OrgID)
 	// The filtering runs on alias x: m itself, or k in the subquery of the q filter.
@@ -207,7 +210,7 @@ func memberQueries(f account.MemberFilter) memberQuery {
 	}
 	var conds []string
 	if f.Q != "" {
-		conds = append(conds, x+`.search LIKE `+a.add(containsPattern(f.Q))+` ESCAPE '\'`)
+		conds = append(conds, contains(engine, x+`.search`, a.add(needle(f.Q))))
 	}
 	if f.RoleID != "" {
 		conds = append(conds, x+`.role_id = `+a.add(f.RoleID))
@@ -232,7 +235,11 @@ func memberQueries(f account.MemberFilter) memberQuery {
 		q.countArgs = slices.Clone(a)
 		conds = append(team, conds...)
 		if f.After != "" {
-			conds = append(conds, `tm.account_id > `+a.add(f.After))
+			after := a.add(f.After)
+			conds = append(conds, `tm.account_id > `+after)
+			if engine == Postgres {
+				conds = append(conds, `a.id > `+after) // see below
+			}
 		}
 		q.page = selectPage + from + `
 			JOIN memberships m ON m.org_id = t.org_id AND m.account_id = tm.account_id
@@ -244,7 +251,15 @@ func memberQueries(f account.MemberFilter) memberQuery {
 	conds = append([]string{x + `.org_id = ` + org}, conds...)
 	q := memberQuery{count: `SELECT COUNT(*) FROM memberships ` + x + where(conds), countArgs: slices.Clone(a)}
 	if f.After != "" {
-		conds = append(conds, x+`.account_id > `+a.add(f.After))
+		after := a.add(f.After)
+		conds = append(conds, x+`.account_id > `+after)
+		if x == "m" && engine == Postgres {
+			// The same bound on a.id lets PostgreSQL's merge join start the accounts'
+			// index at the cursor, not at its beginning (20 times faster at 100,000
+			// members). SQLite's nested loop needs no help, and in the team case the
+			// bound would mislead it into driving the join from accounts.
+			conds = append(conds, `a.id > `+after)
+		}
 	}
 	if x == "k" {
 		q.page = selectPage + ` FROM memberships m JOIN accounts a ON a.id = m.account_id

@@ -83,7 +83,7 @@ func (t *tx) FindOrganizations(ctx context.Context, f account.OrganizationFilter
 	var a args
 	var conds []string
 	if f.Q != "" {
-		conds = append(conds, `o.search LIKE `+a.add(containsPattern(f.Q))+` ESCAPE '\'`)
+		conds = append(conds, contains(t.engine, `o.search`, a.add(needle(f.Q))))
 	}
 	if f.Kind != "" {
 		conds = append(conds, `o.kind = `+a.add(string(f.Kind)))

@@ -100,6 +100,7 @@ CREATE TABLE sessions (
 );
 CREATE UNIQUE INDEX sessions_token_hash_key ON sessions (token_hash);
 CREATE INDEX sessions_account ON sessions (account_id);
+CREATE INDEX sessions_expires ON sessions (expires_at);
 
 CREATE TABLE setup_tokens (
     token_hash BYTEA PRIMARY KEY,

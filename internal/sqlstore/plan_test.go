@@ -1,0 +1,57 @@
+package sqlstore_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/storetest"
+)
+
+// TestFindMembersPlans checks that every FindMembers query searches indexes (no full
+// scan, no sort of the matches) and that the totals read covering indexes, so that a
+// page costs the same at any depth of a large organization.
+func TestFindMembersPlans(t *testing.T) {
+	db := storetest.Open(t, sqlstore.SQLite)
+	ctx := context.Background()
+	cases := []struct {
+		name          string
+		f             account.MemberFilter
+		countCovering bool   // the total reads one covering index only
+		uses          string // an index the page must use
+	}{
+		{"none", account.MemberFilter{}, true, "sqlite_autoindex_memberships_1 (org_id=? AND account_id>?)"},
+		{"q", account.MemberFilter{Q: "x"}, true, "COVERING INDEX memberships_search (org_id=? AND account_id>?)"},
+		{"role", account.MemberFilter{RoleID: "admin"}, true, "memberships_role (org_id=? AND role_id=? AND account_id>?)"},
+		{"state", account.MemberFilter{State: account.MemberActive}, true, "memberships_state (org_id=? AND state=? AND account_id>?)"},
+		{"team", account.MemberFilter{TeamName: "Ops"}, false, "sqlite_autoindex_team_members_1 (team_id=? AND account_id>?)"},
+		{"team+role", account.MemberFilter{TeamName: "Ops", RoleID: "admin"}, false, "sqlite_autoindex_team_members_1 (team_id=? AND account_id>?)"},
+		{"q+role", account.MemberFilter{Q: "x", RoleID: "admin"}, false, "(org_id=? AND role_id=? AND account_id>?)"},
+		{"team+q+role+state", account.MemberFilter{Q: "x", RoleID: "admin", State: account.MemberActive, TeamName: "Ops"},
+			false, "sqlite_autoindex_team_members_1 (team_id=? AND account_id>?)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := c.f
+			f.OrgID, f.After, f.Limit = "org", "after", 51
+			count, page, err := sqlstore.ExplainFindMembers(ctx, db, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("total:\n%s\npage:\n%s", strings.Join(count, "\n"), strings.Join(page, "\n"))
+			for _, step := range append(count, page...) {
+				if strings.HasPrefix(strings.TrimSpace(step), "SCAN") || strings.Contains(step, "TEMP B-TREE") {
+					t.Errorf("plan step %q scans a table or sorts", step)
+				}
+			}
+			if c.countCovering && (len(count) != 1 || !strings.Contains(count[0], "COVERING INDEX")) {
+				t.Errorf("the total does not read one covering index: %q", count)
+			}
+			if !strings.Contains(strings.Join(page, "\n"), c.uses) {
+				t.Errorf("the page does not use %s", c.uses)
+			}
+		})
+	}
+}
