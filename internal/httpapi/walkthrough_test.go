@@ -170,3 +170,63 @@ func TestMemberPaging(t *testing.T) {
 		}
 	})
 }
+
+// TestOrganizations: partners, their organizations, who may create, see and delete them.
+func TestOrganizations(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.org("northwind", "-")
+		e.org("acme", "northwind")
+		e.org("solo", "")
+		e.member(e.op, "northwind", "pat@northwind.test", "owner")
+		pat := e.login("pat@northwind.test", pw)
+
+		// A partner's owner creates organizations under it, not partners or orphans.
+		created := e.must(201, pat, "POST", "/api/v1/organizations", map[string]any{"name": "Globex Ltd", "kind": "organization", "parent": "northwind"})
+		if created["slug"] != "globex-ltd" {
+			t.Errorf("derived slug = %v", created["slug"])
+		}
+		problem(t, e.call(pat, "POST", "/api/v1/organizations", map[string]any{"name": "P2", "kind": "partner"}), 403, "forbidden")
+		problem(t, e.call(pat, "POST", "/api/v1/organizations", map[string]any{"name": "Orphan", "kind": "organization"}), 403, "forbidden")
+		// Another tenant as parent reads as no partner at all.
+		problem(t, e.call(pat, "POST", "/api/v1/organizations", map[string]any{"name": "X", "kind": "organization", "parent": "solo"}), 422, "validation", "parent")
+		problem(t, e.call(pat, "POST", "/api/v1/organizations", map[string]any{"name": "X", "kind": "organization", "parent": "nope"}), 422, "validation", "parent")
+
+		// Listing: what each caller may see, with filters.
+		count := func(token, query string) any {
+			return e.must(200, token, "GET", "/api/v1/organizations"+query, nil)["total"]
+		}
+		for _, c := range []struct {
+			token, query string
+			want         float64
+		}{
+			{e.op, "", 4}, {e.op, "?kind=partner", 1}, {e.op, "?parent=northwind", 2}, {e.op, "?q=GLOB", 1},
+			{pat, "", 3}, {pat, "?q=solo", 0}, {pat, "?kind=organization", 2},
+		} {
+			if got := count(c.token, c.query); got != c.want {
+				t.Errorf("organizations%s = %v, want %v", c.query, got, c.want)
+			}
+		}
+
+		// Settings are checked; a slug change keeps the id.
+		upd := e.must(200, pat, "PATCH", "/api/v1/organizations/globex-ltd", map[string]any{"slug": "globex", "ending_soon_days": 14})
+		if upd["id"] != created["id"] || upd["ending_soon_days"] != 14.0 {
+			t.Errorf("updated = %v", upd)
+		}
+		problem(t, e.call(pat, "PATCH", "/api/v1/organizations/globex", map[string]any{"ending_soon_days": 400}), 422, "validation", "ending_soon_days")
+
+		// Deleting: a partner with organizations refuses; the partner's owner deletes
+		// an organization under it; its members' accounts survive.
+		e.member(e.op, "globex", "gus@globex.test", "member")
+		problem(t, e.call(e.op, "DELETE", "/api/v1/organizations/northwind", nil), 409, "conflict")
+		problem(t, e.call(pat, "DELETE", "/api/v1/organizations/northwind", nil), 403, "forbidden")
+		e.must(204, pat, "DELETE", "/api/v1/organizations/globex", nil)
+		problem(t, e.call(e.op, "GET", "/api/v1/organizations/globex", nil), 404, "not-found")
+		e.login("gus@globex.test", pw)
+
+		// An existing account joins another organization with its email alone.
+		m := e.must(201, e.op, "POST", "/api/v1/organizations/solo/members", map[string]any{"email": "GUS@globex.test", "send_invite": false})
+		if a := m["account"].(map[string]any); a["first_name"] != "Fgu" || a["email"] != "gus@globex.test" || m["role"] != "member" {
+			t.Errorf("linked member = %v", m)
+		}
+	})
+}
