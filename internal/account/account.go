@@ -81,7 +81,8 @@ type Membership struct {
 type Member struct {
 	Membership
 	Account Account
-	Teams   []string // team names, sorted case-insensitively
+	Teams   []string     // team names, sorted case-insensitively
+	Seats   []MemberSeat // ordered by application key, then subscription id
 }
 
 // Role is a named set of permissions: predefined (OrgID empty) or custom to one organization.

@@ -39,7 +39,9 @@ func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in 
 		v.Add("send_invite", "invitations by email are not available yet on this server; use send_invite: false with a password")
 	}
 	for i, app := range in.Applications {
-		v.Add(fieldIndex("applications", i), "unknown application "+quote(app))
+		if strings.TrimSpace(app) == "" {
+			v.Add(fieldIndex("applications", i), "is empty")
+		}
 	}
 	if err := v.Err(); err != nil {
 		return m, err
@@ -106,12 +108,31 @@ func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in 
 				return err
 			}
 		}
-		m = Member{Membership: ms, Account: acct, Teams: teamNames}
+		m = Member{Membership: ms, Account: acct, Teams: teamNames, Seats: []MemberSeat{}}
 		after := memberState(m)
 		if created {
 			after["account_created"] = true
 		}
-		return s.audit(ctx, tx, actor, a.org.ID, "member.added", "account", acct.ID, nil, after)
+		if err := s.audit(ctx, tx, actor, a.org.ID, "member.added", "account", acct.ID, nil, after); err != nil {
+			return err
+		}
+		if len(in.Applications) == 0 {
+			return nil
+		}
+		if err := a.require(PermSeatsAssign); err != nil {
+			return err
+		}
+		subs, err := s.seatsForApplications(ctx, tx, a.org.ID, in.Applications)
+		if err != nil {
+			return err
+		}
+		for i, sub := range subs {
+			if err := s.assign(ctx, tx, actor, a, sub, fieldIndex("applications", i), acct.ID); err != nil {
+				return err
+			}
+		}
+		m, err = tx.Member(ctx, a.org.ID, acct.ID)
+		return err
 	})
 	return m, err
 }
@@ -203,8 +224,8 @@ func (s *Service) FindMember(ctx context.Context, actor Actor, orgRef, accountID
 
 // MemberQuery filters FindMembers; Team is a team name, Role a role id.
 type MemberQuery struct {
-	Q, Role, Team, State, Application, Cursor string
-	Limit                                     int
+	Q, Role, Team, State, Application, Subscription, Cursor string
+	Limit                                                   int
 }
 
 // FindMembers lists an organization's members in a stable order (by account id) with
@@ -214,16 +235,13 @@ func (s *Service) FindMembers(ctx context.Context, actor Actor, orgRef string, q
 	defer wrap(&err, "FindMembers(%s)", orgRef)
 	limit, errL := pageLimit(q.Limit)
 	cur, errC := decodeCursor(q.Cursor)
-	var errS, errA error
+	var errS error
 	switch MemberState(q.State) {
 	case "", MemberInvited, MemberActive, MemberDeactivated:
 	default:
 		errS = Invalid("state", `must be "invited", "active" or "deactivated"`)
 	}
-	if q.Application != "" {
-		errA = Invalid("application", "unknown application "+quote(q.Application))
-	}
-	if err := collect(errL, errC, errS, errA); err != nil {
+	if err := collect(errL, errC, errS); err != nil {
 		return p, err
 	}
 	err = s.store.Read(ctx, func(tx Tx) error {
@@ -231,10 +249,29 @@ func (s *Service) FindMembers(ctx context.Context, actor Actor, orgRef string, q
 		if err != nil {
 			return err
 		}
-		items, total, err := tx.FindMembers(ctx, MemberFilter{
+		f := MemberFilter{
 			OrgID: a.org.ID, Q: strings.TrimSpace(q.Q), RoleID: q.Role, TeamName: strings.TrimSpace(q.Team),
 			State: MemberState(q.State), After: cur.after, Limit: limit + 1, SkipTotal: cur.total >= 0,
-		})
+		}
+		if q.Application != "" {
+			app, err := tx.Application(ctx, q.Application)
+			if ErrorCode(err) == ENOTFOUND {
+				return Invalid("application", "unknown application "+quote(q.Application))
+			} else if err != nil {
+				return err
+			}
+			f.ApplicationID = app.ID
+		}
+		if q.Subscription != "" {
+			sub, err := tx.Subscription(ctx, a.org.ID, q.Subscription)
+			if ErrorCode(err) == ENOTFOUND {
+				return Invalid("subscription", "no such subscription in this organization")
+			} else if err != nil {
+				return err
+			}
+			f.SubscriptionID = sub.ID
+		}
+		items, total, err := tx.FindMembers(ctx, f)
 		if cur.total >= 0 {
 			total = cur.total
 		}
@@ -489,7 +526,9 @@ func (s *Service) DeleteAccount(ctx context.Context, actor Actor, accountID stri
 
 // Summary is an organization's header: member counts (and, later, subscriptions).
 type Summary struct {
-	Members MemberCounts
+	Organization  Organization
+	Members       MemberCounts
+	Subscriptions []Subscription
 }
 
 // FindSummary returns the organization's counts. Needs members.read.
@@ -499,7 +538,11 @@ func (s *Service) FindSummary(ctx context.Context, actor Actor, orgRef string) (
 		if err != nil {
 			return err
 		}
-		sum.Members, err = tx.CountMembers(ctx, a.org.ID)
+		sum.Organization = a.org
+		if sum.Members, err = tx.CountMembers(ctx, a.org.ID); err != nil {
+			return err
+		}
+		sum.Subscriptions, err = tx.Subscriptions(ctx, a.org.ID)
 		return err
 	})
 	return sum, err
@@ -561,5 +604,12 @@ func memberState(m Member) map[string]any {
 		teams = []string{}
 	}
 	st["teams"] = teams
+	if len(m.Seats) > 0 {
+		apps := make([]string, len(m.Seats))
+		for i, seat := range m.Seats {
+			apps[i] = seat.ApplicationKey
+		}
+		st["seats"] = apps
+	}
 	return st
 }

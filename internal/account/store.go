@@ -84,6 +84,57 @@ type Tx interface {
 	// ConsumeSetupToken deletes the token and reports whether it existed unexpired.
 	ConsumeSetupToken(ctx context.Context, hash []byte, now time.Time) (bool, error)
 
+	// Applications. Application accepts an id or a key.
+	Application(ctx context.Context, ref string) (Application, error)
+	Applications(ctx context.Context) ([]Application, error) // by key
+	CreateApplication(ctx context.Context, a Application) error
+	UpdateApplication(ctx context.Context, a Application) error // name, updated_at
+	CreateApplicationKey(ctx context.Context, k ApplicationKey) error
+	ApplicationKeys(ctx context.Context, applicationID string) ([]ApplicationKey, error) // newest first
+	// RevokeApplicationKey sets revoked_at on a key of the application that is not
+	// revoked yet (ENOTFOUND otherwise).
+	RevokeApplicationKey(ctx context.Context, applicationID, id string, at time.Time) error
+	// ApplicationKeyByHash finds an unrevoked key and its application.
+	ApplicationKeyByHash(ctx context.Context, hash []byte) (ApplicationKey, Application, error)
+	TouchApplicationKey(ctx context.Context, id string, at time.Time) error // last_used_at
+
+	// Subscriptions of one organization, with Assigned and ApplicationKey filled.
+	Subscription(ctx context.Context, orgID, id string) (Subscription, error)
+	Subscriptions(ctx context.Context, orgID string) ([]Subscription, error) // by application key, starts_at, id
+	CreateSubscription(ctx context.Context, s Subscription) error
+	// UpdateSubscription writes seats, ends_at and updated_at. A quota below the
+	// assigned count is EQUOTAEXCEEDED (the store's check, whatever the caller checked).
+	UpdateSubscription(ctx context.Context, s Subscription) error
+
+	// Seats. The store keeps each subscription's assigned count and refuses, with
+	// EQUOTAEXCEEDED, any change that would put it above the quota — atomically,
+	// under any concurrency and from any number of processes. Removing a membership
+	// deletes its seats (and lowers the counts).
+	// AssignSeat gives the member a seat; it reports false when they held one already.
+	AssignSeat(ctx context.Context, orgID, subscriptionID, accountID string, at time.Time) (bool, error)
+	// UnassignSeat takes the seat back; it reports false when they held none.
+	UnassignSeat(ctx context.Context, orgID, subscriptionID, accountID string) (bool, error)
+	// CopySeats gives every holder of from a seat of to (a renewal), returning how many.
+	CopySeats(ctx context.Context, orgID, from, to string, at time.Time) (int, error)
+	// SeatHolders lists the account ids holding a seat of the subscription.
+	SeatHolders(ctx context.Context, orgID, subscriptionID string) ([]string, error)
+
+	// Seat requests. SeatRequest and FindSeatRequests fill Organization and
+	// ApplicationKey. UpdateSeatRequest writes the decision (status, decided_by,
+	// approved_seats, subscription_id, decided_at) of a pending request: it locks
+	// nothing else, so the caller decides inside the transaction that read it.
+	CreateSeatRequest(ctx context.Context, r SeatRequest) error
+	SeatRequest(ctx context.Context, id string) (SeatRequest, error)
+	UpdateSeatRequest(ctx context.Context, r SeatRequest) error
+	FindSeatRequests(ctx context.Context, f SeatRequestFilter) ([]SeatRequest, int, error)
+
+	// Entitlement reads, in one query, what decides whether accountID may use the
+	// application in the organization (id or slug) at now.
+	Entitlement(ctx context.Context, orgRef, accountID, applicationID string, now time.Time) (EntitlementFacts, error)
+	// Entitlements lists the organizations where accountID may use the application at
+	// now, by organization name.
+	Entitlements(ctx context.Context, accountID, applicationID string, now time.Time) ([]Entitlement, error)
+
 	// Audit.
 	InsertAudit(ctx context.Context, e AuditEvent) error
 	FindAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
@@ -116,8 +167,12 @@ type MemberFilter struct {
 	RoleID   string
 	TeamName string // case-insensitive
 	State    MemberState
-	After    string // keyset: members with account id > After
-	Limit    int
+	// ApplicationID, SubscriptionID: only members holding a seat of that application
+	// (of any of its subscriptions) or of that subscription.
+	ApplicationID  string
+	SubscriptionID string
+	After          string // keyset: members with account id > After
+	Limit          int
 	// SkipTotal skips counting the matches (FindMembers then returns -1): later pages
 	// reuse the first page's count.
 	SkipTotal bool

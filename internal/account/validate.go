@@ -167,3 +167,4 @@ func collect(errs ...error) error {
 	}
 	return v.Err()
 }
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -25,14 +25,15 @@ type summaryOutput struct {
 // SubscriptionView is an organization's subscription to an application.
 type SubscriptionView struct {
 	ID          string    `json:"id"`
-	Application string    `json:"application"`
-	Seats       int       `json:"seats"`
+	Application string    `json:"application" doc:"The application's key."`
+	Seats       int       `json:"seats" doc:"The quota."`
 	Assigned    int       `json:"assigned"`
 	Available   int       `json:"available"`
 	StartsAt    time.Time `json:"starts_at"`
 	EndsAt      time.Time `json:"ends_at"`
 	State       string    `json:"state" enum:"upcoming,active,expired"`
-	Badges      []string  `json:"badges"`
+	Badges      []string  `json:"badges" doc:"starting_soon, ending_soon (within the organization's ending_soon_days)."`
+	RenewedFrom *string   `json:"renewed_from" doc:"The subscription this one renewed."`
 }
 
 func (s *Server) getSummary(ctx context.Context, in *OrgPath) (*summaryOutput, error) {
@@ -43,17 +44,20 @@ func (s *Server) getSummary(ctx context.Context, in *OrgPath) (*summaryOutput, e
 	out := &summaryOutput{}
 	c := sum.Members
 	out.Body.Members = MemberCountsView{Total: c.Total, Active: c.Active, Invited: c.Invited, Deactivated: c.Deactivated}
-	out.Body.Subscriptions = []SubscriptionView{}
+	out.Body.Subscriptions = mapSlice(sum.Subscriptions, func(sub account.Subscription) SubscriptionView {
+		return s.subscriptionView(sum.Organization, sub)
+	})
 	return out, nil
 }
 
 type listMembersInput struct {
 	OrgPath
-	Q           string `query:"q" doc:"Part of the email, username, first or last name (case-insensitive)."`
-	Role        string `query:"role" doc:"A role id."`
-	Team        string `query:"team" doc:"A team name (case-insensitive)."`
-	State       string `query:"state" doc:"invited, active or deactivated."`
-	Application string `query:"application" doc:"An application key: only members holding a seat of it."`
+	Q            string `query:"q" doc:"Part of the email, username, first or last name (case-insensitive)."`
+	Role         string `query:"role" doc:"A role id."`
+	Team         string `query:"team" doc:"A team name (case-insensitive)."`
+	State        string `query:"state" doc:"invited, active or deactivated."`
+	Application  string `query:"application" doc:"An application key: only members holding a seat of it."`
+	Subscription string `query:"subscription" doc:"A subscription id: only members holding a seat of it."`
 	PageQuery
 }
 
@@ -63,7 +67,7 @@ type membersOutput struct {
 
 func (s *Server) listMembers(ctx context.Context, in *listMembersInput) (*membersOutput, error) {
 	p, err := s.svc.FindMembers(ctx, actorFrom(ctx), in.Org, account.MemberQuery{
-		Q: in.Q, Role: in.Role, Team: in.Team, State: in.State, Application: in.Application,
+		Q: in.Q, Role: in.Role, Team: in.Team, State: in.State, Application: in.Application, Subscription: in.Subscription,
 		Cursor: in.Cursor, Limit: in.Limit})
 	if err != nil {
 		return nil, s.fail(ctx, err)

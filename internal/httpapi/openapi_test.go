@@ -69,7 +69,20 @@ func TestOpenAPI(t *testing.T) {
 	}
 	param := regexp.MustCompile(`\{[a-z]+\}`)
 	for p, ops := range paths {
-		for method := range ops.(map[string]any) {
+		for method, op := range ops.(map[string]any) {
+			// Every path parameter is declared (huma skips unexported embedded structs).
+			declared := map[string]bool{}
+			params, _ := op.(map[string]any)["parameters"].([]any)
+			for _, prm := range params {
+				if prm := prm.(map[string]any); prm["in"] == "path" {
+					declared["{"+prm["name"].(string)+"}"] = true
+				}
+			}
+			for _, name := range param.FindAllString(p, -1) {
+				if !declared[name] {
+					t.Errorf("%s %s does not declare the path parameter %s", method, p, name)
+				}
+			}
 			r := e.call("", strings.ToUpper(method), param.ReplaceAllString(p, "x"), nil)
 			if r.Status == 404 && strings.Contains(r.Raw, "no such route") {
 				t.Errorf("%s %s is documented but not served", method, p)

@@ -29,6 +29,16 @@ func (s *Server) routes() {
 	huma.Register(api, op("update-organization", http.MethodPatch, "/api/v1/organizations/{org}", "Change an organization's name, slug or settings", "Organizations", session), s.updateOrganization)
 	huma.Register(api, op("delete-organization", http.MethodDelete, "/api/v1/organizations/{org}", "Delete an organization", "Organizations", session, http.StatusNoContent), s.deleteOrganization)
 	huma.Register(api, op("delete-account", http.MethodDelete, "/api/v1/accounts/{account}", "Delete an account permanently (operator)", "Accounts", session, http.StatusNoContent), s.deleteAccount)
+	huma.Register(api, op("create-application", http.MethodPost, "/api/v1/applications", "Define an application (operator)", "Applications", session, http.StatusCreated), s.createApplication)
+	huma.Register(api, op("list-applications", http.MethodGet, "/api/v1/applications", "List the applications", "Applications", session), s.listApplications)
+	huma.Register(api, op("get-application", http.MethodGet, "/api/v1/applications/{app}", "Get an application", "Applications", session), s.getApplication)
+	huma.Register(api, op("rename-application", http.MethodPatch, "/api/v1/applications/{app}", "Rename an application (operator)", "Applications", session), s.renameApplication)
+	huma.Register(api, op("create-application-key", http.MethodPost, "/api/v1/applications/{app}/keys", "Issue an API key (operator; shown once)", "Applications", session, http.StatusCreated), s.createApplicationKey)
+	huma.Register(api, op("list-application-keys", http.MethodGet, "/api/v1/applications/{app}/keys", "List an application's API keys (operator)", "Applications", session), s.listApplicationKeys)
+	huma.Register(api, op("revoke-application-key", http.MethodDelete, "/api/v1/applications/{app}/keys/{id}", "Revoke an API key (operator)", "Applications", session, http.StatusNoContent), s.revokeApplicationKey)
+	huma.Register(api, op("list-seat-requests", http.MethodGet, "/api/v1/seat-requests", "Every organization's seat requests (operator)", "Subscriptions", session), s.listSeatRequests)
+	huma.Register(api, op("approve-seat-request", http.MethodPost, "/api/v1/seat-requests/{id}/approve", "Approve, raising the quota (operator)", "Subscriptions", session), s.approveSeatRequest)
+	huma.Register(api, op("deny-seat-request", http.MethodPost, "/api/v1/seat-requests/{id}/deny", "Deny (operator)", "Subscriptions", session), s.denySeatRequest)
 	huma.Register(api, op("list-platform-audit", http.MethodGet, "/api/v1/audit", "The platform's audit events outside organizations (operator)", "Audit", session), s.listPlatformAudit)
 
 	// Organization.
@@ -42,6 +52,17 @@ func (s *Server) routes() {
 	huma.Register(api, op("remove-member", http.MethodDelete, "/api/v1/organizations/{org}/members/{account}", "Remove a member from the organization", "Members", session, http.StatusNoContent), s.removeMember)
 	huma.Register(api, op("remove-members", http.MethodPost, "/api/v1/organizations/{org}/members/remove", "Remove several members", "Members", session), s.removeMembers)
 
+	huma.Register(api, op("create-subscription", http.MethodPost, "/api/v1/organizations/{org}/subscriptions", "Give the organization a seat quota (operator or partner)", "Subscriptions", session, http.StatusCreated), s.createSubscription)
+	huma.Register(api, op("list-subscriptions", http.MethodGet, "/api/v1/organizations/{org}/subscriptions", "List subscriptions with their seat counts", "Subscriptions", session), s.listSubscriptions)
+	huma.Register(api, op("get-subscription", http.MethodGet, "/api/v1/organizations/{org}/subscriptions/{sub}", "Get a subscription", "Subscriptions", session), s.getSubscription)
+	huma.Register(api, op("update-subscription", http.MethodPatch, "/api/v1/organizations/{org}/subscriptions/{sub}", "Change a quota or end date (operator or partner)", "Subscriptions", session), s.updateSubscription)
+	huma.Register(api, op("renew-subscription", http.MethodPost, "/api/v1/organizations/{org}/subscriptions/{sub}/renew", "Renew, copying the seats (operator or partner)", "Subscriptions", session, http.StatusCreated), s.renewSubscription)
+	huma.Register(api, op("assign-seat", http.MethodPut, "/api/v1/organizations/{org}/subscriptions/{sub}/seats/{account}", "Give a member a seat", "Subscriptions", session), s.assignSeat)
+	huma.Register(api, op("unassign-seat", http.MethodDelete, "/api/v1/organizations/{org}/subscriptions/{sub}/seats/{account}", "Take a member's seat back", "Subscriptions", session, http.StatusNoContent), s.unassignSeat)
+	huma.Register(api, op("update-seats", http.MethodPost, "/api/v1/organizations/{org}/subscriptions/{sub}/seats", "Assign and unassign several seats, all or nothing", "Subscriptions", session), s.updateSeats)
+	huma.Register(api, op("create-seat-request", http.MethodPost, "/api/v1/organizations/{org}/seat-requests", "Ask for more seats", "Subscriptions", session, http.StatusCreated), s.createSeatRequest)
+	huma.Register(api, op("list-org-seat-requests", http.MethodGet, "/api/v1/organizations/{org}/seat-requests", "The organization's seat requests", "Subscriptions", session), s.listOrgSeatRequests)
+
 	huma.Register(api, op("list-roles", http.MethodGet, "/api/v1/organizations/{org}/roles", "List predefined and custom roles", "Roles", session), s.listRoles)
 	huma.Register(api, op("create-role", http.MethodPost, "/api/v1/organizations/{org}/roles", "Create a custom role", "Roles", session, http.StatusCreated), s.createRole)
 	huma.Register(api, op("get-role", http.MethodGet, "/api/v1/organizations/{org}/roles/{role}", "Get a role", "Roles", session), s.getRole)
@@ -53,6 +74,10 @@ func (s *Server) routes() {
 	huma.Register(api, op("get-team", http.MethodGet, "/api/v1/organizations/{org}/teams/{team}", "Get a team", "Teams", session), s.getTeam)
 	huma.Register(api, op("rename-team", http.MethodPatch, "/api/v1/organizations/{org}/teams/{team}", "Rename a team", "Teams", session), s.renameTeam)
 	huma.Register(api, op("delete-team", http.MethodDelete, "/api/v1/organizations/{org}/teams/{team}", "Delete a team", "Teams", session, http.StatusNoContent), s.deleteTeam)
+
+	// Applications, with their API keys.
+	huma.Register(api, op("check", http.MethodGet, "/api/v1/check", "May this account use this application in this organization now?", "Entitlements", application), s.check)
+	huma.Register(api, op("list-entitlements", http.MethodGet, "/api/v1/accounts/{account}/entitlements", "Where the account may use the calling application now", "Entitlements", application), s.listEntitlements)
 
 	huma.Register(api, op("list-audit", http.MethodGet, "/api/v1/organizations/{org}/audit", "The organization's audit events, newest first", "Audit", session), s.listAudit)
 }
@@ -72,7 +97,11 @@ func op(id, method, path, summary, tag string, mode authMode, status ...int) hum
 	if len(status) > 0 {
 		o.DefaultStatus = status[0]
 	}
-	if mode != public {
+	switch mode {
+	case application:
+		o.Security = []map[string][]string{{"applicationKey": {}}}
+		o.Errors = append(o.Errors, http.StatusUnauthorized, http.StatusForbidden)
+	case session, sessionReset:
 		o.Security = []map[string][]string{{"bearer": {}}}
 		o.Errors = append(o.Errors, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound)
 	}

@@ -29,6 +29,12 @@ var sampleBodies = map[string]any{
 	"update-role":         map[string]any{"active": false},
 	"create-team":         map[string]any{"name": "Ops"},
 	"rename-team":         map[string]any{"name": "Ops2"},
+	"create-subscription": map[string]any{"application": "studio", "seats": 1, "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2027-01-01T00:00:00Z"},
+	"update-subscription": map[string]any{"seats": 7},
+	"renew-subscription":  map[string]any{"seats": 7, "starts_at": "2027-01-01T00:00:00Z", "ends_at": "2028-01-01T00:00:00Z"},
+	"assign-seat":         nil,
+	"update-seats":        map[string]any{"unassign": []string{"x"}},
+	"create-seat-request": map[string]any{"application": "studio", "quantity": 5, "note": "more"},
 }
 
 // TestTenantIsolation calls every organization route of the OpenAPI document on
@@ -41,6 +47,9 @@ func TestTenantIsolation(t *testing.T) {
 		owner := e.member(e.op, "acme", "own@acme.test", "owner")
 		role := e.must(201, e.op, "POST", "/api/v1/organizations/acme/roles", map[string]any{"name": "Viewer", "permissions": []string{"members.read"}})
 		team := e.must(201, e.op, "POST", "/api/v1/organizations/acme/teams", map[string]any{"name": "Sales"})
+		e.must(201, e.op, "POST", "/api/v1/applications", map[string]any{"key": "studio", "name": "Studio"})
+		sub := e.subscribe("acme", "studio", 5, 365*24*time.Hour)
+		e.must(200, e.op, "PUT", "/api/v1/organizations/acme/subscriptions/"+sub["id"].(string)+"/seats/"+accountID(owner), nil)
 		e.member(e.op, "globex", "boss@globex.test", "owner")
 		intruder := e.login("boss@globex.test", pw)
 
@@ -53,7 +62,7 @@ func TestTenantIsolation(t *testing.T) {
 			t.Fatal(err)
 		}
 		ids := map[string]string{"{org}": acme["id"].(string), "{account}": accountID(owner),
-			"{role}": role["id"].(string), "{team}": team["id"].(string)}
+			"{role}": role["id"].(string), "{team}": team["id"].(string), "{sub}": sub["id"].(string)}
 		routes := 0
 		for path, ops := range doc.Paths {
 			if !strings.Contains(path, "{org}") {
@@ -92,6 +101,9 @@ func TestTenantIsolation(t *testing.T) {
 		e.must(200, e.op, "GET", "/api/v1/organizations/acme/members/"+accountID(owner), nil)
 		if got := e.must(200, e.op, "GET", "/api/v1/organizations/acme", nil)["name"]; got != "Acme" {
 			t.Errorf("acme renamed to %v", got)
+		}
+		if got := e.must(200, e.op, "GET", "/api/v1/organizations/acme/subscriptions/"+sub["id"].(string), nil); got["seats"] != 5.0 || got["assigned"] != 1.0 {
+			t.Errorf("acme's subscription changed: %v", got)
 		}
 		// The slug works like the id, and a member of acme sees acme but not globex.
 		member := e.member(e.op, "acme", "mem@acme.test", "member")

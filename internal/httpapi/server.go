@@ -45,6 +45,7 @@ type Server struct {
 	log        *slog.Logger
 	ready      func(ctx context.Context) error
 	baseURL    string
+	now        func() time.Time
 	loginIP    *ratelimit.Keyed
 	loginEmail *ratelimit.Keyed
 	mux        *http.ServeMux
@@ -69,6 +70,7 @@ func NewServer(d Deps) *Server {
 		log:        d.Logger,
 		ready:      d.Ready,
 		baseURL:    d.BaseURL,
+		now:        d.Now,
 		loginIP:    ratelimit.New(d.LoginPerIP, 100_000, d.Now),
 		loginEmail: ratelimit.New(d.LoginPerEmail, 100_000, d.Now),
 		mux:        http.NewServeMux(),
@@ -81,7 +83,8 @@ func NewServer(d Deps) *Server {
 	cfg.CreateHooks = nil // no $schema links in bodies: the contract's bodies are exact
 	cfg.FieldsOptionalByDefault = true
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
-		"bearer": {Type: "http", Scheme: "bearer", Description: "A session token from POST /api/v1/auth/login."},
+		"bearer":         {Type: "http", Scheme: "bearer", Description: "A session token from POST /api/v1/auth/login."},
+		"applicationKey": {Type: "http", Scheme: "bearer", Description: "An application's API key (POST /api/v1/applications/{app}/keys)."},
 	}
 	s.api = humago.New(s.mux, cfg)
 	s.api.UseMiddleware(s.authenticate)
@@ -123,6 +126,7 @@ const (
 	requestIDKey ctxKey = iota
 	actorKey
 	ipKey
+	appKey
 )
 
 // clientIP is the address the request came from, as the middleware recorded it.
@@ -219,6 +223,7 @@ const (
 	public       authMode = iota // no credentials
 	session                      // a session, whose password need not be reset
 	sessionReset                 // a session, even one that must reset its password
+	application                  // an application's API key
 )
 
 // authenticate resolves the bearer session of operations that need one and puts the
@@ -233,6 +238,15 @@ func (s *Server) authenticate(hctx huma.Context, next func(huma.Context)) {
 	token, ok := bearer(hctx.Header("Authorization"))
 	if !ok {
 		s.writeHuma(hctx, newProblem(ctx, http.StatusUnauthorized, account.EUNAUTHENTICATED, "this needs a bearer token: Authorization: Bearer <token>"))
+		return
+	}
+	if mode == application {
+		app, err := s.svc.AuthenticateApplication(ctx, token)
+		if err != nil {
+			s.writeHuma(hctx, problemFor(ctx, s.log, err))
+			return
+		}
+		next(huma.WithValue(hctx, appKey, app))
 		return
 	}
 	actor, err := s.svc.Authenticate(ctx, token, s.clientIP(ctx))

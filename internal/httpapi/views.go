@@ -67,7 +67,10 @@ func memberView(m account.Member) MemberView {
 	return MemberView{
 		Account: MemberAccountView{ID: a.ID, Email: a.Email, Username: nullable(a.Username),
 			FirstName: a.FirstName, LastName: a.LastName, Phone: nullable(a.Phone)},
-		Role: m.RoleID, Teams: teams, State: string(m.State), Seats: []SeatView{},
+		Role: m.RoleID, Teams: teams, State: string(m.State),
+		Seats: mapSlice(m.Seats, func(s account.MemberSeat) SeatView {
+			return SeatView{Subscription: s.SubscriptionID, Application: s.ApplicationKey}
+		}),
 		CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt,
 	}
 }

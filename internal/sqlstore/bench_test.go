@@ -14,7 +14,8 @@ import (
 )
 
 // seedMembers fills one organization with n members: every 10th in team "Ops", every
-// 20th an admin, every 7th deactivated; member i's last name is "Name<i>".
+// 20th an admin, every 7th deactivated, every 3rd holding a seat of application
+// "studio" (subscription benchSubscription); member i's last name is "Name<i>".
 func seedMembers(tb testing.TB, db *sqlstore.DB, n int) (orgID string) {
 	tb.Helper()
 	ctx := context.Background()
@@ -26,7 +27,15 @@ func seedMembers(tb testing.TB, db *sqlstore.DB, n int) (orgID string) {
 			Name: "Big", Slug: "big", CreatedAt: now, UpdatedAt: now}); err != nil {
 			return err
 		}
-		return tx.CreateTeam(ctx, account.Team{ID: teamID, OrgID: orgID, Name: "Ops", CreatedAt: now, UpdatedAt: now})
+		if err := tx.CreateTeam(ctx, account.Team{ID: teamID, OrgID: orgID, Name: "Ops", CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.CreateApplication(ctx, account.Application{ID: benchApplication, Key: "studio", Name: "Studio",
+			CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		return tx.CreateSubscription(ctx, account.Subscription{ID: benchSubscription, OrgID: orgID,
+			ApplicationID: benchApplication, Seats: n, StartsAt: now, EndsAt: now.AddDate(1, 0, 0), CreatedAt: now, UpdatedAt: now})
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -57,6 +66,11 @@ func seedMembers(tb testing.TB, db *sqlstore.DB, n int) (orgID string) {
 						return err
 					}
 				}
+				if i%3 == 0 {
+					if _, err := tx.AssignSeat(ctx, orgID, benchSubscription, id, now); err != nil {
+						return err
+					}
+				}
 			}
 			return nil
 		})
@@ -66,6 +80,12 @@ func seedMembers(tb testing.TB, db *sqlstore.DB, n int) (orgID string) {
 	}
 	return orgID
 }
+
+// The application and subscription of seedMembers.
+const (
+	benchApplication  = "app0000000000000000000000a"
+	benchSubscription = "sub0000000000000000000000a"
+)
 
 // benchMembers is the organization size of BenchmarkFindMembers: 100,000, or
 // ROSTER_BENCH_MEMBERS (CI runs the benchmark once on a small organization).
@@ -108,6 +128,10 @@ func BenchmarkFindMembers(b *testing.B) {
 				{"state", account.MemberFilter{State: account.MemberDeactivated}},
 				{"team", account.MemberFilter{TeamName: "ops"}},
 				{"team-role", account.MemberFilter{TeamName: "OPS", RoleID: account.RoleAdmin}},
+				{"subscription", account.MemberFilter{SubscriptionID: benchSubscription}},
+				{"subscription-team", account.MemberFilter{SubscriptionID: benchSubscription, TeamName: "ops"}},
+				{"application", account.MemberFilter{ApplicationID: benchApplication}},
+				{"application-q", account.MemberFilter{ApplicationID: benchApplication, Q: "name1"}},
 			}
 			for _, c := range cases {
 				for _, page := range []string{"first", "later"} {

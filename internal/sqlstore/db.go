@@ -43,6 +43,9 @@ type DB struct {
 	engine Engine
 	writer *sql.DB
 	reader *sql.DB
+	// The statement cache of SQLite's readers (nil on PostgreSQL). The writer has
+	// none: its one connection is held by the transaction, so it could not prepare.
+	readStmts *stmtCache
 }
 
 var _ account.Store = (*DB)(nil)
@@ -86,7 +89,8 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	reader.SetMaxOpenConns(8)
 	reader.SetMaxIdleConns(8)
 	reader.SetConnMaxIdleTime(0)
-	return &DB{engine: SQLite, writer: writer, reader: reader}, nil
+	return &DB{engine: SQLite, writer: writer, reader: reader,
+		readStmts: newStmtCache(reader)}, nil
 }
 
 func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
@@ -108,6 +112,9 @@ func (db *DB) Engine() Engine { return db.engine }
 
 // Close closes every pool.
 func (db *DB) Close() error {
+	if db.readStmts != nil {
+		db.readStmts.close()
+	}
 	err := db.writer.Close()
 	if db.reader != db.writer {
 		err = errors.Join(err, db.reader.Close())
@@ -168,6 +175,9 @@ func (db *DB) migrator() (*goose.Provider, error) {
 
 // Read runs fn against the reader pool, without a transaction.
 func (db *DB) Read(ctx context.Context, fn func(account.Tx) error) error {
+	if db.readStmts != nil {
+		return fn(&tx{q: cachedQuerier{cache: db.readStmts}, engine: db.engine})
+	}
 	return fn(&tx{q: db.reader, engine: db.engine})
 }
 
@@ -209,32 +219,45 @@ type tx struct {
 // uniqueFields maps a unique index (PostgreSQL's constraint name, or SQLite's
 // "table.column" from its constraint error) to the API field it protects.
 var uniqueFields = map[string]string{
-	"accounts_email_key":      "email",
-	"accounts.email_key":      "email",
-	"accounts_username_key":   "username",
-	"accounts.username_key":   "username",
-	"organizations_slug_key":  "slug",
-	"organizations.slug":      "slug",
-	"roles_name_key":          "name",
-	"roles.org_id":            "name",
-	"teams_name_key":          "name",
-	"teams.org_id":            "name",
-	"memberships_pkey":        "account",
-	"memberships.org_id":      "account",
-	"sessions_token_hash_key": "token",
-	"sessions.token_hash":     "token",
+	"accounts_email_key":            "email",
+	"accounts.email_key":            "email",
+	"accounts_username_key":         "username",
+	"accounts.username_key":         "username",
+	"organizations_slug_key":        "slug",
+	"organizations.slug":            "slug",
+	"roles_name_key":                "name",
+	"roles.org_id":                  "name",
+	"teams_name_key":                "name",
+	"teams.org_id":                  "name",
+	"memberships_pkey":              "account",
+	"memberships.org_id":            "account",
+	"sessions_token_hash_key":       "token",
+	"sessions.token_hash":           "token",
+	"applications_key_key":          "key",
+	"applications.key":              "key",
+	"application_keys_key_hash_key": "token",
+	"application_keys.key_hash":     "token",
 }
 
+// quotaConstraint is the check that keeps a subscription's assigned seats within its
+// quota (see the 00002 migrations).
+const quotaConstraint = "subscriptions_quota"
+
 // translate turns driver errors into domain errors: sql.ErrNoRows into ENOTFOUND
-// (with what), unique violations into ECONFLICT naming the field. Errors are told
-// apart by their codes (PostgreSQL 23505, SQLITE_CONSTRAINT_UNIQUE); only the name
-// of the violated index is read from SQLite's message, which has no other field for it.
+// (with what), unique violations into ECONFLICT naming the field, a violation of the
+// seat quota into EQUOTAEXCEEDED. Errors are told apart by their codes (PostgreSQL
+// 23505 and 23514, SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_CHECK); only the
+// name of the violated index or check is read from SQLite's message, which has no
+// other field for it.
 func translate(err error, what string) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return account.Errorf(account.ENOTFOUND, "%s not found", what)
+	}
+	if checkViolation(err, quotaConstraint) {
+		return account.Errorf(account.EQUOTAEXCEEDED, "no seat left: the subscription's quota cannot cover its assigned seats")
 	}
 	if field, ok := uniqueViolation(err); ok {
 		e := account.Errorf(account.ECONFLICT, "%s: %s is already taken", what, field)
@@ -270,6 +293,33 @@ func uniqueViolation(err error) (field string, ok bool) {
 		return "id", true
 	}
 	return "", false
+}
+
+// checkViolation reports whether err is a violation of the named CHECK constraint.
+func checkViolation(err error, constraint string) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23514" && pgErr.ConstraintName == constraint
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) && sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_CHECK {
+		// "CHECK constraint failed: subscriptions_quota"
+		msg := sqErr.Error()
+		i := strings.LastIndex(msg, "constraint failed: ")
+		return i >= 0 && strings.HasPrefix(msg[i+len("constraint failed: "):], constraint)
+	}
+	return false
+}
+
+// foreignKeyViolation reports whether err is a foreign key violation (PostgreSQL
+// 23503, SQLITE_CONSTRAINT_FOREIGNKEY; SQLite does not say which key).
+func foreignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23503"
+	}
+	var sqErr *sqlite.Error
+	return errors.As(err, &sqErr) && sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
 func redactURL(raw string) string {

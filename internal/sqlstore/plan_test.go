@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,6 +32,15 @@ func TestFindMembersPlans(t *testing.T) {
 		{"q+role", account.MemberFilter{Q: "x", RoleID: "admin"}, false, "(org_id=? AND role_id=? AND account_id>?)"},
 		{"team+q+role+state", account.MemberFilter{Q: "x", RoleID: "admin", State: account.MemberActive, TeamName: "Ops"},
 			false, "sqlite_autoindex_team_members_1 (team_id=? AND account_id>?)"},
+		// The total reads the subscription's row (one, by key) then covering seats_pkey.
+		{"subscription", account.MemberFilter{SubscriptionID: "sub"}, false, "sqlite_autoindex_seats_1 (subscription_id=? AND account_id>?)"},
+		{"subscription+q+state", account.MemberFilter{SubscriptionID: "sub", Q: "x", State: account.MemberActive},
+			false, "sqlite_autoindex_seats_1 (subscription_id=? AND account_id>?)"},
+		{"subscription+team", account.MemberFilter{SubscriptionID: "sub", TeamName: "Ops"},
+			false, "sqlite_autoindex_seats_1 (subscription_id=? AND account_id>?)"},
+		{"application", account.MemberFilter{ApplicationID: "app"}, false,
+			"COVERING INDEX seats_member (org_id=? AND account_id=? AND subscription_id=?)"},
+		{"application+q", account.MemberFilter{ApplicationID: "app", Q: "x"}, false, "COVERING INDEX memberships_search (org_id=? AND account_id>?)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -41,7 +51,12 @@ func TestFindMembersPlans(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("total:\n%s\npage:\n%s", strings.Join(count, "\n"), strings.Join(page, "\n"))
-			for _, step := range append(count, page...) {
+			for i, step := range append(slices.Clone(count), page...) {
+				// The application's total counts its distinct seat holders: the b-tree holds
+				// what the count visits anyway, no sort of the matches.
+				if i < len(count) && step == "USE TEMP B-TREE FOR count(DISTINCT)" && f.ApplicationID != "" {
+					continue
+				}
 				if strings.HasPrefix(strings.TrimSpace(step), "SCAN") || strings.Contains(step, "TEMP B-TREE") {
 					t.Errorf("plan step %q scans a table or sorts", step)
 				}

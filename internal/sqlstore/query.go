@@ -122,3 +122,12 @@ func (t *tx) byteOrder(col string) string {
 	}
 	return col
 }
+
+// timeArg is placeholder ph of a time (passed as ts) in the select list of an
+// INSERT … SELECT, where PostgreSQL cannot infer its type and would take it for text.
+func (t *tx) timeArg(ph string) string {
+	if t.engine == Postgres {
+		return "CAST(" + ph + " AS TIMESTAMPTZ)"
+	}
+	return ph
+}

@@ -537,7 +537,8 @@ func seedFindMembers(t *testing.T, db *sqlstore.DB) memberSeed {
 		case 8:
 			a.LastName = "O_Neil"
 		}
-		m := account.Member{Membership: newMembership("org-a", a.ID, account.RoleMember, account.MemberActive), Account: a}
+		m := account.Member{Membership: newMembership("org-a", a.ID, account.RoleMember, account.MemberActive), Account: a,
+			Seats: []account.MemberSeat{}}
 		switch {
 		case i%5 == 0:
 			m.RoleID = account.RoleAdmin

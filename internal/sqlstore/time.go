@@ -53,3 +53,11 @@ func nullString(s string) any {
 	}
 	return s
 }
+
+// nullTime passes a zero time as SQL NULL (for nullable time columns), else as ts.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ts(t)
+}

@@ -1,0 +1,118 @@
+package account
+
+import (
+	"context"
+	"time"
+)
+
+// The reasons of an entitlement check (API.md).
+const (
+	ReasonOK                   = "ok"
+	ReasonNoSeat               = "no-seat"
+	ReasonNotMember            = "not-member"
+	ReasonDeactivated          = "deactivated"
+	ReasonSubscriptionInactive = "subscription-inactive"
+	ReasonAccountDisabled      = "account-disabled"
+)
+
+// EntitlementFacts are what the store knows about one account, organization and
+// application, read in one query.
+type EntitlementFacts struct {
+	Found        bool         // the organization and the account exist
+	AccountState AccountState //
+	MemberState  MemberState  // empty without a membership
+	HasSeat      bool         // a seat of any subscription of the application
+	HasLiveSeat  bool         // a seat of a subscription active at the time asked
+}
+
+// Decide turns the facts into the answer: the first reason that denies, in the
+// order a person would fix them.
+func (f EntitlementFacts) Decide() (allowed bool, reason string) {
+	switch {
+	case !f.Found, f.MemberState == "", f.MemberState == MemberInvited:
+		return false, ReasonNotMember
+	case f.AccountState == AccountDisabled:
+		return false, ReasonAccountDisabled
+	case f.MemberState == MemberDeactivated:
+		return false, ReasonDeactivated
+	case !f.HasSeat:
+		return false, ReasonNoSeat
+	case !f.HasLiveSeat:
+		return false, ReasonSubscriptionInactive
+	}
+	return true, ReasonOK
+}
+
+// AppActor is an application authenticated by one of its API keys.
+type AppActor struct {
+	Key         ApplicationKey
+	Application Application
+}
+
+// AuthenticateApplication resolves an application API key. An unknown or revoked key
+// is EUNAUTHENTICATED.
+func (s *Service) AuthenticateApplication(ctx context.Context, token string) (AppActor, error) {
+	if !IsApplicationKey(token) || len(token) > 100 {
+		return AppActor{}, Errorf(EUNAUTHENTICATED, "invalid or revoked application key")
+	}
+	var act AppActor
+	err := s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		act.Key, act.Application, err = tx.ApplicationKeyByHash(ctx, TokenHash(token))
+		return err
+	})
+	if ErrorCode(err) == ENOTFOUND {
+		return AppActor{}, Errorf(EUNAUTHENTICATED, "invalid or revoked application key")
+	}
+	return act, err
+}
+
+// Check answers whether an account may use the calling application in an
+// organization right now. It reads the store each time (one indexed query), so a
+// change is seen by every Roster process as soon as it commits. application, when
+// given, must be the caller's own (id or key): an application asks only about itself.
+func (s *Service) Check(ctx context.Context, app AppActor, orgRef, accountID, application string) (allowed bool, reason string, err error) {
+	var v Validation
+	if orgRef == "" {
+		v.Add("organization", "is required")
+	}
+	if accountID == "" {
+		v.Add("account", "is required")
+	}
+	if err := v.Err(); err != nil {
+		return false, "", err
+	}
+	if application != "" && application != app.Application.Key && application != app.Application.ID {
+		return false, "", &Error{Code: EFORBIDDEN, Message: "an application key checks its own application only",
+			Fields: []FieldError{{Field: "application", Message: "is not this key's application"}}}
+	}
+	var f EntitlementFacts
+	err = s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		f, err = tx.Entitlement(ctx, orgRef, accountID, app.Application.ID, s.now())
+		return err
+	})
+	if err != nil {
+		return false, "", err
+	}
+	allowed, reason = f.Decide()
+	return allowed, reason, nil
+}
+
+// Entitlement is one organization where an account may use an application now.
+type Entitlement struct {
+	Organization   Organization
+	ApplicationKey string
+	SubscriptionID string
+	EndsAt         time.Time
+}
+
+// FindEntitlements lists where the account may use the calling application now:
+// active account, active membership, a seat of an active subscription.
+func (s *Service) FindEntitlements(ctx context.Context, app AppActor, accountID string) (out []Entitlement, err error) {
+	err = s.store.Read(ctx, func(tx Tx) error {
+		out, err = tx.Entitlements(ctx, accountID, app.Application.ID, s.now())
+		return err
+	})
+	return out, err
+}

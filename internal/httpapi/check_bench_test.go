@@ -1,0 +1,194 @@
+package httpapi_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/password"
+	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/storetest"
+)
+
+func envInt(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive number", name, v)
+	}
+	return n
+}
+
+// seedCheckLoad fills db with orgs organizations of perOrg members each, every member
+// holding a seat of the organization's one subscription of "studio"; it returns the
+// organization ids, the account ids by organization and an application key.
+func seedCheckLoad(b *testing.B, db *sqlstore.DB, svc *account.Service, orgs, perOrg int) (orgIDs []string, accounts [][]string, key string) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	appID := "app00000000000000000000000"
+	err := db.Write(ctx, func(tx account.Tx) error {
+		return tx.CreateApplication(ctx, account.Application{ID: appID, Key: "studio", Name: "Studio", CreatedAt: now, UpdatedAt: now})
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for o := range orgs {
+		orgID, subID := fmt.Sprintf("org%023d", o), fmt.Sprintf("sub%023d", o)
+		ids := make([]string, perOrg)
+		err := db.Write(ctx, func(tx account.Tx) error {
+			if err := tx.CreateOrganization(ctx, account.Organization{ID: orgID, Kind: account.KindOrganization, Name: "Org " + strconv.Itoa(o),
+				Slug: "org-" + strconv.Itoa(o), InvitationTTLHours: 168, EndingSoonDays: 30, CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+			if err := tx.CreateSubscription(ctx, account.Subscription{ID: subID, OrgID: orgID, ApplicationID: appID, Seats: perOrg,
+				StartsAt: now.Add(-time.Hour), EndsAt: now.Add(365 * 24 * time.Hour), CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+			for i := range perOrg {
+				id := fmt.Sprintf("acc%08d%015d", o, i)
+				ids[i] = id
+				if err := tx.CreateAccount(ctx, account.Account{ID: id, Email: id + "@load.test", FirstName: "L", LastName: "T",
+					State: account.AccountActive, CreatedAt: now, UpdatedAt: now}); err != nil {
+					return err
+				}
+				if err := tx.CreateMembership(ctx, account.Membership{OrgID: orgID, AccountID: id, RoleID: account.RoleMember,
+					State: account.MemberActive, CreatedAt: now, UpdatedAt: now}); err != nil {
+					return err
+				}
+				if _, err := tx.AssignSeat(ctx, orgID, subID, id, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		orgIDs, accounts = append(orgIDs, orgID), append(accounts, ids)
+	}
+	// An operator to issue the key, through the use case (only the hash is stored).
+	if _, _, err := svc.Bootstrap(ctx, "op@load.test", "correct horse battery"); err != nil {
+		b.Fatal(err)
+	}
+	res, err := svc.Login(ctx, "op@load.test", "correct horse battery", "", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, key, err = svc.CreateApplicationKey(ctx, account.Actor{Account: res.Account}, "studio", "load")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return orgIDs, accounts, key
+}
+
+// loadResult is one load run: requests per second and latency percentiles.
+type loadResult struct {
+	rps      float64
+	p50, p99 time.Duration
+	errors   int64
+}
+
+// drive sends requests from conns goroutines, each with its own keep-alive
+// connection, for d; url(i) is the i-th request's URL.
+func drive(b *testing.B, conns int, d time.Duration, token string, url func(worker, i int) string) loadResult {
+	var wg sync.WaitGroup
+	var errs atomic.Int64
+	lat := make([][]time.Duration, conns)
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	for w := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			for i := 0; time.Now().Before(deadline); i++ {
+				req, _ := http.NewRequest("GET", url(w, i), nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				t0 := time.Now()
+				res, err := client.Do(req)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+				if err != nil || res.StatusCode != 200 {
+					errs.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	return loadResult{rps: float64(len(all)) / elapsed.Seconds(), p50: all[len(all)/2], p99: all[len(all)*99/100], errors: errs.Load()}
+}
+
+// BenchmarkCheckLoad drives GET /api/v1/check over loopback HTTP with 32 concurrent
+// connections against a store of ROSTER_BENCH_CHECK_ORGS organizations (default
+// 10,000) of ROSTER_BENCH_CHECK_MEMBERS members (default 100) each holding a seat —
+// 1,000,000 accounts, memberships and seats — and, in the same run, a bare net/http
+// handler answering a constant JSON body. It reports both throughputs, their ratio
+// and Roster's p50 and p99. Run it with -benchtime 1x; ROSTER_BENCH_SECONDS sets the
+// length of each load (default 10).
+func BenchmarkCheckLoad(b *testing.B) {
+	orgs := envInt(b, "ROSTER_BENCH_CHECK_ORGS", 10_000)
+	perOrg := envInt(b, "ROSTER_BENCH_CHECK_MEMBERS", 100)
+	seconds := envInt(b, "ROSTER_BENCH_SECONDS", 10)
+	const conns = 32
+	for _, engine := range storetest.Engines(b) {
+		b.Run(string(engine), func(b *testing.B) {
+			db := storetest.Open(b, engine)
+			svc := account.NewService(account.Options{Store: db, Hasher: password.NewHasher(password.TestParams, 2, rand.Reader)})
+			t0 := time.Now()
+			orgIDs, accounts, key := seedCheckLoad(b, db, svc, orgs, perOrg)
+			b.Logf("%s: seeded %d organizations, %d accounts with seats in %s", engine, orgs, orgs*perOrg, time.Since(t0).Round(time.Second))
+			if engine == sqlstore.Postgres {
+				if err := db.Analyze(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			roster := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Service: svc, Logger: slog.New(slog.DiscardHandler)}))
+			defer roster.Close()
+			bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, `{"allowed":true,"reason":"ok"}`)
+			}))
+			defer bare.Close()
+			for b.Loop() {
+				d := time.Duration(seconds) * time.Second
+				base := drive(b, conns, d, key, func(w, i int) string { return bare.URL + "/api/v1/check" })
+				got := drive(b, conns, d, key, func(w, i int) string {
+					o := (w*7919 + i*104729) % len(orgIDs)
+					a := accounts[o][(w+i*31)%len(accounts[o])]
+					return roster.URL + "/api/v1/check?organization=" + orgIDs[o] + "&account=" + a
+				})
+				if got.errors > 0 || base.errors > 0 {
+					b.Errorf("errors: roster %d, bare %d", got.errors, base.errors)
+				}
+				b.ReportMetric(got.rps, "roster-req/s")
+				b.ReportMetric(base.rps, "bare-req/s")
+				b.ReportMetric(got.rps/base.rps*100, "%-of-bare")
+				b.ReportMetric(float64(got.p50.Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(got.p99.Microseconds())/1000, "p99-ms")
+				b.ReportMetric(float64(base.p99.Microseconds())/1000, "bare-p99-ms")
+			}
+		})
+	}
+}

@@ -1,0 +1,82 @@
+package httpapi_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCheck: the entitlement check answers each reason of API.md, and a change is
+// seen by the very next check.
+func TestCheck(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.org("acme", "")
+		e.must(201, e.op, "POST", "/api/v1/applications", map[string]any{"key": "studio", "name": "Studio"})
+		e.must(201, e.op, "POST", "/api/v1/applications", map[string]any{"key": "support", "name": "Support"})
+		created := e.must(201, e.op, "POST", "/api/v1/applications/studio/keys", map[string]any{"name": "prod"})
+		key := created["key"].(string)
+		other := e.must(201, e.op, "POST", "/api/v1/applications/support/keys", map[string]any{})["key"].(string)
+		sub := e.subscribe("acme", "studio", 10, 30*24*time.Hour)
+		bob := accountID(e.member(e.op, "acme", "bob@acme.test", "member"))
+		seat := "/api/v1/organizations/acme/subscriptions/" + sub["id"].(string) + "/seats/" + bob
+
+		check := func(want string, query ...string) {
+			t.Helper()
+			q := "/api/v1/check?organization=acme&account=" + bob
+			if len(query) > 0 {
+				q = query[0]
+			}
+			r := e.must(200, key, "GET", q, nil)
+			if r["reason"] != want || r["allowed"] != (want == "ok") {
+				t.Errorf("check %s = %v, want %s", q, r, want)
+			}
+		}
+		check("no-seat")
+		e.must(200, e.op, "PUT", seat, nil)
+		check("ok")
+		check("ok", "/api/v1/check?application=studio&organization="+e.must(200, e.op, "GET", "/api/v1/organizations/acme", nil)["id"].(string)+"&account="+bob)
+		check("not-member", "/api/v1/check?organization=acme&account=nobody")
+		check("not-member", "/api/v1/check?organization=nowhere&account="+bob)
+
+		e.must(200, e.op, "POST", "/api/v1/organizations/acme/members/"+bob+"/deactivate", nil)
+		check("deactivated")
+		e.must(200, e.op, "POST", "/api/v1/organizations/acme/members/"+bob+"/reactivate", nil)
+		check("ok") // the seat was kept: one step restores access
+
+		// The subscription outside its dates.
+		e.must(200, e.op, "PATCH", "/api/v1/organizations/acme/subscriptions/"+sub["id"].(string), map[string]any{"ends_at": time.Now().Add(-time.Hour).UTC()})
+		check("subscription-inactive")
+		e.must(200, e.op, "PATCH", "/api/v1/organizations/acme/subscriptions/"+sub["id"].(string), map[string]any{"ends_at": time.Now().Add(time.Hour)})
+		check("ok")
+
+		ents := e.must(200, key, "GET", "/api/v1/accounts/"+bob+"/entitlements", nil)
+		if ents["total"] != 1.0 {
+			t.Errorf("entitlements = %v", ents)
+		}
+
+		e.must(204, e.op, "DELETE", seat, nil)
+		check("no-seat")
+		e.must(200, e.op, "PUT", seat, nil)
+		e.must(204, e.op, "DELETE", "/api/v1/organizations/acme/members/"+bob, nil)
+		check("not-member")
+
+		// Keys: only for the application endpoints, only for their own application,
+		// dead once revoked.
+		problem(t, e.call(key, "GET", "/api/v1/me", nil), 401, "unauthenticated")
+		problem(t, e.call(e.op, "GET", "/api/v1/check?organization=acme&account="+bob, nil), 401, "unauthenticated")
+		problem(t, e.call(other, "GET", "/api/v1/check?organization=acme&account="+bob+"&application=studio", nil), 403, "forbidden", "application")
+		problem(t, e.call(key, "GET", "/api/v1/check?account="+bob, nil), 422, "validation", "organization")
+		keys := e.must(200, e.op, "GET", "/api/v1/applications/studio/keys", nil)
+		if keys["total"] != 1.0 || keys["items"].([]any)[0].(map[string]any)["prefix"] == "" {
+			t.Errorf("keys = %v", keys)
+		}
+		e.must(204, e.op, "DELETE", "/api/v1/applications/studio/keys/"+created["id"].(string), nil)
+		problem(t, e.call(key, "GET", "/api/v1/check?organization=acme&account="+bob, nil), 401, "unauthenticated")
+		problem(t, e.call(e.op, "DELETE", "/api/v1/applications/studio/keys/"+created["id"].(string), nil), 404, "not-found")
+		if logs := e.logs.String(); contains(logs, key) || contains(logs, other) {
+			t.Error("an API key is in the log")
+		}
+	})
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
