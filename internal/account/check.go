@@ -64,8 +64,19 @@ func (s *Service) AuthenticateApplication(ctx context.Context, token string) (Ap
 	if ErrorCode(err) == ENOTFOUND {
 		return AppActor{}, Errorf(EUNAUTHENTICATED, "invalid or revoked application key")
 	}
+	if err != nil {
+		return act, err
+	}
+	// last_used_at is kept to the minute: one write a minute per key, not one per check.
+	if now := s.now(); now.Sub(act.Key.LastUsedAt) >= keyTouchEvery {
+		err = s.store.Write(ctx, func(tx Tx) error { return tx.TouchApplicationKey(ctx, act.Key.ID, now) })
+		act.Key.LastUsedAt = now
+	}
 	return act, err
 }
+
+// keyTouchEvery is how stale an application key's last_used_at may get.
+const keyTouchEvery = time.Minute
 
 // Check answers whether an account may use the calling application in an
 // organization right now. It reads the store each time (one indexed query), so a

@@ -146,6 +146,7 @@ type AccountMembership struct {
 	Membership
 	Organization Organization
 	Teams        []string
+	Seats        []MemberSeat
 }
 
 // OrganizationFilter selects organizations. VisibleTo, when set, limits the result to

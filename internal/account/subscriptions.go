@@ -138,21 +138,11 @@ type UpdateSubscriptionInput struct {
 func (s *Service) UpdateSubscription(ctx context.Context, actor Actor, orgRef, id string, in UpdateSubscriptionInput) (org Organization, sub Subscription, err error) {
 	defer wrap(&err, "UpdateSubscription(%s, %s)", orgRef, id)
 	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, "")
+		a, cur, err := s.managedSubscription(ctx, tx, actor, orgRef, id)
 		if err != nil {
 			return err
 		}
-		org = a.org
-		if err := s.canManageSubscriptions(ctx, tx, actor, a); err != nil {
-			return err
-		}
-		if err := tx.LockOrganization(ctx, a.org.ID); err != nil { // see ApproveSeatRequest
-			return err
-		}
-		sub, err = tx.Subscription(ctx, a.org.ID, id)
-		if err != nil {
-			return notFound(err, "subscription")
-		}
+		org, sub = a.org, cur
 		before := subscriptionState(sub)
 		var v Validation
 		if in.Seats != nil {
@@ -199,18 +189,11 @@ func (s *Service) RenewSubscription(ctx context.Context, actor Actor, orgRef, id
 		return org, sub, err
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, "")
+		a, old, err := s.managedSubscription(ctx, tx, actor, orgRef, id)
 		if err != nil {
 			return err
 		}
 		org = a.org
-		if err := s.canManageSubscriptions(ctx, tx, actor, a); err != nil {
-			return err
-		}
-		old, err := tx.Subscription(ctx, a.org.ID, id)
-		if err != nil {
-			return notFound(err, "subscription")
-		}
 		if *in.Seats < old.Assigned {
 			return &Error{Code: ECONFLICT, Message: "the renewal's quota is below the seats to copy",
 				Fields: []FieldError{{Field: "seats", Message: "must be at least the " + itoa(old.Assigned) + " seats assigned"}}}
@@ -232,6 +215,25 @@ func (s *Service) RenewSubscription(ctx context.Context, actor Actor, orgRef, id
 		return s.audit(ctx, tx, actor, a.org.ID, "subscription.renewed", "subscription", sub.ID, nil, after)
 	})
 	return org, sub, err
+}
+
+// managedSubscription resolves a subscription whose quota or period the actor may
+// change, with the organization's row locked: quota changes of one organization
+// queue there (PostgreSQL), so that concurrent changes and seat-request approvals do
+// not overwrite each other.
+func (s *Service) managedSubscription(ctx context.Context, tx Tx, actor Actor, orgRef, id string) (access, Subscription, error) {
+	a, err := s.authorize(ctx, tx, actor, orgRef, "")
+	if err != nil {
+		return a, Subscription{}, err
+	}
+	if err := s.canManageSubscriptions(ctx, tx, actor, a); err != nil {
+		return a, Subscription{}, err
+	}
+	if err := tx.LockOrganization(ctx, a.org.ID); err != nil {
+		return a, Subscription{}, err
+	}
+	sub, err := tx.Subscription(ctx, a.org.ID, id)
+	return a, sub, notFound(err, "subscription")
 }
 
 func subscriptionState(s Subscription) map[string]any {

@@ -101,7 +101,7 @@ func (s *Server) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
 			teams = []string{}
 		}
 		return MembershipView{Organization: organizationRef(m.Organization), Role: m.RoleID,
-			State: string(m.State), Teams: teams, Seats: []SeatView{}}
+			State: string(m.State), Teams: teams, Seats: seatViews(m.Seats)}
 	})
 	return out, nil
 }

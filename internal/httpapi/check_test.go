@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,10 @@ func TestCheck(t *testing.T) {
 		check("no-seat")
 		e.must(200, e.op, "PUT", seat, nil)
 		check("ok")
+		me := e.must(200, e.login("bob@acme.test", pw), "GET", "/api/v1/me", nil)
+		if ms := me["memberships"].([]any); len(ms) != 1 || !slices.Equal(seatApps(ms[0].(map[string]any)), []string{"studio"}) {
+			t.Errorf("bob's memberships = %v", ms)
+		}
 		check("ok", "/api/v1/check?application=studio&organization="+e.must(200, e.op, "GET", "/api/v1/organizations/acme", nil)["id"].(string)+"&account="+bob)
 		check("not-member", "/api/v1/check?organization=acme&account=nobody")
 		check("not-member", "/api/v1/check?organization=nowhere&account="+bob)
@@ -67,7 +72,7 @@ func TestCheck(t *testing.T) {
 		problem(t, e.call(other, "GET", "/api/v1/check?organization=acme&account="+bob+"&application=studio", nil), 403, "forbidden", "application")
 		problem(t, e.call(key, "GET", "/api/v1/check?account="+bob, nil), 422, "validation", "organization")
 		keys := e.must(200, e.op, "GET", "/api/v1/applications/studio/keys", nil)
-		if keys["total"] != 1.0 || keys["items"].([]any)[0].(map[string]any)["prefix"] == "" {
+		if k := keys["items"].([]any)[0].(map[string]any); keys["total"] != 1.0 || k["prefix"] == "" || k["last_used_at"] == nil {
 			t.Errorf("keys = %v", keys)
 		}
 		e.must(204, e.op, "DELETE", "/api/v1/applications/studio/keys/"+created["id"].(string), nil)

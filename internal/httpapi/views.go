@@ -58,6 +58,12 @@ type MemberView struct {
 	UpdatedAt time.Time         `json:"updated_at"`
 }
 
+func seatViews(seats []account.MemberSeat) []SeatView {
+	return mapSlice(seats, func(s account.MemberSeat) SeatView {
+		return SeatView{Subscription: s.SubscriptionID, Application: s.ApplicationKey}
+	})
+}
+
 func memberView(m account.Member) MemberView {
 	a := m.Account
 	teams := m.Teams
@@ -68,9 +74,7 @@ func memberView(m account.Member) MemberView {
 		Account: MemberAccountView{ID: a.ID, Email: a.Email, Username: nullable(a.Username),
 			FirstName: a.FirstName, LastName: a.LastName, Phone: nullable(a.Phone)},
 		Role: m.RoleID, Teams: teams, State: string(m.State),
-		Seats: mapSlice(m.Seats, func(s account.MemberSeat) SeatView {
-			return SeatView{Subscription: s.SubscriptionID, Application: s.ApplicationKey}
-		}),
+		Seats:     seatViews(m.Seats),
 		CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt,
 	}
 }

@@ -91,7 +91,39 @@ func (t *tx) MembershipsOfAccount(ctx context.Context, accountID string) ([]acco
 	for i := range out {
 		sortTeamNames(out[i].Teams)
 	}
-	return out, nil
+	return out, t.loadAccountSeats(ctx, accountID, out)
+}
+
+// loadAccountSeats fills the Seats of every membership of one account, in one query
+// by the seats' account index.
+func (t *tx) loadAccountSeats(ctx context.Context, accountID string, ms []account.AccountMembership) error {
+	byOrg := make(map[string]*[]account.MemberSeat, len(ms))
+	for i := range ms {
+		ms[i].Seats = []account.MemberSeat{}
+		byOrg[ms[i].OrgID] = &ms[i].Seats
+	}
+	rows, err := t.q.QueryContext(ctx, `
+		SELECT s.org_id, s.subscription_id, p.key
+		FROM seats s
+		JOIN subscriptions u ON u.id = s.subscription_id
+		JOIN applications p ON p.id = u.application_id
+		WHERE s.account_id = $1
+		ORDER BY p.key, s.subscription_id`, accountID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var orgID string
+		var seat account.MemberSeat
+		if err := rows.Scan(&orgID, &seat.SubscriptionID, &seat.ApplicationKey); err != nil {
+			return err
+		}
+		if seats := byOrg[orgID]; seats != nil {
+			*seats = append(*seats, seat)
+		}
+	}
+	return rows.Err()
 }
 
 // CreateMembership inserts m, with the search text of its account (ENOTFOUND when the

@@ -28,26 +28,12 @@ func newSub(id, orgID, appID string, seats int, starts time.Time) account.Subscr
 
 func createApps(t *testing.T, db *sqlstore.DB, as ...account.Application) {
 	t.Helper()
-	write(t, db, func(tx account.Tx) error {
-		for _, a := range as {
-			if err := tx.CreateApplication(ctx, a); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	insert(t, db, account.Tx.CreateApplication, as...)
 }
 
 func createSubs(t *testing.T, db *sqlstore.DB, ss ...account.Subscription) {
 	t.Helper()
-	write(t, db, func(tx account.Tx) error {
-		for _, s := range ss {
-			if err := tx.CreateSubscription(ctx, s); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	insert(t, db, account.Tx.CreateSubscription, ss...)
 }
 
 // assign gives accountID a seat of orgID's subscription in its own transaction.

@@ -80,40 +80,32 @@ func newMembership(orgID, accountID, roleID string, state account.MemberState) a
 	return account.Membership{OrgID: orgID, AccountID: accountID, RoleID: roleID, State: state, CreatedAt: t0, UpdatedAt: t0}
 }
 
-func createAccounts(t *testing.T, db *sqlstore.DB, as ...account.Account) {
+// insert writes items in one transaction with add (a Tx method expression).
+func insert[T any](t *testing.T, db *sqlstore.DB, add func(account.Tx, context.Context, T) error, items ...T) {
 	t.Helper()
 	write(t, db, func(tx account.Tx) error {
-		for _, a := range as {
-			if err := tx.CreateAccount(ctx, a); err != nil {
+		for _, it := range items {
+			if err := add(tx, ctx, it); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+func createAccounts(t *testing.T, db *sqlstore.DB, as ...account.Account) {
+	t.Helper()
+	insert(t, db, account.Tx.CreateAccount, as...)
 }
 
 func createOrgs(t *testing.T, db *sqlstore.DB, os ...account.Organization) {
 	t.Helper()
-	write(t, db, func(tx account.Tx) error {
-		for _, o := range os {
-			if err := tx.CreateOrganization(ctx, o); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	insert(t, db, account.Tx.CreateOrganization, os...)
 }
 
 func createMemberships(t *testing.T, db *sqlstore.DB, ms ...account.Membership) {
 	t.Helper()
-	write(t, db, func(tx account.Tx) error {
-		for _, m := range ms {
-			if err := tx.CreateMembership(ctx, m); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	insert(t, db, account.Tx.CreateMembership, ms...)
 }
 
 func TestEnginesNamesSubtests(t *testing.T) {
