@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -132,6 +133,9 @@ func hookHumaErrors() {
 	})
 }
 
+// unmarshalErr reads the field path out of encoding/json's type errors.
+var unmarshalErr = regexp.MustCompile(`^json: cannot unmarshal .* into Go struct field [^.\s]*\.(\S+) of type`)
+
 func humaProblem(ctx context.Context, status int, msg string, errs ...error) *Problem {
 	p := newProblem(ctx, status, slugOfStatus(status), msg)
 	if status == http.StatusBadRequest && len(errs) > 0 {
@@ -140,6 +144,12 @@ func humaProblem(ctx context.Context, status int, msg string, errs ...error) *Pr
 	for _, err := range errs {
 		var d *huma.ErrorDetail
 		if errors.As(err, &d) {
+			if m := unmarshalErr.FindStringSubmatch(d.Message); m != nil {
+				// A value of the right JSON type that does not fit the Go field (an integer
+				// too large): name the field, never the Go type behind it.
+				p.Errors = append(p.Errors, account.FieldError{Field: m[1], Message: "is out of range"})
+				continue
+			}
 			p.Errors = append(p.Errors, account.FieldError{Field: fieldOf(d.Location, d.Message), Message: d.Message})
 		} else if err != nil && status < 500 {
 			p.Errors = append(p.Errors, account.FieldError{Field: "body", Message: err.Error()})

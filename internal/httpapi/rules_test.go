@@ -298,6 +298,8 @@ func TestValidation(t *testing.T) {
 			{"bad state", "GET", members + "?state=sleeping", nil, 422, "validation", []string{"state"}},
 			{"bad kind", "POST", "/api/v1/organizations", map[string]any{"name": "X", "kind": "club"}, 422, "validation", []string{"kind"}},
 			{"taken slug", "POST", "/api/v1/organizations", map[string]any{"name": "X", "slug": "acme", "kind": "organization"}, 409, "conflict", []string{"slug"}},
+			{"integer overflow", "PATCH", "/api/v1/organizations/acme", `{"invitation_ttl_hours": 99999999999999999999}`, 422, "validation", []string{"invitation_ttl_hours"}},
+			{"bad date", "POST", "/api/v1/organizations/acme/subscriptions", map[string]any{"application": "x", "seats": 1, "starts_at": "soon", "ends_at": "later"}, 422, "validation", []string{"starts_at", "ends_at"}},
 			{"ttl out of range", "PATCH", "/api/v1/organizations/acme", map[string]any{"invitation_ttl_hours": 0}, 422, "validation", []string{"invitation_ttl_hours"}},
 			{"unknown permission", "POST", "/api/v1/organizations/acme/roles", map[string]any{"name": "R", "permissions": []string{"launch.missiles"}}, 422, "validation", []string{"permissions[0]"}},
 			{"empty team name", "POST", "/api/v1/organizations/acme/teams", map[string]any{"name": " "}, 422, "validation", []string{"name"}},
