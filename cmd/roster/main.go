@@ -2,6 +2,7 @@
 //
 //	roster serve     run the API (and, later, the console) on the configured store
 //	roster migrate   apply the store's migrations, or list them with -status
+//	roster outbox    list the email outbox, retry a failed message
 //	roster version   print the version
 package main
 
@@ -33,6 +34,7 @@ const usage = `Roster: account and seat management for software sold to organiza
 Usage:
   roster serve [flags]      run the server (roster serve -h lists the flags)
   roster migrate [-status]  apply the database migrations (or list them)
+  roster outbox list|retry  see the email outbox, send a failed message again
   roster version            print the version
 `
 
@@ -47,6 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "outbox":
+		return outboxCmd(ctx, rest, getenv, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "roster", version())
 		return nil

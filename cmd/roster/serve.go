@@ -15,6 +15,8 @@ import (
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/config"
 	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/mail"
+	"roster.dev/roster/internal/outbox"
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/sqlstore"
 )
@@ -65,6 +67,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL)
 
+	sender, err := newSender(cfg, log)
+	if err != nil {
+		return err
+	}
+	worker := &outbox.Worker{Store: db, Sender: sender, From: cfg.MailFrom, Log: log}
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		if err := worker.Run(ctx); err != nil {
+			log.Error("outbox worker stopped", "err", err)
+		}
+	}()
+	defer func() { <-workerDone }() // before the store closes
+
 	go purgeSessions(ctx, svc, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -102,6 +118,16 @@ func bootstrap(ctx context.Context, svc *account.Service, cfg config.Config, std
 		fmt.Fprintf(stdout, "\nRoster has no operator yet. Create one within 24 hours at:\n\n    %s\n\n", link)
 	}
 	return nil
+}
+
+// newSender delivers over the configured SMTP server, or writes emails to the log
+// when there is none.
+func newSender(cfg config.Config, log *slog.Logger) (mail.Sender, error) {
+	if cfg.SMTPURL == "" {
+		log.Info("no --smtp: emails are written to the log")
+		return mail.NewLogSender(log), nil
+	}
+	return mail.NewSMTPSender(cfg.SMTPURL, cfg.MailFrom)
 }
 
 // purgeSessions deletes expired sessions every ten minutes.

@@ -135,6 +135,9 @@ type Tx interface {
 	// now, by organization name.
 	Entitlements(ctx context.Context, accountID, applicationID string, now time.Time) ([]Entitlement, error)
 
+	// EnqueueEmail writes an email to the outbox, pending from e.CreatedAt.
+	EnqueueEmail(ctx context.Context, e Email) error
+
 	// Audit.
 	InsertAudit(ctx context.Context, e AuditEvent) error
 	FindAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)

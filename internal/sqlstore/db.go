@@ -237,6 +237,8 @@ var uniqueFields = map[string]string{
 	"applications.key":              "key",
 	"application_keys_key_hash_key": "token",
 	"application_keys.key_hash":     "token",
+	"outbox_pkey":                   "id",
+	"outbox.id":                     "id",
 }
 
 // quotaConstraint is the check that keeps a subscription's assigned seats within its

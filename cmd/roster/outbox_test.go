@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/mail/smtptest"
+	"roster.dev/roster/internal/sqlstore"
+)
+
+// enqueue writes an email to the outbox of the store at dbURL, as a use case would.
+func enqueue(t *testing.T, dbURL string, e account.Email) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Write(ctx, func(tx account.Tx) error { return tx.EnqueueEmail(ctx, e) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServeDeliversOutbox: serve runs the outbox worker with the --smtp server.
+func TestServeDeliversOutbox(t *testing.T) {
+	srv := smtptest.Start(t)
+	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "roster.db")
+	start(t, map[string]string{"ROSTER_DATABASE_URL": dbURL, "ROSTER_BOOTSTRAP_EMAIL": "op@roster.test",
+		"ROSTER_BOOTSTRAP_PASSWORD": "correct horse battery"}, "--smtp", srv.URL(), "--mail-from", "Roster <roster@acme.test>")
+	enqueue(t, dbURL, account.Email{ID: "mail1", Kind: "test", To: "ada@acme.test", Subject: "Hello",
+		Text: "Hello, Ada.", HTML: "<p>Hello, Ada.</p>", CreatedAt: time.Now()})
+	deadline := time.Now().Add(20 * time.Second)
+	for len(srv.Received()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the outbox worker delivered nothing within 20s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	got := srv.Received()[0]
+	if got.Header.Get("Subject") != "Hello" || !strings.Contains(got.Header.Get("From"), "roster@acme.test") || got.Text != "Hello, Ada." {
+		t.Errorf("delivered %+v", got)
+	}
+}
+
+func TestOutboxCommand(t *testing.T) {
+	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "roster.db")
+	enqueue(t, dbURL, account.Email{ID: "m1", Kind: "test", To: "ada@acme.test", Subject: "First", Text: "x", CreatedAt: time.Now()})
+	env := func(k string) string { return map[string]string{"ROSTER_DATABASE_URL": dbURL}[k] }
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"outbox", "list"}, env, &out, &errb); err != nil {
+		t.Fatal(err, errb.String())
+	}
+	if !strings.Contains(out.String(), "pending 1, sent 0, failed 0") || !strings.Contains(out.String(), "First") {
+		t.Errorf("outbox list printed:\n%s", out.String())
+	}
+	if err := run(context.Background(), []string{"outbox", "list", "-state", "lost"}, env, &out, &errb); err == nil {
+		t.Error("a bad -state was accepted")
+	}
+	// Only a failed message can be retried.
+	if err := run(context.Background(), []string{"outbox", "retry", "m1"}, env, &out, &errb); err == nil {
+		t.Error("retrying a pending message succeeded")
+	}
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ClaimEmails(ctx, time.Now(), 10, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MarkEmailFailed(ctx, "m1", "550 no such user", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	out.Reset()
+	if err := run(context.Background(), []string{"outbox", "retry", "m1"}, env, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"outbox", "list", "-state", "pending"}, env, &out, &errb); err != nil || !strings.Contains(out.String(), "m1") {
+		t.Errorf("after retry: %q, %v", out.String(), err)
+	}
+}

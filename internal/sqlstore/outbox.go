@@ -1,0 +1,178 @@
+package sqlstore
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"roster.dev/roster/internal/account"
+)
+
+// The outbox (see the 00004 migrations). A use case writes an email with
+// Tx.EnqueueEmail in the transaction of the change that causes it; the outbox worker
+// then works outside use cases, with the methods on *DB below: it claims a batch of
+// due messages for a lease, sends them, and marks each sent, pending again (retry)
+// or failed.
+
+const outboxColumns = `id, org_id, kind, to_addr, subject, text_body, html_body, state, attempts,
+	next_at, last_error, created_at, sent_at`
+
+func outboxDest(m *account.OutboxMessage) []any {
+	return []any{&m.ID, &m.OrgID, &m.Kind, &m.To, &m.Subject, &m.Text, &m.HTML, &m.State, &m.Attempts,
+		scanTime{&m.NextAt}, &m.LastError, scanTime{&m.CreatedAt}, scanTime{&m.SentAt}}
+}
+
+// EnqueueEmail writes an email to the outbox, pending from e.CreatedAt.
+func (t *tx) EnqueueEmail(ctx context.Context, e account.Email) error {
+	_, err := t.q.ExecContext(ctx, `
+		INSERT INTO outbox (id, org_id, kind, to_addr, subject, text_body, html_body, state, next_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)`,
+		e.ID, e.OrgID, e.Kind, e.To, e.Subject, e.Text, e.HTML, ts(e.CreatedAt))
+	return translate(err, "outbox message")
+}
+
+// skipLocked makes a FOR UPDATE skip the rows another transaction holds, on
+// PostgreSQL; SQLite needs no row locks (its writers are serial).
+func (db *DB) skipLocked() string {
+	if db.engine == Postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
+// ClaimEmails claims up to limit pending messages due at now (next_at <= now) whose
+// claim is absent or expired, for lease: each gets claimed_until = now+lease and one
+// more attempt. They come back ordered by next_at, then id. It is one statement: on
+// PostgreSQL its subquery locks the rows it picks and skips those another claimer
+// holds, so concurrent claimers (in this process or others) never claim the same
+// message; on SQLite the single writer serializes claimers.
+func (db *DB) ClaimEmails(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]account.OutboxMessage, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := db.writer.QueryContext(ctx, `
+		UPDATE outbox SET claimed_until = $1, attempts = attempts + 1
+		WHERE id IN (
+			SELECT id FROM outbox
+			WHERE state = 'pending' AND next_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2)
+			ORDER BY next_at, id LIMIT $3`+db.skipLocked()+`)
+		RETURNING `+outboxColumns,
+		ts(now.Add(lease)), ts(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []account.OutboxMessage{}
+	for rows.Next() {
+		var m account.OutboxMessage
+		if err := rows.Scan(outboxDest(&m)...); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// RETURNING has no order.
+	slices.SortFunc(out, func(a, b account.OutboxMessage) int {
+		if c := a.NextAt.Compare(b.NextAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// MarkEmailSent records the delivery of a pending message at at. A message no longer
+// pending (sent or failed meanwhile by a worker that claimed it after this one's
+// lease expired) is ENOTFOUND.
+func (db *DB) MarkEmailSent(ctx context.Context, id string, at time.Time) error {
+	res, err := db.writer.ExecContext(ctx, `
+		UPDATE outbox SET state = 'sent', sent_at = $2, claimed_until = NULL, last_error = ''
+		WHERE id = $1 AND state = 'pending'`,
+		id, ts(at))
+	return affected(res, err, "pending outbox message")
+}
+
+// MarkEmailRetry puts a pending message back to wait until nextAt, its claim cleared,
+// recording why the attempt failed.
+func (db *DB) MarkEmailRetry(ctx context.Context, id string, nextAt time.Time, errText string) error {
+	res, err := db.writer.ExecContext(ctx, `
+		UPDATE outbox SET next_at = $2, claimed_until = NULL, last_error = $3
+		WHERE id = $1 AND state = 'pending'`,
+		id, ts(nextAt), errText)
+	return affected(res, err, "pending outbox message")
+}
+
+// MarkEmailFailed gives up on a pending message: it stays failed (until RetryEmail),
+// with next_at the time it failed.
+func (db *DB) MarkEmailFailed(ctx context.Context, id, errText string, at time.Time) error {
+	res, err := db.writer.ExecContext(ctx, `
+		UPDATE outbox SET state = 'failed', next_at = $2, claimed_until = NULL, last_error = $3
+		WHERE id = $1 AND state = 'pending'`,
+		id, ts(at), errText)
+	return affected(res, err, "pending outbox message")
+}
+
+// RetryEmail puts a failed message back to pending, due at now with no attempt made;
+// any other message is ENOTFOUND.
+func (db *DB) RetryEmail(ctx context.Context, id string, now time.Time) error {
+	res, err := db.writer.ExecContext(ctx, `
+		UPDATE outbox SET state = 'pending', next_at = $2, attempts = 0, claimed_until = NULL
+		WHERE id = $1 AND state = 'failed'`,
+		id, ts(now))
+	return affected(res, err, "failed outbox message")
+}
+
+// readQuerier is the reader pool, through its statement cache on SQLite.
+func (db *DB) readQuerier() querier {
+	if db.readStmts != nil {
+		return cachedQuerier{cache: db.readStmts}
+	}
+	return db.reader
+}
+
+// FindEmails lists up to limit messages in state (every state when it is empty),
+// newest first; limit <= 0 lists them all.
+func (db *DB) FindEmails(ctx context.Context, state account.OutboxState, n int) ([]account.OutboxMessage, error) {
+	var a args
+	var conds []string
+	if state != "" {
+		conds = append(conds, `state = `+a.add(string(state)))
+	}
+	rows, err := db.readQuerier().QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox`+where(conds)+
+		` ORDER BY created_at DESC, id DESC`+limit(&a, n), a...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []account.OutboxMessage{}
+	for rows.Next() {
+		var m account.OutboxMessage
+		if err := rows.Scan(outboxDest(&m)...); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// CountEmails counts the messages in each state (every state present, 0 when none).
+func (db *DB) CountEmails(ctx context.Context) (map[account.OutboxState]int, error) {
+	rows, err := db.readQuerier().QueryContext(ctx, `SELECT state, COUNT(*) FROM outbox GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[account.OutboxState]int{account.OutboxPending: 0, account.OutboxSent: 0, account.OutboxFailed: 0}
+	for rows.Next() {
+		var state account.OutboxState
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, err
+		}
+		out[state] = n
+	}
+	return out, rows.Err()
+}

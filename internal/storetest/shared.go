@@ -1,0 +1,46 @@
+package storetest
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"roster.dev/roster/internal/sqlstore"
+)
+
+// OpenShared returns n DBs opened separately on one fresh, migrated database of
+// engine, as n Roster processes sharing it would have: on SQLite n opens of one file,
+// on PostgreSQL n pools on one database (skipping the test without PostgresURLEnv).
+// They are closed, and the database dropped, when the test ends.
+func OpenShared(t testing.TB, engine sqlstore.Engine, n int) []*sqlstore.DB {
+	t.Helper()
+	var rawURL string
+	switch engine {
+	case sqlstore.SQLite:
+		rawURL = "sqlite://" + filepath.Join(t.TempDir(), "roster.db")
+	case sqlstore.Postgres:
+		rawURL = PostgresURL(t)
+	default:
+		t.Fatalf("storetest: unknown engine %q", engine)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dbs := make([]*sqlstore.DB, n)
+	for i := range dbs {
+		db, err := sqlstore.Open(ctx, rawURL)
+		if err != nil {
+			t.Fatalf("storetest: %v", err)
+		}
+		t.Cleanup(func() {
+			if err := db.Close(); err != nil {
+				t.Errorf("storetest: close: %v", err)
+			}
+		})
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatalf("storetest: %v", err)
+		}
+		dbs[i] = db
+	}
+	return dbs
+}
