@@ -41,10 +41,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("store ready", "engine", db.Engine())
 
 	svc := account.NewService(account.Options{
-		Store:  db,
-		Hasher: password.NewHasher(password.DefaultParams, runtime.GOMAXPROCS(0), rand.Reader),
-		Now:    time.Now,
-		Rand:   rand.Reader,
+		Store:    db,
+		Hasher:   password.NewHasher(password.DefaultParams, runtime.GOMAXPROCS(0), rand.Reader),
+		Now:      time.Now,
+		Rand:     rand.Reader,
+		Renderer: mail.NewNoticeRenderer(),
+		BaseURL:  cfg.BaseURL,
 	})
 	if err := bootstrap(ctx, svc, cfg, stdout, log); err != nil {
 		return err

@@ -127,7 +127,8 @@ func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in 
 			return err
 		}
 		for i, sub := range subs {
-			if err := s.assign(ctx, tx, actor, a, sub, fieldIndex("applications", i), acct.ID); err != nil {
+			// send_invite: false sends no email, also not about the seats.
+			if err := s.assign(ctx, tx, actor, a, sub, fieldIndex("applications", i), acct.ID, true); err != nil {
 				return err
 			}
 		}
@@ -328,6 +329,7 @@ func (s *Service) UpdateMember(ctx context.Context, actor Actor, orgRef, account
 		if err := v.Err(); err != nil {
 			return err
 		}
+		var notices []Notice
 		if in.Role != nil && *in.Role != cur.RoleID {
 			role, err := s.assignableRole(ctx, tx, a, "role", *in.Role)
 			if err != nil {
@@ -336,7 +338,12 @@ func (s *Service) UpdateMember(ctx context.Context, actor Actor, orgRef, account
 			if err := s.keepOwner(ctx, tx, cur); err != nil {
 				return err
 			}
+			prev, err := s.role(ctx, tx, a.org.ID, cur.RoleID)
+			if err != nil {
+				return err
+			}
 			m.RoleID = role.ID
+			notices = append(notices, s.roleNotice(a.org, actor, cur, prev, role))
 		}
 		if in.Teams != nil {
 			ids, names, err := s.resolveTeams(ctx, tx, a.org.ID, *in.Teams)
@@ -361,6 +368,11 @@ func (s *Service) UpdateMember(ctx context.Context, actor Actor, orgRef, account
 		if m.RoleID != cur.RoleID {
 			m.UpdatedAt = now
 			if err := tx.UpdateMembership(ctx, m.Membership); err != nil {
+				return err
+			}
+		}
+		for _, n := range notices {
+			if err := s.notify(ctx, tx, a.org.ID, n); err != nil {
 				return err
 			}
 		}
@@ -407,6 +419,13 @@ func (s *Service) setMemberState(ctx context.Context, actor Actor, orgRef, accou
 		if err := tx.UpdateMembership(ctx, m.Membership); err != nil {
 			return err
 		}
+		kind := NoticeReactivated
+		if to == MemberDeactivated {
+			kind = NoticeDeactivated
+		}
+		if err := s.notify(ctx, tx, a.org.ID, s.notice(kind, a.org, actor, cur)); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, actor, a.org.ID, action, "account", accountID,
 			map[string]any{"state": cur.State}, map[string]any{"state": to})
 	})
@@ -432,6 +451,11 @@ func (s *Service) removeMember(ctx context.Context, tx Tx, actor Actor, a access
 	}
 	if err := tx.DeleteMembership(ctx, a.org.ID, cur.AccountID); err != nil {
 		return err
+	}
+	if cur.State != MemberInvited { // someone who never joined is not told they left
+		if err := s.notify(ctx, tx, a.org.ID, s.notice(NoticeRemoved, a.org, actor, cur)); err != nil {
+			return err
+		}
 	}
 	return s.audit(ctx, tx, actor, a.org.ID, "member.removed", "account", cur.AccountID, memberState(cur), nil)
 }

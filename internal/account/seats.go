@@ -29,7 +29,7 @@ func (s *Service) AssignSeat(ctx context.Context, actor Actor, orgRef, subID, ac
 			return err
 		}
 		org = a.org
-		if err := s.assign(ctx, tx, actor, a, sb, "account", accountID); err != nil {
+		if err := s.assign(ctx, tx, actor, a, sb, "account", accountID, false); err != nil {
 			return err
 		}
 		sub, err = tx.Subscription(ctx, a.org.ID, subID)
@@ -38,7 +38,8 @@ func (s *Service) AssignSeat(ctx context.Context, actor Actor, orgRef, subID, ac
 	return org, sub, err
 }
 
-func (s *Service) assign(ctx context.Context, tx Tx, actor Actor, a access, sub Subscription, field, accountID string) error {
+// assign gives one seat, audited, and unless quiet emails the member about it.
+func (s *Service) assign(ctx context.Context, tx Tx, actor Actor, a access, sub Subscription, field, accountID string, quiet bool) error {
 	if sub.State(s.now()) == SubscriptionExpired {
 		return Errorf(ECONFLICT, "the subscription ended on %s; assign seats of its renewal", sub.EndsAt.Format("2006-01-02"))
 	}
@@ -57,8 +58,31 @@ func (s *Service) assign(ctx context.Context, tx Tx, actor Actor, a access, sub 
 	if err != nil || !added {
 		return err
 	}
+	if !quiet {
+		if err := s.seatNotice(ctx, tx, actor, a, sub, accountID, NoticeSeatAssigned); err != nil {
+			return err
+		}
+	}
 	return s.audit(ctx, tx, actor, a.org.ID, "seat.assigned", "account", accountID, nil,
 		map[string]any{"subscription": sub.ID, "application": sub.ApplicationKey})
+}
+
+// seatNotice emails a member that they got or lost a seat of sub's application.
+func (s *Service) seatNotice(ctx context.Context, tx Tx, actor Actor, a access, sub Subscription, accountID, kind string) error {
+	if s.renderer == nil {
+		return nil
+	}
+	acct, err := tx.AccountByID(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	app, err := tx.Application(ctx, sub.ApplicationID)
+	if err != nil {
+		return err
+	}
+	n := s.notice(kind, a.org, actor, Member{Account: acct})
+	n.Application = app.Name
+	return s.notify(ctx, tx, a.org.ID, n)
 }
 
 // UnassignSeat takes a member's seat back. Needs seats.assign. Errors: ENOTFOUND
@@ -82,6 +106,9 @@ func (s *Service) unassign(ctx context.Context, tx Tx, actor Actor, a access, su
 	if !removed {
 		return &Error{Code: ENOTFOUND, Message: "the account holds no seat of this subscription",
 			Fields: []FieldError{{Field: field, Message: "holds no seat of this subscription"}}}
+	}
+	if err := s.seatNotice(ctx, tx, actor, a, sub, accountID, NoticeSeatUnassigned); err != nil {
+		return err
 	}
 	return s.audit(ctx, tx, actor, a.org.ID, "seat.unassigned", "account", accountID,
 		map[string]any{"subscription": sub.ID, "application": sub.ApplicationKey}, nil)
@@ -136,7 +163,7 @@ func (s *Service) UpdateSeats(ctx context.Context, actor Actor, orgRef, subID st
 			}
 		}
 		for i, id := range in.Assign {
-			if err := s.assign(ctx, tx, actor, a, sb, fieldIndex("assign", i), id); err != nil {
+			if err := s.assign(ctx, tx, actor, a, sb, fieldIndex("assign", i), id, false); err != nil {
 				return err
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,10 @@ type Options struct {
 	Rand       io.Reader
 	SessionTTL time.Duration // default 12 hours
 	SetupTTL   time.Duration // lifetime of a first-operator setup link; default 24 hours
+	// Renderer writes the emails of access changes; nil sends none.
+	Renderer Renderer
+	// BaseURL is Roster's public URL, which the links in emails start with.
+	BaseURL string
 }
 
 // Service holds the use cases. Every exported method that changes something opens one
@@ -38,6 +43,8 @@ type Service struct {
 	ids        *IDSource
 	sessionTTL time.Duration
 	setupTTL   time.Duration
+	renderer   Renderer
+	baseURL    string
 }
 
 // NewService returns a Service over the given dependencies.
@@ -63,6 +70,8 @@ func NewService(o Options) *Service {
 		ids:        NewIDSource(o.Rand, o.Now),
 		sessionTTL: o.SessionTTL,
 		setupTTL:   o.SetupTTL,
+		renderer:   o.Renderer,
+		baseURL:    strings.TrimRight(o.BaseURL, "/"),
 	}
 }
 

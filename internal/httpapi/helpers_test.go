@@ -16,6 +16,7 @@ import (
 
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/mail"
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
@@ -67,9 +68,11 @@ type envOption func(*httpapi.Deps)
 func newEnv(t *testing.T, db *sqlstore.DB, opts ...envOption) *env {
 	t.Helper()
 	svc := account.NewService(account.Options{
-		Store:  db,
-		Hasher: password.NewHasher(password.TestParams, 4, rand.Reader),
-		Rand:   rand.Reader,
+		Store:    db,
+		Hasher:   password.NewHasher(password.TestParams, 4, rand.Reader),
+		Rand:     rand.Reader,
+		Renderer: mail.NewNoticeRenderer(),
+		BaseURL:  "http://roster.test",
 	})
 	if _, _, err := svc.Bootstrap(context.Background(), operatorEmail, pw); err != nil {
 		t.Fatal(err)

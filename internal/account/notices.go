@@ -1,0 +1,80 @@
+package account
+
+import (
+	"context"
+	"strings"
+)
+
+// The kinds of access-change emails.
+const (
+	NoticeSeatAssigned   = "seat.assigned"
+	NoticeSeatUnassigned = "seat.unassigned"
+	NoticeRoleChanged    = "role.changed"
+	NoticeAdminGranted   = "admin.granted"
+	NoticeAdminRevoked   = "admin.revoked"
+	NoticeDeactivated    = "member.deactivated"
+	NoticeReactivated    = "member.reactivated"
+	NoticeRemoved        = "member.removed"
+)
+
+// Notice is an email telling a person that their access changed: what changed, in
+// which organization, who did it, and where to go next.
+type Notice struct {
+	Kind         string
+	To           string // the person's email
+	Name         string // their first name, or their email when they have none
+	Organization string // the organization's name
+	Actor        string // who made the change: a name, or an email
+	Application  string // seat notices: the application's name
+	Role         string // role notices: the new role's name
+	PreviousRole string // role notices: the old role's name
+	Link         string // the call to action's URL
+}
+
+// Renderer turns a notice into an email's subject, text and HTML (internal/mail
+// implements it).
+type Renderer interface {
+	Render(n Notice) (subject, text, html string, err error)
+}
+
+// notify writes the notice to the outbox in tx, the transaction of the change. With
+// no Renderer configured, nothing is sent.
+func (s *Service) notify(ctx context.Context, tx Tx, orgID string, n Notice) error {
+	if s.renderer == nil {
+		return nil
+	}
+	subject, text, html, err := s.renderer.Render(n)
+	if err != nil {
+		return err
+	}
+	return tx.EnqueueEmail(ctx, Email{ID: s.ids.New(), OrgID: orgID, Kind: n.Kind, To: n.To,
+		Subject: subject, Text: text, HTML: html, CreatedAt: s.now()})
+}
+
+// notice starts a notice to the member m about org, made by actor.
+func (s *Service) notice(kind string, org Organization, actor Actor, m Member) Notice {
+	name := m.Account.FirstName
+	if name == "" {
+		name = m.Account.Email
+	}
+	who := strings.TrimSpace(actor.Account.FirstName + " " + actor.Account.LastName)
+	if who == "" {
+		who = actor.Account.Email
+	}
+	return Notice{Kind: kind, To: m.Account.Email, Name: name, Organization: org.Name, Actor: who, Link: s.baseURL + "/"}
+}
+
+// roleNotice tells a member their role changed: admin rights granted (from a role
+// with no permissions to one with some), revoked (the reverse), or another change.
+func (s *Service) roleNotice(org Organization, actor Actor, m Member, from, to Role) Notice {
+	kind := NoticeRoleChanged
+	switch {
+	case from.Permissions == 0 && to.Permissions != 0:
+		kind = NoticeAdminGranted
+	case from.Permissions != 0 && to.Permissions == 0:
+		kind = NoticeAdminRevoked
+	}
+	n := s.notice(kind, org, actor, m)
+	n.Role, n.PreviousRole = to.Name, from.Name
+	return n
+}
