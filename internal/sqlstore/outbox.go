@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"slices"
 	"strings"
 	"time"
@@ -62,16 +63,8 @@ func (db *DB) ClaimEmails(ctx context.Context, now time.Time, limit int, lease t
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []account.OutboxMessage{}
-	for rows.Next() {
-		var m account.OutboxMessage
-		if err := rows.Scan(outboxDest(&m)...); err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanEmails(rows)
+	if err != nil {
 		return nil, err
 	}
 	// RETURNING has no order.
@@ -146,6 +139,11 @@ func (db *DB) FindEmails(ctx context.Context, state account.OutboxState, n int) 
 	if err != nil {
 		return nil, err
 	}
+	return scanEmails(rows)
+}
+
+// scanEmails reads every row of outboxColumns and closes rows.
+func scanEmails(rows *sql.Rows) ([]account.OutboxMessage, error) {
 	defer rows.Close()
 	out := []account.OutboxMessage{}
 	for rows.Next() {

@@ -14,7 +14,6 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -47,30 +46,7 @@ func Each(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
 // dropped) when the test ends. On PostgreSQL without PostgresURLEnv it skips the test.
 func Open(t testing.TB, engine sqlstore.Engine) *sqlstore.DB {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var rawURL string
-	switch engine {
-	case sqlstore.SQLite:
-		rawURL = "sqlite://" + filepath.Join(t.TempDir(), "roster.db")
-	case sqlstore.Postgres:
-		rawURL = postgresDatabase(ctx, t)
-	default:
-		t.Fatalf("storetest: unknown engine %q", engine)
-	}
-	db, err := sqlstore.Open(ctx, rawURL)
-	if err != nil {
-		t.Fatalf("storetest: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Errorf("storetest: close: %v", err)
-		}
-	})
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("storetest: %v", err)
-	}
-	return db
+	return OpenShared(t, engine, 1)[0]
 }
 
 // postgresDatabase creates an empty database on the server of PostgresURLEnv, drops
