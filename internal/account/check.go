@@ -118,12 +118,45 @@ type Entitlement struct {
 	EndsAt         time.Time
 }
 
-// FindEntitlements lists where the account may use the calling application now:
-// active account, active membership, a seat of an active subscription.
-func (s *Service) FindEntitlements(ctx context.Context, app AppActor, accountID string) (out []Entitlement, err error) {
-	err = s.store.Read(ctx, func(tx Tx) error {
-		out, err = tx.Entitlements(ctx, accountID, app.Application.ID, s.now())
+// HeldSeat is one seat an account holds, with what decides whether it grants access.
+type HeldSeat struct {
+	Organization Organization
+	MemberState  MemberState
+	AccountState AccountState
+	Subscription Subscription
+}
+
+// FindEntitlements lists where the account may use the calling application now,
+// by the same rule as Check: an active account, an active membership and a seat of
+// a subscription live now; one entry per organization, its subscription lasting
+// longest.
+func (s *Service) FindEntitlements(ctx context.Context, app AppActor, accountID string) ([]Entitlement, error) {
+	var seats []HeldSeat
+	err := s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		seats, err = tx.SeatsOfAccount(ctx, accountID, app.Application.ID)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	out := []Entitlement{}
+	index := map[string]int{}
+	for _, h := range seats {
+		f := EntitlementFacts{Found: true, AccountState: h.AccountState, MemberState: h.MemberState,
+			HasSeat: true, HasLiveSeat: h.Subscription.State(now) == SubscriptionActive}
+		if ok, _ := f.Decide(); !ok {
+			continue
+		}
+		e := Entitlement{Organization: h.Organization, ApplicationKey: h.Subscription.ApplicationKey,
+			SubscriptionID: h.Subscription.ID, EndsAt: h.Subscription.EndsAt}
+		if i, seen := index[h.Organization.ID]; !seen {
+			index[h.Organization.ID] = len(out)
+			out = append(out, e)
+		} else if e.EndsAt.After(out[i].EndsAt) {
+			out[i] = e
+		}
+	}
+	return out, nil
 }

@@ -116,8 +116,6 @@ type Tx interface {
 	UnassignSeat(ctx context.Context, orgID, subscriptionID, accountID string) (bool, error)
 	// CopySeats gives every holder of from a seat of to (a renewal), returning how many.
 	CopySeats(ctx context.Context, orgID, from, to string, at time.Time) (int, error)
-	// SeatHolders lists the account ids holding a seat of the subscription.
-	SeatHolders(ctx context.Context, orgID, subscriptionID string) ([]string, error)
 
 	// Seat requests. SeatRequest and FindSeatRequests fill Organization and
 	// ApplicationKey. UpdateSeatRequest writes the decision (status, decided_by,
@@ -131,9 +129,9 @@ type Tx interface {
 	// Entitlement reads, in one query, what decides whether accountID may use the
 	// application in the organization (id or slug) at now.
 	Entitlement(ctx context.Context, orgRef, accountID, applicationID string, now time.Time) (EntitlementFacts, error)
-	// Entitlements lists the organizations where accountID may use the application at
-	// now, by organization name.
-	Entitlements(ctx context.Context, accountID, applicationID string, now time.Time) ([]Entitlement, error)
+	// SeatsOfAccount lists every seat accountID holds of the application's
+	// subscriptions, in any organization, by organization name.
+	SeatsOfAccount(ctx context.Context, accountID, applicationID string) ([]HeldSeat, error)
 
 	// EnqueueEmail writes an email to the outbox, pending from e.CreatedAt.
 	EnqueueEmail(ctx context.Context, e Email) error

@@ -40,35 +40,33 @@ func (t *tx) Entitlement(ctx context.Context, orgRef, accountID, applicationID s
 	return f, nil
 }
 
-// Entitlements lists where the account may use the application at now.
-func (t *tx) Entitlements(ctx context.Context, accountID, applicationID string, now time.Time) ([]account.Entitlement, error) {
+// SeatsOfAccount lists the account's seats of the application's subscriptions, with
+// their organizations and the states that decide access, through the seats' account
+// index.
+func (t *tx) SeatsOfAccount(ctx context.Context, accountID, applicationID string) ([]account.HeldSeat, error) {
 	rows, err := t.q.QueryContext(ctx, `
-		SELECT `+organizationColumns+`, p.key, u.id, u.ends_at
+		SELECT `+organizationColumns+`, m.state, a.state, su.id, su.org_id, su.application_id, ap.key, su.seats,
+			su.assigned, su.starts_at, su.ends_at, su.renewed_from, su.created_at, su.updated_at
 		FROM seats s
-		JOIN subscriptions u ON u.id = s.subscription_id
-		JOIN applications p ON p.id = u.application_id
+		JOIN subscriptions su ON su.id = s.subscription_id
+		JOIN applications ap ON ap.id = su.application_id
 		JOIN memberships m ON m.org_id = s.org_id AND m.account_id = s.account_id
 		JOIN organizations o ON o.id = s.org_id
 		JOIN accounts a ON a.id = s.account_id
-		WHERE s.account_id = $1 AND u.application_id = $2 AND u.starts_at <= $3 AND u.ends_at > $3
-			AND m.state = 'active' AND a.state = 'active'
-		ORDER BY `+t.byteOrder("o.name")+`, o.id, u.ends_at DESC, u.id`, accountID, applicationID, ts(now))
+		WHERE s.account_id = $1 AND su.application_id = $2
+		ORDER BY `+t.byteOrder("o.name")+`, o.id, su.id`, accountID, applicationID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []account.Entitlement{}
+	out := []account.HeldSeat{}
 	for rows.Next() {
-		var e account.Entitlement
-		dest := append(organizationDest(&e.Organization), &e.ApplicationKey, &e.SubscriptionID, scanTime{&e.EndsAt})
-		if err := rows.Scan(dest...); err != nil {
+		var h account.HeldSeat
+		dest := append(organizationDest(&h.Organization), &h.MemberState, &h.AccountState)
+		if err := rows.Scan(append(dest, subscriptionDest(&h.Subscription)...)...); err != nil {
 			return nil, err
 		}
-		// One answer per organization: the subscription that lasts longest.
-		if n := len(out); n > 0 && out[n-1].Organization.ID == e.Organization.ID {
-			continue
-		}
-		out = append(out, e)
+		out = append(out, h)
 	}
 	return out, rows.Err()
 }
