@@ -128,7 +128,7 @@ func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in 
 		}
 		for i, sub := range subs {
 			// send_invite: false sends no email, also not about the seats.
-			if err := s.assign(ctx, tx, actor, a, sub, fieldIndex("applications", i), acct.ID, true); err != nil {
+			if err := s.assign(ctx, tx, actor, &seatScope{access: a, sub: sub}, fieldIndex("applications", i), acct.ID, true); err != nil {
 				return err
 			}
 		}

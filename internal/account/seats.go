@@ -4,18 +4,39 @@ import (
 	"context"
 )
 
+// seatScope is what the seat changes of one request share: the organization with
+// the actor's permissions there, the subscription, and its application's name,
+// read once for all the notices of a bulk change.
+type seatScope struct {
+	access
+	sub     Subscription
+	appName string
+}
+
+// applicationName returns the name of the subscription's application.
+func (sc *seatScope) applicationName(ctx context.Context, tx Tx) (string, error) {
+	if sc.appName == "" {
+		app, err := tx.Application(ctx, sc.sub.ApplicationID)
+		if err != nil {
+			return "", err
+		}
+		sc.appName = app.Name
+	}
+	return sc.appName, nil
+}
+
 // seatTx resolves, for a seat change, the organization (the actor needs seats.assign
-// there) and the subscription, which must be the organization's and not expired.
-func (s *Service) seatTx(ctx context.Context, tx Tx, actor Actor, orgRef, subID string) (access, Subscription, error) {
+// there) and the subscription, which must be the organization's.
+func (s *Service) seatTx(ctx context.Context, tx Tx, actor Actor, orgRef, subID string) (*seatScope, error) {
 	a, err := s.authorize(ctx, tx, actor, orgRef, PermSeatsAssign)
 	if err != nil {
-		return a, Subscription{}, err
+		return nil, err
 	}
 	sub, err := tx.Subscription(ctx, a.org.ID, subID)
 	if err != nil {
-		return a, sub, notFound(err, "subscription")
+		return nil, notFound(err, "subscription")
 	}
-	return a, sub, nil
+	return &seatScope{access: a, sub: sub}, nil
 }
 
 // AssignSeat gives a member a seat of a subscription. Assigning a seat the member
@@ -24,34 +45,34 @@ func (s *Service) seatTx(ctx context.Context, tx Tx, actor Actor, orgRef, subID 
 func (s *Service) AssignSeat(ctx context.Context, actor Actor, orgRef, subID, accountID string) (org Organization, sub Subscription, err error) {
 	defer wrap(&err, "AssignSeat(%s, %s, %s)", orgRef, subID, accountID)
 	err = s.store.Write(ctx, func(tx Tx) error {
-		a, sb, err := s.seatTx(ctx, tx, actor, orgRef, subID)
+		sc, err := s.seatTx(ctx, tx, actor, orgRef, subID)
 		if err != nil {
 			return err
 		}
-		org = a.org
-		if err := s.assign(ctx, tx, actor, a, sb, "account", accountID, false); err != nil {
+		org = sc.org
+		if err := s.assign(ctx, tx, actor, sc, "account", accountID, false); err != nil {
 			return err
 		}
-		sub, err = tx.Subscription(ctx, a.org.ID, subID)
+		sub, err = tx.Subscription(ctx, sc.org.ID, subID)
 		return err
 	})
 	return org, sub, err
 }
 
-// assign gives one seat, audited, and unless quiet emails the member about it.
-func (s *Service) assign(ctx context.Context, tx Tx, actor Actor, a access, sub Subscription, field, accountID string, quiet bool) error {
+// assign gives one seat, audited, and unless quiet emails the member about it. The
+// store refuses a non-member (ENOTFOUND; the subscription is known to be the
+// organization's) and a seat beyond the quota.
+func (s *Service) assign(ctx context.Context, tx Tx, actor Actor, sc *seatScope, field, accountID string, quiet bool) error {
+	sub := sc.sub
 	if sub.State(s.now()) == SubscriptionExpired {
 		return Errorf(ECONFLICT, "the subscription ended on %s; assign seats of its renewal", sub.EndsAt.Format("2006-01-02"))
 	}
-	if _, err := tx.Membership(ctx, a.org.ID, accountID); err != nil {
-		if ErrorCode(err) == ENOTFOUND {
-			return &Error{Code: ENOTFOUND, Message: "only members of the organization can hold a seat",
-				Fields: []FieldError{{Field: field, Message: "is not a member of this organization"}}}
-		}
-		return err
-	}
-	added, err := tx.AssignSeat(ctx, a.org.ID, sub.ID, accountID, s.now())
-	if ErrorCode(err) == EQUOTAEXCEEDED {
+	added, err := tx.AssignSeat(ctx, sc.org.ID, sub.ID, accountID, s.now())
+	switch ErrorCode(err) {
+	case ENOTFOUND:
+		return &Error{Code: ENOTFOUND, Message: "only members of the organization can hold a seat",
+			Fields: []FieldError{{Field: field, Message: "is not a member of this organization"}}}
+	case EQUOTAEXCEEDED:
 		return &Error{Code: EQUOTAEXCEEDED, Message: "all " + itoa(sub.Seats) + " seats of " + sub.ApplicationKey + " are taken; request more seats",
 			Fields: []FieldError{{Field: field, Message: "no seat left"}}}
 	}
@@ -59,16 +80,16 @@ func (s *Service) assign(ctx context.Context, tx Tx, actor Actor, a access, sub 
 		return err
 	}
 	if !quiet {
-		if err := s.seatNotice(ctx, tx, actor, a, sub, accountID, NoticeSeatAssigned); err != nil {
+		if err := s.seatNotice(ctx, tx, actor, sc, accountID, NoticeSeatAssigned); err != nil {
 			return err
 		}
 	}
-	return s.audit(ctx, tx, actor, a.org.ID, "seat.assigned", "account", accountID, nil,
+	return s.audit(ctx, tx, actor, sc.org.ID, "seat.assigned", "account", accountID, nil,
 		map[string]any{"subscription": sub.ID, "application": sub.ApplicationKey})
 }
 
-// seatNotice emails a member that they got or lost a seat of sub's application.
-func (s *Service) seatNotice(ctx context.Context, tx Tx, actor Actor, a access, sub Subscription, accountID, kind string) error {
+// seatNotice emails a member that they got or lost a seat of the scope's application.
+func (s *Service) seatNotice(ctx context.Context, tx Tx, actor Actor, sc *seatScope, accountID, kind string) error {
 	if s.renderer == nil {
 		return nil
 	}
@@ -76,13 +97,11 @@ func (s *Service) seatNotice(ctx context.Context, tx Tx, actor Actor, a access, 
 	if err != nil {
 		return err
 	}
-	app, err := tx.Application(ctx, sub.ApplicationID)
-	if err != nil {
+	n := s.notice(kind, sc.org, actor, Member{Account: acct})
+	if n.Application, err = sc.applicationName(ctx, tx); err != nil {
 		return err
 	}
-	n := s.notice(kind, a.org, actor, Member{Account: acct})
-	n.Application = app.Name
-	return s.notify(ctx, tx, a.org.ID, n)
+	return s.notify(ctx, tx, sc.org.ID, n)
 }
 
 // UnassignSeat takes a member's seat back. Needs seats.assign. Errors: ENOTFOUND
@@ -90,16 +109,17 @@ func (s *Service) seatNotice(ctx context.Context, tx Tx, actor Actor, a access, 
 func (s *Service) UnassignSeat(ctx context.Context, actor Actor, orgRef, subID, accountID string) (err error) {
 	defer wrap(&err, "UnassignSeat(%s, %s, %s)", orgRef, subID, accountID)
 	return s.store.Write(ctx, func(tx Tx) error {
-		a, sub, err := s.seatTx(ctx, tx, actor, orgRef, subID)
+		sc, err := s.seatTx(ctx, tx, actor, orgRef, subID)
 		if err != nil {
 			return err
 		}
-		return s.unassign(ctx, tx, actor, a, sub, "account", accountID)
+		return s.unassign(ctx, tx, actor, sc, "account", accountID)
 	})
 }
 
-func (s *Service) unassign(ctx context.Context, tx Tx, actor Actor, a access, sub Subscription, field, accountID string) error {
-	removed, err := tx.UnassignSeat(ctx, a.org.ID, sub.ID, accountID)
+func (s *Service) unassign(ctx context.Context, tx Tx, actor Actor, sc *seatScope, field, accountID string) error {
+	sub := sc.sub
+	removed, err := tx.UnassignSeat(ctx, sc.org.ID, sub.ID, accountID)
 	if err != nil {
 		return err
 	}
@@ -107,10 +127,10 @@ func (s *Service) unassign(ctx context.Context, tx Tx, actor Actor, a access, su
 		return &Error{Code: ENOTFOUND, Message: "the account holds no seat of this subscription",
 			Fields: []FieldError{{Field: field, Message: "holds no seat of this subscription"}}}
 	}
-	if err := s.seatNotice(ctx, tx, actor, a, sub, accountID, NoticeSeatUnassigned); err != nil {
+	if err := s.seatNotice(ctx, tx, actor, sc, accountID, NoticeSeatUnassigned); err != nil {
 		return err
 	}
-	return s.audit(ctx, tx, actor, a.org.ID, "seat.unassigned", "account", accountID,
+	return s.audit(ctx, tx, actor, sc.org.ID, "seat.unassigned", "account", accountID,
 		map[string]any{"subscription": sub.ID, "application": sub.ApplicationKey}, nil)
 }
 
@@ -152,22 +172,22 @@ func (s *Service) UpdateSeats(ctx context.Context, actor Actor, orgRef, subID st
 		return org, sub, err
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
-		a, sb, err := s.seatTx(ctx, tx, actor, orgRef, subID)
+		sc, err := s.seatTx(ctx, tx, actor, orgRef, subID)
 		if err != nil {
 			return err
 		}
-		org = a.org
+		org = sc.org
 		for i, id := range in.Unassign {
-			if err := s.unassign(ctx, tx, actor, a, sb, fieldIndex("unassign", i), id); err != nil {
+			if err := s.unassign(ctx, tx, actor, sc, fieldIndex("unassign", i), id); err != nil {
 				return err
 			}
 		}
 		for i, id := range in.Assign {
-			if err := s.assign(ctx, tx, actor, a, sb, fieldIndex("assign", i), id, false); err != nil {
+			if err := s.assign(ctx, tx, actor, sc, fieldIndex("assign", i), id, false); err != nil {
 				return err
 			}
 		}
-		sub, err = tx.Subscription(ctx, a.org.ID, subID)
+		sub, err = tx.Subscription(ctx, sc.org.ID, subID)
 		return err
 	})
 	return org, sub, err

@@ -48,3 +48,25 @@ func Analyze(ctx context.Context, db *DB) error {
 	_, err := db.writer.ExecContext(ctx, "ANALYZE")
 	return err
 }
+
+// SeatHolders lists the account ids holding a seat of orgID's subscription, straight
+// from the seats table, so that tests can check the rows behind the counts.
+func SeatHolders(ctx context.Context, db *DB, orgID, subscriptionID string) ([]string, error) {
+	rows, err := db.reader.QueryContext(ctx, `
+		SELECT st.account_id FROM seats st
+		WHERE st.subscription_id = $2 AND st.org_id = $1
+		ORDER BY st.account_id`, orgID, subscriptionID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}

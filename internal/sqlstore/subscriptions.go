@@ -168,24 +168,3 @@ func (t *tx) CopySeats(ctx context.Context, orgID, from, to string, at time.Time
 	}
 	return 0, nil
 }
-
-// SeatHolders lists the account ids holding a seat of orgID's subscription, in order.
-func (t *tx) SeatHolders(ctx context.Context, orgID, subscriptionID string) ([]string, error) {
-	rows, err := t.q.QueryContext(ctx, `
-		SELECT st.account_id FROM seats st
-		WHERE st.subscription_id = $2 AND st.org_id = $1
-		ORDER BY st.account_id`, orgID, subscriptionID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
-}
