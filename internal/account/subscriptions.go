@@ -58,7 +58,7 @@ func checkSeats(v *Validation, seats *int) {
 
 // CreateSubscription gives an organization a seat quota of an application over a
 // period. Errors: EINVALID, EFORBIDDEN, ENOTFOUND.
-func (s *Service) CreateSubscription(ctx context.Context, actor Actor, orgRef string, in SubscriptionInput) (sub Subscription, err error) {
+func (s *Service) CreateSubscription(ctx context.Context, actor Actor, orgRef string, in SubscriptionInput) (org Organization, sub Subscription, err error) {
 	defer wrap(&err, "CreateSubscription(%s)", orgRef)
 	var v Validation
 	if in.Application == "" {
@@ -67,13 +67,14 @@ func (s *Service) CreateSubscription(ctx context.Context, actor Actor, orgRef st
 	checkSeats(&v, in.Seats)
 	checkPeriod(&v, in.StartsAt, in.EndsAt)
 	if err := v.Err(); err != nil {
-		return sub, err
+		return org, sub, err
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
 		a, err := s.authorize(ctx, tx, actor, orgRef, "")
 		if err != nil {
 			return err
 		}
+		org = a.org
 		if err := s.canManageSubscriptions(ctx, tx, actor, a); err != nil {
 			return err
 		}
@@ -95,7 +96,7 @@ func (s *Service) CreateSubscription(ctx context.Context, actor Actor, orgRef st
 		}
 		return s.audit(ctx, tx, actor, a.org.ID, "subscription.created", "subscription", sub.ID, nil, subscriptionState(sub))
 	})
-	return sub, err
+	return org, sub, err
 }
 
 // FindSubscriptions lists an organization's subscriptions with their counts. Needs

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -168,7 +169,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				s.log.ErrorContext(ctx, "panic", "panic", p, "request_id", id, "stack", stack())
+				s.log.ErrorContext(ctx, "panic", "panic", p, "request_id", id, "stack", string(debug.Stack()))
 				if !rec.wrote {
 					writeProblem(rec, newProblem(ctx, http.StatusInternalServerError, account.EINTERNAL, "internal error"))
 				}

@@ -171,12 +171,8 @@ type createSubscriptionInput struct {
 
 func (s *Server) createSubscription(ctx context.Context, in *createSubscriptionInput) (*subscriptionOutput, error) {
 	b := in.Body
-	sub, err := s.svc.CreateSubscription(ctx, actorFrom(ctx), in.Org, account.SubscriptionInput{
+	o, sub, err := s.svc.CreateSubscription(ctx, actorFrom(ctx), in.Org, account.SubscriptionInput{
 		Application: b.Application, Seats: b.Seats, StartsAt: b.StartsAt, EndsAt: b.EndsAt})
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	o, err := s.svc.FindOrganization(ctx, actorFrom(ctx), in.Org)
 	return s.subOut(ctx, o, sub, err)
 }
 
