@@ -618,21 +618,7 @@ func TestFindMembersBySeat(t *testing.T) {
 			{ApplicationID: "app-a", TeamName: "alpha"},
 			{ApplicationID: "app-s", TeamName: "beta", Q: "u0"},
 		}
-		for _, f := range filters {
-			f.OrgID = "org-a"
-			want := []account.Member{}
-			for _, m := range s.members {
-				if matches(m, f) {
-					want = append(want, m)
-				}
-			}
-			for _, limit := range []int{0, 1, 4, 30} {
-				got := listAll(t, db, f, limit, len(want))
-				if d := cmp.Diff(want, got, equate); d != "" {
-					t.Errorf("filter %+v, limit %d (-want +got):\n%s", f, limit, d)
-				}
-			}
-		}
+		checkFilters(t, db, s.members, matches, "org-a", filters)
 		// Sanity of the seed: the filters select what they should.
 		for _, c := range []struct {
 			f    account.MemberFilter

@@ -644,21 +644,7 @@ func TestFindMembers(t *testing.T) {
 			{TeamName: "beta", Q: "smith2", State: account.MemberActive},
 			{Q: "smith", RoleID: account.RoleMember, State: account.MemberActive},
 		}
-		for _, f := range filters {
-			f.OrgID = "org-a"
-			want := []account.Member{}
-			for _, m := range s.members {
-				if matches(m, f) {
-					want = append(want, m)
-				}
-			}
-			for _, limit := range []int{0, 1, 4, 30} {
-				got := listAll(t, db, f, limit, len(want))
-				if d := cmp.Diff(want, got, equate); d != "" {
-					t.Errorf("filter %+v, limit %d (-want +got):\n%s", f, limit, d)
-				}
-			}
-		}
+		checkFilters(t, db, s.members, matches, "org-a", filters)
 		// Sanity of the seed: the filters above select something.
 		for _, c := range []struct {
 			f    account.MemberFilter
@@ -1266,4 +1252,26 @@ func TestWriteRollsBack(t *testing.T) {
 			return err
 		})
 	})
+}
+
+// checkFilters lists orgID's members with each filter, in pages of several sizes, and
+// compares them with the members of the seed that match it.
+func checkFilters(t *testing.T, db *sqlstore.DB, members []account.Member, matches func(account.Member, account.MemberFilter) bool,
+	orgID string, filters []account.MemberFilter) {
+	t.Helper()
+	for _, f := range filters {
+		f.OrgID = orgID
+		want := []account.Member{}
+		for _, m := range members {
+			if matches(m, f) {
+				want = append(want, m)
+			}
+		}
+		for _, limit := range []int{0, 1, 4, 30} {
+			got := listAll(t, db, f, limit, len(want))
+			if d := cmp.Diff(want, got, equate); d != "" {
+				t.Errorf("filter %+v, limit %d (-want +got):\n%s", f, limit, d)
+			}
+		}
+	}
 }
