@@ -47,6 +47,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Rand:     rand.Reader,
 		Renderer: mail.NewNoticeRenderer(),
 		BaseURL:  cfg.BaseURL,
+
+		DisableSignUp: !cfg.SignUp,
 	})
 	if err := bootstrap(ctx, svc, cfg, stdout, log); err != nil {
 		return err

@@ -83,6 +83,8 @@ type Member struct {
 	Account Account
 	Teams   []string     // team names, sorted case-insensitively
 	Seats   []MemberSeat // ordered by application key, then subscription id
+	// Invitation is the pending invitation of an invited member (nil otherwise).
+	Invitation *Invitation
 }
 
 // Role is a named set of permissions: predefined (OrgID empty) or custom to one organization.

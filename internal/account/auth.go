@@ -232,12 +232,17 @@ func (s *Service) createOperator(ctx context.Context, tx Tx, a Account, ip strin
 	return s.audit(ctx, tx, Actor{Account: a, IP: ip}, "", "operator.bootstrapped", "account", a.ID, nil, accountState(a))
 }
 
-// PurgeExpiredSessions deletes sessions past their expiry; run periodically.
+// PurgeExpiredSessions deletes sessions and emailed one-time links past their
+// expiry; run periodically. It returns how many it deleted.
 func (s *Service) PurgeExpiredSessions(ctx context.Context) (int, error) {
 	var n int
 	err := s.store.Write(ctx, func(tx Tx) error {
-		var err error
-		n, err = tx.DeleteExpiredSessions(ctx, s.now())
+		sessions, err := tx.DeleteExpiredSessions(ctx, s.now())
+		if err != nil {
+			return err
+		}
+		tokens, err := tx.DeleteExpiredAccountTokens(ctx, s.now())
+		n = sessions + tokens
 		return err
 	})
 	return n, err

@@ -36,7 +36,12 @@ func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in 
 	case in.SendInvite == nil:
 		v.Add("send_invite", "is required: true sends an invitation, false creates the account with a password")
 	case *in.SendInvite:
-		v.Add("send_invite", "invitations by email are not available yet on this server; use send_invite: false with a password")
+		if in.Password != "" {
+			v.Add("password", "is chosen by the invitee when send_invite is true")
+		}
+		if in.ResetPasswordOnFirstLogin {
+			v.Add("reset_password_on_first_login", "applies only with send_invite: false")
+		}
 	}
 	for i, app := range in.Applications {
 		if strings.TrimSpace(app) == "" {
@@ -45,6 +50,9 @@ func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in 
 	}
 	if err := v.Err(); err != nil {
 		return m, err
+	}
+	if *in.SendInvite {
+		return s.addInvited(ctx, actor, orgRef, email, in)
 	}
 
 	// Hash outside the transaction: argon2 is slow by design, and SQLite has one writer.
@@ -133,6 +141,55 @@ func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in 
 			}
 		}
 		m, err = tx.Member(ctx, a.org.ID, acct.ID)
+		return err
+	})
+	return m, err
+}
+
+// addInvited is AddMember with send_invite: the person becomes an invited member
+// with the role, teams and seats, and gets an invitation email. Names are required
+// when the email has no account yet.
+func (s *Service) addInvited(ctx context.Context, actor Actor, orgRef, email string, in AddMemberInput) (m Member, err error) {
+	var existing Account
+	err = s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		existing, err = tx.AccountByEmail(ctx, EmailKey(email))
+		return err
+	})
+	if err != nil && ErrorCode(err) != ENOTFOUND {
+		return m, err
+	}
+	var fresh Account
+	if existing.ID == "" {
+		first, errF := NormalizeName("first_name", in.FirstName, true)
+		last, errL := NormalizeName("last_name", in.LastName, true)
+		phone, errP := NormalizePhone("phone", in.Phone)
+		username, errU := NormalizeUsername("username", in.Username)
+		if err := collect(errF, errL, errP, errU); err != nil {
+			return m, err
+		}
+		fresh = Account{FirstName: first, LastName: last, Phone: phone, Username: username}
+	}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersInvite)
+		if err != nil {
+			return err
+		}
+		role, err := s.assignableRole(ctx, tx, a, "role", in.Role)
+		if err != nil {
+			return err
+		}
+		teamIDs, teamNames, err := s.resolveTeams(ctx, tx, a.org.ID, in.Teams)
+		if err != nil {
+			return err
+		}
+		if len(in.Applications) > 0 {
+			if err := a.require(PermSeatsAssign); err != nil {
+				return err
+			}
+		}
+		m, _, err = s.invite(ctx, tx, actor, a, invitee{email: email, fresh: fresh, role: role,
+			teamIDs: teamIDs, teamNames: teamNames, apps: in.Applications})
 		return err
 	})
 	return m, err
@@ -449,13 +506,27 @@ func (s *Service) removeMember(ctx context.Context, tx Tx, actor Actor, a access
 	if err := s.keepOwner(ctx, tx, cur); err != nil {
 		return err
 	}
+	if cur.State == MemberInvited {
+		// Before the membership row: an acceptance locks the organization first too.
+		if err := tx.LockOrganization(ctx, a.org.ID); err != nil {
+			return err
+		}
+	}
 	if err := tx.DeleteMembership(ctx, a.org.ID, cur.AccountID); err != nil {
 		return err
 	}
-	if cur.State != MemberInvited { // someone who never joined is not told they left
-		if err := s.notify(ctx, tx, a.org.ID, s.notice(NoticeRemoved, a.org, actor, cur)); err != nil {
+	if cur.State == MemberInvited { // someone who never joined is not told they left
+		inv, err := tx.PendingInvitation(ctx, a.org.ID, cur.AccountID)
+		switch {
+		case err == nil:
+			if err := s.cancelInvitation(ctx, tx, actor, inv); err != nil {
+				return err
+			}
+		case ErrorCode(err) != ENOTFOUND:
 			return err
 		}
+	} else if err := s.notify(ctx, tx, a.org.ID, s.notice(NoticeRemoved, a.org, actor, cur)); err != nil {
+		return err
 	}
 	return s.audit(ctx, tx, actor, a.org.ID, "member.removed", "account", cur.AccountID, memberState(cur), nil)
 }

@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"strings"
 )
 
 // The kinds of access-change emails.
@@ -15,6 +14,13 @@ const (
 	NoticeDeactivated    = "member.deactivated"
 	NoticeReactivated    = "member.reactivated"
 	NoticeRemoved        = "member.removed"
+
+	// Emails of the invitation, join-request, sign-up and password-reset flows.
+	NoticeInvitation    = "invitation"
+	NoticeJoinRequest   = "join_request.created"
+	NoticeVerifyEmail   = "account.verify_email"
+	NoticeAccountExists = "account.exists"
+	NoticePasswordReset = "account.password_reset"
 )
 
 // Notice is an email telling a person that their access changed: what changed, in
@@ -29,6 +35,9 @@ type Notice struct {
 	Role         string // role notices: the new role's name
 	PreviousRole string // role notices: the old role's name
 	Link         string // the call to action's URL
+	Expires      string // invitations, verification and reset links: when the link stops working
+	Message      string // join requests: the requester's message
+	ActorEmail   string // join requests: the requester's email
 }
 
 // Renderer turns a notice into an email's subject, text and HTML (internal/mail
@@ -57,11 +66,8 @@ func (s *Service) notice(kind string, org Organization, actor Actor, m Member) N
 	if name == "" {
 		name = m.Account.Email
 	}
-	who := strings.TrimSpace(actor.Account.FirstName + " " + actor.Account.LastName)
-	if who == "" {
-		who = actor.Account.Email
-	}
-	return Notice{Kind: kind, To: m.Account.Email, Name: name, Organization: org.Name, Actor: who, Link: s.baseURL + "/"}
+	return Notice{Kind: kind, To: m.Account.Email, Name: name, Organization: org.Name,
+		Actor: displayName(actor.Account), ActorEmail: actor.Account.Email, Link: s.baseURL + "/"}
 }
 
 // roleNotice tells a member their role changed: admin rights granted (from a role

@@ -30,6 +30,9 @@ type Options struct {
 	Renderer Renderer
 	// BaseURL is Roster's public URL, which the links in emails start with.
 	BaseURL string
+	// DisableSignUp refuses POST /auth/signup: accounts come only from invitations
+	// and administrators.
+	DisableSignUp bool
 }
 
 // Service holds the use cases. Every exported method that changes something opens one
@@ -45,6 +48,8 @@ type Service struct {
 	setupTTL   time.Duration
 	renderer   Renderer
 	baseURL    string
+	// disableSignUp refuses self-service sign-up.
+	disableSignUp bool
 }
 
 // NewService returns a Service over the given dependencies.
@@ -72,6 +77,8 @@ func NewService(o Options) *Service {
 		setupTTL:   o.SetupTTL,
 		renderer:   o.Renderer,
 		baseURL:    strings.TrimRight(o.BaseURL, "/"),
+
+		disableSignUp: o.DisableSignUp,
 	}
 }
 

@@ -133,6 +133,46 @@ type Tx interface {
 	// subscriptions, in any organization, by organization name.
 	SeatsOfAccount(ctx context.Context, accountID, applicationID string) ([]HeldSeat, error)
 
+	// Invitations. InvitationByTokenHash finds an invitation of any organization by
+	// its current token. PendingInvitation is the membership's pending invitation
+	// (expired or not). UpdateInvitation writes role_id, token_hash, state,
+	// inviter_id, inviter_name, expires_at, updated_at and accepted_at.
+	// AcceptInvitation marks the invitation accepted at now if it is still pending
+	// with this token and unexpired, and reports whether it did: of two concurrent
+	// acceptances exactly one wins.
+	CreateInvitation(ctx context.Context, inv Invitation) error
+	Invitation(ctx context.Context, orgID, id string) (Invitation, error)
+	InvitationByTokenHash(ctx context.Context, hash []byte) (Invitation, error)
+	PendingInvitation(ctx context.Context, orgID, accountID string) (Invitation, error)
+	UpdateInvitation(ctx context.Context, inv Invitation) error
+	AcceptInvitation(ctx context.Context, id string, hash []byte, now time.Time) (bool, error)
+	FindInvitations(ctx context.Context, f InvitationFilter) ([]Invitation, int, error)
+
+	// Join requests, with Account filled by reads. CreateJoinRequest is ECONFLICT when
+	// the account has a pending request for the organization already.
+	// UpdateJoinRequest writes state, decided_by, decided_at, invitation_id and
+	// updated_at.
+	CreateJoinRequest(ctx context.Context, r JoinRequest) error
+	JoinRequest(ctx context.Context, orgID, id string) (JoinRequest, error)
+	UpdateJoinRequest(ctx context.Context, r JoinRequest) error
+	FindJoinRequests(ctx context.Context, f JoinRequestFilter) ([]JoinRequest, int, error)
+	// ActiveMembersWithRoles lists the accounts of orgID's active members holding one
+	// of roleIDs (whom to tell about a join request), by email.
+	ActiveMembersWithRoles(ctx context.Context, orgID string, roleIDs []string) ([]Account, error)
+
+	// One-time account tokens (sign-up verification, password reset).
+	// AccountToken finds one of kind by hash, expired or not. DeleteAccountToken
+	// reports whether it deleted it (of two concurrent uses exactly one does).
+	CreateAccountToken(ctx context.Context, t AccountToken) error
+	AccountToken(ctx context.Context, kind string, hash []byte) (AccountToken, error)
+	DeleteAccountToken(ctx context.Context, hash []byte) (bool, error)
+	DeleteAccountTokens(ctx context.Context, kind, accountID string) error
+	DeleteExpiredAccountTokens(ctx context.Context, now time.Time) (int, error)
+
+	// Savepoint runs fn inside a savepoint of the transaction: if fn fails, its writes
+	// are rolled back and the transaction goes on (per-item results of bulk requests).
+	Savepoint(ctx context.Context, fn func() error) error
+
 	// EnqueueEmail writes an email to the outbox, pending from e.CreatedAt.
 	EnqueueEmail(ctx context.Context, e Email) error
 

@@ -24,6 +24,9 @@ type Config struct {
 	MailFrom    string // the From of every email
 	LogFormat   string // text or json
 	LogLevel    slog.Level
+	// SignUp lets anyone create an account with POST /api/v1/auth/signup (after
+	// proving their email); off, accounts come only from invitations and admins.
+	SignUp bool
 
 	// The first operator, created on first start with an empty store.
 	BootstrapEmail    string
@@ -59,6 +62,8 @@ func ParseServe(args []string, getenv Getenv, output io.Writer) (Config, error) 
 	fs.StringVar(&c.SMTPURL, "smtp", getenv("ROSTER_SMTP_URL"), "SMTP server smtp://user:pass@host:port; empty writes emails to the log (env ROSTER_SMTP_URL)")
 	fs.StringVar(&c.MailFrom, "mail-from", envOr(getenv, "ROSTER_MAIL_FROM", DefaultMailFrom), "sender of every email (env ROSTER_MAIL_FROM)")
 	fs.StringVar(&c.LogFormat, "log-format", envOr(getenv, "ROSTER_LOG_FORMAT", "text"), "log format: text or json (env ROSTER_LOG_FORMAT)")
+	signUp := envOr(getenv, "ROSTER_SIGNUP", "true")
+	fs.BoolVar(&c.SignUp, "signup", signUp != "false" && signUp != "0", "allow self-service sign-up with email verification (env ROSTER_SIGNUP=false turns it off)")
 	level := fs.String("log-level", envOr(getenv, "ROSTER_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env ROSTER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err

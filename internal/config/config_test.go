@@ -17,7 +17,7 @@ func TestParseServeDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Addr: DefaultAddr, DatabaseURL: DefaultDatabase, BaseURL: "http://127.0.0.1:8080",
-		MailFrom: DefaultMailFrom, LogFormat: "text", LogLevel: slog.LevelInfo}
+		MailFrom: DefaultMailFrom, LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("defaults (-want +got):\n%s", d)
 	}
@@ -34,7 +34,7 @@ func TestParseServeEnvAndFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Addr: "0.0.0.0:7000", DatabaseURL: "postgres://db/roster", BaseURL: "https://roster.acme.example",
-		SMTPURL: "smtp://u:p@mail:25", MailFrom: "Acme <hi@acme.example>", LogFormat: "text", LogLevel: slog.LevelInfo,
+		SMTPURL: "smtp://u:p@mail:25", MailFrom: "Acme <hi@acme.example>", LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true,
 		BootstrapEmail: "op@acme.example", BootstrapPassword: "correct horse"}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("(-want +got):\n%s", d)

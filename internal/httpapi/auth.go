@@ -95,15 +95,17 @@ func (s *Server) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
 	}
 	out := &meOutput{}
 	out.Body.Account = accountView(a)
-	out.Body.Memberships = mapSlice(ms, func(m account.AccountMembership) MembershipView {
-		teams := m.Teams
-		if teams == nil {
-			teams = []string{}
-		}
-		return MembershipView{Organization: organizationRef(m.Organization), Role: m.RoleID,
-			State: string(m.State), Teams: teams, Seats: seatViews(m.Seats)}
-	})
+	out.Body.Memberships = mapSlice(ms, membershipView)
 	return out, nil
+}
+
+func membershipView(m account.AccountMembership) MembershipView {
+	teams := m.Teams
+	if teams == nil {
+		teams = []string{}
+	}
+	return MembershipView{Organization: organizationRef(m.Organization), Role: m.RoleID,
+		State: string(m.State), Teams: teams, Seats: seatViews(m.Seats)}
 }
 
 type changePasswordInput struct {

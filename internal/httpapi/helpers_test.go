@@ -30,7 +30,7 @@ const (
 
 // env is one Roster API over one database, with the operator logged in.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	db    *sqlstore.DB
 	srv   *httptest.Server
 	op    string // the operator's session token
@@ -65,11 +65,15 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 type envOption func(*httpapi.Deps)
 
-func newEnv(t *testing.T, db *sqlstore.DB, opts ...envOption) *env {
+func newEnv(t testing.TB, db *sqlstore.DB, opts ...envOption) *env {
 	t.Helper()
+	e := &env{t: t, db: db, logs: &syncBuffer{}, clock: &clock{now: time.Now()}}
+	// The service and the rate limiters share the test clock: tests move it to
+	// expire links and refill buckets.
 	svc := account.NewService(account.Options{
 		Store:    db,
 		Hasher:   password.NewHasher(password.TestParams, 4, rand.Reader),
+		Now:      e.clock.Now,
 		Rand:     rand.Reader,
 		Renderer: mail.NewNoticeRenderer(),
 		BaseURL:  "http://roster.test",
@@ -77,7 +81,6 @@ func newEnv(t *testing.T, db *sqlstore.DB, opts ...envOption) *env {
 	if _, _, err := svc.Bootstrap(context.Background(), operatorEmail, pw); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, logs: &syncBuffer{}, clock: &clock{now: time.Now()}}
 	d := httpapi.Deps{
 		Service: svc, Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Ready: db.Ping,
 		Now: e.clock.Now, BaseURL: "http://roster.test",

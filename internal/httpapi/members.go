@@ -72,7 +72,7 @@ func (s *Server) listMembers(ctx context.Context, in *listMembersInput) (*member
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	return &membersOutput{Body: listOf(p, memberView)}, nil
+	return &membersOutput{Body: listOf(p, s.memberView)}, nil
 }
 
 type addMemberInput struct {
@@ -109,7 +109,7 @@ func memberOut(ctx context.Context, s *Server, m account.Member, err error) (*me
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	return &memberOutput{Body: memberView(m)}, nil
+	return &memberOutput{Body: s.memberView(m)}, nil
 }
 
 type MemberPath struct {
@@ -171,9 +171,10 @@ type RemoveResultView struct {
 
 // ResultError is why one item of a bulk request failed: a problem slug and detail.
 type ResultError struct {
-	Type   string `json:"type"`
-	Status int    `json:"status"`
-	Detail string `json:"detail"`
+	Type   string               `json:"type"`
+	Status int                  `json:"status"`
+	Detail string               `json:"detail"`
+	Errors []account.FieldError `json:"errors,omitempty" doc:"The invalid fields, for a validation failure."`
 }
 
 type removeMembersOutput struct {
@@ -192,9 +193,7 @@ func (s *Server) removeMembers(ctx context.Context, in *removeMembersInput) (*re
 		if r.Err == nil {
 			return RemoveResultView{Account: r.Account, Status: "removed"}
 		}
-		p := problemFor(ctx, s.log, r.Err)
-		return RemoveResultView{Account: r.Account, Status: "failed",
-			Error: &ResultError{Type: p.Type, Status: p.Status, Detail: p.Detail}}
+		return RemoveResultView{Account: r.Account, Status: "failed", Error: s.resultError(ctx, r.Err)}
 	})
 	return out, nil
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -20,6 +21,12 @@ func (s *Server) routes() {
 	huma.Register(api, op("get-me", http.MethodGet, "/api/v1/me", "The caller's account and memberships", "Auth", sessionReset), s.me)
 	huma.Register(api, op("change-password", http.MethodPut, "/api/v1/me/password", "Change the caller's password", "Auth", sessionReset, http.StatusNoContent), s.changePassword)
 	huma.Register(api, op("complete-setup", http.MethodPost, "/api/v1/setup", "Create the first operator with a one-time setup token", "Auth", public, http.StatusCreated), s.completeSetup)
+	huma.Register(api, op("sign-up", http.MethodPost, "/api/v1/auth/signup", "Sign up: emails a verification link", "Auth", public, http.StatusAccepted), s.signUp)
+	huma.Register(api, op("verify-email", http.MethodPost, "/api/v1/auth/verify-email", "Follow a sign-up's verification link: the account becomes active", "Auth", public), s.verifyEmail)
+	huma.Register(api, op("request-password-reset", http.MethodPost, "/api/v1/auth/password-reset", "Email a password-reset link (202 whether or not the email is known)", "Auth", public, http.StatusAccepted), s.requestPasswordReset)
+	huma.Register(api, op("confirm-password-reset", http.MethodPost, "/api/v1/auth/password-reset/confirm", "Set a new password with a reset link's token; every session is revoked", "Auth", public, http.StatusNoContent), s.confirmPasswordReset)
+	huma.Register(api, op("preview-invitation", http.MethodGet, "/api/v1/invitations/{token}", "What an invitation link offers", "Invitations", public), s.previewInvitation)
+	huma.Register(api, op("accept-invitation", http.MethodPost, "/api/v1/invitations/{token}/accept", "Accept an invitation: with names and a password, or with the invited account's session", "Invitations", optionalSession), s.acceptInvitation)
 	huma.Register(api, op("list-permissions", http.MethodGet, "/api/v1/permissions", "The permission catalogue and the predefined roles", "Roles", session), s.listPermissions)
 
 	// Platform.
@@ -51,6 +58,17 @@ func (s *Server) routes() {
 	huma.Register(api, op("reactivate-member", http.MethodPost, "/api/v1/organizations/{org}/members/{account}/reactivate", "Reactivate a member", "Members", session), s.reactivateMember)
 	huma.Register(api, op("remove-member", http.MethodDelete, "/api/v1/organizations/{org}/members/{account}", "Remove a member from the organization", "Members", session, http.StatusNoContent), s.removeMember)
 	huma.Register(api, op("remove-members", http.MethodPost, "/api/v1/organizations/{org}/members/remove", "Remove several members", "Members", session), s.removeMembers)
+
+	huma.Register(api, op("invite", http.MethodPost, "/api/v1/organizations/{org}/invitations", "Invite several people with one role, teams and applications", "Invitations", session), s.invite)
+	huma.Register(api, op("list-invitations", http.MethodGet, "/api/v1/organizations/{org}/invitations", "List invitations, newest first", "Invitations", session), s.listInvitations)
+	huma.Register(api, op("resend-invitations", http.MethodPost, "/api/v1/organizations/{org}/invitations/resend", "Resend several pending or expired invitations", "Invitations", session), s.resendInvitations)
+	huma.Register(api, op("get-invitation", http.MethodGet, "/api/v1/organizations/{org}/invitations/{id}", "Get an invitation", "Invitations", session), s.getInvitation)
+	huma.Register(api, op("resend-invitation", http.MethodPost, "/api/v1/organizations/{org}/invitations/{id}/resend", "Resend a pending or expired invitation with a new link", "Invitations", session), s.resendInvitation)
+	huma.Register(api, op("cancel-invitation", http.MethodDelete, "/api/v1/organizations/{org}/invitations/{id}", "Cancel an invitation; the invited membership and its seats go", "Invitations", session, http.StatusNoContent), s.cancelInvitation)
+	huma.Register(api, op("list-join-requests", http.MethodGet, "/api/v1/organizations/{org}/join-requests", "List requests to join, newest first", "Join requests", session), s.listJoinRequests)
+	huma.Register(api, op("create-join-request", http.MethodPost, "/api/v1/organizations/{org}/join-requests", "Ask, as the calling account, to join the organization", "Join requests", session, http.StatusCreated), s.createJoinRequest)
+	huma.Register(api, op("approve-join-request", http.MethodPost, "/api/v1/organizations/{org}/join-requests/{id}/approve", "Approve: the requester is invited", "Join requests", session), s.approveJoinRequest)
+	huma.Register(api, op("deny-join-request", http.MethodPost, "/api/v1/organizations/{org}/join-requests/{id}/deny", "Deny: nothing else changes", "Join requests", session), s.denyJoinRequest)
 
 	huma.Register(api, op("create-subscription", http.MethodPost, "/api/v1/organizations/{org}/subscriptions", "Give the organization a seat quota (operator or partner)", "Subscriptions", session, http.StatusCreated), s.createSubscription)
 	huma.Register(api, op("list-subscriptions", http.MethodGet, "/api/v1/organizations/{org}/subscriptions", "List subscriptions with their seat counts", "Subscriptions", session), s.listSubscriptions)
@@ -104,6 +122,18 @@ func op(id, method, path, summary, tag string, mode authMode, status ...int) hum
 	case session, sessionReset:
 		o.Security = []map[string][]string{{"bearer": {}}}
 		o.Errors = append(o.Errors, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound)
+	case optionalSession:
+		o.Security = []map[string][]string{{}, {"bearer": {}}}
+		o.Errors = append(o.Errors, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusGone)
+	}
+	if mode == public && strings.Contains(path, "{token}") {
+		o.Errors = append(o.Errors, http.StatusNotFound, http.StatusGone)
+	}
+	switch id {
+	case "sign-up", "request-password-reset", "invite", "resend-invitation", "resend-invitations", "create-join-request", "approve-join-request":
+		o.Errors = append(o.Errors, http.StatusTooManyRequests)
+	case "verify-email", "confirm-password-reset":
+		o.Errors = append(o.Errors, http.StatusGone)
 	}
 	if method != http.MethodGet {
 		o.Errors = append(o.Errors, http.StatusConflict)

@@ -35,7 +35,15 @@ type Deps struct {
 	// LoginPerIP and LoginPerEmail bound login attempts; zero values take defaults.
 	LoginPerIP    ratelimit.Limit
 	LoginPerEmail ratelimit.Limit
-	Now           func() time.Time
+	// InvitesPerAccount bounds the invitation emails (sends, resends, approved join
+	// requests) one account sends; JoinRequestsPerAccount the join requests it makes.
+	InvitesPerAccount      ratelimit.Limit
+	JoinRequestsPerAccount ratelimit.Limit
+	// SelfServicePerIP and SelfServicePerEmail bound sign-ups and password-reset
+	// requests per client address and per address mailed.
+	SelfServicePerIP    ratelimit.Limit
+	SelfServicePerEmail ratelimit.Limit
+	Now                 func() time.Time
 	// BaseURL is the server's public URL (for the links it shows).
 	BaseURL string
 }
@@ -49,6 +57,10 @@ type Server struct {
 	now        func() time.Time
 	loginIP    *ratelimit.Keyed
 	loginEmail *ratelimit.Keyed
+	invites    *ratelimit.Keyed
+	joins      *ratelimit.Keyed
+	selfIP     *ratelimit.Keyed
+	selfEmail  *ratelimit.Keyed
 	mux        *http.ServeMux
 	api        huma.API
 	handler    http.Handler
@@ -66,6 +78,10 @@ func NewServer(d Deps) *Server {
 	if d.LoginPerEmail.Burst == 0 {
 		d.LoginPerEmail = ratelimit.Limit{Every: 30 * time.Second, Burst: 10}
 	}
+	d.InvitesPerAccount = orDefault(d.InvitesPerAccount, ratelimit.Limit{Every: 3600 * time.Millisecond, Burst: 1000})
+	d.JoinRequestsPerAccount = orDefault(d.JoinRequestsPerAccount, ratelimit.Limit{Every: time.Minute, Burst: 10})
+	d.SelfServicePerIP = orDefault(d.SelfServicePerIP, ratelimit.Limit{Every: 6 * time.Second, Burst: 20})
+	d.SelfServicePerEmail = orDefault(d.SelfServicePerEmail, ratelimit.Limit{Every: 5 * time.Minute, Burst: 5})
 	s := &Server{
 		svc:        d.Service,
 		log:        d.Logger,
@@ -74,6 +90,10 @@ func NewServer(d Deps) *Server {
 		now:        d.Now,
 		loginIP:    ratelimit.New(d.LoginPerIP, 100_000, d.Now),
 		loginEmail: ratelimit.New(d.LoginPerEmail, 100_000, d.Now),
+		invites:    ratelimit.New(d.InvitesPerAccount, 100_000, d.Now),
+		joins:      ratelimit.New(d.JoinRequestsPerAccount, 100_000, d.Now),
+		selfIP:     ratelimit.New(d.SelfServicePerIP, 100_000, d.Now),
+		selfEmail:  ratelimit.New(d.SelfServicePerEmail, 100_000, d.Now),
 		mux:        http.NewServeMux(),
 	}
 	cfg := huma.DefaultConfig("Roster API", Version)
@@ -98,6 +118,13 @@ func NewServer(d Deps) *Server {
 	})
 	s.handler = s.middleware(s.mux)
 	return s
+}
+
+func orDefault(l, def ratelimit.Limit) ratelimit.Limit {
+	if l.Burst == 0 {
+		return def
+	}
+	return l
 }
 
 // ServeHTTP serves the API.
@@ -221,10 +248,11 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 type authMode int
 
 const (
-	public       authMode = iota // no credentials
-	session                      // a session, whose password need not be reset
-	sessionReset                 // a session, even one that must reset its password
-	application                  // an application's API key
+	public          authMode = iota // no credentials
+	session                         // a session, whose password need not be reset
+	sessionReset                    // a session, even one that must reset its password
+	application                     // an application's API key
+	optionalSession                 // anonymous, or a session if a bearer token is given
 )
 
 // authenticate resolves the bearer session of operations that need one and puts the
@@ -237,6 +265,10 @@ func (s *Server) authenticate(hctx huma.Context, next func(huma.Context)) {
 	}
 	ctx := hctx.Context()
 	token, ok := bearer(hctx.Header("Authorization"))
+	if !ok && mode == optionalSession {
+		next(hctx)
+		return
+	}
 	if !ok {
 		s.writeHuma(hctx, newProblem(ctx, http.StatusUnauthorized, account.EUNAUTHENTICATED, "this needs a bearer token: Authorization: Bearer <token>"))
 		return

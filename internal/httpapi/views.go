@@ -49,13 +49,15 @@ type SeatView struct {
 
 // MemberView is a member of an organization.
 type MemberView struct {
-	Account   MemberAccountView `json:"account"`
-	Role      string            `json:"role"`
-	Teams     []string          `json:"teams"`
-	State     string            `json:"state" enum:"invited,active,deactivated"`
-	Seats     []SeatView        `json:"seats"`
-	CreatedAt time.Time         `json:"created_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
+	Account MemberAccountView `json:"account"`
+	Role    string            `json:"role"`
+	Teams   []string          `json:"teams"`
+	State   string            `json:"state" enum:"invited,active,deactivated"`
+	Seats   []SeatView        `json:"seats"`
+	// Invitation is the pending (or expired) invitation of an invited member.
+	Invitation *InvitationRefView `json:"invitation,omitempty"`
+	CreatedAt  time.Time          `json:"created_at"`
+	UpdatedAt  time.Time          `json:"updated_at"`
 }
 
 func seatViews(seats []account.MemberSeat) []SeatView {
@@ -64,7 +66,7 @@ func seatViews(seats []account.MemberSeat) []SeatView {
 	})
 }
 
-func memberView(m account.Member) MemberView {
+func (s *Server) memberView(m account.Member) MemberView {
 	a := m.Account
 	teams := m.Teams
 	if teams == nil {
@@ -74,9 +76,17 @@ func memberView(m account.Member) MemberView {
 		Account: MemberAccountView{ID: a.ID, Email: a.Email, Username: nullable(a.Username),
 			FirstName: a.FirstName, LastName: a.LastName, Phone: nullable(a.Phone)},
 		Role: m.RoleID, Teams: teams, State: string(m.State),
-		Seats:     seatViews(m.Seats),
-		CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt,
+		Seats:      seatViews(m.Seats),
+		Invitation: s.invitationRef(m.Invitation),
+		CreatedAt:  m.CreatedAt, UpdatedAt: m.UpdatedAt,
 	}
+}
+
+func (s *Server) invitationRef(inv *account.Invitation) *InvitationRefView {
+	if inv == nil {
+		return nil
+	}
+	return &InvitationRefView{ID: inv.ID, ExpiresAt: inv.ExpiresAt, State: string(inv.StateAt(s.now()))}
 }
 
 // OrganizationView is a partner or an organization with its settings.

@@ -14,7 +14,13 @@ import (
 // templates over account.Notice. The layout around them is shared.
 type noticeCopy struct {
 	Subject, Lead, Action string
+	// Footer says why the person gets the email; the access-change footer when empty.
+	Footer string
 }
+
+// accessFooter ends the emails about access changes.
+const accessFooter = "Roster, for {{.Organization}}. You get this email because your access in " +
+	"{{.Organization}} changed. If you did not expect it, tell an administrator of {{.Organization}}."
 
 var noticeCopies = map[string]noticeCopy{
 	account.NoticeSeatAssigned: {
@@ -52,6 +58,49 @@ var noticeCopies = map[string]noticeCopy{
 		Lead:    "{{.Actor}} reactivated your membership of {{.Organization}}. Your role, teams and seats are as they were.",
 		Action:  "Open Roster",
 	},
+	account.NoticeInvitation: {
+		Subject: "{{.Actor}} invited you to {{.Organization}}",
+		Lead: "{{.Actor}} invited you to join {{.Organization}} on Roster as {{.Role}}" +
+			"{{if .Application}}, with access to {{.Application}}{{end}}. " +
+			"Accept the invitation to set up your account, or to add {{.Organization}} to the account you have. " +
+			"The link works once, until {{.Expires}}.",
+		Action: "Accept the invitation",
+		Footer: "Roster, for {{.Organization}}. You get this email because {{.Actor}} invited {{.To}}. " +
+			"If you did not expect it, ignore it: nothing happens unless you accept.",
+	},
+	account.NoticeJoinRequest: {
+		Subject: "{{.Actor}} asks to join {{.Organization}}",
+		Lead: "{{.Actor}} ({{.ActorEmail}}) asked to join {{.Organization}}" +
+			"{{if .Message}} and wrote: \u201c{{.Message}}\u201d{{else}}.{{end}} " +
+			"Approve the request to send them an invitation, or deny it.",
+		Action: "Review the request",
+		Footer: "Roster, for {{.Organization}}. You get this email because you review the requests to join {{.Organization}}.",
+	},
+	account.NoticeVerifyEmail: {
+		Subject: "Confirm your email address for Roster",
+		Lead: "Welcome to Roster. Confirm that {{.To}} is your email address to activate your account. " +
+			"The link works once, until {{.Expires}}.",
+		Action: "Confirm my email address",
+		Footer: "You get this email because someone signed up for Roster with {{.To}}. " +
+			"If it was not you, ignore it: no account is created.",
+	},
+	account.NoticeAccountExists: {
+		Subject: "You already have a Roster account",
+		Lead: "Someone, probably you, tried to sign up for Roster with {{.To}}, which has an account already. " +
+			"Log in with it; if you forgot its password, choose a new one.",
+		Action: "Reset my password",
+		Footer: "You get this email because someone tried to sign up for Roster with {{.To}}. " +
+			"If it was not you, ignore it: nothing changed.",
+	},
+	account.NoticePasswordReset: {
+		Subject: "Reset your Roster password",
+		Lead: "Someone, probably you, asked to reset the password of the Roster account {{.To}}. " +
+			"Choose a new one with the link below: it works once, until {{.Expires}}. " +
+			"Choosing it logs the account out everywhere.",
+		Action: "Choose a new password",
+		Footer: "You get this email because a password reset was asked for {{.To}}. " +
+			"If it was not you, ignore it: your password stays as it is.",
+	},
 	account.NoticeRemoved: {
 		Subject: "You were removed from {{.Organization}}",
 		Lead:    "{{.Actor}} removed you from {{.Organization}}, with your seats there. Your Roster account and your other organizations are not affected.",
@@ -75,7 +124,7 @@ const htmlLayout = `<!doctype html>
 <body style="margin:0;padding:0;background:#f4f5f7;font-family:system-ui,-apple-system,'Segoe UI',sans-serif;color:#1c1c1e">
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f4f5f7;padding:24px 0"><tr><td align="center">
 <table role="presentation" width="560" cellpadding="0" cellspacing="0" style="max-width:560px;width:100%;background:#ffffff;border-radius:8px;padding:32px">
-<tr><td style="font-size:13px;color:#6b6b70;padding-bottom:16px">{{.Notice.Organization}}</td></tr>
+<tr><td style="font-size:13px;color:#6b6b70;padding-bottom:16px">{{.Header}}</td></tr>
 <tr><td style="font-size:20px;font-weight:600;padding-bottom:16px">{{.Subject}}</td></tr>
 <tr><td style="font-size:16px;line-height:1.5;padding-bottom:8px">Hello {{.Notice.Name}},</td></tr>
 <tr><td style="font-size:16px;line-height:1.5;padding-bottom:24px">{{.Lead}}</td></tr>
@@ -94,8 +143,9 @@ type NoticeRenderer struct {
 }
 
 type parsedCopy struct {
-	subject, lead, action *texttemplate.Template // text: subject and the text part
-	leadHTML, actionHTML  *htmltemplate.Template // escaped for the HTML part
+	subject, lead, action, footer *texttemplate.Template // text: subject and the text part
+	leadHTML, actionHTML          *htmltemplate.Template // escaped for the HTML part
+	footerHTML                    *htmltemplate.Template
 }
 
 var _ account.Renderer = (*NoticeRenderer)(nil)
@@ -109,7 +159,12 @@ func NewNoticeRenderer() *NoticeRenderer {
 		copy: map[string]parsedCopy{},
 	}
 	for kind, c := range noticeCopies {
+		if c.Footer == "" {
+			c.Footer = accessFooter
+		}
 		r.copy[kind] = parsedCopy{
+			footer:     texttemplate.Must(texttemplate.New(kind + ".footer").Parse(c.Footer)),
+			footerHTML: htmltemplate.Must(htmltemplate.New(kind + ".footer").Parse(c.Footer)),
 			subject:    texttemplate.Must(texttemplate.New(kind + ".subject").Parse(c.Subject)),
 			lead:       texttemplate.Must(texttemplate.New(kind + ".lead").Parse(c.Lead)),
 			action:     texttemplate.Must(texttemplate.New(kind + ".action").Parse(c.Action)),
@@ -141,15 +196,19 @@ func (r *NoticeRenderer) Render(n account.Notice) (subject, text, html string, e
 	action := run(func(w *bytes.Buffer) error { return c.action.Execute(w, n) })
 	leadHTML := run(func(w *bytes.Buffer) error { return c.leadHTML.Execute(w, n) })
 	actionHTML := run(func(w *bytes.Buffer) error { return c.actionHTML.Execute(w, n) })
-	footer := "Roster, for " + n.Organization + ". You get this email because your access in " +
-		n.Organization + " changed. If you did not expect it, tell an administrator of " + n.Organization + "."
+	footer := run(func(w *bytes.Buffer) error { return c.footer.Execute(w, n) })
+	footerHTML := run(func(w *bytes.Buffer) error { return c.footerHTML.Execute(w, n) })
+	header := n.Organization
+	if header == "" {
+		header = "Roster"
+	}
 	text = run(func(w *bytes.Buffer) error {
 		return r.text.Execute(w, map[string]any{"Notice": n, "Lead": wrapText(lead, 76), "Action": action,
 			"Footer": wrapText(footer, 76)})
 	})
 	html = run(func(w *bytes.Buffer) error {
-		return r.html.Execute(w, map[string]any{"Notice": n, "Subject": subject, "Footer": footer,
-			"Lead": htmltemplate.HTML(leadHTML), "Action": htmltemplate.HTML(actionHTML)})
+		return r.html.Execute(w, map[string]any{"Notice": n, "Subject": subject, "Header": header,
+			"Footer": htmltemplate.HTML(footerHTML), "Lead": htmltemplate.HTML(leadHTML), "Action": htmltemplate.HTML(actionHTML)})
 	})
 	return subject, text, html, err
 }

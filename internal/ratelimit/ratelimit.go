@@ -43,7 +43,11 @@ func New(l Limit, maxKeys int, now func() time.Time) *Keyed {
 
 // Allow takes one token from key's bucket. When there is none it returns false and
 // how long until there is.
-func (k *Keyed) Allow(key string) (bool, time.Duration) {
+func (k *Keyed) Allow(key string) (bool, time.Duration) { return k.AllowN(key, 1) }
+
+// AllowN takes n tokens from key's bucket at once, or none: when there are fewer it
+// returns false and how long until there are enough (n above the burst never is).
+func (k *Keyed) AllowN(key string, n int) (bool, time.Duration) {
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -56,7 +60,7 @@ func (k *Keyed) Allow(key string) (bool, time.Duration) {
 		k.buckets[key] = b
 	}
 	b.last = now
-	r := b.lim.ReserveN(now, 1)
+	r := b.lim.ReserveN(now, n)
 	if !r.OK() {
 		return false, k.limit.Every
 	}

@@ -83,8 +83,8 @@ func (t *tx) UpdateAccount(ctx context.Context, a account.Account) error {
 	return translate(err, "member")
 }
 
-// DeleteAccount deletes the account; its memberships, team memberships and sessions
-// go with it (foreign keys cascade).
+// DeleteAccount deletes the account; its memberships, team memberships, sessions,
+// invitations, join requests and account tokens go with it (foreign keys cascade).
 func (t *tx) DeleteAccount(ctx context.Context, id string) error {
 	res, err := t.q.ExecContext(ctx, `DELETE FROM accounts WHERE id = $1`, id)
 	return affected(res, err, "account")

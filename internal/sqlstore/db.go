@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -214,6 +215,38 @@ type querier interface {
 type tx struct {
 	q      querier
 	engine Engine
+	// savepoints counts the savepoints taken, naming each one uniquely (sp_1, sp_2, …)
+	// so that they nest.
+	savepoints int
+}
+
+// Savepoint runs fn inside a savepoint of the write transaction. If fn fails, its
+// writes are rolled back to the savepoint and the transaction goes on, usable again
+// even on PostgreSQL after a failed statement; fn's error is returned. Should the
+// rollback itself fail, that error is returned instead (never a domain error, so the
+// caller aborts). A panic in fn propagates, and Write rolls everything back.
+func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
+	if _, ok := t.q.(*sql.Tx); !ok {
+		return errors.New("sqlstore: Savepoint outside a write transaction")
+	}
+	t.savepoints++
+	name := "sp_" + strconv.Itoa(t.savepoints)
+	if _, err := t.q.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err := fn(); err != nil {
+		if _, rbErr := t.q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
+			return fmt.Errorf("rollback to savepoint (after %v): %w", err, rbErr)
+		}
+		if _, relErr := t.q.ExecContext(ctx, "RELEASE SAVEPOINT "+name); relErr != nil {
+			return fmt.Errorf("release savepoint (after %v): %w", err, relErr)
+		}
+		return err
+	}
+	if _, err := t.q.ExecContext(ctx, "RELEASE SAVEPOINT "+name); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
 }
 
 // uniqueFields maps a unique index (PostgreSQL's constraint name, or SQLite's
@@ -239,6 +272,20 @@ var uniqueFields = map[string]string{
 	"application_keys.key_hash":     "token",
 	"outbox_pkey":                   "id",
 	"outbox.id":                     "id",
+	// The partial unique indexes of pending invitations and join requests, both on
+	// (org_id, account_id): SQLite names their first column.
+	"invitations_pending_key":    "email",
+	"invitations.org_id":         "email",
+	"invitations_token_hash_key": "token",
+	"invitations.token_hash":     "token",
+	"invitations_pkey":           "id",
+	"invitations.id":             "id",
+	"join_requests_pending_key":  "organization",
+	"join_requests.org_id":       "organization",
+	"join_requests_pkey":         "id",
+	"join_requests.id":           "id",
+	"account_tokens_pkey":        "token",
+	"account_tokens.token_hash":  "token",
 }
 
 // quotaConstraint is the check that keeps a subscription's assigned seats within its

@@ -162,7 +162,8 @@ func (t *tx) DeleteMembership(ctx context.Context, orgID, accountID string) erro
 	return affected(res, err, "member")
 }
 
-// Member returns one member of orgID with its account, teams and seats, or ENOTFOUND.
+// Member returns one member of orgID with its account, teams, seats and (invited)
+// pending invitation, or ENOTFOUND.
 func (t *tx) Member(ctx context.Context, orgID, accountID string) (account.Member, error) {
 	var m account.Member
 	err := t.q.QueryRowContext(ctx, `
@@ -181,8 +182,8 @@ func (t *tx) Member(ctx context.Context, orgID, accountID string) (account.Membe
 }
 
 // FindMembers returns one page of f.OrgID's members matching f, by account id, with
-// their accounts, teams and seats (each loaded for the whole page in one more query),
-// and how many members match f on every page.
+// their accounts, teams, seats and the invited ones' pending invitations (each loaded
+// for the whole page in one more query), and how many members match f on every page.
 func (t *tx) FindMembers(ctx context.Context, f account.MemberFilter) ([]account.Member, int, error) {
 	q := memberQueries(t.engine, f)
 	total := -1
@@ -372,12 +373,16 @@ func memberQueries(engine Engine, f account.MemberFilter) memberQuery {
 	return q
 }
 
-// loadMemberDetails fills the Teams and Seats of members (all of orgID).
+// loadMemberDetails fills the Teams and Seats of members (all of orgID), and the
+// pending Invitation of the invited ones.
 func (t *tx) loadMemberDetails(ctx context.Context, orgID string, members []account.Member) error {
 	if err := t.loadMemberTeams(ctx, orgID, members); err != nil {
 		return err
 	}
-	return t.loadMemberSeats(ctx, orgID, members)
+	if err := t.loadMemberSeats(ctx, orgID, members); err != nil {
+		return err
+	}
+	return t.loadMemberInvitations(ctx, orgID, members)
 }
 
 // loadMemberSeats fills the Seats of members (all of orgID) in one query, through

@@ -1,0 +1,614 @@
+package account
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// invitationPrefix marks invitation tokens (and lets a secret scanner find them).
+const invitationPrefix = "ri_"
+
+// invitee is who an invitation goes to and what they are offered.
+type invitee struct {
+	email     string  // normalized
+	fresh     Account // names for a person new to Roster (AddMember); may be zero
+	role      Role
+	teamIDs   []string
+	teamNames []string
+	apps      []string // application keys: a seat of each is reserved
+}
+
+// invite makes email an invited member of a.org with the invitee's role, teams and
+// reserved seats, writes the invitation and its email, and audits it, all in tx. A
+// person new to Roster gets a pending account. Errors: EDUPLICATEEMAIL (a member
+// already), EFORBIDDEN (a disabled account), EQUOTAEXCEEDED, EINVALID.
+func (s *Service) invite(ctx context.Context, tx Tx, actor Actor, a access, in invitee) (Member, Invitation, error) {
+	acct, err := tx.AccountByEmail(ctx, EmailKey(in.email))
+	switch {
+	case ErrorCode(err) == ENOTFOUND:
+		now := s.now()
+		acct = in.fresh
+		acct.ID, acct.Email, acct.State, acct.CreatedAt, acct.UpdatedAt = s.ids.New(), in.email, AccountPending, now, now
+		acct.PasswordHash, acct.Operator = "", false
+		if err := tx.CreateAccount(ctx, acct); err != nil {
+			return Member{}, Invitation{}, err
+		}
+	case err != nil:
+		return Member{}, Invitation{}, err
+	case acct.State == AccountDisabled:
+		return Member{}, Invitation{}, &Error{Code: EFORBIDDEN, Message: "the account of " + in.email + " is disabled",
+			Fields: []FieldError{{Field: "email", Message: "belongs to a disabled account"}}}
+	default:
+		if _, err := tx.Membership(ctx, a.org.ID, acct.ID); err == nil {
+			return Member{}, Invitation{}, &Error{Code: EDUPLICATEEMAIL, Message: in.email + " is already a member of " + a.org.Name,
+				Fields: []FieldError{{Field: "email", Message: "is already a member of this organization"}}}
+		} else if ErrorCode(err) != ENOTFOUND {
+			return Member{}, Invitation{}, err
+		}
+	}
+	now := s.now()
+	ms := Membership{OrgID: a.org.ID, AccountID: acct.ID, RoleID: in.role.ID, State: MemberInvited, CreatedAt: now, UpdatedAt: now}
+	if err := tx.CreateMembership(ctx, ms); err != nil {
+		return Member{}, Invitation{}, err
+	}
+	if len(in.teamIDs) > 0 {
+		if err := tx.SetMemberTeams(ctx, a.org.ID, acct.ID, in.teamIDs); err != nil {
+			return Member{}, Invitation{}, err
+		}
+	}
+	var appNames []string
+	if len(in.apps) > 0 {
+		subs, err := s.seatsForApplications(ctx, tx, a.org.ID, in.apps)
+		if err != nil {
+			return Member{}, Invitation{}, err
+		}
+		for i, sub := range subs {
+			sc := &seatScope{access: a, sub: sub}
+			// The invitation email names the applications: no separate seat emails.
+			if err := s.assign(ctx, tx, actor, sc, fieldIndex("applications", i), acct.ID, true); err != nil {
+				return Member{}, Invitation{}, err
+			}
+			name, err := sc.applicationName(ctx, tx)
+			if err != nil {
+				return Member{}, Invitation{}, err
+			}
+			appNames = append(appNames, name)
+		}
+	}
+	token, hash := s.newToken(invitationPrefix)
+	inv := Invitation{
+		ID: s.ids.New(), OrgID: a.org.ID, AccountID: acct.ID, Email: acct.Email, RoleID: in.role.ID,
+		TokenHash: hash, State: InvitationPending, InviterID: actor.Account.ID, InviterName: displayName(actor.Account),
+		ExpiresAt: now.Add(invitationTTL(a.org)), CreatedAt: now, UpdatedAt: now,
+	}
+	if err := tx.CreateInvitation(ctx, inv); err != nil {
+		return Member{}, Invitation{}, err
+	}
+	if err := s.sendInvitation(ctx, tx, actor, a.org, acct, in.role, appNames, inv, token); err != nil {
+		return Member{}, Invitation{}, err
+	}
+	m, err := tx.Member(ctx, a.org.ID, acct.ID)
+	if err != nil {
+		return m, inv, err
+	}
+	after := memberState(m)
+	after["invitation"] = inv.ID
+	after["expires_at"] = inv.ExpiresAt
+	return m, inv, s.audit(ctx, tx, actor, a.org.ID, "member.invited", "account", acct.ID, nil, after)
+}
+
+// invitationTTL is how long an organization's invitation links work.
+func invitationTTL(org Organization) time.Duration {
+	h := org.InvitationTTLHours
+	if h <= 0 {
+		h = DefaultInvitationTTLHours
+	}
+	return time.Duration(h) * time.Hour
+}
+
+// sendInvitation writes the invitation email carrying token.
+func (s *Service) sendInvitation(ctx context.Context, tx Tx, actor Actor, org Organization, acct Account, role Role, apps []string, inv Invitation, token string) error {
+	n := s.notice(NoticeInvitation, org, actor, Member{Account: acct})
+	n.Role = role.Name
+	n.Application = joinNames(apps)
+	n.Expires = formatExpiry(inv.ExpiresAt)
+	n.Link = s.baseURL + "/invitations/" + token
+	return s.notify(ctx, tx, org.ID, n)
+}
+
+// InviteInput is POST …/invitations: several emails, one offer.
+type InviteInput struct {
+	Emails       []string
+	Role         string
+	Teams        []string
+	Applications []string
+}
+
+// InviteResult is the outcome for one email of Invite.
+type InviteResult struct {
+	Email      string
+	Invitation Invitation
+	Member     Member
+	Err        error // nil when invited
+}
+
+// Invite invites several people at once with one role, teams and applications. Each
+// email gets its own result: a bad address, an existing member, a disabled account,
+// a role above the caller's or no seat left fails that email only. An unknown role,
+// team or application fails the whole request (EINVALID). Needs members.invite, and
+// seats.assign when applications are offered.
+func (s *Service) Invite(ctx context.Context, actor Actor, orgRef string, in InviteInput) (results []InviteResult, err error) {
+	defer wrap(&err, "Invite(%s)", orgRef)
+	switch {
+	case len(in.Emails) == 0:
+		return nil, Invalid("emails", "must name at least one email")
+	case len(in.Emails) > maxBulk:
+		return nil, Invalid("emails", "must name at most 500 emails")
+	}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersInvite)
+		if err != nil {
+			return err
+		}
+		role, roleErr := s.assignableRole(ctx, tx, a, "role", in.Role)
+		if roleErr != nil && ErrorCode(roleErr) != EROLECEILING {
+			return roleErr
+		}
+		teamIDs, teamNames, err := s.resolveTeams(ctx, tx, a.org.ID, in.Teams)
+		if err != nil {
+			return err
+		}
+		if len(in.Applications) > 0 {
+			if err := a.require(PermSeatsAssign); err != nil {
+				return err
+			}
+			// Unknown or inactive applications fail the request; a full quota fails
+			// only the emails that find no seat left.
+			if _, err := s.seatsForApplications(ctx, tx, a.org.ID, in.Applications); err != nil && ErrorCode(err) != EQUOTAEXCEEDED {
+				return err
+			}
+		}
+		results = make([]InviteResult, 0, len(in.Emails))
+		for i, raw := range in.Emails {
+			res := InviteResult{Email: strings.TrimSpace(raw)}
+			email, err := NormalizeEmail(fieldIndex("emails", i), raw)
+			switch {
+			case err != nil:
+				res.Err = err
+			case roleErr != nil:
+				res.Err = roleErr
+			default:
+				res.Email = email
+				res.Err = tx.Savepoint(ctx, func() error {
+					var err error
+					res.Member, res.Invitation, err = s.invite(ctx, tx, actor, a, invitee{
+						email: email, role: role, teamIDs: teamIDs, teamNames: teamNames, apps: in.Applications})
+					return err
+				})
+				if res.Err != nil && ErrorCode(res.Err) == EINTERNAL {
+					return res.Err // a store failure aborts the whole request
+				}
+			}
+			results = append(results, res)
+		}
+		return nil
+	})
+	return results, err
+}
+
+// InvitationQuery filters FindInvitations.
+type InvitationQuery struct {
+	Status string
+	Cursor string
+	Limit  int
+}
+
+// FindInvitations lists an organization's invitations, newest first. Needs
+// members.read.
+func (s *Service) FindInvitations(ctx context.Context, actor Actor, orgRef string, q InvitationQuery) (p Page[Invitation], err error) {
+	defer wrap(&err, "FindInvitations(%s)", orgRef)
+	limit, errL := pageLimit(q.Limit)
+	cur, errC := decodeCursor(q.Cursor)
+	var errS error
+	switch InvitationState(q.Status) {
+	case "", InvitationPending, InvitationAccepted, InvitationExpired, InvitationCancelled:
+	default:
+		errS = Invalid("status", `must be "pending", "expired", "accepted" or "cancelled"`)
+	}
+	if err := collect(errL, errC, errS); err != nil {
+		return p, err
+	}
+	err = s.store.Read(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
+		if err != nil {
+			return err
+		}
+		items, total, err := tx.FindInvitations(ctx, InvitationFilter{
+			OrgID: a.org.ID, State: InvitationState(q.Status), Now: s.now(),
+			Before: cur.after, Limit: limit + 1, SkipTotal: cur.total >= 0,
+		})
+		if cur.total >= 0 {
+			total = cur.total
+		}
+		p = pageOf(items, total, limit, func(i Invitation) string { return i.ID })
+		return err
+	})
+	return p, err
+}
+
+// FindInvitation returns one invitation of the organization. Needs members.read.
+func (s *Service) FindInvitation(ctx context.Context, actor Actor, orgRef, id string) (inv Invitation, err error) {
+	err = s.store.Read(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
+		if err != nil {
+			return err
+		}
+		inv, err = tx.Invitation(ctx, a.org.ID, id)
+		return notFound(err, "invitation")
+	})
+	return inv, err
+}
+
+// ResendInvitation sends a pending or expired invitation again, with a new token and
+// a new expiry: the old link stops working. Needs members.invite (an operator may
+// resend in any organization) and the invitee's role within the actor's. Errors:
+// ENOTFOUND, ECONFLICT (accepted or cancelled), EROLECEILING.
+func (s *Service) ResendInvitation(ctx context.Context, actor Actor, orgRef, id string) (inv Invitation, err error) {
+	defer wrap(&err, "ResendInvitation(%s, %s)", orgRef, id)
+	err = s.store.Write(ctx, func(tx Tx) error {
+		a, err := s.lockedInvitations(ctx, tx, actor, orgRef)
+		if err != nil {
+			return err
+		}
+		inv, err = s.resend(ctx, tx, actor, a, id)
+		return err
+	})
+	return inv, err
+}
+
+// ResendResult is the outcome for one invitation of ResendInvitations.
+type ResendResult struct {
+	ID         string
+	Invitation Invitation
+	Err        error
+}
+
+// ResendInvitations resends several invitations; each gets its own result.
+func (s *Service) ResendInvitations(ctx context.Context, actor Actor, orgRef string, ids []string) (results []ResendResult, err error) {
+	defer wrap(&err, "ResendInvitations(%s)", orgRef)
+	switch {
+	case len(ids) == 0:
+		return nil, Invalid("invitations", "must name at least one invitation")
+	case len(ids) > maxBulk:
+		return nil, Invalid("invitations", "must name at most 500 invitations")
+	}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		a, err := s.lockedInvitations(ctx, tx, actor, orgRef)
+		if err != nil {
+			return err
+		}
+		results = results[:0]
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			res := ResendResult{ID: id}
+			res.Err = tx.Savepoint(ctx, func() error {
+				var err error
+				res.Invitation, err = s.resend(ctx, tx, actor, a, id)
+				return err
+			})
+			if res.Err != nil && ErrorCode(res.Err) == EINTERNAL {
+				return res.Err
+			}
+			results = append(results, res)
+		}
+		return nil
+	})
+	return results, err
+}
+
+// lockedInvitations authorizes members.invite and serialises the organization's
+// invitation changes (resend, cancel, accept, removal): on PostgreSQL a cancel and
+// an acceptance of one invitation must not both see it pending.
+func (s *Service) lockedInvitations(ctx context.Context, tx Tx, actor Actor, orgRef string) (access, error) {
+	a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersInvite)
+	if err != nil {
+		return a, err
+	}
+	return a, tx.LockOrganization(ctx, a.org.ID)
+}
+
+func (s *Service) resend(ctx context.Context, tx Tx, actor Actor, a access, id string) (Invitation, error) {
+	inv, err := tx.Invitation(ctx, a.org.ID, id)
+	if err != nil {
+		return inv, notFound(err, "invitation")
+	}
+	now := s.now()
+	if st := inv.StateAt(now); st != InvitationPending && st != InvitationExpired {
+		return inv, Errorf(ECONFLICT, "the invitation is %s; only pending or expired invitations are resent", st)
+	}
+	m, err := tx.Member(ctx, a.org.ID, inv.AccountID)
+	if err != nil {
+		return inv, err
+	}
+	if err := s.canManage(ctx, tx, actor, a, m); err != nil {
+		return inv, err
+	}
+	role, err := s.role(ctx, tx, a.org.ID, m.RoleID)
+	if err != nil {
+		return inv, err
+	}
+	before := map[string]any{"expires_at": inv.ExpiresAt}
+	token, hash := s.newToken(invitationPrefix)
+	inv.TokenHash, inv.ExpiresAt, inv.UpdatedAt = hash, now.Add(invitationTTL(a.org)), now
+	inv.InviterID, inv.InviterName = actor.Account.ID, displayName(actor.Account)
+	if err := tx.UpdateInvitation(ctx, inv); err != nil {
+		return inv, err
+	}
+	var apps []string
+	for _, seat := range m.Seats {
+		app, err := tx.Application(ctx, seat.ApplicationKey)
+		if err != nil {
+			return inv, err
+		}
+		apps = append(apps, app.Name)
+	}
+	if err := s.sendInvitation(ctx, tx, actor, a.org, m.Account, role, apps, inv, token); err != nil {
+		return inv, err
+	}
+	return inv, s.audit(ctx, tx, actor, a.org.ID, "invitation.resent", "invitation", inv.ID, before,
+		map[string]any{"expires_at": inv.ExpiresAt, "email": inv.Email})
+}
+
+// CancelInvitation withdraws a pending or expired invitation: the invited membership
+// goes, with its reserved seats. Cancelling a cancelled invitation changes nothing.
+// Needs members.invite. Errors: ENOTFOUND, ECONFLICT (accepted), EROLECEILING.
+func (s *Service) CancelInvitation(ctx context.Context, actor Actor, orgRef, id string) (err error) {
+	defer wrap(&err, "CancelInvitation(%s, %s)", orgRef, id)
+	return s.store.Write(ctx, func(tx Tx) error {
+		a, err := s.lockedInvitations(ctx, tx, actor, orgRef)
+		if err != nil {
+			return err
+		}
+		inv, err := tx.Invitation(ctx, a.org.ID, id)
+		if err != nil {
+			return notFound(err, "invitation")
+		}
+		switch inv.State {
+		case InvitationCancelled:
+			return nil
+		case InvitationAccepted:
+			return Errorf(ECONFLICT, "the invitation was accepted; remove the member instead")
+		}
+		m, err := tx.Member(ctx, a.org.ID, inv.AccountID)
+		if err != nil {
+			return err
+		}
+		if err := s.canManage(ctx, tx, actor, a, m); err != nil {
+			return err
+		}
+		if err := tx.DeleteMembership(ctx, a.org.ID, inv.AccountID); err != nil {
+			return err
+		}
+		return s.cancelInvitation(ctx, tx, actor, inv)
+	})
+}
+
+// cancelInvitation marks inv cancelled and audits it; the caller removes the
+// membership.
+func (s *Service) cancelInvitation(ctx context.Context, tx Tx, actor Actor, inv Invitation) error {
+	inv.State, inv.UpdatedAt = InvitationCancelled, s.now()
+	if err := tx.UpdateInvitation(ctx, inv); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, actor, inv.OrgID, "invitation.cancelled", "invitation", inv.ID,
+		map[string]any{"state": InvitationPending, "email": inv.Email}, map[string]any{"state": InvitationCancelled})
+}
+
+// InvitationPreview is what the invitation landing page shows before accepting.
+type InvitationPreview struct {
+	Invitation    Invitation
+	Organization  Organization
+	Role          Role
+	Inviter       string
+	AccountExists bool // the invitee accepts with their own session, not with a new password
+	FirstName     string
+	LastName      string
+}
+
+// PreviewInvitation reads an invitation by its token. Errors: ENOTFOUND (unknown,
+// or replaced by a resend), ETOKENEXPIRED (expired, accepted or cancelled).
+func (s *Service) PreviewInvitation(ctx context.Context, token string) (p InvitationPreview, err error) {
+	defer wrap(&err, "PreviewInvitation")
+	err = s.store.Read(ctx, func(tx Tx) error {
+		inv, err := s.usableInvitation(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		org, err := tx.OrganizationByRef(ctx, inv.OrgID)
+		if err != nil {
+			return err
+		}
+		acct, err := tx.AccountByID(ctx, inv.AccountID)
+		if err != nil {
+			return err
+		}
+		role, err := s.role(ctx, tx, inv.OrgID, inv.RoleID)
+		if err != nil {
+			return err
+		}
+		p = InvitationPreview{Invitation: inv, Organization: org, Role: role, Inviter: inv.InviterName,
+			AccountExists: acct.State != AccountPending, FirstName: acct.FirstName, LastName: acct.LastName}
+		return nil
+	})
+	return p, err
+}
+
+// usableInvitation finds the pending, unexpired invitation of token.
+func (s *Service) usableInvitation(ctx context.Context, tx Tx, token string) (Invitation, error) {
+	if !strings.HasPrefix(token, invitationPrefix) || len(token) > 100 {
+		return Invitation{}, Errorf(ENOTFOUND, "invitation not found: the link is wrong, or a newer invitation replaced it")
+	}
+	inv, err := tx.InvitationByTokenHash(ctx, TokenHash(token))
+	if ErrorCode(err) == ENOTFOUND {
+		return inv, Errorf(ENOTFOUND, "invitation not found: the link is wrong, or a newer invitation replaced it")
+	}
+	if err != nil {
+		return inv, err
+	}
+	switch inv.StateAt(s.now()) {
+	case InvitationExpired:
+		return inv, Errorf(ETOKENEXPIRED, "this invitation expired on %s; ask an administrator to send a new one", formatExpiry(inv.ExpiresAt))
+	case InvitationAccepted:
+		return inv, Errorf(ETOKENEXPIRED, "this invitation was accepted already; log in instead")
+	case InvitationCancelled:
+		return inv, Errorf(ETOKENEXPIRED, "this invitation was cancelled")
+	}
+	return inv, nil
+}
+
+// AcceptInput accepts an invitation. A person new to Roster gives a password (and
+// names, unless the inviter gave them); an existing account accepts with its own
+// session (actor) instead.
+type AcceptInput struct {
+	Token     string
+	FirstName string
+	LastName  string
+	Password  string
+}
+
+// Accepted is the account and the membership an acceptance activated.
+type Accepted struct {
+	Account      Account
+	Member       Member
+	Organization Organization
+}
+
+// AcceptInvitation consumes an invitation token, once: the membership becomes
+// active, and a new account gets its names and password and becomes active. actor is
+// nil for an anonymous caller. Errors: ENOTFOUND, ETOKENEXPIRED (expired, accepted,
+// cancelled — also when another acceptance won a race), EUNAUTHENTICATED (an
+// existing account must log in), EFORBIDDEN (logged in as someone else; disabled
+// account), EINVALID.
+func (s *Service) AcceptInvitation(ctx context.Context, actor *Actor, in AcceptInput, ip string) (res Accepted, err error) {
+	defer wrap(&err, "AcceptInvitation")
+	var inv Invitation
+	var acct Account
+	err = s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		if inv, err = s.usableInvitation(ctx, tx, in.Token); err != nil {
+			return err
+		}
+		acct, err = tx.AccountByID(ctx, inv.AccountID)
+		return err
+	})
+	if err != nil {
+		return res, err
+	}
+	var hash string
+	switch {
+	case acct.State == AccountDisabled:
+		return res, Errorf(EFORBIDDEN, "the account of %s is disabled", acct.Email)
+	case actor != nil && actor.Account.ID != acct.ID:
+		return res, Errorf(EFORBIDDEN, "this invitation is for %s; log in as that account to accept it", acct.Email)
+	case actor == nil && acct.State == AccountActive:
+		return res, Errorf(EUNAUTHENTICATED, "%s has a Roster account: log in and accept with its session", acct.Email)
+	case acct.State == AccountPending:
+		first, errF := NormalizeName("first_name", in.FirstName, acct.FirstName == "")
+		last, errL := NormalizeName("last_name", in.LastName, acct.LastName == "")
+		if err := collect(errF, errL, CheckPassword("password", in.Password)); err != nil {
+			return res, err
+		}
+		if first != "" {
+			acct.FirstName = first
+		}
+		if last != "" {
+			acct.LastName = last
+		}
+		if hash, err = s.hasher.Hash(ctx, in.Password); err != nil {
+			return res, err
+		}
+	}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		if err := tx.LockOrganization(ctx, inv.OrgID); err != nil {
+			return err
+		}
+		now := s.now()
+		ok, err := tx.AcceptInvitation(ctx, inv.ID, inv.TokenHash, now)
+		if err != nil {
+			return err
+		}
+		if !ok { // resent, cancelled, expired or accepted since we read it
+			if _, err := s.usableInvitation(ctx, tx, in.Token); err != nil {
+				return err
+			}
+			return Errorf(ETOKENEXPIRED, "this invitation is no longer valid")
+		}
+		cur, err := tx.AccountByID(ctx, acct.ID)
+		if err != nil {
+			return err
+		}
+		if hash != "" {
+			if cur.State != AccountPending { // activated meanwhile, by another invitation or a sign-up
+				return Errorf(EUNAUTHENTICATED, "%s has a Roster account now: log in and accept with its session", cur.Email)
+			}
+			cur.FirstName, cur.LastName, cur.PasswordHash = acct.FirstName, acct.LastName, hash
+			cur.State, cur.UpdatedAt = AccountActive, now
+			if err := tx.UpdateAccount(ctx, cur); err != nil {
+				return err
+			}
+		}
+		ms, err := tx.Membership(ctx, inv.OrgID, cur.ID)
+		if err != nil {
+			return err
+		}
+		ms.State, ms.UpdatedAt = MemberActive, now
+		if err := tx.UpdateMembership(ctx, ms); err != nil {
+			return err
+		}
+		if res.Organization, err = tx.OrganizationByRef(ctx, inv.OrgID); err != nil {
+			return err
+		}
+		if res.Member, err = tx.Member(ctx, inv.OrgID, cur.ID); err != nil {
+			return err
+		}
+		res.Account = cur
+		by := Actor{Account: cur, IP: ip}
+		if actor != nil {
+			by.SessionID = actor.SessionID
+		}
+		after := map[string]any{"state": MemberActive, "invitation": inv.ID}
+		if hash != "" {
+			after["account_activated"] = true
+		}
+		return s.audit(ctx, tx, by, inv.OrgID, "invitation.accepted", "account", cur.ID,
+			map[string]any{"state": MemberInvited}, after)
+	})
+	return res, err
+}
+
+// displayName is how a person is named in emails: their name, or their email.
+func displayName(a Account) string {
+	if n := strings.TrimSpace(a.FirstName + " " + a.LastName); n != "" {
+		return n
+	}
+	return a.Email
+}
+
+// formatExpiry is how emails and messages write an expiry time.
+func formatExpiry(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006, 15:04 UTC") }
+
+// joinNames writes a list as prose: "A", "A and B", "A, B and C".
+func joinNames(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}

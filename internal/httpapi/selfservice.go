@@ -1,0 +1,82 @@
+package httpapi
+
+import (
+	"context"
+
+	"roster.dev/roster/internal/account"
+)
+
+type signUpInput struct {
+	Body struct {
+		Email     string `json:"email" required:"true" maxLength:"254"`
+		FirstName string `json:"first_name" required:"true" maxLength:"200"`
+		LastName  string `json:"last_name" required:"true" maxLength:"200"`
+		Password  string `json:"password" required:"true" maxLength:"256"`
+	}
+}
+
+// signUp emails a verification link; the account exists once it is followed. The
+// answer is 202 whether or not the email has an account.
+func (s *Server) signUp(ctx context.Context, in *signUpInput) (*struct{}, error) {
+	if err := s.allowSelfService(ctx, in.Body.Email); err != nil {
+		return nil, err
+	}
+	b := in.Body
+	return nil, s.fail(ctx, s.svc.SignUp(ctx, account.SignUpInput{Email: b.Email, FirstName: b.FirstName,
+		LastName: b.LastName, Password: b.Password}, s.clientIP(ctx)))
+}
+
+// allowSelfService limits the public requests that send email, per client address
+// and per address mailed, so that nobody can flood a mailbox through Roster.
+func (s *Server) allowSelfService(ctx context.Context, email string) error {
+	if ok, wait := s.selfIP.Allow(s.clientIP(ctx)); !ok {
+		return rateLimited(ctx, wait, "too many requests from this address; try again later")
+	}
+	if ok, wait := s.selfEmail.Allow(account.EmailKey(email)); !ok {
+		return rateLimited(ctx, wait, "too many emails asked for this address; try again later")
+	}
+	return nil
+}
+
+type verifyEmailInput struct {
+	Body struct {
+		Token string `json:"token" required:"true" maxLength:"100" doc:"The token of the verification email's link."`
+	}
+}
+
+func (s *Server) verifyEmail(ctx context.Context, in *verifyEmailInput) (*accountOutput, error) {
+	a, err := s.svc.VerifyEmail(ctx, in.Body.Token, s.clientIP(ctx))
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	out := &accountOutput{}
+	out.Body.Account = accountView(a)
+	return out, nil
+}
+
+type passwordResetInput struct {
+	Body struct {
+		Email string `json:"email" required:"true" maxLength:"254"`
+	}
+}
+
+// requestPasswordReset emails a reset link if the email has an active account;
+// 202 either way.
+func (s *Server) requestPasswordReset(ctx context.Context, in *passwordResetInput) (*struct{}, error) {
+	if err := s.allowSelfService(ctx, in.Body.Email); err != nil {
+		return nil, err
+	}
+	return nil, s.fail(ctx, s.svc.RequestPasswordReset(ctx, in.Body.Email, s.clientIP(ctx)))
+}
+
+type confirmPasswordResetInput struct {
+	Body struct {
+		Token       string `json:"token" required:"true" maxLength:"100" doc:"The token of the reset email's link."`
+		NewPassword string `json:"new_password" required:"true" maxLength:"256"`
+	}
+}
+
+// confirmPasswordReset sets the new password and revokes every session.
+func (s *Server) confirmPasswordReset(ctx context.Context, in *confirmPasswordResetInput) (*struct{}, error) {
+	return nil, s.fail(ctx, s.svc.ResetPassword(ctx, in.Body.Token, in.Body.NewPassword, s.clientIP(ctx)))
+}
