@@ -76,6 +76,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	worker := &outbox.Worker{Store: db, Sender: sender, From: cfg.MailFrom, Log: log}
+	db.OnEmail(worker.Wake) // deliver at once; the poll is for retries and other processes
 	workerDone := make(chan struct{})
 	go func() {
 		defer close(workerDone)

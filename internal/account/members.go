@@ -22,9 +22,11 @@ type AddMemberInput struct {
 	ResetPasswordOnFirstLogin bool
 }
 
-// AddMember adds one person to an organization. An unknown email creates an active
-// account with the given password and names; a known one is linked as it is (its
-// names and password are not touched). Needs members.invite, and the role within the
+// AddMember adds one person to an organization. With send_invite: false an unknown
+// email creates an active account with the given password and names, as does an
+// account that was invited somewhere but never set up; an active account is linked
+// as it is (its names and password are not touched). With send_invite: true the
+// person is invited (see invite). Needs members.invite, and the role within the
 // actor's own permissions. Errors: EINVALID, EFORBIDDEN, EROLECEILING,
 // EDUPLICATEEMAIL (already a member), ECONFLICT (username taken), ENOTFOUND.
 func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in AddMemberInput) (m Member, err error) {
@@ -65,8 +67,14 @@ func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in 
 	if err != nil && ErrorCode(err) != ENOTFOUND {
 		return m, err
 	}
+	// A person new to Roster, or one invited somewhere who never set up their account,
+	// gets the account the admin describes, active at once.
 	var fresh Account
-	if existing.ID == "" {
+	if existing.ID == "" || existing.State == AccountPending {
+		if existing.ID != "" {
+			in.FirstName, in.LastName = orElse(in.FirstName, existing.FirstName), orElse(in.LastName, existing.LastName)
+			in.Phone, in.Username = orElse(in.Phone, existing.Phone), orElse(in.Username, existing.Username)
+		}
 		if fresh, err = s.newMemberAccount(ctx, email, in); err != nil {
 			return m, err
 		}
@@ -104,6 +112,20 @@ func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in 
 					Fields: []FieldError{{Field: "email", Message: "is already a member of this organization"}}}
 			} else if ErrorCode(err) != ENOTFOUND {
 				return err
+			}
+			if acct.State == AccountPending {
+				if fresh.ID == "" { // became pending between our read and this transaction
+					return Errorf(ECONFLICT, "the account changed meanwhile; try again")
+				}
+				before := accountState(acct)
+				fresh.ID, fresh.CreatedAt = acct.ID, acct.CreatedAt
+				if err := tx.UpdateAccount(ctx, fresh); err != nil {
+					return err
+				}
+				acct = fresh
+				if err := s.audit(ctx, tx, actor, a.org.ID, "account.activated", "account", acct.ID, before, accountState(acct)); err != nil {
+					return err
+				}
 			}
 		}
 		now := s.now()
@@ -193,6 +215,13 @@ func (s *Service) addInvited(ctx context.Context, actor Actor, orgRef, email str
 		return err
 	})
 	return m, err
+}
+
+func orElse(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // newMemberAccount validates and builds the account of a person new to Roster.

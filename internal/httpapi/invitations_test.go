@@ -530,3 +530,26 @@ func TestEmailRateLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestAddInvitedElsewhere: an admin who adds, with a password, someone invited by
+// another organization who never set up their account gives them that account;
+// the other invitation is then accepted with the account's session.
+func TestAddInvitedElsewhere(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.org("acme", "")
+		e.org("globex", "")
+		e.must(200, e.op, "POST", "/api/v1/organizations/acme/invitations", map[string]any{"emails": []string{"pat@x.test"}})
+		token := e.link("invitation", "pat@x.test")
+		problem(t, e.call(e.op, "POST", "/api/v1/organizations/globex/members", map[string]any{
+			"email": "pat@x.test", "role": "member", "send_invite": false}), 422, "validation", "password", "first_name")
+		m := e.member(e.op, "globex", "pat@x.test", "member")
+		if m["state"] != "active" || m["account"].(map[string]any)["first_name"] != "Fpa" {
+			t.Errorf("member = %v", m)
+		}
+		pat := e.login("pat@x.test", pw)
+		if p := e.must(200, "", "GET", "/api/v1/invitations/"+token, nil); p["account_exists"] != true {
+			t.Errorf("preview = %v", p)
+		}
+		e.must(200, pat, "POST", "/api/v1/invitations/"+token+"/accept", nil)
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"roster.dev/roster/internal/account"
@@ -53,6 +54,23 @@ type Worker struct {
 	// default DefaultBackoff.
 	Backoff   func(attempt int) time.Duration
 	PollEvery time.Duration // the wait when the outbox has nothing due
+
+	wakeOnce sync.Once
+	wake     chan struct{}
+}
+
+// Wake makes a waiting Run look at the outbox now rather than at its next poll (call
+// it after committing an email). It never blocks.
+func (w *Worker) Wake() {
+	select {
+	case w.wakeChan() <- struct{}{}:
+	default: // a wake-up is pending already
+	}
+}
+
+func (w *Worker) wakeChan() chan struct{} {
+	w.wakeOnce.Do(func() { w.wake = make(chan struct{}, 1) })
+	return w.wake
 }
 
 // DefaultBackoff waits 30s·2^(attempt-1), at most an hour, give or take 20%.
@@ -110,6 +128,8 @@ func (w *Worker) Run(ctx context.Context) error {
 			t.Stop()
 			return nil
 		case <-t.C:
+		case <-w.wakeChan():
+			t.Stop()
 		}
 	}
 }

@@ -348,3 +348,28 @@ func TestDefaultBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestWakeOnCommit: with the store's OnEmail wired to Wake, a committed email is
+// delivered at once, not at the next poll (an hour away here).
+func TestWakeOnCommit(t *testing.T) {
+	db := storetest.Open(t, sqlstore.SQLite)
+	srv := smtptest.Start(t)
+	w := newWorker(t, db, srv, &clock{t: time.Now()})
+	w.Now, w.PollEvery = nil, time.Hour
+	db.OnEmail(w.Wake)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Run(runCtx) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(50 * time.Millisecond) // Run has found the outbox empty and waits
+	enqueue(t, db, time.Now(), "ada@acme.example")
+	deadline := time.Now().Add(20 * time.Second)
+	for len(srv.Received()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the committed email was not delivered: the worker was not woken")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	w.Wake()
+	w.Wake() // never blocks, even with a wake-up pending
+}

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -47,9 +48,16 @@ type DB struct {
 	// The statement cache of SQLite's readers (nil on PostgreSQL). The writer has
 	// none: its one connection is held by the transaction, so it could not prepare.
 	readStmts *stmtCache
+	// onEmail, when set, is called after a write that enqueued an email commits.
+	onEmail atomic.Pointer[func()]
 }
 
 var _ account.Store = (*DB)(nil)
+
+// OnEmail sets a function called after every committed write that put an email in
+// the outbox (serve wakes its outbox worker with it, instead of waiting for the
+// next poll). It must not block.
+func (db *DB) OnEmail(fn func()) { db.onEmail.Store(&fn) }
 
 // Open connects to the database named by rawURL: "sqlite://path/to/file.db"
 // (relative), "sqlite:///abs/path.db", or "postgres://…" / "postgresql://…".
@@ -188,6 +196,7 @@ func (db *DB) Write(ctx context.Context, fn func(account.Tx) error) (err error) 
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	t := &tx{q: sqlTx, engine: db.engine}
 	defer func() {
 		if p := recover(); p != nil {
 			sqlTx.Rollback()
@@ -199,9 +208,13 @@ func (db *DB) Write(ctx context.Context, fn func(account.Tx) error) (err error) 
 		}
 		if err = sqlTx.Commit(); err != nil {
 			err = fmt.Errorf("commit: %w", err)
+			return
+		}
+		if fn := db.onEmail.Load(); t.enqueued && fn != nil {
+			(*fn)()
 		}
 	}()
-	return fn(&tx{q: sqlTx, engine: db.engine})
+	return fn(t)
 }
 
 // querier is what *sql.DB and *sql.Tx share.
@@ -218,6 +231,8 @@ type tx struct {
 	// savepoints counts the savepoints taken, naming each one uniquely (sp_1, sp_2, …)
 	// so that they nest.
 	savepoints int
+	// enqueued records that the transaction wrote an outbox message (see OnEmail).
+	enqueued bool
 }
 
 // Savepoint runs fn inside a savepoint of the write transaction. If fn fails, its

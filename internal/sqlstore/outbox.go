@@ -30,6 +30,7 @@ func (t *tx) EnqueueEmail(ctx context.Context, e account.Email) error {
 		INSERT INTO outbox (id, org_id, kind, to_addr, subject, text_body, html_body, state, next_at, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)`,
 		e.ID, e.OrgID, e.Kind, e.To, e.Subject, e.Text, e.HTML, ts(e.CreatedAt))
+	t.enqueued = t.enqueued || err == nil
 	return translate(err, "outbox message")
 }
 
