@@ -42,6 +42,7 @@ func BenchmarkInvitations(b *testing.B) {
 				ctx, cancel := context.WithCancel(context.Background())
 				w := &outbox.Worker{Store: db, Sender: sender, From: "Roster <roster@acme.test>",
 					Log: slog.New(slog.NewTextHandler(io.Discard, nil)), PollEvery: 20 * time.Millisecond}
+				db.OnEmail(w.Wake) // as serve wires it
 				var wg sync.WaitGroup
 				wg.Go(func() { _ = w.Run(ctx) })
 
