@@ -429,7 +429,9 @@ func (s *Service) UpdateMember(ctx context.Context, actor Actor, orgRef, account
 				return err
 			}
 			m.RoleID = role.ID
-			notices = append(notices, s.roleNotice(a.org, actor, cur, prev, role))
+			if cur.State != MemberInvited { // an invitee has not joined: nothing to tell yet
+				notices = append(notices, s.roleNotice(a.org, actor, cur, prev, role))
+			}
 		}
 		if in.Teams != nil {
 			ids, names, err := s.resolveTeams(ctx, tx, a.org.ID, *in.Teams)
@@ -455,6 +457,19 @@ func (s *Service) UpdateMember(ctx context.Context, actor Actor, orgRef, account
 			m.UpdatedAt = now
 			if err := tx.UpdateMembership(ctx, m.Membership); err != nil {
 				return err
+			}
+			if m.State == MemberInvited { // the invitation offers the role the membership holds
+				inv, err := tx.PendingInvitation(ctx, a.org.ID, accountID)
+				switch {
+				case err == nil:
+					inv.RoleID, inv.UpdatedAt = m.RoleID, now
+					if err := tx.UpdateInvitation(ctx, inv); err != nil {
+						return err
+					}
+					m.Invitation = &inv
+				case ErrorCode(err) != ENOTFOUND:
+					return err
+				}
 			}
 		}
 		for _, n := range notices {

@@ -93,6 +93,10 @@ func (s *Service) seatNotice(ctx context.Context, tx Tx, actor Actor, sc *seatSc
 	if s.renderer == nil {
 		return nil
 	}
+	// An invitee hears of their seats in the invitation, not before they joined.
+	if ms, err := tx.Membership(ctx, sc.org.ID, accountID); err != nil || ms.State == MemberInvited {
+		return err
+	}
 	acct, err := tx.AccountByID(ctx, accountID)
 	if err != nil {
 		return err

@@ -553,3 +553,31 @@ func TestAddInvitedElsewhere(t *testing.T) {
 		e.must(200, pat, "POST", "/api/v1/invitations/"+token+"/accept", nil)
 	})
 }
+
+// TestInviteeNotTold: changes to an invitee's seats or role before they accept
+// write no access-change email (the invitation speaks for itself), and the
+// invitation's role follows the membership's.
+func TestInviteeNotTold(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.org("acme", "")
+		e.must(201, e.op, "POST", "/api/v1/applications", map[string]any{"key": "studio", "name": "Studio"})
+		sub := e.subscribe("acme", "studio", 5, 365*24*time.Hour)
+		m := e.must(201, e.op, "POST", "/api/v1/organizations/acme/members", map[string]any{
+			"email": "ivy@acme.test", "first_name": "Ivy", "last_name": "I", "send_invite": true})
+		id := accountID(m)
+		e.must(200, e.op, "PUT", "/api/v1/organizations/acme/subscriptions/"+sub["id"].(string)+"/seats/"+id, nil)
+		e.must(200, e.op, "PATCH", "/api/v1/organizations/acme/members/"+id, map[string]any{"role": "admin"})
+		if got := e.outbox(); !slices.Equal(got, []string{"invitation ivy@acme.test"}) {
+			t.Errorf("outbox = %v", got)
+		}
+		problem(t, e.call(e.op, "POST", "/api/v1/organizations/acme/members/"+id+"/deactivate", nil), 409, "conflict")
+		token := e.link("invitation", "ivy@acme.test")
+		if p := e.must(200, "", "GET", "/api/v1/invitations/"+token, nil); p["role"] != "Admin" {
+			t.Errorf("preview offers %v, want Admin", p["role"])
+		}
+		acc := e.must(200, "", "POST", "/api/v1/invitations/"+token+"/accept", map[string]any{"password": pw})
+		if ms := acc["membership"].(map[string]any); ms["role"] != "admin" || len(ms["seats"].([]any)) != 1 {
+			t.Errorf("membership = %v", ms)
+		}
+	})
+}
