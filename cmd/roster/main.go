@@ -3,6 +3,7 @@
 //	roster serve     run the API (and, later, the console) on the configured store
 //	roster migrate   apply the store's migrations, or list them with -status
 //	roster outbox    list the email outbox, retry a failed message
+//	roster import    import people from an .xlsx or .csv file
 //	roster version   print the version
 package main
 
@@ -35,6 +36,7 @@ Usage:
   roster serve [flags]      run the server (roster serve -h lists the flags)
   roster migrate [-status]  apply the database migrations (or list them)
   roster outbox list|retry  see the email outbox, send a failed message again
+  roster import --org ORG FILE   import people from an .xlsx or .csv file
   roster version            print the version
 `
 
@@ -51,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "outbox":
 		return outboxCmd(ctx, rest, getenv, stdout, stderr)
+	case "import":
+		return importCmd(ctx, rest, getenv, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "roster", version())
 		return nil

@@ -28,17 +28,7 @@ func TestMain(m *testing.M) {
 // startProcess runs `roster serve` as a child process until the test ends.
 func startProcess(t *testing.T, env map[string]string) string {
 	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(os.Args[0], "serve", "--addr", addr)
-	cmd.Env = append(os.Environ(), "ROSTER_TEST_RUN_MAIN=1")
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var logs lockedBuffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	base, cmd, logs := spawn(t, env)
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan error, 1)
@@ -53,16 +43,35 @@ func startProcess(t *testing.T, env map[string]string) string {
 			t.Errorf("roster serve did not stop on SIGINT within 30s")
 		}
 	})
+	return base
+}
+
+// spawn starts `roster serve` as a child process and waits for /healthz; stopping
+// it is the caller's business.
+func spawn(t *testing.T, env map[string]string) (string, *exec.Cmd, *lockedBuffer) {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(os.Args[0], "serve", "--addr", addr)
+	cmd.Env = append(os.Environ(), "ROSTER_TEST_RUN_MAIN=1")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = io.Discard, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
 	base := "http://" + addr
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if res, err := http.Get(base + "/healthz"); err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
-				return base
+				return base, cmd, logs
 			}
 		}
 		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
 			t.Fatalf("no /healthz from %s within 60s\n%s", base, logs.String())
 		}
 		time.Sleep(25 * time.Millisecond)

@@ -15,6 +15,7 @@ import (
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/config"
 	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/importer"
 	"roster.dev/roster/internal/mail"
 	"roster.dev/roster/internal/outbox"
 	"roster.dev/roster/internal/password"
@@ -54,7 +55,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	api := httpapi.NewServer(httpapi.Deps{Service: svc, Logger: log, Ready: db.Ping, BaseURL: cfg.BaseURL})
+	runner := &importer.Runner{Service: svc, Log: log, Lease: cfg.ImportLease}
+	api := httpapi.NewServer(httpapi.Deps{Service: svc, Logger: log, Ready: db.Ping, BaseURL: cfg.BaseURL,
+		MaxUploadBytes: int64(cfg.ImportMaxMB) << 20, OnImport: runner.Wake})
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -85,6 +88,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}()
 	defer func() { <-workerDone }() // before the store closes
+	runnerDone := make(chan struct{})
+	go func() {
+		defer close(runnerDone)
+		if err := runner.Run(ctx); err != nil {
+			log.Error("import runner stopped", "err", err)
+		}
+	}()
+	defer func() { <-runnerDone }() // a batch in flight commits or rolls back first
 
 	go purgeSessions(ctx, svc, log)
 	errc := make(chan error, 1)

@@ -93,79 +93,99 @@ func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in 
 		if err != nil {
 			return err
 		}
-		acct, err := tx.AccountByEmail(ctx, EmailKey(email))
-		created := false
-		switch {
-		case ErrorCode(err) == ENOTFOUND:
-			if fresh.ID == "" { // deleted between our read and this transaction
-				return Errorf(ECONFLICT, "the account changed meanwhile; try again")
-			}
-			if err := tx.CreateAccount(ctx, fresh); err != nil {
-				return err
-			}
-			acct, created = fresh, true
-		case err != nil:
-			return err
-		default:
-			if _, err := tx.Membership(ctx, a.org.ID, acct.ID); err == nil {
-				return &Error{Code: EDUPLICATEEMAIL, Message: email + " is already a member of " + a.org.Name,
-					Fields: []FieldError{{Field: "email", Message: "is already a member of this organization"}}}
-			} else if ErrorCode(err) != ENOTFOUND {
-				return err
-			}
-			if acct.State == AccountPending {
-				if fresh.ID == "" { // became pending between our read and this transaction
-					return Errorf(ECONFLICT, "the account changed meanwhile; try again")
-				}
-				before := accountState(acct)
-				fresh.ID, fresh.CreatedAt = acct.ID, acct.CreatedAt
-				if err := tx.UpdateAccount(ctx, fresh); err != nil {
-					return err
-				}
-				acct = fresh
-				if err := s.audit(ctx, tx, actor, a.org.ID, "account.activated", "account", acct.ID, before, accountState(acct)); err != nil {
-					return err
-				}
-			}
-		}
-		now := s.now()
-		ms := Membership{OrgID: a.org.ID, AccountID: acct.ID, RoleID: role.ID, State: MemberActive, CreatedAt: now, UpdatedAt: now}
-		if err := tx.CreateMembership(ctx, ms); err != nil {
-			return err
-		}
-		if len(teamIDs) > 0 {
-			if err := tx.SetMemberTeams(ctx, a.org.ID, acct.ID, teamIDs); err != nil {
-				return err
-			}
-		}
-		m = Member{Membership: ms, Account: acct, Teams: teamNames, Seats: []MemberSeat{}}
-		after := memberState(m)
-		if created {
-			after["account_created"] = true
-		}
-		if err := s.audit(ctx, tx, actor, a.org.ID, "member.added", "account", acct.ID, nil, after); err != nil {
-			return err
-		}
-		if len(in.Applications) == 0 {
-			return nil
-		}
-		if err := a.require(PermSeatsAssign); err != nil {
-			return err
-		}
-		subs, err := s.seatsForApplications(ctx, tx, a.org.ID, in.Applications)
-		if err != nil {
-			return err
-		}
-		for i, sub := range subs {
-			// send_invite: false sends no email, also not about the seats.
-			if err := s.assign(ctx, tx, actor, &seatScope{access: a, sub: sub}, fieldIndex("applications", i), acct.ID, true); err != nil {
-				return err
-			}
-		}
-		m, err = tx.Member(ctx, a.org.ID, acct.ID)
+		m, err = s.addActive(ctx, tx, actor, a, activeMember{email: email, fresh: fresh, role: role,
+			teamIDs: teamIDs, teamNames: teamNames, apps: in.Applications})
 		return err
 	})
 	return m, err
+}
+
+// activeMember is who addActive adds and with what.
+type activeMember struct {
+	email     string
+	fresh     Account // the account to create (or to turn a pending one into); zero: none expected
+	role      Role
+	teamIDs   []string
+	teamNames []string
+	apps      []string // application keys: a seat of each, without an email
+}
+
+// addActive makes email an active member of a.org in tx, creating fresh when the
+// email has no account and activating a pending account as fresh, and audits it. It
+// sends no email (send_invite: false). Errors: EDUPLICATEEMAIL, ECONFLICT (the
+// account changed since fresh was prepared), EFORBIDDEN, EQUOTAEXCEEDED, EINVALID.
+func (s *Service) addActive(ctx context.Context, tx Tx, actor Actor, a access, in activeMember) (Member, error) {
+	email, fresh := in.email, in.fresh
+	acct, err := tx.AccountByEmail(ctx, EmailKey(email))
+	created := false
+	switch {
+	case ErrorCode(err) == ENOTFOUND:
+		if fresh.ID == "" { // deleted between our read and this transaction
+			return Member{}, Errorf(ECONFLICT, "the account changed meanwhile; try again")
+		}
+		if err := tx.CreateAccount(ctx, fresh); err != nil {
+			return Member{}, err
+		}
+		acct, created = fresh, true
+	case err != nil:
+		return Member{}, err
+	default:
+		if _, err := tx.Membership(ctx, a.org.ID, acct.ID); err == nil {
+			return Member{}, &Error{Code: EDUPLICATEEMAIL, Message: email + " is already a member of " + a.org.Name,
+				Fields: []FieldError{{Field: "email", Message: "is already a member of this organization"}}}
+		} else if ErrorCode(err) != ENOTFOUND {
+			return Member{}, err
+		}
+		if acct.State == AccountPending {
+			if fresh.ID == "" { // became pending between our read and this transaction
+				return Member{}, Errorf(ECONFLICT, "the account changed meanwhile; try again")
+			}
+			before := accountState(acct)
+			fresh.ID, fresh.CreatedAt = acct.ID, acct.CreatedAt
+			if err := tx.UpdateAccount(ctx, fresh); err != nil {
+				return Member{}, err
+			}
+			acct = fresh
+			if err := s.audit(ctx, tx, actor, a.org.ID, "account.activated", "account", acct.ID, before, accountState(acct)); err != nil {
+				return Member{}, err
+			}
+		}
+	}
+	now := s.now()
+	ms := Membership{OrgID: a.org.ID, AccountID: acct.ID, RoleID: in.role.ID, State: MemberActive, CreatedAt: now, UpdatedAt: now}
+	if err := tx.CreateMembership(ctx, ms); err != nil {
+		return Member{}, err
+	}
+	if len(in.teamIDs) > 0 {
+		if err := tx.SetMemberTeams(ctx, a.org.ID, acct.ID, in.teamIDs); err != nil {
+			return Member{}, err
+		}
+	}
+	m := Member{Membership: ms, Account: acct, Teams: in.teamNames, Seats: []MemberSeat{}}
+	after := memberState(m)
+	if created {
+		after["account_created"] = true
+	}
+	if err := s.audit(ctx, tx, actor, a.org.ID, "member.added", "account", acct.ID, nil, after); err != nil {
+		return m, err
+	}
+	if len(in.apps) == 0 {
+		return m, nil
+	}
+	if err := a.require(PermSeatsAssign); err != nil {
+		return m, err
+	}
+	subs, err := s.seatsForApplications(ctx, tx, a.org.ID, in.apps)
+	if err != nil {
+		return m, err
+	}
+	for i, sub := range subs {
+		// send_invite: false sends no email, also not about the seats.
+		if err := s.assign(ctx, tx, actor, &seatScope{access: a, sub: sub}, fieldIndex("applications", i), acct.ID, true); err != nil {
+			return m, err
+		}
+	}
+	return tx.Member(ctx, a.org.ID, acct.ID)
 }
 
 // addInvited is AddMember with send_invite: the person becomes an invited member
@@ -274,6 +294,11 @@ func (s *Service) resolveTeams(ctx context.Context, tx Tx, orgID string, names [
 	if err != nil {
 		return nil, nil, err
 	}
+	return teamsNamed(teams, names)
+}
+
+// teamsNamed maps team names (case-insensitive) to ids among teams.
+func teamsNamed(teams []Team, names []string) (ids, canonical []string, err error) {
 	byKey := make(map[string]Team, len(teams))
 	for _, t := range teams {
 		byKey[strings.ToLower(t.Name)] = t
@@ -389,101 +414,108 @@ func (s *Service) UpdateMember(ctx context.Context, actor Actor, orgRef, account
 		if err != nil {
 			return err
 		}
-		m = cur
-		acct := cur.Account
-		var v Validation
-		if in.FirstName != nil {
-			n, err := NormalizeName("first_name", *in.FirstName, true)
-			addErr(&v, err)
-			acct.FirstName = n
-		}
-		if in.LastName != nil {
-			n, err := NormalizeName("last_name", *in.LastName, true)
-			addErr(&v, err)
-			acct.LastName = n
-		}
-		if in.Phone != nil {
-			p, err := NormalizePhone("phone", *in.Phone)
-			addErr(&v, err)
-			acct.Phone = p
-		}
-		if in.Username != nil {
-			u, err := NormalizeUsername("username", *in.Username)
-			addErr(&v, err)
-			acct.Username = u
-		}
-		if err := v.Err(); err != nil {
-			return err
-		}
-		var notices []Notice
-		if in.Role != nil && *in.Role != cur.RoleID {
-			role, err := s.assignableRole(ctx, tx, a, "role", *in.Role)
-			if err != nil {
-				return err
-			}
-			if err := s.keepOwner(ctx, tx, cur); err != nil {
-				return err
-			}
-			prev, err := s.role(ctx, tx, a.org.ID, cur.RoleID)
-			if err != nil {
-				return err
-			}
-			m.RoleID = role.ID
-			if cur.State != MemberInvited { // an invitee has not joined: nothing to tell yet
-				notices = append(notices, s.roleNotice(a.org, actor, cur, prev, role))
-			}
-		}
-		if in.Teams != nil {
-			ids, names, err := s.resolveTeams(ctx, tx, a.org.ID, *in.Teams)
-			if err != nil {
-				return err
-			}
-			if !slices.Equal(names, cur.Teams) {
-				if err := tx.SetMemberTeams(ctx, a.org.ID, accountID, ids); err != nil {
-					return err
-				}
-			}
-			m.Teams = names
-		}
-		now := s.now()
-		if acct != cur.Account {
-			acct.UpdatedAt = now
-			if err := tx.UpdateAccount(ctx, acct); err != nil {
-				return err
-			}
-			m.Account = acct
-		}
-		if m.RoleID != cur.RoleID {
-			m.UpdatedAt = now
-			if err := tx.UpdateMembership(ctx, m.Membership); err != nil {
-				return err
-			}
-			if m.State == MemberInvited { // the invitation offers the role the membership holds
-				inv, err := tx.PendingInvitation(ctx, a.org.ID, accountID)
-				switch {
-				case err == nil:
-					inv.RoleID, inv.UpdatedAt = m.RoleID, now
-					if err := tx.UpdateInvitation(ctx, inv); err != nil {
-						return err
-					}
-					m.Invitation = &inv
-				case ErrorCode(err) != ENOTFOUND:
-					return err
-				}
-			}
-		}
-		for _, n := range notices {
-			if err := s.notify(ctx, tx, a.org.ID, n); err != nil {
-				return err
-			}
-		}
-		before, after := diff(memberState(cur), memberState(m))
-		if len(after) == 0 && len(before) == 0 {
-			return nil
-		}
-		return s.audit(ctx, tx, actor, a.org.ID, "member.updated", "account", accountID, before, after)
+		m, err = s.updateMember(ctx, tx, actor, a, cur, in)
+		return err
 	})
 	return m, err
+}
+
+// updateMember applies in to the member cur (whom the actor may manage) in tx, with
+// its emails and audit event; nothing changed writes nothing.
+func (s *Service) updateMember(ctx context.Context, tx Tx, actor Actor, a access, cur Member, in UpdateMemberInput) (Member, error) {
+	accountID, m := cur.AccountID, cur
+	acct := cur.Account
+	var v Validation
+	if in.FirstName != nil {
+		n, err := NormalizeName("first_name", *in.FirstName, true)
+		addErr(&v, err)
+		acct.FirstName = n
+	}
+	if in.LastName != nil {
+		n, err := NormalizeName("last_name", *in.LastName, true)
+		addErr(&v, err)
+		acct.LastName = n
+	}
+	if in.Phone != nil {
+		p, err := NormalizePhone("phone", *in.Phone)
+		addErr(&v, err)
+		acct.Phone = p
+	}
+	if in.Username != nil {
+		u, err := NormalizeUsername("username", *in.Username)
+		addErr(&v, err)
+		acct.Username = u
+	}
+	if err := v.Err(); err != nil {
+		return m, err
+	}
+	var notices []Notice
+	if in.Role != nil && *in.Role != cur.RoleID {
+		role, err := s.assignableRole(ctx, tx, a, "role", *in.Role)
+		if err != nil {
+			return m, err
+		}
+		if err := s.keepOwner(ctx, tx, cur); err != nil {
+			return m, err
+		}
+		prev, err := s.role(ctx, tx, a.org.ID, cur.RoleID)
+		if err != nil {
+			return m, err
+		}
+		m.RoleID = role.ID
+		if cur.State != MemberInvited { // an invitee has not joined: nothing to tell yet
+			notices = append(notices, s.roleNotice(a.org, actor, cur, prev, role))
+		}
+	}
+	if in.Teams != nil {
+		ids, names, err := s.resolveTeams(ctx, tx, a.org.ID, *in.Teams)
+		if err != nil {
+			return m, err
+		}
+		if !slices.Equal(names, cur.Teams) {
+			if err := tx.SetMemberTeams(ctx, a.org.ID, accountID, ids); err != nil {
+				return m, err
+			}
+		}
+		m.Teams = names
+	}
+	now := s.now()
+	if acct != cur.Account {
+		acct.UpdatedAt = now
+		if err := tx.UpdateAccount(ctx, acct); err != nil {
+			return m, err
+		}
+		m.Account = acct
+	}
+	if m.RoleID != cur.RoleID {
+		m.UpdatedAt = now
+		if err := tx.UpdateMembership(ctx, m.Membership); err != nil {
+			return m, err
+		}
+		if m.State == MemberInvited { // the invitation offers the role the membership holds
+			inv, err := tx.PendingInvitation(ctx, a.org.ID, accountID)
+			switch {
+			case err == nil:
+				inv.RoleID, inv.UpdatedAt = m.RoleID, now
+				if err := tx.UpdateInvitation(ctx, inv); err != nil {
+					return m, err
+				}
+				m.Invitation = &inv
+			case ErrorCode(err) != ENOTFOUND:
+				return m, err
+			}
+		}
+	}
+	for _, n := range notices {
+		if err := s.notify(ctx, tx, a.org.ID, n); err != nil {
+			return m, err
+		}
+	}
+	before, after := diff(memberState(cur), memberState(m))
+	if len(after) == 0 && len(before) == 0 {
+		return m, nil
+	}
+	return m, s.audit(ctx, tx, actor, a.org.ID, "member.updated", "account", accountID, before, after)
 }
 
 // DeactivateMember suspends a membership, keeping its data (and, later, its seats).

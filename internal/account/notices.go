@@ -49,15 +49,24 @@ type Renderer interface {
 // notify writes the notice to the outbox in tx, the transaction of the change. With
 // no Renderer configured, nothing is sent.
 func (s *Service) notify(ctx context.Context, tx Tx, orgID string, n Notice) error {
+	e, ok, err := s.email(orgID, n)
+	if err != nil || !ok {
+		return err
+	}
+	return tx.EnqueueEmail(ctx, e)
+}
+
+// email renders a notice into an outbox email; ok is false with no Renderer.
+func (s *Service) email(orgID string, n Notice) (e Email, ok bool, err error) {
 	if s.renderer == nil {
-		return nil
+		return e, false, nil
 	}
 	subject, text, html, err := s.renderer.Render(n)
 	if err != nil {
-		return err
+		return e, false, err
 	}
-	return tx.EnqueueEmail(ctx, Email{ID: s.ids.New(), OrgID: orgID, Kind: n.Kind, To: n.To,
-		Subject: subject, Text: text, HTML: html, CreatedAt: s.now()})
+	return Email{ID: s.ids.New(), OrgID: orgID, Kind: n.Kind, To: n.To,
+		Subject: subject, Text: text, HTML: html, CreatedAt: s.now()}, true, nil
 }
 
 // notice starts a notice to the member m about org, made by actor.

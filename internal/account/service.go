@@ -189,6 +189,15 @@ func (s *Service) role(ctx context.Context, tx Tx, orgID, id string) (Role, erro
 
 // audit writes one audit event in tx. before and after are marshalled as JSON objects.
 func (s *Service) audit(ctx context.Context, tx Tx, actor Actor, orgID, action, targetType, targetID string, before, after any) error {
+	ev, err := s.auditEvent(actor, orgID, action, targetType, targetID, before, after)
+	if err != nil {
+		return err
+	}
+	return tx.InsertAudit(ctx, ev)
+}
+
+// auditEvent builds an audit event (audit writes it; bulk imports write many at once).
+func (s *Service) auditEvent(actor Actor, orgID, action, targetType, targetID string, before, after any) (AuditEvent, error) {
 	ev := AuditEvent{
 		ID:         s.ids.New(),
 		OrgID:      orgID,
@@ -202,12 +211,10 @@ func (s *Service) audit(ctx context.Context, tx Tx, actor Actor, orgID, action, 
 	}
 	var err error
 	if ev.Before, err = marshalState(before); err != nil {
-		return err
+		return ev, err
 	}
-	if ev.After, err = marshalState(after); err != nil {
-		return err
-	}
-	return tx.InsertAudit(ctx, ev)
+	ev.After, err = marshalState(after)
+	return ev, err
 }
 
 func marshalState(v any) ([]byte, error) {

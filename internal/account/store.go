@@ -28,6 +28,7 @@ type Tx interface {
 	UpdateAccount(ctx context.Context, a Account) error // every column but id and created_at
 	DeleteAccount(ctx context.Context, id string) error // cascades memberships, teams, sessions
 	CountOperators(ctx context.Context) (int, error)
+	FirstOperator(ctx context.Context) (Account, error) // the operator created first
 
 	// Organizations. OrganizationByRef accepts an id or a slug.
 	OrganizationByRef(ctx context.Context, ref string) (Organization, error)
@@ -169,6 +170,36 @@ type Tx interface {
 	DeleteAccountTokens(ctx context.Context, kind, accountID string) error
 	DeleteExpiredAccountTokens(ctx context.Context, now time.Time) (int, error)
 
+	// Imports. CreateImport stores the job with its uploaded file; ImportFile reads
+	// the file back. ClaimImport gives owner the oldest queued or running import
+	// whose lease has lapsed (LeaseUntil <= now), setting LeaseOwner, LeaseUntil =
+	// until and state running; ENOTFOUND when there is none (on PostgreSQL it skips
+	// rows locked by another claimer). UpdateImport writes state, total, processed,
+	// the counters, error, lease_until, updated_at and finished_at, only while
+	// imp.LeaseOwner still holds the lease: it reports false when another runner took
+	// the job over. ImportErrors lists a job's rejected rows by row, after afterRow.
+	CreateImport(ctx context.Context, imp Import, file []byte) error
+	Import(ctx context.Context, orgID, id string) (Import, error)
+	ImportFile(ctx context.Context, id string) ([]byte, error)
+	ClaimImport(ctx context.Context, owner string, now, until time.Time) (Import, error)
+	UpdateImport(ctx context.Context, imp Import) (bool, error)
+	InsertImportErrors(ctx context.Context, errs []ImportError) error
+	ImportErrors(ctx context.Context, importID string, afterRow, limit int) ([]ImportError, error)
+	FindImports(ctx context.Context, orgID, before string, limit int) ([]Import, error) // newest first
+
+	// Bulk reads and writes for imports. The writes insert many rows with multi-row
+	// INSERTs; any violation fails the whole call (run it in a Savepoint to fall back
+	// to one row at a time). CreateMemberships takes the accounts of the memberships,
+	// in the same order, for the search text. AccountsByEmails takes email keys.
+	AccountsByEmails(ctx context.Context, emailKeys []string) ([]Account, error)
+	MembershipsOfAccounts(ctx context.Context, orgID string, accountIDs []string) ([]Membership, error)
+	CreateAccounts(ctx context.Context, as []Account) error
+	CreateMemberships(ctx context.Context, ms []Membership, accounts []Account) error
+	AddTeamMembers(ctx context.Context, orgID string, members []TeamMember) error
+	CreateInvitations(ctx context.Context, invs []Invitation) error
+	EnqueueEmails(ctx context.Context, es []Email) error
+	InsertAudits(ctx context.Context, es []AuditEvent) error
+
 	// Savepoint runs fn inside a savepoint of the transaction: if fn fails, its writes
 	// are rolled back and the transaction goes on (per-item results of bulk requests).
 	Savepoint(ctx context.Context, fn func() error) error
@@ -180,6 +211,12 @@ type Tx interface {
 	InsertAudit(ctx context.Context, e AuditEvent) error
 	FindAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 	CountAudit(ctx context.Context, orgID string) (int, error) // orgID "" counts platform events
+}
+
+// TeamMember puts one account in one team.
+type TeamMember struct {
+	TeamID    string
+	AccountID string
 }
 
 // AccountMembership is a membership seen from its account, with its organization.

@@ -12,7 +12,9 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is everything `roster serve` needs.
@@ -27,6 +29,11 @@ type Config struct {
 	// SignUp lets anyone create an account with POST /api/v1/auth/signup (after
 	// proving their email); off, accounts come only from invitations and admins.
 	SignUp bool
+	// ImportMaxMB bounds an uploaded import file, in MiB.
+	ImportMaxMB int
+	// ImportLease is how long an import runner holds a job between batches before
+	// another process may resume it (env ROSTER_IMPORT_LEASE only; default 1m).
+	ImportLease time.Duration
 
 	// The first operator, created on first start with an empty store.
 	BootstrapEmail    string
@@ -64,6 +71,8 @@ func ParseServe(args []string, getenv Getenv, output io.Writer) (Config, error) 
 	fs.StringVar(&c.LogFormat, "log-format", envOr(getenv, "ROSTER_LOG_FORMAT", "text"), "log format: text or json (env ROSTER_LOG_FORMAT)")
 	signUp := envOr(getenv, "ROSTER_SIGNUP", "true")
 	fs.BoolVar(&c.SignUp, "signup", signUp != "false" && signUp != "0", "allow self-service sign-up with email verification (env ROSTER_SIGNUP=false turns it off)")
+	maxMB := envOr(getenv, "ROSTER_IMPORT_MAX_MB", "20")
+	fs.IntVar(&c.ImportMaxMB, "import-max-mb", atoiOr(maxMB, -1), "largest import file accepted, in MiB (env ROSTER_IMPORT_MAX_MB)")
 	level := fs.String("log-level", envOr(getenv, "ROSTER_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env ROSTER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -72,6 +81,14 @@ func ParseServe(args []string, getenv Getenv, output io.Writer) (Config, error) 
 		return Config{}, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
 	}
 	c.DatabaseURL = *db
+	c.ImportLease = time.Minute
+	if v := getenv("ROSTER_IMPORT_LEASE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return Config{}, fmt.Errorf("ROSTER_IMPORT_LEASE: %q is not a duration of at least 1s", v)
+		}
+		c.ImportLease = d
+	}
 	c.BootstrapEmail = strings.TrimSpace(getenv("ROSTER_BOOTSTRAP_EMAIL"))
 	c.BootstrapPassword = getenv("ROSTER_BOOTSTRAP_PASSWORD")
 	if err := c.LogLevel.UnmarshalText([]byte(*level)); err != nil {
@@ -107,6 +124,9 @@ func (c *Config) validate() error {
 	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
 		errs = append(errs, fmt.Errorf("--mail-from: %q is not an address like Roster <no-reply@example.com>", c.MailFrom))
 	}
+	if c.ImportMaxMB < 1 || c.ImportMaxMB > 1024 {
+		errs = append(errs, fmt.Errorf("--import-max-mb: %d is not between 1 and 1024", c.ImportMaxMB))
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format: %q is not text or json", c.LogFormat))
 	}
@@ -123,6 +143,14 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func atoiOr(s string, def int) int {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return def
+	}
+	return n
 }
 
 func envOr(getenv Getenv, key, def string) string {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -32,6 +33,7 @@ const (
 type env struct {
 	t     testing.TB
 	db    *sqlstore.DB
+	svc   *account.Service
 	srv   *httptest.Server
 	op    string // the operator's session token
 	logs  *syncBuffer
@@ -81,6 +83,7 @@ func newEnv(t testing.TB, db *sqlstore.DB, opts ...envOption) *env {
 	if _, _, err := svc.Bootstrap(context.Background(), operatorEmail, pw); err != nil {
 		t.Fatal(err)
 	}
+	e.svc = svc
 	d := httpapi.Deps{
 		Service: svc, Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Ready: db.Ping,
 		Now: e.clock.Now, BaseURL: "http://roster.test",
@@ -108,8 +111,19 @@ type resp struct {
 func (e *env) call(token, method, path string, body any) resp {
 	e.t.Helper()
 	var r io.Reader
+	contentType := "application/json"
 	switch b := body.(type) {
 	case nil:
+	case upload:
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		fw, err := mw.CreateFormFile("file", b.name)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		fw.Write(b.content)
+		mw.Close()
+		r, contentType = &buf, mw.FormDataContentType()
 	case string:
 		r = strings.NewReader(b)
 	default:
@@ -124,7 +138,7 @@ func (e *env) call(token, method, path string, body any) resp {
 		e.t.Fatal(err)
 	}
 	if r != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -142,6 +156,12 @@ func (e *env) call(token, method, path string, body any) resp {
 		}
 	}
 	return out
+}
+
+// upload is a call body sent as a multipart form with one file field named file.
+type upload struct {
+	name    string
+	content []byte
 }
 
 // must calls and fails the test unless the status is want; it returns the body.

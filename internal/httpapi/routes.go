@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -69,6 +70,16 @@ func (s *Server) routes() {
 	huma.Register(api, op("create-join-request", http.MethodPost, "/api/v1/organizations/{org}/join-requests", "Ask, as the calling account, to join the organization", "Join requests", session, http.StatusCreated), s.createJoinRequest)
 	huma.Register(api, op("approve-join-request", http.MethodPost, "/api/v1/organizations/{org}/join-requests/{id}/approve", "Approve: the requester is invited", "Join requests", session), s.approveJoinRequest)
 	huma.Register(api, op("deny-join-request", http.MethodPost, "/api/v1/organizations/{org}/join-requests/{id}/deny", "Deny: nothing else changes", "Join requests", session), s.denyJoinRequest)
+
+	huma.Register(api, op("import-template", http.MethodGet, "/api/v1/organizations/{org}/imports/template.xlsx", "The import template, with the caller's choices as drop-downs", "Imports", session), s.importTemplate)
+	upload := op("upload-import", http.MethodPost, "/api/v1/organizations/{org}/imports", "Upload an .xlsx or .csv file of people; it is applied in the background", "Imports", session, http.StatusAccepted)
+	upload.MaxBodyBytes, upload.BodyReadTimeout = 0, 2*time.Minute // limitUpload bounds the size
+	upload.Errors = append(upload.Errors, http.StatusRequestEntityTooLarge)
+	huma.Register(api, upload, s.uploadImport)
+	huma.Register(api, op("get-import", http.MethodGet, "/api/v1/organizations/{org}/imports/{id}", "An import's state, progress and rejected rows", "Imports", session), s.getImport)
+	huma.Register(api, op("import-errors", http.MethodGet, "/api/v1/organizations/{org}/imports/{id}/errors.xlsx", "An import's rejected rows as a workbook to fix and upload again", "Imports", session), s.importErrors)
+	huma.Register(api, op("export-members-xlsx", http.MethodGet, "/api/v1/organizations/{org}/members/export.xlsx", "The member list (with its filters) as a workbook", "Members", session), s.exportXLSX)
+	huma.Register(api, op("export-members-csv", http.MethodGet, "/api/v1/organizations/{org}/members/export.csv", "The member list (with its filters) as CSV", "Members", session), s.exportCSV)
 
 	huma.Register(api, op("create-subscription", http.MethodPost, "/api/v1/organizations/{org}/subscriptions", "Give the organization a seat quota (operator or partner)", "Subscriptions", session, http.StatusCreated), s.createSubscription)
 	huma.Register(api, op("list-subscriptions", http.MethodGet, "/api/v1/organizations/{org}/subscriptions", "List subscriptions with their seat counts", "Subscriptions", session), s.listSubscriptions)

@@ -39,6 +39,7 @@ var sampleBodies = map[string]any{
 	"resend-invitations":   map[string]any{"invitations": []string{"x"}},
 	"resend-invitation":    nil,
 	"approve-join-request": nil,
+	"upload-import":        upload{name: "people.csv", content: []byte("email\nx@acme.test\n")},
 	"deny-join-request":    nil,
 }
 
@@ -65,6 +66,7 @@ func TestTenantIsolation(t *testing.T) {
 			"email": "inv@acme.test", "first_name": "I", "last_name": "N", "send_invite": true})["invitation"].(map[string]any)
 		e.member(e.op, "globex", "req@globex.test", "member")
 		jr := e.must(201, e.login("req@globex.test", pw), "POST", "/api/v1/organizations/acme/join-requests", map[string]any{"message": "hi"})
+		imp := e.must(202, e.op, "POST", "/api/v1/organizations/acme/imports", upload{name: "p.csv", content: []byte("email\nz@acme.test\n")})
 
 		var doc struct {
 			Paths map[string]map[string]struct {
@@ -89,6 +91,9 @@ func TestTenantIsolation(t *testing.T) {
 				concrete := path
 				if strings.Contains(path, "/join-requests/") {
 					concrete = strings.ReplaceAll(concrete, "{id}", jr["id"].(string))
+				}
+				if strings.Contains(path, "/imports/") {
+					concrete = strings.ReplaceAll(concrete, "{id}", imp["id"].(string))
 				}
 				concrete = strings.ReplaceAll(concrete, "{id}", inv["id"].(string))
 				for k, v := range ids {

@@ -20,7 +20,9 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/importer"
 	"roster.dev/roster/internal/ratelimit"
+	"roster.dev/roster/internal/spreadsheet"
 )
 
 // Version is the API document's version.
@@ -43,7 +45,13 @@ type Deps struct {
 	// requests per client address and per address mailed.
 	SelfServicePerIP    ratelimit.Limit
 	SelfServicePerEmail ratelimit.Limit
-	Now                 func() time.Time
+	// MaxUploadBytes bounds an import file (default 20 MiB); SheetLimits bound what
+	// reading it may cost (zip bombs, huge cells). OnImport is called after an
+	// upload is queued (serve wakes its import runner).
+	MaxUploadBytes int64
+	SheetLimits    spreadsheet.Limits
+	OnImport       func()
+	Now            func() time.Time
 	// BaseURL is the server's public URL (for the links it shows).
 	BaseURL string
 }
@@ -61,9 +69,13 @@ type Server struct {
 	joins      *ratelimit.Keyed
 	selfIP     *ratelimit.Keyed
 	selfEmail  *ratelimit.Keyed
-	mux        *http.ServeMux
-	api        huma.API
-	handler    http.Handler
+
+	maxUpload   int64
+	sheetLimits spreadsheet.Limits
+	onImport    func()
+	mux         *http.ServeMux
+	api         huma.API
+	handler     http.Handler
 }
 
 // NewServer builds the API handler.
@@ -82,6 +94,9 @@ func NewServer(d Deps) *Server {
 	d.JoinRequestsPerAccount = orDefault(d.JoinRequestsPerAccount, ratelimit.Limit{Every: time.Minute, Burst: 10})
 	d.SelfServicePerIP = orDefault(d.SelfServicePerIP, ratelimit.Limit{Every: 6 * time.Second, Burst: 20})
 	d.SelfServicePerEmail = orDefault(d.SelfServicePerEmail, ratelimit.Limit{Every: 5 * time.Minute, Burst: 5})
+	if d.MaxUploadBytes <= 0 {
+		d.MaxUploadBytes = importer.DefaultMaxBytes
+	}
 	s := &Server{
 		svc:        d.Service,
 		log:        d.Logger,
@@ -94,7 +109,11 @@ func NewServer(d Deps) *Server {
 		joins:      ratelimit.New(d.JoinRequestsPerAccount, 100_000, d.Now),
 		selfIP:     ratelimit.New(d.SelfServicePerIP, 100_000, d.Now),
 		selfEmail:  ratelimit.New(d.SelfServicePerEmail, 100_000, d.Now),
-		mux:        http.NewServeMux(),
+
+		maxUpload:   d.MaxUploadBytes,
+		sheetLimits: d.SheetLimits,
+		onImport:    d.OnImport,
+		mux:         http.NewServeMux(),
 	}
 	cfg := huma.DefaultConfig("Roster API", Version)
 	cfg.Info.Description = "Account and seat management for software sold to organizations."
@@ -116,7 +135,7 @@ func NewServer(d Deps) *Server {
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(r.Context(), http.StatusNotFound, account.ENOTFOUND, "no such route"))
 	})
-	s.handler = s.middleware(s.mux)
+	s.handler = s.middleware(s.limitUpload(s.mux))
 	return s
 }
 

@@ -52,6 +52,11 @@ func (t *tx) accountWhere(ctx context.Context, cond string, arg any) (account.Ac
 	return a, nil
 }
 
+// FirstOperator returns the operator created first (ENOTFOUND when there is none).
+func (t *tx) FirstOperator(ctx context.Context) (account.Account, error) {
+	return t.accountWhere(ctx, `a.operator = $1 ORDER BY a.created_at, a.id LIMIT 1`, true)
+}
+
 // CreateAccount inserts a. A taken email or username is an ECONFLICT naming the field.
 func (t *tx) CreateAccount(ctx context.Context, a account.Account) error {
 	_, err := t.q.ExecContext(ctx, `

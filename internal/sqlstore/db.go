@@ -301,6 +301,20 @@ var uniqueFields = map[string]string{
 	"join_requests.id":           "id",
 	"account_tokens_pkey":        "token",
 	"account_tokens.token_hash":  "token",
+	"imports_pkey":               "id",
+	"imports.id":                 "id",
+	"import_files_pkey":          "id",
+	"import_files.import_id":     "id",
+	// (import_id, row, seq): SQLite names its first column.
+	"import_errors_pkey":      "row",
+	"import_errors.import_id": "row",
+	// (team_id, account_id): SQLite names its first column.
+	"team_members_pkey":    "team",
+	"team_members.team_id": "team",
+	"accounts_pkey":        "id",
+	"accounts.id":          "id",
+	"audit_events_pkey":    "id",
+	"audit_events.id":      "id",
 }
 
 // quotaConstraint is the check that keeps a subscription's assigned seats within its

@@ -114,6 +114,16 @@ func (t *tx) forUpdate() string {
 	return ""
 }
 
+// skipLocked locks the selected rows until the transaction ends and skips those
+// another transaction holds, on PostgreSQL (a claim that concurrent claimers share);
+// SQLite needs no row locks (its writers are serial).
+func (t *tx) skipLocked() string {
+	if t.engine == Postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
 // byteOrder makes col sort by its bytes, as Go's strings.Compare does: SQLite's
 // default collation already does; PostgreSQL's follows the database's locale.
 func (t *tx) byteOrder(col string) string {
