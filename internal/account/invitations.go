@@ -208,15 +208,8 @@ type InvitationQuery struct {
 // members.read.
 func (s *Service) FindInvitations(ctx context.Context, actor Actor, orgRef string, q InvitationQuery) (p Page[Invitation], err error) {
 	defer wrap(&err, "FindInvitations(%s)", orgRef)
-	limit, errL := pageLimit(q.Limit)
-	cur, errC := decodeCursor(q.Cursor)
-	var errS error
-	switch InvitationState(q.Status) {
-	case "", InvitationPending, InvitationAccepted, InvitationExpired, InvitationCancelled:
-	default:
-		errS = Invalid("status", `must be "pending", "expired", "accepted" or "cancelled"`)
-	}
-	if err := collect(errL, errC, errS); err != nil {
+	limit, cur, err := listParams(q.Limit, q.Cursor, "status", q.Status, string(InvitationPending), string(InvitationAccepted), string(InvitationExpired), string(InvitationCancelled))
+	if err != nil {
 		return p, err
 	}
 	err = s.store.Read(ctx, func(tx Tx) error {

@@ -92,15 +92,8 @@ type JoinRequestQuery struct {
 // join_requests.review.
 func (s *Service) FindJoinRequests(ctx context.Context, actor Actor, orgRef string, q JoinRequestQuery) (p Page[JoinRequest], err error) {
 	defer wrap(&err, "FindJoinRequests(%s)", orgRef)
-	limit, errL := pageLimit(q.Limit)
-	cur, errC := decodeCursor(q.Cursor)
-	var errS error
-	switch JoinRequestState(q.Status) {
-	case "", JoinRequestPending, JoinRequestApproved, JoinRequestDenied:
-	default:
-		errS = Invalid("status", `must be "pending", "approved" or "denied"`)
-	}
-	if err := collect(errL, errC, errS); err != nil {
+	limit, cur, err := listParams(q.Limit, q.Cursor, "status", q.Status, string(JoinRequestPending), string(JoinRequestApproved), string(JoinRequestDenied))
+	if err != nil {
 		return p, err
 	}
 	err = s.store.Read(ctx, func(tx Tx) error {

@@ -345,15 +345,8 @@ type MemberQuery struct {
 // cursor.
 func (s *Service) FindMembers(ctx context.Context, actor Actor, orgRef string, q MemberQuery) (p Page[Member], err error) {
 	defer wrap(&err, "FindMembers(%s)", orgRef)
-	limit, errL := pageLimit(q.Limit)
-	cur, errC := decodeCursor(q.Cursor)
-	var errS error
-	switch MemberState(q.State) {
-	case "", MemberInvited, MemberActive, MemberDeactivated:
-	default:
-		errS = Invalid("state", `must be "invited", "active" or "deactivated"`)
-	}
-	if err := collect(errL, errC, errS); err != nil {
+	limit, cur, err := listParams(q.Limit, q.Cursor, "state", q.State, string(MemberInvited), string(MemberActive), string(MemberDeactivated))
+	if err != nil {
 		return p, err
 	}
 	err = s.store.Read(ctx, func(tx Tx) error {

@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"encoding/base64"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -299,6 +300,22 @@ const (
 	defaultLimit = 50
 	maxLimit     = 500
 )
+
+// listParams checks a list's limit, its cursor and its one enumerated filter (field,
+// whose value must be empty or one of allowed), reporting every mistake at once.
+func listParams(n int, cursorText, field, value string, allowed ...string) (int, cursor, error) {
+	limit, errL := pageLimit(n)
+	cur, errC := decodeCursor(cursorText)
+	var errS error
+	if value != "" && !slices.Contains(allowed, value) {
+		quoted := make([]string, len(allowed))
+		for i, a := range allowed {
+			quoted[i] = strconv.Quote(a)
+		}
+		errS = Invalid(field, "must be "+strings.Join(quoted[:len(quoted)-1], ", ")+" or "+quoted[len(quoted)-1])
+	}
+	return limit, cur, collect(errL, errC, errS)
+}
 
 func pageLimit(n int) (int, error) {
 	switch {

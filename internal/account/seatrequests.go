@@ -124,15 +124,8 @@ func (s *Service) FindOrganizationSeatRequests(ctx context.Context, actor Actor,
 }
 
 func (s *Service) findSeatRequests(ctx context.Context, orgID string, q SeatRequestQuery) (p Page[SeatRequest], err error) {
-	limit, errL := pageLimit(q.Limit)
-	cur, errC := decodeCursor(q.Cursor)
-	var errS error
-	switch SeatRequestStatus(q.Status) {
-	case "", SeatRequestPending, SeatRequestApproved, SeatRequestDenied:
-	default:
-		errS = Invalid("status", `must be "pending", "approved" or "denied"`)
-	}
-	if err := collect(errL, errC, errS); err != nil {
+	limit, cur, err := listParams(q.Limit, q.Cursor, "status", q.Status, string(SeatRequestPending), string(SeatRequestApproved), string(SeatRequestDenied))
+	if err != nil {
 		return p, err
 	}
 	f := SeatRequestFilter{OrgID: orgID, Status: SeatRequestStatus(q.Status), Before: cur.after, Limit: limit + 1}
