@@ -103,11 +103,11 @@ func importIntoStore(ctx context.Context, dbURL, as, org, name string, content [
 	if err != nil {
 		return progressReport{}, err
 	}
-	format, total, err := importer.Inspect(content, spreadsheet.Limits{})
+	p, err := importer.Prepare(content, spreadsheet.Limits{})
 	if err != nil {
 		return progressReport{}, err
 	}
-	imp, err := svc.StartImport(ctx, actor, org, account.ImportUpload{FileName: name, Format: format, Content: content, Total: total})
+	imp, err := svc.StartImport(ctx, actor, org, account.ImportUpload{FileName: name, Format: p.Format, Content: p.Stored, Total: p.Total})
 	if err != nil {
 		return progressReport{}, err
 	}

@@ -86,7 +86,7 @@ func (s *Service) parseImportRow(ctx context.Context, tx Tx, a access, c *import
 	if teams := list(r.Cell(ColTeams)); len(teams) > 0 {
 		var err error
 		if c.teams == nil {
-			if c.teams, err = tx.Teams(ctx, a.org.ID); err != nil {
+			if c.teams, err = tx.TeamRefs(ctx, a.org.ID); err != nil {
 				return p, err
 			}
 		}

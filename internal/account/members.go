@@ -290,7 +290,7 @@ func (s *Service) resolveTeams(ctx context.Context, tx Tx, orgID string, names [
 	if len(names) == 0 {
 		return nil, []string{}, nil
 	}
-	teams, err := tx.Teams(ctx, orgID)
+	teams, err := tx.TeamRefs(ctx, orgID)
 	if err != nil {
 		return nil, nil, err
 	}

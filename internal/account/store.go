@@ -65,6 +65,7 @@ type Tx interface {
 
 	// Teams.
 	Teams(ctx context.Context, orgID string) ([]Team, error)
+	TeamRefs(ctx context.Context, orgID string) ([]Team, error) // without member counts
 	Team(ctx context.Context, orgID, id string) (Team, error)
 	CreateTeam(ctx context.Context, t Team) error
 	UpdateTeam(ctx context.Context, t Team) error

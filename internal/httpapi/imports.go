@@ -113,12 +113,12 @@ func (s *Server) uploadImport(ctx context.Context, in *uploadImportInput) (*impo
 	if int64(len(content)) > s.maxUpload {
 		return nil, s.fail(ctx, tooLarge(s.maxUpload))
 	}
-	format, total, err := importer.Inspect(content, s.sheetLimits)
+	p, err := importer.Prepare(content, s.sheetLimits)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	imp, err := s.svc.StartImport(ctx, actorFrom(ctx), in.Org, account.ImportUpload{
-		FileName: f.Filename, Format: format, Content: content, Total: total})
+		FileName: f.Filename, Format: p.Format, Content: p.Stored, Total: p.Total})
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

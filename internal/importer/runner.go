@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/spreadsheet"
 )
 
 // Runner defaults.
@@ -30,7 +29,6 @@ const (
 type Runner struct {
 	Service   *account.Service
 	Log       *slog.Logger
-	Limits    spreadsheet.Limits
 	Batch     int           // rows per transaction
 	Lease     time.Duration // how long a claim lasts without a committed batch
 	PollEvery time.Duration // the wait when no import is due
@@ -97,25 +95,25 @@ func (r *Runner) process(ctx context.Context, imp account.Import) error {
 	if err != nil {
 		return err
 	}
-	rd, format, header, err := open(content, r.Limits)
+	rd, cells, err := openStored(content)
 	if err != nil {
-		return r.Service.FailImport(ctx, imp, "the file cannot be read: "+err.Error())
+		return r.Service.FailImport(ctx, imp, "the stored file cannot be read: "+err.Error())
 	}
-	defer rd.Close()
+	header, err := account.ParseImportHeader(cells)
+	if err != nil {
+		return r.Service.FailImport(ctx, imp, "the stored file cannot be read: "+err.Error())
+	}
 	seen := map[string]int{} // email → the row it first appeared in
 	batchSize := orDefault(r.Batch, DefaultBatch)
 	batch := make([]account.ImportRow, 0, batchSize)
 	skip := imp.Processed
 	for {
-		row, err := rd.Next()
+		row, err := rd.next()
 		eof := errors.Is(err, io.EOF)
 		if err != nil && !eof {
 			return r.Service.FailImport(ctx, imp, fmt.Sprintf("the file became unreadable after %d rows: %v", imp.Processed, err))
 		}
 		if !eof {
-			if format == spreadsheet.CSV {
-				unquoteFormulas(row.Cells)
-			}
 			ir := header.Row(row.Number, row.Cells, problems(row))
 			if key := account.EmailKey(ir.Email()); key != "" {
 				if first, dup := seen[key]; dup {

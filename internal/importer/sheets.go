@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"strconv"
@@ -112,20 +111,8 @@ func fileHeader(ctx context.Context, svc *account.Service, id string) ([]string,
 	if err != nil {
 		return nil, err
 	}
-	f, err := spreadsheet.Detect(content[:min(len(content), 512)])
-	if err != nil {
-		return nil, fileError(err)
-	}
-	rd, err := spreadsheet.Open(bytes.NewReader(content), int64(len(content)), f, spreadsheet.Limits{})
-	if err != nil {
-		return nil, fileError(err)
-	}
-	defer rd.Close()
-	row, err := rd.Next()
-	if err != nil {
-		return nil, fileError(err)
-	}
-	return append([]string(nil), row.Cells...), nil
+	_, header, err := openStored(content)
+	return header, err
 }
 
 // pad makes a row exactly n cells wide (its cells past the header's are dropped), so

@@ -89,11 +89,11 @@ func benchImportOnce(b *testing.B, engine sqlstore.Engine, file []byte, n int) {
 	b.ResetTimer()
 	resetPeakRSS()
 	start := time.Now()
-	format, total, err := importer.Inspect(file, spreadsheet.Limits{})
-	if err != nil || total != n {
-		b.Fatalf("inspect: %d rows, %v", total, err)
+	p, err := importer.Prepare(file, spreadsheet.Limits{})
+	if err != nil || p.Total != n {
+		b.Fatalf("prepare: %d rows, %v", p.Total, err)
 	}
-	imp, err := svc.StartImport(ctx, op, orgs[0].ID, account.ImportUpload{FileName: "people.xlsx", Format: format, Content: file, Total: total})
+	imp, err := svc.StartImport(ctx, op, orgs[0].ID, account.ImportUpload{FileName: "people.xlsx", Format: p.Format, Content: p.Stored, Total: p.Total})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -41,6 +41,27 @@ func (t *tx) Teams(ctx context.Context, orgID string) ([]account.Team, error) {
 	return out, rows.Err()
 }
 
+// TeamRefs lists orgID's teams by name without counting their members (Members is
+// 0): what resolving team names needs, at the cost of one index read.
+func (t *tx) TeamRefs(ctx context.Context, orgID string) ([]account.Team, error) {
+	rows, err := t.q.QueryContext(ctx, `
+		SELECT t.id, t.org_id, t.name, t.created_at, t.updated_at, 0 FROM teams t
+		WHERE t.org_id = $1 ORDER BY `+t.byteOrder("t.name_key")+`, t.id`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []account.Team{}
+	for rows.Next() {
+		var tm account.Team
+		if err := rows.Scan(teamDest(&tm)...); err != nil {
+			return nil, err
+		}
+		out = append(out, tm)
+	}
+	return out, rows.Err()
+}
+
 // Team returns orgID's team id with its member count, or ENOTFOUND.
 func (t *tx) Team(ctx context.Context, orgID, id string) (account.Team, error) {
 	var tm account.Team
