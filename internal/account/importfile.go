@@ -51,9 +51,6 @@ func ParseImportHeader(cells []string) (ImportHeader, error) {
 	return h, nil
 }
 
-// Has reports whether the file has the column.
-func (h ImportHeader) Has(col string) bool { _, ok := h.index[col]; return ok }
-
 // Row turns one data row's cells into an ImportRow. problems are the reader's
 // (a truncated cell, too many columns), by 0-based cell position.
 func (h ImportHeader) Row(number int, cells []string, problems map[int]string) ImportRow {
