@@ -95,6 +95,40 @@ func (s *Service) FindImport(ctx context.Context, actor Actor, orgRef, id string
 	return imp, errs, err
 }
 
+// ImportQuery pages FindImports.
+type ImportQuery struct {
+	Cursor string
+	Limit  int
+}
+
+// FindImports lists an organization's imports, newest first. Needs imports.run.
+func (s *Service) FindImports(ctx context.Context, actor Actor, orgRef string, q ImportQuery) (p Page[Import], err error) {
+	defer wrap(&err, "FindImports(%s)", orgRef)
+	limit, cur, err := listParams(q.Limit, q.Cursor, "", "")
+	if err != nil {
+		return p, err
+	}
+	err = s.store.Read(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, PermImportsRun)
+		if err != nil {
+			return err
+		}
+		items, err := tx.FindImports(ctx, a.org.ID, cur.after, limit+1)
+		if err != nil {
+			return err
+		}
+		total := cur.total
+		if total < 0 {
+			if total, err = tx.CountImports(ctx, a.org.ID); err != nil {
+				return err
+			}
+		}
+		p = pageOf(items, total, limit, func(i Import) string { return i.ID })
+		return nil
+	})
+	return p, err
+}
+
 // EachImportError calls fn with every rejected row of an import, in row order (the
 // error report). Needs imports.run.
 func (s *Service) EachImportError(ctx context.Context, actor Actor, orgRef, id string, fn func(Import, ImportError) error) (err error) {

@@ -187,6 +187,7 @@ type Tx interface {
 	InsertImportErrors(ctx context.Context, errs []ImportError) error
 	ImportErrors(ctx context.Context, importID string, afterRow, limit int) ([]ImportError, error)
 	FindImports(ctx context.Context, orgID, before string, limit int) ([]Import, error) // newest first
+	CountImports(ctx context.Context, orgID string) (int, error)
 
 	// Bulk reads and writes for imports. The writes insert many rows with multi-row
 	// INSERTs; any violation fails the whole call (run it in a Savepoint to fall back

@@ -136,6 +136,24 @@ func tooLargeMessage(limit int64) string {
 	return fmt.Sprintf("the file is larger than the %d MB an upload may have", limit>>20)
 }
 
+type listImportsInput struct {
+	OrgPath
+	PageQuery
+}
+
+type importsOutput struct {
+	Body List[ImportView]
+}
+
+// listImports lists the organization's imports, newest first (without their errors).
+func (s *Server) listImports(ctx context.Context, in *listImportsInput) (*importsOutput, error) {
+	p, err := s.svc.FindImports(ctx, actorFrom(ctx), in.Org, account.ImportQuery{Cursor: in.Cursor, Limit: in.Limit})
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &importsOutput{Body: listOf(p, func(imp account.Import) ImportView { return importView(imp, nil) })}, nil
+}
+
 // ImportPath addresses one import of an organization.
 type ImportPath struct {
 	OrgPath

@@ -161,6 +161,9 @@ func TestImportFlow(t *testing.T) {
 			t.Errorf("report rows = %q", rrows)
 		}
 
+		if l := e.must(200, ada, "GET", "/api/v1/organizations/acme/imports", nil); l["total"] != 1.0 || l["items"].([]any)[0].(map[string]any)["id"] != job["id"] {
+			t.Errorf("imports = %v", l)
+		}
 		// The same file again changes nothing.
 		before := e.must(200, e.op, "GET", "/api/v1/organizations/acme/audit?limit=500", nil)["total"]
 		mailBefore := len(e.outbox())

@@ -76,6 +76,7 @@ func (s *Server) routes() {
 	upload.MaxBodyBytes, upload.BodyReadTimeout = 0, 2*time.Minute // limitUpload bounds the size
 	upload.Errors = append(upload.Errors, http.StatusRequestEntityTooLarge)
 	huma.Register(api, upload, s.uploadImport)
+	huma.Register(api, op("list-imports", http.MethodGet, "/api/v1/organizations/{org}/imports", "The organization's imports, newest first", "Imports", session), s.listImports)
 	huma.Register(api, op("get-import", http.MethodGet, "/api/v1/organizations/{org}/imports/{id}", "An import's state, progress and rejected rows", "Imports", session), s.getImport)
 	huma.Register(api, op("import-errors", http.MethodGet, "/api/v1/organizations/{org}/imports/{id}/errors.xlsx", "An import's rejected rows as a workbook to fix and upload again", "Imports", session), s.importErrors)
 	huma.Register(api, op("export-members-xlsx", http.MethodGet, "/api/v1/organizations/{org}/members/export.xlsx", "The member list (with its filters) as a workbook", "Members", session), s.exportXLSX)

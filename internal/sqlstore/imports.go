@@ -220,3 +220,10 @@ func (t *tx) FindImports(ctx context.Context, orgID, before string, n int) ([]ac
 	}
 	return out, rows.Err()
 }
+
+// CountImports counts orgID's imports.
+func (t *tx) CountImports(ctx context.Context, orgID string) (int, error) {
+	var n int
+	err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM imports WHERE org_id = $1`, orgID).Scan(&n)
+	return n, err
+}
