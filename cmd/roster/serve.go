@@ -14,6 +14,7 @@ import (
 
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/config"
+	"roster.dev/roster/internal/console"
 	"roster.dev/roster/internal/httpapi"
 	"roster.dev/roster/internal/importer"
 	"roster.dev/roster/internal/mail"
@@ -58,6 +59,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	runner := &importer.Runner{Service: svc, Log: log, Lease: cfg.ImportLease}
 	api := httpapi.NewServer(httpapi.Deps{Service: svc, Logger: log, Ready: db.Ping, BaseURL: cfg.BaseURL,
 		MaxUploadBytes: int64(cfg.ImportMaxMB) << 20, OnImport: runner.Wake})
+	api.MountConsole(console.New(console.Deps{Service: svc, Logger: log, Limits: api, BaseURL: cfg.BaseURL,
+		MaxUploadBytes: int64(cfg.ImportMaxMB) << 20, OnImport: runner.Wake, SignUp: cfg.SignUp}))
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -96,7 +96,7 @@ func (s *Service) bulkAdd(ctx context.Context, tx Tx, actor Actor, a access, row
 			token, hash := s.newToken(invitationPrefix)
 			inv := Invitation{
 				ID: s.ids.New(), OrgID: a.org.ID, AccountID: acct.ID, Email: acct.Email, RoleID: p.role.ID,
-				TokenHash: hash, State: InvitationPending, InviterID: actor.Account.ID, InviterName: displayName(actor.Account),
+				TokenHash: hash, State: InvitationPending, InviterID: actor.Account.ID, InviterName: DisplayName(actor.Account),
 				ExpiresAt: now.Add(invitationTTL(a.org)), CreatedAt: now, UpdatedAt: now,
 			}
 			invitations = append(invitations, inv)

@@ -79,7 +79,7 @@ func (s *Service) invite(ctx context.Context, tx Tx, actor Actor, a access, in i
 	token, hash := s.newToken(invitationPrefix)
 	inv := Invitation{
 		ID: s.ids.New(), OrgID: a.org.ID, AccountID: acct.ID, Email: acct.Email, RoleID: in.role.ID,
-		TokenHash: hash, State: InvitationPending, InviterID: actor.Account.ID, InviterName: displayName(actor.Account),
+		TokenHash: hash, State: InvitationPending, InviterID: actor.Account.ID, InviterName: DisplayName(actor.Account),
 		ExpiresAt: now.Add(invitationTTL(a.org)), CreatedAt: now, UpdatedAt: now,
 	}
 	if err := tx.CreateInvitation(ctx, inv); err != nil {
@@ -338,7 +338,7 @@ func (s *Service) resend(ctx context.Context, tx Tx, actor Actor, a access, id s
 	before := map[string]any{"expires_at": inv.ExpiresAt}
 	token, hash := s.newToken(invitationPrefix)
 	inv.TokenHash, inv.ExpiresAt, inv.UpdatedAt = hash, now.Add(invitationTTL(a.org)), now
-	inv.InviterID, inv.InviterName = actor.Account.ID, displayName(actor.Account)
+	inv.InviterID, inv.InviterName = actor.Account.ID, DisplayName(actor.Account)
 	if err := tx.UpdateInvitation(ctx, inv); err != nil {
 		return inv, err
 	}
@@ -585,7 +585,8 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor *Actor, in AcceptI
 }
 
 // displayName is how a person is named in emails: their name, or their email.
-func displayName(a Account) string {
+// DisplayName is how a person is named to others: their names, else their email.
+func DisplayName(a Account) string {
 	if n := strings.TrimSpace(a.FirstName + " " + a.LastName); n != "" {
 		return n
 	}

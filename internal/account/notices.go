@@ -76,7 +76,7 @@ func (s *Service) notice(kind string, org Organization, actor Actor, m Member) N
 		name = m.Account.Email
 	}
 	return Notice{Kind: kind, To: m.Account.Email, Name: name, Organization: org.Name,
-		Actor: displayName(actor.Account), ActorEmail: actor.Account.Email, Link: s.baseURL + "/"}
+		Actor: DisplayName(actor.Account), ActorEmail: actor.Account.Email, Link: s.baseURL + "/"}
 }
 
 // roleNotice tells a member their role changed: admin rights granted (from a role

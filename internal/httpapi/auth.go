@@ -29,11 +29,8 @@ type loginOutput struct {
 // (429 with Retry-After), before any password hashing is spent on them.
 func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error) {
 	ip := s.clientIP(ctx)
-	if ok, wait := s.loginIP.Allow(ip); !ok {
-		return nil, rateLimited(ctx, wait, "too many login attempts from this address")
-	}
-	if ok, wait := s.loginEmail.Allow(account.EmailKey(in.Body.Email)); !ok {
-		return nil, rateLimited(ctx, wait, "too many login attempts for this email")
+	if err := s.AllowLogin(ctx, in.Body.Email); err != nil {
+		return nil, err
 	}
 	res, err := s.svc.Login(ctx, in.Body.Email, in.Body.Password, ip, truncate(in.UserAgent, 200))
 	if err != nil {
@@ -45,6 +42,19 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error
 	out.Body.Account = accountView(res.Account)
 	out.Body.PasswordResetRequired = res.Account.MustResetPassword
 	return out, nil
+}
+
+// AllowLogin takes one login attempt from the allowances of the client's address and
+// of the email (429 problem when either is spent), before any password hashing is
+// spent on it. The console's login shares these allowances with the API's.
+func (s *Server) AllowLogin(ctx context.Context, email string) error {
+	if ok, wait := s.loginIP.Allow(s.clientIP(ctx)); !ok {
+		return rateLimited(ctx, wait, "too many login attempts from this address")
+	}
+	if ok, wait := s.loginEmail.Allow(account.EmailKey(email)); !ok {
+		return rateLimited(ctx, wait, "too many login attempts for this email")
+	}
+	return nil
 }
 
 func rateLimited(ctx context.Context, wait time.Duration, detail string) *Problem {

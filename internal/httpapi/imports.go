@@ -3,8 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -100,25 +98,13 @@ type importOutput struct {
 // the import.
 func (s *Server) uploadImport(ctx context.Context, in *uploadImportInput) (*importOutput, error) {
 	if err := s.svc.CheckImport(ctx, actorFrom(ctx), in.Org); err != nil {
-		return nil, s.fail(ctx, err) // before a byte of someone else's upload is parsed
+		return nil, s.fail(ctx, err) // before the file is looked at
 	}
 	f := in.RawBody.Data().File
 	if !f.IsSet {
 		return nil, s.fail(ctx, account.Invalid("file", "is required: a multipart field named file"))
 	}
-	content, err := io.ReadAll(io.LimitReader(f, s.maxUpload+1))
-	if err != nil {
-		return nil, s.fail(ctx, account.Invalid("file", "could not be read: "+err.Error()))
-	}
-	if int64(len(content)) > s.maxUpload {
-		return nil, s.fail(ctx, tooLarge(s.maxUpload))
-	}
-	p, err := importer.Prepare(content, s.sheetLimits)
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	imp, err := s.svc.StartImport(ctx, actorFrom(ctx), in.Org, account.ImportUpload{
-		FileName: f.Filename, Format: p.Format, Content: p.Stored, Total: p.Total})
+	imp, err := importer.Upload(ctx, s.svc, actorFrom(ctx), in.Org, f.Filename, f, s.maxUpload, s.sheetLimits)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -126,14 +112,6 @@ func (s *Server) uploadImport(ctx context.Context, in *uploadImportInput) (*impo
 		s.onImport()
 	}
 	return &importOutput{Body: importView(imp, nil)}, nil
-}
-
-func tooLarge(limit int64) error {
-	return account.Errorf(account.ETOOLARGE, "%s", tooLargeMessage(limit))
-}
-
-func tooLargeMessage(limit int64) string {
-	return fmt.Sprintf("the file is larger than the %d MB an upload may have", limit>>20)
 }
 
 type listImportsInput struct {
@@ -218,7 +196,7 @@ func (s *Server) limitUpload(next http.Handler) http.Handler {
 			overhead := int64(64 << 10) // the multipart envelope around the file
 			if r.ContentLength > s.maxUpload+overhead {
 				writeProblem(w, newProblem(r.Context(), http.StatusRequestEntityTooLarge, account.ETOOLARGE,
-					tooLargeMessage(s.maxUpload)))
+					importer.TooLargeMessage(s.maxUpload)))
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, s.maxUpload+overhead)

@@ -81,7 +81,7 @@ type inviteOutput struct {
 // Invitation emails are rate limited per caller.
 func (s *Server) invite(ctx context.Context, in *inviteInput) (*inviteOutput, error) {
 	actor := actorFrom(ctx)
-	if err := s.allowInvitations(ctx, actor, len(in.Body.Emails)); err != nil {
+	if err := s.AllowInvitations(ctx, actor, len(in.Body.Emails)); err != nil {
 		return nil, err
 	}
 	results, err := s.svc.Invite(ctx, actor, in.Org, account.InviteInput{
@@ -104,8 +104,8 @@ func (s *Server) invite(ctx context.Context, in *inviteInput) (*inviteOutput, er
 	return out, nil
 }
 
-// allowInvitations takes n invitation emails from the caller's allowance.
-func (s *Server) allowInvitations(ctx context.Context, actor account.Actor, n int) error {
+// AllowInvitations takes n invitation emails from the caller's allowance.
+func (s *Server) AllowInvitations(ctx context.Context, actor account.Actor, n int) error {
 	if n < 1 {
 		return nil
 	}
@@ -155,7 +155,7 @@ func (s *Server) getInvitation(ctx context.Context, in *InvitationPath) (*invita
 
 func (s *Server) resendInvitation(ctx context.Context, in *InvitationPath) (*invitationOutput, error) {
 	actor := actorFrom(ctx)
-	if err := s.allowInvitations(ctx, actor, 1); err != nil {
+	if err := s.AllowInvitations(ctx, actor, 1); err != nil {
 		return nil, err
 	}
 	inv, err := s.svc.ResendInvitation(ctx, actor, in.Org, in.ID)
@@ -187,7 +187,7 @@ type resendInvitationsOutput struct {
 
 func (s *Server) resendInvitations(ctx context.Context, in *resendInvitationsInput) (*resendInvitationsOutput, error) {
 	actor := actorFrom(ctx)
-	if err := s.allowInvitations(ctx, actor, len(in.Body.Invitations)); err != nil {
+	if err := s.AllowInvitations(ctx, actor, len(in.Body.Invitations)); err != nil {
 		return nil, err
 	}
 	results, err := s.svc.ResendInvitations(ctx, actor, in.Org, in.Body.Invitations)

@@ -87,6 +87,11 @@ func newProblem(ctx context.Context, status int, slug, detail string) *Problem {
 	}
 }
 
+// ProblemFor is problemFor for the console, which shows the API's problems inline.
+func ProblemFor(ctx context.Context, log *slog.Logger, err error) *Problem {
+	return problemFor(ctx, log, err)
+}
+
 // problemFor turns a use case's error into a problem. Domain errors keep their code,
 // message and fields; anything else is logged in full and answered as a bare 500, so
 // no internal detail reaches the client.

@@ -18,7 +18,7 @@ type signUpInput struct {
 // signUp emails a verification link; the account exists once it is followed. The
 // answer is 202 whether or not the email has an account.
 func (s *Server) signUp(ctx context.Context, in *signUpInput) (*struct{}, error) {
-	if err := s.allowSelfService(ctx, in.Body.Email); err != nil {
+	if err := s.AllowSelfService(ctx, in.Body.Email); err != nil {
 		return nil, err
 	}
 	b := in.Body
@@ -26,9 +26,9 @@ func (s *Server) signUp(ctx context.Context, in *signUpInput) (*struct{}, error)
 		LastName: b.LastName, Password: b.Password}, s.clientIP(ctx)))
 }
 
-// allowSelfService limits the public requests that send email, per client address
+// AllowSelfService limits the public requests that send email, per client address
 // and per address mailed, so that nobody can flood a mailbox through Roster.
-func (s *Server) allowSelfService(ctx context.Context, email string) error {
+func (s *Server) AllowSelfService(ctx context.Context, email string) error {
 	if ok, wait := s.selfIP.Allow(s.clientIP(ctx)); !ok {
 		return rateLimited(ctx, wait, "too many requests from this address; try again later")
 	}
@@ -63,7 +63,7 @@ type passwordResetInput struct {
 // requestPasswordReset emails a reset link if the email has an active account;
 // 202 either way.
 func (s *Server) requestPasswordReset(ctx context.Context, in *passwordResetInput) (*struct{}, error) {
-	if err := s.allowSelfService(ctx, in.Body.Email); err != nil {
+	if err := s.AllowSelfService(ctx, in.Body.Email); err != nil {
 		return nil, err
 	}
 	return nil, s.fail(ctx, s.svc.RequestPasswordReset(ctx, in.Body.Email, s.clientIP(ctx)))

@@ -72,6 +72,7 @@ type Server struct {
 
 	maxUpload   int64
 	sheetLimits spreadsheet.Limits
+	console     http.Handler
 	onImport    func()
 	mux         *http.ServeMux
 	api         huma.API
@@ -132,8 +133,16 @@ func NewServer(d Deps) *Server {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /setup/{token}", s.setupHandler())
 	s.mux.Handle("POST /setup/{token}", s.setupHandler())
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	noRoute := func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(r.Context(), http.StatusNotFound, account.ENOTFOUND, "no such route"))
+	}
+	s.mux.HandleFunc("/api/", noRoute)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if s.console != nil {
+			s.console.ServeHTTP(w, r)
+			return
+		}
+		noRoute(w, r)
 	})
 	s.handler = s.middleware(s.limitUpload(s.mux))
 	return s
@@ -145,6 +154,10 @@ func orDefault(l, def ratelimit.Limit) ratelimit.Limit {
 	}
 	return l
 }
+
+// MountConsole serves every path outside the API with h (the admin console); without
+// it they answer 404 problems. Call it before serving.
+func (s *Server) MountConsole(h http.Handler) { s.console = h }
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
@@ -177,10 +190,17 @@ const (
 )
 
 // clientIP is the address the request came from, as the middleware recorded it.
-func (s *Server) clientIP(ctx context.Context) string {
+func (s *Server) clientIP(ctx context.Context) string { return ClientIP(ctx) }
+
+// ClientIP is the address a request came from, as the server's middleware recorded
+// it in the request's context.
+func ClientIP(ctx context.Context) string {
 	ip, _ := ctx.Value(ipKey).(string)
 	return ip
 }
+
+// RequestID is the id the server's middleware gave the request.
+func RequestID(ctx context.Context) string { return requestID(ctx) }
 
 func requestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey).(string)

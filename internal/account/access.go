@@ -1,0 +1,90 @@
+package account
+
+import (
+	"context"
+)
+
+// Access is what an actor may do in one organization, for a screen to show only
+// the actions that will succeed.
+type Access struct {
+	Organization Organization
+	Permissions  PermissionSet
+	// Grantable are the roles the actor may give: predefined and active custom
+	// roles whose permissions the actor holds.
+	Grantable []Role
+	// ManageSubscriptions is true for an operator, and for a partner's managers in
+	// the organizations under the partner.
+	ManageSubscriptions bool
+}
+
+// Can reports whether the access includes p.
+func (a Access) Can(p Permission) bool { return a.Permissions.Has(p) }
+
+// FindAccess returns the organization (by id or slug) and the actor's permissions in
+// it. Errors: ENOTFOUND when the organization does not exist or the actor has no
+// part in it (so other tenants stay invisible).
+func (s *Service) FindAccess(ctx context.Context, actor Actor, orgRef string) (acc Access, err error) {
+	defer wrap(&err, "FindAccess(%s)", orgRef)
+	err = s.store.Read(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, "")
+		if err != nil {
+			return err
+		}
+		acc.Organization, acc.Permissions = a.org, a.perms
+		acc.ManageSubscriptions = a.org.Kind == KindOrganization && s.canManageSubscriptions(ctx, tx, actor, a) == nil
+		custom, err := tx.CustomRoles(ctx, a.org.ID)
+		if err != nil {
+			return err
+		}
+		for _, r := range append(PredefinedRoles(), custom...) {
+			if (r.Predefined || r.Active) && a.perms.Covers(r.Permissions) {
+				acc.Grantable = append(acc.Grantable, r)
+			}
+		}
+		return nil
+	})
+	return acc, err
+}
+
+// Newcomer says what adding an email to an organization would mean.
+type Newcomer struct {
+	Email         string // as normalised
+	AccountExists bool   // names are not asked for: the account keeps its own
+	Member        bool   // already in this organization (adding is a duplicate)
+	FirstName     string // of an existing account, to greet it by name
+	LastName      string
+}
+
+// FindNewcomer tells an administrator whether email already has an account, and
+// whether it is already a member, so that a form asks for names only when they are
+// needed. Needs members.invite. Errors: EINVALID for a malformed email.
+func (s *Service) FindNewcomer(ctx context.Context, actor Actor, orgRef, email string) (n Newcomer, err error) {
+	defer wrap(&err, "FindNewcomer(%s)", orgRef)
+	norm, err := NormalizeEmail("email", email)
+	if err != nil {
+		return n, err
+	}
+	n.Email = norm
+	err = s.store.Read(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersInvite)
+		if err != nil {
+			return err
+		}
+		acct, err := tx.AccountByEmail(ctx, norm)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		n.AccountExists, n.FirstName, n.LastName = true, acct.FirstName, acct.LastName
+		_, err = tx.Membership(ctx, a.org.ID, acct.ID)
+		switch {
+		case err == nil:
+			n.Member = true
+		case ErrorCode(err) != ENOTFOUND:
+			return err
+		}
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,73 @@
+package console
+
+import (
+	"net/http"
+
+	"roster.dev/roster/internal/account"
+)
+
+// home sends each person where they work: an operator to the operator view; someone
+// who administers one organization straight to it; everyone else to their own page,
+// which lists their organizations.
+func (c *Console) home(w http.ResponseWriter, r *http.Request, p *page) {
+	if r.URL.Path != "/" {
+		c.fail(w, r, p, account.Errorf(account.ENOTFOUND, "there is no page at %s", r.URL.Path))
+		return
+	}
+	if !p.SignedIn {
+		c.toLogin(w, r)
+		return
+	}
+	if p.operator() {
+		c.keepFlash(w, r, p, "/operator")
+		return
+	}
+	var admin []account.AccountMembership
+	for _, m := range p.Memberships {
+		if m.State == account.MemberActive && m.RoleID != "member" {
+			admin = append(admin, m)
+		}
+	}
+	if len(admin) == 1 && len(p.Memberships) == 1 {
+		c.keepFlash(w, r, p, orgHome(admin[0].Organization))
+		return
+	}
+	c.keepFlash(w, r, p, "/me")
+}
+
+// keepFlash redirects, passing on a flash message the page had read.
+func (c *Console) keepFlash(w http.ResponseWriter, r *http.Request, p *page, url string) {
+	c.redirect(w, r, url, p.Flash)
+}
+
+// me is the signed-in person's own page: their organizations, roles and seats, and
+// the form to ask to join another organization.
+func (c *Console) me(w http.ResponseWriter, r *http.Request, p *page) {
+	p.Section = "me"
+	c.render(w, r, http.StatusOK, mePage(p, "", "", nil))
+}
+
+// joinRequest asks, as the signed-in account, to join an organization by its slug.
+func (c *Console) joinRequest(w http.ResponseWriter, r *http.Request, p *page) {
+	limitForm(w, r)
+	p.Section = "me"
+	org, msg := formValue(r, "organization"), formValue(r, "message")
+	ctx := r.Context()
+	err := c.limits.AllowJoinRequest(ctx, p.Actor)
+	if err == nil {
+		if org == "" {
+			err = account.Invalid("organization", "is required")
+		} else {
+			_, err = c.svc.RequestToJoin(ctx, p.Actor, org, msg)
+		}
+	}
+	if err != nil {
+		prob := c.problemOf(ctx, err)
+		if prob.Status == http.StatusNotFound {
+			prob.Fields["organization"] = "does not name an organization"
+		}
+		c.render(w, r, prob.Status, mePage(p, org, msg, prob))
+		return
+	}
+	c.redirect(w, r, "/me", "Your request to join is sent; the organization's administrators will answer it.")
+}

@@ -1,0 +1,157 @@
+package console
+
+import (
+	"net/http"
+	"strconv"
+
+	"roster.dev/roster/internal/account"
+)
+
+// panelView is one member's side panel: Licenses and Details.
+type panelView struct {
+	Member  account.Member
+	Back    string // the list with its filter, where the panel closes to
+	Confirm string // a destructive action waiting for confirmation
+	Problem *problem
+	Edit    account.UpdateMemberInput
+}
+
+// holds reports whether the member holds a seat of subscription id.
+func (v *panelView) holds(id string) bool {
+	for _, s := range v.Member.Seats {
+		if s.SubscriptionID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *panelView) isAdmin() bool {
+	return v.Member.RoleID == "admin" || v.Member.RoleID == "owner"
+}
+
+// member renders the Users screen with one member's panel open; ?confirm=…
+// shows the confirmation of a destructive action.
+func (c *Console) member(w http.ResponseWriter, r *http.Request, p *page) {
+	c.renderPanel(w, r, p, http.StatusOK, r.URL.Query().Get("confirm"), nil)
+}
+
+func (c *Console) renderPanel(w http.ResponseWriter, r *http.Request, p *page, status int, confirm string, prob *problem) {
+	ctx := r.Context()
+	id := r.PathValue("account")
+	m, err := c.svc.FindMember(ctx, p.Actor, p.Org().ID, id)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	q := r.URL.Query()
+	if r.Method == http.MethodPost {
+		if u := back(p, r); u != "" {
+			q = parseQuery(u)
+		}
+	}
+	v, err := c.usersView(ctx, p, filterFrom(q))
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	v.Panel = &panelView{Member: m, Back: p.base() + "/users" + v.Filter.query(true), Confirm: confirm, Problem: prob}
+	c.render(w, r, status, usersPage(p, v))
+}
+
+// memberAction answers the panel's forms: every one changes one thing through its
+// use case and comes back to the panel, with the error inline when it failed.
+func (c *Console) memberAction(w http.ResponseWriter, r *http.Request, p *page) {
+	limitForm(w, r)
+	ctx := r.Context()
+	org, id := p.Org().ID, r.PathValue("account")
+	here := p.base() + "/users/" + id
+	if b := formValue(r, "back"); b != "" {
+		if u := parseQuery(b).Encode(); u != "" {
+			here += "?" + u
+		}
+	}
+	var err error
+	done := ""
+	switch r.PathValue("action") {
+	case "edit":
+		in := account.UpdateMemberInput{}
+		for name, ptr := range map[string]**string{"first_name": &in.FirstName, "last_name": &in.LastName,
+			"phone": &in.Phone, "username": &in.Username, "role": &in.Role} {
+			if vals, ok := r.PostForm[name]; ok {
+				s := vals[0]
+				*ptr = &s
+			}
+		}
+		_, err = c.svc.UpdateMember(ctx, p.Actor, org, id, in)
+		done = "Details saved."
+	case "admin":
+		role := "member"
+		if formValue(r, "admin") == "on" {
+			role = "admin"
+		}
+		_, err = c.svc.UpdateMember(ctx, p.Actor, org, id, account.UpdateMemberInput{Role: &role})
+		done = "Administrator rights updated; the user is told by email."
+	case "deactivate":
+		_, err = c.svc.DeactivateMember(ctx, p.Actor, org, id)
+		done = "Deactivated: the user keeps their seats but cannot use them until reactivated."
+	case "reactivate":
+		_, err = c.svc.ReactivateMember(ctx, p.Actor, org, id)
+		done = "Reactivated."
+	case "remove":
+		if err = c.svc.RemoveMember(ctx, p.Actor, org, id); err == nil {
+			c.redirect(w, r, back(p, r), "Removed from "+p.Org().Name+"; their seats here are free again.")
+			return
+		}
+	case "resend":
+		var m account.Member
+		if m, err = c.svc.FindMember(ctx, p.Actor, org, id); err == nil {
+			if m.Invitation == nil {
+				err = account.Errorf(account.ECONFLICT, "%s has no pending invitation", m.Account.Email)
+			} else if err = c.limits.AllowInvitations(ctx, p.Actor, 1); err == nil {
+				_, err = c.svc.ResendInvitation(ctx, p.Actor, org, m.Invitation.ID)
+			}
+		}
+		done = "A new invitation is on its way; the old link no longer works."
+	case "assign":
+		_, _, err = c.svc.AssignSeat(ctx, p.Actor, org, formValue(r, "subscription"), id)
+		done = "Seat assigned; the user is told by email."
+	case "unassign":
+		err = c.svc.UnassignSeat(ctx, p.Actor, org, formValue(r, "subscription"), id)
+		done = "Seat unassigned; the user is told by email."
+	default:
+		c.fail(w, r, p, account.Errorf(account.ENOTFOUND, "no such action"))
+		return
+	}
+	if err != nil {
+		prob := c.problemOf(ctx, err)
+		if prob.Status == http.StatusNotFound && r.PathValue("action") != "assign" && r.PathValue("action") != "unassign" {
+			c.fail(w, r, p, err)
+			return
+		}
+		c.renderPanel(w, r, p, prob.Status, "", prob)
+		return
+	}
+	c.redirect(w, r, here, done)
+}
+
+// seatRequest asks the operator for more seats of an application.
+func (c *Console) seatRequest(w http.ResponseWriter, r *http.Request, p *page) {
+	limitForm(w, r)
+	qty, err := strconv.Atoi(formValue(r, "quantity"))
+	if err != nil {
+		qty = 0
+	}
+	_, err = c.svc.RequestSeats(r.Context(), p.Actor, p.Org().ID, account.SeatRequestInput{
+		Application: formValue(r, "application"), Quantity: qty, Note: formValue(r, "note")})
+	if err != nil {
+		prob := c.problemOf(r.Context(), err)
+		if r.PathValue("account") != "" {
+			c.renderPanel(w, r, p, prob.Status, "", prob)
+			return
+		}
+		c.fail(w, r, p, err)
+		return
+	}
+	c.redirect(w, r, back(p, r), "Your request for more seats is sent to the operator.")
+}

@@ -1,0 +1,44 @@
+package console
+
+import "net/http"
+
+// routes is the console's whole surface, one line per page or action.
+func (c *Console) routes() {
+	m := c.mux
+	m.Handle("GET /static/", staticHandler())
+	m.HandleFunc("GET /", c.public("Roster", c.home))
+
+	// Signing in and out, and the public links of emails.
+	m.HandleFunc("GET /login", c.public("Log in", c.loginForm))
+	m.HandleFunc("POST /login", c.public("Log in", c.login))
+	m.HandleFunc("POST /logout", c.public("Log out", c.logout))
+	m.HandleFunc("GET /password", c.authed("Change password", c.passwordForm))
+	m.HandleFunc("POST /password", c.authed("Change password", c.changePassword))
+	m.HandleFunc("GET /password-reset", c.public("Reset password", c.resetRequestForm))
+	m.HandleFunc("POST /password-reset", c.public("Reset password", c.requestReset))
+	m.HandleFunc("GET /password-reset/{token}", c.public("Choose a new password", c.resetConfirmForm))
+	m.HandleFunc("POST /password-reset/{token}", c.public("Choose a new password", c.resetConfirm))
+	if c.signUp {
+		m.HandleFunc("GET /signup", c.public("Sign up", c.signUpForm))
+		m.HandleFunc("POST /signup", c.public("Sign up", c.signUpSubmit))
+	}
+	m.HandleFunc("GET /verify-email/{token}", c.public("Confirm your email", c.verifyForm))
+	m.HandleFunc("POST /verify-email/{token}", c.public("Confirm your email", c.verify))
+	m.HandleFunc("GET /invitations/{token}", c.public("Invitation", c.invitation))
+	m.HandleFunc("POST /invitations/{token}", c.public("Invitation", c.acceptInvitation))
+
+	// One's own page.
+	m.HandleFunc("GET /me", c.authed("Your account", c.me))
+	m.HandleFunc("POST /me/join-requests", c.authed("Your account", c.joinRequest))
+
+	// An organization's Users screen, with the side panel of one member.
+	m.HandleFunc("GET /o/{org}/users", c.inOrg("Users", "users", c.users))
+	m.HandleFunc("POST /o/{org}/users/bulk", c.inOrg("Users", "users", c.bulk))
+	m.HandleFunc("GET /o/{org}/users/{account}", c.inOrg("Users", "users", c.member))
+	m.HandleFunc("POST /o/{org}/users/{account}/role", c.inOrg("Users", "users", c.setRole))
+	m.HandleFunc("POST /o/{org}/users/{account}/teams", c.inOrg("Users", "users", c.setTeams))
+	m.HandleFunc("POST /o/{org}/users/{account}/seat-requests", c.inOrg("Users", "users", c.seatRequest))
+	m.HandleFunc("POST /o/{org}/users/{account}/{action}", c.inOrg("Users", "users", c.memberAction))
+}
+
+var _ http.Handler = (*Console)(nil)

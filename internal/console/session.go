@@ -1,0 +1,168 @@
+package console
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/httpapi"
+)
+
+const (
+	sessionCookie = "roster_session"
+	flashCookie   = "roster_flash"
+)
+
+// page is what every handler and template knows of the request: who is signed in,
+// the organization in scope and its permissions, and the page's own title.
+type page struct {
+	Actor    account.Actor
+	SignedIn bool
+	Access   *account.Access // nil outside an organization
+	// Memberships are the signed-in account's, for the organization switcher.
+	Memberships []account.AccountMembership
+	Flash       string
+	Title       string
+	Section     string    // the navigation entry to mark current
+	path        string    // the request's path and query, for "next" links
+	now         time.Time // the console's clock when the request came
+}
+
+// Org is the organization in scope.
+func (p *page) Org() account.Organization {
+	if p.Access == nil {
+		return account.Organization{}
+	}
+	return p.Access.Organization
+}
+
+// Can reports whether the signed-in account holds perm in the organization in scope.
+func (p *page) Can(perm account.Permission) bool { return p.Access != nil && p.Access.Can(perm) }
+
+// base is the path prefix of the organization in scope.
+func (p *page) base() string { return "/o/" + url.PathEscape(p.Org().Slug) }
+
+func (p *page) operator() bool { return p.SignedIn && p.Actor.Account.Operator }
+
+// newPage reads the session cookie (an invalid or expired one is cleared) and the
+// flash message.
+func (c *Console) newPage(w http.ResponseWriter, r *http.Request, title string) *page {
+	p := &page{Title: title, path: r.URL.RequestURI(), now: c.now()}
+	if ck, err := r.Cookie(flashCookie); err == nil {
+		p.Flash = decodeFlash(ck.Value)
+		http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
+	}
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" {
+		return p
+	}
+	actor, err := c.svc.Authenticate(r.Context(), ck.Value, httpapi.ClientIP(r.Context()))
+	if err != nil {
+		c.clearSession(w)
+		return p
+	}
+	p.Actor, p.SignedIn = actor, true
+	return p
+}
+
+func (c *Console) setSession(w http.ResponseWriter, token string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (c *Console) clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// handler is a console handler that has its page.
+type handler func(w http.ResponseWriter, r *http.Request, p *page)
+
+// public serves a page that needs no session (but knows of one).
+func (c *Console) public(title string, h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { h(w, r, c.newPage(w, r, title)) }
+}
+
+// authed serves a page that needs a session: without one the browser is sent to log
+// in (and back here afterwards); an account that must change its password is sent to
+// do that first.
+func (c *Console) authed(title string, h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := c.newPage(w, r, title)
+		if !p.SignedIn {
+			c.toLogin(w, r)
+			return
+		}
+		if p.Actor.Account.MustResetPassword && r.URL.Path != "/password" {
+			c.redirect(w, r, "/password", "Please choose a new password before you go on.")
+			return
+		}
+		ms, err := c.memberships(r.Context(), p.Actor)
+		if err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
+		p.Memberships = ms
+		h(w, r, p)
+	}
+}
+
+// inOrg serves a page of the organization in the path ({org}, an id or a slug),
+// after resolving the actor's permissions there: another tenant's organization is
+// not found.
+func (c *Console) inOrg(title, section string, h handler) http.HandlerFunc {
+	return c.authed(title, func(w http.ResponseWriter, r *http.Request, p *page) {
+		acc, err := c.svc.FindAccess(r.Context(), p.Actor, r.PathValue("org"))
+		if err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
+		p.Access, p.Section = &acc, section
+		h(w, r, p)
+	})
+}
+
+func (c *Console) memberships(ctx context.Context, actor account.Actor) ([]account.AccountMembership, error) {
+	_, ms, err := c.svc.Me(ctx, actor)
+	return ms, err
+}
+
+func (c *Console) toLogin(w http.ResponseWriter, r *http.Request) {
+	target := "/login"
+	if r.Method == http.MethodGet && r.URL.Path != "/" {
+		target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+	}
+	if r.Header.Get("HX-Request") == "true" {
+		w.Header().Set("HX-Redirect", target)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// localPath keeps a "next" parameter on this site: a path, never a scheme, host or
+// protocol-relative URL.
+func localPath(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Host != "" || u.Scheme != "" {
+		return "/"
+	}
+	return u.RequestURI()
+}
+
+func encodeFlash(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func decodeFlash(s string) string {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) > 300 {
+		return ""
+	}
+	return string(b)
+}

@@ -1,0 +1,302 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"roster.dev/roster/internal/account"
+)
+
+// usersView is the Users screen: the counts, one card per subscription, the filtered
+// and paged member list, and optionally one member's side panel.
+type usersView struct {
+	Filter    memberFilter
+	Summary   account.Summary
+	Available int // seats left over the subscriptions in force
+	AppNames  map[string]string
+	Roles     []account.Role
+	Teams     []account.Team
+	Page      account.Page[account.Member]
+	RowErrors map[string]string // account id → the error of an inline change
+	Panel     *panelView
+}
+
+// memberFilter is the list's query, kept in every link and form of the screen.
+type memberFilter struct {
+	Q, Role, Team, State, Subscription, Cursor string
+}
+
+func filterFrom(q url.Values) memberFilter {
+	return memberFilter{Q: q.Get("q"), Role: q.Get("role"), Team: q.Get("team"), State: q.Get("state"),
+		Subscription: q.Get("subscription"), Cursor: q.Get("cursor")}
+}
+
+// query encodes the filter (without the cursor unless asked).
+func (f memberFilter) query(withCursor bool) string {
+	v := url.Values{}
+	for k, s := range map[string]string{"q": f.Q, "role": f.Role, "team": f.Team, "state": f.State, "subscription": f.Subscription} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if withCursor && f.Cursor != "" {
+		v.Set("cursor", f.Cursor)
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return "?" + v.Encode()
+}
+
+// toggled is the filter with the subscription card's filter switched on or off.
+func (f memberFilter) toggled(subID string) memberFilter {
+	f.Cursor = ""
+	if f.Subscription == subID {
+		f.Subscription = ""
+	} else {
+		f.Subscription = subID
+	}
+	return f
+}
+
+func (f memberFilter) next(cursor string) memberFilter {
+	f.Cursor = cursor
+	return f
+}
+
+func (f memberFilter) memberQuery() account.MemberQuery {
+	return account.MemberQuery{Q: f.Q, Role: f.Role, Team: f.Team, State: f.State, Subscription: f.Subscription,
+		Cursor: f.Cursor, Limit: 50}
+}
+
+// users renders the Users screen.
+func (c *Console) users(w http.ResponseWriter, r *http.Request, p *page) {
+	v, err := c.usersView(r.Context(), p, filterFrom(r.URL.Query()))
+	if err != nil {
+		c.failInline(w, r, p, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, usersPage(p, v))
+}
+
+// failInline shows a bad filter as a message on the page rather than an error page.
+func (c *Console) failInline(w http.ResponseWriter, r *http.Request, p *page, err error) {
+	prob := c.problemOf(r.Context(), err)
+	if prob.Status != http.StatusUnprocessableEntity {
+		c.fail(w, r, p, err)
+		return
+	}
+	v, err := c.usersView(r.Context(), p, memberFilter{})
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	v.Filter = filterFrom(r.URL.Query())
+	c.render(w, r, prob.Status, usersPageWithProblem(p, v, prob))
+}
+
+func (c *Console) usersView(ctx context.Context, p *page, f memberFilter) (*usersView, error) {
+	org := p.Org().ID
+	v := &usersView{Filter: f, AppNames: map[string]string{}, RowErrors: map[string]string{}}
+	var err error
+	if v.Summary, err = c.svc.FindSummary(ctx, p.Actor, org); err != nil {
+		return nil, err
+	}
+	now := c.now()
+	for _, s := range v.Summary.Subscriptions {
+		if s.State(now) == account.SubscriptionActive {
+			v.Available += s.Available()
+		}
+	}
+	apps, err := c.svc.FindApplications(ctx, p.Actor)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range apps {
+		v.AppNames[a.Key] = a.Name
+	}
+	if v.Roles, err = c.svc.FindRoles(ctx, p.Actor, org); err != nil {
+		return nil, err
+	}
+	if v.Teams, err = c.svc.FindTeams(ctx, p.Actor, org); err != nil {
+		return nil, err
+	}
+	v.Page, err = c.svc.FindMembers(ctx, p.Actor, org, f.memberQuery())
+	return v, err
+}
+
+// appName names a subscription's application.
+func (v *usersView) appName(key string) string {
+	if n := v.AppNames[key]; n != "" {
+		return n
+	}
+	return key
+}
+
+// back is where a form on the Users screen returns to: the list with its filter,
+// and the panel if one was open.
+func back(p *page, r *http.Request) string {
+	b := r.PostFormValue("back")
+	if b == "" || !strings.HasPrefix(b, p.base()+"/users") {
+		return p.base() + "/users"
+	}
+	return localPath(b)
+}
+
+// setRole changes a member's role from the list's inline control.
+func (c *Console) setRole(w http.ResponseWriter, r *http.Request, p *page) {
+	limitForm(w, r)
+	role := formValue(r, "role")
+	c.inlineUpdate(w, r, p, account.UpdateMemberInput{Role: &role}, "Role changed.")
+}
+
+// setTeams changes a member's teams from the list's inline control.
+func (c *Console) setTeams(w http.ResponseWriter, r *http.Request, p *page) {
+	limitForm(w, r)
+	if err := r.ParseForm(); err != nil {
+		c.fail(w, r, p, account.Invalid("teams", "could not be read"))
+		return
+	}
+	teams := r.PostForm["team"]
+	if teams == nil {
+		teams = []string{}
+	}
+	c.inlineUpdate(w, r, p, account.UpdateMemberInput{Teams: &teams}, "Teams changed.")
+}
+
+// inlineUpdate applies an inline change and returns to the list; an error is shown
+// on the member's row.
+func (c *Console) inlineUpdate(w http.ResponseWriter, r *http.Request, p *page, in account.UpdateMemberInput, done string) {
+	id := r.PathValue("account")
+	_, err := c.svc.UpdateMember(r.Context(), p.Actor, p.Org().ID, id, in)
+	if err == nil {
+		c.redirect(w, r, back(p, r), done)
+		return
+	}
+	prob := c.problemOf(r.Context(), err)
+	if prob.Status == http.StatusNotFound {
+		c.fail(w, r, p, err)
+		return
+	}
+	u, _ := url.Parse(back(p, r))
+	v, verr := c.usersView(r.Context(), p, filterFrom(u.Query()))
+	if verr != nil {
+		c.fail(w, r, p, verr)
+		return
+	}
+	v.RowErrors[id] = prob.Message
+	for _, m := range prob.Fields {
+		v.RowErrors[id] = strings.TrimSpace(v.RowErrors[id] + " " + m)
+		break
+	}
+	c.render(w, r, prob.Status, usersPage(p, v))
+}
+
+// bulk applies the list's bulk actions to the checked members: removal (after a
+// confirmation page) and resending pending invitations.
+func (c *Console) bulk(w http.ResponseWriter, r *http.Request, p *page) {
+	limitForm(w, r)
+	if err := r.ParseForm(); err != nil {
+		c.fail(w, r, p, account.Invalid("id", "could not be read"))
+		return
+	}
+	ids := r.PostForm["id"]
+	action := r.PostForm.Get("action")
+	ctx := r.Context()
+	if len(ids) == 0 {
+		c.redirect(w, r, back(p, r), "Select at least one user first.")
+		return
+	}
+	switch action {
+	case "remove":
+		members := make([]account.Member, 0, len(ids))
+		for _, id := range ids {
+			m, err := c.svc.FindMember(ctx, p.Actor, p.Org().ID, id)
+			if err != nil {
+				c.fail(w, r, p, err)
+				return
+			}
+			members = append(members, m)
+		}
+		c.render(w, r, http.StatusOK, confirmBulkRemove(p, members, back(p, r)))
+	case "remove-confirmed":
+		results, err := c.svc.RemoveMembers(ctx, p.Actor, p.Org().ID, ids)
+		if err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
+		c.redirect(w, r, back(p, r), summarize(len(results), failures(results, func(x account.RemoveResult) error { return x.Err }), "removed"))
+	case "resend":
+		var invIDs []string
+		skipped := 0
+		for _, id := range ids {
+			m, err := c.svc.FindMember(ctx, p.Actor, p.Org().ID, id)
+			if err != nil {
+				c.fail(w, r, p, err)
+				return
+			}
+			if m.Invitation == nil {
+				skipped++
+				continue
+			}
+			invIDs = append(invIDs, m.Invitation.ID)
+		}
+		if err := c.limits.AllowInvitations(ctx, p.Actor, len(invIDs)); err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
+		results, err := c.svc.ResendInvitations(ctx, p.Actor, p.Org().ID, invIDs)
+		if err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
+		msg := summarize(len(results), failures(results, func(x account.ResendResult) error { return x.Err }), "sent a new invitation")
+		if skipped > 0 {
+			msg += " " + plural(skipped, "selected user has", "selected users have") + " no pending invitation."
+		}
+		c.redirect(w, r, back(p, r), msg)
+	default:
+		c.fail(w, r, p, account.Invalid("action", "must be remove or resend"))
+	}
+}
+
+func failures[T any](results []T, errOf func(T) error) []string {
+	var out []string
+	for _, x := range results {
+		if err := errOf(x); err != nil {
+			out = append(out, account.ErrorMessage(err))
+		}
+	}
+	return out
+}
+
+// summarize reports a bulk action: how many succeeded, and why the others did not.
+func summarize(n int, failed []string, verb string) string {
+	ok := n - len(failed)
+	msg := plural(ok, "user", "users") + " " + verb + "."
+	if len(failed) > 0 {
+		msg += " " + plural(len(failed), "was not", "were not") + ": " + strings.Join(uniq(failed), "; ") + "."
+	}
+	return msg
+}
+
+func uniq(xs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return itoa(n) + " " + many
+}
