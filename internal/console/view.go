@@ -3,6 +3,7 @@ package console
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"net/url"
 	"strconv"
@@ -169,3 +170,27 @@ func parseQuery(u string) url.Values {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// errorText is a domain error as one sentence: its message and its first field's.
+func errorText(err error) string {
+	var e *account.Error
+	if !errors.As(err, &e) {
+		return account.ErrorMessage(err)
+	}
+	if len(e.Fields) > 0 && e.Message == "validation failed" {
+		return e.Fields[0].Field + " " + e.Fields[0].Message
+	}
+	return e.Message
+}
+
+func importStateText(imp account.Import) string {
+	switch imp.State {
+	case account.ImportQueued:
+		return "Waiting to start…"
+	case account.ImportRunning:
+		return "Applying rows…"
+	case account.ImportDone:
+		return "Finished " + dateTime(imp.FinishedAt) + "."
+	}
+	return "Stopped."
+}

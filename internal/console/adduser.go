@@ -1,0 +1,203 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"roster.dev/roster/internal/account"
+)
+
+// addUserView is the two-step Add user form: the email first, then what the
+// organization needs (names only for an unknown email).
+type addUserView struct {
+	Step     string // "email" or "details"
+	In       account.AddMemberInput
+	Newcomer account.Newcomer
+	Teams    []account.Team
+	Subs     []account.Subscription
+	AppNames map[string]string
+	Problem  *problem
+}
+
+func (v *addUserView) sendInvite() bool { return v.In.SendInvite == nil || *v.In.SendInvite }
+
+func (c *Console) addUserForm(w http.ResponseWriter, r *http.Request, p *page) {
+	c.render(w, r, http.StatusOK, addUserPage(p, &addUserView{Step: "email", In: account.AddMemberInput{Role: "member"}}))
+}
+
+// addUser runs both steps: "email" looks the address up, "details" adds the person.
+func (c *Console) addUser(w http.ResponseWriter, r *http.Request, p *page) {
+	limitForm(w, r)
+	if err := r.ParseForm(); err != nil {
+		c.fail(w, r, p, account.Invalid("email", "the form could not be read"))
+		return
+	}
+	ctx := r.Context()
+	f := r.PostForm
+	send := f.Get("send_invite") == "on"
+	v := &addUserView{Step: "details", In: account.AddMemberInput{
+		Email: f.Get("email"), FirstName: f.Get("first_name"), LastName: f.Get("last_name"),
+		Phone: f.Get("phone"), Username: f.Get("username"), Role: orElse(f.Get("role"), "member"),
+		Teams: f["team"], Applications: f["application"], SendInvite: &send, Password: f.Get("password"),
+		ResetPasswordOnFirstLogin: f.Get("reset_password") == "on",
+	}}
+	if f.Get("step") == "email" {
+		v.In.SendInvite = nil // on by default
+	}
+	n, err := c.svc.FindNewcomer(ctx, p.Actor, p.Org().ID, v.In.Email)
+	if err == nil && n.Member {
+		err = account.Errorf(account.EDUPLICATEEMAIL, "%s is already a member of %s", n.Email, p.Org().Name)
+	}
+	if err != nil {
+		c.addUserProblem(w, r, p, &addUserView{Step: "email", In: v.In}, err)
+		return
+	}
+	v.Newcomer = n
+	if err := c.addUserChoices(ctx, p, v); err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	if f.Get("step") == "email" {
+		c.render(w, r, http.StatusOK, addUserPage(p, v))
+		return
+	}
+	if !send {
+		v.In.SendInvite = &send
+	}
+	var m account.Member
+	if send {
+		err = c.limits.AllowInvitations(ctx, p.Actor, 1)
+	}
+	if err == nil {
+		m, err = c.svc.AddMember(ctx, p.Actor, p.Org().ID, v.In)
+	}
+	if err != nil {
+		c.addUserProblem(w, r, p, v, err)
+		return
+	}
+	done := account.DisplayName(m.Account) + " is added to " + p.Org().Name + "."
+	if m.State == account.MemberInvited {
+		done = "An invitation is on its way to " + m.Account.Email + "."
+	}
+	c.redirect(w, r, p.base()+"/users/"+m.AccountID, done)
+}
+
+func (c *Console) addUserProblem(w http.ResponseWriter, r *http.Request, p *page, v *addUserView, err error) {
+	v.Problem = c.problemOf(r.Context(), err)
+	if v.Problem.Status == http.StatusConflict && account.ErrorCode(err) == account.EDUPLICATEEMAIL {
+		v.Problem.Fields["email"] = "is already a member of this organization"
+		v.Step = "email"
+	}
+	if v.Step == "details" {
+		if cerr := c.addUserChoices(r.Context(), p, v); cerr != nil {
+			c.fail(w, r, p, cerr)
+			return
+		}
+	}
+	c.render(w, r, v.Problem.Status, addUserPage(p, v))
+}
+
+// addUserChoices loads the teams and the subscriptions whose seats may be given.
+func (c *Console) addUserChoices(ctx context.Context, p *page, v *addUserView) error {
+	var err error
+	if v.Teams, err = c.svc.FindTeams(ctx, p.Actor, p.Org().ID); err != nil {
+		return err
+	}
+	sum, err := c.svc.FindSummary(ctx, p.Actor, p.Org().ID)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, s := range sum.Subscriptions {
+		if s.State(p.now) != account.SubscriptionExpired && !seen[s.ApplicationKey] {
+			seen[s.ApplicationKey] = true
+			v.Subs = append(v.Subs, s)
+		}
+	}
+	apps, err := c.svc.FindApplications(ctx, p.Actor)
+	if err != nil {
+		return err
+	}
+	v.AppNames = map[string]string{}
+	for _, a := range apps {
+		v.AppNames[a.Key] = a.Name
+	}
+	return nil
+}
+
+// inviteView is the Invite users form and, after sending, each email's result.
+type inviteView struct {
+	Emails  string
+	In      account.InviteInput
+	Teams   []account.Team
+	Subs    []account.Subscription
+	Names   map[string]string
+	Results []account.InviteResult
+	Problem *problem
+}
+
+func (c *Console) inviteForm(w http.ResponseWriter, r *http.Request, p *page) {
+	v := &inviteView{In: account.InviteInput{Role: "member"}}
+	if err := c.inviteChoices(r.Context(), p, v); err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, invitePage(p, v))
+}
+
+// invite invites several emails at once with one role, teams and applications;
+// each email gets its own result (a bad address or an existing member fails alone).
+func (c *Console) invite(w http.ResponseWriter, r *http.Request, p *page) {
+	limitForm(w, r)
+	if err := r.ParseForm(); err != nil {
+		c.fail(w, r, p, account.Invalid("emails", "the form could not be read"))
+		return
+	}
+	ctx := r.Context()
+	f := r.PostForm
+	v := &inviteView{Emails: f.Get("emails"), In: account.InviteInput{
+		Emails: splitEmails(f.Get("emails")), Role: orElse(f.Get("role"), "member"),
+		Teams: f["team"], Applications: f["application"]}}
+	if err := c.inviteChoices(ctx, p, v); err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	err := c.limits.AllowInvitations(ctx, p.Actor, len(v.In.Emails))
+	if err == nil {
+		v.Results, err = c.svc.Invite(ctx, p.Actor, p.Org().ID, v.In)
+	}
+	if err != nil {
+		v.Problem = c.problemOf(ctx, err)
+		c.render(w, r, v.Problem.Status, invitePage(p, v))
+		return
+	}
+	c.render(w, r, http.StatusOK, invitePage(p, v))
+}
+
+func (c *Console) inviteChoices(ctx context.Context, p *page, v *inviteView) error {
+	a := &addUserView{}
+	if err := c.addUserChoices(ctx, p, a); err != nil {
+		return err
+	}
+	v.Teams, v.Subs, v.Names = a.Teams, a.Subs, a.AppNames
+	return nil
+}
+
+// splitEmails reads a list of addresses separated by commas, semicolons, spaces or
+// lines, as people paste them.
+func splitEmails(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool {
+		return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t'
+	})
+}
+
+func (v *inviteView) ok() int {
+	n := 0
+	for _, r := range v.Results {
+		if r.Err == nil {
+			n++
+		}
+	}
+	return n
+}
