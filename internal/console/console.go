@@ -119,6 +119,11 @@ func staticHandler() http.Handler {
 // render writes a page or a fragment with status.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, comp templ.Component) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if r.Method == http.MethodPost {
+		// A form shown again (with its errors, or a step's result) keeps the address
+		// of the page it was on, which a reload can still GET.
+		w.Header().Set("HX-Push-Url", "false")
+	}
 	w.WriteHeader(status)
 	if err := comp.Render(r.Context(), w); err != nil && !errors.Is(err, context.Canceled) {
 		c.log.ErrorContext(r.Context(), "render", "err", err, "path", r.URL.Path)

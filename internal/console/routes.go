@@ -6,7 +6,7 @@ import "net/http"
 func (c *Console) routes() {
 	m := c.mux
 	m.Handle("GET /static/", staticHandler())
-	m.HandleFunc("GET /", c.public("Roster", c.home))
+	m.HandleFunc("GET /", c.authed("Roster", c.home))
 
 	// Signing in and out, and the public links of emails.
 	m.HandleFunc("GET /login", c.public("Log in", c.loginForm))

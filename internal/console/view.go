@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -193,4 +194,17 @@ func importStateText(imp account.Import) string {
 		return "Finished " + dateTime(imp.FinishedAt) + "."
 	}
 	return "Stopped."
+}
+
+// goneTitle heads the page of an invitation link that cannot be used.
+func goneTitle(prob *problem) string {
+	switch {
+	case strings.Contains(prob.Message, "expired"):
+		return "This invitation has expired"
+	case strings.Contains(prob.Message, "accepted"):
+		return "This invitation was already accepted"
+	case strings.Contains(prob.Message, "cancelled"):
+		return "This invitation was cancelled"
+	}
+	return "This invitation link is no longer valid"
 }

@@ -1,0 +1,361 @@
+package console_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+
+	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/console"
+	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/importer"
+	"roster.dev/roster/internal/mail"
+	"roster.dev/roster/internal/mail/smtptest"
+	"roster.dev/roster/internal/outbox"
+	"roster.dev/roster/internal/password"
+	"roster.dev/roster/internal/ratelimit"
+	"roster.dev/roster/internal/sqlstore"
+)
+
+const (
+	opEmail = "op@roster.test"
+	opPass  = "operator password"
+	pass    = "a good password"
+)
+
+// testClock is the service's settable clock: tests move it to expire links.
+type testClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.off) }
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off += d
+}
+
+// stack is a whole Roster server (API, console, outbox worker delivering to an
+// in-process SMTP server, import runner) on a real TCP port.
+type stack struct {
+	t     *testing.T
+	db    *sqlstore.DB
+	svc   *account.Service
+	url   string
+	smtp  *smtptest.Server
+	clock *testClock
+	op    account.Actor
+}
+
+func newStack(t *testing.T, db *sqlstore.DB) *stack {
+	t.Helper()
+	s := &stack{t: t, db: db, smtp: smtptest.Start(t), clock: &testClock{}}
+	srv := httptest.NewUnstartedServer(nil)
+	s.url = "http://" + srv.Listener.Addr().String()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s.svc = account.NewService(account.Options{
+		Store: db, Hasher: password.NewHasher(password.TestParams, 4, rand.Reader), Now: s.clock.Now,
+		Rand: rand.Reader, Renderer: mail.NewNoticeRenderer(), BaseURL: s.url,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, _, err := s.svc.Bootstrap(ctx, opEmail, opPass); err != nil {
+		t.Fatal(err)
+	}
+	sender, err := mail.NewSMTPSender(s.smtp.URL(), "Roster <roster@roster.test>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker := &outbox.Worker{Store: db, Sender: sender, From: "Roster <roster@roster.test>", Log: log, PollEvery: 100 * time.Millisecond}
+	db.OnEmail(worker.Wake)
+	runner := &importer.Runner{Service: s.svc, Log: log, PollEvery: 100 * time.Millisecond}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = worker.Run(ctx) }()
+	go func() { defer wg.Done(); _ = runner.Run(ctx) }()
+	api := httpapi.NewServer(httpapi.Deps{Service: s.svc, Logger: log, Ready: db.Ping, BaseURL: s.url, Now: s.clock.Now,
+		LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000}, OnImport: runner.Wake})
+	api.MountConsole(console.New(console.Deps{Service: s.svc, Logger: log, Limits: api, BaseURL: s.url,
+		MaxUploadBytes: 5 << 20, OnImport: runner.Wake, SignUp: true, Now: s.clock.Now}))
+	srv.Config.Handler = api
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		wg.Wait()
+	})
+	s.op = s.actor(opEmail, opPass)
+	return s
+}
+
+// actor logs in through the service, for seeding the world without a browser.
+func (s *stack) actor(email, password string) account.Actor {
+	s.t.Helper()
+	res, err := s.svc.Login(context.Background(), email, password, "127.0.0.1", "test")
+	if err != nil {
+		s.t.Fatalf("login %s: %v", email, err)
+	}
+	a, err := s.svc.Authenticate(context.Background(), res.Token, "127.0.0.1")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return a
+}
+
+func must[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+// mailTo waits for the newest email to addr whose subject contains subject, and
+// returns its text part.
+func (s *stack) mailTo(addr, subject string) string {
+	s.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		got := s.smtp.Received()
+		for i := len(got) - 1; i >= 0; i-- {
+			if len(got[i].To) > 0 && strings.EqualFold(got[i].To[0], addr) && strings.Contains(got[i].Header.Get("Subject"), subject) {
+				return got[i].Text
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("no email to %s about %q arrived", addr, subject)
+	return ""
+}
+
+// link picks the first link under base out of an email's text.
+func (s *stack) link(text, prefix string) string {
+	s.t.Helper()
+	m := regexp.MustCompile(regexp.QuoteMeta(s.url+prefix) + `[A-Za-z0-9_\-]+`).FindString(text)
+	if m == "" {
+		s.t.Fatalf("no %s link in:\n%s", prefix, text)
+	}
+	return strings.TrimPrefix(m, s.url)
+}
+
+// chromium finds the browser; without one the browser tests skip, unless
+// ROSTER_REQUIRE_BROWSER is set (CI sets it, after installing Chromium).
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("ROSTER_REQUIRE_BROWSER") != "" {
+		t.Fatal("no Chromium found, and ROSTER_REQUIRE_BROWSER is set")
+	}
+	t.Skip("browser tests skipped: install Chromium (apt-get install chromium) to run them")
+	return ""
+}
+
+// tab is one headless Chromium tab on a stack.
+type tab struct {
+	t     *testing.T
+	s     *stack
+	ctx   context.Context
+	width int
+	shots string // where screenshots go; "" for none
+	dl    string // the download folder
+}
+
+func (s *stack) browser(shots string) *tab {
+	t := s.t
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	b := &tab{t: t, s: s, ctx: ctx, width: 1280, shots: shots, dl: t.TempDir()}
+	// The first Run starts the browser, which lives as long as its context: no
+	// timeout on this one.
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	b.run(browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllow).WithDownloadPath(b.dl).WithEventsEnabled(true))
+	return b
+}
+
+func (b *tab) run(actions ...chromedp.Action) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		var loc, html string
+		_ = chromedp.Run(b.ctx, chromedp.Location(&loc), chromedp.OuterHTML("main", &html, chromedp.ByQuery))
+		b.t.Fatalf("browser: %v\nat %s\n%s", err, loc, truncate(html, 3000))
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// open loads a path of the console and waits for its main landmark.
+func (b *tab) open(path string) {
+	b.t.Helper()
+	b.run(chromedp.Navigate(b.s.url+path), chromedp.WaitReady("main", chromedp.ByQuery))
+}
+
+func (b *tab) fill(sel, value string) {
+	b.t.Helper()
+	b.run(chromedp.WaitVisible(sel, chromedp.ByQuery), chromedp.SetValue(sel, value, chromedp.ByQuery))
+}
+
+func (b *tab) click(sel string) {
+	b.t.Helper()
+	b.run(chromedp.WaitVisible(sel, chromedp.ByQuery), chromedp.Click(sel, chromedp.ByQuery))
+}
+
+// choose picks an option of a select as a person would: the change event fires
+// (an inline select submits its form on it).
+func (b *tab) choose(sel, value string) {
+	b.t.Helper()
+	var ok bool
+	b.run(chromedp.WaitVisible(sel, chromedp.ByQuery), chromedp.Evaluate(fmt.Sprintf(
+		`(function(){var e=document.querySelector(%q); e.value=%q; e.dispatchEvent(new Event("change",{bubbles:true})); return e.value===%q})()`,
+		sel, value, value), &ok))
+	if !ok {
+		b.t.Fatalf("%s has no option %q", sel, value)
+	}
+}
+
+// see waits until the element sel holds text (case-sensitive).
+func (b *tab) see(sel, text string) {
+	b.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var got string
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		err := chromedp.Run(ctx, chromedp.Text(sel, &got, chromedp.ByQuery, chromedp.AtLeast(0)))
+		cancel()
+		if err == nil && strings.Contains(got, text) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var loc string
+	_ = chromedp.Run(b.ctx, chromedp.Location(&loc))
+	b.t.Fatalf("%q never showed %q at %s; it shows:\n%s", sel, text, loc, truncate(got, 2000))
+}
+
+// absent checks that no element matches sel.
+func (b *tab) absent(sel string) {
+	b.t.Helper()
+	var n int
+	b.run(chromedp.Evaluate(fmt.Sprintf(`document.querySelectorAll(%q).length`, sel), &n))
+	if n != 0 {
+		b.t.Fatalf("%d elements match %s; want none", n, sel)
+	}
+}
+
+func (b *tab) count(sel string) int {
+	b.t.Helper()
+	var n int
+	b.run(chromedp.Evaluate(fmt.Sprintf(`document.querySelectorAll(%q).length`, sel), &n))
+	return n
+}
+
+func (b *tab) location() string {
+	var loc string
+	b.run(chromedp.Location(&loc))
+	return strings.TrimPrefix(loc, b.s.url)
+}
+
+// login fills the login form.
+func (b *tab) login(email, password string) {
+	b.t.Helper()
+	b.open("/login")
+	b.fill("#f-email", email)
+	b.fill("#f-password", password)
+	b.click("main form button[type=submit]")
+	b.run(chromedp.WaitNotPresent("#f-password", chromedp.ByQuery))
+}
+
+func (b *tab) logout() {
+	b.t.Helper()
+	b.click("header form[action='/logout'] button")
+	b.run(chromedp.WaitVisible("#f-email", chromedp.ByQuery))
+}
+
+// shot saves a full-page screenshot at the tab's width as <name>-<width>.png.
+func (b *tab) shot(name string) {
+	b.t.Helper()
+	if b.shots == "" {
+		return
+	}
+	var png []byte
+	b.run(chromedp.Sleep(150*time.Millisecond), chromedp.FullScreenshot(&png, 100))
+	if err := os.MkdirAll(b.shots, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, fmt.Sprintf("%s-%d.png", name, b.width)), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// resize switches between the desktop (1280) and the phone (390) layout.
+func (b *tab) resize(width int) {
+	b.t.Helper()
+	h := int64(900)
+	if width < 500 {
+		h = 844
+	}
+	b.width = width
+	b.run(chromedp.EmulateViewport(int64(width), h))
+}
+
+// download waits for a file the page downloaded and returns its bytes.
+func (b *tab) download(before map[string]bool) []byte {
+	b.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		entries, _ := os.ReadDir(b.dl)
+		for _, e := range entries {
+			if !before[e.Name()] && !strings.HasSuffix(e.Name(), ".crdownload") {
+				data, err := os.ReadFile(filepath.Join(b.dl, e.Name()))
+				if err == nil && len(data) > 0 {
+					return data
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.t.Fatal("no download arrived")
+	return nil
+}
+
+func (b *tab) downloads() map[string]bool {
+	seen := map[string]bool{}
+	entries, _ := os.ReadDir(b.dl)
+	for _, e := range entries {
+		seen[e.Name()] = true
+	}
+	return seen
+}

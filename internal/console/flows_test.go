@@ -1,0 +1,384 @@
+package console_test
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/storetest"
+)
+
+// screenshots is the folder the README shows the console from; the SQLite run of
+// the browser tests rewrites it.
+func screenshots(db *sqlstore.DB) string {
+	if db.Engine() != sqlstore.SQLite {
+		return ""
+	}
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "docs", "screenshots")
+}
+
+// acme is the world of the browser tests: a partner, its organization Acme with two
+// applications (one subscription ending soon, one starting soon), an admin (Ada),
+// an owner (Olive), a team and two members with seats.
+type acme struct {
+	s               *stack
+	studio, support account.Subscription
+	ada, olive      account.Member
+	bob, cat        account.Member
+	adaActor        account.Actor
+}
+
+func seedAcme(t *testing.T, s *stack) *acme {
+	t.Helper()
+	ctx := context.Background()
+	op := s.op
+	must[account.Organization](t)(s.svc.CreateOrganization(ctx, op, account.CreateOrganizationInput{Name: "Northwind Partners", Slug: "northwind", Kind: account.KindPartner}))
+	must[account.Organization](t)(s.svc.CreateOrganization(ctx, op, account.CreateOrganizationInput{Name: "Acme Corp", Slug: "acme", Kind: account.KindOrganization, Parent: "northwind"}))
+	must[account.Application](t)(s.svc.CreateApplication(ctx, op, account.ApplicationInput{Key: "studio", Name: "Studio"}))
+	must[account.Application](t)(s.svc.CreateApplication(ctx, op, account.ApplicationInput{Key: "support", Name: "Support Desk"}))
+	now := s.clock.Now()
+	w := &acme{s: s}
+	three, two := 3, 2
+	_, w.studio, _ = s.svc.CreateSubscription(ctx, op, "acme", account.SubscriptionInput{Application: "studio", Seats: &three,
+		StartsAt: now.AddDate(0, -11, 0), EndsAt: now.AddDate(0, 0, 20)})
+	_, w.support, _ = s.svc.CreateSubscription(ctx, op, "acme", account.SubscriptionInput{Application: "support", Seats: &two,
+		StartsAt: now.AddDate(0, 0, 10), EndsAt: now.AddDate(1, 0, 10)})
+	if w.studio.ID == "" || w.support.ID == "" {
+		t.Fatal("subscriptions not created")
+	}
+	no := false
+	add := func(email, first, last, role string, apps ...string) account.Member {
+		return must[account.Member](t)(s.svc.AddMember(ctx, op, "acme", account.AddMemberInput{Email: email, FirstName: first,
+			LastName: last, Role: role, SendInvite: &no, Password: pass, Applications: apps}))
+	}
+	w.olive = add("olive@acme.test", "Olive", "Owner", "owner")
+	w.ada = add("ada@acme.test", "Ada", "Lovelace", "admin")
+	w.adaActor = s.actor("ada@acme.test", pass)
+	must[account.Team](t)(s.svc.CreateTeam(ctx, w.adaActor, "acme", "Sales"))
+	must[account.Team](t)(s.svc.CreateTeam(ctx, w.adaActor, "acme", "Support"))
+	w.bob = add("bob@acme.test", "Bob", "Baker", "member", "studio")
+	w.cat = add("cat@acme.test", "Cat", "Cole", "member", "studio")
+	sales := []string{"Sales"}
+	must[account.Member](t)(s.svc.UpdateMember(ctx, w.adaActor, "acme", w.bob.AccountID, account.UpdateMemberInput{Teams: &sales}))
+	return w
+}
+
+// TestConsoleUsers walks the Users screen as an organization admin: the header's
+// counts, the subscription cards with their badges and filtering, search, the role
+// ceiling, inline role and team changes, the side panel's seats (with the quota
+// refusal and a seat request), details, deactivation, removal and bulk actions.
+func TestConsoleUsers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := newStack(t, db)
+		w := seedAcme(t, s)
+		b := s.browser(screenshots(db))
+		ctx := context.Background()
+
+		b.login("ada@acme.test", pass)
+		if loc := b.location(); loc != "/o/acme/users" {
+			t.Fatalf("an admin of one organization lands on %s", loc)
+		}
+		b.see("#total-users", "4")
+		b.see("#seats-available", "1") // studio 3 - 2; support has not started
+		b.see("#card-"+w.studio.ID, "ending soon")
+		b.see("#card-"+w.support.ID, "starting soon")
+		b.see("#card-"+w.studio.ID+" .used", "2")
+		b.shot("users")
+
+		// A card filters the list to its holders; a second click clears the filter.
+		b.click("#card-" + w.studio.ID)
+		b.see("#list-count", "2 users match")
+		b.see("#users", "Bob Baker")
+		b.absent("#row-" + w.ada.AccountID)
+		if b.count(`#card-`+w.studio.ID+`[aria-pressed=true]`) != 1 {
+			t.Fatal("the chosen card is not marked pressed")
+		}
+		b.click("#card-" + w.studio.ID)
+		b.see("#list-count", "4 users")
+
+		// Search, as one types.
+		// (Enter too: typing alone searches once htmx has settled the page.)
+		b.run(chromedp.SendKeys("#f-q", "cole"+kb.Enter, chromedp.ByQuery))
+		b.see("#list-count", "1 user matches")
+		b.see("#users", "Cat Cole")
+		b.open("/o/acme/users?team=Sales")
+		b.see("#list-count", "1 user matches")
+		b.see("#users", "Bob Baker")
+		b.open("/o/acme/users")
+
+		// The role ceiling: an admin is never offered owner, and cannot touch an owner.
+		if n := b.count(`#row-` + w.bob.AccountID + ` select[name=role] option[value=owner]`); n != 0 {
+			t.Fatal("an admin is offered the owner role")
+		}
+		b.choose(`#row-`+w.olive.AccountID+` select[name=role]`, "member")
+		b.see("#row-"+w.olive.AccountID+" .rowerror", "permissions you do not hold")
+		if m, _ := s.svc.FindMember(ctx, s.op, "acme", w.olive.AccountID); m.RoleID != "owner" {
+			t.Fatalf("the owner's role became %s", m.RoleID)
+		}
+
+		// Inline role and team changes.
+		b.choose(`#row-`+w.cat.AccountID+` select[name=role]`, "admin")
+		b.see(".flash", "Role changed")
+		b.click(`#row-` + w.cat.AccountID + ` details.inline-teams summary`)
+		b.click(`#row-` + w.cat.AccountID + ` input[value=Support]`)
+		b.click(`#row-` + w.cat.AccountID + ` .pop button`)
+		b.see(".flash", "Teams changed")
+		b.see("#row-"+w.cat.AccountID, "Support")
+		m := must[account.Member](t)(s.svc.FindMember(ctx, s.op, "acme", w.cat.AccountID))
+		if m.RoleID != "admin" || strings.Join(m.Teams, ",") != "Support" {
+			t.Fatalf("after the inline changes cat is %s in %v", m.RoleID, m.Teams)
+		}
+		s.mailTo("cat@acme.test", "administrator")
+
+		// The side panel: Licenses. Bob holds studio; Ada takes the last seat.
+		b.click(`#row-` + w.ada.AccountID + ` .name a`)
+		b.see("#panel-title", "Ada Lovelace")
+		b.click(`#panel form[action$="/assign"] button`)
+		b.see(".flash", "Seat assigned")
+		b.see("#card-"+w.studio.ID+" .used", "3")
+		b.shot("user-panel")
+		// None left: Olive's panel offers a seat request instead; and a seat taken
+		// meanwhile elsewhere is refused with the quota's reason.
+		b.click(`#row-` + w.olive.AccountID + ` .name a`)
+		b.see("#panel", "No seats left")
+		b.click("#panel details.request-seats summary")
+		b.fill(`#panel input[name=quantity]`, "5")
+		b.fill(`#panel textarea[name=note]`, "Sales team grows")
+		b.click(`#panel details.request-seats button`)
+		b.see(".flash", "request for more seats is sent")
+		reqs := must[account.Page[account.SeatRequest]](t)(s.svc.FindSeatRequests(ctx, s.op, account.SeatRequestQuery{}))
+		if len(reqs.Items) != 1 || reqs.Items[0].Quantity != 5 {
+			t.Fatalf("seat requests: %+v", reqs.Items)
+		}
+		if err := s.svc.UnassignSeat(ctx, s.op, "acme", w.studio.ID, w.bob.AccountID); err != nil {
+			t.Fatal(err)
+		}
+		b.open("/o/acme/users/" + w.olive.AccountID)
+		b.see("#panel", "Assign")
+		if _, _, err := s.svc.AssignSeat(ctx, s.op, "acme", w.studio.ID, w.bob.AccountID); err != nil {
+			t.Fatal(err) // meanwhile, elsewhere: the last seat goes
+		}
+		b.click(`#panel form[action$="/assign"] button`)
+		b.see("#panel .alert", "all 3 seats of studio are taken")
+
+		// Details: edit, and administrator rights.
+		b.click(`#row-` + w.bob.AccountID + ` .name a`)
+		b.see("#panel-title", "Bob Baker")
+		b.fill("#panel #f-phone", "not a phone")
+		b.click(`#panel form[action$="/edit"] button`)
+		b.see("#panel", "Phone")
+		b.see("#panel .field-error", "Phone")
+		b.fill("#panel #f-phone", "+44 20 7946 0018")
+		b.click(`#panel form[action$="/edit"] button`)
+		b.see(".flash", "Details saved")
+		b.click(`#panel form.admin-toggle input[name=admin]`)
+		b.click(`#panel form.admin-toggle button`)
+		b.see(".flash", "Administrator rights updated")
+		s.mailTo("bob@acme.test", "administrator")
+
+		// Deactivate (confirmed), reactivate, then remove (confirmed).
+		b.click(`#panel a[href*="confirm=deactivate"]`)
+		b.see("#panel .danger-zone", "Deactivate Bob Baker?")
+		b.click(`#panel .danger-zone button`)
+		b.see("#panel .badge", "deactivated")
+		b.click(`#panel form[action$="/reactivate"] button`)
+		b.see("#panel .badge", "active")
+		b.click(`#panel a[href*="confirm=remove"]`)
+		b.see("#panel .danger-zone", "Remove Bob Baker from Acme Corp?")
+		b.click(`#panel .danger-zone button`)
+		b.see(".flash", "Removed from Acme Corp")
+		b.absent("#row-" + w.bob.AccountID)
+		if _, err := s.svc.FindMember(ctx, s.op, "acme", w.bob.AccountID); account.ErrorCode(err) != account.ENOTFOUND {
+			t.Fatalf("bob is still a member: %v", err)
+		}
+
+		// Bulk: resend an invitation, then remove two people at once (confirmed).
+		yes := true
+		fay := must[account.Member](t)(s.svc.AddMember(ctx, w.adaActor, "acme", account.AddMemberInput{Email: "fay@acme.test", FirstName: "Fay", LastName: "Field", SendInvite: &yes}))
+		first := s.mailTo("fay@acme.test", "invit")
+		b.open("/o/acme/users")
+		b.click(`#row-` + fay.AccountID + ` input[name=id]`)
+		b.click(`#bulk button[value=resend]`)
+		b.see(".flash", "1 user sent a new invitation")
+		if _, err := s.svc.PreviewInvitation(ctx, strings.TrimPrefix(s.link(first, "/invitations/"), "/invitations/")); err == nil {
+			t.Fatal("the first invitation link still works after a resend")
+		}
+		b.click(`#row-` + fay.AccountID + ` input[name=id]`)
+		b.click(`#row-` + w.cat.AccountID + ` input[name=id]`)
+		b.click(`#bulk button[value=remove]`)
+		b.see("#confirm-title", "Remove 2 users from Acme Corp?")
+		b.click(`button[value=remove-confirmed]`)
+		b.see(".flash", "2 users removed")
+		b.see("#total-users", "2")
+
+		// The phone layout.
+		b.resize(390)
+		b.open("/o/acme/users")
+		b.shot("users")
+		b.open("/o/acme/users/" + w.ada.AccountID)
+		b.shot("user-panel")
+		b.resize(1280)
+	})
+}
+
+// TestConsoleAddUser walks Add user: the email first, names only for an unknown
+// email, a duplicate refused, the role ceiling, send invite on (an email with a link
+// that sets up the account) and off (a password, reset on first login).
+func TestConsoleAddUser(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := newStack(t, db)
+		w := seedAcme(t, s)
+		ctx := context.Background()
+		b := s.browser(screenshots(db))
+		b.login("ada@acme.test", pass)
+
+		// An existing member is a duplicate.
+		b.open("/o/acme/users/new")
+		b.fill("#f-email", "BOB@acme.test")
+		b.click("main form button.primary")
+		b.see("#e-email", "already a member")
+
+		// An unknown email: names are asked for; owner is not offered.
+		b.fill("#f-email", "gus@acme.test")
+		b.click("main form button.primary")
+		b.see("main", "is new to Roster")
+		if b.count(`#f-role option[value=owner]`) != 0 {
+			t.Fatal("an admin is offered the owner role")
+		}
+		b.fill("#f-first_name", "Gus")
+		b.fill("#f-last_name", "Grant")
+		b.fill("#f-phone", "+1 415 555 0100")
+		b.click(`input[name=application][value=studio]`)
+		b.shot("add-user")
+		b.click("main form button.primary")
+		b.see(".flash", "invitation is on its way to gus@acme.test")
+		b.see("#panel .badge", "invited")
+		text := s.mailTo("gus@acme.test", "invit")
+		link := s.link(text, "/invitations/")
+
+		// Send invite off: a password the admin sets, changed at first login.
+		b.open("/o/acme/users/new")
+		b.fill("#f-email", "hal@acme.test")
+		b.click("main form button.primary")
+		b.fill("#f-first_name", "Hal")
+		b.fill("#f-last_name", "Hart")
+		b.click(`input[name=send_invite]`)
+		b.fill("#f-password", "first password")
+		b.click(`input[name=reset_password]`)
+		b.click("main form button.primary")
+		b.see(".flash", "Hal Hart is added to Acme Corp")
+		b.see("#panel .badge", "active")
+
+		// A known account that is not a member keeps its names.
+		_, _ = s.svc.CreateOrganization(ctx, s.op, account.CreateOrganizationInput{Name: "Globex", Slug: "globex", Kind: account.KindOrganization})
+		no := false
+		must[account.Member](t)(s.svc.AddMember(ctx, s.op, "globex", account.AddMemberInput{Email: "ivy@globex.test", FirstName: "Ivy", LastName: "Ives", SendInvite: &no, Password: pass}))
+		b.open("/o/acme/users/new")
+		b.fill("#f-email", "ivy@globex.test")
+		b.click("main form button.primary")
+		b.see("main", "already has a Roster account")
+		b.absent("#f-first_name")
+		b.click("main form button.primary")
+		b.see(".flash", "invitation is on its way to ivy@globex.test")
+		b.logout()
+
+		// Gus follows the link, sets up the account and is in.
+		b.open(link)
+		b.see("h1", "Join Acme Corp")
+		b.fill("#f-password", pass)
+		b.click("main form button.primary")
+		b.see(".flash", "Welcome to Acme Corp")
+		b.see("main", "Acme Corp")
+		m := must[account.Member](t)(s.svc.FindMember(ctx, w.adaActor, "acme", linkAccount(t, s, "gus@acme.test")))
+		if m.State != account.MemberActive || len(m.Seats) != 1 {
+			t.Fatalf("gus after accepting: %s with %d seats", m.State, len(m.Seats))
+		}
+		b.logout()
+		// The link is single use.
+		b.open(link)
+		b.see("h1", "already accepted")
+
+		// Hal must choose a new password first.
+		b.login("hal@acme.test", "first password")
+		if loc := b.location(); !strings.HasPrefix(loc, "/password") {
+			t.Fatalf("hal lands on %s, not the password change", loc)
+		}
+		b.open("/me")
+		b.see("h1", "Change your password")
+		b.fill("#f-current_password", "first password")
+		b.fill("#f-new_password", "hal's own password")
+		b.click("main form button.primary")
+		b.see(".flash", "password is changed")
+	})
+}
+
+func linkAccount(t *testing.T, s *stack, email string) string {
+	t.Helper()
+	p, err := s.svc.FindMembers(context.Background(), s.op, "acme", account.MemberQuery{Q: email})
+	if err != nil || len(p.Items) != 1 {
+		t.Fatalf("find %s: %v (%d)", email, err, len(p.Items))
+	}
+	return p.Items[0].AccountID
+}
+
+// TestConsoleSelfService: sign-up with the verification email, a password reset
+// from its email, and an expired invitation's clear page.
+func TestConsoleSelfService(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := newStack(t, db)
+		w := seedAcme(t, s)
+		ctx := context.Background()
+		b := s.browser(screenshots(db))
+
+		b.open("/login")
+		b.shot("login")
+		b.click(`a[href="/signup"]`)
+		b.see("h1", "Create an account")
+		b.fill("#f-email", "kim@example.test")
+		b.fill("#f-first_name", "Kim")
+		b.fill("#f-last_name", "Kahn")
+		b.fill("#f-password", pass)
+		b.click("main form button.primary")
+		b.see("main", "Check your inbox")
+		b.open(s.link(s.mailTo("kim@example.test", ""), "/verify-email/"))
+		b.click("main form button.primary")
+		b.see("main", "Your email is confirmed")
+		b.login("kim@example.test", pass)
+		b.see("h1", "Kim Kahn")
+		b.logout()
+
+		b.open("/password-reset")
+		b.fill("#f-email", "kim@example.test")
+		b.click("main form button.primary")
+		b.see("main", "is on its way")
+		reset := s.link(s.mailTo("kim@example.test", "password"), "/password-reset/")
+		b.open(reset)
+		b.fill("#f-new_password", "a brand new password")
+		b.click("main form button.primary")
+		b.see(".flash", "Your password is set")
+		b.login("kim@example.test", "a brand new password")
+		b.see("h1", "Kim Kahn")
+		b.logout()
+		b.open(reset)
+		b.fill("#f-new_password", "yet another password")
+		b.click("main form button.primary")
+		b.see(".alert", "no longer valid")
+
+		// An invitation link past its lifetime (7 days by default).
+		yes := true
+		must[account.Member](t)(s.svc.AddMember(ctx, w.adaActor, "acme", account.AddMemberInput{Email: "lea@acme.test", FirstName: "Lea", LastName: "Lind", SendInvite: &yes}))
+		link := s.link(s.mailTo("lea@acme.test", "invit"), "/invitations/")
+		s.clock.Advance(7*24*time.Hour + time.Minute)
+		b.open(link)
+		b.see("h1", "This invitation has expired")
+	})
+}
