@@ -1,8 +1,11 @@
 package console_test
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"path/filepath"
+	"slices"
 	"runtime"
 	"strings"
 	"testing"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/xuri/excelize/v2"
 
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/sqlstore"
@@ -380,5 +384,84 @@ func TestConsoleSelfService(t *testing.T) {
 		s.clock.Advance(7*24*time.Hour + time.Minute)
 		b.open(link)
 		b.see("h1", "This invitation has expired")
+	})
+}
+
+// TestConsoleImport: the template download, an upload whose bad rows are reported
+// with their spreadsheet row numbers, live progress to the end, and the error
+// report downloaded as a workbook.
+func TestConsoleImport(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := newStack(t, db)
+		w := seedAcme(t, s)
+		ctx := context.Background()
+		b := s.browser(screenshots(db))
+		b.login("ada@acme.test", pass)
+		b.open("/o/acme/import")
+		before := b.downloads()
+		b.click(`a[href="/o/acme/import/template.xlsx"]`)
+		tmpl, err := excelize.OpenReader(bytes.NewReader(b.download(before)))
+		if err != nil {
+			t.Fatalf("the template is not a workbook: %v", err)
+		}
+		head, _ := tmpl.GetRows(tmpl.GetSheetName(0))
+		if len(head) < 1 || !slices.Contains(head[0], "email") {
+			t.Fatalf("template header: %v", head)
+		}
+
+		f := excelize.NewFile()
+		rows := [][]any{
+			{"email", "first_name", "last_name", "role", "teams", "applications"},
+			{"nia@acme.test", "Nia", "Nash", "member", "Sales", "studio"},
+			{"not-an-email", "Bad", "Row", "member", "", ""},
+			{"oz@acme.test", "Oz", "Ode", "owner", "", ""},
+			{"bob@acme.test", "", "", "member", "Support", ""},
+		}
+		for i, r := range rows {
+			cell, _ := excelize.CoordinatesToCellName(1, i+1)
+			if err := f.SetSheetRow("Sheet1", cell, &r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		path := filepath.Join(t.TempDir(), "people.xlsx")
+		if err := f.SaveAs(path); err != nil {
+			t.Fatal(err)
+		}
+		b.run(chromedp.SetUploadFiles("#f-file", []string{path}, chromedp.ByQuery))
+		b.click("main form[enctype] button.primary")
+		b.see("#import-state", "Finished")
+		b.see("#import-failed", "2")
+		b.see("#progress", "is not a valid email address")
+		b.see("#progress", "3")
+		b.see("#progress", "4")
+		b.shot("import")
+		before = b.downloads()
+		b.click("#error-report")
+		report, err := excelize.OpenReader(bytes.NewReader(b.download(before)))
+		if err != nil {
+			t.Fatalf("the error report is not a workbook: %v", err)
+		}
+		got, _ := report.GetRows(report.GetSheetName(0))
+		if len(got) != 3 || !strings.Contains(strings.Join(got[1], " "), "not-an-email") {
+			t.Fatalf("error report rows: %v", got)
+		}
+		bob := must[account.Member](t)(s.svc.FindMember(ctx, w.adaActor, "acme", w.bob.AccountID))
+		if strings.Join(bob.Teams, ",") != "Support" {
+			t.Fatalf("bob's teams after the import: %v", bob.Teams)
+		}
+		if _, err := s.svc.FindMember(ctx, w.adaActor, "acme", linkAccount(t, s, "nia@acme.test")); err != nil {
+			t.Fatal(err)
+		}
+
+		// An unreadable file is refused before anything is applied.
+		bad := filepath.Join(t.TempDir(), "broken.xlsx")
+		if err := os.WriteFile(bad, []byte("PK\x03\x04 this is no workbook"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b.open("/o/acme/import")
+		b.run(chromedp.SetUploadFiles("#f-file", []string{bad}, chromedp.ByQuery))
+		b.click("main form[enctype] button.primary")
+		b.see(".alert", "")
+		b.see("#e-file", "File")
 	})
 }
