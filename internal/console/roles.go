@@ -174,8 +174,3 @@ func (c *Console) roleFailed(w http.ResponseWriter, r *http.Request, p *page, id
 	}
 	c.render(w, r, prob.Status, rolesPage(p, v))
 }
-
-// permID makes a permission name an id fragment (members.read → members-read).
-func permID(p account.Permission) string {
-	return strings.NewReplacer(".", "-", "_", "-").Replace(string(p))
-}
