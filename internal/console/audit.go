@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"roster.dev/roster/internal/account"
@@ -78,8 +79,8 @@ func jsonObject(b []byte) map[string]json.RawMessage {
 	return m
 }
 
-// jsonValue shows one value compactly: strings without their quotes, the rest as
-// JSON, long values cut.
+// jsonValue shows one value compactly: strings without their quotes (times as the
+// console shows them), the rest as JSON, long values cut.
 func jsonValue(raw json.RawMessage) string {
 	if raw == nil {
 		return "—"
@@ -88,6 +89,9 @@ func jsonValue(raw json.RawMessage) string {
 	if err := json.Unmarshal(raw, &s); err == nil {
 		if s == "" {
 			return `""`
+		}
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return dateTime(t)
 		}
 		return cut(s)
 	}

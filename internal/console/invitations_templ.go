@@ -133,7 +133,7 @@ func invitationsPage(p *page, v *invitationsView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, " <table class=\"list\" id=\"invitations\" aria-describedby=\"list-count\"><caption id=\"list-count\" class=\"muted\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, " <table class=\"list\" id=\"invitations\"><caption id=\"list-count\" class=\"muted\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -136,7 +136,7 @@ func joinRequestsPage(p *page, v *joinRequestsView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, " <table class=\"list\" id=\"join-requests\" aria-describedby=\"list-count\"><caption id=\"list-count\" class=\"muted\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, " <table class=\"list\" id=\"join-requests\"><caption id=\"list-count\" class=\"muted\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -157,7 +157,7 @@ func teamsPage(p *page, v *teamsView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, " <table class=\"list\" id=\"teams\" aria-describedby=\"teams-count\"><caption id=\"teams-count\" class=\"muted\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, " <table class=\"list\" id=\"teams\"><caption id=\"teams-count\" class=\"muted\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
