@@ -227,6 +227,22 @@ func TestOrgJoinRequests(t *testing.T) {
 			t.Fatal(err)
 		}
 		ada := e.browser("ada@acme.test")
+		// The email to the reviewers links to the screen.
+		var link string
+		msgs, err := e.db.FindEmails(ctx, "", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if m.To == "ada@acme.test" {
+				if i := strings.Index(m.Text, orgMailBase+"/"); i >= 0 {
+					link = strings.Fields(m.Text[i+len(orgMailBase):])[0]
+				}
+			}
+		}
+		if r := ada.get(link); r.Status != http.StatusSeeOther || r.Location != "/o/acme/join-requests" {
+			t.Errorf("the email's link %q = %d to %q, want 303 to the Join requests screen", link, r.Status, r.Location)
+		}
 		body := ada.page("/o/acme/join-requests")
 		orgHas(t, body, "jo@globex.test", "Please let me in", "jay@globex.test", "Me too",
 			`name="team" value="Ops"`, `<option value="member" selected`, `<option value="admin"`)
