@@ -61,7 +61,8 @@ func orgEach(t *testing.T, fn func(t *testing.T, e *orgEnv)) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) { fn(t, newOrgEnv(t, db)) })
 }
 
-func newOrgEnv(t *testing.T, db *sqlstore.DB) *orgEnv {
+// newOrgEnv builds the stack; opts change the API's settings (its rate limits).
+func newOrgEnv(t *testing.T, db *sqlstore.DB, opts ...func(*httpapi.Deps)) *orgEnv {
 	t.Helper()
 	e := &orgEnv{t: t, db: db, clock: &orgClock{now: time.Now()}}
 	e.svc = account.NewService(account.Options{
@@ -80,10 +81,14 @@ func newOrgEnv(t *testing.T, db *sqlstore.DB) *orgEnv {
 	var handler http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(e.srv.Close)
-	api := httpapi.NewServer(httpapi.Deps{
+	d := httpapi.Deps{
 		Service: e.svc, Logger: log, Ready: db.Ping, Now: e.clock.Now, BaseURL: orgMailBase,
 		LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000},
-	})
+	}
+	for _, o := range opts {
+		o(&d)
+	}
+	api := httpapi.NewServer(d)
 	api.MountConsole(console.New(console.Deps{Service: e.svc, Logger: log, Limits: api, BaseURL: e.srv.URL, Now: e.clock.Now}))
 	handler = api
 	e.op = e.actor(orgOperatorEmail)

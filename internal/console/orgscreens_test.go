@@ -12,6 +12,10 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/ratelimit"
+	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/storetest"
 )
 
 func TestOrgRoles(t *testing.T) {
@@ -189,6 +193,37 @@ func TestOrgInvitations(t *testing.T) {
 		orgHas(t, body, "only pending or expired invitations are resent", `aria-current="page">cancelled`)
 		if r := ada.get("/o/acme/invitations?status=bogus"); r.Status != http.StatusUnprocessableEntity {
 			t.Errorf("an unknown status = %d, want 422", r.Status)
+		}
+	})
+}
+
+// TestOrgInvitationLimit: resending and approving take from the API's invitation
+// rate limit, so the console is no way around it.
+func TestOrgInvitationLimit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newOrgEnv(t, db, func(d *httpapi.Deps) { d.InvitesPerAccount = ratelimit.Limit{Every: time.Hour, Burst: 1} })
+		ctx := context.Background()
+		adaActor := e.actor("ada@acme.test")
+		orgInvite(t, e, adaActor, "ivy@x.test", "ian@x.test")
+		e.addMember(e.op, "globex", "jo@globex.test", account.RoleMember)
+		if _, err := e.svc.RequestToJoin(ctx, e.actor("jo@globex.test"), "acme", ""); err != nil {
+			t.Fatal(err)
+		}
+		ada := e.browser("ada@acme.test")
+		ivy, ian := orgInvitationID(t, e, adaActor, "pending", "ivy@x.test"), orgInvitationID(t, e, adaActor, "pending", "ian@x.test")
+		back := url.Values{"back": {"/o/acme/invitations?status=pending"}}
+		ada.submit("/o/acme/invitations/"+ivy+"/resend", back, "/o/acme/invitations?status=pending")
+		body := ada.refused("/o/acme/invitations/"+ian+"/resend", back, http.StatusTooManyRequests)
+		orgHas(t, body, "too many invitation emails", "ian@x.test")
+
+		reqs, err := e.svc.FindJoinRequests(ctx, adaActor, "acme", account.JoinRequestQuery{})
+		if err != nil || len(reqs.Items) != 1 {
+			t.Fatalf("join requests = %+v, %v", reqs, err)
+		}
+		body = ada.refused("/o/acme/join-requests/"+reqs.Items[0].ID+"/approve", url.Values{"role": {"member"}}, http.StatusTooManyRequests)
+		orgHas(t, body, "too many invitation emails", `<details class="approve" open>`)
+		if r, err := e.svc.FindJoinRequests(ctx, adaActor, "acme", account.JoinRequestQuery{Status: "pending"}); err != nil || len(r.Items) != 1 {
+			t.Errorf("the request after a refused approval: %+v, %v; want it pending", r, err)
 		}
 	})
 }
