@@ -39,15 +39,15 @@ func auditPageURL(p *page, cursor string) string {
 	return p.base() + "/audit?cursor=" + url.QueryEscape(cursor)
 }
 
-// change is one key of an event's before and after: old → new.
-type change struct {
+// auditChange is one key of an event's before and after: old → new.
+type auditChange struct {
 	Key, Old, New string
 }
 
-// changes lists what an event changed, key by key in alphabetical order; a key only
+// auditChanges lists what an event changed, key by key in alphabetical order; a key only
 // before (a deletion) or only after (a creation) has "—" on the other side.
-func changes(e account.AuditEvent) []change {
-	before, after := jsonObject(e.Before), jsonObject(e.After)
+func auditChanges(e account.AuditEvent) []auditChange {
+	before, after := auditObject(e.Before), auditObject(e.After)
 	keys := make([]string, 0, len(before)+len(after))
 	for k := range before {
 		keys = append(keys, k)
@@ -58,16 +58,16 @@ func changes(e account.AuditEvent) []change {
 		}
 	}
 	slices.Sort(keys)
-	out := make([]change, 0, len(keys))
+	out := make([]auditChange, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, change{Key: k, Old: jsonValue(before[k]), New: jsonValue(after[k])})
+		out = append(out, auditChange{Key: k, Old: auditValue(before[k]), New: auditValue(after[k])})
 	}
 	return out
 }
 
-// jsonObject decodes an event's before or after; anything but an object is shown
+// auditObject decodes an event's before or after; anything but an object is shown
 // as the value of an empty key.
-func jsonObject(b []byte) map[string]json.RawMessage {
+func auditObject(b []byte) map[string]json.RawMessage {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || string(b) == "null" {
 		return nil
@@ -79,9 +79,9 @@ func jsonObject(b []byte) map[string]json.RawMessage {
 	return m
 }
 
-// jsonValue shows one value compactly: strings without their quotes (times as the
+// auditValue shows one value compactly: strings without their quotes (times as the
 // console shows them), the rest as JSON, long values cut.
-func jsonValue(raw json.RawMessage) string {
+func auditValue(raw json.RawMessage) string {
 	if raw == nil {
 		return "—"
 	}
@@ -93,16 +93,16 @@ func jsonValue(raw json.RawMessage) string {
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 			return dateTime(t)
 		}
-		return cut(s)
+		return auditCut(s)
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil {
-		return cut(string(raw))
+		return auditCut(string(raw))
 	}
-	return cut(buf.String())
+	return auditCut(buf.String())
 }
 
-func cut(s string) string {
+func auditCut(s string) string {
 	const max = 200
 	if utf8.RuneCountInString(s) <= max {
 		return s
@@ -110,8 +110,8 @@ func cut(s string) string {
 	return string([]rune(s)[:max]) + "…"
 }
 
-// changeSummary names the changed keys for the details' summary.
-func changeSummary(cs []change) string {
+// auditSummary names the changed keys for the details' summary.
+func auditSummary(cs []auditChange) string {
 	keys := make([]string, 0, len(cs))
 	for _, c := range cs {
 		if c.Key != "" {

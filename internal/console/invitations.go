@@ -24,9 +24,9 @@ type invitationsView struct {
 	Problem        *problem
 }
 
-// listQuery is the query of a status list (the Invitations and Join requests
+// orgStatusQuery is the query of a status list (the Invitations and Join requests
 // screens) with its cursor.
-func listQuery(status, cursor string) string {
+func orgStatusQuery(status, cursor string) string {
 	v := url.Values{"status": {status}}
 	if cursor != "" {
 		v.Set("cursor", cursor)
@@ -35,7 +35,7 @@ func listQuery(status, cursor string) string {
 }
 
 func (v *invitationsView) here(p *page) string {
-	return p.base() + "/invitations" + listQuery(v.Status, v.Cursor)
+	return p.base() + "/invitations" + orgStatusQuery(v.Status, v.Cursor)
 }
 
 func (v *invitationsView) roleName(id string) string {
@@ -45,8 +45,9 @@ func (v *invitationsView) roleName(id string) string {
 	return id
 }
 
-// actionable reports whether inv may be resent or cancelled: it is pending or expired.
-func actionable(p *page, inv account.Invitation) bool {
+// invitationActionable reports whether inv may be resent or cancelled: it is pending
+// or expired.
+func invitationActionable(p *page, inv account.Invitation) bool {
 	st := inv.StateAt(p.now)
 	return st == account.InvitationPending || st == account.InvitationExpired
 }

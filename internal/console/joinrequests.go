@@ -27,7 +27,7 @@ type joinRequestsView struct {
 }
 
 func (v *joinRequestsView) here(p *page) string {
-	return p.base() + "/join-requests" + listQuery(v.Status, v.Cursor)
+	return p.base() + "/join-requests" + orgStatusQuery(v.Status, v.Cursor)
 }
 
 // offer is the approval form's values for request id: what a failed form asked

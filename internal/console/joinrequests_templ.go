@@ -44,7 +44,7 @@ func joinRequestsPage(p *page, v *joinRequestsView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = statusTabs(p, "/join-requests", joinRequestStatuses, v.Status, "Join requests by status").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = orgStatusTabs(p, "/join-requests", joinRequestStatuses, v.Status, "Join requests by status").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -290,9 +290,9 @@ func joinRequestsPage(p *page, v *joinRequestsView) templ.Component {
 							return templ_7745c5c3_Err
 						}
 						var templ_7745c5c3_Var16 string
-						templ_7745c5c3_Var16, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(p.base() + "/join-requests" + listQuery(v.Status, v.Cursor) + "&confirm=" + jr.ID)).ResolveURL(ctx)
+						templ_7745c5c3_Var16, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(p.base() + "/join-requests" + orgStatusQuery(v.Status, v.Cursor) + "&confirm=" + jr.ID)).ResolveURL(ctx)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `joinrequests.templ`, Line: 60, Col: 136}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `joinrequests.templ`, Line: 60, Col: 141}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var16)
 						if templ_7745c5c3_Err != nil {
@@ -305,7 +305,7 @@ func joinRequestsPage(p *page, v *joinRequestsView) templ.Component {
 						var templ_7745c5c3_Var17 string
 						templ_7745c5c3_Var17, templ_7745c5c3_Err = templruntime.NewAttributeExpression("Deny the request of " + jr.Account.Email).Resolve(ctx)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `joinrequests.templ`, Line: 60, Col: 193}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `joinrequests.templ`, Line: 60, Col: 198}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var17)
 						if templ_7745c5c3_Err != nil {
@@ -349,7 +349,7 @@ func joinRequestsPage(p *page, v *joinRequestsView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = statusPager(p, "/join-requests", v.Status, v.Cursor, v.Page.NextCursor).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = orgStatusPager(p, "/join-requests", v.Status, v.Cursor, v.Page.NextCursor).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
