@@ -52,6 +52,25 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /o/{org}/import/template.xlsx", c.inOrg("Import users", "import", c.importTemplate))
 	m.HandleFunc("GET /o/{org}/import/{id}", c.inOrg("Import", "import", c.importProgress))
 	m.HandleFunc("GET /o/{org}/import/{id}/errors.xlsx", c.inOrg("Import", "import", c.importErrors))
+
+	// An organization's roles, teams, invitations, join requests and audit log.
+	m.HandleFunc("GET /o/{org}/roles", c.inOrg("Roles", "roles", c.roles))
+	m.HandleFunc("POST /o/{org}/roles", c.inOrg("Roles", "roles", c.createRole))
+	m.HandleFunc("GET /o/{org}/roles/{role}", c.inOrg("Roles", "roles", c.role))
+	m.HandleFunc("POST /o/{org}/roles/{role}", c.inOrg("Roles", "roles", c.updateRole))
+	m.HandleFunc("POST /o/{org}/roles/{role}/delete", c.inOrg("Roles", "roles", c.deleteRole))
+	m.HandleFunc("GET /o/{org}/teams", c.inOrg("Teams", "teams", c.teams))
+	m.HandleFunc("POST /o/{org}/teams", c.inOrg("Teams", "teams", c.createTeam))
+	m.HandleFunc("POST /o/{org}/teams/{team}", c.inOrg("Teams", "teams", c.renameTeam))
+	m.HandleFunc("POST /o/{org}/teams/{team}/delete", c.inOrg("Teams", "teams", c.deleteTeam))
+	m.HandleFunc("GET /o/{org}/invitations", c.inOrg("Invitations", "invitations", c.invitations))
+	m.HandleFunc("POST /o/{org}/invitations/{invitation}/resend", c.inOrg("Invitations", "invitations", c.resendInvitation))
+	m.HandleFunc("POST /o/{org}/invitations/{invitation}/cancel", c.inOrg("Invitations", "invitations", c.cancelInvitation))
+	m.HandleFunc("GET /o/{org}/join-requests", c.inOrg("Join requests", "join-requests", c.joinRequests))
+	m.HandleFunc("POST /o/{org}/join-requests/{request}/approve", c.inOrg("Join requests", "join-requests", c.approveJoinRequest))
+	m.HandleFunc("POST /o/{org}/join-requests/{request}/deny", c.inOrg("Join requests", "join-requests", c.denyJoinRequest))
+	m.HandleFunc("GET /organizations/{org}/join-requests", joinRequestsLink)
+	m.HandleFunc("GET /o/{org}/audit", c.inOrg("Audit log", "audit", c.audit))
 }
 
 var _ http.Handler = (*Console)(nil)

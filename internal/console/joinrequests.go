@@ -1,0 +1,166 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"roster.dev/roster/internal/account"
+)
+
+// joinRequestStatuses are the Join requests screen's tabs, in order.
+var joinRequestStatuses = []string{
+	string(account.JoinRequestPending), string(account.JoinRequestApproved), string(account.JoinRequestDenied),
+}
+
+// joinRequestsView is the Join requests screen: one status's requests, a page at a
+// time, with what an approval may offer (roles, teams, applications).
+type joinRequestsView struct {
+	Status, Cursor string
+	Page           account.Page[account.JoinRequest]
+	Teams          []account.Team
+	Apps           []account.Application // of the organization's subscriptions in force or to come
+	Confirm        *account.JoinRequest  // a denial waiting for confirmation
+	Open           string                // the request whose approval form failed
+	Approve        account.ApproveInput  // what that form asked for
+	Problem        *problem
+}
+
+func (v *joinRequestsView) here(p *page) string {
+	return p.base() + "/join-requests" + orgStatusQuery(v.Status, v.Cursor)
+}
+
+// offer is the approval form's values for request id: what a failed form asked
+// for, else the member role.
+func (v *joinRequestsView) offer(id string) account.ApproveInput {
+	if id == v.Open {
+		return v.Approve
+	}
+	return account.ApproveInput{Role: account.RoleMember}
+}
+
+// joinRequests renders the Join requests screen: ?status= (pending by default),
+// ?cursor= and ?confirm=<request id> for a denial.
+func (c *Console) joinRequests(w http.ResponseWriter, r *http.Request, p *page) {
+	q := r.URL.Query()
+	v, err := c.joinRequestsView(r, p, q)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	if id := q.Get("confirm"); id != "" {
+		for i := range v.Page.Items {
+			if v.Page.Items[i].ID == id && v.Page.Items[i].State == account.JoinRequestPending {
+				v.Confirm = &v.Page.Items[i]
+			}
+		}
+	}
+	c.render(w, r, http.StatusOK, joinRequestsPage(p, v))
+}
+
+func (c *Console) joinRequestsView(r *http.Request, p *page, q url.Values) (*joinRequestsView, error) {
+	ctx := r.Context()
+	v := &joinRequestsView{Status: q.Get("status"), Cursor: q.Get("cursor")}
+	if v.Status == "" {
+		v.Status = string(account.JoinRequestPending)
+	}
+	var err error
+	v.Page, err = c.svc.FindJoinRequests(ctx, p.Actor, p.Org().ID,
+		account.JoinRequestQuery{Status: v.Status, Cursor: v.Cursor, Limit: 50})
+	if err != nil || v.Status != string(account.JoinRequestPending) || len(v.Page.Items) == 0 {
+		return v, err
+	}
+	// What an approval may offer: reading it needs members.read, which a reviewer
+	// without it does without (the member role and no teams).
+	if !p.Can(account.PermMembersRead) {
+		return v, nil
+	}
+	if v.Teams, err = c.svc.FindTeams(ctx, p.Actor, p.Org().ID); err != nil {
+		return nil, err
+	}
+	if !p.Can(account.PermSeatsAssign) {
+		return v, nil
+	}
+	sum, err := c.svc.FindSummary(ctx, p.Actor, p.Org().ID)
+	if err != nil {
+		return nil, err
+	}
+	apps, err := c.svc.FindApplications(ctx, p.Actor)
+	if err != nil {
+		return nil, err
+	}
+	offered := map[string]bool{}
+	for _, s := range sum.Subscriptions {
+		if s.State(p.now) != account.SubscriptionExpired {
+			offered[s.ApplicationKey] = true
+		}
+	}
+	for _, a := range apps {
+		if offered[a.Key] {
+			v.Apps = append(v.Apps, a)
+		}
+	}
+	return v, nil
+}
+
+// joinRequestsBack is where a request's form returns to: the list it was on.
+func joinRequestsBack(p *page, r *http.Request) string {
+	b := r.PostFormValue("back")
+	if !strings.HasPrefix(b, p.base()+"/join-requests") {
+		return p.base() + "/join-requests"
+	}
+	return localPath(b)
+}
+
+// approveJoinRequest approves a request: the requester is sent an invitation with
+// the role, teams and applications chosen, which takes from the invitation rate limit.
+func (c *Console) approveJoinRequest(w http.ResponseWriter, r *http.Request, p *page) {
+	limitForm(w, r)
+	ctx := r.Context()
+	id := r.PathValue("request")
+	in := account.ApproveInput{Role: r.PostFormValue("role"), Teams: r.PostForm["team"], Applications: r.PostForm["application"]}
+	err := c.limits.AllowInvitations(ctx, p.Actor, 1)
+	var jr account.JoinRequest
+	if err == nil {
+		jr, err = c.svc.ApproveJoinRequest(ctx, p.Actor, p.Org().ID, id, in)
+	}
+	if err != nil {
+		c.joinRequestFailed(w, r, p, err, func(v *joinRequestsView) { v.Open, v.Approve = id, in })
+		return
+	}
+	c.redirect(w, r, joinRequestsBack(p, r), "Approved: "+jr.Account.Email+" is sent an invitation to join "+p.Org().Name+".")
+}
+
+// denyJoinRequest denies a request (after the confirmation); nobody is emailed.
+func (c *Console) denyJoinRequest(w http.ResponseWriter, r *http.Request, p *page) {
+	limitForm(w, r)
+	jr, err := c.svc.DenyJoinRequest(r.Context(), p.Actor, p.Org().ID, r.PathValue("request"))
+	if err != nil {
+		c.joinRequestFailed(w, r, p, err, func(*joinRequestsView) {})
+		return
+	}
+	c.redirect(w, r, joinRequestsBack(p, r), "Denied the request of "+jr.Account.Email+"; nobody is emailed.")
+}
+
+// joinRequestFailed shows the list the form came from with err above it.
+func (c *Console) joinRequestFailed(w http.ResponseWriter, r *http.Request, p *page, err error, show func(*joinRequestsView)) {
+	prob := c.problemOf(r.Context(), err)
+	if prob.Status == http.StatusNotFound || prob.Status == http.StatusUnauthorized {
+		c.fail(w, r, p, err)
+		return
+	}
+	v, verr := c.joinRequestsView(r, p, parseQuery(joinRequestsBack(p, r)))
+	if verr != nil {
+		c.fail(w, r, p, verr)
+		return
+	}
+	v.Problem = prob
+	show(v)
+	c.render(w, r, prob.Status, joinRequestsPage(p, v))
+}
+
+// joinRequestsLink answers the link of the email telling reviewers of a new request
+// (account's notice links to /organizations/{org}/join-requests) with the screen.
+func joinRequestsLink(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/o/"+url.PathEscape(r.PathValue("org"))+"/join-requests", http.StatusSeeOther)
+}
