@@ -49,7 +49,7 @@ func (s *Service) RequestToJoin(ctx context.Context, actor Actor, orgRef, messag
 		for _, to := range reviewers {
 			n := s.notice(NoticeJoinRequest, org, actor, Member{Account: to})
 			n.Message = message
-			n.Link = s.baseURL + "/organizations/" + org.Slug + "/join-requests"
+			n.Link = s.baseURL + "/o/" + org.Slug + "/join-requests" // the console's Join requests screen
 			if err := s.notify(ctx, tx, org.ID, n); err != nil {
 				return err
 			}

@@ -465,3 +465,48 @@ func TestConsoleImport(t *testing.T) {
 		b.see("#e-file", "File")
 	})
 }
+
+// TestConsoleJoinRequest: a registered person asks to join; the admins are told;
+// an admin approves, which emails an invitation; the person accepts it with their
+// own session and is in.
+func TestConsoleJoinRequest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := newStack(t, db)
+		w := seedAcme(t, s)
+		ctx := context.Background()
+		_, _ = s.svc.CreateOrganization(ctx, s.op, account.CreateOrganizationInput{Name: "Globex", Slug: "globex", Kind: account.KindOrganization})
+		no := false
+		must[account.Member](t)(s.svc.AddMember(ctx, s.op, "globex", account.AddMemberInput{Email: "zed@globex.test", FirstName: "Zed", LastName: "Zane", SendInvite: &no, Password: pass}))
+		b := s.browser(screenshots(db))
+
+		b.login("zed@globex.test", pass)
+		b.see("h1", "Zed Zane")
+		b.fill("#f-organization", "acme")
+		b.fill("#f-message", "I run the Lisbon office.")
+		b.click(`form[action="/me/join-requests"] button`)
+		b.see(".flash", "request to join is sent")
+		s.mailTo("ada@acme.test", "join")
+		s.mailTo("olive@acme.test", "join")
+		b.logout()
+
+		b.login("ada@acme.test", pass)
+		b.open("/o/acme/join-requests")
+		b.see("main", "I run the Lisbon office.")
+		b.shot("join-requests")
+		b.click("details.approve summary")
+		b.click("details.approve form button.primary")
+		b.see(".flash", "")
+		invite := s.link(s.mailTo("zed@globex.test", "invit"), "/invitations/")
+		b.logout()
+
+		b.login("zed@globex.test", pass)
+		b.open(invite)
+		b.see("h1", "Join Acme Corp")
+		b.click("main form button.primary")
+		b.see(".flash", "Welcome to Acme Corp")
+		p := must[account.Page[account.Member]](t)(s.svc.FindMembers(ctx, w.adaActor, "acme", account.MemberQuery{Q: "zed@globex.test"}))
+		if len(p.Items) != 1 || p.Items[0].State != account.MemberActive {
+			t.Fatalf("zed in acme: %+v", p.Items)
+		}
+	})
+}

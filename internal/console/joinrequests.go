@@ -158,9 +158,3 @@ func (c *Console) joinRequestFailed(w http.ResponseWriter, r *http.Request, p *p
 	show(v)
 	c.render(w, r, prob.Status, joinRequestsPage(p, v))
 }
-
-// joinRequestsLink answers the link of the email telling reviewers of a new request
-// (account's notice links to /organizations/{org}/join-requests) with the screen.
-func joinRequestsLink(w http.ResponseWriter, r *http.Request) {
-	http.Redirect(w, r, "/o/"+url.PathEscape(r.PathValue("org"))+"/join-requests", http.StatusSeeOther)
-}

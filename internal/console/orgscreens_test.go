@@ -275,8 +275,8 @@ func TestOrgJoinRequests(t *testing.T) {
 				}
 			}
 		}
-		if r := ada.get(link); r.Status != http.StatusSeeOther || r.Location != "/o/acme/join-requests" {
-			t.Errorf("the email's link %q = %d to %q, want 303 to the Join requests screen", link, r.Status, r.Location)
+		if link != "/o/acme/join-requests" {
+			t.Errorf("the email links to %q, want the Join requests screen", link)
 		}
 		body := ada.page("/o/acme/join-requests")
 		orgHas(t, body, "jo@globex.test", "Please let me in", "jay@globex.test", "Me too",

@@ -69,7 +69,6 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /o/{org}/join-requests", c.inOrg("Join requests", "join-requests", c.joinRequests))
 	m.HandleFunc("POST /o/{org}/join-requests/{request}/approve", c.inOrg("Join requests", "join-requests", c.approveJoinRequest))
 	m.HandleFunc("POST /o/{org}/join-requests/{request}/deny", c.inOrg("Join requests", "join-requests", c.denyJoinRequest))
-	m.HandleFunc("GET /organizations/{org}/join-requests", joinRequestsLink)
 	m.HandleFunc("GET /o/{org}/audit", c.inOrg("Audit log", "audit", c.audit))
 }
 
