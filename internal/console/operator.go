@@ -244,6 +244,10 @@ func (c *Console) createApplicationKey(w http.ResponseWriter, r *http.Request, p
 		return
 	}
 	p.Flash = "Key issued. Copy it now: it is shown only this once."
+	// The key must not outlive this answer: the address becomes the list's (a reload
+	// does not post again), and hx-history="false" on the key keeps htmx from
+	// copying the page into its history cache.
+	w.Header().Set("HX-Replace-Url", "/operator/applications")
 	c.renderApps(w, r, p, &appsView{NewKey: &issuedKey{App: app, Name: name, Key: key}}, http.StatusCreated, "", "")
 }
 

@@ -667,7 +667,7 @@ func applicationsPage(p *page, v *appsView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if v.NewKey != nil {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "<section class=\"card\" aria-labelledby=\"new-key-title\" id=\"new-key\"><h2 id=\"new-key-title\">New key for ")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "<section class=\"card\" aria-labelledby=\"new-key-title\" id=\"new-key\" hx-history=\"false\"><h2 id=\"new-key-title\">New key for ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -73,6 +73,9 @@ func TestOperatorCreatesPartnerOrgApplicationAndKey(t *testing.T) {
 		again := op.get("/operator/applications")
 		wantIn(t, again, "production", key[:9])
 		wantNotIn(t, again, key, `id="api-key"`)
+		if !strings.Contains(created.Body, `hx-history="false"`) {
+			t.Error("the page with the key may be kept in htmx's history cache")
+		}
 
 		keys, err := e.svc.FindApplicationKeys(bg, e.op, app.ID)
 		if err != nil || len(keys) != 1 {
