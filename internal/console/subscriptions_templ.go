@@ -613,7 +613,7 @@ func subscriptionForms(p *page, v *subsView, s account.Subscription) templ.Compo
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = subField(v.prob("quota:"+s.ID), "quota-"+s.ID, "seats", "Seats (at least the "+strconv.Itoa(s.Assigned)+" assigned)", "number", v.val("quota:"+s.ID, "seats", strconv.Itoa(s.Seats))).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = subField(v.prob("quota:"+s.ID), "quota-"+s.ID, "seats", "Seats ("+strconv.Itoa(s.Assigned)+" assigned now)", "number", v.val("quota:"+s.ID, "seats", strconv.Itoa(s.Seats))).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
