@@ -214,6 +214,22 @@ func TestOperatorOutbox(t *testing.T) {
 				t.Errorf("retried message: %s, %d attempts", m.State, m.Attempts)
 			}
 		}
+		// The use cases themselves are the operator's only.
+		ann, err := e.svc.ActorForEmail(bg, "ann@globex.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.svc.FindOutbox(bg, ann, account.OutboxQuery{}); account.ErrorCode(err) != account.EFORBIDDEN {
+			t.Errorf("FindOutbox by a member: %v", err)
+		}
+		if err := e.svc.RetryEmail(bg, ann, failed.ID); account.ErrorCode(err) != account.EFORBIDDEN {
+			t.Errorf("RetryEmail by a member: %v", err)
+		}
+		// The retry is audited.
+		events, err := e.svc.FindPlatformAuditEvents(bg, e.op, account.AuditQuery{})
+		if err != nil || len(events.Items) == 0 || events.Items[0].Action != "email.retried" || events.Items[0].TargetID != failed.ID {
+			t.Errorf("platform audit: %+v, %v", events.Items, err)
+		}
 		// Only a failed message can be retried.
 		again := op.post("/operator/outbox/"+failed.ID+"/retry", nil)
 		wantStatus(t, again, http.StatusNotFound)
