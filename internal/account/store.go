@@ -208,6 +208,12 @@ type Tx interface {
 
 	// EnqueueEmail writes an email to the outbox, pending from e.CreatedAt.
 	EnqueueEmail(ctx context.Context, e Email) error
+	// The outbox as the operator sees it: FindEmails lists messages newest first (by
+	// id), CountEmails counts them by state (every state present), RetryEmail puts a
+	// failed message back to pending, due at now (any other message is ENOTFOUND).
+	FindEmails(ctx context.Context, f OutboxFilter) ([]OutboxMessage, error)
+	CountEmails(ctx context.Context) (map[OutboxState]int, error)
+	RetryEmail(ctx context.Context, id string, now time.Time) error
 
 	// Audit.
 	InsertAudit(ctx context.Context, e AuditEvent) error

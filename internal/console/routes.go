@@ -70,6 +70,28 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /o/{org}/join-requests/{request}/approve", c.inOrg("Join requests", "join-requests", c.approveJoinRequest))
 	m.HandleFunc("POST /o/{org}/join-requests/{request}/deny", c.inOrg("Join requests", "join-requests", c.denyJoinRequest))
 	m.HandleFunc("GET /o/{org}/audit", c.inOrg("Audit log", "audit", c.audit))
+
+	// Operations: the operator view, a partner's organizations, an organization's
+	// subscriptions and settings.
+	m.HandleFunc("GET /operator", c.operatorOnly("Partners & organizations", "operator", c.operatorOrgs))
+	m.HandleFunc("POST /operator/organizations", c.operatorOnly("Partners & organizations", "operator", c.createOrganization))
+	m.HandleFunc("GET /operator/applications", c.operatorOnly("Applications", "applications", c.applications))
+	m.HandleFunc("POST /operator/applications", c.operatorOnly("Applications", "applications", c.createApplication))
+	m.HandleFunc("POST /operator/applications/{app}/name", c.operatorOnly("Applications", "applications", c.renameApplication))
+	m.HandleFunc("POST /operator/applications/{app}/keys", c.operatorOnly("Applications", "applications", c.createApplicationKey))
+	m.HandleFunc("POST /operator/applications/{app}/keys/{key}/revoke", c.operatorOnly("Applications", "applications", c.revokeApplicationKey))
+	m.HandleFunc("GET /operator/seat-requests", c.operatorOnly("Seat requests", "seat-requests", c.seatRequests))
+	m.HandleFunc("POST /operator/seat-requests/{id}/{action}", c.operatorOnly("Seat requests", "seat-requests", c.decideSeatRequest))
+	m.HandleFunc("GET /operator/outbox", c.operatorOnly("Outbox", "outbox", c.outbox))
+	m.HandleFunc("POST /operator/outbox/{id}/retry", c.operatorOnly("Outbox", "outbox", c.retryEmail))
+	m.HandleFunc("GET /o/{org}/organizations", c.inOrg("Organizations", "organizations", c.partnerOrgs))
+	m.HandleFunc("POST /o/{org}/organizations", c.inOrg("Organizations", "organizations", c.createPartnerOrg))
+	m.HandleFunc("GET /o/{org}/subscriptions", c.inOrg("Subscriptions", "subscriptions", c.subscriptions))
+	m.HandleFunc("POST /o/{org}/subscriptions", c.inOrg("Subscriptions", "subscriptions", c.createSubscription))
+	m.HandleFunc("POST /o/{org}/subscriptions/{sub}/{action}", c.inOrg("Subscriptions", "subscriptions", c.subscriptionAction))
+	m.HandleFunc("GET /o/{org}/settings", c.inOrg("Settings", "settings", c.settings))
+	m.HandleFunc("POST /o/{org}/settings", c.inOrg("Settings", "settings", c.saveSettings))
+	m.HandleFunc("POST /o/{org}/delete", c.inOrg("Settings", "settings", c.deleteOrganization))
 }
 
 var _ http.Handler = (*Console)(nil)

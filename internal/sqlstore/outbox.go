@@ -112,12 +112,13 @@ func (db *DB) MarkEmailFailed(ctx context.Context, id, errText string, at time.T
 // RetryEmail puts a failed message back to pending, due at now with no attempt made;
 // any other message is ENOTFOUND.
 func (db *DB) RetryEmail(ctx context.Context, id string, now time.Time) error {
-	res, err := db.writer.ExecContext(ctx, `
-		UPDATE outbox SET state = 'pending', next_at = $2, attempts = 0, claimed_until = NULL
-		WHERE id = $1 AND state = 'failed'`,
-		id, ts(now))
+	res, err := db.writer.ExecContext(ctx, retryEmailSQL, id, ts(now))
 	return affected(res, err, "failed outbox message")
 }
+
+const retryEmailSQL = `
+		UPDATE outbox SET state = 'pending', next_at = $2, attempts = 0, claimed_until = NULL
+		WHERE id = $1 AND state = 'failed'`
 
 // readQuerier is the reader pool, through its statement cache on SQLite.
 func (db *DB) readQuerier() querier {
@@ -130,13 +131,41 @@ func (db *DB) readQuerier() querier {
 // FindEmails lists up to limit messages in state (every state when it is empty),
 // newest first; limit <= 0 lists them all.
 func (db *DB) FindEmails(ctx context.Context, state account.OutboxState, n int) ([]account.OutboxMessage, error) {
+	return findEmails(ctx, db.readQuerier(), account.OutboxFilter{State: state, Limit: n}, "created_at DESC, id DESC")
+}
+
+// FindEmails lists the outbox for the operator's view: newest first (by id, which is
+// time-ordered), in f.State, after the keyset f.Before.
+func (t *tx) FindEmails(ctx context.Context, f account.OutboxFilter) ([]account.OutboxMessage, error) {
+	return findEmails(ctx, t.q, f, "id DESC")
+}
+
+// CountEmails counts the messages in each state (every state present, 0 when none).
+func (t *tx) CountEmails(ctx context.Context) (map[account.OutboxState]int, error) {
+	return countEmails(ctx, t.q)
+}
+
+// RetryEmail puts a failed message back to pending, due at now with no attempt
+// made; any other message is ENOTFOUND.
+func (t *tx) RetryEmail(ctx context.Context, id string, now time.Time) error {
+	res, err := t.q.ExecContext(ctx, retryEmailSQL, id, ts(now))
+	if err == nil {
+		t.enqueued = true // wake the worker
+	}
+	return affected(res, err, "failed outbox message")
+}
+
+func findEmails(ctx context.Context, q querier, f account.OutboxFilter, order string) ([]account.OutboxMessage, error) {
 	var a args
 	var conds []string
-	if state != "" {
-		conds = append(conds, `state = `+a.add(string(state)))
+	if f.State != "" {
+		conds = append(conds, `state = `+a.add(string(f.State)))
 	}
-	rows, err := db.readQuerier().QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox`+where(conds)+
-		` ORDER BY created_at DESC, id DESC`+limit(&a, n), a...)
+	if f.Before != "" {
+		conds = append(conds, `id < `+a.add(f.Before))
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox`+where(conds)+
+		` ORDER BY `+order+limit(&a, f.Limit), a...)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +188,11 @@ func scanEmails(rows *sql.Rows) ([]account.OutboxMessage, error) {
 
 // CountEmails counts the messages in each state (every state present, 0 when none).
 func (db *DB) CountEmails(ctx context.Context) (map[account.OutboxState]int, error) {
-	rows, err := db.readQuerier().QueryContext(ctx, `SELECT state, COUNT(*) FROM outbox GROUP BY state`)
+	return countEmails(ctx, db.readQuerier())
+}
+
+func countEmails(ctx context.Context, q querier) (map[account.OutboxState]int, error) {
+	rows, err := q.QueryContext(ctx, `SELECT state, COUNT(*) FROM outbox GROUP BY state`)
 	if err != nil {
 		return nil, err
 	}

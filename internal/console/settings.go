@@ -1,0 +1,138 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"roster.dev/roster/internal/account"
+)
+
+// settingsView is the organization's settings form, and the deletion behind its
+// confirmation.
+type settingsView struct {
+	Name, Slug, TTL, EndingSoon string
+	Confirm                     bool
+	CanDelete                   bool
+	Problem                     *problem
+	DeleteProblem               *problem
+}
+
+// invitationLifetimes are the lifetimes offered; another value set through the API
+// is kept and offered too.
+var invitationLifetimes = []int{24, 48, 72, 168, 336, 720}
+
+func ttlOptions(current string) []string {
+	out := []string{}
+	seen := false
+	for _, h := range invitationLifetimes {
+		s := strconv.Itoa(h)
+		seen = seen || s == current
+		out = append(out, s)
+	}
+	if !seen && current != "" {
+		out = append(out, current)
+	}
+	return out
+}
+
+func ttlLabel(h string) string {
+	n, err := strconv.Atoi(h)
+	if err != nil {
+		return h
+	}
+	if n%24 == 0 {
+		return plural(n/24, "day", "days") + " (" + h + " hours)"
+	}
+	return plural(n, "hour", "hours")
+}
+
+func (c *Console) settingsOf(p *page) *settingsView {
+	o := p.Org()
+	return &settingsView{Name: o.Name, Slug: o.Slug, TTL: strconv.Itoa(o.InvitationTTLHours),
+		EndingSoon: strconv.Itoa(o.EndingSoonDays),
+		// Only an operator deletes a partner or an organization of its own, and a
+		// partner's managers those under the partner: the same people who set quotas.
+		CanDelete: p.operator() || p.Access.ManageSubscriptions}
+}
+
+// needManage keeps the page to those who may change the settings.
+func (c *Console) needManage(w http.ResponseWriter, r *http.Request, p *page) bool {
+	if p.Can(account.PermOrganizationManage) {
+		return true
+	}
+	c.fail(w, r, p, account.Errorf(account.EFORBIDDEN, "changing %s's settings needs the organization.manage permission", p.Org().Name))
+	return false
+}
+
+// settings renders the settings form; ?confirm=delete asks to confirm the deletion.
+func (c *Console) settings(w http.ResponseWriter, r *http.Request, p *page) {
+	if !c.needManage(w, r, p) {
+		return
+	}
+	v := c.settingsOf(p)
+	v.Confirm = r.URL.Query().Get("confirm") == "delete" && v.CanDelete
+	c.render(w, r, http.StatusOK, settingsPage(p, v))
+}
+
+// saveSettings changes the name, slug, invitation lifetime and ending-soon window.
+func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request, p *page) {
+	limitForm(w, r)
+	if !c.needManage(w, r, p) {
+		return
+	}
+	v := c.settingsOf(p)
+	v.Name, v.Slug, v.TTL, v.EndingSoon = formValue(r, "name"), formValue(r, "slug"),
+		strings.TrimSpace(formValue(r, "invitation_ttl_hours")), strings.TrimSpace(formValue(r, "ending_soon_days"))
+	in := account.UpdateOrganizationInput{Name: &v.Name, Slug: &v.Slug}
+	var val account.Validation
+	if n, err := strconv.Atoi(v.TTL); err != nil {
+		val.Add("invitation_ttl_hours", "must be a whole number of hours")
+	} else {
+		in.InvitationTTLHours = &n
+	}
+	if n, err := strconv.Atoi(v.EndingSoon); err != nil {
+		val.Add("ending_soon_days", "must be a whole number of days")
+	} else {
+		in.EndingSoonDays = &n
+	}
+	err := val.Err()
+	var o account.Organization
+	if err == nil {
+		o, err = c.svc.UpdateOrganization(r.Context(), p.Actor, p.Org().ID, in)
+	}
+	if err != nil {
+		v.Problem = c.problemOf(r.Context(), err)
+		c.render(w, r, v.Problem.Status, settingsPage(p, v))
+		return
+	}
+	c.redirect(w, r, "/o/"+url.PathEscape(o.Slug)+"/settings", "Settings saved.")
+}
+
+// deleteOrganization deletes the organization (after the confirmation) and goes
+// back to where its deleter works: the operator view, or the partner's list.
+func (c *Console) deleteOrganization(w http.ResponseWriter, r *http.Request, p *page) {
+	limitForm(w, r)
+	o := p.Org()
+	if err := c.svc.DeleteOrganization(r.Context(), p.Actor, o.ID); err != nil {
+		prob := c.problemOf(r.Context(), err)
+		if prob.Status == http.StatusNotFound {
+			c.fail(w, r, p, err)
+			return
+		}
+		v := c.settingsOf(p)
+		v.DeleteProblem = prob
+		c.render(w, r, prob.Status, settingsPage(p, v))
+		return
+	}
+	next := "/"
+	if p.operator() {
+		next = "/operator"
+	} else if o.ParentID != "" {
+		if parent, err := c.svc.FindOrganization(r.Context(), p.Actor, o.ParentID); err == nil {
+			next = orgHome(parent)
+		}
+	}
+	c.redirect(w, r, next, kindLabel(o.Kind)+" "+o.Name+" deleted.")
+}
