@@ -510,3 +510,54 @@ func TestConsoleJoinRequest(t *testing.T) {
 		}
 	})
 }
+
+// TestConsoleRenewal: the operator refuses a quota below the seats in use, renews
+// a subscription that ends soon (its seats copied to the new entry, which starts
+// soon), and the admin's Users screen shows both entries with their badges.
+func TestConsoleRenewal(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := newStack(t, db)
+		w := seedAcme(t, s)
+		ctx := context.Background()
+		b := s.browser(screenshots(db))
+		b.login(opEmail, opPass)
+		b.open("/o/acme/subscriptions")
+		b.see("main", "ending soon")
+		id := w.studio.ID
+		b.fill("#quota-"+id+"-seats", "1")
+		b.click(`form[action$="/` + id + `/quota"] button`)
+		b.see("#manage-sub-"+id, "assigned")
+		b.see("#manage-sub-"+id+" .alert", "")
+		if sub := must[account.Subscription](t)(func() (account.Subscription, error) {
+			_, sub, err := s.svc.FindSubscription(ctx, s.op, "acme", id)
+			return sub, err
+		}()); sub.Seats != 3 {
+			t.Fatalf("the quota became %d", sub.Seats)
+		}
+		b.open("/o/acme/subscriptions")
+		b.click(`form[action$="/` + id + `/renew"] button`)
+		b.see(".flash", "")
+		b.shot("subscriptions")
+		b.logout()
+
+		b.login("ada@acme.test", pass)
+		if n := b.count(".subcard"); n != 3 {
+			t.Fatalf("%d subscription cards after the renewal, want 3", n)
+		}
+		b.see(".cards", "starting soon")
+		_, subs, err := s.svc.FindSubscriptions(ctx, s.op, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sub := range subs {
+			if sub.RenewedFrom == id {
+				b.see("#card-"+sub.ID+" .used", "2")
+				b.see("#card-"+sub.ID, "starting soon")
+				b.click("#card-" + sub.ID)
+				b.see("#list-count", "2 users match")
+				return
+			}
+		}
+		t.Fatal("no renewed subscription")
+	})
+}
