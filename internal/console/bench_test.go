@@ -147,6 +147,9 @@ func seedBig(b *testing.B, s *benchEnv, n int) []string {
 			b.Fatal(err)
 		}
 	}
+	if err := s.db.Analyze(ctx); err != nil { // as autovacuum would after a bulk load
+		b.Fatal(err)
+	}
 	b.Logf("seeded %d members on %s in %s", n, s.db.Engine(), time.Since(start).Round(time.Millisecond))
 	page1, err := s.svc.FindMembers(ctx, ada, "big", account.MemberQuery{Limit: 50})
 	if err != nil {
