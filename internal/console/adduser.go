@@ -18,6 +18,10 @@ type addUserView struct {
 	Subs     []account.Subscription
 	AppNames map[string]string
 	Problem  *problem
+	// For a partner: its organizations, each with the roles the admin may give
+	// there, and the role chosen for each ("" for none).
+	Orgs     []account.Access
+	OrgRoles map[string]string
 }
 
 func (v *addUserView) sendInvite() bool { return v.In.SendInvite == nil || *v.In.SendInvite }
@@ -44,6 +48,8 @@ func (c *Console) addUser(w http.ResponseWriter, r *http.Request, p *page) {
 	}}
 	if f.Get("step") == "email" {
 		v.In.SendInvite = nil // on by default
+	} else if !send {
+		v.In.SendInvite = &send
 	}
 	n, err := c.svc.FindNewcomer(ctx, p.Actor, p.Org().ID, v.In.Email)
 	if err == nil && n.Member {
@@ -62,8 +68,9 @@ func (c *Console) addUser(w http.ResponseWriter, r *http.Request, p *page) {
 		c.render(w, r, http.StatusOK, addUserPage(p, v))
 		return
 	}
-	if !send {
-		v.In.SendInvite = &send
+	if p.Org().Kind == account.KindPartner {
+		c.addToPartner(w, r, p, v)
+		return
 	}
 	var m account.Member
 	if send {
@@ -98,9 +105,91 @@ func (c *Console) addUserProblem(w http.ResponseWriter, r *http.Request, p *page
 	c.render(w, r, v.Problem.Status, addUserPage(p, v))
 }
 
-// addUserChoices loads the teams and the subscriptions whose seats may be given.
+// addToPartner adds a person to a partner as PRODUCT.md's steps go: details, then a
+// role in each of the partner's organizations, then a role in the partner itself.
+// Each membership is its own use case (one transaction, audit event and email
+// each); the page reports every one, so a refusal in one organization is clear and
+// does not undo the others.
+func (c *Console) addToPartner(w http.ResponseWriter, r *http.Request, p *page, v *addUserView) {
+	ctx := r.Context()
+	var done, failed []string
+	for _, o := range v.Orgs {
+		role := r.PostForm.Get("org_role:" + o.Organization.ID)
+		v.OrgRoles[o.Organization.ID] = role
+		if role == "" {
+			continue
+		}
+		in := v.In
+		in.Role, in.Teams, in.Applications = role, nil, nil
+		if err := c.allowInvite(ctx, p, in); err != nil {
+			failed = append(failed, o.Organization.Name+": "+errorText(err))
+			continue
+		}
+		if _, err := c.svc.AddMember(ctx, p.Actor, o.Organization.ID, in); err != nil {
+			failed = append(failed, o.Organization.Name+": "+errorText(err))
+			continue
+		}
+		done = append(done, o.Organization.Name)
+	}
+	partnerRole := r.PostForm.Get("role")
+	if partnerRole != "" {
+		in := v.In
+		in.Role = partnerRole
+		err := c.allowInvite(ctx, p, in)
+		if err == nil {
+			_, err = c.svc.AddMember(ctx, p.Actor, p.Org().ID, in)
+		}
+		if err != nil {
+			failed = append(failed, p.Org().Name+": "+errorText(err))
+		} else {
+			done = append(done, p.Org().Name)
+		}
+	}
+	if len(done) == 0 && len(failed) == 0 {
+		failed = append(failed, "choose a role in at least one organization or in the partner")
+	}
+	if len(failed) > 0 {
+		v.Problem = &problem{Status: http.StatusUnprocessableEntity, Fields: map[string]string{},
+			Message: "Not added to " + strings.Join(failed, "; ") + "."}
+		if len(done) > 0 {
+			v.Problem.Message = "Added to " + strings.Join(done, ", ") + ". " + v.Problem.Message
+		}
+		c.render(w, r, v.Problem.Status, addUserPage(p, v))
+		return
+	}
+	c.redirect(w, r, p.base()+"/users", v.Newcomer.Email+" is added to "+strings.Join(done, ", ")+".")
+}
+
+func (c *Console) allowInvite(ctx context.Context, p *page, in account.AddMemberInput) error {
+	if in.SendInvite != nil && !*in.SendInvite {
+		return nil
+	}
+	return c.limits.AllowInvitations(ctx, p.Actor, 1)
+}
+
+// addUserChoices loads the teams and the subscriptions whose seats may be given,
+// and for a partner its organizations with the roles the admin may give in each.
 func (c *Console) addUserChoices(ctx context.Context, p *page, v *addUserView) error {
 	var err error
+	if p.Org().Kind == account.KindPartner {
+		if v.OrgRoles == nil {
+			v.OrgRoles = map[string]string{}
+		}
+		orgs, err := c.svc.FindOrganizations(ctx, p.Actor, account.OrganizationQuery{Parent: p.Org().ID, Limit: 100})
+		if err != nil {
+			return err
+		}
+		v.Orgs = v.Orgs[:0]
+		for _, o := range orgs.Items {
+			acc, err := c.svc.FindAccess(ctx, p.Actor, o.ID)
+			if err != nil {
+				return err
+			}
+			if acc.Can(account.PermMembersInvite) {
+				v.Orgs = append(v.Orgs, acc)
+			}
+		}
+	}
 	if v.Teams, err = c.svc.FindTeams(ctx, p.Actor, p.Org().ID); err != nil {
 		return err
 	}

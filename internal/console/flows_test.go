@@ -561,3 +561,44 @@ func TestConsoleRenewal(t *testing.T) {
 		t.Fatal("no renewed subscription")
 	})
 }
+
+// TestConsolePartnerAddUser: a partner's admin adds a person in PRODUCT.md's steps —
+// details, a role in each of the partner's organizations, a role in the partner.
+func TestConsolePartnerAddUser(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := newStack(t, db)
+		seedAcme(t, s)
+		ctx := context.Background()
+		no := false
+		must[account.Member](t)(s.svc.AddMember(ctx, s.op, "northwind", account.AddMemberInput{Email: "pat@northwind.test",
+			FirstName: "Pat", LastName: "Partner", Role: "admin", SendInvite: &no, Password: pass}))
+		b := s.browser(screenshots(db))
+		b.login("pat@northwind.test", pass)
+		b.open("/o/northwind/organizations")
+		b.see("main", "Acme Corp")
+		b.open("/o/northwind/users/new")
+		b.fill("#f-email", "quinn@acme.test")
+		b.click("main form button.primary")
+		b.fill("#f-first_name", "Quinn")
+		b.fill("#f-last_name", "Quill")
+		b.fill("#f-phone", "+351 21 000 0000")
+		b.fill("#f-username", "quinn")
+		if b.count(`#org-roles select option[value=owner]`) != 0 {
+			t.Fatal("a partner admin is offered the owner role in an organization")
+		}
+		acme := must[account.Organization](t)(s.svc.FindOrganization(ctx, s.op, "acme"))
+		b.choose("#f-org-"+acme.ID, "admin")
+		b.choose("#f-role", "")
+		b.shot("partner-add-user")
+		b.click("main form button.primary")
+		b.see(".flash", "quinn@acme.test is added to Acme Corp")
+		m := must[account.Page[account.Member]](t)(s.svc.FindMembers(ctx, s.op, "acme", account.MemberQuery{Q: "quinn"}))
+		if len(m.Items) != 1 || m.Items[0].RoleID != "admin" || m.Items[0].State != account.MemberInvited {
+			t.Fatalf("quinn in acme: %+v", m.Items)
+		}
+		if p := must[account.Page[account.Member]](t)(s.svc.FindMembers(ctx, s.op, "northwind", account.MemberQuery{Q: "quinn"})); len(p.Items) != 0 {
+			t.Fatal("quinn was added to the partner without a partner role")
+		}
+		s.mailTo("quinn@acme.test", "invit")
+	})
+}
