@@ -80,7 +80,7 @@ func newStack(t *testing.T, db *sqlstore.DB) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	worker := &outbox.Worker{Store: db, Sender: sender, From: "Roster <roster@roster.test>", Log: log, PollEvery: 100 * time.Millisecond}
+	worker := &outbox.Worker{Store: db, Sender: sender, From: "Roster <roster@roster.test>", Log: log, PollEvery: 100 * time.Millisecond, Now: s.clock.Now}
 	db.OnEmail(worker.Wake)
 	runner := &importer.Runner{Service: s.svc, Log: log, PollEvery: 100 * time.Millisecond}
 	var wg sync.WaitGroup

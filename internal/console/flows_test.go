@@ -602,3 +602,132 @@ func TestConsolePartnerAddUser(t *testing.T) {
 		s.mailTo("quinn@acme.test", "invit")
 	})
 }
+
+// TestConsoleInviteAndAccess: the operator names an organization's admin; only
+// administrators see the management screens; Invite users with a role, a team and
+// a seat (per-email results, the quota respected); removing a pending user cancels
+// the invitation; custom roles are offered only while active; a 24-hour invitation
+// lifetime, and a new link for an expired invitation from the Invitations screen.
+func TestConsoleInviteAndAccess(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := newStack(t, db)
+		w := seedAcme(t, s)
+		ctx := context.Background()
+		b := s.browser(screenshots(db))
+
+		// The operator designates an admin.
+		b.login(opEmail, opPass)
+		b.open("/o/acme/users/new")
+		b.fill("#f-email", "root@acme.test")
+		b.click("main form button.primary")
+		b.fill("#f-first_name", "Rita")
+		b.fill("#f-last_name", "Root")
+		b.choose("#f-role", "admin")
+		b.click("main form button.primary")
+		b.see(".flash", "invitation is on its way to root@acme.test")
+		s.mailTo("root@acme.test", "invited you")
+		b.logout()
+
+		// A plain member sees their own page, not the management screens.
+		b.login("bob@acme.test", pass)
+		if loc := b.location(); loc != "/me" {
+			t.Fatalf("a member lands on %s", loc)
+		}
+		b.see("main", "Acme Corp")
+		b.open("/o/acme/users")
+		b.see("h1", "Forbidden")
+		b.logout()
+
+		// The owner sets a 24-hour invitation lifetime.
+		b.login("olive@acme.test", pass)
+		b.open("/o/acme/settings")
+		b.choose("#f-invitation_ttl_hours", "24")
+		b.click(`form[action="/o/acme/settings"] button.primary`)
+		b.see(".flash", "")
+		if o := must[account.Organization](t)(s.svc.FindOrganization(ctx, s.op, "acme")); o.InvitationTTLHours != 24 {
+			t.Fatalf("invitation lifetime: %d", o.InvitationTTLHours)
+		}
+		b.logout()
+
+		// Invite several at once: one gets the last studio seat, the next finds the
+		// quota spent, a member and a malformed address fail on their own.
+		b.login("ada@acme.test", pass)
+		b.open("/o/acme/invite")
+		b.fill("#f-emails", "ann@acme.test, ben@acme.test\nbob@acme.test not-an-email")
+		b.click(`input[name=team][value=Sales]`)
+		b.click(`input[name=application][value=studio]`)
+		b.shot("invite")
+		b.click("main form button.primary")
+		b.see("main", "1 invitation sent")
+		b.see(".results", "ann@acme.test")
+		b.see(".results", "seats")
+		b.see(".results", "already")
+		b.see(".results", "not-an-email")
+		ann := s.link(s.mailTo("ann@acme.test", "invited you"), "/invitations/")
+
+		// Removing a pending user cancels the invitation.
+		id := linkAccount(t, s, "ann@acme.test")
+		b.open("/o/acme/users/" + id + "?confirm=remove")
+		b.click(`#panel .danger-zone button`)
+		b.see(".flash", "Removed from Acme Corp")
+		if _, err := s.svc.PreviewInvitation(ctx, strings.TrimPrefix(ann, "/invitations/")); err == nil {
+			t.Fatal("a removed invitee's link still works")
+		}
+
+		// Custom roles are offered only while active.
+		inactive := false
+		name := "Auditor"
+		perms := []string{"members.read", "audit.read"}
+		role := must[account.Role](t)(s.svc.CreateRole(ctx, w.adaActor, "acme", account.RoleInput{Name: &name, Permissions: &perms, Active: &inactive}))
+		b.open("/o/acme/users/new")
+		b.fill("#f-email", "cy@acme.test")
+		b.click("main form button.primary")
+		b.see("main", "is new to Roster")
+		if b.count(`#f-role option[value="`+role.ID+`"]`) != 0 {
+			t.Fatal("an inactive custom role is offered")
+		}
+		active := true
+		must[account.Role](t)(s.svc.UpdateRole(ctx, w.adaActor, "acme", role.ID, account.RoleInput{Active: &active}))
+		b.open("/o/acme/users/new")
+		b.fill("#f-email", "cy@acme.test")
+		b.click("main form button.primary")
+		b.see("main", "is new to Roster")
+		if b.count(`#f-role option[value="`+role.ID+`"]`) != 1 {
+			t.Fatal("an active custom role is not offered")
+		}
+
+		// 24 hours later an invitation sent since the change has expired (one sent
+		// before it keeps its 7 days); a new link from the Invitations screen works.
+		yes := true
+		must[account.Member](t)(s.svc.AddMember(ctx, w.adaActor, "acme", account.AddMemberInput{Email: "dee@acme.test",
+			FirstName: "Dee", LastName: "Dunn", Role: "admin", SendInvite: &yes}))
+		dee := s.link(s.mailTo("dee@acme.test", "invited you"), "/invitations/")
+		s.clock.Advance(24*time.Hour + time.Minute)
+		b.open(dee)
+		b.see("h1", "This invitation has expired")
+		b.open(s.link(s.mailTo("root@acme.test", "invited you"), "/invitations/"))
+		b.see("h1", "Join Acme Corp")
+		b.login("ada@acme.test", pass) // her session too is over 12 hours old
+		b.open("/o/acme/invitations?status=expired")
+		b.see("main", "dee@acme.test")
+		b.shot("invitations")
+		b.click(`form[action$="/resend"] button`)
+		b.see(".flash", "new invitation is on its way to dee@acme.test")
+		var fresh string
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if fresh = s.link(s.mailTo("dee@acme.test", "invited you"), "/invitations/"); fresh != dee {
+				break
+			}
+		}
+		b.logout()
+		b.open(fresh)
+		b.see("h1", "Join Acme Corp")
+		b.fill("#f-password", pass)
+		b.click("main form button.primary")
+		b.see(".flash", "Welcome to Acme Corp")
+		if loc := b.location(); loc != "/o/acme/users" {
+			t.Fatalf("the new admin lands on %s", loc)
+		}
+
+	})
+}
