@@ -39,12 +39,12 @@ func (o outcome) String() string {
 type whoKind int
 
 const (
-	anonymous    whoKind = iota // no Authorization header
-	appKey                      // an application's API key
-	operator                    // the platform operator
-	inAcme                      // an active member of acme with a role (predefined or custom)
-	partnerOwner                // the owner of north, acme's partner: every permission in acme
-	outsider                    // an admin elsewhere: another organization, another partner
+	anonymous whoKind = iota // no Authorization header
+	appKey                   // an application's API key
+	operator                 // the platform operator
+	inAcme                   // an active member of acme with a role (predefined or custom)
+	inNorth                  // a member of north, acme's partner: its north role's permissions in acme
+	outsider                 // an admin elsewhere: another organization, another partner
 )
 
 // who is one caller of the matrix.
@@ -54,7 +54,7 @@ type who struct {
 	token string
 	email string
 	role  string                // the role id in acme (inAcme)
-	perms account.PermissionSet // in acme (inAcme)
+	perms account.PermissionSet // in acme (inAcme, inNorth)
 	perm  account.Permission    // the one permission of a custom role
 }
 
@@ -92,18 +92,25 @@ var (
 	// orgVisible routes serve whoever has an active part in acme or its partner.
 	orgVisible = orgRule(func(*who) bool { return true })
 	// partnerManager routes (quotas, deleting an organization) serve the operator and
-	// the partner's managers; acme's own admins, even its owner, are refused.
-	partnerManager = orgRule(func(p *who) bool { return p.kind == partnerOwner })
+	// the partner's managers (organization.manage in north); acme's own admins, even
+	// its owner, are refused.
+	partnerManager = orgRule(northManager)
 )
 
+func northManager(p *who) bool {
+	return p.kind == inNorth && p.perms.Has(account.PermOrganizationManage)
+}
+
 // underNorth: creating an organization under north, which only the operator and
-// north's owner see.
+// north's members see, and its managers may do.
 var underNorth rule = func(p *who) outcome {
-	switch p.kind {
-	case anonymous, appKey:
+	switch {
+	case p.kind == anonymous || p.kind == appKey:
 		return unauthenticated
-	case operator, partnerOwner:
+	case p.kind == operator || northManager(p):
 		return allowed
+	case p.kind == inNorth:
+		return forbidden
 	}
 	return hidden
 }
@@ -112,7 +119,7 @@ var underNorth rule = func(p *who) outcome {
 func perm(ps ...account.Permission) rule {
 	return orgRule(func(w *who) bool {
 		for _, p := range ps {
-			if w.kind != partnerOwner && !w.perms.Has(p) {
+			if !w.perms.Has(p) {
 				return false
 			}
 		}
@@ -121,7 +128,7 @@ func perm(ps ...account.Permission) rule {
 }
 
 // orgRule is a route of acme: outsiders get 404, the operator is served, and acme's
-// members and its partner's owner are served when ok says so.
+// members and its partner's members are served when ok says so.
 func orgRule(ok func(p *who) bool) rule {
 	return func(p *who) outcome {
 		switch p.kind {
@@ -431,6 +438,15 @@ func (w *world) enrol(org string, p *who) {
 		map[string]any{"email": p.email, "role": role, "send_invite": false})
 }
 
+func predefinedPerms(id string) account.PermissionSet {
+	for _, r := range account.PredefinedRoles() {
+		if r.ID == id {
+			return r.Permissions
+		}
+	}
+	panic("no predefined role " + id)
+}
+
 // matrixLimits lifts the rate limits: the matrix logs in, signs up and invites far
 // more often than a person would.
 func matrixLimits(d *httpapi.Deps) {
@@ -478,14 +494,16 @@ func newWorld(t *testing.T, db *sqlstore.DB) *world {
 	for _, c := range []struct {
 		name, org, role string
 		kind            whoKind
+		perms           account.PermissionSet
 	}{
-		{"north's owner (acme's partner)", "north", "owner", partnerOwner},
-		{"globex's admin (another organization)", "globex", "admin", outsider},
-		{"south's admin (another partner)", "south", "admin", outsider},
+		{"north's owner (acme's partner)", "north", "owner", inNorth, account.AllPermissions},
+		{"north's admin (acme's partner)", "north", "admin", inNorth, predefinedPerms(account.RoleAdmin)},
+		{"globex's admin (another organization)", "globex", "admin", outsider, 0},
+		{"south's admin (another partner)", "south", "admin", outsider, 0},
 	} {
 		email := c.role + "@" + c.org + ".test"
 		e.member(e.op, c.org, email, c.role)
-		add(&who{name: c.name, kind: c.kind, token: e.login(email, pw), email: email})
+		add(&who{name: c.name, kind: c.kind, token: e.login(email, pw), email: email, perms: c.perms})
 	}
 
 	// The objects of acme the routes' path parameters name.
@@ -563,8 +581,8 @@ func operations(t *testing.T, e *env) []matrixOp {
 
 // TestAuthorizationMatrix calls every operation as anonymous, an application key,
 // the operator, each predefined role of acme, a custom role of acme per permission,
-// the owner of acme's partner, an admin of another organization and an admin of
-// another partner, and checks each answer against matrixRoutes: allowed → 2xx,
+// the owner and an admin of acme's partner, an admin of another organization and an
+// admin of another partner, and checks each answer against matrixRoutes: allowed → 2xx,
 // refused inside the tenant → 403, the wrong kind of credential → 401, another
 // tenant → 404.
 func TestAuthorizationMatrix(t *testing.T) {
