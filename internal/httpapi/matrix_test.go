@@ -359,7 +359,9 @@ var matrixRoutes = map[string]route{
 	}},
 
 	// Applications.
-	"check":             {rule: applicationKey},
+	"check": {rule: applicationKey, fresh: func(w *world, _ *who) call {
+		return call{query: "organization=acme&application=studio&account=" + w.params["account"]}
+	}},
 	"list-entitlements": {rule: applicationKey},
 
 	"list-audit": {rule: perm(account.PermAuditRead)},
@@ -633,9 +635,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 					if f.body != nil {
 						c.body = f.body
 					}
-				}
-				if op.id == "check" {
-					c.query = "organization=acme&application=studio&account=" + w.params["account"]
+					if f.query != "" {
+						c.query = f.query
+					}
 				}
 				path, ok := w.path(t, op.id, op.path, c)
 				if !ok {
