@@ -139,7 +139,7 @@ func mustBit(p Permission) PermissionSet {
 
 // descriptions say what each permission allows, for the catalogue clients show.
 var descriptions = map[Permission]string{
-	PermMembersRead:        "See the organization's members, teams and summary.",
+	PermMembersRead:        "See the organization's members, teams and summary, and export the member list.",
 	PermMembersInvite:      "Add people and send invitations.",
 	PermMembersManage:      "Edit members (details, role, teams), deactivate and reactivate them.",
 	PermMembersRemove:      "Remove members from the organization.",
@@ -148,7 +148,7 @@ var descriptions = map[Permission]string{
 	PermSeatsAssign:        "Assign and unassign seats of the organization's subscriptions.",
 	PermSeatsRequest:       "Ask the operator for more seats.",
 	PermJoinRequestsReview: "Approve or deny requests to join the organization.",
-	PermImportsRun:         "Import members from spreadsheets and export the member list.",
+	PermImportsRun:         "Import members from spreadsheets (the template, uploads and their reports).",
 	PermAuditRead:          "Read the organization's audit log.",
 	PermOrganizationManage: "Change the organization's name, slug and settings, and manage SCIM tokens.",
 }

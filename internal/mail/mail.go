@@ -178,7 +178,10 @@ func classify(err error) error {
 type logSender struct{ log *slog.Logger }
 
 // NewLogSender returns a Sender that logs each message (its recipient, subject and
-// text) at info and never fails: the mail of a Roster without an SMTP server.
+// text) at info and never fails: the mail of a Roster without an SMTP server. The
+// text holds the email's links with their one-time tokens: with this sender the log
+// is the delivery, so whoever reads the log can follow them. It is the only place
+// where Roster logs a secret; configure --smtp where the log is shared.
 func NewLogSender(log *slog.Logger) Sender { return logSender{log: log} }
 
 func (s logSender) Send(ctx context.Context, m Message) error {
