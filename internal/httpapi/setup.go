@@ -8,8 +8,8 @@ import (
 )
 
 // The setup page is what the one-time link printed at first start opens: a form that
-// creates the first operator. It is the only HTML the API serves; the console comes
-// with its own package.
+// creates the first operator. It is the only HTML the API serves; the console
+// (internal/console) serves the rest.
 var setupPage = template.Must(template.New("setup").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Set up Roster</title>
@@ -23,7 +23,7 @@ button{margin-top:1.5rem;padding:.6rem 1.2rem;font:inherit;border:0;border-radiu
 </style></head><body>
 <h1>Set up Roster</h1>
 {{if .Done}}
-<p>The operator account <strong>{{.Email}}</strong> is ready. Log in with it:</p>
+<p>The operator account <strong>{{.Email}}</strong> is ready. <a href="/login">Log in to the console</a> with it, or to the API:</p>
 <pre>curl -X POST {{.Base}}/api/v1/auth/login -H 'Content-Type: application/json' \
   -d '{"email": "{{.Email}}", "password": "…"}'</pre>
 {{else}}
