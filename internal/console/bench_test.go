@@ -2,10 +2,7 @@ package console_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,10 +14,6 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/console"
-	"roster.dev/roster/internal/httpapi"
-	"roster.dev/roster/internal/mail"
-	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
 )
@@ -91,7 +84,7 @@ func seedBig(b *testing.B, s *benchEnv, n int) []string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ada := s.actorOf("admin@big.test")
+	ada := s.actorOf(b, "admin@big.test")
 	team, err := s.svc.CreateTeam(ctx, ada, "big", "Sales")
 	if err != nil {
 		b.Fatal(err)
@@ -181,45 +174,13 @@ func seedBig(b *testing.B, s *benchEnv, n int) []string {
 }
 
 // benchEnv is the server of the benchmark (no SMTP: the outbox is not delivered).
-type benchEnv struct {
-	db      *sqlstore.DB
-	svc     *account.Service
-	handler http.Handler
-	op      account.Actor
-}
+type benchEnv struct{ *testServer }
 
 func newBenchEnv(b *testing.B, db *sqlstore.DB) *benchEnv {
-	e := &benchEnv{db: db}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e.svc = account.NewService(account.Options{Store: db, Hasher: password.NewHasher(password.TestParams, 4, rand.Reader),
-		Rand: rand.Reader, Renderer: mail.NewNoticeRenderer(), BaseURL: "http://roster.test"})
-	if _, _, err := e.svc.Bootstrap(context.Background(), opEmail, opPass); err != nil {
-		b.Fatal(err)
-	}
-	api := httpapi.NewServer(httpapi.Deps{Service: e.svc, Logger: log, Ready: db.Ping, BaseURL: "http://roster.test"})
-	api.MountConsole(console.New(console.Deps{Service: e.svc, Logger: log, Limits: api, BaseURL: "http://roster.test"}))
-	e.handler = api
-	res, err := e.svc.Login(context.Background(), opEmail, opPass, "127.0.0.1", "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if e.op, err = e.svc.Authenticate(context.Background(), res.Token, "127.0.0.1"); err != nil {
-		b.Fatal(err)
-	}
-	return e
+	return &benchEnv{newTestServer(b, db, "http://roster.test", serverOptions{})}
 }
 
-func (e *benchEnv) actorOf(email string) account.Actor {
-	res, err := e.svc.Login(context.Background(), email, pass, "127.0.0.1", "bench")
-	if err != nil {
-		panic(err)
-	}
-	a, err := e.svc.Authenticate(context.Background(), res.Token, "127.0.0.1")
-	if err != nil {
-		panic(err)
-	}
-	return a
-}
+func (e *benchEnv) actorOf(b *testing.B, email string) account.Actor { return e.actor(b, email, pass) }
 
 func benchLogin(b *testing.B, e *benchEnv) *http.Cookie {
 	res, err := e.svc.Login(context.Background(), "admin@big.test", pass, "127.0.0.1", "bench")

@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,100 +19,60 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/console"
-	"roster.dev/roster/internal/httpapi"
 	"roster.dev/roster/internal/importer"
 	"roster.dev/roster/internal/mail"
 	"roster.dev/roster/internal/mail/smtptest"
 	"roster.dev/roster/internal/outbox"
-	"roster.dev/roster/internal/password"
-	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
 )
 
-const (
-	opEmail = "op@roster.test"
-	opPass  = "operator password"
-	pass    = "a good password"
-)
-
-// testClock is the service's settable clock: tests move it to expire links.
-type testClock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.off) }
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.off += d
-}
+// pass is the password of the people the browser tests log in as.
+const pass = "a good password"
 
 // stack is a whole Roster server (API, console, outbox worker delivering to an
 // in-process SMTP server, import runner) on a real TCP port.
 type stack struct {
-	t     *testing.T
-	db    *sqlstore.DB
-	svc   *account.Service
-	url   string
-	smtp  *smtptest.Server
-	clock *testClock
-	op    account.Actor
+	*testServer
+	t    *testing.T
+	url  string
+	smtp *smtptest.Server
 }
 
 func newStack(t *testing.T, db *sqlstore.DB) *stack {
 	t.Helper()
-	s := &stack{t: t, db: db, smtp: smtptest.Start(t), clock: &testClock{}}
 	srv := httptest.NewUnstartedServer(nil)
-	s.url = "http://" + srv.Listener.Addr().String()
+	s := &stack{t: t, url: "http://" + srv.Listener.Addr().String(), smtp: smtptest.Start(t)}
+	var runner *importer.Runner
+	wake := func() { runner.Wake() }
+	s.testServer = newTestServer(t, db, s.url, serverOptions{onImport: wake})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s.svc = account.NewService(account.Options{
-		Store: db, Hasher: password.NewHasher(password.TestParams, 4, rand.Reader), Now: s.clock.Now,
-		Rand: rand.Reader, Renderer: mail.NewNoticeRenderer(), BaseURL: s.url,
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	if _, _, err := s.svc.Bootstrap(ctx, opEmail, opPass); err != nil {
-		t.Fatal(err)
-	}
 	sender, err := mail.NewSMTPSender(s.smtp.URL(), "Roster <roster@roster.test>")
 	if err != nil {
 		t.Fatal(err)
 	}
-	worker := &outbox.Worker{Store: db, Sender: sender, From: "Roster <roster@roster.test>", Log: log, PollEvery: 100 * time.Millisecond, Now: s.clock.Now}
+	worker := &outbox.Worker{Store: db, Sender: sender, From: "Roster <roster@roster.test>", Log: log,
+		PollEvery: 100 * time.Millisecond, Now: s.clock.Now}
 	db.OnEmail(worker.Wake)
-	runner := &importer.Runner{Service: s.svc, Log: log, PollEvery: 100 * time.Millisecond}
+	runner = &importer.Runner{Service: s.svc, Log: log, PollEvery: 100 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = worker.Run(ctx) }()
 	go func() { defer wg.Done(); _ = runner.Run(ctx) }()
-	api := httpapi.NewServer(httpapi.Deps{Service: s.svc, Logger: log, Ready: db.Ping, BaseURL: s.url, Now: s.clock.Now,
-		LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000}, OnImport: runner.Wake})
-	api.MountConsole(console.New(console.Deps{Service: s.svc, Logger: log, Limits: api, BaseURL: s.url,
-		MaxUploadBytes: 5 << 20, OnImport: runner.Wake, SignUp: true, Now: s.clock.Now}))
-	srv.Config.Handler = api
+	srv.Config.Handler = s.handler
 	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		cancel()
 		wg.Wait()
 	})
-	s.op = s.actor(opEmail, opPass)
 	return s
 }
 
 // actor logs in through the service, for seeding the world without a browser.
 func (s *stack) actor(email, password string) account.Actor {
 	s.t.Helper()
-	res, err := s.svc.Login(context.Background(), email, password, "127.0.0.1", "test")
-	if err != nil {
-		s.t.Fatalf("login %s: %v", email, err)
-	}
-	a, err := s.svc.Authenticate(context.Background(), res.Token, "127.0.0.1")
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return a
+	return s.testServer.actor(s.t, email, password)
 }
 
 func must[T any](t *testing.T) func(T, error) T {

@@ -20,7 +20,7 @@ var bg = context.Background()
 func TestOperatorCreatesPartnerOrgApplicationAndKey(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		e := newOpEnv(t, db)
-		op := e.login(opOperatorEmail, opPassword)
+		op := e.login(opEmail, opPass)
 
 		home := op.get("/operator")
 		wantStatus(t, home, http.StatusOK)
@@ -99,7 +99,7 @@ func TestOperatorPagesAreNotFoundForOthers(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.addPerson("globex", "owner@globex.test", "owner")
-		owner := e.login("owner@globex.test", opPassword)
+		owner := e.login("owner@globex.test", opPass)
 		for _, path := range []string{"/operator", "/operator/applications", "/operator/seat-requests", "/operator/outbox"} {
 			res := owner.get(path)
 			wantStatus(t, res, http.StatusNotFound)
@@ -134,7 +134,7 @@ func TestOperatorSeatRequests(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		op := e.login(opOperatorEmail, opPassword)
+		op := e.login(opEmail, opPass)
 		list := op.get("/operator/seat-requests")
 		wantStatus(t, list, http.StatusOK)
 		wantIn(t, list, `id="request-`+first.ID+`"`, "new hires", `name="seats" min="1" max="10000000" required value="3"`)
@@ -163,7 +163,7 @@ func TestOperatorSeatRequests(t *testing.T) {
 		wantStatus(t, op.post("/operator/seat-requests/"+second.ID+"/deny", nil), http.StatusConflict)
 
 		// The organization sees its requests under its subscriptions.
-		wantIn(t, e.login("admin@globex.test", opPassword).get("/o/globex/subscriptions"), `id="org-seat-requests"`, "new hires", "4 seats added")
+		wantIn(t, e.login("admin@globex.test", opPass).get("/o/globex/subscriptions"), `id="org-seat-requests"`, "new hires", "4 seats added")
 	})
 }
 
@@ -192,7 +192,7 @@ func TestOperatorOutbox(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		op := e.login(opOperatorEmail, opPassword)
+		op := e.login(opEmail, opPass)
 		all := op.get("/operator/outbox")
 		wantStatus(t, all, http.StatusOK)
 		wantIn(t, all, `id="count-failed">1<`, `id="count-pending">`+itoa(len(msgs)-1)+`<`, "550 mailbox unavailable",

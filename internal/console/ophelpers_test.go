@@ -2,9 +2,7 @@ package console_test
 
 import (
 	"context"
-	"crypto/rand"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -15,20 +13,11 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/console"
-	"roster.dev/roster/internal/httpapi"
-	"roster.dev/roster/internal/mail"
-	"roster.dev/roster/internal/password"
-	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
 )
 
-const (
-	opOperatorEmail = "op@roster.test"
-	opPassword      = "correct horse battery"
-)
-
-// opEnv is the whole server (API with the console mounted) over one database.
+// opEnv is the whole server (API with the console mounted) over one database, on a
+// real port.
 type opEnv struct {
 	t   *testing.T
 	db  *sqlstore.DB
@@ -40,31 +29,12 @@ type opEnv struct {
 func newOpEnv(t *testing.T, db *sqlstore.DB) *opEnv {
 	t.Helper()
 	e := &opEnv{t: t, db: db}
-	var h http.Handler
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	e.srv = httptest.NewUnstartedServer(nil)
+	ts := newTestServer(t, db, "http://"+e.srv.Listener.Addr().String(), serverOptions{})
+	e.srv.Config.Handler = ts.handler
+	e.srv.Start()
 	t.Cleanup(e.srv.Close)
-	e.svc = account.NewService(account.Options{
-		Store:    db,
-		Hasher:   password.NewHasher(password.TestParams, 4, rand.Reader),
-		Now:      time.Now,
-		Rand:     rand.Reader,
-		Renderer: mail.NewNoticeRenderer(),
-		BaseURL:  e.srv.URL,
-	})
-	ctx := context.Background()
-	if _, _, err := e.svc.Bootstrap(ctx, opOperatorEmail, opPassword); err != nil {
-		t.Fatal(err)
-	}
-	actor, err := e.svc.ActorForEmail(ctx, opOperatorEmail)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.op = actor
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	api := httpapi.NewServer(httpapi.Deps{Service: e.svc, Logger: log, Ready: db.Ping, BaseURL: e.srv.URL,
-		LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000}})
-	api.MountConsole(console.New(console.Deps{Service: e.svc, Logger: log, Limits: api, BaseURL: e.srv.URL}))
-	h = api
+	e.svc, e.op = ts.svc, ts.op
 	return e
 }
 
@@ -170,7 +140,7 @@ func (e *opEnv) addPerson(org, email, role string) string {
 	e.t.Helper()
 	no := false
 	m, err := e.svc.AddMember(context.Background(), e.op, org, account.AddMemberInput{Email: email, FirstName: "First",
-		LastName: "Last", Role: role, SendInvite: &no, Password: opPassword})
+		LastName: "Last", Role: role, SendInvite: &no, Password: opPass})
 	if err != nil {
 		e.t.Fatalf("add %s to %s: %v", email, org, err)
 	}

@@ -23,7 +23,7 @@ func TestSubscriptionsCreateQuotaRenew(t *testing.T) {
 		if _, err := e.svc.CreateApplication(bg, e.op, account.ApplicationInput{Key: "studio", Name: "Studio"}); err != nil {
 			t.Fatal(err)
 		}
-		op := e.login(opOperatorEmail, opPassword)
+		op := e.login(opEmail, opPass)
 		empty := op.get("/o/globex/subscriptions")
 		wantStatus(t, empty, http.StatusOK)
 		wantIn(t, empty, `aria-current="page">Subscriptions`, "No subscriptions yet.", "New subscription", `<option value="studio"`)
@@ -80,7 +80,7 @@ func TestSubscriptionsCreateQuotaRenew(t *testing.T) {
 
 		// An organization's own admin reads the subscriptions but does not set quotas.
 		e.addPerson("globex", "admin@globex.test", "admin")
-		admin := e.login("admin@globex.test", opPassword)
+		admin := e.login("admin@globex.test", opPass)
 		page := admin.get("/o/globex/subscriptions")
 		wantStatus(t, page, http.StatusOK)
 		wantIn(t, page, "Quotas are set by the operator", `id="org-seat-requests"`)
@@ -105,7 +105,7 @@ func TestPartnerOrganizations(t *testing.T) {
 			}
 		}
 		e.addPerson("alpha", "boss@alpha.test", "owner")
-		boss := e.login("boss@alpha.test", opPassword)
+		boss := e.login("boss@alpha.test", opPass)
 
 		list := boss.get("/o/alpha/organizations")
 		wantStatus(t, list, http.StatusOK)
@@ -131,7 +131,7 @@ func TestPartnerOrganizations(t *testing.T) {
 
 		// An admin (not owner) of the partner sees the list but may not create.
 		e.addPerson("alpha", "helper@alpha.test", "admin")
-		helper := e.login("helper@alpha.test", opPassword)
+		helper := e.login("helper@alpha.test", opPass)
 		wantNotIn(t, helper.get("/o/alpha/organizations"), "New organization under")
 		wantStatus(t, helper.post("/o/alpha/organizations", url.Values{"name": {"Alpha Three"}}), http.StatusForbidden)
 	})
@@ -147,9 +147,9 @@ func TestOrganizationSettings(t *testing.T) {
 		}
 		e.addPerson("globex", "owner@globex.test", "owner")
 		e.addPerson("globex", "admin@globex.test", "admin")
-		wantStatus(t, e.login("admin@globex.test", opPassword).get("/o/globex/settings"), http.StatusForbidden)
+		wantStatus(t, e.login("admin@globex.test", opPass).get("/o/globex/settings"), http.StatusForbidden)
 
-		owner := e.login("owner@globex.test", opPassword)
+		owner := e.login("owner@globex.test", opPass)
 		form := owner.get("/o/globex/settings")
 		wantStatus(t, form, http.StatusOK)
 		wantIn(t, form, `aria-current="page">Settings`, `<option value="168" selected>`, `<option value="24">`, `value="30"`)
@@ -170,7 +170,7 @@ func TestOrganizationSettings(t *testing.T) {
 		}
 		wantStatus(t, owner.post("/o/globex-inc/delete", nil), http.StatusForbidden)
 
-		op := e.login(opOperatorEmail, opPassword)
+		op := e.login(opEmail, opPass)
 		confirm := op.get("/o/globex-inc/settings?confirm=delete")
 		wantIn(t, confirm, `role="alertdialog"`, "Yes, delete Globex Inc", `action="/o/globex-inc/delete"`)
 		res = op.wantRedirect(op.post("/o/globex-inc/delete", nil), "/operator")

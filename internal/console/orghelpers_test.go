@@ -2,33 +2,24 @@ package console_test
 
 import (
 	"context"
-	"crypto/rand"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/console"
 	"roster.dev/roster/internal/httpapi"
-	"roster.dev/roster/internal/mail"
-	"roster.dev/roster/internal/password"
-	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
 )
 
 const (
-	orgOperatorEmail = "op@roster.test"
-	orgPassword      = "correct horse battery"
-	orgMailBase      = "http://roster.test"
+	orgPassword = opPass
+	orgMailBase = "http://roster.test"
 )
 
 // orgEnv is Roster (API and console) over one database, for the organization
@@ -39,21 +30,9 @@ type orgEnv struct {
 	db    *sqlstore.DB
 	svc   *account.Service
 	srv   *httptest.Server
-	clock *orgClock
+	clock *testClock
+	ts    *testServer
 	op    account.Actor
-}
-
-// orgClock is the settable clock of the service, the API and the console.
-type orgClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *orgClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *orgClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 // orgEach runs fn on every engine with a fresh orgEnv.
@@ -64,35 +43,18 @@ func orgEach(t *testing.T, fn func(t *testing.T, e *orgEnv)) {
 // newOrgEnv builds the stack; opts change the API's settings (its rate limits).
 func newOrgEnv(t *testing.T, db *sqlstore.DB, opts ...func(*httpapi.Deps)) *orgEnv {
 	t.Helper()
-	e := &orgEnv{t: t, db: db, clock: &orgClock{now: time.Now()}}
-	e.svc = account.NewService(account.Options{
-		Store:    db,
-		Hasher:   password.NewHasher(password.TestParams, 4, rand.Reader),
-		Now:      e.clock.Now,
-		Rand:     rand.Reader,
-		Renderer: mail.NewNoticeRenderer(),
-		BaseURL:  orgMailBase,
-	})
-	ctx := context.Background()
-	if _, _, err := e.svc.Bootstrap(ctx, orgOperatorEmail, orgPassword); err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var handler http.Handler
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	e := &orgEnv{t: t, db: db}
+	e.srv = httptest.NewUnstartedServer(nil)
+	ts := newTestServer(t, db, orgMailBase, serverOptions{api: func(d *httpapi.Deps) {
+		for _, o := range opts {
+			o(d)
+		}
+	}})
+	e.srv.Config.Handler = ts.handler
+	e.srv.Start()
 	t.Cleanup(e.srv.Close)
-	d := httpapi.Deps{
-		Service: e.svc, Logger: log, Ready: db.Ping, Now: e.clock.Now, BaseURL: orgMailBase,
-		LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000},
-	}
-	for _, o := range opts {
-		o(&d)
-	}
-	api := httpapi.NewServer(d)
-	api.MountConsole(console.New(console.Deps{Service: e.svc, Logger: log, Limits: api, BaseURL: e.srv.URL, Now: e.clock.Now}))
-	handler = api
-	e.op = e.actor(orgOperatorEmail)
-
+	e.ts, e.svc, e.clock, e.op = ts, ts.svc, ts.clock, ts.op
+	ctx := context.Background()
 	for _, slug := range []string{"acme", "globex"} {
 		if _, err := e.svc.CreateOrganization(ctx, e.op, account.CreateOrganizationInput{
 			Name: strings.ToUpper(slug[:1]) + slug[1:], Slug: slug, Kind: account.KindOrganization}); err != nil {
@@ -106,19 +68,7 @@ func newOrgEnv(t *testing.T, db *sqlstore.DB, opts ...func(*httpapi.Deps)) *orgE
 }
 
 // actor logs email in to the service directly.
-func (e *orgEnv) actor(email string) account.Actor {
-	e.t.Helper()
-	ctx := context.Background()
-	res, err := e.svc.Login(ctx, email, orgPassword, "127.0.0.1", "test")
-	if err != nil {
-		e.t.Fatalf("login %s: %v", email, err)
-	}
-	a, err := e.svc.Authenticate(ctx, res.Token, "127.0.0.1")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return a
-}
+func (e *orgEnv) actor(email string) account.Actor { return e.ts.actor(e.t, email, orgPassword) }
 
 // addMember adds an active member with the test password.
 func (e *orgEnv) addMember(actor account.Actor, org, email, role string) account.Member {

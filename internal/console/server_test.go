@@ -1,0 +1,103 @@
+package console_test
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/console"
+	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/mail"
+	"roster.dev/roster/internal/password"
+	"roster.dev/roster/internal/ratelimit"
+	"roster.dev/roster/internal/sqlstore"
+)
+
+// The operator every test server starts with.
+const (
+	opEmail = "op@roster.test"
+	opPass  = "correct horse battery"
+)
+
+// testClock is the settable clock of a test server's service, API and console:
+// tests move it to expire links and sessions.
+type testClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.off) }
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off += d
+}
+
+// testServer is Roster's whole handler (the API with the console mounted) over one
+// database, as cmd/roster wires it, with cheap password hashing and a generous
+// login limit (tests log in often).
+type testServer struct {
+	db      *sqlstore.DB
+	svc     *account.Service
+	api     *httpapi.Server
+	handler http.Handler
+	clock   *testClock
+	op      account.Actor // the operator, for setting up through the use cases
+}
+
+// serverOptions change what newTestServer wires; the zero value is fine.
+type serverOptions struct {
+	api      func(*httpapi.Deps)
+	console  func(*console.Deps)
+	onImport func()
+}
+
+func newTestServer(tb testing.TB, db *sqlstore.DB, baseURL string, o serverOptions) *testServer {
+	tb.Helper()
+	s := &testServer{db: db, clock: &testClock{}}
+	s.svc = account.NewService(account.Options{
+		Store: db, Hasher: password.NewHasher(password.TestParams, 4, rand.Reader), Now: s.clock.Now,
+		Rand: rand.Reader, Renderer: mail.NewNoticeRenderer(), BaseURL: baseURL,
+	})
+	ctx := context.Background()
+	if _, _, err := s.svc.Bootstrap(ctx, opEmail, opPass); err != nil {
+		tb.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	d := httpapi.Deps{Service: s.svc, Logger: log, Ready: db.Ping, BaseURL: baseURL, Now: s.clock.Now,
+		LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000}, OnImport: o.onImport}
+	if o.api != nil {
+		o.api(&d)
+	}
+	s.api = httpapi.NewServer(d)
+	cd := console.Deps{Service: s.svc, Logger: log, Limits: s.api, BaseURL: baseURL, Now: s.clock.Now,
+		MaxUploadBytes: 5 << 20, OnImport: o.onImport, SignUp: true}
+	if o.console != nil {
+		o.console(&cd)
+	}
+	s.api.MountConsole(console.New(cd))
+	s.handler = s.api
+	s.op = s.actor(tb, opEmail, opPass)
+	return s
+}
+
+// actor logs in through the service, for acting without a browser.
+func (s *testServer) actor(tb testing.TB, email, password string) account.Actor {
+	tb.Helper()
+	ctx := context.Background()
+	res, err := s.svc.Login(ctx, email, password, "127.0.0.1", "test")
+	if err != nil {
+		tb.Fatalf("login %s: %v", email, err)
+	}
+	a, err := s.svc.Authenticate(ctx, res.Token, "127.0.0.1")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a
+}
