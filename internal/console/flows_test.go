@@ -521,6 +521,8 @@ func TestConsoleRenewal(t *testing.T) {
 		ctx := context.Background()
 		b := s.browser(screenshots(db))
 		b.login(opEmail, opPass)
+		b.see("main", "Acme Corp")
+		b.shot("operator")
 		b.open("/o/acme/subscriptions")
 		b.see("main", "ending soon")
 		id := w.studio.ID
@@ -728,6 +730,17 @@ func TestConsoleInviteAndAccess(t *testing.T) {
 		if loc := b.location(); loc != "/o/acme/users" {
 			t.Fatalf("the new admin lands on %s", loc)
 		}
+
+		// The other screens of an organization, at both widths.
+		for _, width := range []int{1280, 390} {
+			b.resize(width)
+			for _, screen := range []string{"roles", "teams", "invitations", "join-requests", "import", "audit"} {
+				b.open("/o/acme/" + screen)
+				b.see("h1", "")
+				b.shot(screen)
+			}
+		}
+		b.resize(1280)
 
 	})
 }
