@@ -1,9 +1,9 @@
 package scim_test
 
 import (
+	"net/url"
 	"slices"
 	"sort"
-	"net/url"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -16,9 +16,9 @@ func TestUsers(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		tok := e.org("acme")
 		ann := e.must(201, tok, "POST", base+"/Users", user("ann@acme.test", map[string]any{
-			"externalId":  "ext-ann",
-			"displayName": "Ann A.",
-			"emails":      []any{map[string]any{"value": "ann@acme.test", "type": "work", "primary": true}},
+			"externalId":   "ext-ann",
+			"displayName":  "Ann A.",
+			"emails":       []any{map[string]any{"value": "ann@acme.test", "type": "work", "primary": true}},
 			"phoneNumbers": []any{map[string]any{"value": "+49 30 123", "type": "work"}},
 			"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": map[string]any{
 				"department": "Sales", "employeeNumber": "E-1", "manager": map[string]any{"value": "boss-1"}},
