@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // scimNoMailDomain is the domain of the addresses Roster gives the accounts of SCIM
@@ -83,6 +85,15 @@ func (in *SCIMUserInput) validate() error {
 		v.Add("userName", "is required")
 	case len(in.UserName) > maxEmailLen:
 		v.Add("userName", "is too long")
+	case !printable(in.UserName):
+		v.Add("userName", "holds control characters")
+	}
+	for _, vs := range [][]SCIMValue{in.Emails, in.Phones} {
+		for _, x := range vs {
+			if !printable(x.Value+x.Type+x.Display) || len(x.Value) > maxEmailLen || len(x.Type)+len(x.Display) > 2*maxNameLen {
+				v.Add("emails", "holds a value that is too long or has control characters")
+			}
+		}
 	}
 	for field, val := range map[string]*string{"givenName": &in.GivenName, "familyName": &in.FamilyName,
 		"displayName": &in.DisplayName, "formatted": &in.Formatted, "department": &in.Department,
@@ -95,6 +106,12 @@ func (in *SCIMUserInput) validate() error {
 		v.Add("emails", "too many values")
 	}
 	return v.Err()
+}
+
+// printable reports whether s is valid UTF-8 without control characters, which no
+// store keeps the same way.
+func printable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 // primaryEmail is the address to give a new account: userName when it is one (from

@@ -82,6 +82,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(parts) == 2 {
 		id = parts[1]
+		if !validText(id) || len(id) > 100 {
+			writeError(w, &Error{Status: http.StatusNotFound, Detail: "not found"})
+			return
+		}
 	}
 	switch resource {
 	case "users":

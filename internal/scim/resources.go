@@ -3,7 +3,6 @@ package scim
 import (
 	"encoding/json"
 	"strings"
-	"time"
 
 	"roster.dev/roster/internal/account"
 )
@@ -262,7 +261,11 @@ func valueList(vs []account.SCIMValue) []any {
 func groupInput(m map[string]any) (account.SCIMGroupInput, error) {
 	in := account.SCIMGroupInput{DisplayName: str(m, "displayName"), ExternalID: str(m, "externalId")}
 	mv, _ := field(m, "members")
-	in.Members = values(mv)
+	for _, v := range values(mv) {
+		if validText(v.Value) && len(v.Value) <= 100 { // never an account id otherwise
+			in.Members = append(in.Members, v)
+		}
+	}
 	return in, nil
 }
 
@@ -378,4 +381,3 @@ func canonicalKey(m map[string]any, name string) string {
 	return name
 }
 
-func formatTime(t time.Time) string { return t.UTC().Format(timeFormatSCIM) }
