@@ -196,8 +196,11 @@ func (s *Service) CreateSCIMUser(ctx context.Context, actor Actor, orgRef string
 			}
 			fresh = Account{ID: id, Email: mailTo, FirstName: in.GivenName, LastName: in.FamilyName,
 				State: AccountActive, CreatedAt: now, UpdatedAt: now}
-			if existing.ID != "" {
+			if existing.ID != "" { // invited somewhere, never set up: keep what is known
 				fresh.CreatedAt = existing.CreatedAt
+				fresh.FirstName = orElse(fresh.FirstName, existing.FirstName)
+				fresh.LastName = orElse(fresh.LastName, existing.LastName)
+				fresh.Phone, fresh.Username = existing.Phone, existing.Username
 			}
 		}
 		m, err := s.addActive(ctx, tx, actor, a, activeMember{email: orElse(email, fresh.Email), fresh: fresh, role: role})
@@ -213,7 +216,7 @@ func (s *Service) CreateSCIMUser(ctx context.Context, actor Actor, orgRef string
 		if err := s.putSCIMData(ctx, tx, actor, SCIMUserData{}, in.SCIMUserData); err != nil {
 			return err
 		}
-		if fresh.ID != "" && email != "" {
+		if fresh.ID != "" && email != "" && a.org.SCIMActivationEmail {
 			if err := s.sendActivation(ctx, tx, a.org, actor, m.Account); err != nil {
 				return err
 			}

@@ -140,3 +140,23 @@ func TestAuditAndCeiling(t *testing.T) {
 		}
 	})
 }
+
+// TestActivationEmail: a new account gets a link to set its password unless the
+// organization turned that off; an existing account joining gets none.
+func TestActivationEmail(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		tok := e.org("acme")
+		e.must(201, tok, "POST", base+"/Users", user("new@acme.test", nil))
+		if got := e.outbox(); !slices.Equal(got, []string{"account.password_reset new@acme.test"}) {
+			t.Errorf("outbox = %v", got)
+		}
+		org := e.must(200, e.op, "PATCH", "/api/v1/organizations/acme", map[string]any{"scim_activation_email": false})
+		if org["scim_activation_email"] != false {
+			t.Errorf("organization = %v", org)
+		}
+		e.must(201, tok, "POST", base+"/Users", user("quiet@acme.test", nil))
+		if got := e.outbox(); len(got) != 1 {
+			t.Errorf("outbox = %v, want no second email", got)
+		}
+	})
+}

@@ -380,4 +380,3 @@ func canonicalKey(m map[string]any, name string) string {
 	}
 	return name
 }
-

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -224,14 +225,30 @@ func (t *tx) FindSCIMUsers(ctx context.Context, q account.SCIMQuery) ([]account.
 		}
 		cond += ` AND ` + c
 	}
+	// The count joins the accounts and the SCIM data only for a filter that reads them:
+	// without one it is a count of the organization's primary key range.
+	from := scimUserFrom
+	if !strings.Contains(cond, "a.") && !strings.Contains(cond, "u.") {
+		from = ` FROM memberships m`
+	}
 	var total int
-	if err := t.q.QueryRowContext(ctx, `SELECT COUNT(*)`+scimUserFrom+` WHERE `+cond, a...).Scan(&total); err != nil {
+	if err := t.q.QueryRowContext(ctx, `SELECT COUNT(*)`+from+` WHERE `+cond, a...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	if q.Limit <= 0 || q.Offset >= total {
 		return []account.SCIMUser{}, total, nil
 	}
-	page := cond + ` ORDER BY m.account_id LIMIT ` + a.add(q.Limit) + ` OFFSET ` + a.add(q.Offset)
+	// The page's account ids come first, in a subquery that reads no more than it
+	// must: without a filter, the memberships' primary key alone (index-only, even deep
+	// into the list); then only the page's rows are joined and loaded.
+	ids := `SELECT m.account_id` + scimUserFrom + ` WHERE ` + cond
+	if q.Filter == nil {
+		ids = `SELECT m.account_id FROM memberships m WHERE ` + cond
+	}
+	// LIMIT and OFFSET are written as numbers (they are ints): as parameters, a
+	// prepared statement's generic plan on PostgreSQL would not know the page is small.
+	page := `m.org_id = ` + org + ` AND m.account_id IN (` + ids + ` ORDER BY m.account_id LIMIT ` + strconv.Itoa(q.Limit) +
+		` OFFSET ` + strconv.Itoa(q.Offset) + `) ORDER BY m.account_id`
 	us, err := t.scimUsers(ctx, q.OrgID, page, a...)
 	if us == nil {
 		us = []account.SCIMUser{}
@@ -305,8 +322,8 @@ func (t *tx) FindSCIMGroups(ctx context.Context, q account.SCIMQuery) ([]account
 	if q.Limit <= 0 || q.Offset >= total {
 		return []account.SCIMGroup{}, total, nil
 	}
-	gs, err := t.scimGroups(ctx, q.OrgID, scimGroupSelect+cond+` ORDER BY t.id LIMIT `+a.add(q.Limit)+
-		` OFFSET `+a.add(q.Offset), a...)
+	gs, err := t.scimGroups(ctx, q.OrgID, scimGroupSelect+cond+` ORDER BY t.id LIMIT `+strconv.Itoa(q.Limit)+
+		` OFFSET `+strconv.Itoa(q.Offset), a...)
 	if gs == nil {
 		gs = []account.SCIMGroup{}
 	}

@@ -62,7 +62,11 @@ CREATE TABLE scim_group_members (
     FOREIGN KEY (team_id, account_id) REFERENCES team_members (team_id, account_id) ON DELETE CASCADE
 );
 
+-- Whether a person SCIM gives a new account is emailed a link to set a password.
+ALTER TABLE organizations ADD COLUMN scim_activation_email BOOLEAN NOT NULL DEFAULT TRUE;
+
 -- +goose Down
+ALTER TABLE organizations DROP COLUMN scim_activation_email;
 DROP TABLE scim_group_members;
 DROP TABLE scim_groups;
 DROP TABLE scim_users;
