@@ -95,12 +95,15 @@ func (in *SCIMUserInput) validate() error {
 			}
 		}
 	}
-	for field, val := range map[string]*string{"givenName": &in.GivenName, "familyName": &in.FamilyName,
-		"displayName": &in.DisplayName, "formatted": &in.Formatted, "department": &in.Department,
-		"employeeNumber": &in.EmployeeNumber, "externalId": &in.ExternalID, "manager": &in.Manager} {
-		n, err := NormalizeName(field, *val, false)
+	for _, f := range []struct {
+		name string
+		val  *string
+	}{{"externalId", &in.ExternalID}, {"displayName", &in.DisplayName}, {"name.givenName", &in.GivenName},
+		{"name.familyName", &in.FamilyName}, {"name.formatted", &in.Formatted}, {"department", &in.Department},
+		{"employeeNumber", &in.EmployeeNumber}, {"manager", &in.Manager}} {
+		n, err := NormalizeName(f.name, *f.val, false)
 		addErr(&v, err)
-		*val = n
+		*f.val = n
 	}
 	if len(in.Emails) > 20 || len(in.Phones) > 20 || len(in.Extra) > 16<<10 {
 		v.Add("emails", "too many values")
