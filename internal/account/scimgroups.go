@@ -63,21 +63,36 @@ func (s *Service) CreateSCIMGroup(ctx context.Context, actor Actor, orgRef strin
 // ReplaceSCIMGroup renames a team, sets its externalId and makes its members exactly
 // in.Members. Needs teams.manage, and members.manage for the members added or
 // removed (within the actor's permissions).
-func (s *Service) ReplaceSCIMGroup(ctx context.Context, actor Actor, orgRef, id string, in SCIMGroupInput) (g SCIMGroup, err error) {
-	defer wrap(&err, "ReplaceSCIMGroup(%s, %s)", orgRef, id)
-	name, errN := NormalizeName("displayName", in.DisplayName, true)
-	ext, errE := NormalizeName("externalId", in.ExternalID, false)
-	if err := collect(errN, errE); err != nil {
-		return g, err
-	}
+func (s *Service) ReplaceSCIMGroup(ctx context.Context, actor Actor, orgRef, id string, in SCIMGroupInput) (SCIMGroup, error) {
+	return s.PatchSCIMGroup(ctx, actor, orgRef, id, func(SCIMGroup) (SCIMGroupInput, error) { return in, nil })
+}
+
+// PatchSCIMGroup is ReplaceSCIMGroup with the new Group computed by change from the
+// team's current one, in the same transaction, which holds the organization's lock:
+// concurrent PATCH requests (identity providers send a group's member changes in
+// parallel) apply one after the other. An error of change is returned as it is.
+func (s *Service) PatchSCIMGroup(ctx context.Context, actor Actor, orgRef, id string, change func(SCIMGroup) (SCIMGroupInput, error)) (g SCIMGroup, err error) {
+	defer wrap(&err, "PatchSCIMGroup(%s, %s)", orgRef, id)
 	err = s.store.Write(ctx, func(tx Tx) error {
 		a, err := s.authorize(ctx, tx, actor, orgRef, PermTeamsManage)
 		if err != nil {
 			return err
 		}
+		if err := tx.LockOrganization(ctx, a.org.ID); err != nil {
+			return err
+		}
 		cur, err := tx.SCIMGroup(ctx, a.org.ID, id)
 		if err != nil {
 			return notFound(err, "group")
+		}
+		in, err := change(cur)
+		if err != nil {
+			return err
+		}
+		name, errN := NormalizeName("displayName", in.DisplayName, true)
+		ext, errE := NormalizeName("externalId", in.ExternalID, false)
+		if err := collect(errN, errE); err != nil {
+			return err
 		}
 		now := s.now()
 		if cur.Name != name {

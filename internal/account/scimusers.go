@@ -292,18 +292,37 @@ func scimState(d SCIMUserData) map[string]any {
 // emails), and the SCIM data. Needs members.manage, and the member within the
 // actor's permissions. Errors: as UpdateMember, and ECONFLICT for a userName taken
 // or for deactivating a member who has not accepted an invitation.
-func (s *Service) ReplaceSCIMUser(ctx context.Context, actor Actor, orgRef, accountID string, in SCIMUserInput) (u SCIMUser, err error) {
-	defer wrap(&err, "ReplaceSCIMUser(%s, %s)", orgRef, accountID)
-	if err := in.validate(); err != nil {
-		return u, err
-	}
+func (s *Service) ReplaceSCIMUser(ctx context.Context, actor Actor, orgRef, accountID string, in SCIMUserInput) (SCIMUser, error) {
+	return s.PatchSCIMUser(ctx, actor, orgRef, accountID, func(SCIMUser) (SCIMUserInput, error) { return in, nil })
+}
+
+// PatchSCIMUser is ReplaceSCIMUser with the new User computed by change from the
+// member's current one, in the same transaction, which holds the organization's
+// lock: concurrent PATCH requests apply one after the other and lose nothing. An
+// error of change is returned as it is.
+func (s *Service) PatchSCIMUser(ctx context.Context, actor Actor, orgRef, accountID string, change func(SCIMUser) (SCIMUserInput, error)) (u SCIMUser, err error) {
+	defer wrap(&err, "PatchSCIMUser(%s, %s)", orgRef, accountID)
 	err = s.store.Write(ctx, func(tx Tx) error {
-		a, cur, err := s.manageable(ctx, tx, actor, orgRef, accountID, PermMembersManage)
+		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersManage)
 		if err != nil {
+			return err
+		}
+		if err := tx.LockOrganization(ctx, a.org.ID); err != nil {
 			return err
 		}
 		old, err := tx.SCIMUser(ctx, a.org.ID, accountID)
 		if err != nil {
+			return notFound(err, "member")
+		}
+		cur := old.Member
+		if err := s.canManage(ctx, tx, actor, a, cur); err != nil {
+			return err
+		}
+		in, err := change(old)
+		if err != nil {
+			return err
+		}
+		if err := in.validate(); err != nil {
 			return err
 		}
 		var upd UpdateMemberInput

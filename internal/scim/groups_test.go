@@ -1,8 +1,10 @@
 package scim_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -114,5 +116,32 @@ func TestDiscovery(t *testing.T) {
 		}
 		scimError(t, e.call(tok, "GET", base+"/Nope", nil), 404, "")
 		scimError(t, e.call(tok, "POST", base+"/Schemas", nil), 405, "")
+	})
+}
+
+// TestConcurrentPatches: identity providers send a group's member changes in
+// parallel; none is lost.
+func TestConcurrentPatches(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		tok := e.org("acme")
+		id := e.must(201, tok, "POST", base+"/Groups", map[string]any{"displayName": "All"})["id"].(string)
+		var users []string
+		for i := range 8 {
+			users = append(users, e.must(201, tok, "POST", base+"/Users", user(fmt.Sprintf("u%d@acme.test", i), nil))["id"].(string))
+		}
+		var wg sync.WaitGroup
+		for _, u := range users {
+			wg.Go(func() {
+				r := e.call(tok, "PATCH", base+"/Groups/"+id, map[string]any{"Operations": []any{
+					map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": u}}}}})
+				if r.Status != 204 {
+					t.Errorf("PATCH = %d\n%s", r.Status, r.Raw)
+				}
+			})
+		}
+		wg.Wait()
+		if got := members(e.must(200, tok, "GET", base+"/Groups/"+id, nil)); len(got) != len(users) {
+			t.Errorf("members after %d parallel adds: %v", len(users), got)
+		}
 	})
 }

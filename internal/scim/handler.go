@@ -288,7 +288,7 @@ func (h *Handler) users(w http.ResponseWriter, r *request, id string) {
 }
 
 // patchUser applies a PatchOp to the member's current resource and replaces the
-// member with the result, through the same use case as PUT.
+// member with the result, in one transaction of the same use case as PUT.
 func (h *Handler) patchUser(r *request, id string) error {
 	body, err := readBody(r.Request)
 	if err != nil {
@@ -298,19 +298,13 @@ func (h *Handler) patchUser(r *request, id string) error {
 	if err != nil {
 		return err
 	}
-	u, err := h.svc.FindSCIMUser(r.Context(), r.actor, r.org, id)
-	if err != nil {
-		return err
-	}
-	res := roundTrip(userResource(u, ""))
-	if err := applyPatch(res, ops); err != nil {
-		return err
-	}
-	in, err := userInput(res)
-	if err != nil {
-		return err
-	}
-	_, err = h.svc.ReplaceSCIMUser(r.Context(), r.actor, r.org, id, in)
+	_, err = h.svc.PatchSCIMUser(r.Context(), r.actor, r.org, id, func(u account.SCIMUser) (account.SCIMUserInput, error) {
+		res := roundTrip(userResource(u, ""))
+		if err := applyPatch(res, ops); err != nil {
+			return account.SCIMUserInput{}, err
+		}
+		return userInput(res)
+	})
 	return err
 }
 
@@ -409,16 +403,13 @@ func (h *Handler) patchGroup(r *request, id string) error {
 	if err != nil {
 		return err
 	}
-	g, err := h.svc.FindSCIMGroup(r.Context(), r.actor, r.org, id)
-	if err != nil {
-		return err
-	}
-	res := roundTrip(groupResource(g, "", ""))
-	if err := applyPatch(res, ops); err != nil {
-		return err
-	}
-	in, _ := groupInput(res)
-	_, err = h.svc.ReplaceSCIMGroup(r.Context(), r.actor, r.org, id, in)
+	_, err = h.svc.PatchSCIMGroup(r.Context(), r.actor, r.org, id, func(g account.SCIMGroup) (account.SCIMGroupInput, error) {
+		res := roundTrip(groupResource(g, "", ""))
+		if err := applyPatch(res, ops); err != nil {
+			return account.SCIMGroupInput{}, err
+		}
+		return groupInput(res)
+	})
 	return err
 }
 
