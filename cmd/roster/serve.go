@@ -20,6 +20,7 @@ import (
 	"roster.dev/roster/internal/mail"
 	"roster.dev/roster/internal/outbox"
 	"roster.dev/roster/internal/password"
+	"roster.dev/roster/internal/scim"
 	"roster.dev/roster/internal/sqlstore"
 )
 
@@ -58,7 +59,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	runner := &importer.Runner{Service: svc, Log: log, Lease: cfg.ImportLease}
 	api := httpapi.NewServer(httpapi.Deps{Service: svc, Logger: log, Ready: db.Ping, BaseURL: cfg.BaseURL,
-		MaxUploadBytes: int64(cfg.ImportMaxMB) << 20, OnImport: runner.Wake})
+		MaxUploadBytes: int64(cfg.ImportMaxMB) << 20, OnImport: runner.Wake,
+		SCIM: scim.New(svc, log, cfg.BaseURL)})
 	api.MountConsole(console.New(console.Deps{Service: svc, Logger: log, Limits: api, BaseURL: cfg.BaseURL,
 		MaxUploadBytes: int64(cfg.ImportMaxMB) << 20, OnImport: runner.Wake, SignUp: cfg.SignUp}))
 	srv := &http.Server{

@@ -48,8 +48,11 @@ type Organization struct {
 	Slug               string
 	InvitationTTLHours int
 	EndingSoonDays     int
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// SCIMActivationEmail sends the people SCIM provisions with a new account a link
+	// to set their password (on by default).
+	SCIMActivationEmail bool
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 // Default organization settings.

@@ -529,33 +529,40 @@ func (s *Service) setMemberState(ctx context.Context, actor Actor, orgRef, accou
 		if err != nil {
 			return err
 		}
-		m = cur
-		if cur.State == to {
-			return nil // already so: nothing changes, nothing is audited
-		}
-		if cur.State == MemberInvited {
-			return Errorf(ECONFLICT, "the member has not accepted the invitation yet; cancel or remove it instead")
-		}
-		if to == MemberDeactivated {
-			if err := s.keepOwner(ctx, tx, cur); err != nil {
-				return err
-			}
-		}
-		m.State, m.UpdatedAt = to, s.now()
-		if err := tx.UpdateMembership(ctx, m.Membership); err != nil {
-			return err
-		}
-		kind := NoticeReactivated
-		if to == MemberDeactivated {
-			kind = NoticeDeactivated
-		}
-		if err := s.notify(ctx, tx, a.org.ID, s.notice(kind, a.org, actor, cur)); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, actor, a.org.ID, action, "account", accountID,
-			map[string]any{"state": cur.State}, map[string]any{"state": to})
+		m, err = s.changeState(ctx, tx, actor, a, cur, to)
+		return err
 	})
 	return m, err
+}
+
+// changeState deactivates or reactivates cur (whom the actor may manage) in tx, with
+// its email and audit event; a member already in state to is left alone.
+func (s *Service) changeState(ctx context.Context, tx Tx, actor Actor, a access, cur Member, to MemberState) (Member, error) {
+	m := cur
+	if cur.State == to {
+		return m, nil // already so: nothing changes, nothing is audited
+	}
+	if cur.State == MemberInvited {
+		return m, Errorf(ECONFLICT, "the member has not accepted the invitation yet; cancel or remove it instead")
+	}
+	if to == MemberDeactivated {
+		if err := s.keepOwner(ctx, tx, cur); err != nil {
+			return m, err
+		}
+	}
+	m.State, m.UpdatedAt = to, s.now()
+	if err := tx.UpdateMembership(ctx, m.Membership); err != nil {
+		return m, err
+	}
+	kind, action := NoticeReactivated, "member.reactivated"
+	if to == MemberDeactivated {
+		kind, action = NoticeDeactivated, "member.deactivated"
+	}
+	if err := s.notify(ctx, tx, a.org.ID, s.notice(kind, a.org, actor, cur)); err != nil {
+		return m, err
+	}
+	return m, s.audit(ctx, tx, actor, a.org.ID, action, "account", cur.AccountID,
+		map[string]any{"state": cur.State}, map[string]any{"state": to})
 }
 
 // RemoveMember deletes a membership, its teams (and, later, its seats); the account

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"strings"
 )
 
 // The kinds of access-change emails.
@@ -49,6 +50,9 @@ type Renderer interface {
 // notify writes the notice to the outbox in tx, the transaction of the change. With
 // no Renderer configured, nothing is sent.
 func (s *Service) notify(ctx context.Context, tx Tx, orgID string, n Notice) error {
+	if strings.HasSuffix(n.To, "."+scimNoMailDomain) {
+		return nil // an identity provider's user with no address of their own
+	}
 	e, ok, err := s.email(orgID, n)
 	if err != nil || !ok {
 		return err

@@ -42,7 +42,7 @@ func (s *Service) CreateOrganization(ctx context.Context, actor Actor, in Create
 	o = Organization{
 		ID: s.ids.New(), Kind: in.Kind, Name: name, Slug: slug,
 		InvitationTTLHours: DefaultInvitationTTLHours, EndingSoonDays: DefaultEndingSoonDays,
-		CreatedAt: now, UpdatedAt: now,
+		SCIMActivationEmail: true, CreatedAt: now, UpdatedAt: now,
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
 		if in.Parent != "" {
@@ -137,6 +137,8 @@ type UpdateOrganizationInput struct {
 	Slug               *string
 	InvitationTTLHours *int
 	EndingSoonDays     *int
+	// SCIMActivationEmail turns the activation email of SCIM-created accounts on or off.
+	SCIMActivationEmail *bool
 }
 
 // UpdateOrganization needs organization.manage. Errors: EINVALID, EFORBIDDEN,
@@ -171,6 +173,9 @@ func (s *Service) UpdateOrganization(ctx context.Context, actor Actor, ref strin
 				v.Add("ending_soon_days", "must be between 1 and 365 days")
 			}
 			o.EndingSoonDays = *in.EndingSoonDays
+		}
+		if in.SCIMActivationEmail != nil {
+			o.SCIMActivationEmail = *in.SCIMActivationEmail
 		}
 		if err := v.Err(); err != nil {
 			return err
@@ -231,6 +236,7 @@ func orgState(o Organization) map[string]any {
 	m := map[string]any{
 		"name": o.Name, "slug": o.Slug, "kind": o.Kind,
 		"invitation_ttl_hours": o.InvitationTTLHours, "ending_soon_days": o.EndingSoonDays,
+		"scim_activation_email": o.SCIMActivationEmail,
 	}
 	if o.ParentID != "" {
 		m["parent"] = o.ParentID

@@ -88,6 +88,10 @@ type Actor struct {
 	Account   Account
 	SessionID string
 	IP        string
+	// SCIMOrgID is set for an organization's SCIM token (see AuthenticateSCIM): the
+	// actor then reaches only that organization, with the admin role's permissions at
+	// most, and Account holds the token's id and "scim:<description>" as its email.
+	SCIMOrgID string
 }
 
 // RequirePasswordCurrent refuses an actor who must change their password first
@@ -132,7 +136,13 @@ func (s *Service) authorize(ctx context.Context, tx Tx, actor Actor, orgRef stri
 		return access{}, notFound(err, "organization")
 	}
 	a := access{org: org}
-	if actor.Account.Operator {
+	if actor.SCIMOrgID != "" {
+		if actor.SCIMOrgID != org.ID {
+			return access{}, Errorf(ENOTFOUND, "organization not found")
+		}
+		admin, _ := predefinedRole(RoleAdmin)
+		a.perms = admin.Permissions
+	} else if actor.Account.Operator {
 		a.perms = AllPermissions
 	} else {
 		visible := false

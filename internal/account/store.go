@@ -215,6 +215,34 @@ type Tx interface {
 	CountEmails(ctx context.Context) (map[OutboxState]int, error)
 	RetryEmail(ctx context.Context, id string, now time.Time) error
 
+	// SCIM tokens. SCIMTokenByHash finds an unrevoked token of any organization.
+	// RevokeSCIMToken sets revoked_at on an unrevoked token of orgID (ENOTFOUND
+	// otherwise).
+	CreateSCIMToken(ctx context.Context, t SCIMToken) error
+	SCIMTokens(ctx context.Context, orgID string) ([]SCIMToken, error) // newest first
+	RevokeSCIMToken(ctx context.Context, orgID, id string, at time.Time) error
+	SCIMTokenByHash(ctx context.Context, hash []byte) (SCIMToken, error)
+	TouchSCIMToken(ctx context.Context, id string, at time.Time) error
+
+	// SCIM users: members with their SCIM data. FindSCIMUsers compiles q.Filter into
+	// one query (EINVALID naming "filter" for a filter it cannot compile) and returns
+	// the page, in account id order, and the number of matches. PutSCIMUser writes a
+	// member's SCIM data (ECONFLICT when its userName is another member's).
+	SCIMUser(ctx context.Context, orgID, accountID string) (SCIMUser, error)
+	SCIMUserByName(ctx context.Context, orgID, userName string) (SCIMUser, error) // case-insensitive
+	FindSCIMUsers(ctx context.Context, q SCIMQuery) ([]SCIMUser, int, error)
+	PutSCIMUser(ctx context.Context, d SCIMUserData) error
+
+	// SCIM groups: teams with their members and externalId. PutSCIMGroup records a
+	// change of the team at at, and its externalId unless that is nil.
+	SCIMGroup(ctx context.Context, orgID, teamID string) (SCIMGroup, error)
+	FindSCIMGroups(ctx context.Context, q SCIMQuery) ([]SCIMGroup, int, error)
+	PutSCIMGroup(ctx context.Context, orgID, teamID string, externalID *string, at time.Time) error
+	RemoveTeamMembers(ctx context.Context, orgID, teamID string, accountIDs []string) error
+	// SetSCIMMemberDisplays keeps the names the identity provider gave members of a
+	// team (Value an account id in the team, Display the name).
+	SetSCIMMemberDisplays(ctx context.Context, teamID string, members []SCIMValue) error
+
 	// Audit.
 	InsertAudit(ctx context.Context, e AuditEvent) error
 	FindAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)

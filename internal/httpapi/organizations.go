@@ -73,17 +73,19 @@ func (s *Server) getOrganization(ctx context.Context, in *OrgPath) (*organizatio
 type updateOrganizationInput struct {
 	OrgPath
 	Body struct {
-		Name               *string `json:"name"`
-		Slug               *string `json:"slug"`
-		InvitationTTLHours *int    `json:"invitation_ttl_hours" doc:"How long an invitation stays valid, 1 to 720 hours."`
-		EndingSoonDays     *int    `json:"ending_soon_days" doc:"The window of the starting_soon and ending_soon badges, 1 to 365 days."`
+		Name                *string `json:"name"`
+		Slug                *string `json:"slug"`
+		InvitationTTLHours  *int    `json:"invitation_ttl_hours" doc:"How long an invitation stays valid, 1 to 720 hours."`
+		EndingSoonDays      *int    `json:"ending_soon_days" doc:"The window of the starting_soon and ending_soon badges, 1 to 365 days."`
+		SCIMActivationEmail *bool   `json:"scim_activation_email" doc:"Whether people SCIM provisions with a new account are emailed a link to set their password."`
 	}
 }
 
 func (s *Server) updateOrganization(ctx context.Context, in *updateOrganizationInput) (*organizationOutput, error) {
 	b := in.Body
 	o, err := s.svc.UpdateOrganization(ctx, actorFrom(ctx), in.Org, account.UpdateOrganizationInput{
-		Name: b.Name, Slug: b.Slug, InvitationTTLHours: b.InvitationTTLHours, EndingSoonDays: b.EndingSoonDays})
+		Name: b.Name, Slug: b.Slug, InvitationTTLHours: b.InvitationTTLHours, EndingSoonDays: b.EndingSoonDays,
+		SCIMActivationEmail: b.SCIMActivationEmail})
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

@@ -109,6 +109,10 @@ func (s *Server) routes() {
 	huma.Register(api, op("check", http.MethodGet, "/api/v1/check", "May this account use this application in this organization now?", "Entitlements", application), s.check)
 	huma.Register(api, op("list-entitlements", http.MethodGet, "/api/v1/accounts/{account}/entitlements", "Where the account may use the calling application now", "Entitlements", application), s.listEntitlements)
 
+	huma.Register(api, op("list-scim-tokens", http.MethodGet, "/api/v1/organizations/{org}/scim-tokens", "List the organization's SCIM tokens", "SCIM", session), s.listSCIMTokens)
+	huma.Register(api, op("create-scim-token", http.MethodPost, "/api/v1/organizations/{org}/scim-tokens", "Issue a SCIM token for an identity provider (shown once)", "SCIM", session, http.StatusCreated), s.createSCIMToken)
+	huma.Register(api, op("revoke-scim-token", http.MethodDelete, "/api/v1/organizations/{org}/scim-tokens/{id}", "Revoke a SCIM token", "SCIM", session, http.StatusNoContent), s.revokeSCIMToken)
+
 	huma.Register(api, op("list-audit", http.MethodGet, "/api/v1/organizations/{org}/audit", "The organization's audit events, newest first", "Audit", session), s.listAudit)
 }
 

@@ -41,6 +41,7 @@ var sampleBodies = map[string]any{
 	"approve-join-request": nil,
 	"upload-import":        upload{name: "people.csv", content: []byte("email\nx@acme.test\n")},
 	"deny-join-request":    nil,
+	"create-scim-token":    map[string]any{"description": "Entra ID"},
 }
 
 // openToOutsiders are the organization routes an account outside the organization may

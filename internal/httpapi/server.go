@@ -54,6 +54,8 @@ type Deps struct {
 	Now            func() time.Time
 	// BaseURL is the server's public URL (for the links it shows).
 	BaseURL string
+	// SCIM, when set, serves /scim/v2/organizations/{org}/… (internal/scim).
+	SCIM http.Handler
 }
 
 // Server is the HTTP handler of the API.
@@ -131,6 +133,9 @@ func NewServer(d Deps) *Server {
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()
 	s.mux.HandleFunc("GET /healthz", s.healthz)
+	if d.SCIM != nil {
+		s.mux.Handle("/scim/v2/organizations/", d.SCIM)
+	}
 	s.mux.Handle("GET /setup/{token}", s.setupHandler())
 	s.mux.Handle("POST /setup/{token}", s.setupHandler())
 	noRoute := func(w http.ResponseWriter, r *http.Request) {

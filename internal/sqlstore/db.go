@@ -285,6 +285,10 @@ var uniqueFields = map[string]string{
 	"applications.key":              "key",
 	"application_keys_key_hash_key": "token",
 	"application_keys.key_hash":     "token",
+	"scim_users_user_name_key":      "userName",
+	"scim_users.org_id":             "userName",
+	"scim_tokens_token_hash_key":    "token",
+	"scim_tokens.token_hash":        "token",
 	"outbox_pkey":                   "id",
 	"outbox.id":                     "id",
 	// The partial unique indexes of pending invitations and join requests, both on

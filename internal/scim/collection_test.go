@@ -1,0 +1,84 @@
+package scim_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMicrosoftCollection runs Microsoft's SCIM test collection
+// (../shared/conformance/scim, see its README) under newman against the SCIM endpoint
+// on loopback, on each engine: every folder and request but Get Token, which fetches
+// a token from Microsoft's reference server (the test passes the organization's SCIM
+// token instead). It runs when ROSTER_NEWMAN names the newman binary (.ci/run
+// installs it), and ROSTER_SCIM_COLLECTION may name the collection.
+func TestMicrosoftCollection(t *testing.T) {
+	newman := os.Getenv("ROSTER_NEWMAN")
+	if newman == "" {
+		t.Skip("ROSTER_NEWMAN is not set (the newman binary, see .ci/run)")
+	}
+	collection := os.Getenv("ROSTER_SCIM_COLLECTION")
+	if collection == "" {
+		collection = filepath.Join("..", "..", "..", "shared", "conformance", "scim", "PostmanCollection.json")
+	}
+	raw, err := os.ReadFile(collection)
+	if err != nil {
+		t.Fatalf("the collection: %v (set ROSTER_SCIM_COLLECTION)", err)
+	}
+	// The collection without its Get Token folder, everything else as it is.
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var items []any
+	for _, it := range doc["item"].([]any) {
+		if it.(map[string]any)["name"] != "Get Token" {
+			items = append(items, it)
+		}
+	}
+	if len(items) != len(doc["item"].([]any))-1 {
+		t.Fatal("the collection has no Get Token folder: has it changed?")
+	}
+	doc["item"] = items
+	forEachEngine(t, func(t *testing.T, e *env) {
+		tok := e.org("acme")
+		dir := t.TempDir()
+		coll := filepath.Join(dir, "collection.json")
+		b, _ := json.Marshal(doc)
+		if err := os.WriteFile(coll, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		host, port, _ := strings.Cut(strings.TrimPrefix(e.srv.URL, "http://"), ":")
+		report := filepath.Join(dir, "report.json")
+		cmd := exec.Command(newman, "run", coll,
+			"--env-var", "Protocol=http", "--env-var", "Server="+host, "--env-var", "Port=:"+port,
+			"--env-var", "Api=scim/v2/organizations/acme", "--env-var", "token="+tok,
+			"--reporters", "cli,json", "--reporter-json-export", report, "--color", "off", "--timeout", "300000")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		start := time.Now()
+		runErr := cmd.Run()
+		var rep struct {
+			Run struct {
+				Stats map[string]struct {
+					Total  int `json:"total"`
+					Failed int `json:"failed"`
+				} `json:"stats"`
+			} `json:"run"`
+		}
+		if b, err := os.ReadFile(report); err == nil {
+			_ = json.Unmarshal(b, &rep)
+		}
+		st := rep.Run.Stats
+		t.Logf("newman: %d requests, %d assertions, %d failed, in %s", st["requests"].Total, st["assertions"].Total,
+			st["assertions"].Failed+st["requests"].Failed, time.Since(start).Round(time.Millisecond))
+		if runErr != nil || st["assertions"].Total == 0 || st["assertions"].Failed > 0 || st["requests"].Failed > 0 {
+			t.Fatalf("newman failed (%v):\n%s", runErr, out.String())
+		}
+	})
+}

@@ -1,0 +1,98 @@
+package scim
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"roster.dev/roster/internal/account"
+)
+
+// Error is a SCIM error response (RFC 7644 §3.12).
+type Error struct {
+	Status int
+	Type   string // scimType: invalidFilter, invalidValue, uniqueness, mutability, …
+	Detail string
+}
+
+func (e *Error) Error() string { return e.Detail }
+
+func invalidValue(detail string) *Error {
+	return &Error{Status: http.StatusBadRequest, Type: "invalidValue", Detail: detail}
+}
+
+func invalidSyntax(detail string) *Error {
+	return &Error{Status: http.StatusBadRequest, Type: "invalidSyntax", Detail: detail}
+}
+
+// errorFor maps a use case's error to its SCIM error; internal errors are logged and
+// answered with a detail that leaks nothing.
+func errorFor(r *http.Request, log *slog.Logger, err error) *Error {
+	var se *Error
+	if errors.As(err, &se) {
+		return se
+	}
+	var fe *filterError
+	if errors.As(err, &fe) {
+		return &Error{Status: http.StatusBadRequest, Type: "invalidFilter", Detail: fe.Error()}
+	}
+	var de *account.Error
+	if !errors.As(err, &de) {
+		log.ErrorContext(r.Context(), "scim: internal error", "err", err, "path", r.URL.Path)
+		return &Error{Status: http.StatusInternalServerError, Detail: "internal error"}
+	}
+	field := ""
+	if len(de.Fields) > 0 {
+		field = de.Fields[0].Field
+	}
+	detail := de.Message
+	if field != "" && len(de.Fields) > 0 {
+		detail += ": " + field + " " + de.Fields[0].Message
+	}
+	switch de.Code {
+	case account.EINVALID:
+		if field == "filter" {
+			return &Error{Status: http.StatusBadRequest, Type: "invalidFilter", Detail: detail}
+		}
+		return invalidValue(detail)
+	case account.ENOTFOUND:
+		return &Error{Status: http.StatusNotFound, Detail: detail}
+	case account.EDUPLICATEEMAIL:
+		return &Error{Status: http.StatusConflict, Type: "uniqueness", Detail: detail}
+	case account.ECONFLICT:
+		if field != "" {
+			return &Error{Status: http.StatusConflict, Type: "uniqueness", Detail: detail}
+		}
+		return &Error{Status: http.StatusConflict, Detail: detail}
+	case account.EQUOTAEXCEEDED:
+		return &Error{Status: http.StatusConflict, Detail: detail}
+	case account.EFORBIDDEN, account.EROLECEILING:
+		return &Error{Status: http.StatusForbidden, Detail: detail}
+	case account.EUNAUTHENTICATED:
+		return &Error{Status: http.StatusUnauthorized, Detail: detail}
+	}
+	if de.Code == account.EINTERNAL {
+		log.ErrorContext(r.Context(), "scim: internal error", "err", err, "path", r.URL.Path)
+		return &Error{Status: http.StatusInternalServerError, Detail: "internal error"}
+	}
+	return &Error{Status: http.StatusBadRequest, Detail: detail}
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
+	body := map[string]any{"schemas": []string{errorSchema}, "status": strconv.Itoa(e.Status), "detail": e.Detail}
+	if e.Type != "" {
+		body["scimType"] = e.Type
+	}
+	if e.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="roster-scim"`)
+	}
+	writeJSON(w, e.Status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/scim+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

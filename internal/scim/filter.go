@@ -1,0 +1,307 @@
+package scim
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"roster.dev/roster/internal/account"
+)
+
+// maxFilterLen and maxFilterDepth bound what one filter may cost to parse.
+const (
+	maxFilterLen   = 4096
+	maxFilterDepth = 32
+)
+
+// filterError is a filter the parser refuses: 400 invalidFilter.
+type filterError struct{ msg string }
+
+func (e *filterError) Error() string { return "invalid filter: " + e.msg }
+
+// resolver maps an attribute path as written to its canonical name and kind.
+type resolver func(path string) (string, account.SCIMAttrKind, bool)
+
+// schemaResolver resolves against a table of canonical names (SCIMUserAttrs or
+// SCIMGroupAttrs), case-insensitively, with or without the core schema's URN.
+func schemaResolver(attrs map[string]account.SCIMAttrKind, core string) resolver {
+	byKey := make(map[string]string, len(attrs))
+	for name := range attrs {
+		byKey[strings.ToLower(name)] = name
+	}
+	return func(path string) (string, account.SCIMAttrKind, bool) {
+		key := strings.ToLower(path)
+		key = strings.TrimPrefix(key, strings.ToLower(core)+":")
+		name, ok := byKey[key]
+		if !ok {
+			return "", 0, false
+		}
+		return name, attrs[name], true
+	}
+}
+
+// anyText resolves every simple name as text: value filters of PATCH paths
+// (emails[type eq "work"]), evaluated on a resource's own values.
+func anyText(path string) (string, account.SCIMAttrKind, bool) {
+	if path == "" || strings.ContainsAny(path, ".:") {
+		return "", 0, false
+	}
+	return strings.ToLower(path), account.SCIMText, true
+}
+
+// parseFilter parses a SCIM filter (RFC 7644 §3.4.2.2): comparisons with eq, ne, co,
+// sw, ew, gt, ge, lt, le and pr, joined by and, or, not and parentheses; keywords
+// and attribute names in any case. Values are JSON strings, true, false, null,
+// numbers, or (as Entra ID writes them) bare words.
+func parseFilter(s string, resolve resolver) (*account.SCIMFilter, error) {
+	if len(s) > maxFilterLen {
+		return nil, &filterError{"longer than 4096 bytes"}
+	}
+	toks, err := lex(s)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{toks: toks, resolve: resolve}
+	f, err := p.or(0)
+	if err != nil {
+		return nil, err
+	}
+	if p.pos < len(p.toks) {
+		return nil, &filterError{"unexpected " + strconv.Quote(p.toks[p.pos].text)}
+	}
+	return f, nil
+}
+
+type token struct {
+	text   string
+	quoted bool // a JSON string: text is its value
+}
+
+func lex(s string) ([]token, error) {
+	var toks []token
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			i++
+		case c == '(' || c == ')':
+			toks = append(toks, token{text: string(c)})
+			i++
+		case c == '[' || c == ']':
+			return nil, &filterError{"complex attribute filters are not supported in filter; filter on a sub-attribute, e.g. emails.value"}
+		case c == '"':
+			j := i + 1
+			for j < len(s) && s[j] != '"' {
+				if s[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(s) {
+				return nil, &filterError{"unterminated string"}
+			}
+			var v string
+			if err := json.Unmarshal([]byte(s[i:j+1]), &v); err != nil {
+				return nil, &filterError{"bad string " + s[i:j+1]}
+			}
+			toks = append(toks, token{text: v, quoted: true})
+			i = j + 1
+		default:
+			j := i
+			for j < len(s) && !strings.ContainsRune(" \t\r\n()[]\"", rune(s[j])) {
+				j++
+			}
+			toks = append(toks, token{text: s[i:j]})
+			i = j
+		}
+	}
+	return toks, nil
+}
+
+type parser struct {
+	toks    []token
+	pos     int
+	resolve resolver
+}
+
+func (p *parser) peekWord(w string) bool {
+	return p.pos < len(p.toks) && !p.toks[p.pos].quoted && strings.EqualFold(p.toks[p.pos].text, w)
+}
+
+func (p *parser) or(depth int) (*account.SCIMFilter, error) {
+	l, err := p.and(depth)
+	if err != nil {
+		return nil, err
+	}
+	for p.peekWord("or") {
+		p.pos++
+		r, err := p.and(depth)
+		if err != nil {
+			return nil, err
+		}
+		l = &account.SCIMFilter{Op: "or", Left: l, Right: r}
+	}
+	return l, nil
+}
+
+func (p *parser) and(depth int) (*account.SCIMFilter, error) {
+	l, err := p.factor(depth)
+	if err != nil {
+		return nil, err
+	}
+	for p.peekWord("and") {
+		p.pos++
+		r, err := p.factor(depth)
+		if err != nil {
+			return nil, err
+		}
+		l = &account.SCIMFilter{Op: "and", Left: l, Right: r}
+	}
+	return l, nil
+}
+
+func (p *parser) factor(depth int) (*account.SCIMFilter, error) {
+	if depth > maxFilterDepth {
+		return nil, &filterError{"nested too deeply"}
+	}
+	if p.pos >= len(p.toks) {
+		return nil, &filterError{"unexpected end"}
+	}
+	if p.peekWord("not") {
+		p.pos++
+		f, err := p.factor(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		return &account.SCIMFilter{Op: "not", Left: f}, nil
+	}
+	if p.peekWord("(") {
+		p.pos++
+		f, err := p.or(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if !p.peekWord(")") {
+			return nil, &filterError{"missing )"}
+		}
+		p.pos++
+		return f, nil
+	}
+	return p.comparison()
+}
+
+var operators = map[string]bool{"eq": true, "ne": true, "co": true, "sw": true, "ew": true,
+	"gt": true, "ge": true, "lt": true, "le": true, "pr": true}
+
+func (p *parser) comparison() (*account.SCIMFilter, error) {
+	at := p.toks[p.pos]
+	if at.quoted || at.text == ")" {
+		return nil, &filterError{"expected an attribute, found " + strconv.Quote(at.text)}
+	}
+	p.pos++
+	name, kind, ok := p.resolve(at.text)
+	if !ok {
+		return nil, &filterError{"unknown attribute " + strconv.Quote(at.text)}
+	}
+	if p.pos >= len(p.toks) || p.toks[p.pos].quoted || !operators[strings.ToLower(p.toks[p.pos].text)] {
+		return nil, &filterError{"expected an operator after " + at.text}
+	}
+	f := &account.SCIMFilter{Op: strings.ToLower(p.toks[p.pos].text), Attr: name}
+	p.pos++
+	if f.Op == "pr" {
+		return f, nil
+	}
+	if p.pos >= len(p.toks) || (!p.toks[p.pos].quoted && (p.toks[p.pos].text == "(" || p.toks[p.pos].text == ")")) {
+		return nil, &filterError{"expected a value after " + f.Op}
+	}
+	v := p.toks[p.pos]
+	p.pos++
+	if !v.quoted && strings.EqualFold(v.text, "null") {
+		switch f.Op {
+		case "eq": // equal to null: absent
+			return &account.SCIMFilter{Op: "not", Left: &account.SCIMFilter{Op: "pr", Attr: name}}, nil
+		case "ne":
+			return &account.SCIMFilter{Op: "pr", Attr: name}, nil
+		}
+		return nil, &filterError{"null compares only with eq and ne"}
+	}
+	switch kind {
+	case account.SCIMBool:
+		b, err := strconv.ParseBool(strings.ToLower(v.text))
+		if err != nil {
+			return nil, &filterError{at.text + " compares with true or false"}
+		}
+		f.Bool = b
+	case account.SCIMTime:
+		t, err := time.Parse(time.RFC3339Nano, v.text)
+		if err != nil {
+			return nil, &filterError{at.text + " compares with an RFC 3339 time"}
+		}
+		f.Time = t.UTC()
+	default:
+		f.Text = v.text
+	}
+	if !validText(f.Text) {
+		return nil, &filterError{"value holds control characters"}
+	}
+	return f, nil
+}
+
+func validText(s string) bool {
+	return !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || r == unicode.ReplacementChar })
+}
+
+// matches evaluates a value filter (parsed with anyText) on one value of a
+// multi-valued attribute: what PATCH paths such as emails[type eq "work"] select.
+func matches(f *account.SCIMFilter, v map[string]any) bool {
+	switch f.Op {
+	case "and":
+		return matches(f.Left, v) && matches(f.Right, v)
+	case "or":
+		return matches(f.Left, v) || matches(f.Right, v)
+	case "not":
+		return !matches(f.Left, v)
+	}
+	raw, ok := field(v, f.Attr)
+	got := strings.ToLower(scalarText(raw))
+	want := strings.ToLower(f.Text)
+	switch f.Op {
+	case "pr":
+		return ok && got != ""
+	case "eq":
+		return got == want
+	case "ne":
+		return got != want
+	case "co":
+		return strings.Contains(got, want)
+	case "sw":
+		return strings.HasPrefix(got, want)
+	case "ew":
+		return strings.HasSuffix(got, want)
+	case "gt":
+		return got > want
+	case "ge":
+		return got >= want
+	case "lt":
+		return got < want
+	case "le":
+		return got <= want
+	}
+	return false
+}
+
+func scalarText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case json.Number:
+		return x.String()
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return ""
+}

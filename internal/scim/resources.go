@@ -1,0 +1,382 @@
+package scim
+
+import (
+	"encoding/json"
+	"strings"
+
+	"roster.dev/roster/internal/account"
+)
+
+// Schema URNs.
+const (
+	userSchema     = "urn:ietf:params:scim:schemas:core:2.0:User"
+	groupSchema    = "urn:ietf:params:scim:schemas:core:2.0:Group"
+	listSchema     = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+	errorSchema    = "urn:ietf:params:scim:api:messages:2.0:Error"
+	patchSchema    = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+	enterpriseURN  = account.SCIMEnterprise
+	timeFormatSCIM = "2006-01-02T15:04:05.000Z07:00"
+)
+
+// kept are the User attributes Roster stores verbatim (in SCIMUserData.Extra) and
+// returns as they were given, by canonical name.
+var kept = []string{"nickName", "profileUrl", "title", "userType", "preferredLanguage", "locale", "timezone",
+	"addresses", "ims", "photos", "entitlements", "x509Certificates"}
+
+// field returns m's value for name, whose case does not matter (SCIM attribute
+// names are case-insensitive).
+func field(m map[string]any, name string) (any, bool) {
+	if v, ok := m[name]; ok {
+		return v, true
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, name) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// deleteField removes name from m, in any case.
+func deleteField(m map[string]any, name string) {
+	for k := range m {
+		if strings.EqualFold(k, name) {
+			delete(m, k)
+		}
+	}
+}
+
+// setField sets name in m, replacing a key of another case.
+func setField(m map[string]any, name string, v any) {
+	for k := range m {
+		if strings.EqualFold(k, name) && k != name {
+			delete(m, k)
+		}
+	}
+	m[name] = v
+}
+
+func str(m map[string]any, name string) string {
+	v, _ := field(m, name)
+	return scalarText(v)
+}
+
+func obj(m map[string]any, name string) map[string]any {
+	v, _ := field(m, name)
+	o, _ := v.(map[string]any)
+	return o
+}
+
+// boolean reads a SCIM boolean, which identity providers also send as "True".
+func boolean(v any, def bool) (bool, bool) {
+	switch x := v.(type) {
+	case nil:
+		return def, true
+	case bool:
+		return x, true
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
+	}
+	return def, false
+}
+
+// values reads a multi-valued attribute: a list of objects with value, type,
+// display (or displayName) and primary, or a bare string (one value).
+func values(v any) []account.SCIMValue {
+	var out []account.SCIMValue
+	add := func(x any) {
+		switch e := x.(type) {
+		case string:
+			out = append(out, account.SCIMValue{Value: e})
+		case map[string]any:
+			d := str(e, "display")
+			if d == "" {
+				d = str(e, "displayName")
+			}
+			p, _ := field(e, "primary")
+			primary, _ := boolean(p, false)
+			out = append(out, account.SCIMValue{Value: str(e, "value"), Type: str(e, "type"), Display: d, Primary: primary})
+		}
+	}
+	if list, ok := v.([]any); ok {
+		for _, x := range list {
+			add(x)
+		}
+	} else if v != nil {
+		add(v)
+	}
+	return out
+}
+
+// userInput reads a User resource. Errors: invalidValue problems.
+func userInput(m map[string]any) (account.SCIMUserInput, error) {
+	var in account.SCIMUserInput
+	un, _ := field(m, "userName")
+	if s, ok := un.(string); ok {
+		in.UserName = s
+	} else if un != nil {
+		return in, invalidValue("userName must be a string")
+	}
+	in.ExternalID = str(m, "externalId")
+	in.DisplayName = str(m, "displayName")
+	name := obj(m, "name")
+	in.GivenName, in.FamilyName, in.Formatted = str(name, "givenName"), str(name, "familyName"), str(name, "formatted")
+	act, _ := field(m, "active")
+	active, ok := boolean(act, true)
+	if !ok {
+		return in, invalidValue("active must be true or false")
+	}
+	in.Active = active
+	em, _ := field(m, "emails")
+	in.Emails = values(em)
+	ph, _ := field(m, "phoneNumbers")
+	in.Phones = values(ph)
+	ro, _ := field(m, "roles")
+	for _, r := range values(ro) {
+		if in.Role == "" || r.Primary {
+			in.Role = r.Value
+		}
+	}
+	if ent := obj(m, enterpriseURN); ent != nil {
+		in.Department, in.EmployeeNumber = str(ent, "department"), str(ent, "employeeNumber")
+		mg, _ := field(ent, "manager")
+		switch x := mg.(type) {
+		case string:
+			in.Manager = x
+		case map[string]any:
+			in.Manager = str(x, "value")
+		}
+	}
+	extra := map[string]any{}
+	for _, k := range kept {
+		if v, ok := field(m, k); ok && v != nil {
+			extra[k] = v
+		}
+	}
+	if len(extra) > 0 {
+		b, err := json.Marshal(extra)
+		if err != nil {
+			return in, invalidValue("unreadable attributes")
+		}
+		in.Extra = b
+	}
+	return in, nil
+}
+
+// userResource renders a member as a SCIM User.
+func userResource(u account.SCIMUser, location string) map[string]any {
+	d := u.Data
+	acct := u.Account
+	display := d.DisplayName
+	if display == "" {
+		display = strings.TrimSpace(acct.FirstName + " " + acct.LastName)
+	}
+	formatted := d.Formatted
+	if formatted == "" {
+		formatted = strings.TrimSpace(acct.FirstName + " " + acct.LastName)
+	}
+	r := map[string]any{
+		"schemas":  []string{userSchema},
+		"id":       u.AccountID,
+		"userName": u.UserName(),
+		"name": map[string]any{
+			"givenName":  acct.FirstName,
+			"familyName": acct.LastName,
+			"formatted":  formatted,
+		},
+		"displayName": display,
+		"active":      u.State != account.MemberDeactivated,
+		"roles":       []any{map[string]any{"value": u.RoleID, "primary": true}},
+		"meta": map[string]any{
+			"resourceType": "User",
+			"created":      u.CreatedAt.Format(timeFormatSCIM),
+			"lastModified": u.LastModified().Format(timeFormatSCIM),
+			"location":     location,
+		},
+	}
+	if d.ExternalID != "" {
+		r["externalId"] = d.ExternalID
+	}
+	emails := d.Emails
+	if d.AccountID == "" {
+		emails = []account.SCIMValue{{Value: acct.Email, Type: "work", Primary: true}}
+	}
+	if len(emails) > 0 {
+		r["emails"] = valueList(emails)
+	}
+	if len(d.Phones) > 0 {
+		r["phoneNumbers"] = valueList(d.Phones)
+	} else if acct.Phone != "" && d.AccountID == "" {
+		r["phoneNumbers"] = valueList([]account.SCIMValue{{Value: acct.Phone, Type: "work", Primary: true}})
+	}
+	if d.Department != "" || d.EmployeeNumber != "" || d.Manager != "" {
+		ent := map[string]any{}
+		if d.Department != "" {
+			ent["department"] = d.Department
+		}
+		if d.EmployeeNumber != "" {
+			ent["employeeNumber"] = d.EmployeeNumber
+		}
+		if d.Manager != "" {
+			ent["manager"] = map[string]any{"value": d.Manager}
+		}
+		r[enterpriseURN] = ent
+		r["schemas"] = []string{userSchema, enterpriseURN}
+	}
+	if len(d.Extra) > 0 {
+		var extra map[string]any
+		if json.Unmarshal(d.Extra, &extra) == nil {
+			for k, v := range extra {
+				r[k] = v
+			}
+		}
+	}
+	return r
+}
+
+func valueList(vs []account.SCIMValue) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		e := map[string]any{"value": v.Value}
+		if v.Type != "" {
+			e["type"] = v.Type
+		}
+		if v.Display != "" {
+			e["display"] = v.Display
+		}
+		if v.Primary {
+			e["primary"] = true
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// groupInput reads a Group resource.
+func groupInput(m map[string]any) (account.SCIMGroupInput, error) {
+	in := account.SCIMGroupInput{DisplayName: str(m, "displayName"), ExternalID: str(m, "externalId")}
+	mv, _ := field(m, "members")
+	for _, v := range values(mv) {
+		if validText(v.Value) && len(v.Value) <= 100 { // never an account id otherwise
+			in.Members = append(in.Members, v)
+		}
+	}
+	return in, nil
+}
+
+// groupResource renders a team as a SCIM Group.
+func groupResource(g account.SCIMGroup, location, usersURL string) map[string]any {
+	members := make([]any, len(g.Members))
+	for i, m := range g.Members {
+		members[i] = map[string]any{"value": m.Value, "display": m.Display, "type": "User",
+			"$ref": usersURL + "/" + m.Value}
+	}
+	r := map[string]any{
+		"schemas":     []string{groupSchema},
+		"id":          g.ID,
+		"displayName": g.Name,
+		"members":     members,
+		"meta": map[string]any{
+			"resourceType": "Group",
+			"created":      g.CreatedAt.Format(timeFormatSCIM),
+			"lastModified": g.LastModified.Format(timeFormatSCIM),
+			"location":     location,
+		},
+	}
+	if g.ExternalID != "" {
+		r["externalId"] = g.ExternalID
+	}
+	return r
+}
+
+// project applies attributes (only these, with id and schemas) or
+// excludedAttributes (all but these) to a rendered resource. Names are
+// case-insensitive, may be schema-qualified, may name a sub-attribute (name.givenName)
+// and may carry a value filter (emails[type eq "work"]), which selects the attribute.
+func project(r map[string]any, attributes, excluded []string) map[string]any {
+	if len(attributes) == 0 && len(excluded) == 0 {
+		return r
+	}
+	if len(attributes) > 0 {
+		out := map[string]any{"schemas": r["schemas"], "id": r["id"]}
+		for _, a := range attributes {
+			top, sub := splitAttr(a)
+			v, ok := field(r, top)
+			if !ok {
+				continue
+			}
+			if sub == "" {
+				out[canonicalKey(r, top)] = v
+				continue
+			}
+			if o, isObj := v.(map[string]any); isObj {
+				if sv, ok := field(o, sub); ok {
+					key := canonicalKey(r, top)
+					dst, _ := out[key].(map[string]any)
+					if dst == nil {
+						dst = map[string]any{}
+						out[key] = dst
+					}
+					dst[canonicalKey(o, sub)] = sv
+				}
+			} else {
+				out[canonicalKey(r, top)] = v
+			}
+		}
+		return out
+	}
+	for _, a := range excluded {
+		top, sub := splitAttr(a)
+		if strings.EqualFold(top, "id") || strings.EqualFold(top, "schemas") {
+			continue
+		}
+		if sub == "" {
+			deleteField(r, top)
+			continue
+		}
+		if o := obj(r, top); o != nil {
+			deleteField(o, sub)
+		}
+	}
+	return r
+}
+
+// splitAttr splits "name.givenName", "urn:…:User:department" or "emails[…].value"
+// into the top-level attribute and the sub-attribute.
+func splitAttr(a string) (top, sub string) {
+	a = strings.TrimSpace(a)
+	if i := strings.IndexByte(a, '['); i >= 0 {
+		a = a[:i]
+	}
+	lower := strings.ToLower(a)
+	for _, urn := range []string{userSchema, groupSchema} {
+		if strings.HasPrefix(lower, strings.ToLower(urn)+":") {
+			a = a[len(urn)+1:]
+			lower = lower[len(urn)+1:]
+		}
+	}
+	if strings.HasPrefix(lower, strings.ToLower(enterpriseURN)) {
+		rest := strings.TrimPrefix(a[len(enterpriseURN):], ":")
+		return enterpriseURN, rest
+	}
+	top, sub, _ = strings.Cut(a, ".")
+	return top, sub
+}
+
+// canonicalKey is m's own spelling of the key name.
+func canonicalKey(m map[string]any, name string) string {
+	if _, ok := m[name]; ok {
+		return name
+	}
+	for k := range m {
+		if strings.EqualFold(k, name) {
+			return k
+		}
+	}
+	return name
+}

@@ -1,0 +1,197 @@
+package sqlstore
+
+import (
+	"strconv"
+	"strings"
+
+	"roster.dev/roster/internal/account"
+)
+
+// scimCol is the SQL of one filterable SCIM attribute. Text columns hold lower-cased
+// text, or are lower-cased by the expression, unless the kind is exact; multi-valued
+// columns hold one value a line.
+type scimCol struct {
+	expr     string
+	kind     account.SCIMAttrKind
+	nullable bool
+	// eq, when set, builds the condition "attribute equals ph" so that it reads an
+	// index rather than computing expr for every member.
+	eq func(ph string) string
+}
+
+// scimUserCols are the User attributes over memberships m, accounts a and the LEFT
+// JOINed scim_users u, in the organization of placeholder org. A member that no
+// identity provider described has the account's email as userName and as its one
+// email.
+func scimUserCols(org string) map[string]scimCol {
+	return map[string]scimCol{
+		"id":         {expr: "m.account_id", kind: account.SCIMExactText},
+		"externalId": {expr: "u.external_id", kind: account.SCIMExactText, nullable: true},
+		"userName": {expr: "COALESCE(u.user_name_key, a.email_key)", kind: account.SCIMText,
+			// Through scim_users_user_name_key, or accounts_email_key for the members
+			// with no SCIM userName: two index probes, then the membership's key.
+			eq: func(ph string) string {
+				return `m.account_id IN (
+					SELECT su.account_id FROM scim_users su WHERE su.org_id = ` + org + ` AND su.user_name_key = ` + ph + `
+					UNION ALL
+					SELECT sa.id FROM accounts sa WHERE sa.email_key = ` + ph + ` AND NOT EXISTS (
+						SELECT 1 FROM scim_users sx WHERE sx.org_id = ` + org + ` AND sx.account_id = sa.id))`
+			}},
+		"displayName": {expr: "lower(COALESCE(NULLIF(u.display_name, ''), TRIM(a.first_name || ' ' || a.last_name)))",
+			kind: account.SCIMText},
+		"name.givenName":     {expr: "lower(a.first_name)", kind: account.SCIMText},
+		"name.familyName":    {expr: "lower(a.last_name)", kind: account.SCIMText},
+		"name.formatted":     {expr: "lower(COALESCE(u.formatted_name, ''))", kind: account.SCIMText},
+		"emails.value":       {expr: "COALESCE(u.emails_text, a.email_key)", kind: account.SCIMMultiText},
+		"phoneNumbers.value": {expr: "COALESCE(u.phones_text, '')", kind: account.SCIMMultiText},
+		"active":             {expr: "m.state", kind: account.SCIMBool},
+		"meta.created":       {expr: "m.created_at", kind: account.SCIMTime},
+		"meta.lastModified": {expr: "CASE WHEN u.updated_at > m.updated_at THEN u.updated_at ELSE m.updated_at END",
+			kind: account.SCIMTime},
+		account.SCIMEnterprise + ":department":     {expr: "lower(COALESCE(u.department, ''))", kind: account.SCIMText},
+		account.SCIMEnterprise + ":employeeNumber": {expr: "lower(COALESCE(u.employee_number, ''))", kind: account.SCIMText},
+	}
+}
+
+// scimGroupCols are the Group attributes over teams t and the LEFT JOINed scim_groups g.
+var scimGroupCols = map[string]scimCol{
+	"id":            {expr: "t.id", kind: account.SCIMExactText},
+	"externalId":    {expr: "g.external_id", kind: account.SCIMExactText, nullable: true},
+	"displayName":   {expr: "t.name_key", kind: account.SCIMText},
+	"members.value": {expr: "t.id", kind: account.SCIMRef},
+	"meta.created":  {expr: "t.created_at", kind: account.SCIMTime},
+	"meta.lastModified": {expr: "CASE WHEN g.updated_at > t.updated_at THEN g.updated_at ELSE t.updated_at END",
+		kind: account.SCIMTime},
+}
+
+// maxFilterDepth bounds the nesting of a filter the compiler follows.
+const maxFilterDepth = 64
+
+func badFilter(msg string) error {
+	return &account.Error{Code: account.EINVALID, Message: "invalid filter: " + msg,
+		Fields: []account.FieldError{{Field: "filter", Message: msg}}}
+}
+
+// compileSCIM turns f into a SQL condition over cols, its values passed as
+// parameters through a: no value is ever written into the SQL text.
+func compileSCIM(engine Engine, f *account.SCIMFilter, a *args, cols map[string]scimCol, depth int) (string, error) {
+	if f == nil {
+		return "", badFilter("empty expression")
+	}
+	if depth > maxFilterDepth {
+		return "", badFilter("nested too deeply")
+	}
+	switch f.Op {
+	case "and", "or":
+		l, err := compileSCIM(engine, f.Left, a, cols, depth+1)
+		if err != nil {
+			return "", err
+		}
+		r, err := compileSCIM(engine, f.Right, a, cols, depth+1)
+		if err != nil {
+			return "", err
+		}
+		return "(" + l + " " + strings.ToUpper(f.Op) + " " + r + ")", nil
+	case "not":
+		l, err := compileSCIM(engine, f.Left, a, cols, depth+1)
+		if err != nil {
+			return "", err
+		}
+		return "(NOT " + l + ")", nil
+	}
+	c, ok := cols[f.Attr]
+	if !ok {
+		return "", badFilter("unknown attribute " + strconv.Quote(f.Attr))
+	}
+	unsupported := badFilter("operator " + f.Op + " does not apply to " + f.Attr)
+	e := c.expr
+	switch c.kind {
+	case account.SCIMBool:
+		active := "(" + e + " <> 'deactivated')"
+		switch f.Op {
+		case "pr":
+			return "(1 = 1)", nil
+		case "eq", "ne":
+			if f.Bool == (f.Op == "eq") {
+				return active, nil
+			}
+			return "(NOT " + active + ")", nil
+		}
+		return "", unsupported
+	case account.SCIMTime:
+		switch f.Op {
+		case "pr":
+			return "(1 = 1)", nil
+		case "eq", "ne", "gt", "ge", "lt", "le":
+			return "(" + e + " " + sqlOps[f.Op] + " " + a.add(ts(f.Time)) + ")", nil
+		}
+		return "", unsupported
+	case account.SCIMRef:
+		exists := func(extra string) string {
+			return "EXISTS (SELECT 1 FROM team_members rm WHERE rm.team_id = " + e + extra + ")"
+		}
+		switch f.Op {
+		case "pr":
+			return exists(""), nil
+		case "eq":
+			return exists(" AND rm.account_id = " + a.add(f.Text)), nil
+		case "ne":
+			return "(NOT " + exists(" AND rm.account_id = "+a.add(f.Text)) + ")", nil
+		}
+		return "", unsupported
+	case account.SCIMMultiText:
+		v := strings.ToLower(f.Text)
+		lines := "('\n' || " + e + " || '\n')"
+		switch f.Op {
+		case "pr":
+			return "(" + e + " <> '')", nil
+		case "eq":
+			return contains(engine, lines, a.add("\n"+v+"\n")), nil
+		case "ne":
+			return "(NOT " + contains(engine, lines, a.add("\n"+v+"\n")) + ")", nil
+		case "co":
+			return contains(engine, e, a.add(v)), nil
+		case "sw":
+			return contains(engine, lines, a.add("\n"+v)), nil
+		case "ew":
+			return contains(engine, lines, a.add(v+"\n")), nil
+		}
+		return "", unsupported
+	}
+	v := f.Text
+	if c.kind == account.SCIMText {
+		v = strings.ToLower(v)
+	}
+	n := strconv.Itoa(len([]rune(v)))
+	var cond string
+	switch f.Op {
+	case "pr":
+		cond = e + " <> ''"
+		if c.nullable {
+			cond = e + " IS NOT NULL AND " + cond
+		}
+	case "eq":
+		if c.eq != nil {
+			return "(" + c.eq(a.add(v)) + ")", nil
+		}
+		cond = e + " = " + a.add(v)
+	case "ne":
+		cond = e + " <> " + a.add(v)
+		if c.nullable {
+			cond = e + " IS NULL OR " + cond
+		}
+	case "co":
+		cond = contains(engine, e, a.add(v))
+	case "sw":
+		cond = "substr(" + e + ", 1, " + n + ") = " + a.add(v)
+	case "ew":
+		cond = "length(" + e + ") >= " + n + " AND substr(" + e + ", length(" + e + ") - " + n + " + 1) = " + a.add(v)
+	case "gt", "ge", "lt", "le":
+		cond = e + " " + sqlOps[f.Op] + " " + a.add(v)
+	default:
+		return "", badFilter("unknown operator " + strconv.Quote(f.Op))
+	}
+	return "(" + cond + ")", nil
+}
+
+var sqlOps = map[string]string{"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
