@@ -358,6 +358,14 @@ var matrixRoutes = map[string]route{
 		return call{params: map[string]string{"team": t["id"].(string)}}
 	}},
 
+	// SCIM tokens.
+	"list-scim-tokens":  {rule: perm(account.PermOrganizationManage)},
+	"create-scim-token": {rule: perm(account.PermOrganizationManage), body: map[string]any{"description": "Entra ID"}},
+	"revoke-scim-token": {rule: perm(account.PermOrganizationManage), fresh: func(w *world, _ *who) call {
+		t := w.e.must(201, w.e.op, "POST", "/api/v1/organizations/acme/scim-tokens", map[string]any{"description": w.fresh("idp")})
+		return call{params: map[string]string{"id": t["id"].(string)}}
+	}},
+
 	// Applications.
 	"check": {rule: applicationKey, fresh: func(w *world, _ *who) call {
 		return call{query: "organization=acme&application=studio&account=" + w.params["account"]}
