@@ -141,13 +141,29 @@ type tab struct {
 func (s *stack) browser(shots string) *tab {
 	t := s.t
 	t.Helper()
+	// Chromium's helper processes may still write to their profile for a moment
+	// after the browser is gone, so the profile is not a t.TempDir (whose removal
+	// would then fail the test): it is removed here, as well as it can be.
+	profile, err := os.MkdirTemp("", "roster-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900))
+		chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 900))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+		for range 20 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	b := &tab{t: t, s: s, ctx: ctx, width: 1280, shots: shots, dl: t.TempDir()}
 	// The first Run starts the browser, which lives as long as its context: no
 	// timeout on this one.
