@@ -105,34 +105,30 @@ func (r Report) TotalErrors() int {
 	return n
 }
 
-// RSSTrend is the least-squares slope of the resident memory over the samples after
-// the first (taken before any load), in MiB per minute.
-func (r Report) RSSTrend() float64 {
-	return r.trend(func(m MemSample) float64 { return m.RSS })
+// RSSTrend is the least-squares slope of the resident memory, in MiB per minute,
+// over the samples taken from `from` into the load on (the sample taken before the
+// load is always left out).
+func (r Report) RSSTrend(from time.Duration) float64 {
+	return r.trend(from, func(m MemSample) float64 { return m.RSS })
 }
 
 // HeapTrend is the same slope of the Go heap in use. Both are noisy: a login's
 // argon2id hash takes 64 MiB for a moment.
-func (r Report) HeapTrend() float64 {
-	return r.trend(func(m MemSample) float64 { return m.HeapInuse })
+func (r Report) HeapTrend(from time.Duration) float64 {
+	return r.trend(from, func(m MemSample) float64 { return m.HeapInuse })
 }
 
-func (r Report) trend(of func(MemSample) float64) float64 {
-	s := r.Samples
-	if len(s) > 2 {
-		s = s[1:]
-	}
-	if len(s) < 2 {
-		return 0
-	}
-	var sx, sy, sxx, sxy float64
-	for _, m := range s {
+func (r Report) trend(from time.Duration, of func(MemSample) float64) float64 {
+	var sx, sy, sxx, sxy, n float64
+	for _, m := range r.Samples {
+		if m.At <= 0 || m.At < from {
+			continue
+		}
 		x, y := m.At.Minutes(), of(m)/(1<<20)
-		sx, sy, sxx, sxy = sx+x, sy+y, sxx+x*x, sxy+x*y
+		sx, sy, sxx, sxy, n = sx+x, sy+y, sxx+x*x, sxy+x*y, n+1
 	}
-	n := float64(len(s))
 	d := n*sxx - sx*sx
-	if d == 0 {
+	if n < 2 || d == 0 {
 		return 0
 	}
 	return (n*sxy - sx*sy) / d
@@ -160,8 +156,10 @@ func (r Report) Write(w io.Writer) {
 	for _, m := range r.Samples {
 		fmt.Fprintf(w, "| %s | %.1f MiB | %.1f MiB | %.0f |\n", m.At.Round(time.Second), m.RSS/(1<<20), m.HeapInuse/(1<<20), m.Goroutines)
 	}
-	fmt.Fprintf(w, "\nTrend after the first sample (least squares): RSS %+.2f MiB/min, Go heap in use %+.2f MiB/min\n",
-		r.RSSTrend(), r.HeapTrend())
+	half := r.Elapsed / 2
+	fmt.Fprintf(w, "\nTrend (least squares) under load: RSS %+.2f MiB/min, Go heap in use %+.2f MiB/min; "+
+		"over the second half: RSS %+.2f MiB/min, Go heap in use %+.2f MiB/min\n",
+		r.RSSTrend(0), r.HeapTrend(0), r.RSSTrend(half), r.HeapTrend(half))
 	for _, e := range r.Errors {
 		fmt.Fprintln(w, "error:", e)
 	}

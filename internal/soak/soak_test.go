@@ -22,17 +22,23 @@ func TestQuantile(t *testing.T) {
 	}
 }
 
-// TestTrend: the slope leaves out the first sample, taken before the load.
+// TestTrend: the slope leaves out the sample taken before the load, and samples
+// before from.
 func TestTrend(t *testing.T) {
 	r := Report{Samples: []MemSample{{At: 0, RSS: 900 << 20}}}
 	for i := 1; i <= 10; i++ {
 		r.Samples = append(r.Samples, MemSample{At: time.Duration(i) * time.Minute, RSS: float64(50+2*i) * (1 << 20), HeapInuse: 8 << 20})
 	}
-	if got := r.RSSTrend(); math.Abs(got-2) > 1e-9 {
+	if got := r.RSSTrend(0); math.Abs(got-2) > 1e-9 {
 		t.Errorf("RSSTrend = %v, want 2 MiB/min", got)
 	}
-	if got := r.HeapTrend(); math.Abs(got) > 1e-9 {
+	if got := r.HeapTrend(0); math.Abs(got) > 1e-9 {
 		t.Errorf("HeapTrend = %v, want 0", got)
+	}
+	// A warm-up that the second half leaves out.
+	r.Samples[1].RSS, r.Samples[2].RSS = 10<<20, 20<<20
+	if got := r.RSSTrend(5 * time.Minute); math.Abs(got-2) > 1e-9 {
+		t.Errorf("RSSTrend(5m) = %v, want 2 MiB/min", got)
 	}
 	r.Ops = map[string]OpStats{OpCheck: {Count: 10, Errors: 1, P50: time.Millisecond, P99: 3 * time.Millisecond}}
 	r.Elapsed = 10 * time.Minute
