@@ -113,7 +113,7 @@ func (r Report) RSSTrend(from time.Duration) float64 {
 }
 
 // HeapTrend is the same slope of the Go heap in use. Both are noisy: a login's
-// argon2id hash takes 64 MiB for a moment.
+// argon2id hash takes 19 MiB for a moment.
 func (r Report) HeapTrend(from time.Duration) float64 {
 	return r.trend(from, func(m MemSample) float64 { return m.HeapInuse })
 }
