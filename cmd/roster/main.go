@@ -4,6 +4,8 @@
 //	roster migrate   apply the store's migrations, or list them with -status
 //	roster outbox    list the email outbox, retry a failed message
 //	roster import    import people from an .xlsx or .csv file
+//	roster backup    write an online, consistent copy of a SQLite store
+//	roster restore   replace a SQLite store with a checked backup
 //	roster version   print the version
 package main
 
@@ -37,6 +39,8 @@ Usage:
   roster migrate [-status]  apply the database migrations (or list them)
   roster outbox list|retry  see the email outbox, send a failed message again
   roster import --org ORG FILE   import people from an .xlsx or .csv file
+  roster backup --out FILE  copy a SQLite store while it serves (PostgreSQL: pg_dump)
+  roster restore [--force] FILE  replace a stopped SQLite store with a backup
   roster version            print the version
 `
 
@@ -55,6 +59,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return outboxCmd(ctx, rest, getenv, stdout, stderr)
 	case "import":
 		return importCmd(ctx, rest, getenv, stdout, stderr)
+	case "backup":
+		return backup(ctx, rest, getenv, stdout, stderr)
+	case "restore":
+		return restore(ctx, rest, getenv, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "roster", version())
 		return nil

@@ -2,16 +2,22 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"roster.dev/roster/internal/mail/smtptest"
 	"roster.dev/roster/internal/storetest"
 )
 
@@ -25,8 +31,26 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// startProcesses runs n `roster serve` child processes on env at once (they may
+// share one store, which they migrate and bootstrap together) until the test ends;
+// it returns their base URLs and their logs.
+func startProcesses(t *testing.T, n int, env map[string]string) ([]string, []*lockedBuffer) {
+	t.Helper()
+	bases, logs := make([]string, n), make([]*lockedBuffer, n)
+	var wg sync.WaitGroup
+	for i := range bases {
+		wg.Add(1)
+		go func() { defer wg.Done(); bases[i], logs[i] = startProcess(t, env) }()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	return bases, logs
+}
+
 // startProcess runs `roster serve` as a child process until the test ends.
-func startProcess(t *testing.T, env map[string]string) string {
+func startProcess(t *testing.T, env map[string]string) (string, *lockedBuffer) {
 	t.Helper()
 	base, cmd, logs := spawn(t, env)
 	t.Cleanup(func() {
@@ -43,7 +67,7 @@ func startProcess(t *testing.T, env map[string]string) string {
 			t.Errorf("roster serve did not stop on SIGINT within 30s")
 		}
 	})
-	return base
+	return base, logs
 }
 
 // spawn starts `roster serve` as a child process and waits for /healthz; stopping
@@ -126,16 +150,8 @@ func TestTwoProcesses(t *testing.T) {
 	}
 	env := map[string]string{"ROSTER_DATABASE_URL": storetest.PostgresURL(t),
 		"ROSTER_BOOTSTRAP_EMAIL": "op@roster.test", "ROSTER_BOOTSTRAP_PASSWORD": "correct horse battery"}
-	bases := make([]string, 2)
+	bases, _ := startProcesses(t, 2, env)
 	var wg sync.WaitGroup
-	for i := range bases {
-		wg.Add(1)
-		go func() { defer wg.Done(); bases[i] = startProcess(t, env) }()
-	}
-	wg.Wait()
-	if t.Failed() {
-		return
-	}
 	login := client{t: t, base: bases[0]}.must(200, "POST", "/api/v1/auth/login", map[string]any{"email": "op@roster.test", "password": "correct horse battery"})
 	a := client{t: t, base: bases[0], token: login["token"].(string)}
 	b := client{t: t, base: bases[1], token: login["token"].(string)} // sessions are shared
@@ -211,4 +227,219 @@ func TestTwoProcesses(t *testing.T) {
 			t.Fatalf("round %d: A answers %v right after B reactivated", round, body)
 		}
 	}
+}
+
+// TestTwoProcessesMixedLoad drives a mixed load through two Roster processes on one
+// PostgreSQL database, with one SMTP server catching their mail: invitations sent
+// through both, seats raced on a small quota, members deactivated and reactivated
+// with each process's entitlement check asked right after every change, member
+// lists read. No seat may be oversold (in the store or through the API), every
+// email must arrive exactly once, every change must be what both processes answer
+// at once, and no request may fail with a 5xx or hang.
+func TestTwoProcessesMixedLoad(t *testing.T) {
+	if os.Getenv(storetest.PostgresURLEnv) == "" {
+		t.Skipf("set %s to run Roster processes on PostgreSQL", storetest.PostgresURLEnv)
+	}
+	smtpSrv := smtptest.Start(t)
+	dbURL := storetest.PostgresURL(t)
+	const pw = "correct horse battery"
+	bases, logs := startProcesses(t, 2, map[string]string{"ROSTER_DATABASE_URL": dbURL, "ROSTER_SMTP_URL": smtpSrv.URL(),
+		"ROSTER_BOOTSTRAP_EMAIL": "op@roster.test", "ROSTER_BOOTSTRAP_PASSWORD": pw})
+	token := client{t: t, base: bases[0]}.must(200, "POST", "/api/v1/auth/login", map[string]any{"email": "op@roster.test", "password": pw})["token"].(string)
+	ops := []client{{t: t, base: bases[0], token: token}, {t: t, base: bases[1], token: token}}
+	ops[0].must(201, "POST", "/api/v1/organizations", map[string]any{"name": "Acme", "kind": "organization"})
+	ops[1].must(201, "POST", "/api/v1/applications", map[string]any{"key": "studio", "name": "Studio"})
+	key := ops[0].must(201, "POST", "/api/v1/applications/studio/keys", map[string]any{"name": "e2e"})["key"].(string)
+	apps := []client{{t: t, base: bases[0], token: key}, {t: t, base: bases[1], token: key}}
+	const quota = 10 // two flippers hold a seat each; 22 racers vie for the other 8
+	starts := time.Now().Add(-time.Hour).UTC()
+	subID := ops[1].must(201, "POST", "/api/v1/organizations/acme/subscriptions", map[string]any{
+		"application": "studio", "seats": quota, "starts_at": starts, "ends_at": starts.Add(24 * time.Hour)})["id"].(string)
+	sub := "/api/v1/organizations/acme/subscriptions/" + subID
+	var ids []string
+	for i := range 24 {
+		m := ops[i%2].must(201, "POST", "/api/v1/organizations/acme/members", map[string]any{"email": fmt.Sprintf("m%02d@acme.test", i),
+			"first_name": "M", "last_name": "M", "send_invite": false, "password": pw})
+		ids = append(ids, m["account"].(map[string]any)["id"].(string))
+	}
+	// Two members flip between active and deactivated with a seat each; the others
+	// race for the remaining quota.
+	flippers, racers := ids[:2], ids[2:]
+	for _, id := range flippers {
+		ops[0].must(200, "PUT", sub+"/seats/"+id, nil)
+	}
+
+	var (
+		mu        sync.Mutex
+		failures  []string
+		requests  atomic.Int64
+		invited   []string
+		oversold  atomic.Int64
+		wg        sync.WaitGroup
+		deadline  = time.Now().Add(12 * time.Second)
+		remaining = func() bool { return time.Now().Before(deadline) && !t.Failed() }
+	)
+	fail := func(format string, args ...any) {
+		mu.Lock()
+		failures = append(failures, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
+	// call sends one request and records any 5xx, transport error or status not in ok.
+	call := func(c client, method, path string, body any, ok ...int) (int, map[string]any) {
+		status, out := c.do(method, path, body)
+		requests.Add(1)
+		if !slices.Contains(ok, status) {
+			fail("%s %s%s = %d %v", method, c.base, path, status, out)
+		}
+		return status, out
+	}
+	// Invitations, through both processes.
+	for p := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; remaining() && i < 40; i++ {
+				email := fmt.Sprintf("inv-%d-%02d@acme.test", p, i)
+				_, out := call(ops[p], "POST", "/api/v1/organizations/acme/invitations", map[string]any{"emails": []string{email}, "role": "member"}, 200)
+				if rs, _ := out["results"].([]any); len(rs) == 1 && rs[0].(map[string]any)["invitation"] != nil {
+					mu.Lock()
+					invited = append(invited, email)
+					mu.Unlock()
+				} else {
+					fail("invite %s: %v", email, out)
+				}
+			}
+		}()
+	}
+	// Seat races on both processes; the subscription read back through either never
+	// shows more seats than its quota.
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 1))
+			for remaining() {
+				c := ops[rng.IntN(2)]
+				id := racers[rng.IntN(len(racers))]
+				if rng.IntN(2) == 0 {
+					status, out := call(c, "PUT", sub+"/seats/"+id, nil, 200, 409)
+					if status == 409 && out["type"] != "https://roster.dev/problems/quota-exceeded" {
+						fail("assign %s: %v", id, out)
+					}
+				} else {
+					call(c, "DELETE", sub+"/seats/"+id, nil, 204, 404)
+				}
+				if _, out := call(ops[rng.IntN(2)], "GET", sub, nil, 200); out["assigned"].(float64) > quota {
+					oversold.Add(1)
+				}
+			}
+		}()
+	}
+	// Deactivate and reactivate through one process; both checks answer the change.
+	rounds := atomic.Int64{}
+	for f, id := range flippers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; remaining(); r++ {
+				for _, step := range []struct{ action, reason string }{{"deactivate", "deactivated"}, {"reactivate", "ok"}} {
+					call(ops[(r+f)%2], "POST", "/api/v1/organizations/acme/members/"+id+"/"+step.action, nil, 200)
+					for p := range 2 {
+						if _, out := call(apps[p], "GET", "/api/v1/check?organization=acme&account="+id, nil, 200); out["reason"] != step.reason {
+							fail("process %d answers %v right after %s", p, out, step.action)
+						}
+					}
+				}
+				rounds.Add(1)
+			}
+		}()
+	}
+	// Member lists on both.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; remaining(); i++ {
+			call(ops[i%2], "GET", "/api/v1/organizations/acme/members?limit=20&application=studio", nil, 200)
+		}
+	}()
+	wg.Wait()
+	for _, f := range failures[:min(len(failures), 20)] {
+		t.Error(f)
+	}
+	if oversold.Load() > 0 {
+		t.Errorf("the API showed more seats assigned than the quota %d times", oversold.Load())
+	}
+	if rounds.Load() < 4 || len(invited) < 20 {
+		t.Errorf("too little load: %d deactivation rounds, %d invitations", rounds.Load(), len(invited))
+	}
+	t.Logf("%d requests; %d invitations; %d deactivation rounds", requests.Load(), len(invited), rounds.Load())
+
+	// The store: seats within the quota and counted right.
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var seats, assigned, held int
+	if err := db.QueryRow(`SELECT seats, assigned, (SELECT COUNT(*) FROM seats WHERE subscription_id = $1) FROM subscriptions WHERE id = $1`, subID).
+		Scan(&seats, &assigned, &held); err != nil {
+		t.Fatal(err)
+	}
+	if assigned > seats || held != assigned {
+		t.Errorf("subscription: %d seats, assigned %d, %d held", seats, assigned, held)
+	}
+
+	// Every email committed is delivered exactly once, whichever process sent it.
+	var committed int
+	wait := time.Now().Add(30 * time.Second)
+	for {
+		if err := db.QueryRow(`SELECT COUNT(*) FROM outbox`).Scan(&committed); err != nil {
+			t.Fatal(err)
+		}
+		var pending int
+		db.QueryRow(`SELECT COUNT(*) FROM outbox WHERE state <> 'sent'`).Scan(&pending)
+		if pending == 0 && len(smtpSrv.Received()) >= committed {
+			break
+		}
+		if time.Now().After(wait) {
+			t.Fatalf("after 30s: %d of %d emails unsent, %d received", pending, committed, len(smtpSrv.Received()))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2500 * time.Millisecond) // a poll of each worker: a duplicate would show now
+	seen := map[string]int{}
+	to := map[string]int{}
+	for _, m := range smtpSrv.Received() {
+		seen[m.Header.Get("Message-Id")]++
+		to[strings.ToLower(m.To[0])]++
+	}
+	if got := len(smtpSrv.Received()); got != committed || len(seen) != committed {
+		t.Errorf("%d emails committed, %d received with %d distinct Message-IDs", committed, got, len(seen))
+	}
+	t.Logf("%d emails committed", committed)
+	for id, n := range seen {
+		if id == "" || n != 1 {
+			t.Errorf("Message-ID %s delivered %d times", id, n)
+		}
+	}
+	for _, email := range invited {
+		if to[email] != 1 {
+			t.Errorf("%s received %d invitations, want 1", email, to[email])
+		}
+	}
+	for i, l := range logs {
+		if strings.Contains(l.String(), "level=ERROR") {
+			t.Errorf("process %d logged errors:\n%s", i, grepLines(l.String(), "level=ERROR"))
+		}
+	}
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		if strings.Contains(line, substr) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out[:min(len(out), 10)], "\n")
 }

@@ -18,13 +18,15 @@ import (
 	"roster.dev/roster/internal/httpapi"
 	"roster.dev/roster/internal/importer"
 	"roster.dev/roster/internal/mail"
+	"roster.dev/roster/internal/metrics"
 	"roster.dev/roster/internal/outbox"
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/scim"
 	"roster.dev/roster/internal/sqlstore"
 )
 
-// serve runs the server until ctx ends, then shuts down gracefully: it stops
+// serve runs the server until ctx ends, then shuts down gracefully: /readyz turns
+// 503 (for --shutdown-delay, while everything else is still served), then it stops
 // accepting, lets requests in flight finish (up to 30 seconds) and closes the store.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := config.ParseServe(args, getenv, stderr)
@@ -58,7 +60,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	runner := &importer.Runner{Service: svc, Log: log, Lease: cfg.ImportLease}
-	api := httpapi.NewServer(httpapi.Deps{Service: svc, Logger: log, Ready: db.Ping, BaseURL: cfg.BaseURL,
+	var m *metrics.Metrics
+	if cfg.Metrics {
+		m = metrics.New(db, log, metrics.Options{})
+	}
+	api := httpapi.NewServer(httpapi.Deps{Service: svc, Logger: log, Ready: db.Ping, Readiness: db.Ready,
+		Metrics: m, MetricsToken: cfg.MetricsToken, BaseURL: cfg.BaseURL,
 		MaxUploadBytes: int64(cfg.ImportMaxMB) << 20, OnImport: runner.Wake,
 		SCIM: scim.New(svc, log, cfg.BaseURL)})
 	api.MountConsole(console.New(console.Deps{Service: svc, Logger: log, Limits: api, BaseURL: cfg.BaseURL,
@@ -83,7 +90,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	worker := &outbox.Worker{Store: db, Sender: sender, From: cfg.MailFrom, Log: log}
+	worker := &outbox.Worker{Store: db, Sender: sender, From: cfg.MailFrom, Log: log, Observe: m.ObserveDelivery}
 	db.OnEmail(worker.Wake) // deliver at once; the poll is for retries and other processes
 	workerDone := make(chan struct{})
 	go func() {
@@ -110,6 +117,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	case <-ctx.Done():
 	}
+	if cfg.ShutdownDelay > 0 {
+		// /readyz answers 503 while requests are still served, so that a load balancer
+		// takes this process out of its pool before it stops accepting.
+		api.Drain()
+		log.Info("draining: /readyz answers 503", "for", cfg.ShutdownDelay.String())
+		time.Sleep(cfg.ShutdownDelay)
+	}
+	api.Drain()
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()

@@ -35,6 +35,14 @@ type Config struct {
 	// another process may resume it (env ROSTER_IMPORT_LEASE only; default 1m).
 	ImportLease time.Duration
 
+	// Metrics serves Prometheus metrics at /metrics on the API's listener; with
+	// MetricsToken set, only to "Authorization: Bearer <MetricsToken>".
+	Metrics      bool
+	MetricsToken string
+	// ShutdownDelay is how long serve keeps answering after SIGTERM with /readyz
+	// at 503, before it stops accepting: time for a load balancer to notice.
+	ShutdownDelay time.Duration
+
 	// The first operator, created on first start with an empty store.
 	BootstrapEmail    string
 	BootstrapPassword string
@@ -73,6 +81,10 @@ func ParseServe(args []string, getenv Getenv, output io.Writer) (Config, error) 
 	fs.BoolVar(&c.SignUp, "signup", signUp != "false" && signUp != "0", "allow self-service sign-up with email verification (env ROSTER_SIGNUP=false turns it off)")
 	maxMB := envOr(getenv, "ROSTER_IMPORT_MAX_MB", "20")
 	fs.IntVar(&c.ImportMaxMB, "import-max-mb", atoiOr(maxMB, -1), "largest import file accepted, in MiB (env ROSTER_IMPORT_MAX_MB)")
+	metrics := envOr(getenv, "ROSTER_METRICS", "true")
+	fs.BoolVar(&c.Metrics, "metrics", metrics != "false" && metrics != "0", "serve Prometheus metrics at /metrics (env ROSTER_METRICS=false turns it off)")
+	fs.StringVar(&c.MetricsToken, "metrics-token", getenv("ROSTER_METRICS_TOKEN"), "when set, /metrics wants Authorization: Bearer <token> (env ROSTER_METRICS_TOKEN)")
+	delay := fs.String("shutdown-delay", envOr(getenv, "ROSTER_SHUTDOWN_DELAY", "0s"), "on SIGTERM, answer /readyz 503 for this long before closing the listener, e.g. 10s behind a load balancer (env ROSTER_SHUTDOWN_DELAY)")
 	level := fs.String("log-level", envOr(getenv, "ROSTER_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env ROSTER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -81,6 +93,11 @@ func ParseServe(args []string, getenv Getenv, output io.Writer) (Config, error) 
 		return Config{}, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
 	}
 	c.DatabaseURL = *db
+	d, err := time.ParseDuration(*delay)
+	if err != nil || d < 0 || d > 10*time.Minute {
+		return Config{}, fmt.Errorf("--shutdown-delay: %q is not a duration between 0s and 10m", *delay)
+	}
+	c.ShutdownDelay = d
 	c.ImportLease = time.Minute
 	if v := getenv("ROSTER_IMPORT_LEASE"); v != "" {
 		d, err := time.ParseDuration(v)

@@ -18,7 +18,7 @@ func TestParseServeDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Addr: DefaultAddr, DatabaseURL: DefaultDatabase, BaseURL: "http://127.0.0.1:8080",
-		MailFrom: DefaultMailFrom, LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, ImportMaxMB: 20, ImportLease: time.Minute}
+		MailFrom: DefaultMailFrom, LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, ImportMaxMB: 20, ImportLease: time.Minute, Metrics: true}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("defaults (-want +got):\n%s", d)
 	}
@@ -28,15 +28,17 @@ func TestParseServeEnvAndFlags(t *testing.T) {
 	e := env(map[string]string{
 		"ROSTER_ADDR": ":9000", "ROSTER_DATABASE_URL": "postgres://db/roster", "ROSTER_SMTP_URL": "smtp://u:p@mail:25",
 		"ROSTER_MAIL_FROM": "Acme <hi@acme.example>", "ROSTER_BOOTSTRAP_EMAIL": "op@acme.example",
-		"ROSTER_BOOTSTRAP_PASSWORD": "correct horse",
+		"ROSTER_BOOTSTRAP_PASSWORD": "correct horse", "ROSTER_METRICS_TOKEN": "scrape-me", "ROSTER_SHUTDOWN_DELAY": "15s",
+		"ROSTER_METRICS": "true",
 	})
-	c, err := ParseServe([]string{"--addr", "0.0.0.0:7000", "--base-url", "https://roster.acme.example/"}, e, io.Discard)
+	c, err := ParseServe([]string{"--addr", "0.0.0.0:7000", "--base-url", "https://roster.acme.example/", "--metrics=false"}, e, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Config{Addr: "0.0.0.0:7000", DatabaseURL: "postgres://db/roster", BaseURL: "https://roster.acme.example",
 		SMTPURL: "smtp://u:p@mail:25", MailFrom: "Acme <hi@acme.example>", LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, ImportMaxMB: 20, ImportLease: time.Minute,
-		BootstrapEmail: "op@acme.example", BootstrapPassword: "correct horse"}
+		BootstrapEmail: "op@acme.example", BootstrapPassword: "correct horse",
+		Metrics: false, MetricsToken: "scrape-me", ShutdownDelay: 15 * time.Second}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
@@ -58,6 +60,8 @@ func TestParseServeRejects(t *testing.T) {
 		{[]string{"--smtp", "http://x"}, nil, "--smtp"},
 		{[]string{"--mail-from", "not an address"}, nil, "--mail-from"},
 		{[]string{"--log-format", "xml"}, nil, "--log-format"},
+		{[]string{"--shutdown-delay", "soon"}, nil, "--shutdown-delay"},
+		{nil, map[string]string{"ROSTER_SHUTDOWN_DELAY": "-1s"}, "--shutdown-delay"},
 		{[]string{"--log-level", "loud"}, nil, "--log-level"},
 		{nil, map[string]string{"ROSTER_BOOTSTRAP_EMAIL": "a@b.example"}, "ROSTER_BOOTSTRAP_PASSWORD"},
 		{[]string{"extra"}, nil, "no arguments"},

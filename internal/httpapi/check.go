@@ -26,6 +26,7 @@ func (s *Server) check(ctx context.Context, in *checkInput) (*checkOutput, error
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
+	s.metrics.ObserveCheck(reason)
 	out := &checkOutput{}
 	out.Body.Allowed, out.Body.Reason = allowed, reason
 	return out, nil

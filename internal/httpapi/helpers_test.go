@@ -35,6 +35,7 @@ type env struct {
 	db    *sqlstore.DB
 	svc   *account.Service
 	srv   *httptest.Server
+	api   *httpapi.Server
 	op    string // the operator's session token
 	logs  *syncBuffer
 	clock *clock
@@ -92,7 +93,8 @@ func newEnv(t testing.TB, db *sqlstore.DB, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&d)
 	}
-	e.srv = httptest.NewServer(httpapi.NewServer(d))
+	e.api = httpapi.NewServer(d)
+	e.srv = httptest.NewServer(e.api)
 	t.Cleanup(e.srv.Close)
 	e.op = e.login(operatorEmail, pw)
 	return e

@@ -6,6 +6,7 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -21,6 +23,7 @@ import (
 
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/importer"
+	"roster.dev/roster/internal/metrics"
 	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/spreadsheet"
 )
@@ -34,6 +37,13 @@ type Deps struct {
 	Logger  *slog.Logger
 	// Ready reports whether the store is migrated and reachable (for /healthz).
 	Ready func(ctx context.Context) error
+	// Readiness reports whether this process should be sent traffic (for /readyz):
+	// the store answers and holds every migration. Nil uses Ready.
+	Readiness func(ctx context.Context) error
+	// Metrics, when set, is served at GET /metrics and counts every request; with
+	// MetricsToken set, /metrics wants "Authorization: Bearer <MetricsToken>".
+	Metrics      *metrics.Metrics
+	MetricsToken string
 	// LoginPerIP and LoginPerEmail bound login attempts; zero values take defaults.
 	LoginPerIP    ratelimit.Limit
 	LoginPerEmail ratelimit.Limit
@@ -63,6 +73,9 @@ type Server struct {
 	svc        *account.Service
 	log        *slog.Logger
 	ready      func(ctx context.Context) error
+	readiness  func(ctx context.Context) error
+	draining   atomic.Bool
+	metrics    *metrics.Metrics
 	baseURL    string
 	now        func() time.Time
 	loginIP    *ratelimit.Keyed
@@ -104,6 +117,8 @@ func NewServer(d Deps) *Server {
 		svc:        d.Service,
 		log:        d.Logger,
 		ready:      d.Ready,
+		readiness:  d.Readiness,
+		metrics:    d.Metrics,
 		baseURL:    d.BaseURL,
 		now:        d.Now,
 		loginIP:    ratelimit.New(d.LoginPerIP, 100_000, d.Now),
@@ -133,6 +148,10 @@ func NewServer(d Deps) *Server {
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()
 	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	if d.Metrics != nil {
+		s.mux.Handle("GET /metrics", metricsAuth(d.MetricsToken, d.Metrics.Handler()))
+	}
 	if d.SCIM != nil {
 		s.mux.Handle("/scim/v2/organizations/", d.SCIM)
 	}
@@ -183,6 +202,53 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+}
+
+// Drain makes /readyz answer 503 from now on, while every other route goes on
+// answering: serve calls it on SIGTERM, before it stops accepting, so that a load
+// balancer stops sending this process new requests first.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// readyz answers 200 when this process should get traffic: not draining, the store
+// reachable and fully migrated.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if s.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "draining"})
+		return
+	}
+	check := s.readiness
+	if check == nil {
+		check = s.ready
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if check != nil {
+		if err := check(ctx); err != nil {
+			s.log.WarnContext(ctx, "readiness check failed", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]string{"status": "unavailable"})
+			return
+		}
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+}
+
+// metricsAuth wants the bearer token when one is configured.
+func metricsAuth(token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := bearer(r.Header.Get("Authorization"))
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			writeProblem(w, newProblem(r.Context(), http.StatusUnauthorized, account.EUNAUTHENTICATED,
+				"/metrics needs the metrics token: Authorization: Bearer <token>"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 type ctxKey int
@@ -246,11 +312,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				}
 			}
 			route := r.Pattern
-			if route == "" {
+			if route == "" || route == "/" {
 				route = "unmatched"
 			}
+			elapsed := time.Since(start)
+			s.metrics.ObserveRequest(route, rec.status, elapsed)
 			s.log.InfoContext(ctx, "request", "method", r.Method, "route", route, "status", rec.status,
-				"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", id, "ip", clientIP(r.RemoteAddr))
+				"duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id, "ip", clientIP(r.RemoteAddr))
 		}()
 		next.ServeHTTP(rec, r)
 	})

@@ -54,6 +54,9 @@ type Worker struct {
 	// default DefaultBackoff.
 	Backoff   func(attempt int) time.Duration
 	PollEvery time.Duration // the wait when the outbox has nothing due
+	// Observe, when set, is told the outcome of every attempt: "sent", "retry" or
+	// "failed" (serve counts them in its metrics). It must not block.
+	Observe func(outcome string)
 
 	wakeOnce sync.Once
 	wake     chan struct{}
@@ -97,6 +100,12 @@ func (w *Worker) log() *slog.Logger {
 		return w.Log
 	}
 	return slog.Default()
+}
+
+func (w *Worker) observe(outcome string) {
+	if w.Observe != nil {
+		w.Observe(outcome)
+	}
 }
 
 func orDefault[T int | time.Duration](v, def T) T {
@@ -162,6 +171,7 @@ func (w *Worker) RunOnce(ctx context.Context) (sent, retried, failed int, err er
 		case sendErr == nil:
 			markErr = w.Store.MarkEmailSent(ctx, m.ID, w.now())
 			sent++
+			w.observe("sent")
 			log.DebugContext(ctx, "outbox: email sent")
 		case ctx.Err() != nil:
 			// Shutting down mid-send: the claim lapses and the message is sent later.
@@ -169,12 +179,14 @@ func (w *Worker) RunOnce(ctx context.Context) (sent, retried, failed int, err er
 		case mail.IsPermanent(sendErr) || m.Attempts >= maxAttempts:
 			markErr = w.Store.MarkEmailFailed(ctx, m.ID, sendErr.Error(), w.now())
 			failed++
+			w.observe("failed")
 			log.WarnContext(ctx, "outbox: email failed for good", "err", sendErr,
 				"permanent", mail.IsPermanent(sendErr))
 		default:
 			next := w.now().Add(backoff(m.Attempts))
 			markErr = w.Store.MarkEmailRetry(ctx, m.ID, next, sendErr.Error())
 			retried++
+			w.observe("retry")
 			log.InfoContext(ctx, "outbox: email will be retried", "err", sendErr, "next_at", next)
 		}
 		if markErr != nil {

@@ -197,6 +197,9 @@ func TestWorkerFailures(t *testing.T) {
 		c := &clock{t: t0}
 		w := newWorker(t, db, srv, c)
 		w.MaxAttempts = 3
+		var mu sync.Mutex
+		outcomes := map[string]int{}
+		w.Observe = func(o string) { mu.Lock(); outcomes[o]++; mu.Unlock() }
 		ids := enqueue(t, db, t0, "busy@acme.example", "nobody@acme.example")
 
 		// A 550 fails at once; a 451 is retried until MaxAttempts.
@@ -223,6 +226,11 @@ func TestWorkerFailures(t *testing.T) {
 		runOnce(t, w, 0, 1, 0)
 		if n := len(srv.Received()); n != 0 {
 			t.Errorf("%d messages received, want 0", n)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if want := map[string]int{"retry": 3, "failed": 2}; fmt.Sprint(outcomes) != fmt.Sprint(want) {
+			t.Errorf("observed outcomes %v, want %v", outcomes, want)
 		}
 	})
 }

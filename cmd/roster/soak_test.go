@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"roster.dev/roster/internal/soak"
+)
+
+// TestSoak runs rosterload's mixed load against roster serve on each engine for
+// ROSTER_SOAK_DURATION (default 3s; CI runs 15s) and fails on any failed request.
+// The ten-minute runs of BENCHMARKS.md use the rosterload command.
+func TestSoak(t *testing.T) {
+	d := 3 * time.Second
+	if v := os.Getenv("ROSTER_SOAK_DURATION"); v != "" {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			t.Fatalf("ROSTER_SOAK_DURATION: %v", err)
+		}
+	}
+	for engine, dbURL := range databases(t) {
+		t.Run(engine, func(t *testing.T) {
+			const pw = "correct horse battery"
+			base, _, _ := start(t, map[string]string{"ROSTER_DATABASE_URL": dbURL, "ROSTER_LOG_LEVEL": "warn",
+				"ROSTER_BOOTSTRAP_EMAIL": "op@roster.test", "ROSTER_BOOTSTRAP_PASSWORD": pw})
+			rep, err := soak.Run(context.Background(), soak.Config{BaseURL: base, OperatorEmail: "op@roster.test",
+				OperatorPassword: pw, Duration: d, Workers: 6, Members: 24, SampleEvery: max(d/4, time.Second)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out strings.Builder
+			rep.Write(&out)
+			t.Logf("%s\n%s", engine, out.String())
+			if n := rep.TotalErrors(); n > 0 {
+				t.Errorf("%d requests failed:\n%s", n, strings.Join(rep.Errors, "\n"))
+			}
+			for _, op := range []string{soak.OpCheck, soak.OpList, soak.OpAssign, soak.OpUnassign, soak.OpInvite, soak.OpCancel, soak.OpLogin, soak.OpLogout} {
+				if rep.Ops[op].Count == 0 {
+					t.Errorf("no %s in the mix", op)
+				}
+			}
+			if len(rep.Samples) < 3 || rep.Samples[0].RSS <= 0 {
+				t.Errorf("memory samples: %+v", rep.Samples)
+			}
+		})
+	}
+}
