@@ -158,6 +158,7 @@ func NewServer(d Deps) *Server {
 	s.mux.Handle("GET /setup/{token}", s.setupHandler())
 	s.mux.Handle("POST /setup/{token}", s.setupHandler())
 	noRoute := func(w http.ResponseWriter, r *http.Request) {
+		r.Pattern = "" // logged and counted as "unmatched", not as the catch-all's pattern
 		writeProblem(w, newProblem(r.Context(), http.StatusNotFound, account.ENOTFOUND, "no such route"))
 	}
 	s.mux.HandleFunc("/api/", noRoute)
