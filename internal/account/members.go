@@ -338,6 +338,10 @@ func (s *Service) FindMember(ctx context.Context, actor Actor, orgRef, accountID
 type MemberQuery struct {
 	Q, Role, Team, State, Application, Subscription, Cursor string
 	Limit                                                   int
+	// NoTotal spares the count of the matches (the page's Total is then -1, as it
+	// is in its cursor): counting a search reads every match, which a screen that
+	// knows the count already, or can do without it, need not pay for.
+	NoTotal bool
 }
 
 // FindMembers lists an organization's members in a stable order (by account id) with
@@ -356,7 +360,7 @@ func (s *Service) FindMembers(ctx context.Context, actor Actor, orgRef string, q
 		}
 		f := MemberFilter{
 			OrgID: a.org.ID, Q: strings.TrimSpace(q.Q), RoleID: q.Role, TeamName: strings.TrimSpace(q.Team),
-			State: MemberState(q.State), After: cur.after, Limit: limit + 1, SkipTotal: cur.total >= 0,
+			State: MemberState(q.State), After: cur.after, Limit: limit + 1, SkipTotal: cur.total >= 0 || q.NoTotal,
 		}
 		if q.Application != "" {
 			app, err := tx.Application(ctx, q.Application)
@@ -379,6 +383,8 @@ func (s *Service) FindMembers(ctx context.Context, actor Actor, orgRef string, q
 		items, total, err := tx.FindMembers(ctx, f)
 		if cur.total >= 0 {
 			total = cur.total
+		} else if q.NoTotal {
+			total = -1
 		}
 		p = pageOf(items, total, limit, func(m Member) string { return m.AccountID })
 		return err

@@ -71,6 +71,33 @@ func (f memberFilter) memberQuery() account.MemberQuery {
 		Cursor: f.Cursor, Limit: 50}
 }
 
+// listQuery is the screen's query: it spares the count where the header has it
+// already (no filter) and where counting costs most (a search, a team), and says
+// "more than a page" instead.
+func (f memberFilter) listQuery() account.MemberQuery {
+	q := f.memberQuery()
+	q.NoTotal = f.Q != "" || f.Team != "" || f.query(false) == ""
+	return q
+}
+
+// matches is how many members the list holds, as the screen says it.
+func (v *usersView) matches() string {
+	n := v.Page.Total
+	switch {
+	case n >= 0:
+	case v.Filter.query(false) == "":
+		n = v.Summary.Members.Total
+	case v.Page.NextCursor != "":
+		return "More than " + itoa(len(v.Page.Items)) + " users match"
+	default:
+		n = len(v.Page.Items)
+	}
+	if v.Filter.query(false) == "" {
+		return plural(n, "user", "users")
+	}
+	return plural(n, "user matches", "users match")
+}
+
 // users renders the Users screen.
 func (c *Console) users(w http.ResponseWriter, r *http.Request, p *page) {
 	v, err := c.usersView(r.Context(), p, filterFrom(r.URL.Query()))
@@ -123,7 +150,7 @@ func (c *Console) usersView(ctx context.Context, p *page, f memberFilter) (*user
 	if v.Teams, err = c.svc.FindTeams(ctx, p.Actor, org); err != nil {
 		return nil, err
 	}
-	v.Page, err = c.svc.FindMembers(ctx, p.Actor, org, f.memberQuery())
+	v.Page, err = c.svc.FindMembers(ctx, p.Actor, org, f.listQuery())
 	return v, err
 }
 
