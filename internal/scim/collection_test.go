@@ -3,6 +3,8 @@ package scim_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,14 +24,7 @@ func TestMicrosoftCollection(t *testing.T) {
 	if newman == "" {
 		t.Skip("ROSTER_NEWMAN is not set (the newman binary, see .ci/run)")
 	}
-	collection := os.Getenv("ROSTER_SCIM_COLLECTION")
-	if collection == "" {
-		collection = filepath.Join("..", "..", "..", "shared", "conformance", "scim", "PostmanCollection.json")
-	}
-	raw, err := os.ReadFile(collection)
-	if err != nil {
-		t.Fatalf("the collection: %v (set ROSTER_SCIM_COLLECTION)", err)
-	}
+	raw := collection(t)
 	// The collection without its Get Token folder, everything else as it is.
 	var doc map[string]any
 	if err := json.Unmarshal(raw, &doc); err != nil {
@@ -81,4 +76,32 @@ func TestMicrosoftCollection(t *testing.T) {
 			t.Fatalf("newman failed (%v):\n%s", runErr, out.String())
 		}
 	})
+}
+
+// collection reads the collection: ROSTER_SCIM_COLLECTION when set; else the one in
+// ../shared/conformance/scim beside the repository, which the committed copy in
+// testdata/microsoft must equal; else (a clone without ../shared) that copy.
+func collection(t *testing.T) []byte {
+	t.Helper()
+	if p := os.Getenv("ROSTER_SCIM_COLLECTION"); p != "" {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatalf("the collection: %v", err)
+		}
+		return raw
+	}
+	copied, err := os.ReadFile(filepath.Join("testdata", "microsoft", "PostmanCollection.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "conformance", "scim", "PostmanCollection.json"))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return copied
+	case err != nil:
+		t.Fatalf("the collection: %v", err)
+	case !bytes.Equal(shared, copied):
+		t.Fatal("testdata/microsoft/PostmanCollection.json differs from ../shared/conformance/scim's: copy it again")
+	}
+	return shared
 }
