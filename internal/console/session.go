@@ -28,7 +28,6 @@ type page struct {
 	Flash       string
 	Title       string
 	Section     string    // the navigation entry to mark current
-	path        string    // the request's path and query, for "next" links
 	now         time.Time // the console's clock when the request came
 }
 
@@ -51,7 +50,7 @@ func (p *page) operator() bool { return p.SignedIn && p.Actor.Account.Operator }
 // newPage reads the session cookie (an invalid or expired one is cleared) and the
 // flash message.
 func (c *Console) newPage(w http.ResponseWriter, r *http.Request, title string) *page {
-	p := &page{Title: title, path: r.URL.RequestURI(), now: c.now()}
+	p := &page{Title: title, now: c.now()}
 	if ck, err := r.Cookie(flashCookie); err == nil {
 		p.Flash = decodeFlash(ck.Value)
 		http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})

@@ -271,9 +271,6 @@ func ClientIP(ctx context.Context) string {
 	return ip
 }
 
-// RequestID is the id the server's middleware gave the request.
-func RequestID(ctx context.Context) string { return requestID(ctx) }
-
 func requestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey).(string)
 	return id
