@@ -45,6 +45,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("store ready", "engine", db.Engine())
 
+	cacheEntries := cfg.CheckCache
+	if cacheEntries == 0 {
+		cacheEntries = -1 // none
+	}
 	svc := account.NewService(account.Options{
 		Store:    db,
 		Hasher:   password.NewHasher(password.DefaultParams, runtime.GOMAXPROCS(0), rand.Reader),
@@ -53,7 +57,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Renderer: mail.NewNoticeRenderer(),
 		BaseURL:  cfg.BaseURL,
 
-		DisableSignUp: !cfg.SignUp,
+		DisableSignUp:     !cfg.SignUp,
+		CheckCacheEntries: cacheEntries,
 	})
 	if err := bootstrap(ctx, svc, cfg, stdout, log); err != nil {
 		return err
@@ -62,7 +67,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	runner := &importer.Runner{Service: svc, Log: log, Lease: cfg.ImportLease}
 	var m *metrics.Metrics
 	if cfg.Metrics {
-		m = metrics.New(db, log, metrics.Options{})
+		m = metrics.New(db, log, metrics.Options{CheckCache: svc.CheckCacheStats})
 	}
 	api := httpapi.NewServer(httpapi.Deps{Service: svc, Logger: log, Ready: db.Ping, Readiness: db.Ready,
 		Metrics: m, MetricsToken: cfg.MetricsToken, BaseURL: cfg.BaseURL,
@@ -110,6 +115,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer func() { <-runnerDone }() // a batch in flight commits or rolls back first
 
 	go purgeSessions(ctx, svc, log)
+	if cfg.CheckCache > 0 {
+		leaseDone := make(chan struct{})
+		go func() { defer close(leaseDone); db.RunCacheLease(ctx) }()
+		defer func() { <-leaseDone }() // the lease let go before the store closes
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

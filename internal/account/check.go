@@ -16,18 +16,26 @@ const (
 )
 
 // EntitlementFacts are what the store knows about one account, organization and
-// application, read in one query.
+// application, read in one query. They do not depend on the time: Decide takes it,
+// so facts kept in memory stay right as subscriptions start and end.
 type EntitlementFacts struct {
 	Found        bool         // the organization and the account exist
 	AccountState AccountState //
 	MemberState  MemberState  // empty without a membership
-	HasSeat      bool         // a seat of any subscription of the application
-	HasLiveSeat  bool         // a seat of a subscription active at the time asked
+	// Seats are the periods of the subscriptions of the application in which the
+	// account holds a seat in the organization (usually one; more across renewals).
+	Seats []SeatPeriod
 }
 
-// Decide turns the facts into the answer: the first reason that denies, in the
-// order a person would fix them.
-func (f EntitlementFacts) Decide() (allowed bool, reason string) {
+// SeatPeriod is when one held seat grants access: from StartsAt, until EndsAt.
+type SeatPeriod struct{ StartsAt, EndsAt time.Time }
+
+// Live reports whether the period covers t (the start included, the end not).
+func (p SeatPeriod) Live(t time.Time) bool { return !t.Before(p.StartsAt) && t.Before(p.EndsAt) }
+
+// Decide turns the facts into the answer at now: the first reason that denies, in
+// the order a person would fix them.
+func (f EntitlementFacts) Decide(now time.Time) (allowed bool, reason string) {
 	switch {
 	case !f.Found, f.MemberState == "", f.MemberState == MemberInvited:
 		return false, ReasonNotMember
@@ -35,12 +43,15 @@ func (f EntitlementFacts) Decide() (allowed bool, reason string) {
 		return false, ReasonAccountDisabled
 	case f.MemberState == MemberDeactivated:
 		return false, ReasonDeactivated
-	case !f.HasSeat:
+	case len(f.Seats) == 0:
 		return false, ReasonNoSeat
-	case !f.HasLiveSeat:
-		return false, ReasonSubscriptionInactive
 	}
-	return true, ReasonOK
+	for _, p := range f.Seats {
+		if p.Live(now) {
+			return true, ReasonOK
+		}
+	}
+	return false, ReasonSubscriptionInactive
 }
 
 // AppActor is an application authenticated by one of its API keys.
@@ -55,31 +66,41 @@ func (s *Service) AuthenticateApplication(ctx context.Context, token string) (Ap
 	if !IsApplicationKey(token) || len(token) > 100 {
 		return AppActor{}, Errorf(EUNAUTHENTICATED, "invalid or revoked application key")
 	}
-	var act AppActor
-	err := s.store.Read(ctx, func(tx Tx) error {
-		var err error
-		act.Key, act.Application, err = tx.ApplicationKeyByHash(ctx, TokenHash(token))
-		return err
-	})
-	if ErrorCode(err) == ENOTFOUND {
-		return AppActor{}, Errorf(EUNAUTHENTICATED, "invalid or revoked application key")
+	hash := TokenHash(token)
+	epoch, cacheable := s.checks.epoch()
+	k, hit := s.checks.key(epoch, cacheable, string(hash))
+	if !hit {
+		var act AppActor
+		err := s.store.Read(ctx, func(tx Tx) error {
+			var err error
+			act.Key, act.Application, err = tx.ApplicationKeyByHash(ctx, hash)
+			return err
+		})
+		if ErrorCode(err) == ENOTFOUND {
+			return AppActor{}, Errorf(EUNAUTHENTICATED, "invalid or revoked application key")
+		}
+		if err != nil {
+			return AppActor{}, err
+		}
+		k = s.checks.putKey(epoch, cacheable, string(hash), act)
 	}
-	if err != nil {
-		return act, err
+	// last_used_at is kept to the minute: one write a minute per key, not one per check
+	// (a write that leaves the cache alone: see sqlstore's Write).
+	now := s.now()
+	if !k.touchDue(now) {
+		return k.actor, nil
 	}
-	// last_used_at is kept to the minute: one write a minute per key, not one per check.
-	if now := s.now(); now.Sub(act.Key.LastUsedAt) >= keyTouchEvery {
-		err = s.store.Write(ctx, func(tx Tx) error { return tx.TouchApplicationKey(ctx, act.Key.ID, now) })
-		act.Key.LastUsedAt = now
-	}
-	return act, err
+	act := k.actor
+	act.Key.LastUsedAt = now
+	return act, s.store.Write(ctx, func(tx Tx) error { return tx.TouchApplicationKey(ctx, act.Key.ID, now) })
 }
 
 // keyTouchEvery is how stale an application key's last_used_at may get.
 const keyTouchEvery = time.Minute
 
 // Check answers whether an account may use the calling application in an
-// organization right now. It reads the store each time (one indexed query), so a
+// organization right now. The facts come from memory while the store vouches that
+// nothing changed them (see CacheEpoch), else from one indexed query; either way a
 // change is seen by every Roster process as soon as it commits. application, when
 // given, must be the caller's own (id or key): an application asks only about itself.
 func (s *Service) Check(ctx context.Context, app AppActor, orgRef, accountID, application string) (allowed bool, reason string, err error) {
@@ -97,16 +118,21 @@ func (s *Service) Check(ctx context.Context, app AppActor, orgRef, accountID, ap
 		return false, "", &Error{Code: EFORBIDDEN, Message: "an application key checks its own application only",
 			Fields: []FieldError{{Field: "application", Message: "is not this key's application"}}}
 	}
-	var f EntitlementFacts
-	err = s.store.Read(ctx, func(tx Tx) error {
-		var err error
-		f, err = tx.Entitlement(ctx, orgRef, accountID, app.Application.ID, s.now())
-		return err
-	})
-	if err != nil {
-		return false, "", err
+	epoch, cacheable := s.checks.epoch()
+	key := factsKey(orgRef, accountID, app.Application.ID)
+	f, hit := s.checks.facts(epoch, cacheable, key)
+	if !hit {
+		err = s.store.Read(ctx, func(tx Tx) error {
+			var err error
+			f, err = tx.Entitlement(ctx, orgRef, accountID, app.Application.ID)
+			return err
+		})
+		if err != nil {
+			return false, "", err
+		}
+		s.checks.putFacts(epoch, cacheable, key, f)
 	}
-	allowed, reason = f.Decide()
+	allowed, reason = f.Decide(s.now())
 	return allowed, reason, nil
 }
 
@@ -145,8 +171,8 @@ func (s *Service) FindEntitlements(ctx context.Context, app AppActor, accountID 
 	index := map[string]int{}
 	for _, h := range seats {
 		f := EntitlementFacts{Found: true, AccountState: h.AccountState, MemberState: h.MemberState,
-			HasSeat: true, HasLiveSeat: h.Subscription.State(now) == SubscriptionActive}
-		if ok, _ := f.Decide(); !ok {
+			Seats: []SeatPeriod{{StartsAt: h.Subscription.StartsAt, EndsAt: h.Subscription.EndsAt}}}
+		if ok, _ := f.Decide(now); !ok {
 			continue
 		}
 		e := Entitlement{Organization: h.Organization, ApplicationKey: h.Subscription.ApplicationKey,

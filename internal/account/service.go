@@ -33,6 +33,9 @@ type Options struct {
 	// DisableSignUp refuses POST /auth/signup: accounts come only from invitations
 	// and administrators.
 	DisableSignUp bool
+	// CheckCacheEntries bounds the entitlement facts kept in memory (0: the default,
+	// DefaultCheckCacheEntries); negative keeps none, so every check reads the store.
+	CheckCacheEntries int
 }
 
 // Service holds the use cases. Every exported method that changes something opens one
@@ -50,6 +53,8 @@ type Service struct {
 	baseURL    string
 	// disableSignUp refuses self-service sign-up.
 	disableSignUp bool
+	// checks keeps what the entitlement check reads, while the store vouches for it.
+	checks *checkCache
 }
 
 // NewService returns a Service over the given dependencies.
@@ -79,6 +84,7 @@ func NewService(o Options) *Service {
 		baseURL:    strings.TrimRight(o.BaseURL, "/"),
 
 		disableSignUp: o.DisableSignUp,
+		checks:        newCheckCache(o.Store, o.CheckCacheEntries),
 	}
 }
 

@@ -16,6 +16,17 @@ type Store interface {
 	Write(ctx context.Context, fn func(Tx) error) error
 }
 
+// CacheEpoch is what a Store implements when what it reads may be kept in memory.
+// CacheEpoch returns a number raised after every committed write that can change
+// an entitlement check's answer (an account's, a membership's, a seat's, a
+// subscription's, an organization's, an application's or its keys' rows), and ok
+// while the store vouches for it: no write by this process or any other is missed.
+// Answers read at one epoch are good while CacheEpoch still returns that epoch and
+// ok; when ok is false nothing may be kept.
+type CacheEpoch interface {
+	CacheEpoch() (epoch uint64, ok bool)
+}
+
 // Tx is the set of queries the use cases run. Every method that touches tenant data
 // takes the organization id explicitly and filters on it. Lookups that find nothing
 // return an *Error with code ENOTFOUND; unique violations return ECONFLICT with a
@@ -129,8 +140,8 @@ type Tx interface {
 	FindSeatRequests(ctx context.Context, f SeatRequestFilter) ([]SeatRequest, int, error)
 
 	// Entitlement reads, in one query, what decides whether accountID may use the
-	// application in the organization (id or slug) at now.
-	Entitlement(ctx context.Context, orgRef, accountID, applicationID string, now time.Time) (EntitlementFacts, error)
+	// application in the organization (id or slug): the facts, at any time.
+	Entitlement(ctx context.Context, orgRef, accountID, applicationID string) (EntitlementFacts, error)
 	// SeatsOfAccount lists every seat accountID holds of the application's
 	// subscriptions, in any organization, by organization name.
 	SeatsOfAccount(ctx context.Context, accountID, applicationID string) ([]HeldSeat, error)

@@ -29,6 +29,9 @@ type Config struct {
 	// SignUp lets anyone create an account with POST /api/v1/auth/signup (after
 	// proving their email); off, accounts come only from invitations and admins.
 	SignUp bool
+	// CheckCache is how many entitlement answers' facts one process keeps in
+	// memory; 0 keeps none (every check reads the store).
+	CheckCache int
 	// ImportMaxMB bounds an uploaded import file, in MiB.
 	ImportMaxMB int
 	// ImportLease is how long an import runner holds a job between batches before
@@ -81,6 +84,7 @@ func ParseServe(args []string, getenv Getenv, output io.Writer) (Config, error) 
 	fs.BoolVar(&c.SignUp, "signup", signUp != "false" && signUp != "0", "allow self-service sign-up with email verification (env ROSTER_SIGNUP=false turns it off)")
 	maxMB := envOr(getenv, "ROSTER_IMPORT_MAX_MB", "20")
 	fs.IntVar(&c.ImportMaxMB, "import-max-mb", atoiOr(maxMB, -1), "largest import file accepted, in MiB (env ROSTER_IMPORT_MAX_MB)")
+	fs.IntVar(&c.CheckCache, "check-cache", atoiOr(envOr(getenv, "ROSTER_CHECK_CACHE", "1000000"), -1), "entitlement answers kept in memory (about 200 bytes each) while no other process writes; 0 reads the store for every check (env ROSTER_CHECK_CACHE)")
 	metrics := envOr(getenv, "ROSTER_METRICS", "true")
 	fs.BoolVar(&c.Metrics, "metrics", metrics != "false" && metrics != "0", "serve Prometheus metrics at /metrics (env ROSTER_METRICS=false turns it off)")
 	fs.StringVar(&c.MetricsToken, "metrics-token", getenv("ROSTER_METRICS_TOKEN"), "when set, /metrics wants Authorization: Bearer <token> (env ROSTER_METRICS_TOKEN)")
@@ -93,6 +97,9 @@ func ParseServe(args []string, getenv Getenv, output io.Writer) (Config, error) 
 		return Config{}, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
 	}
 	c.DatabaseURL = *db
+	if c.CheckCache < 0 {
+		return Config{}, fmt.Errorf("--check-cache: want a number of entries, 0 or more")
+	}
 	d, err := time.ParseDuration(*delay)
 	if err != nil || d < 0 || d > 10*time.Minute {
 		return Config{}, fmt.Errorf("--shutdown-delay: %q is not a duration between 0s and 10m", *delay)

@@ -18,7 +18,7 @@ func TestParseServeDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Addr: DefaultAddr, DatabaseURL: DefaultDatabase, BaseURL: "http://127.0.0.1:8080",
-		MailFrom: DefaultMailFrom, LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, ImportMaxMB: 20, ImportLease: time.Minute, Metrics: true}
+		MailFrom: DefaultMailFrom, LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, CheckCache: 1_000_000, ImportMaxMB: 20, ImportLease: time.Minute, Metrics: true}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("defaults (-want +got):\n%s", d)
 	}
@@ -36,7 +36,7 @@ func TestParseServeEnvAndFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Addr: "0.0.0.0:7000", DatabaseURL: "postgres://db/roster", BaseURL: "https://roster.acme.example",
-		SMTPURL: "smtp://u:p@mail:25", MailFrom: "Acme <hi@acme.example>", LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, ImportMaxMB: 20, ImportLease: time.Minute,
+		SMTPURL: "smtp://u:p@mail:25", MailFrom: "Acme <hi@acme.example>", LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, CheckCache: 1_000_000, ImportMaxMB: 20, ImportLease: time.Minute,
 		BootstrapEmail: "op@acme.example", BootstrapPassword: "correct horse",
 		Metrics: false, MetricsToken: "scrape-me", ShutdownDelay: 15 * time.Second}
 	if d := cmp.Diff(want, c); d != "" {

@@ -144,9 +144,12 @@ func drive(b *testing.B, conns int, d time.Duration, token string, url func(work
 // connections against a store of ROSTER_BENCH_CHECK_ORGS organizations (default
 // 10,000) of ROSTER_BENCH_CHECK_MEMBERS members (default 100) each holding a seat —
 // 1,000,000 accounts, memberships and seats — and, in the same run, a bare net/http
-// handler answering a constant JSON body. It reports both throughputs, their ratio
-// and Roster's p50 and p99. Run it with -benchtime 1x; ROSTER_BENCH_SECONDS sets the
-// length of each load (default 10).
+// handler answering a constant JSON body. Roster runs twice on the same store: as
+// roster serve does, holding the cache lease (answers from memory once read), and
+// with no cache (every check reads the store); the cached one after a first pass of
+// the same requests, as a server that has run a while. It reports each throughput, the
+// ratio to the bare handler's, and p50 and p99. Run it with -benchtime 1x;
+// ROSTER_BENCH_SECONDS sets the length of each load (default 10).
 func BenchmarkCheckLoad(b *testing.B) {
 	orgs := envInt(b, "ROSTER_BENCH_CHECK_ORGS", 10_000)
 	perOrg := envInt(b, "ROSTER_BENCH_CHECK_MEMBERS", 100)
@@ -155,7 +158,11 @@ func BenchmarkCheckLoad(b *testing.B) {
 	for _, engine := range storetest.Engines(b) {
 		b.Run(string(engine), func(b *testing.B) {
 			db := storetest.Open(b, engine)
-			svc := account.NewService(account.Options{Store: db, Hasher: password.NewHasher(password.TestParams, 2, rand.Reader)})
+			newService := func(cacheEntries int) *account.Service {
+				return account.NewService(account.Options{Store: db, CheckCacheEntries: cacheEntries,
+					Hasher: password.NewHasher(password.TestParams, 2, rand.Reader)})
+			}
+			svc := newService(0)
 			t0 := time.Now()
 			orgIDs, accounts, key := seedCheckLoad(b, db, svc, orgs, perOrg)
 			b.Logf("%s: seeded %d organizations, %d accounts with seats in %s", engine, orgs, orgs*perOrg, time.Since(t0).Round(time.Second))
@@ -164,30 +171,63 @@ func BenchmarkCheckLoad(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			roster := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Service: svc, Logger: slog.New(slog.DiscardHandler)}))
-			defer roster.Close()
+			ctx, stopLease := context.WithCancel(context.Background())
+			leaseDone := make(chan struct{})
+			go func() { defer close(leaseDone); db.RunCacheLease(ctx) }()
+			defer func() { stopLease(); <-leaseDone }()
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				if _, ok := db.CacheEpoch(); ok {
+					break
+				}
+				if time.Now().After(deadline) {
+					b.Fatal("the cache lease was not taken")
+				}
+			}
+			server := func(svc *account.Service) *httptest.Server {
+				s := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Service: svc, Logger: slog.New(slog.DiscardHandler)}))
+				b.Cleanup(s.Close)
+				return s
+			}
+			cached, uncached := server(svc), server(newService(-1))
 			bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = io.WriteString(w, `{"allowed":true,"reason":"ok"}`)
 			}))
 			defer bare.Close()
+			checks := func(srv *httptest.Server) func(w, i int) string {
+				return func(w, i int) string {
+					o := (w*7919 + i*104729) % len(orgIDs)
+					a := accounts[o][(w+i*31)%len(accounts[o])]
+					return srv.URL + "/api/v1/check?organization=" + orgIDs[o] + "&account=" + a
+				}
+			}
 			for b.Loop() {
 				d := time.Duration(seconds) * time.Second
 				base := drive(b, conns, d, key, func(w, i int) string { return bare.URL + "/api/v1/check" })
-				got := drive(b, conns, d, key, func(w, i int) string {
-					o := (w*7919 + i*104729) % len(orgIDs)
-					a := accounts[o][(w+i*31)%len(accounts[o])]
-					return roster.URL + "/api/v1/check?organization=" + orgIDs[o] + "&account=" + a
-				})
-				if got.errors > 0 || base.errors > 0 {
-					b.Errorf("errors: roster %d, bare %d", got.errors, base.errors)
+				// A server that has run a while has read the accounts its applications
+				// ask about: one pass of the same requests warms the memory first.
+				drive(b, conns, d, key, checks(cached))
+				hits0, misses0 := svc.CheckCacheStats()
+				mem := drive(b, conns, d, key, checks(cached))
+				hits, misses := svc.CheckCacheStats()
+				store := drive(b, conns, d, key, checks(uncached))
+				if mem.errors > 0 || store.errors > 0 || base.errors > 0 {
+					b.Errorf("errors: roster %d and %d, bare %d", mem.errors, store.errors, base.errors)
 				}
-				b.ReportMetric(got.rps, "roster-req/s")
+				if _, ok := db.CacheEpoch(); !ok {
+					b.Error("the cache lease was lost during the run")
+				}
 				b.ReportMetric(base.rps, "bare-req/s")
-				b.ReportMetric(got.rps/base.rps*100, "%-of-bare")
-				b.ReportMetric(float64(got.p50.Microseconds())/1000, "p50-ms")
-				b.ReportMetric(float64(got.p99.Microseconds())/1000, "p99-ms")
 				b.ReportMetric(float64(base.p99.Microseconds())/1000, "bare-p99-ms")
+				b.ReportMetric(mem.rps, "roster-req/s")
+				b.ReportMetric(mem.rps/base.rps*100, "%-of-bare")
+				b.ReportMetric(float64(mem.p50.Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(mem.p99.Microseconds())/1000, "p99-ms")
+				b.ReportMetric(float64(hits-hits0)/float64(max(1, hits-hits0+misses-misses0))*100, "%-from-memory")
+				b.ReportMetric(store.rps, "nocache-req/s")
+				b.ReportMetric(store.rps/base.rps*100, "nocache-%-of-bare")
+				b.ReportMetric(float64(store.p50.Microseconds())/1000, "nocache-p50-ms")
+				b.ReportMetric(float64(store.p99.Microseconds())/1000, "nocache-p99-ms")
 			}
 		})
 	}

@@ -35,6 +35,13 @@ func TestCheck(t *testing.T) {
 		check("no-seat")
 		e.must(200, e.op, "PUT", seat, nil)
 		check("ok")
+		waitUntil(t, func() bool { _, ok := e.db.CacheEpoch(); return ok })
+		hits, _ := e.svc.CheckCacheStats()
+		check("ok")
+		check("ok")
+		if h, _ := e.svc.CheckCacheStats(); h <= hits {
+			t.Fatalf("repeated checks were not answered from memory (hits %d → %d): the test would not prove the cache is never stale", hits, h)
+		}
 		me := e.must(200, e.login("bob@acme.test", pw), "GET", "/api/v1/me", nil)
 		if ms := me["memberships"].([]any); len(ms) != 1 || !slices.Equal(seatApps(ms[0].(map[string]any)), []string{"studio"}) {
 			t.Errorf("bob's memberships = %v", ms)
@@ -85,3 +92,15 @@ func TestCheck(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// waitUntil polls cond for up to 10 seconds.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met after 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

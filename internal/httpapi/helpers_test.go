@@ -71,6 +71,13 @@ type envOption func(*httpapi.Deps)
 func newEnv(t testing.TB, db *sqlstore.DB, opts ...envOption) *env {
 	t.Helper()
 	e := &env{t: t, db: db, logs: &syncBuffer{}, clock: &clock{now: time.Now()}}
+	// As in roster serve: entitlement checks come from memory while this process
+	// holds the cache lease, so every test of a change and the next check proves it
+	// never answers stale.
+	leaseCtx, stopLease := context.WithCancel(context.Background())
+	leaseDone := make(chan struct{})
+	go func() { defer close(leaseDone); db.RunCacheLease(leaseCtx) }()
+	t.Cleanup(func() { stopLease(); <-leaseDone })
 	// The service and the rate limiters share the test clock: tests move it to
 	// expire links and refill buckets.
 	svc := account.NewService(account.Options{

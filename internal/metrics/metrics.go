@@ -32,6 +32,9 @@ type Options struct {
 	// StoreEvery is how long the store's counts are reused between scrapes (default
 	// 5s), so that several scrapers, or a scraper gone wild, cost the store little.
 	StoreEvery time.Duration
+	// CheckCache reports the entitlement checks answered from memory and those that
+	// read the store (account.Service.CheckCacheStats); nil leaves the counters out.
+	CheckCache func() (hits, misses uint64)
 }
 
 // Metrics holds one server's registry and its instruments. Its methods are safe
@@ -60,7 +63,7 @@ func New(store Store, log *slog.Logger, opts Options) *Metrics {
 		}, []string{"route", "status"}),
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roster_check_decisions_total",
-			Help: "Entitlement checks answered, by reason (ok, no-seat, not-member, ...). Every check reads the store: there is no cache.",
+			Help: "Entitlement checks answered, by reason (ok, no-seat, not-member, ...).",
 		}, []string{"reason"}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roster_outbox_deliveries_total",
@@ -70,6 +73,17 @@ func New(store Store, log *slog.Logger, opts Options) *Metrics {
 	m.reg.MustRegister(m.requests, m.latency, m.checks, m.deliveries,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if cc := opts.CheckCache; cc != nil {
+		m.reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "roster_check_cache_total",
+				Help:        "Entitlement checks by where their facts came from: hit (memory) or miss (the store).",
+				ConstLabels: prometheus.Labels{"result": "hit"}},
+				func() float64 { h, _ := cc(); return float64(h) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "roster_check_cache_total",
+				Help:        "Entitlement checks by where their facts came from: hit (memory) or miss (the store).",
+				ConstLabels: prometheus.Labels{"result": "miss"}},
+				func() float64 { _, m := cc(); return float64(m) }))
+	}
 	if store != nil {
 		if log == nil {
 			log = slog.Default()

@@ -2,42 +2,43 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
-	"time"
 
 	"roster.dev/roster/internal/account"
 )
 
 // Entitlement reads the facts of one check in one statement: the organization (by
-// id or slug), the account, the membership and whether a seat, and a seat of a
-// subscription live at now, exist. Every part is a primary-key or index lookup, so
-// the cost does not grow with the store.
-func (t *tx) Entitlement(ctx context.Context, orgRef, accountID, applicationID string, now time.Time) (account.EntitlementFacts, error) {
-	var f account.EntitlementFacts
-	var memberState string
-	err := t.q.QueryRowContext(ctx, `
-		SELECT a.state, COALESCE(m.state, ''),
-			EXISTS (SELECT 1 FROM seats s JOIN subscriptions u ON u.id = s.subscription_id
-				WHERE s.org_id = o.id AND s.account_id = a.id AND u.application_id = $3),
-			EXISTS (SELECT 1 FROM seats s JOIN subscriptions u ON u.id = s.subscription_id
-				WHERE s.org_id = o.id AND s.account_id = a.id AND u.application_id = $3
-					AND u.starts_at <= $4 AND u.ends_at > $4)
-		FROM organizations o
+// id or slug), the account, the membership and the periods of the application's
+// subscriptions the account holds a seat of. Every part is a primary-key or index
+// lookup, so the cost does not grow with the store.
+func (t *tx) Entitlement(ctx context.Context, orgRef, accountID, applicationID string) (account.EntitlementFacts, error) {
+	// One row per seat the account holds in the organization (the subscription's
+	// period when it is one of the application's), or one row without a seat.
+	rows, err := t.q.QueryContext(ctx, `
+		SELECT a.state, COALESCE(m.state, ''), u.starts_at, u.ends_at
+		FROM (SELECT id FROM organizations WHERE id = $1 OR slug = $1
+			ORDER BY CASE WHEN id = $1 THEN 0 ELSE 1 END LIMIT 1) o
 		JOIN accounts a ON a.id = $2
 		LEFT JOIN memberships m ON m.org_id = o.id AND m.account_id = a.id
-		WHERE o.id = $1 OR o.slug = $1
-		ORDER BY CASE WHEN o.id = $1 THEN 0 ELSE 1 END
-		LIMIT 1`, orgRef, accountID, applicationID, ts(now)).
-		Scan(&f.AccountState, &memberState, &f.HasSeat, &f.HasLiveSeat)
-	if errors.Is(err, sql.ErrNoRows) {
-		return f, nil // Found stays false
-	}
+		LEFT JOIN seats s ON s.org_id = o.id AND s.account_id = a.id
+		LEFT JOIN subscriptions u ON u.id = s.subscription_id AND u.application_id = $3`,
+		orgRef, accountID, applicationID)
+	var f account.EntitlementFacts
 	if err != nil {
 		return f, err
 	}
-	f.Found, f.MemberState = true, account.MemberState(memberState)
-	return f, nil
+	defer rows.Close()
+	for rows.Next() {
+		var memberState string
+		var p account.SeatPeriod
+		if err := rows.Scan(&f.AccountState, &memberState, scanTime{&p.StartsAt}, scanTime{&p.EndsAt}); err != nil {
+			return f, err
+		}
+		f.Found, f.MemberState = true, account.MemberState(memberState)
+		if !p.EndsAt.IsZero() {
+			f.Seats = append(f.Seats, p)
+		}
+	}
+	return f, rows.Err()
 }
 
 // SeatsOfAccount lists the account's seats of the application's subscriptions, with

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -50,6 +51,17 @@ type DB struct {
 	readStmts *stmtCache
 	// onEmail, when set, is called after a write that enqueued an email commits.
 	onEmail atomic.Pointer[func()]
+	// The cache lease (cachelease.go): this process's name in it, the state
+	// CacheEpoch answers from, and the origin of its monotonic clock.
+	instance string
+	cache    atomic.Pointer[cacheState]
+	clock0   time.Time
+}
+
+func newDB(engine Engine, writer, reader *sql.DB) *DB {
+	db := &DB{engine: engine, writer: writer, reader: reader, instance: newInstance(), clock0: time.Now()}
+	db.cache.Store(&cacheState{})
+	return db
 }
 
 var _ account.Store = (*DB)(nil)
@@ -98,8 +110,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	reader.SetMaxOpenConns(8)
 	reader.SetMaxIdleConns(8)
 	reader.SetConnMaxIdleTime(0)
-	return &DB{engine: SQLite, writer: writer, reader: reader,
-		readStmts: newStmtCache(reader)}, nil
+	db := newDB(SQLite, writer, reader)
+	db.readStmts = newStmtCache(reader)
+	return db, nil
 }
 
 func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
@@ -113,7 +126,7 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open postgres %s: %w", redactURL(rawURL), err)
 	}
-	return &DB{engine: Postgres, writer: db, reader: db}, nil
+	return newDB(Postgres, db, db), nil
 }
 
 // Engine reports which engine the DB runs on.
@@ -190,13 +203,29 @@ func (db *DB) Read(ctx context.Context, fn func(account.Tx) error) error {
 	return fn(&tx{q: db.reader, engine: db.engine})
 }
 
-// Write runs fn in one transaction, committed only if fn returns nil.
-func (db *DB) Write(ctx context.Context, fn func(account.Tx) error) (err error) {
+// Write runs fn in one transaction, committed only if fn returns nil. When another
+// process holds the cache lease, the transaction is begun again once it is revoked
+// (cachelease.go); fn has not run by then.
+func (db *DB) Write(ctx context.Context, fn func(account.Tx) error) error {
+	for {
+		err := db.write(ctx, fn)
+		var held *errLeaseHeld
+		if !errors.As(err, &held) {
+			return err
+		}
+		if err := db.revokeLease(ctx, held.holder); err != nil {
+			return err
+		}
+	}
+}
+
+func (db *DB) write(ctx context.Context, fn func(account.Tx) error) (err error) {
 	sqlTx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	t := &tx{q: sqlTx, engine: db.engine}
+	w := &watchedTx{Tx: sqlTx}
+	t := &tx{q: w, engine: db.engine}
 	defer func() {
 		if p := recover(); p != nil {
 			sqlTx.Rollback()
@@ -206,7 +235,11 @@ func (db *DB) Write(ctx context.Context, fn func(account.Tx) error) (err error) 
 			sqlTx.Rollback()
 			return
 		}
-		if err = sqlTx.Commit(); err != nil {
+		err = sqlTx.Commit()
+		if w.changed { // even when the commit's fate is unknown
+			db.bumpEpoch()
+		}
+		if err != nil {
 			err = fmt.Errorf("commit: %w", err)
 			return
 		}
@@ -214,6 +247,11 @@ func (db *DB) Write(ctx context.Context, fn func(account.Tx) error) (err error) 
 			(*fn)()
 		}
 	}()
+	if !db.holdsLease() {
+		if err := db.fenceWrite(ctx, sqlTx); err != nil {
+			return err
+		}
+	}
 	return fn(t)
 }
 
@@ -241,7 +279,7 @@ type tx struct {
 // rollback itself fail, that error is returned instead (never a domain error, so the
 // caller aborts). A panic in fn propagates, and Write rolls everything back.
 func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
-	if _, ok := t.q.(*sql.Tx); !ok {
+	if _, ok := t.q.(*watchedTx); !ok {
 		return errors.New("sqlstore: Savepoint outside a write transaction")
 	}
 	t.savepoints++

@@ -9,6 +9,17 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+// SetLeaseQuiet shortens the time after a revocation in which the cache lease is
+// not taken again, until the test ends.
+func SetLeaseQuiet(t interface{ Cleanup(func()) }, d time.Duration) {
+	old := leaseQuiet
+	leaseQuiet = d
+	t.Cleanup(func() { leaseQuiet = old })
+}
+
+// ChangesChecks exposes changesChecks.
+var ChangesChecks = changesChecks
+
 // ExplainFindMembers returns SQLite's plans of FindMembers' two queries for f, one
 // line per step, indented by depth.
 func ExplainFindMembers(ctx context.Context, db *DB, f account.MemberFilter) (count, page []string, err error) {

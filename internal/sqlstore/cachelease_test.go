@@ -1,0 +1,134 @@
+package sqlstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/storetest"
+)
+
+// TestCacheLease: a process holding the cache lease raises its epoch on its own
+// writes of a check's rows and not on others; a write by another process revokes
+// the lease before that write commits, so the holder stops trusting it before the
+// writer returns; and the lease is taken again only after a quiet time.
+func TestCacheLease(t *testing.T) {
+	sqlstore.SetLeaseQuiet(t, 300*time.Millisecond)
+	for _, engine := range storetest.Engines(t) {
+		t.Run(string(engine), func(t *testing.T) {
+			dbs := storetest.OpenShared(t, engine, 2)
+			holder, other := dbs[0], dbs[1]
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); holder.RunCacheLease(ctx) }()
+			t.Cleanup(func() { cancel(); <-done })
+			if _, ok := other.CacheEpoch(); ok {
+				t.Fatal("a process that runs no lease trusts one")
+			}
+			waitLease(t, holder, true)
+
+			now := time.Now().UTC().Truncate(time.Microsecond)
+			e0, _ := holder.CacheEpoch()
+			leaseWrite(t, holder, func(tx account.Tx) error {
+				return tx.CreateOrganization(ctx, account.Organization{ID: "org1", Kind: account.KindOrganization, Name: "One",
+					Slug: "one", InvitationTTLHours: 168, EndingSoonDays: 30, CreatedAt: now, UpdatedAt: now})
+			})
+			e1, ok := holder.CacheEpoch()
+			if !ok || e1 <= e0 {
+				t.Fatalf("after the holder's own write of an organization: epoch %d → %d (ok %v), want it raised", e0, e1, ok)
+			}
+			leaseWrite(t, holder, func(tx account.Tx) error {
+				return tx.CreateTeam(ctx, account.Team{ID: "team1", OrgID: "org1", Name: "Ops", CreatedAt: now, UpdatedAt: now})
+			})
+			if e2, ok := holder.CacheEpoch(); !ok || e2 != e1 {
+				t.Fatalf("after a write of a team: epoch %d → %d (ok %v), want it kept", e1, e2, ok)
+			}
+
+			// Another process's write: the holder has let go before it returns.
+			leaseWrite(t, other, func(tx account.Tx) error {
+				return tx.CreateApplication(ctx, account.Application{ID: "app1", Key: "studio", Name: "Studio", CreatedAt: now, UpdatedAt: now})
+			})
+			if _, ok := holder.CacheEpoch(); ok {
+				t.Fatal("the holder still trusts its lease after another process wrote")
+			}
+			// The other process keeps writing: the holder stays out of the way.
+			for range 3 {
+				time.Sleep(100 * time.Millisecond)
+				leaseWrite(t, other, func(tx account.Tx) error {
+					return tx.UpdateApplication(ctx, account.Application{ID: "app1", Key: "studio", Name: "Studio " + time.Now().String(), CreatedAt: now, UpdatedAt: now})
+				})
+				if _, ok := holder.CacheEpoch(); ok {
+					t.Fatal("the holder took the lease back while another process writes")
+				}
+			}
+			// Quiet again: the holder takes the lease back, at a new epoch.
+			waitLease(t, holder, true)
+			if e3, _ := holder.CacheEpoch(); e3 <= e1 {
+				t.Fatalf("the lease was taken back at epoch %d, not above %d", e3, e1)
+			}
+			cancel()
+			<-done
+			if _, ok := holder.CacheEpoch(); ok {
+				t.Fatal("the lease is still trusted after RunCacheLease returned")
+			}
+			// Let go: the other process writes without waiting for the lease to run out.
+			start := time.Now()
+			leaseWrite(t, other, func(tx account.Tx) error {
+				return tx.UpdateApplication(context.Background(), account.Application{ID: "app1", Key: "studio", Name: "Studio", CreatedAt: now, UpdatedAt: now})
+			})
+			if d := time.Since(start); d > 500*time.Millisecond {
+				t.Errorf("a write after the lease was let go took %s", d)
+			}
+		})
+	}
+}
+
+func leaseWrite(t *testing.T, db *sqlstore.DB, fn func(account.Tx) error) {
+	t.Helper()
+	if err := db.Write(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitLease(t *testing.T, db *sqlstore.DB, want bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := db.CacheEpoch(); ok == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the cache lease held = %v after 10s, want %v", !want, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestChangesChecks: which statements raise the cache epoch.
+func TestChangesChecks(t *testing.T) {
+	for q, want := range map[string]bool{
+		"SELECT 1 FROM memberships":                                        false,
+		"\n\t\tINSERT INTO memberships (org_id) VALUES ($1)":               true,
+		"UPDATE memberships SET state = $1":                                true,
+		"DELETE FROM seats WHERE org_id = $1":                              true,
+		"UPDATE subscriptions SET ends_at = $2":                            true,
+		"DELETE FROM organizations WHERE id = $1":                          true,
+		"UPDATE accounts SET state = $2":                                   true,
+		"UPDATE application_keys SET revoked_at = $2 WHERE id = $1":        true,
+		"UPDATE application_keys SET last_used_at = $2 WHERE id = $1":      false,
+		"INSERT INTO audit_events (id) VALUES ($1)":                        false,
+		"INSERT INTO outbox(id) VALUES ($1)":                               false,
+		"UPDATE sessions SET last_seen_at = $1":                            false,
+		"insert into team_members (team_id) values ($1)":                   false,
+		"WITH x AS (DELETE FROM seats RETURNING 1) SELECT count(*) FROM x": true,
+		"SAVEPOINT sp_1":              false,
+		"ROLLBACK TO SAVEPOINT sp_1":  false,
+		"CREATE TEMP TABLE t (x int)": true,
+	} {
+		if got := sqlstore.ChangesChecks(q); got != want {
+			t.Errorf("changesChecks(%q) = %v, want %v", q, got, want)
+		}
+	}
+}
