@@ -15,7 +15,8 @@ import (
 // writer has its answer; the store decides, the cache only compares numbers.
 //
 // The facts are split into shards, each with its own lock and its own share of the
-// limit; a full shard drops an arbitrary entry. An entry costs about 200 bytes.
+// limit; a full shard drops an arbitrary entry. An entry costs about 250 bytes
+// (BenchmarkCheckCacheMemory).
 type checkCache struct {
 	source CacheEpoch // nil when the store cannot vouch: every check reads it
 	seed   maphash.Seed
@@ -43,7 +44,7 @@ type keyEntry struct {
 	touched atomic.Int64 // unix nanoseconds
 }
 
-// DefaultCheckCacheEntries bounds the entitlement facts kept in memory (about 200
+// DefaultCheckCacheEntries bounds the entitlement facts kept in memory (about 250
 // MB when full).
 const DefaultCheckCacheEntries = 1_000_000
 
