@@ -74,15 +74,18 @@ func New(store Store, log *slog.Logger, opts Options) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if cc := opts.CheckCache; cc != nil {
-		m.reg.MustRegister(
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "roster_check_cache_total",
+		for _, result := range []string{"hit", "miss"} {
+			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "roster_check_cache_total",
 				Help:        "Entitlement checks by where their facts came from: hit (memory) or miss (the store).",
-				ConstLabels: prometheus.Labels{"result": "hit"}},
-				func() float64 { h, _ := cc(); return float64(h) }),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "roster_check_cache_total",
-				Help:        "Entitlement checks by where their facts came from: hit (memory) or miss (the store).",
-				ConstLabels: prometheus.Labels{"result": "miss"}},
-				func() float64 { _, m := cc(); return float64(m) }))
+				ConstLabels: prometheus.Labels{"result": result}},
+				func() float64 {
+					hits, misses := cc()
+					if result == "hit" {
+						return float64(hits)
+					}
+					return float64(misses)
+				}))
+		}
 	}
 	if store != nil {
 		if log == nil {

@@ -105,3 +105,17 @@ func TestObserve(t *testing.T) {
 	none.ObserveCheck("ok")
 	none.ObserveDelivery("sent")
 }
+
+// TestCheckCache: the cache's hits and misses are read from the service at scrape
+// time.
+func TestCheckCache(t *testing.T) {
+	m := New(nil, nil, Options{CheckCache: func() (uint64, uint64) { return 7, 3 }})
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{`roster_check_cache_total{result="hit"} 7`, `roster_check_cache_total{result="miss"} 3`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
