@@ -198,14 +198,23 @@ func (b *tab) open(path string) {
 	b.run(chromedp.Navigate(b.s.url+path), chromedp.WaitReady("main", chromedp.ByQuery))
 }
 
+// settled waits until htmx has finished its requests and swaps. A swap's new
+// content takes its handlers and the boost's scroll to the top only when it
+// settles, some 20 ms after it shows: a click in that window lands on the
+// element's old place, or on an element htmx has not yet taken over.
+func settled() chromedp.Action {
+	return chromedp.Poll(`document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added") === null`,
+		nil, chromedp.WithPollingInterval(10*time.Millisecond))
+}
+
 func (b *tab) fill(sel, value string) {
 	b.t.Helper()
-	b.run(chromedp.WaitVisible(sel, chromedp.ByQuery), chromedp.SetValue(sel, value, chromedp.ByQuery))
+	b.run(chromedp.WaitVisible(sel, chromedp.ByQuery), settled(), chromedp.SetValue(sel, value, chromedp.ByQuery))
 }
 
 func (b *tab) click(sel string) {
 	b.t.Helper()
-	b.run(chromedp.WaitVisible(sel, chromedp.ByQuery), chromedp.Click(sel, chromedp.ByQuery))
+	b.run(chromedp.WaitVisible(sel, chromedp.ByQuery), settled(), chromedp.Click(sel, chromedp.ByQuery))
 }
 
 // choose picks an option of a select as a person would: the change event fires
@@ -213,7 +222,7 @@ func (b *tab) click(sel string) {
 func (b *tab) choose(sel, value string) {
 	b.t.Helper()
 	var ok bool
-	b.run(chromedp.WaitVisible(sel, chromedp.ByQuery), chromedp.Evaluate(fmt.Sprintf(
+	b.run(chromedp.WaitVisible(sel, chromedp.ByQuery), settled(), chromedp.Evaluate(fmt.Sprintf(
 		`(function(){var e=document.querySelector(%q); e.value=%q; e.dispatchEvent(new Event("change",{bubbles:true})); return e.value===%q})()`,
 		sel, value, value), &ok))
 	if !ok {
