@@ -18,18 +18,16 @@ import (
 //     whatever number format it is shown with (a phone number typed as a number).
 //
 // It reads the zip entry itself, streaming, so it costs one more XML pass but no
-// memory beyond one row. It moves forward only, a row behind excelize: each
-// non-empty row is checked to its end before it is returned, and the empty rows
-// between are skipped over (see drain for the end).
+// memory beyond one row; sheetAhead runs it beside excelize, on another core.
 type sheetScanner struct {
 	rc      io.ReadCloser
 	dec     *xml.Decoder
-	row     int       // number of the last row started; 0 before the first
-	whole   int       // number of the last row read to its end
-	cells   []rawCell // cells of that row by column-1, up to maxCols
-	touched int       // cells[:touched] may hold values to clear before reuse
-	depth   int       // elements open
-	done    bool      // </sheetData> or the end of the part has been reached
+	row     int        // number of the last row started; 0 before the first
+	whole   int        // number of the last row read to its end
+	cells   []rawCell  // cells of that row by column-1, up to maxCols
+	touched int        // cells[:touched] may hold values to clear before reuse
+	open    []xml.Name // elements open, outermost first
+	done    bool       // </sheetData> or the end of the part has been reached
 	err     error
 }
 
@@ -51,33 +49,6 @@ func newSheetScanner(part *zip.File, maxCols int) (*sheetScanner, error) {
 	return &sheetScanner{rc: rc, dec: xml.NewDecoder(rc), cells: make([]rawCell, maxCols)}, nil
 }
 
-// advanceTo reads up to the end of row n and reports whether that row is loaded.
-// Rows are numbered as excelize numbers them: by their r attribute, else one past
-// the previous row.
-func (s *sheetScanner) advanceTo(n int) (bool, error) {
-	for !s.done && s.row < n {
-		s.readRow(n)
-	}
-	return s.whole == n && s.err == nil, s.err
-}
-
-// cell returns the stored cell at a 1-based column of the loaded row.
-func (s *sheetScanner) cell(col int) rawCell {
-	if col < 1 || col > len(s.cells) {
-		return rawCell{}
-	}
-	return s.cells[col-1]
-}
-
-// drain reads to the end of the sheet data and returns the first XML or zip error
-// met on the way, as an *Error of Kind Unreadable.
-func (s *sheetScanner) drain() error {
-	for !s.done {
-		s.readRow(-1)
-	}
-	return s.err
-}
-
 func (s *sheetScanner) close() error {
 	if s == nil || s.rc == nil {
 		return nil
@@ -88,17 +59,27 @@ func (s *sheetScanner) close() error {
 }
 
 // token is the next XML token; at the end or on an error it marks the scanner
-// done (recording the error) and returns nil. It takes Decoder.Token, as excelize
-// does, so that both find the same errors.
+// done (recording the error) and returns nil. It finds every error Decoder.Token
+// (which excelize's iterator takes) finds, at less cost: RawToken, which checks the
+// syntax but neither matches end tags with start tags nor translates name spaces,
+// and the matching done here on the elements open.
 func (s *sheetScanner) token() xml.Token {
-	tok, err := s.dec.Token()
-	switch tok.(type) {
+	tok, err := s.dec.RawToken()
+	switch t := tok.(type) {
 	case xml.StartElement:
-		if s.depth++; s.depth > maxDepth {
+		if len(s.open) >= maxDepth {
 			err = errors.New("elements nested too deeply")
 		}
+		s.open = append(s.open, t.Name)
 	case xml.EndElement:
-		s.depth--
+		if n := len(s.open); n == 0 || s.open[n-1] != t.Name {
+			err = fmt.Errorf("unexpected end element </%s>", qualified(t.Name))
+		} else {
+			s.open = s.open[:n-1]
+		}
+	}
+	if errors.Is(err, io.EOF) && len(s.open) > 0 {
+		err = io.ErrUnexpectedEOF
 	}
 	if err != nil {
 		s.done = true
@@ -110,17 +91,24 @@ func (s *sheetScanner) token() xml.Token {
 	return tok
 }
 
-// readRow reads the next row element, keeping its cells if its number is at least
-// keepFrom (-1: keep none).
-func (s *sheetScanner) readRow(keepFrom int) {
+func qualified(n xml.Name) string {
+	if n.Space == "" {
+		return n.Local
+	}
+	return n.Space + ":" + n.Local
+}
+
+// readRow reads the next row element and its cells, and reports whether it read
+// one to its end.
+func (s *sheetScanner) readRow() bool {
 	for {
 		switch t := s.token().(type) {
 		case nil:
-			return
+			return false
 		case xml.EndElement:
 			if t.Name.Local == "sheetData" {
 				s.done = true
-				return
+				return false
 			}
 		case xml.StartElement:
 			if t.Name.Local == "row" {
@@ -129,15 +117,15 @@ func (s *sheetScanner) readRow(keepFrom int) {
 					n = s.row + 1
 				}
 				s.row = n
-				s.readCells(keepFrom >= 0 && n >= keepFrom)
-				return
+				return s.readCells()
 			}
 		}
 	}
 }
 
-// readCells reads the cells of the row element just started, up to its end.
-func (s *sheetScanner) readCells(keep bool) {
+// readCells reads the cells of the row element just started, up to its end, and
+// reports whether it got there.
+func (s *sheetScanner) readCells() bool {
 	clear(s.cells[:s.touched])
 	s.touched = 0
 	col := 0
@@ -145,7 +133,7 @@ func (s *sheetScanner) readCells(keep bool) {
 	for {
 		switch t := s.token().(type) {
 		case nil:
-			return
+			return false
 		case xml.StartElement:
 			switch t.Name.Local {
 			case "c":
@@ -154,7 +142,7 @@ func (s *sheetScanner) readCells(keep bool) {
 					col = c
 				}
 				cur = nil
-				if keep && col <= len(s.cells) {
+				if col <= len(s.cells) {
 					cur = &s.cells[col-1]
 					*cur = rawCell{set: true, typ: attr(t, "t")}
 					s.touched = max(s.touched, col)
@@ -178,7 +166,7 @@ func (s *sheetScanner) readCells(keep bool) {
 				cur = nil
 			case "row":
 				s.whole = s.row
-				return
+				return true
 			}
 		}
 	}

@@ -25,7 +25,7 @@ const xmlInMemory = 4 << 20
 type xlsxSource struct {
 	file    *excelize.File
 	rows    *excelize.Rows
-	scan    *sheetScanner
+	scan    *sheetAhead
 	number  int // excelize's Next yields every row number, missing rows as empty
 	maxCols int
 }
@@ -61,7 +61,7 @@ func openXLSX(r io.ReaderAt, size int64, l Limits) (_ source, err error) {
 	if s.rows, err = s.file.Rows(name); err != nil {
 		return nil, unreadable("a damaged workbook", err)
 	}
-	if s.scan, err = newSheetScanner(part, l.MaxColumns); err != nil {
+	if s.scan, err = newSheetAhead(part, l.MaxColumns); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +171,32 @@ func TestXLSXMillionEmptyRows(t *testing.T) {
 	t.Logf("read 1,000,001 rows (%d bytes zipped) in %v", len(data), elapsed)
 }
 
+// TestXLSXClosedEarly: a reader closed after its first row stops the scanner that
+// reads ahead of it, even in the middle of a million rows without cells.
+func TestXLSXClosedEarly(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(sheetHead + `<row r="1"><c r="A1" t="inlineStr"><is><t>first</t></is></c></row>`)
+	for i := 2; i <= 1_000_000; i++ {
+		fmt.Fprintf(&b, `<row r="%d"/>`, i)
+	}
+	b.WriteString(sheetTail)
+	data := minimalXLSX(t, strings.NewReader(b.String()))
+	before := runtime.NumGoroutine()
+	r, err := spreadsheet.Open(bytes.NewReader(data), int64(len(data)), spreadsheet.XLSX, spreadsheet.Limits{})
+	must(t, err)
+	row, err := r.Next()
+	must(t, err)
+	if row.Number != 1 || len(row.Cells) != 1 || row.Cells[0] != "first" {
+		t.Fatalf("first row = %+v", row)
+	}
+	start := time.Now()
+	must(t, r.Close())
+	t.Logf("closed in %v", time.Since(start))
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after Close, %d before Open", n, before)
+	}
+}
+
 func TestXLSXCraftedFiles(t *testing.T) {
 	valid := excelizeFile(t, func(f *excelize.File, sh string) {
 		for r := 1; r <= 200; r++ {
@@ -194,6 +221,12 @@ func TestXLSXCraftedFiles(t *testing.T) {
 		{"sheet cut off in the middle", minimalXLSX(t, strings.NewReader(sheetHead+
 			`<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>b</t></is></c></row><row r="3"><c r="A3" t="inl`)),
 			spreadsheet.Unreadable, 2},
+		{"sheet ends after a whole row, its elements open", minimalXLSX(t, strings.NewReader(sheetHead+
+			`<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row>`)),
+			spreadsheet.Unreadable, 1},
+		{"end tag of another prefix", minimalXLSX(t, sheetData(
+			`<row r="1"><c r="A1"><v>1</v></c></row><x:row r="2"><c r="A2"><v>2</v></c></y:row>`)),
+			spreadsheet.Unreadable, 1},
 		{"mismatched tags in the middle", minimalXLSX(t, sheetData(
 			`<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row><row r="2"><c r="A2"><v>1</v></x></row><row r="3"><c r="A3"><v>3</v></c></row>`)),
 			spreadsheet.Unreadable, 1},
