@@ -54,13 +54,6 @@ func explain(ctx context.Context, db *DB, query string, a args) ([]string, error
 	return out, rows.Err()
 }
 
-// Analyze refreshes the planner's statistics, as PostgreSQL's autovacuum would after
-// a bulk load.
-func Analyze(ctx context.Context, db *DB) error {
-	_, err := db.writer.ExecContext(ctx, "ANALYZE")
-	return err
-}
-
 // SeatHolders lists the account ids holding a seat of orgID's subscription, straight
 // from the seats table, so that tests can check the rows behind the counts.
 func SeatHolders(ctx context.Context, db *DB, orgID, subscriptionID string) ([]string, error) {
@@ -118,4 +111,56 @@ func RawInsertPeople(ctx context.Context, db *DB, orgID string, people [][3]stri
 		}
 	}
 	return nil
+}
+
+// MemberCountDrift lists the organizations whose kept member count (migration
+// 00009) differs from a count of their memberships, as "org: kept N, counted M".
+func MemberCountDrift(ctx context.Context, db *DB) ([]string, error) {
+	rows, err := db.reader.QueryContext(ctx, `
+		SELECT o.id,
+			(SELECT COALESCE(SUM(c.members), 0) FROM organization_member_counts c WHERE c.org_id = o.id),
+			(SELECT COUNT(*) FROM organization_member_counts c WHERE c.org_id = o.id),
+			(SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id)
+		FROM organizations o ORDER BY o.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var drift []string
+	for rows.Next() {
+		var org string
+		var kept, shards, counted int
+		if err := rows.Scan(&org, &kept, &shards, &counted); err != nil {
+			return nil, err
+		}
+		if kept != counted || shards != 8 {
+			drift = append(drift, fmt.Sprintf("%s: kept %d in %d shards, counted %d", org, kept, shards, counted))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var orphans int
+	if err := db.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM organization_member_counts c
+		WHERE NOT EXISTS (SELECT 1 FROM organizations o WHERE o.id = c.org_id)`).Scan(&orphans); err != nil {
+		return nil, err
+	}
+	if orphans > 0 {
+		drift = append(drift, fmt.Sprintf("%d counts of no organization", orphans))
+	}
+	return drift, nil
+}
+
+// RedoMigration rolls the store back to before migration version and applies it
+// again (and any after it), as an upgrade from a release before it would.
+func RedoMigration(ctx context.Context, db *DB, version int64) error {
+	p, err := db.migrator()
+	if err != nil {
+		return err
+	}
+	if _, err := p.DownTo(ctx, version-1); err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
 }

@@ -241,7 +241,8 @@ type memberQuery struct {
 //
 // The totals read the same indexes, covering except with a team or a subscription and
 // another filter, or an application with another filter; the application alone counts
-// its distinct holders from seats_pkey.
+// its distinct holders from seats_pkey. Without a filter the total counts nothing:
+// the store keeps it (countMembers).
 func memberQueries(engine Engine, f account.MemberFilter) memberQuery {
 	var a args
 	org := a.add(f.OrgID)
@@ -344,10 +345,13 @@ func memberQueries(engine Engine, f account.MemberFilter) memberQuery {
 			FROM subscriptions xu JOIN seats xs ON xs.subscription_id = xu.id
 			WHERE xu.org_id = ` + org + ` AND xu.application_id = ` + app
 	}
-	conds = append([]string{x + `.org_id = ` + org}, conds...)
-	if q.count == "" {
-		q.count = `SELECT COUNT(*) FROM memberships ` + x + where(conds)
+	switch {
+	case len(conds) == 0:
+		q.count = countMembers(org) // no filter
+	case q.count == "":
+		q.count = `SELECT COUNT(*) FROM memberships ` + x + where(append([]string{x + `.org_id = ` + org}, conds...))
 	}
+	conds = append([]string{x + `.org_id = ` + org}, conds...)
 	if f.After != "" {
 		after := a.add(f.After)
 		conds = append(conds, x+`.account_id > `+after)
@@ -371,6 +375,13 @@ func memberQueries(engine Engine, f account.MemberFilter) memberQuery {
 	}
 	q.pageArgs = a
 	return q
+}
+
+// countMembers is the query of how many members the organization whose id is the
+// parameter org has: the sum of its shards in organization_member_counts, which the
+// triggers of migration 00009 keep.
+func countMembers(org string) string {
+	return `SELECT COALESCE(SUM(members), 0) FROM organization_member_counts WHERE org_id = ` + org
 }
 
 // loadMemberDetails fills the Teams and Seats of members (all of orgID), and the

@@ -225,14 +225,18 @@ func (t *tx) FindSCIMUsers(ctx context.Context, q account.SCIMQuery) ([]account.
 		}
 		cond += ` AND ` + c
 	}
-	// The count joins the accounts and the SCIM data only for a filter that reads them:
-	// without one it is a count of the organization's primary key range.
-	from := scimUserFrom
-	if !strings.Contains(cond, "a.") && !strings.Contains(cond, "u.") {
-		from = ` FROM memberships m`
+	// Without a filter the store keeps the total; the count of a filter joins the
+	// accounts and the SCIM data only when the filter reads them.
+	count := countMembers(org)
+	if q.Filter != nil {
+		from := scimUserFrom
+		if !strings.Contains(cond, "a.") && !strings.Contains(cond, "u.") {
+			from = ` FROM memberships m`
+		}
+		count = `SELECT COUNT(*)` + from + ` WHERE ` + cond
 	}
 	var total int
-	if err := t.q.QueryRowContext(ctx, `SELECT COUNT(*)`+from+` WHERE `+cond, a...).Scan(&total); err != nil {
+	if err := t.q.QueryRowContext(ctx, count, a...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	if q.Limit <= 0 || q.Offset >= total {

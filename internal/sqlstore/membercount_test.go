@@ -1,0 +1,125 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/storetest"
+)
+
+// TestMemberCounts: the member count the store keeps per organization equals a count
+// of its memberships after members join and leave, after an account and an
+// organization are deleted (their memberships go by foreign key), and after the
+// migration that adds it runs on a store that already has members; and it is the
+// total of a member list without a filter.
+func TestMemberCounts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		checkDrift := func(when string) {
+			t.Helper()
+			drift, err := sqlstore.MemberCountDrift(ctx, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(drift) > 0 {
+				t.Fatalf("%s: %q", when, drift)
+			}
+		}
+		write := func(fn func(tx account.Tx) error) {
+			t.Helper()
+			if err := db.Write(ctx, fn); err != nil {
+				t.Fatal(err)
+			}
+		}
+		total := func(org string) int {
+			t.Helper()
+			var n int
+			err := db.Read(ctx, func(tx account.Tx) error {
+				_, total, err := tx.FindMembers(ctx, account.MemberFilter{OrgID: org, Limit: 1})
+				n = total
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+
+		// Two organizations; 40 accounts, every one in the first, every third in the
+		// second. The ids end in every character an id can end in, and more.
+		write(func(tx account.Tx) error {
+			for _, org := range []string{"orga", "orgb"} {
+				if err := tx.CreateOrganization(ctx, account.Organization{ID: org, Kind: account.KindOrganization, Name: org,
+					Slug: org, InvitationTTLHours: 168, EndingSoonDays: 30, CreatedAt: now, UpdatedAt: now}); err != nil {
+					return err
+				}
+			}
+			for i := range 40 {
+				id := fmt.Sprintf("acc%02d%c", i, "0123456789abcdefghjkmnpqrstvwxyz"[i%32])
+				if err := tx.CreateAccount(ctx, account.Account{ID: id, Email: id + "@count.test", FirstName: "C", LastName: "T",
+					State: account.AccountActive, CreatedAt: now, UpdatedAt: now}); err != nil {
+					return err
+				}
+				for _, org := range []string{"orga", "orgb"} {
+					if org == "orgb" && i%3 != 0 {
+						continue
+					}
+					if err := tx.CreateMembership(ctx, account.Membership{OrgID: org, AccountID: id, RoleID: account.RoleMember,
+						State: account.MemberActive, CreatedAt: now, UpdatedAt: now}); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		checkDrift("after the members joined")
+		if a, b := total("orga"), total("orgb"); a != 40 || b != 14 {
+			t.Fatalf("totals %d and %d, want 40 and 14", a, b)
+		}
+
+		// A member leaves, one is deactivated (still a member), an account is deleted.
+		write(func(tx account.Tx) error { return tx.DeleteMembership(ctx, "orga", "acc011") })
+		write(func(tx account.Tx) error {
+			m, err := tx.Membership(ctx, "orga", "acc022")
+			if err != nil {
+				return err
+			}
+			m.State = account.MemberDeactivated
+			return tx.UpdateMembership(ctx, m)
+		})
+		write(func(tx account.Tx) error { return tx.DeleteAccount(ctx, "acc033") })
+		checkDrift("after members left")
+		if a, b := total("orga"), total("orgb"); a != 38 || b != 13 {
+			t.Fatalf("totals %d and %d, want 38 and 13", a, b)
+		}
+
+		// A transaction that rolls back changes no count.
+		err := db.Write(ctx, func(tx account.Tx) error {
+			if err := tx.DeleteMembership(ctx, "orga", "acc044"); err != nil {
+				return err
+			}
+			return account.Errorf(account.ECONFLICT, "changed my mind")
+		})
+		if err == nil {
+			t.Fatal("the failing write succeeded")
+		}
+		checkDrift("after a rollback")
+
+		// An upgrade: the migration counts the members already there.
+		if err := sqlstore.RedoMigration(ctx, db, 9); err != nil {
+			t.Fatal(err)
+		}
+		checkDrift("after the migration ran again")
+		if a := total("orga"); a != 38 {
+			t.Fatalf("after the migration: total %d, want 38", a)
+		}
+
+		write(func(tx account.Tx) error { return tx.DeleteOrganization(ctx, "orgb") })
+		checkDrift("after an organization was deleted")
+	})
+}
