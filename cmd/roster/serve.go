@@ -67,7 +67,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	runner := &importer.Runner{Service: svc, Log: log, Lease: cfg.ImportLease}
 	var m *metrics.Metrics
 	if cfg.Metrics {
-		m = metrics.New(db, log, metrics.Options{CheckCache: svc.CheckCacheStats})
+		m = metrics.New(db, log, metrics.Options{CheckCache: svc.CheckCacheStats,
+			CacheLease: func() (bool, uint64, uint64, uint64) {
+				st := db.CacheLeaseStats()
+				return st.Held, st.Taken, st.Revoked, st.Lapsed
+			}})
 	}
 	api := httpapi.NewServer(httpapi.Deps{Service: svc, Logger: log, Ready: db.Ping, Readiness: db.Ready,
 		Metrics: m, MetricsToken: cfg.MetricsToken, BaseURL: cfg.BaseURL,

@@ -119,21 +119,29 @@ func (s *Service) Check(ctx context.Context, app AppActor, orgRef, accountID, ap
 			Fields: []FieldError{{Field: "application", Message: "is not this key's application"}}}
 	}
 	epoch, cacheable := s.checks.epoch()
-	key := factsKey(orgRef, accountID, app.Application.ID)
-	f, hit := s.checks.facts(epoch, cacheable, key)
-	if !hit {
-		err = s.store.Read(ctx, func(tx Tx) error {
-			var err error
-			f, err = tx.Entitlement(ctx, orgRef, accountID, app.Application.ID)
-			return err
-		})
-		if err != nil {
-			return false, "", err
-		}
-		s.checks.putFacts(epoch, cacheable, key, f)
+	key := s.checks.factsKey(orgRef, accountID, app.Application.ID)
+	var seats [cachedPeriods]SeatPeriod
+	if f, hit := s.checks.facts(epoch, cacheable, key, &seats); hit {
+		allowed, reason = f.Decide(s.now())
+		return allowed, reason, nil
 	}
+	f, err := s.readFacts(ctx, orgRef, accountID, app.Application.ID)
+	if err != nil {
+		return false, "", err
+	}
+	s.checks.putFacts(epoch, cacheable, key, f)
 	allowed, reason = f.Decide(s.now())
 	return allowed, reason, nil
+}
+
+// readFacts reads the entitlement facts from the store. (Apart from Check, so that
+// a check answered from memory allocates nothing for them.)
+func (s *Service) readFacts(ctx context.Context, orgRef, accountID, applicationID string) (f EntitlementFacts, err error) {
+	err = s.store.Read(ctx, func(tx Tx) error {
+		f, err = tx.Entitlement(ctx, orgRef, accountID, applicationID)
+		return err
+	})
+	return f, err
 }
 
 // Entitlement is one organization where an account may use an application now.

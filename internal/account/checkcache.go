@@ -1,7 +1,9 @@
 package account
 
 import (
+	"encoding/binary"
 	"hash/maphash"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,11 +17,12 @@ import (
 // writer has its answer; the store decides, the cache only compares numbers.
 //
 // The facts are split into shards, each with its own lock and its own share of the
-// limit; a full shard drops an arbitrary entry. An entry costs about 250 bytes
-// (BenchmarkCheckCacheMemory).
+// limit; a full shard drops an arbitrary entry. An entry holds no pointer (see
+// cachedFacts), so that a million of them cost the garbage collector nothing to
+// mark, and about 100 bytes (BenchmarkCheckCacheMemory).
 type checkCache struct {
 	source CacheEpoch // nil when the store cannot vouch: every check reads it
-	seed   maphash.Seed
+	seeds  [2]maphash.Seed
 	shards [cacheShards]factsShard
 	perMax int // entries per shard
 
@@ -35,7 +38,10 @@ const cacheShards = 64
 type factsShard struct {
 	mu    sync.RWMutex
 	epoch uint64
-	m     map[string]EntitlementFacts
+	m     map[uint64]cachedFacts // by factsKey.find
+	// more holds the rare facts that do not fit a cachedFacts: more than
+	// cachedPeriods periods of access, or a state the store should not have.
+	more map[uint64]moreFacts
 }
 
 // keyEntry is one application key, with when its last_used_at was last written.
@@ -44,12 +50,101 @@ type keyEntry struct {
 	touched atomic.Int64 // unix nanoseconds
 }
 
-// DefaultCheckCacheEntries bounds the entitlement facts kept in memory (about 250
+// factsKey names one entry by two independent 64-bit hashes of the organization,
+// account and application: find places it, and check must match too, so two
+// different questions share an answer only if both hashes collide (about one chance
+// in 2^128 per pair, with seeds no caller knows).
+type factsKey struct{ find, check uint64 }
+
+// cachedPeriods is how many separate periods of access a cachedFacts holds: one
+// seat's subscription, or a few renewals of it, are one period once merged.
+const cachedPeriods = 2
+
+// cachedFacts is EntitlementFacts without a pointer: the states by their index in
+// accountStates and memberStates, and the seats' periods merged where they overlap
+// or touch (which changes no answer of Decide).
+type cachedFacts struct {
+	check           uint64
+	found, hasSeats bool
+	account, member uint8
+	n               uint8 // periods[:n] in use
+	periods         [cachedPeriods]cachedPeriod
+}
+
+type cachedPeriod struct {
+	fromSec, toSec   int64
+	fromNsec, toNsec int32
+}
+
+type moreFacts struct {
+	check uint64
+	facts EntitlementFacts
+}
+
+var (
+	accountStates = [...]AccountState{"", AccountActive, AccountDisabled, AccountPending}
+	memberStates  = [...]MemberState{"", MemberActive, MemberDeactivated, MemberInvited}
+)
+
+// compact returns f as a cachedFacts, if it fits one.
+func compact(check uint64, f EntitlementFacts) (cachedFacts, bool) {
+	c := cachedFacts{check: check, found: f.Found, hasSeats: len(f.Seats) > 0}
+	a, m := slices.Index(accountStates[:], f.AccountState), slices.Index(memberStates[:], f.MemberState)
+	if a < 0 || m < 0 {
+		return cachedFacts{}, false
+	}
+	c.account, c.member = uint8(a), uint8(m)
+	// The periods in which a seat grants access, by start, merged: an empty period
+	// grants nothing (what remains of it is hasSeats).
+	periods := make([]SeatPeriod, 0, len(f.Seats))
+	for _, p := range f.Seats {
+		if p.StartsAt.Before(p.EndsAt) {
+			periods = append(periods, p)
+		}
+	}
+	slices.SortFunc(periods, func(a, b SeatPeriod) int { return a.StartsAt.Compare(b.StartsAt) })
+	for _, p := range periods {
+		if c.n > 0 {
+			last := &c.periods[c.n-1]
+			if end := time.Unix(last.toSec, int64(last.toNsec)); !p.StartsAt.After(end) {
+				if p.EndsAt.After(end) {
+					last.toSec, last.toNsec = p.EndsAt.Unix(), int32(p.EndsAt.Nanosecond())
+				}
+				continue
+			}
+		}
+		if int(c.n) == cachedPeriods {
+			return cachedFacts{}, false
+		}
+		c.periods[c.n] = cachedPeriod{fromSec: p.StartsAt.Unix(), fromNsec: int32(p.StartsAt.Nanosecond()),
+			toSec: p.EndsAt.Unix(), toNsec: int32(p.EndsAt.Nanosecond())}
+		c.n++
+	}
+	return c, true
+}
+
+// facts returns the EntitlementFacts c stands for, its Seats in buf.
+func (c *cachedFacts) facts(buf *[cachedPeriods]SeatPeriod) EntitlementFacts {
+	f := EntitlementFacts{Found: c.found, AccountState: accountStates[c.account], MemberState: memberStates[c.member]}
+	for i, p := range c.periods[:c.n] {
+		buf[i] = SeatPeriod{StartsAt: time.Unix(p.fromSec, int64(p.fromNsec)), EndsAt: time.Unix(p.toSec, int64(p.toNsec))}
+	}
+	switch {
+	case c.n > 0:
+		f.Seats = buf[:c.n]
+	case c.hasSeats: // seats, none of which ever grants access
+		buf[0] = SeatPeriod{}
+		f.Seats = buf[:1]
+	}
+	return f
+}
+
+// DefaultCheckCacheEntries bounds the entitlement facts kept in memory (about 100
 // MB when full).
 const DefaultCheckCacheEntries = 1_000_000
 
 func newCheckCache(store Store, limit int) *checkCache {
-	c := &checkCache{seed: maphash.MakeSeed(), keys: map[string]*keyEntry{}}
+	c := &checkCache{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, keys: map[string]*keyEntry{}}
 	if src, ok := store.(CacheEpoch); ok && limit >= 0 {
 		c.source = src
 	}
@@ -58,7 +153,8 @@ func newCheckCache(store Store, limit int) *checkCache {
 	}
 	c.perMax = max(1, limit/cacheShards)
 	for i := range c.shards {
-		c.shards[i].m = map[string]EntitlementFacts{}
+		c.shards[i].m = map[uint64]cachedFacts{}
+		c.shards[i].more = map[uint64]moreFacts{}
 	}
 	return c
 }
@@ -72,24 +168,48 @@ func (c *checkCache) epoch() (uint64, bool) {
 	return c.source.CacheEpoch()
 }
 
-func factsKey(orgRef, accountID, applicationID string) string {
-	return orgRef + "\x00" + accountID + "\x00" + applicationID
+// factsKey returns the key of the facts of an account in an organization for an
+// application.
+func (c *checkCache) factsKey(orgRef, accountID, applicationID string) factsKey {
+	var k [2]uint64
+	var n [8]byte
+	for i := range k {
+		var h maphash.Hash
+		h.SetSeed(c.seeds[i])
+		for _, part := range [...]string{orgRef, accountID, applicationID} {
+			// Each part after its length, so that no two triples hash the same bytes.
+			binary.LittleEndian.PutUint64(n[:], uint64(len(part)))
+			_, _ = h.Write(n[:])
+			_, _ = h.WriteString(part)
+		}
+		k[i] = h.Sum64()
+	}
+	return factsKey{find: k[0], check: k[1]}
 }
 
-func (c *checkCache) shard(key string) *factsShard {
-	return &c.shards[maphash.String(c.seed, key)%cacheShards]
+func (c *checkCache) shard(key factsKey) *factsShard {
+	return &c.shards[key.find%cacheShards]
 }
 
-// facts returns the facts kept for key at epoch.
-func (c *checkCache) facts(epoch uint64, ok bool, key string) (EntitlementFacts, bool) {
+// facts returns the facts kept for key at epoch, their Seats in buf.
+func (c *checkCache) facts(epoch uint64, ok bool, key factsKey, buf *[cachedPeriods]SeatPeriod) (EntitlementFacts, bool) {
 	if !ok {
 		c.misses.Add(1)
 		return EntitlementFacts{}, false
 	}
 	sh := c.shard(key)
+	var f EntitlementFacts
 	sh.mu.RLock()
-	f, hit := sh.m[key]
-	hit = hit && sh.epoch == epoch
+	hit := sh.epoch == epoch
+	if hit {
+		if cf, found := sh.m[key.find]; found && cf.check == key.check {
+			f = cf.facts(buf)
+		} else if mf, found := sh.more[key.find]; found && mf.check == key.check {
+			f = mf.facts
+		} else {
+			hit = false
+		}
+	}
 	sh.mu.RUnlock()
 	if hit {
 		c.hits.Add(1)
@@ -101,11 +221,11 @@ func (c *checkCache) facts(epoch uint64, ok bool, key string) (EntitlementFacts,
 
 // putFacts keeps f, read after epoch was taken. A shard holding an older epoch is
 // emptied first; one already at a newer epoch refuses f, which may predate it.
-func (c *checkCache) putFacts(epoch uint64, ok bool, key string, f EntitlementFacts) {
+func (c *checkCache) putFacts(epoch uint64, ok bool, key factsKey, f EntitlementFacts) {
 	if !ok {
 		return
 	}
-	f.AccountState, f.MemberState = internAccountState(f.AccountState), internMemberState(f.MemberState)
+	cf, fits := compact(key.check, f)
 	sh := c.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -114,15 +234,30 @@ func (c *checkCache) putFacts(epoch uint64, ok bool, key string, f EntitlementFa
 			return
 		}
 		clear(sh.m)
+		clear(sh.more)
 		sh.epoch = epoch
 	}
-	if _, present := sh.m[key]; !present && len(sh.m) >= c.perMax {
-		for k := range sh.m { // an arbitrary entry: map order is random
+	delete(sh.m, key.find)
+	delete(sh.more, key.find)
+	if len(sh.m)+len(sh.more) >= c.perMax {
+		// An arbitrary entry: map order is random.
+		for k := range sh.m {
 			delete(sh.m, k)
 			break
 		}
+		for k := range sh.more {
+			if len(sh.m)+len(sh.more) < c.perMax {
+				break
+			}
+			delete(sh.more, k)
+		}
 	}
-	sh.m[key] = f
+	if fits {
+		sh.m[key.find] = cf
+		return
+	}
+	sh.more[key.find] = moreFacts{check: key.check, facts: EntitlementFacts{Found: f.Found,
+		AccountState: f.AccountState, MemberState: f.MemberState, Seats: slices.Clone(f.Seats)}}
 }
 
 // key returns the application key kept for hash at epoch.
@@ -174,24 +309,4 @@ func (k *keyEntry) touchDue(now time.Time) bool {
 // that read the store.
 func (s *Service) CheckCacheStats() (hits, misses uint64) {
 	return s.checks.hits.Load(), s.checks.misses.Load()
-}
-
-// internAccountState and internMemberState share one copy of each state's string
-// among the cached entries.
-func internAccountState(s AccountState) AccountState {
-	for _, v := range []AccountState{AccountActive, AccountDisabled, AccountPending} {
-		if s == v {
-			return v
-		}
-	}
-	return s
-}
-
-func internMemberState(s MemberState) MemberState {
-	for _, v := range []MemberState{MemberActive, MemberDeactivated, MemberInvited} {
-		if s == v {
-			return v
-		}
-	}
-	return s
 }

@@ -35,6 +35,10 @@ type Options struct {
 	// CheckCache reports the entitlement checks answered from memory and those that
 	// read the store (account.Service.CheckCacheStats); nil leaves the counters out.
 	CheckCache func() (hits, misses uint64)
+	// CacheLease reports whether this process holds the cache lease now, and how
+	// many leases it took, had revoked by another process's write, and let lapse
+	// (sqlstore.DB.CacheLeaseStats); nil leaves the gauge and counters out.
+	CacheLease func() (held bool, taken, revoked, lapsed uint64)
 }
 
 // Metrics holds one server's registry and its instruments. Its methods are safe
@@ -84,6 +88,25 @@ func New(store Store, log *slog.Logger, opts Options) *Metrics {
 						return float64(hits)
 					}
 					return float64(misses)
+				}))
+		}
+	}
+	if cl := opts.CacheLease; cl != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "roster_cache_lease_held",
+			Help: "1 while this process holds the cache lease and answers entitlement checks from memory, else 0."},
+			func() float64 {
+				if held, _, _, _ := cl(); held {
+					return 1
+				}
+				return 0
+			}))
+		for _, event := range []string{"taken", "revoked", "lapsed"} {
+			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "roster_cache_lease_events_total",
+				Help:        "Cache leases this process took, had revoked by another process's write, and let lapse (a renewal failed or came too late).",
+				ConstLabels: prometheus.Labels{"event": event}},
+				func() float64 {
+					_, taken, revoked, lapsed := cl()
+					return float64(map[string]uint64{"taken": taken, "revoked": revoked, "lapsed": lapsed}[event])
 				}))
 		}
 	}

@@ -106,14 +106,17 @@ func TestObserve(t *testing.T) {
 	none.ObserveDelivery("sent")
 }
 
-// TestCheckCache: the cache's hits and misses are read from the service at scrape
-// time.
+// TestCheckCache: the cache's hits and misses, and the lease's state and events,
+// are read at scrape time.
 func TestCheckCache(t *testing.T) {
-	m := New(nil, nil, Options{CheckCache: func() (uint64, uint64) { return 7, 3 }})
+	m := New(nil, nil, Options{CheckCache: func() (uint64, uint64) { return 7, 3 },
+		CacheLease: func() (bool, uint64, uint64, uint64) { return true, 4, 2, 1 }})
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body := rec.Body.String()
-	for _, want := range []string{`roster_check_cache_total{result="hit"} 7`, `roster_check_cache_total{result="miss"} 3`} {
+	for _, want := range []string{`roster_check_cache_total{result="hit"} 7`, `roster_check_cache_total{result="miss"} 3`,
+		"roster_cache_lease_held 1", `roster_cache_lease_events_total{event="taken"} 4`,
+		`roster_cache_lease_events_total{event="revoked"} 2`, `roster_cache_lease_events_total{event="lapsed"} 1`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

@@ -111,7 +111,7 @@ func BenchmarkFindMembers(b *testing.B) {
 			orgID := seedMembers(b, db, n)
 			ctx := context.Background()
 			if engine == sqlstore.Postgres { // as autovacuum would after the bulk load
-				if err := sqlstore.Analyze(ctx, db); err != nil {
+				if err := db.Analyze(ctx); err != nil {
 					b.Fatal(err)
 				}
 			}

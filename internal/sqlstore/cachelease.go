@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,11 +20,16 @@ import (
 //     leaseTTL from the moment it asked, by its own monotonic clock, so it stops
 //     trusting it no later than the database's clock ends it.
 //   - Every write transaction of any other process reads the row first (on
-//     PostgreSQL under a shared advisory lock, which the holder's acquire and renew
+//     PostgreSQL under a shared advisory lock, leaseLock, which acquire and renew
 //     take exclusively, so that they never interleave with a write; SQLite's writers
 //     are serial anyway). While a lease is valid the writer writes nothing: it
 //     revokes the lease and waits until the holder lets go (at its next renewal) or
 //     the lease runs out, then begins again.
+//   - On PostgreSQL every write transaction, the holder's own included, first takes
+//     a second advisory lock, holderLock, shared, which acquire takes exclusively:
+//     no process can take the lease while a write it cannot see is in flight, even
+//     one that the previous holder began while it still trusted its lease. The
+//     holder's writes do not take leaseLock, so its renewals never wait for them.
 //   - The holder raises its epoch after each of its own writes that can change a
 //     check's answer, and when it takes the lease, so nothing read before counts.
 //
@@ -33,8 +39,10 @@ import (
 const (
 	leaseTTL        = time.Second
 	leaseRenewEvery = 100 * time.Millisecond
-	// leaseLock is the PostgreSQL advisory lock key of the lease ("roster" + 1).
-	leaseLock = 0x726f7374657201
+	// leaseLock and holderLock are the PostgreSQL advisory lock keys of the lease
+	// ("roster" + 1, + 2). Whoever takes both takes holderLock first.
+	leaseLock  = 0x726f7374657201
+	holderLock = 0x726f7374657202
 )
 
 // leaseQuiet is how long after a revocation the lease is not taken again (a
@@ -84,15 +92,36 @@ func (db *DB) RunCacheLease(ctx context.Context) {
 	tick := time.NewTicker(leaseRenewEvery)
 	defer tick.Stop()
 	var nextTry time.Time
+	held := false // at the end of the previous round
 	for {
 		if db.holdsLease() {
-			if err := db.renewLease(ctx); err != nil && ctx.Err() == nil {
+			t0 := time.Now()
+			revoked, err := db.renewLease(ctx)
+			db.leaseLog.renewed(time.Since(t0))
+			switch {
+			case err != nil && ctx.Err() == nil:
 				db.dropLease()
+				db.leaseLog.lapsed.Add(1)
+				held = false
+			case revoked:
+				db.leaseLog.revoked.Add(1)
+				held = false
 			}
-		} else if now := time.Now(); now.After(nextTry) {
-			nextTry = now.Add(time.Second)
-			if err := db.acquireLease(ctx); err != nil && ctx.Err() == nil {
-				db.dropLease()
+		} else {
+			if held { // the renewal came too late
+				db.leaseLog.lapsed.Add(1)
+				held = false
+			}
+			if now := time.Now(); now.After(nextTry) {
+				nextTry = now.Add(time.Second)
+				taken, err := db.acquireLease(ctx)
+				if err != nil && ctx.Err() == nil {
+					db.dropLease()
+				}
+				if taken {
+					db.leaseLog.taken.Add(1)
+					held = true
+				}
 			}
 		}
 		select {
@@ -105,6 +134,37 @@ func (db *DB) RunCacheLease(ctx context.Context) {
 		case <-tick.C:
 		}
 	}
+}
+
+// leaseLog counts what became of this process's leases.
+type leaseLog struct {
+	taken, revoked, lapsed atomic.Uint64
+	slowest                atomic.Int64 // the longest renewal, in nanoseconds
+}
+
+func (l *leaseLog) renewed(d time.Duration) {
+	for {
+		old := l.slowest.Load()
+		if int64(d) <= old || l.slowest.CompareAndSwap(old, int64(d)) {
+			return
+		}
+	}
+}
+
+// LeaseStats is what became of this process's cache leases: how many it took, how
+// many another process's write revoked, and how many lapsed because a renewal
+// failed or came too late (each lapse retires every answer kept in memory); and
+// the longest renewal so far.
+type LeaseStats struct {
+	Held                   bool
+	Taken, Revoked, Lapsed uint64
+	SlowestRenewal         time.Duration
+}
+
+// CacheLeaseStats reports LeaseStats.
+func (db *DB) CacheLeaseStats() LeaseStats {
+	return LeaseStats{Held: db.holdsLease(), Taken: db.leaseLog.taken.Load(), Revoked: db.leaseLog.revoked.Load(),
+		Lapsed: db.leaseLog.lapsed.Load(), SlowestRenewal: time.Duration(db.leaseLog.slowest.Load())}
 }
 
 // dropLease stops trusting the lease at once.
@@ -121,17 +181,20 @@ func (db *DB) nowMillis() string {
 	return "CAST(unixepoch('subsec') * 1000 AS INTEGER)"
 }
 
-// leaseTx runs stmt in a transaction of its own that, on PostgreSQL, holds the
-// lease's advisory lock exclusively; it reports the rows stmt changed.
-func (db *DB) leaseTx(ctx context.Context, stmt string, args ...any) (int64, error) {
-	sqlTx, err := db.writer.BeginTx(ctx, nil)
+// leaseTx runs stmt in a transaction of its own that, on PostgreSQL, first holds
+// the advisory locks keys exclusively, in that order; it reports the rows stmt
+// changed.
+func (db *DB) leaseTx(ctx context.Context, keys []int64, stmt string, args ...any) (int64, error) {
+	sqlTx, err := db.lease.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer sqlTx.Rollback()
 	if db.engine == Postgres {
-		if _, err := sqlTx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(leaseLock)); err != nil {
-			return 0, err
+		for _, key := range keys {
+			if _, err := sqlTx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, key); err != nil {
+				return 0, err
+			}
 		}
 	}
 	res, err := sqlTx.ExecContext(ctx, stmt, args...)
@@ -145,44 +208,45 @@ func (db *DB) leaseTx(ctx context.Context, stmt string, args ...any) (int64, err
 	return n, sqlTx.Commit()
 }
 
-func (db *DB) acquireLease(ctx context.Context) error {
+// acquireLease takes the lease if it is free and no process has written lately.
+func (db *DB) acquireLease(ctx context.Context) (taken bool, err error) {
 	now := db.nowMillis()
-	// A look first, without the lock: most of the time another process holds the
-	// lease or wrote lately, and the writers need not wait for the lock.
+	// A look first, without the locks: most of the time another process holds the
+	// lease or wrote lately, and the writers need not wait for the locks.
 	var free bool
-	err := db.writer.QueryRowContext(ctx, `SELECT (holder IS NULL OR holder = $1 OR until_ms < `+now+`)
+	err = db.lease.QueryRowContext(ctx, `SELECT (holder IS NULL OR holder = $1 OR until_ms < `+now+`)
 		AND revoked_at_ms < `+now+` - $2 FROM cache_lease WHERE id = 1`,
 		db.instance, leaseQuiet.Milliseconds()).Scan(&free)
 	if err != nil || !free {
-		return err
+		return false, err
 	}
 	asked := time.Since(db.clock0)
-	n, err := db.leaseTx(ctx, `UPDATE cache_lease SET holder = $1, until_ms = `+now+` + $2, revoked = FALSE
+	n, err := db.leaseTx(ctx, []int64{holderLock, leaseLock}, `UPDATE cache_lease SET holder = $1, until_ms = `+now+` + $2, revoked = FALSE
 		WHERE id = 1 AND (holder IS NULL OR holder = $1 OR until_ms < `+now+`)
 			AND revoked_at_ms < `+now+` - $3`,
 		db.instance, leaseTTL.Milliseconds(), leaseQuiet.Milliseconds())
 	if err != nil || n == 0 {
-		return err
+		return false, err
 	}
 	// Nothing read before now may be answered from: other processes wrote.
 	db.setCache(func(s cacheState) cacheState { s.epoch++; s.until = asked + leaseTTL; return s })
-	return nil
+	return true, nil
 }
 
 // renewLease extends a lease that is neither revoked nor run out; otherwise it lets
-// go of it, for the writer waiting.
-func (db *DB) renewLease(ctx context.Context) error {
+// go of it, for the writer waiting, and reports it revoked.
+func (db *DB) renewLease(ctx context.Context) (revoked bool, err error) {
 	asked := time.Since(db.clock0)
 	now := db.nowMillis()
-	n, err := db.leaseTx(ctx, `UPDATE cache_lease SET until_ms = `+now+` + $2
+	n, err := db.leaseTx(ctx, []int64{leaseLock}, `UPDATE cache_lease SET until_ms = `+now+` + $2
 		WHERE id = 1 AND holder = $1 AND NOT revoked AND until_ms >= `+now,
 		db.instance, leaseTTL.Milliseconds())
 	if err != nil {
-		return err
+		return false, err
 	}
 	if n == 0 {
 		db.dropLease()
-		return db.releaseLease(ctx)
+		return true, db.releaseLease(ctx)
 	}
 	db.setCache(func(s cacheState) cacheState {
 		if s.until > 0 {
@@ -190,12 +254,12 @@ func (db *DB) renewLease(ctx context.Context) error {
 		}
 		return s
 	})
-	return nil
+	return false, nil
 }
 
 // releaseLease clears the row if this process is its holder.
 func (db *DB) releaseLease(ctx context.Context) error {
-	_, err := db.writer.ExecContext(ctx, `UPDATE cache_lease SET holder = NULL, until_ms = 0, revoked = FALSE
+	_, err := db.lease.ExecContext(ctx, `UPDATE cache_lease SET holder = NULL, until_ms = 0, revoked = FALSE
 		WHERE id = 1 AND holder = $1`, db.instance)
 	return err
 }
@@ -205,9 +269,21 @@ type errLeaseHeld struct{ holder string }
 
 func (e *errLeaseHeld) Error() string { return "cache lease held by " + e.holder }
 
-// fenceWrite is the first thing a write transaction does when this process holds
-// no lease: it fails with errLeaseHeld if another process holds a valid one.
+// fenceWrite is the first thing a write transaction does. On PostgreSQL it takes
+// holderLock shared, so that no process takes the lease until this transaction
+// ends. Then, unless this process holds the lease, it fails with errLeaseHeld if
+// another process holds a valid one.
 func (db *DB) fenceWrite(ctx context.Context, sqlTx *sql.Tx) error {
+	if db.engine == Postgres {
+		if _, err := sqlTx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, int64(holderLock)); err != nil {
+			return fmt.Errorf("cache lease: %w", err)
+		}
+	}
+	// Checked under the lock (SQLite: under the write lock, which BEGIN IMMEDIATE
+	// took), so the lease cannot have passed to another process since.
+	if db.holdsLease() {
+		return nil
+	}
 	if db.engine == Postgres {
 		if _, err := sqlTx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, int64(leaseLock)); err != nil {
 			return fmt.Errorf("cache lease: %w", err)
@@ -278,10 +354,6 @@ func changesChecks(query string) bool {
 	case "INSERT", "DELETE": // INSERT INTO t, DELETE FROM t
 		_, rest = cutWord(rest)
 	case "UPDATE":
-		// The minute-by-minute stamp of an application key's use.
-		if strings.HasPrefix(strings.Join(strings.Fields(q), " "), "UPDATE application_keys SET last_used_at = $2 WHERE") {
-			return false
-		}
 	default:
 		return true
 	}
@@ -329,6 +401,16 @@ func (w *watchedTx) QueryRowContext(ctx context.Context, query string, args ...a
 }
 
 var _ querier = (*watchedTx)(nil)
+
+// execUnwatched runs a statement that writes a table a check reads but nothing a
+// check's answer depends on (an application key's last use), without raising the
+// epoch; its caller vouches for that.
+func (t *tx) execUnwatched(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if w, ok := t.q.(*watchedTx); ok {
+		return w.Tx.ExecContext(ctx, query, args...)
+	}
+	return t.q.ExecContext(ctx, query, args...)
+}
 
 // newInstance names this process in the lease row.
 func newInstance() string {

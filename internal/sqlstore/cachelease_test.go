@@ -28,6 +28,9 @@ func TestCacheLease(t *testing.T) {
 				t.Fatal("a process that runs no lease trusts one")
 			}
 			waitLease(t, holder, true)
+			if st := holder.CacheLeaseStats(); !st.Held || st.Taken != 1 || st.Revoked != 0 || st.Lapsed != 0 {
+				t.Fatalf("after the lease was taken: %+v", st)
+			}
 
 			now := time.Now().UTC().Truncate(time.Microsecond)
 			e0, _ := holder.CacheEpoch()
@@ -44,6 +47,19 @@ func TestCacheLease(t *testing.T) {
 			})
 			if e2, ok := holder.CacheEpoch(); !ok || e2 != e1 {
 				t.Fatalf("after a write of a team: epoch %d → %d (ok %v), want it kept", e1, e2, ok)
+			}
+			// An application key's stamp of use: a table checks read, a column they do not.
+			leaseWrite(t, holder, func(tx account.Tx) error {
+				if err := tx.CreateApplication(ctx, account.Application{ID: "app0", Key: "app0", Name: "Zero", CreatedAt: now, UpdatedAt: now}); err != nil {
+					return err
+				}
+				return tx.CreateApplicationKey(ctx, account.ApplicationKey{ID: "key0", ApplicationID: "app0", Name: "k",
+					Prefix: "rk_app_0", Hash: []byte("hash0"), CreatedAt: now})
+			})
+			e1, _ = holder.CacheEpoch()
+			leaseWrite(t, holder, func(tx account.Tx) error { return tx.TouchApplicationKey(ctx, "key0", now.Add(time.Minute)) })
+			if e2, ok := holder.CacheEpoch(); !ok || e2 != e1 {
+				t.Fatalf("after an application key's stamp of use: epoch %d → %d (ok %v), want it kept", e1, e2, ok)
 			}
 
 			// Another process's write: the holder has let go before it returns.
@@ -68,6 +84,9 @@ func TestCacheLease(t *testing.T) {
 			if e3, _ := holder.CacheEpoch(); e3 <= e1 {
 				t.Fatalf("the lease was taken back at epoch %d, not above %d", e3, e1)
 			}
+			if st := holder.CacheLeaseStats(); st.Taken != 2 || st.Revoked != 1 || st.Lapsed != 0 {
+				t.Fatalf("after a revocation and the lease taken back: %+v, want taken 2, revoked 1, lapsed 0", st)
+			}
 			cancel()
 			<-done
 			if _, ok := holder.CacheEpoch(); ok {
@@ -81,6 +100,54 @@ func TestCacheLease(t *testing.T) {
 			if d := time.Since(start); d > 500*time.Millisecond {
 				t.Errorf("a write after the lease was let go took %s", d)
 			}
+		})
+	}
+}
+
+// TestCacheLeaseWaitsForWrites: no process takes the lease while a write is in
+// flight, not even one that the previous holder began while it trusted its lease
+// (it did not read the row, and the new holder could not see its changes yet).
+func TestCacheLeaseWaitsForWrites(t *testing.T) {
+	sqlstore.SetLeaseQuiet(t, 0)
+	for _, engine := range storetest.Engines(t) {
+		t.Run(string(engine), func(t *testing.T) {
+			dbs := storetest.OpenShared(t, engine, 2)
+			first, next := dbs[0], dbs[1]
+			firstCtx, stopFirst := context.WithCancel(context.Background())
+			firstDone := make(chan struct{})
+			go func() { defer close(firstDone); first.RunCacheLease(firstCtx) }()
+			t.Cleanup(func() { stopFirst(); <-firstDone })
+			waitLease(t, first, true)
+
+			// The holder begins a write and stops holding before it commits.
+			began, commit, wrote := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+			go func() {
+				wrote <- first.Write(context.Background(), func(tx account.Tx) error {
+					now := time.Now().UTC().Truncate(time.Microsecond)
+					err := tx.CreateOrganization(context.Background(), account.Organization{ID: "org1", Kind: account.KindOrganization,
+						Name: "One", Slug: "one", InvitationTTLHours: 168, EndingSoonDays: 30, CreatedAt: now, UpdatedAt: now})
+					close(began)
+					<-commit
+					return err
+				})
+			}()
+			<-began
+			stopFirst()
+			<-firstDone
+
+			nextCtx, stopNext := context.WithCancel(context.Background())
+			nextDone := make(chan struct{})
+			go func() { defer close(nextDone); next.RunCacheLease(nextCtx) }()
+			t.Cleanup(func() { stopNext(); <-nextDone })
+			time.Sleep(2 * time.Second) // past the first lease's end, and the next one's first tries
+			if _, ok := next.CacheEpoch(); ok {
+				t.Fatal("another process took the lease while the holder's write was in flight")
+			}
+			close(commit)
+			if err := <-wrote; err != nil {
+				t.Fatal(err)
+			}
+			waitLease(t, next, true)
 		})
 	}
 }
@@ -109,15 +176,17 @@ func waitLease(t *testing.T, db *sqlstore.DB, want bool) {
 // TestChangesChecks: which statements raise the cache epoch.
 func TestChangesChecks(t *testing.T) {
 	for q, want := range map[string]bool{
-		"SELECT 1 FROM memberships":                                        false,
-		"\n\t\tINSERT INTO memberships (org_id) VALUES ($1)":               true,
-		"UPDATE memberships SET state = $1":                                true,
-		"DELETE FROM seats WHERE org_id = $1":                              true,
-		"UPDATE subscriptions SET ends_at = $2":                            true,
-		"DELETE FROM organizations WHERE id = $1":                          true,
-		"UPDATE accounts SET state = $2":                                   true,
-		"UPDATE application_keys SET revoked_at = $2 WHERE id = $1":        true,
-		"UPDATE application_keys SET last_used_at = $2 WHERE id = $1":      false,
+		"SELECT 1 FROM memberships":                                 false,
+		"\n\t\tINSERT INTO memberships (org_id) VALUES ($1)":        true,
+		"UPDATE memberships SET state = $1":                         true,
+		"DELETE FROM seats WHERE org_id = $1":                       true,
+		"UPDATE subscriptions SET ends_at = $2":                     true,
+		"DELETE FROM organizations WHERE id = $1":                   true,
+		"UPDATE accounts SET state = $2":                            true,
+		"UPDATE application_keys SET revoked_at = $2 WHERE id = $1": true,
+		// By its text a write of a table checks read; TouchApplicationKey runs it
+		// unwatched (TestCacheLease asserts the epoch is kept).
+		"UPDATE application_keys SET last_used_at = $2 WHERE id = $1":      true,
 		"INSERT INTO audit_events (id) VALUES ($1)":                        false,
 		"INSERT INTO outbox(id) VALUES ($1)":                               false,
 		"UPDATE sessions SET last_seen_at = $1":                            false,

@@ -46,6 +46,11 @@ type DB struct {
 	engine Engine
 	writer *sql.DB
 	reader *sql.DB
+	// lease is the pool the cache lease is taken, renewed and let go through: on
+	// PostgreSQL a small one of its own, so that a renewal never waits for a
+	// connection behind the requests; on SQLite the writer (its writes are serial
+	// anyway).
+	lease *sql.DB
 	// The statement cache of SQLite's readers (nil on PostgreSQL). The writer has
 	// none: its one connection is held by the transaction, so it could not prepare.
 	readStmts *stmtCache
@@ -56,10 +61,11 @@ type DB struct {
 	instance string
 	cache    atomic.Pointer[cacheState]
 	clock0   time.Time
+	leaseLog leaseLog
 }
 
-func newDB(engine Engine, writer, reader *sql.DB) *DB {
-	db := &DB{engine: engine, writer: writer, reader: reader, instance: newInstance(), clock0: time.Now()}
+func newDB(engine Engine, writer, reader, lease *sql.DB) *DB {
+	db := &DB{engine: engine, writer: writer, reader: reader, lease: lease, instance: newInstance(), clock0: time.Now()}
 	db.cache.Store(&cacheState{})
 	return db
 }
@@ -110,7 +116,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	reader.SetMaxOpenConns(8)
 	reader.SetMaxIdleConns(8)
 	reader.SetConnMaxIdleTime(0)
-	db := newDB(SQLite, writer, reader)
+	db := newDB(SQLite, writer, reader, writer)
 	db.readStmts = newStmtCache(reader)
 	return db, nil
 }
@@ -126,7 +132,14 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open postgres %s: %w", redactURL(rawURL), err)
 	}
-	return newDB(Postgres, db, db), nil
+	lease, err := sql.Open("pgx", rawURL)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	lease.SetMaxOpenConns(2) // the renewals, and letting go on the way out
+	lease.SetMaxIdleConns(2)
+	return newDB(Postgres, db, db, lease), nil
 }
 
 // Engine reports which engine the DB runs on.
@@ -140,6 +153,9 @@ func (db *DB) Close() error {
 	err := db.writer.Close()
 	if db.reader != db.writer {
 		err = errors.Join(err, db.reader.Close())
+	}
+	if db.lease != db.writer {
+		err = errors.Join(err, db.lease.Close())
 	}
 	return err
 }
@@ -247,10 +263,8 @@ func (db *DB) write(ctx context.Context, fn func(account.Tx) error) (err error) 
 			(*fn)()
 		}
 	}()
-	if !db.holdsLease() {
-		if err := db.fenceWrite(ctx, sqlTx); err != nil {
-			return err
-		}
+	if err := db.fenceWrite(ctx, sqlTx); err != nil {
+		return err
 	}
 	return fn(t)
 }

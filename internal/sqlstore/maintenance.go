@@ -2,15 +2,23 @@ package sqlstore
 
 import "context"
 
-// Analyze does what PostgreSQL's autovacuum does after a bulk load, for the
-// benchmarks and load tests that make one: VACUUM ANALYZE there (fresh statistics,
-// and the visibility map that lets a count read only the index), ANALYZE on SQLite
-// (whose VACUUM would rewrite the file, which nothing does on its own).
+// Analyze does what the engine does on its own in the minutes after a bulk load,
+// for the benchmarks and load tests that make one, so that they measure a settled
+// store. On PostgreSQL that is VACUUM ANALYZE (fresh statistics, and the visibility
+// map that lets a count read only the index) and a CHECKPOINT (the load's dirty
+// pages written out, not in the middle of the measurement). On SQLite it is a WAL
+// checkpoint and no ANALYZE, which nothing runs on its own: with its statistics a
+// prepared statement whose plan weighed a parameter's value is prepared again each
+// time it runs with another (the entitlement check's query: 15 µs → 91 µs).
 func (db *DB) Analyze(ctx context.Context) error {
-	stmt := "ANALYZE"
+	stmts := []string{"PRAGMA wal_checkpoint(TRUNCATE)"}
 	if db.engine == Postgres {
-		stmt = "VACUUM ANALYZE"
+		stmts = []string{"VACUUM ANALYZE", "CHECKPOINT"}
 	}
-	_, err := db.writer.ExecContext(ctx, stmt)
-	return err
+	for _, stmt := range stmts {
+		if _, err := db.writer.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
 }
