@@ -111,7 +111,7 @@ func TestConsoleUsers(t *testing.T) {
 
 		// Search, as one types.
 		// (Enter too: typing alone searches once htmx has settled the page.)
-		b.run(chromedp.SendKeys("#f-q", "cole"+kb.Enter, chromedp.ByQuery))
+		b.run(settled(), chromedp.SendKeys("#f-q", "cole"+kb.Enter, chromedp.ByQuery))
 		b.see("#list-count", "1 user matches")
 		b.see("#users", "Cat Cole")
 		b.open("/o/acme/users?team=Sales")
