@@ -345,13 +345,13 @@ func memberQueries(engine Engine, f account.MemberFilter) memberQuery {
 			FROM subscriptions xu JOIN seats xs ON xs.subscription_id = xu.id
 			WHERE xu.org_id = ` + org + ` AND xu.application_id = ` + app
 	}
+	conds = append([]string{x + `.org_id = ` + org}, conds...)
 	switch {
-	case len(conds) == 0:
+	case len(conds) == 1:
 		q.count = countMembers(org) // no filter
 	case q.count == "":
-		q.count = `SELECT COUNT(*) FROM memberships ` + x + where(append([]string{x + `.org_id = ` + org}, conds...))
+		q.count = `SELECT COUNT(*) FROM memberships ` + x + where(conds)
 	}
-	conds = append([]string{x + `.org_id = ` + org}, conds...)
 	if f.After != "" {
 		after := a.add(f.After)
 		conds = append(conds, x+`.account_id > `+after)
