@@ -245,11 +245,11 @@ func (c *checkCache) putFacts(epoch uint64, ok bool, key factsKey, f Entitlement
 			delete(sh.m, k)
 			break
 		}
-		for k := range sh.more {
-			if len(sh.m)+len(sh.more) < c.perMax {
+		if len(sh.m)+len(sh.more) >= c.perMax { // sh.m was empty
+			for k := range sh.more {
+				delete(sh.more, k)
 				break
 			}
-			delete(sh.more, k)
 		}
 	}
 	if fits {
