@@ -114,9 +114,11 @@ func (a *sheetAhead) advanceTo(n int) (bool, error) {
 	}
 }
 
+// receive takes the scanner's next batch (the channel is never closed: the last
+// batch says end).
 func (a *sheetAhead) receive() {
-	b, ok := <-a.batches
-	if !ok || b.end {
+	b := <-a.batches
+	if b.end {
 		a.end, a.err = true, b.err
 	}
 	a.pending = b.rows
