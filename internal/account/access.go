@@ -51,32 +51,42 @@ type Newcomer struct {
 	Email         string // as normalised
 	AccountExists bool   // names are not asked for: the account keeps its own
 	Member        bool   // already in this organization (adding is a duplicate)
-	FirstName     string // of an existing account, to greet it by name
-	LastName      string
+	Disabled      bool   // an operator disabled the account: it cannot be added
+	// Invited says the person will be invited whatever send_invite says: the
+	// account is neither managed by the organization nor linked by an operator.
+	Invited bool
+	// FirstName and LastName greet an existing account by name where the actor may
+	// see its profile (the organization manages it, or the actor is an operator).
+	FirstName string
+	LastName  string
 }
 
 // FindNewcomer tells an administrator whether email already has an account, and
 // whether it is already a member, so that a form asks for names only when they are
-// needed. Needs members.invite. Errors: EINVALID for a malformed email.
+// needed. Needs members.invite, decided before the email is looked at. Errors:
+// EINVALID for a malformed email.
 func (s *Service) FindNewcomer(ctx context.Context, actor Actor, orgRef, email string) (n Newcomer, err error) {
 	defer wrap(&err, "FindNewcomer(%s)", orgRef)
-	norm, err := NormalizeEmail("email", email)
-	if err != nil {
-		return n, err
-	}
-	n.Email = norm
 	err = s.store.Read(ctx, func(tx Tx) error {
 		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersInvite)
 		if err != nil {
 			return err
 		}
-		acct, err := tx.AccountByEmail(ctx, norm)
+		if n.Email, err = NormalizeEmail("email", email); err != nil {
+			return err
+		}
+		acct, err := tx.AccountByEmail(ctx, n.Email)
 		if ErrorCode(err) == ENOTFOUND {
 			return nil
 		} else if err != nil {
 			return err
 		}
-		n.AccountExists, n.FirstName, n.LastName = true, acct.FirstName, acct.LastName
+		n.AccountExists, n.Disabled = true, acct.State == AccountDisabled
+		linkable := Manages(a.org, acct) || actor.Account.Operator && actor.SCIMOrgID == "" && acct.State == AccountActive
+		n.Invited = !linkable
+		if Manages(a.org, acct) || actor.Account.Operator && actor.SCIMOrgID == "" {
+			n.FirstName, n.LastName = acct.FirstName, acct.LastName
+		}
 		_, err = tx.Membership(ctx, a.org.ID, acct.ID)
 		switch {
 		case err == nil:

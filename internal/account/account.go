@@ -27,8 +27,13 @@ type Account struct {
 	MustResetPassword bool
 	Operator          bool
 	PasswordHash      string // PHC-encoded argon2id; empty for an account without a password
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// ManagedBy is the organization that manages the account (see Manages), or empty.
+	ManagedBy string
+	// EmailVerified says the person proved the mailbox: accepted an emailed
+	// invitation, followed a sign-up's link, or completed a password reset.
+	EmailVerified bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // OrgKind is a tenant node's kind.
@@ -88,6 +93,9 @@ type Member struct {
 	Seats   []MemberSeat // ordered by application key, then subscription id
 	// Invitation is the pending invitation of an invited member (nil otherwise).
 	Invitation *Invitation
+	// Managed says the organization manages the account (see Manages): set by the
+	// use cases that return members.
+	Managed bool
 }
 
 // Role is a named set of permissions: predefined (OrgID empty) or custom to one organization.

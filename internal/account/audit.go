@@ -11,14 +11,14 @@ type AuditQuery struct {
 // FindAuditEvents lists an organization's audit trail. Needs audit.read.
 func (s *Service) FindAuditEvents(ctx context.Context, actor Actor, orgRef string, q AuditQuery) (p Page[AuditEvent], err error) {
 	defer wrap(&err, "FindAuditEvents(%s)", orgRef)
-	limit, errL := pageLimit(q.Limit)
-	cur, errC := decodeCursor(q.Cursor)
-	if err := collect(errL, errC); err != nil {
-		return p, err
-	}
 	err = s.store.Read(ctx, func(tx Tx) error {
 		a, err := s.authorize(ctx, tx, actor, orgRef, PermAuditRead)
 		if err != nil {
+			return err
+		}
+		limit, errL := pageLimit(q.Limit)
+		cur, errC := decodeCursor(q.Cursor)
+		if err := collect(errL, errC); err != nil {
 			return err
 		}
 		return s.auditPage(ctx, tx, a.org.ID, cur.after, limit, &p)

@@ -214,7 +214,7 @@ func (s *Service) newOperator(ctx context.Context, email, first, last, password 
 	now := s.now()
 	return Account{
 		ID: s.ids.New(), Email: email, FirstName: first, LastName: last,
-		State: AccountActive, Operator: true, PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
+		State: AccountActive, Operator: true, PasswordHash: hash, EmailVerified: true, CreatedAt: now, UpdatedAt: now,
 	}, nil
 }
 
@@ -273,6 +273,12 @@ func accountState(a Account) map[string]any {
 	}
 	if a.MustResetPassword {
 		m["must_reset_password"] = true
+	}
+	if a.ManagedBy != "" {
+		m["managed_by"] = a.ManagedBy
+	}
+	if a.EmailVerified {
+		m["email_verified"] = true
 	}
 	return m
 }

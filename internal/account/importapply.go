@@ -136,33 +136,36 @@ func (s *Service) applyRow(ctx context.Context, tx Tx, actor Actor, a access, p 
 			return importUnchanged, err
 		}
 	}
-	fresh := Account{FirstName: first, LastName: last, Phone: phone, Username: username}
-	if acct.ID == "" || acct.State == AccountPending {
-		fresh.FirstName, fresh.LastName = orElse(first, acct.FirstName), orElse(last, acct.LastName)
-		fresh.Phone, fresh.Username = orElse(phone, acct.Phone), orElse(username, acct.Username)
-		if fresh.FirstName == "" || fresh.LastName == "" {
-			var v Validation
-			if fresh.FirstName == "" {
-				v.Add(ColFirstName, "is required for a person new to Roster")
-			}
-			if fresh.LastName == "" {
-				v.Add(ColLastName, "is required for a person new to Roster")
-			}
-			return importUnchanged, v.Err()
+	var fresh Account
+	if acct.ID == "" { // a person new to Roster: the row names them
+		var v Validation
+		if first == "" {
+			v.Add(ColFirstName, "is required for a person new to Roster")
 		}
+		if last == "" {
+			v.Add(ColLastName, "is required for a person new to Roster")
+		}
+		if err := v.Err(); err != nil {
+			return importUnchanged, err
+		}
+		fresh = Account{FirstName: first, LastName: last, Phone: phone, Username: username}
 	}
+	offer := activeMember{email: email, fresh: fresh, role: role, teamIDs: teamIDs, teamNames: teamNames, apps: apps}
 	if invite {
-		_, _, err := s.invite(ctx, tx, actor, a, invitee{email: email, fresh: fresh, role: role,
-			teamIDs: teamIDs, teamNames: teamNames, apps: apps})
+		_, _, err := s.invite(ctx, tx, actor, a, offer)
 		return importInvited, importField(err)
 	}
-	if acct.ID == "" || acct.State == AccountPending {
+	if acct.ID == "" {
 		// Active at once, without a password: the person sets one with "forgot password".
 		now := s.now()
-		fresh.ID, fresh.Email, fresh.State, fresh.CreatedAt, fresh.UpdatedAt = s.ids.New(), email, AccountActive, now, now
+		offer.fresh.ID, offer.fresh.Email, offer.fresh.State = s.ids.New(), email, AccountActive
+		offer.fresh.CreatedAt, offer.fresh.UpdatedAt = now, now
 	}
-	_, err = s.addActive(ctx, tx, actor, a, activeMember{email: email, fresh: fresh, role: role,
-		teamIDs: teamIDs, teamNames: teamNames, apps: apps})
+	// An account the organization does not manage is invited instead (no silent linking).
+	m, err := s.admit(ctx, tx, actor, a, offer)
+	if err == nil && m.State == MemberInvited {
+		return importInvited, nil
+	}
 	return importCreated, importField(err)
 }
 
@@ -182,10 +185,15 @@ func (s *Service) importUpdate(ctx context.Context, tx Tx, actor Actor, a access
 			*dst = &v
 		}
 	}
-	set(&in.FirstName, first, cur.Account.FirstName)
-	set(&in.LastName, last, cur.Account.LastName)
-	set(&in.Phone, phone, cur.Account.Phone)
-	set(&in.Username, username, cur.Account.Username)
+	// The profile cells apply to accounts the organization may edit; for anyone
+	// else the person's own profile stands, and the cells are not even compared with
+	// it (a row's result must not tell a profile the importer may not see).
+	if MayEditProfile(actor, a.org, cur.Account) {
+		set(&in.FirstName, first, cur.Account.FirstName)
+		set(&in.LastName, last, cur.Account.LastName)
+		set(&in.Phone, phone, cur.Account.Phone)
+		set(&in.Username, username, cur.Account.Username)
+	}
 	var missing []string
 	for _, app := range apps {
 		if !slices.ContainsFunc(cur.Seats, func(st MemberSeat) bool { return strings.EqualFold(st.ApplicationKey, app) }) {

@@ -77,7 +77,7 @@ func (s *Service) bulkAdd(ctx context.Context, tx Tx, actor Actor, a access, row
 	audits := make([]AuditEvent, 0, len(rows))
 	for _, p := range rows {
 		acct := Account{ID: s.ids.New(), Email: p.email, FirstName: p.first, LastName: p.last, Phone: p.phone,
-			Username: p.username, State: AccountActive, CreatedAt: now, UpdatedAt: now}
+			Username: p.username, State: AccountActive, ManagedBy: a.managerFor(), CreatedAt: now, UpdatedAt: now}
 		ms := Membership{OrgID: a.org.ID, AccountID: acct.ID, RoleID: p.role.ID, State: MemberActive, CreatedAt: now, UpdatedAt: now}
 		if p.invite {
 			acct.State, ms.State = AccountPending, MemberInvited

@@ -19,6 +19,9 @@ type ImportUpload struct {
 // imports.run. Errors: ENOTFOUND, EFORBIDDEN, EINVALID.
 func (s *Service) StartImport(ctx context.Context, actor Actor, orgRef string, up ImportUpload) (imp Import, err error) {
 	defer wrap(&err, "StartImport(%s)", orgRef)
+	if err = s.permitted(ctx, actor, orgRef, PermImportsRun); err != nil {
+		return imp, err
+	}
 	if up.Format != "xlsx" && up.Format != "csv" {
 		return imp, Invalid("file", "must be an .xlsx workbook or a CSV file")
 	}
@@ -104,12 +107,12 @@ type ImportQuery struct {
 // FindImports lists an organization's imports, newest first. Needs imports.run.
 func (s *Service) FindImports(ctx context.Context, actor Actor, orgRef string, q ImportQuery) (p Page[Import], err error) {
 	defer wrap(&err, "FindImports(%s)", orgRef)
-	limit, cur, err := listParams(q.Limit, q.Cursor, "", "")
-	if err != nil {
-		return p, err
-	}
 	err = s.store.Read(ctx, func(tx Tx) error {
 		a, err := s.authorize(ctx, tx, actor, orgRef, PermImportsRun)
+		if err != nil {
+			return err
+		}
+		limit, cur, err := listParams(q.Limit, q.Cursor, "", "")
 		if err != nil {
 			return err
 		}

@@ -9,20 +9,16 @@ import (
 // invitationPrefix marks invitation tokens (and lets a secret scanner find them).
 const invitationPrefix = "ri_"
 
-// invitee is who an invitation goes to and what they are offered.
-type invitee struct {
-	email     string  // normalized
-	fresh     Account // names for a person new to Roster (AddMember); may be zero
-	role      Role
-	teamIDs   []string
-	teamNames []string
-	apps      []string // application keys: a seat of each is reserved
-}
+// invitee is who an invitation goes to and what they are offered: fresh holds the
+// names for a person new to Roster (may be zero), and a seat of each of apps is
+// reserved.
+type invitee = activeMember
 
 // invite makes email an invited member of a.org with the invitee's role, teams and
 // reserved seats, writes the invitation and its email, and audits it, all in tx. A
-// person new to Roster gets a pending account. Errors: EDUPLICATEEMAIL (a member
-// already), EFORBIDDEN (a disabled account), EQUOTAEXCEEDED, EINVALID.
+// person new to Roster gets a pending account, managed by the organization. Errors:
+// EDUPLICATEEMAIL (a member already), EFORBIDDEN (a disabled account),
+// EQUOTAEXCEEDED, EINVALID.
 func (s *Service) invite(ctx context.Context, tx Tx, actor Actor, a access, in invitee) (Member, Invitation, error) {
 	acct, err := tx.AccountByEmail(ctx, EmailKey(in.email))
 	switch {
@@ -30,19 +26,18 @@ func (s *Service) invite(ctx context.Context, tx Tx, actor Actor, a access, in i
 		now := s.now()
 		acct = in.fresh
 		acct.ID, acct.Email, acct.State, acct.CreatedAt, acct.UpdatedAt = s.ids.New(), in.email, AccountPending, now, now
-		acct.PasswordHash, acct.Operator = "", false
+		acct.PasswordHash, acct.Operator, acct.MustResetPassword = "", false, false
+		acct.ManagedBy, acct.EmailVerified = a.managerFor(), false
 		if err := tx.CreateAccount(ctx, acct); err != nil {
 			return Member{}, Invitation{}, err
 		}
 	case err != nil:
 		return Member{}, Invitation{}, err
 	case acct.State == AccountDisabled:
-		return Member{}, Invitation{}, &Error{Code: EFORBIDDEN, Message: "the account of " + in.email + " is disabled",
-			Fields: []FieldError{{Field: "email", Message: "belongs to a disabled account"}}}
+		return Member{}, Invitation{}, disabledAccount(in.email)
 	default:
 		if _, err := tx.Membership(ctx, a.org.ID, acct.ID); err == nil {
-			return Member{}, Invitation{}, &Error{Code: EDUPLICATEEMAIL, Message: in.email + " is already a member of " + a.org.Name,
-				Fields: []FieldError{{Field: "email", Message: "is already a member of this organization"}}}
+			return Member{}, Invitation{}, duplicateMember(in.email, a.org)
 		} else if ErrorCode(err) != ENOTFOUND {
 			return Member{}, Invitation{}, err
 		}
@@ -76,26 +71,64 @@ func (s *Service) invite(ctx context.Context, tx Tx, actor Actor, a access, in i
 			appNames = append(appNames, name)
 		}
 	}
-	token, hash := s.newToken(invitationPrefix)
-	inv := Invitation{
-		ID: s.ids.New(), OrgID: a.org.ID, AccountID: acct.ID, Email: acct.Email, RoleID: in.role.ID,
-		TokenHash: hash, State: InvitationPending, InviterID: actor.Account.ID, InviterName: DisplayName(actor.Account),
-		ExpiresAt: now.Add(invitationTTL(a.org)), CreatedAt: now, UpdatedAt: now,
-	}
-	if err := tx.CreateInvitation(ctx, inv); err != nil {
-		return Member{}, Invitation{}, err
-	}
-	if err := s.sendInvitation(ctx, tx, actor, a.org, acct, in.role, appNames, inv, token); err != nil {
-		return Member{}, Invitation{}, err
+	var inv Invitation
+	if !in.hold {
+		if inv, err = s.issueInvitation(ctx, tx, actor, a, acct, in.role, appNames); err != nil {
+			return Member{}, Invitation{}, err
+		}
 	}
 	m, err := tx.Member(ctx, a.org.ID, acct.ID)
 	if err != nil {
 		return m, inv, err
 	}
-	after := memberState(m)
-	after["invitation"] = inv.ID
-	after["expires_at"] = inv.ExpiresAt
+	after := memberState(redact(Actor{}, a.org, m)) // the trail is read by the organization
+	if inv.ID != "" {
+		after["invitation"] = inv.ID
+		after["expires_at"] = inv.ExpiresAt
+	}
 	return m, inv, s.audit(ctx, tx, actor, a.org.ID, "member.invited", "account", acct.ID, nil, after)
+}
+
+// issueInvitation writes a pending invitation of acct to a.org with role and its
+// email naming apps.
+func (s *Service) issueInvitation(ctx context.Context, tx Tx, actor Actor, a access, acct Account, role Role, apps []string) (Invitation, error) {
+	now := s.now()
+	token, hash := s.newToken(invitationPrefix)
+	inv := Invitation{
+		ID: s.ids.New(), OrgID: a.org.ID, AccountID: acct.ID, Email: acct.Email, RoleID: role.ID,
+		TokenHash: hash, State: InvitationPending, InviterID: actor.Account.ID, InviterName: DisplayName(actor.Account),
+		ExpiresAt: now.Add(invitationTTL(a.org)), CreatedAt: now, UpdatedAt: now,
+	}
+	if err := tx.CreateInvitation(ctx, inv); err != nil {
+		return inv, err
+	}
+	return inv, s.sendInvitation(ctx, tx, actor, a.org, acct, role, apps, inv, token)
+}
+
+// reinvite sends the invited member m, who has no pending invitation (it was
+// withdrawn, or never sent), a new one with the role and seats the membership holds.
+func (s *Service) reinvite(ctx context.Context, tx Tx, actor Actor, a access, m Member) error {
+	if err := tx.LockOrganization(ctx, a.org.ID); err != nil {
+		return err
+	}
+	role, err := s.role(ctx, tx, a.org.ID, m.RoleID)
+	if err != nil {
+		return err
+	}
+	var apps []string
+	for _, seat := range m.Seats {
+		app, err := tx.Application(ctx, seat.ApplicationKey)
+		if err != nil {
+			return err
+		}
+		apps = append(apps, app.Name)
+	}
+	inv, err := s.issueInvitation(ctx, tx, actor, a, m.Account, role, apps)
+	if err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, actor, a.org.ID, "invitation.created", "invitation", inv.ID, nil,
+		map[string]any{"email": inv.Email, "expires_at": inv.ExpiresAt})
 }
 
 // invitationTTL is how long an organization's invitation links work.
@@ -140,6 +173,9 @@ type InviteResult struct {
 // seats.assign when applications are offered.
 func (s *Service) Invite(ctx context.Context, actor Actor, orgRef string, in InviteInput) (results []InviteResult, err error) {
 	defer wrap(&err, "Invite(%s)", orgRef)
+	if err = s.permitted(ctx, actor, orgRef, PermMembersInvite); err != nil {
+		return results, err
+	}
 	switch {
 	case len(in.Emails) == 0:
 		return nil, Invalid("emails", "must name at least one email")
@@ -184,6 +220,7 @@ func (s *Service) Invite(ctx context.Context, actor Actor, orgRef string, in Inv
 					var err error
 					res.Member, res.Invitation, err = s.invite(ctx, tx, actor, a, invitee{
 						email: email, role: role, teamIDs: teamIDs, teamNames: teamNames, apps: in.Applications})
+					res.Member = redact(actor, a.org, res.Member)
 					return err
 				})
 				if res.Err != nil && ErrorCode(res.Err) == EINTERNAL {
@@ -208,12 +245,12 @@ type InvitationQuery struct {
 // members.read.
 func (s *Service) FindInvitations(ctx context.Context, actor Actor, orgRef string, q InvitationQuery) (p Page[Invitation], err error) {
 	defer wrap(&err, "FindInvitations(%s)", orgRef)
-	limit, cur, err := listParams(q.Limit, q.Cursor, "status", q.Status, string(InvitationPending), string(InvitationAccepted), string(InvitationExpired), string(InvitationCancelled))
-	if err != nil {
-		return p, err
-	}
 	err = s.store.Read(ctx, func(tx Tx) error {
 		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
+		if err != nil {
+			return err
+		}
+		limit, cur, err := listParams(q.Limit, q.Cursor, "status", q.Status, string(InvitationPending), string(InvitationAccepted), string(InvitationExpired), string(InvitationCancelled))
 		if err != nil {
 			return err
 		}
@@ -270,6 +307,9 @@ type ResendResult struct {
 // ResendInvitations resends several invitations; each gets its own result.
 func (s *Service) ResendInvitations(ctx context.Context, actor Actor, orgRef string, ids []string) (results []ResendResult, err error) {
 	defer wrap(&err, "ResendInvitations(%s)", orgRef)
+	if err = s.permitted(ctx, actor, orgRef, PermMembersInvite); err != nil {
+		return results, err
+	}
 	switch {
 	case len(ids) == 0:
 		return nil, Invalid("invitations", "must name at least one invitation")
@@ -409,8 +449,11 @@ type InvitationPreview struct {
 	Role          Role
 	Inviter       string
 	AccountExists bool // the invitee accepts with their own session, not with a new password
-	FirstName     string
-	LastName      string
+	// Claim says the account is managed by an organization: the person accepts by
+	// choosing a new password, which claims the account (no login first).
+	Claim     bool
+	FirstName string
+	LastName  string
 }
 
 // PreviewInvitation reads an invitation by its token. Errors: ENOTFOUND (unknown,
@@ -435,7 +478,8 @@ func (s *Service) PreviewInvitation(ctx context.Context, token string) (p Invita
 			return err
 		}
 		p = InvitationPreview{Invitation: inv, Organization: org, Role: role, Inviter: inv.InviterName,
-			AccountExists: acct.State != AccountPending, FirstName: acct.FirstName, LastName: acct.LastName}
+			AccountExists: acct.State != AccountPending, Claim: claimable(acct),
+			FirstName: acct.FirstName, LastName: acct.LastName}
 		return nil
 	})
 	return p, err
@@ -503,14 +547,28 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor *Actor, in AcceptI
 		return res, err
 	}
 	var hash string
+	claiming := claimable(acct)
 	switch {
 	case acct.State == AccountDisabled:
 		return res, Errorf(EFORBIDDEN, "the account of %s is disabled", acct.Email)
 	case actor != nil && actor.Account.ID != acct.ID:
 		return res, Errorf(EFORBIDDEN, "this invitation is for %s; log in as that account to accept it", acct.Email)
-	case actor == nil && acct.State == AccountActive:
+	case claiming:
+		// An account an organization manages is claimed from the mailbox: its
+		// person chooses a new password, whatever session they have.
+		if err := CheckPassword("password", in.Password); err != nil {
+			return res, err
+		}
+		if hash, err = s.hasher.Hash(ctx, in.Password); err != nil {
+			return res, err
+		}
+	case actor != nil:
+		if err := actor.RequirePasswordCurrent(); err != nil {
+			return res, err
+		}
+	case acct.State == AccountActive:
 		return res, Errorf(EUNAUTHENTICATED, "%s has a Roster account: log in and accept with its session", acct.Email)
-	case acct.State == AccountPending:
+	default: // pending: invited, never set up
 		first, errF := NormalizeName("first_name", in.FirstName, acct.FirstName == "")
 		last, errL := NormalizeName("last_name", in.LastName, acct.LastName == "")
 		if err := collect(errF, errL, CheckPassword("password", in.Password)); err != nil {
@@ -545,13 +603,32 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor *Actor, in AcceptI
 		if err != nil {
 			return err
 		}
-		if hash != "" {
+		before := accountState(cur)
+		action := ""
+		switch {
+		case claiming:
+			if !claimable(cur) { // claimed meanwhile, by another link of the mailbox
+				return Errorf(EUNAUTHENTICATED, "%s has claimed this account already: log in and accept with its session", cur.Email)
+			}
+			cur.PasswordHash, cur.MustResetPassword, action = hash, false, "account.claimed"
+		case hash != "":
 			if cur.State != AccountPending { // activated meanwhile, by another invitation or a sign-up
 				return Errorf(EUNAUTHENTICATED, "%s has a Roster account now: log in and accept with its session", cur.Email)
 			}
 			cur.FirstName, cur.LastName, cur.PasswordHash = acct.FirstName, acct.LastName, hash
-			cur.State, cur.UpdatedAt = AccountActive, now
+			cur.State, action = AccountActive, "account.activated"
+		}
+		// Following the emailed link proves the mailbox.
+		if action != "" || !cur.EmailVerified {
+			claim(&cur)
+			cur.UpdatedAt = now
 			if err := tx.UpdateAccount(ctx, cur); err != nil {
+				return err
+			}
+		}
+		if claiming {
+			// The organization that chose the old password is locked out with it.
+			if err := tx.DeleteSessionsOfAccount(ctx, cur.ID, ""); err != nil {
 				return err
 			}
 		}
@@ -571,17 +648,28 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor *Actor, in AcceptI
 		}
 		res.Account = cur
 		by := Actor{Account: cur, IP: ip}
-		if actor != nil {
+		if actor != nil && !claiming {
 			by.SessionID = actor.SessionID
 		}
+		if action == "account.claimed" {
+			if err := s.audit(ctx, tx, by, "", action, "account", cur.ID, before, accountState(cur)); err != nil {
+				return err
+			}
+		}
 		after := map[string]any{"state": MemberActive, "invitation": inv.ID}
-		if hash != "" {
+		if action == "account.activated" {
 			after["account_activated"] = true
 		}
 		return s.audit(ctx, tx, by, inv.OrgID, "invitation.accepted", "account", cur.ID,
 			map[string]any{"state": MemberInvited}, after)
 	})
 	return res, err
+}
+
+// claimable reports whether accepting an invitation of a claims it: an organization
+// manages the active account, so its person takes it over with a new password.
+func claimable(a Account) bool {
+	return a.State == AccountActive && a.ManagedBy != ""
 }
 
 // displayName is how a person is named in emails: their name, or their email.

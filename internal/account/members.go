@@ -6,263 +6,11 @@ import (
 	"strings"
 )
 
-// AddMemberInput is POST …/members.
-type AddMemberInput struct {
-	Email        string
-	FirstName    string
-	LastName     string
-	Phone        string
-	Username     string
-	Role         string // role id; "member" when empty
-	Teams        []string
-	Applications []string
-	SendInvite   *bool
-	Password     string
-	// ResetPasswordOnFirstLogin makes a new account change its password first.
-	ResetPasswordOnFirstLogin bool
-}
-
-// AddMember adds one person to an organization. With send_invite: false an unknown
-// email creates an active account with the given password and names, as does an
-// account that was invited somewhere but never set up; an active account is linked
-// as it is (its names and password are not touched). With send_invite: true the
-// person is invited (see invite). Needs members.invite, and the role within the
-// actor's own permissions. Errors: EINVALID, EFORBIDDEN, EROLECEILING,
-// EDUPLICATEEMAIL (already a member), ECONFLICT (username taken), ENOTFOUND.
-func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in AddMemberInput) (m Member, err error) {
-	defer wrap(&err, "AddMember(%s)", orgRef)
-	var v Validation
-	email, errE := NormalizeEmail("email", in.Email)
-	addErr(&v, errE)
-	switch {
-	case in.SendInvite == nil:
-		v.Add("send_invite", "is required: true sends an invitation, false creates the account with a password")
-	case *in.SendInvite:
-		if in.Password != "" {
-			v.Add("password", "is chosen by the invitee when send_invite is true")
-		}
-		if in.ResetPasswordOnFirstLogin {
-			v.Add("reset_password_on_first_login", "applies only with send_invite: false")
-		}
-	}
-	for i, app := range in.Applications {
-		if strings.TrimSpace(app) == "" {
-			v.Add(fieldIndex("applications", i), "is empty")
-		}
-	}
-	if err := v.Err(); err != nil {
-		return m, err
-	}
-	if *in.SendInvite {
-		return s.addInvited(ctx, actor, orgRef, email, in)
-	}
-
-	// Hash outside the transaction: argon2 is slow by design, and SQLite has one writer.
-	var existing Account
-	err = s.store.Read(ctx, func(tx Tx) error {
-		var err error
-		existing, err = tx.AccountByEmail(ctx, EmailKey(email))
-		return err
-	})
-	if err != nil && ErrorCode(err) != ENOTFOUND {
-		return m, err
-	}
-	// A person new to Roster, or one invited somewhere who never set up their account,
-	// gets the account the admin describes, active at once.
-	var fresh Account
-	if existing.ID == "" || existing.State == AccountPending {
-		if existing.ID != "" {
-			in.FirstName, in.LastName = orElse(in.FirstName, existing.FirstName), orElse(in.LastName, existing.LastName)
-			in.Phone, in.Username = orElse(in.Phone, existing.Phone), orElse(in.Username, existing.Username)
-		}
-		if fresh, err = s.newMemberAccount(ctx, email, in); err != nil {
-			return m, err
-		}
-	}
-
-	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersInvite)
-		if err != nil {
-			return err
-		}
-		role, err := s.assignableRole(ctx, tx, a, "role", in.Role)
-		if err != nil {
-			return err
-		}
-		teamIDs, teamNames, err := s.resolveTeams(ctx, tx, a.org.ID, in.Teams)
-		if err != nil {
-			return err
-		}
-		m, err = s.addActive(ctx, tx, actor, a, activeMember{email: email, fresh: fresh, role: role,
-			teamIDs: teamIDs, teamNames: teamNames, apps: in.Applications})
-		return err
-	})
-	return m, err
-}
-
-// activeMember is who addActive adds and with what.
-type activeMember struct {
-	email     string
-	fresh     Account // the account to create (or to turn a pending one into); zero: none expected
-	role      Role
-	teamIDs   []string
-	teamNames []string
-	apps      []string // application keys: a seat of each, without an email
-}
-
-// addActive makes email an active member of a.org in tx, creating fresh when the
-// email has no account and activating a pending account as fresh, and audits it. It
-// sends no email (send_invite: false). Errors: EDUPLICATEEMAIL, ECONFLICT (the
-// account changed since fresh was prepared), EFORBIDDEN, EQUOTAEXCEEDED, EINVALID.
-func (s *Service) addActive(ctx context.Context, tx Tx, actor Actor, a access, in activeMember) (Member, error) {
-	email, fresh := in.email, in.fresh
-	acct, err := tx.AccountByEmail(ctx, EmailKey(email))
-	created := false
-	switch {
-	case ErrorCode(err) == ENOTFOUND:
-		if fresh.ID == "" { // deleted between our read and this transaction
-			return Member{}, Errorf(ECONFLICT, "the account changed meanwhile; try again")
-		}
-		if err := tx.CreateAccount(ctx, fresh); err != nil {
-			return Member{}, err
-		}
-		acct, created = fresh, true
-	case err != nil:
-		return Member{}, err
-	default:
-		if _, err := tx.Membership(ctx, a.org.ID, acct.ID); err == nil {
-			return Member{}, &Error{Code: EDUPLICATEEMAIL, Message: email + " is already a member of " + a.org.Name,
-				Fields: []FieldError{{Field: "email", Message: "is already a member of this organization"}}}
-		} else if ErrorCode(err) != ENOTFOUND {
-			return Member{}, err
-		}
-		if acct.State == AccountPending {
-			if fresh.ID == "" { // became pending between our read and this transaction
-				return Member{}, Errorf(ECONFLICT, "the account changed meanwhile; try again")
-			}
-			before := accountState(acct)
-			fresh.ID, fresh.CreatedAt = acct.ID, acct.CreatedAt
-			if err := tx.UpdateAccount(ctx, fresh); err != nil {
-				return Member{}, err
-			}
-			acct = fresh
-			if err := s.audit(ctx, tx, actor, a.org.ID, "account.activated", "account", acct.ID, before, accountState(acct)); err != nil {
-				return Member{}, err
-			}
-		}
-	}
-	now := s.now()
-	ms := Membership{OrgID: a.org.ID, AccountID: acct.ID, RoleID: in.role.ID, State: MemberActive, CreatedAt: now, UpdatedAt: now}
-	if err := tx.CreateMembership(ctx, ms); err != nil {
-		return Member{}, err
-	}
-	if len(in.teamIDs) > 0 {
-		if err := tx.SetMemberTeams(ctx, a.org.ID, acct.ID, in.teamIDs); err != nil {
-			return Member{}, err
-		}
-	}
-	m := Member{Membership: ms, Account: acct, Teams: in.teamNames, Seats: []MemberSeat{}}
-	after := memberState(m)
-	if created {
-		after["account_created"] = true
-	}
-	if err := s.audit(ctx, tx, actor, a.org.ID, "member.added", "account", acct.ID, nil, after); err != nil {
-		return m, err
-	}
-	if len(in.apps) == 0 {
-		return m, nil
-	}
-	if err := a.require(PermSeatsAssign); err != nil {
-		return m, err
-	}
-	subs, err := s.seatsForApplications(ctx, tx, a.org.ID, in.apps)
-	if err != nil {
-		return m, err
-	}
-	for i, sub := range subs {
-		// send_invite: false sends no email, also not about the seats.
-		if err := s.assign(ctx, tx, actor, &seatScope{access: a, sub: sub}, fieldIndex("applications", i), acct.ID, true); err != nil {
-			return m, err
-		}
-	}
-	return tx.Member(ctx, a.org.ID, acct.ID)
-}
-
-// addInvited is AddMember with send_invite: the person becomes an invited member
-// with the role, teams and seats, and gets an invitation email. Names are required
-// when the email has no account yet.
-func (s *Service) addInvited(ctx context.Context, actor Actor, orgRef, email string, in AddMemberInput) (m Member, err error) {
-	var existing Account
-	err = s.store.Read(ctx, func(tx Tx) error {
-		var err error
-		existing, err = tx.AccountByEmail(ctx, EmailKey(email))
-		return err
-	})
-	if err != nil && ErrorCode(err) != ENOTFOUND {
-		return m, err
-	}
-	var fresh Account
-	if existing.ID == "" {
-		first, errF := NormalizeName("first_name", in.FirstName, true)
-		last, errL := NormalizeName("last_name", in.LastName, true)
-		phone, errP := NormalizePhone("phone", in.Phone)
-		username, errU := NormalizeUsername("username", in.Username)
-		if err := collect(errF, errL, errP, errU); err != nil {
-			return m, err
-		}
-		fresh = Account{FirstName: first, LastName: last, Phone: phone, Username: username}
-	}
-	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersInvite)
-		if err != nil {
-			return err
-		}
-		role, err := s.assignableRole(ctx, tx, a, "role", in.Role)
-		if err != nil {
-			return err
-		}
-		teamIDs, teamNames, err := s.resolveTeams(ctx, tx, a.org.ID, in.Teams)
-		if err != nil {
-			return err
-		}
-		if len(in.Applications) > 0 {
-			if err := a.require(PermSeatsAssign); err != nil {
-				return err
-			}
-		}
-		m, _, err = s.invite(ctx, tx, actor, a, invitee{email: email, fresh: fresh, role: role,
-			teamIDs: teamIDs, teamNames: teamNames, apps: in.Applications})
-		return err
-	})
-	return m, err
-}
-
 func orElse(s, def string) string {
 	if s == "" {
 		return def
 	}
 	return s
-}
-
-// newMemberAccount validates and builds the account of a person new to Roster.
-func (s *Service) newMemberAccount(ctx context.Context, email string, in AddMemberInput) (Account, error) {
-	first, errF := NormalizeName("first_name", in.FirstName, true)
-	last, errL := NormalizeName("last_name", in.LastName, true)
-	phone, errP := NormalizePhone("phone", in.Phone)
-	username, errU := NormalizeUsername("username", in.Username)
-	if err := collect(errF, errL, errP, errU, CheckPassword("password", in.Password)); err != nil {
-		return Account{}, err
-	}
-	hash, err := s.hasher.Hash(ctx, in.Password)
-	if err != nil {
-		return Account{}, err
-	}
-	now := s.now()
-	return Account{
-		ID: s.ids.New(), Email: email, Username: username, FirstName: first, LastName: last, Phone: phone,
-		State: AccountActive, MustResetPassword: in.ResetPasswordOnFirstLogin, PasswordHash: hash,
-		CreatedAt: now, UpdatedAt: now,
-	}, nil
 }
 
 // assignableRole resolves a role id the actor may grant: it must exist in the
@@ -329,6 +77,7 @@ func (s *Service) FindMember(ctx context.Context, actor Actor, orgRef, accountID
 			return err
 		}
 		m, err = tx.Member(ctx, a.org.ID, accountID)
+		m = redact(actor, a.org, m)
 		return notFound(err, "member")
 	})
 	return m, err
@@ -349,12 +98,12 @@ type MemberQuery struct {
 // cursor.
 func (s *Service) FindMembers(ctx context.Context, actor Actor, orgRef string, q MemberQuery) (p Page[Member], err error) {
 	defer wrap(&err, "FindMembers(%s)", orgRef)
-	limit, cur, err := listParams(q.Limit, q.Cursor, "state", q.State, string(MemberInvited), string(MemberActive), string(MemberDeactivated))
-	if err != nil {
-		return p, err
-	}
 	err = s.store.Read(ctx, func(tx Tx) error {
 		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
+		if err != nil {
+			return err
+		}
+		limit, cur, err := listParams(q.Limit, q.Cursor, "state", q.State, string(MemberInvited), string(MemberActive), string(MemberDeactivated))
 		if err != nil {
 			return err
 		}
@@ -386,6 +135,7 @@ func (s *Service) FindMembers(ctx context.Context, actor Actor, orgRef string, q
 		} else if q.NoTotal {
 			total = -1
 		}
+		redactAll(actor, a.org, items)
 		p = pageOf(items, total, limit, func(m Member) string { return m.AccountID })
 		return err
 	})
@@ -404,8 +154,9 @@ type UpdateMemberInput struct {
 
 // UpdateMember changes a member's role, teams or account details. Needs
 // members.manage, and the member's current and new role within the actor's
-// permissions. Errors: EINVALID, EFORBIDDEN, EROLECEILING, ENOTFOUND, ECONFLICT
-// (the last owner, or a username taken).
+// permissions; the profile fields (names, phone, username) also need MayEditProfile.
+// Errors: EINVALID, EFORBIDDEN (also naming each profile field the actor may not
+// change), EROLECEILING, ENOTFOUND, ECONFLICT (the last owner, or a username taken).
 func (s *Service) UpdateMember(ctx context.Context, actor Actor, orgRef, accountID string, in UpdateMemberInput) (m Member, err error) {
 	defer wrap(&err, "UpdateMember(%s, %s)", orgRef, accountID)
 	err = s.store.Write(ctx, func(tx Tx) error {
@@ -414,6 +165,7 @@ func (s *Service) UpdateMember(ctx context.Context, actor Actor, orgRef, account
 			return err
 		}
 		m, err = s.updateMember(ctx, tx, actor, a, cur, in)
+		m = redact(actor, a.org, m)
 		return err
 	})
 	return m, err
@@ -424,6 +176,11 @@ func (s *Service) UpdateMember(ctx context.Context, actor Actor, orgRef, account
 func (s *Service) updateMember(ctx context.Context, tx Tx, actor Actor, a access, cur Member, in UpdateMemberInput) (Member, error) {
 	accountID, m := cur.AccountID, cur
 	acct := cur.Account
+	// Decided on which fields are sent, never on their values, so that a refusal
+	// tells nothing of a profile the actor may not see.
+	if fs := in.profileFields(); len(fs) > 0 && !MayEditProfile(actor, a.org, cur.Account) {
+		return m, profileForbidden(fs)
+	}
 	var v Validation
 	if in.FirstName != nil {
 		n, err := NormalizeName("first_name", *in.FirstName, true)
@@ -536,6 +293,7 @@ func (s *Service) setMemberState(ctx context.Context, actor Actor, orgRef, accou
 			return err
 		}
 		m, err = s.changeState(ctx, tx, actor, a, cur, to)
+		m = redact(actor, a.org, m)
 		return err
 	})
 	return m, err
@@ -627,6 +385,9 @@ const maxBulk = 500
 // owner) does not stop the others. Needs members.remove.
 func (s *Service) RemoveMembers(ctx context.Context, actor Actor, orgRef string, accountIDs []string) (results []RemoveResult, err error) {
 	defer wrap(&err, "RemoveMembers(%s)", orgRef)
+	if err = s.permitted(ctx, actor, orgRef, PermMembersRemove); err != nil {
+		return results, err
+	}
 	switch {
 	case len(accountIDs) == 0:
 		return nil, Invalid("accounts", "must name at least one account")
@@ -774,6 +535,8 @@ func memberState(m Member) map[string]any {
 	delete(st, "state")
 	delete(st, "operator")
 	delete(st, "must_reset_password")
+	delete(st, "managed_by")
+	delete(st, "email_verified")
 	st["role"] = m.RoleID
 	st["state"] = m.State
 	teams := m.Teams

@@ -22,6 +22,16 @@ type CreateOrganizationInput struct {
 // EFORBIDDEN, ECONFLICT (slug taken).
 func (s *Service) CreateOrganization(ctx context.Context, actor Actor, in CreateOrganizationInput) (o Organization, err error) {
 	defer wrap(&err, "CreateOrganization")
+	// Who may create decides first: the operator anywhere, a partner's managers
+	// under it (an unknown or invisible parent is the body's problem, as below).
+	if !actor.Account.Operator {
+		if in.Parent == "" {
+			return o, Errorf(EFORBIDDEN, "only an operator creates partners and organizations without a partner")
+		}
+		if err := s.permitted(ctx, actor, in.Parent, PermOrganizationManage); err != nil && ErrorCode(err) != ENOTFOUND {
+			return o, err
+		}
+	}
 	name, errN := NormalizeName("name", in.Name, true)
 	slug := in.Slug
 	if strings.TrimSpace(slug) == "" {

@@ -45,6 +45,9 @@ type RoleInput struct {
 // actor's (else EROLECEILING). Errors: EINVALID, ECONFLICT (name taken).
 func (s *Service) CreateRole(ctx context.Context, actor Actor, orgRef string, in RoleInput) (r Role, err error) {
 	defer wrap(&err, "CreateRole(%s)", orgRef)
+	if err = s.permitted(ctx, actor, orgRef, PermRolesManage); err != nil {
+		return r, err
+	}
 	if in.Name == nil {
 		return r, Invalid("name", "is required")
 	}

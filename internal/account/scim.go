@@ -32,6 +32,9 @@ func IsSCIMToken(token string) bool { return strings.HasPrefix(token, scimTokenP
 // (description), EFORBIDDEN, ENOTFOUND.
 func (s *Service) CreateSCIMToken(ctx context.Context, actor Actor, orgRef, description string) (t SCIMToken, token string, err error) {
 	defer wrap(&err, "CreateSCIMToken(%s)", orgRef)
+	if err = s.permitted(ctx, actor, orgRef, PermOrganizationManage); err != nil {
+		return t, token, err
+	}
 	if description, err = NormalizeName("description", description, true); err != nil {
 		return t, "", err
 	}

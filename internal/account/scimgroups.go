@@ -29,6 +29,9 @@ type SCIMGroupInput struct {
 // ECONFLICT (a team of that name exists), EFORBIDDEN, EROLECEILING.
 func (s *Service) CreateSCIMGroup(ctx context.Context, actor Actor, orgRef string, in SCIMGroupInput) (g SCIMGroup, err error) {
 	defer wrap(&err, "CreateSCIMGroup(%s)", orgRef)
+	if err = s.permitted(ctx, actor, orgRef, PermTeamsManage); err != nil {
+		return g, err
+	}
 	name, errN := NormalizeName("displayName", in.DisplayName, true)
 	ext, errE := NormalizeName("externalId", in.ExternalID, false)
 	if err := collect(errN, errE); err != nil {

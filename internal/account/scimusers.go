@@ -32,6 +32,8 @@ type SCIMUserData struct {
 	UserName       string // unique in the organization, case-insensitively
 	ExternalID     string
 	DisplayName    string
+	GivenName      string // name.givenName, as the identity provider gave it
+	FamilyName     string // name.familyName
 	Formatted      string // name.formatted
 	Emails         []SCIMValue
 	Phones         []SCIMValue
@@ -70,10 +72,8 @@ func (u SCIMUser) LastModified() time.Time {
 // result of a PATCH).
 type SCIMUserInput struct {
 	SCIMUserData
-	GivenName  string
-	FamilyName string
-	Active     bool
-	Role       string // a role id; empty keeps the current role (member for a new one)
+	Active bool
+	Role   string // a role id; empty keeps the current role (member for a new one)
 }
 
 // validate checks what SCIM requires and bounds the rest.
@@ -150,6 +150,9 @@ func (in SCIMUserInput) primaryEmail() (email, from string) {
 // EROLECEILING, ECONFLICT (userName taken, field "userName"), EDUPLICATEEMAIL.
 func (s *Service) CreateSCIMUser(ctx context.Context, actor Actor, orgRef string, in SCIMUserInput) (u SCIMUser, err error) {
 	defer wrap(&err, "CreateSCIMUser(%s)", orgRef)
+	if err = s.permitted(ctx, actor, orgRef, PermMembersInvite); err != nil {
+		return u, err
+	}
 	if err := in.validate(); err != nil {
 		return u, err
 	}
@@ -188,29 +191,32 @@ func (s *Service) CreateSCIMUser(ctx context.Context, actor Actor, orgRef string
 		}
 		now := s.now()
 		var fresh Account
-		if existing.ID == "" || existing.State == AccountPending {
-			id := existing.ID
-			if id == "" {
-				id = s.ids.New()
-			}
+		if existing.ID == "" {
+			id := s.ids.New()
 			mailTo := email
 			if mailTo == "" {
 				mailTo = strings.ToLower(id) + "@" + scimNoMailDomain
 			}
 			fresh = Account{ID: id, Email: mailTo, FirstName: in.GivenName, LastName: in.FamilyName,
 				State: AccountActive, CreatedAt: now, UpdatedAt: now}
-			if existing.ID != "" { // invited somewhere, never set up: keep what is known
-				fresh.CreatedAt = existing.CreatedAt
-				fresh.FirstName = orElse(fresh.FirstName, existing.FirstName)
-				fresh.LastName = orElse(fresh.LastName, existing.LastName)
-				fresh.Phone, fresh.Username = existing.Phone, existing.Username
-			}
 		}
-		m, err := s.addActive(ctx, tx, actor, a, activeMember{email: orElse(email, fresh.Email), fresh: fresh, role: role})
+		// A new account, or one the organization manages, is an active member at once;
+		// anyone else is invited (no silent linking): an inactive user's invitation
+		// waits until the identity provider activates it.
+		offer := activeMember{email: orElse(email, fresh.Email), fresh: fresh, role: role, hold: !in.Active}
+		var m Member
+		switch {
+		case existing.ID == "", Manages(a.org, existing):
+			m, err = s.addActive(ctx, tx, actor, a, existing, offer)
+		case existing.State == AccountDisabled:
+			err = disabledAccount(email)
+		default:
+			m, _, err = s.invite(ctx, tx, actor, a, offer)
+		}
 		if err != nil {
 			return err
 		}
-		if !in.Active {
+		if !in.Active && m.State == MemberActive {
 			if m, err = s.changeState(ctx, tx, actor, a, m, MemberDeactivated); err != nil {
 				return err
 			}
@@ -225,6 +231,7 @@ func (s *Service) CreateSCIMUser(ctx context.Context, actor Actor, orgRef string
 			}
 		}
 		u, err = tx.SCIMUser(ctx, a.org.ID, m.AccountID)
+		u.Member = redact(actor, a.org, u.Member)
 		return err
 	})
 	return u, err
@@ -283,7 +290,7 @@ func scimState(d SCIMUserData) map[string]any {
 		phones[i] = p.Value
 	}
 	return map[string]any{"user_name": d.UserName, "external_id": d.ExternalID, "display_name": d.DisplayName,
-		"formatted_name": d.Formatted, "emails": emails, "phones": phones, "department": d.Department,
+		"given_name": d.GivenName, "family_name": d.FamilyName, "formatted_name": d.Formatted, "emails": emails, "phones": phones, "department": d.Department,
 		"employee_number": d.EmployeeNumber, "manager": d.Manager}
 }
 
@@ -325,12 +332,16 @@ func (s *Service) PatchSCIMUser(ctx context.Context, actor Actor, orgRef, accoun
 		if err := in.validate(); err != nil {
 			return err
 		}
+		// The names the identity provider gives are kept with the membership; they
+		// become the account's only where the organization may edit its profile.
 		var upd UpdateMemberInput
-		if in.GivenName != "" && in.GivenName != cur.Account.FirstName {
-			upd.FirstName = &in.GivenName
-		}
-		if in.FamilyName != "" && in.FamilyName != cur.Account.LastName {
-			upd.LastName = &in.FamilyName
+		if MayEditProfile(actor, a.org, cur.Account) {
+			if in.GivenName != "" && in.GivenName != cur.Account.FirstName {
+				upd.FirstName = &in.GivenName
+			}
+			if in.FamilyName != "" && in.FamilyName != cur.Account.LastName {
+				upd.LastName = &in.FamilyName
+			}
 		}
 		if in.Role != "" && in.Role != cur.RoleID {
 			upd.Role = &in.Role
@@ -339,14 +350,8 @@ func (s *Service) PatchSCIMUser(ctx context.Context, actor Actor, orgRef, accoun
 		if err != nil {
 			return err
 		}
-		to := MemberActive
-		if !in.Active {
-			to = MemberDeactivated
-		}
-		if !(m.State == MemberInvited && in.Active) {
-			if _, err := s.changeState(ctx, tx, actor, a, m, to); err != nil {
-				return err
-			}
+		if err := s.scimActivate(ctx, tx, actor, a, m, in.Active); err != nil {
+			return err
 		}
 		in.OrgID, in.AccountID, in.UpdatedAt = a.org.ID, accountID, old.Data.UpdatedAt
 		b, af := diff(scimState(old.Data), scimState(in.SCIMUserData))
@@ -357,9 +362,35 @@ func (s *Service) PatchSCIMUser(ctx context.Context, actor Actor, orgRef, accoun
 			}
 		}
 		u, err = tx.SCIMUser(ctx, a.org.ID, accountID)
+		u.Member = redact(actor, a.org, u.Member)
 		return err
 	})
 	return u, err
+}
+
+// scimActivate applies SCIM's active to m: an active or deactivated member is
+// deactivated or reactivated; for an invited member, active: false withdraws its
+// pending invitation (the person can no longer join) and active: true sends one if
+// none is pending.
+func (s *Service) scimActivate(ctx context.Context, tx Tx, actor Actor, a access, m Member, active bool) error {
+	if m.State != MemberInvited {
+		to := MemberActive
+		if !active {
+			to = MemberDeactivated
+		}
+		_, err := s.changeState(ctx, tx, actor, a, m, to)
+		return err
+	}
+	switch {
+	case !active && m.Invitation != nil:
+		if err := tx.LockOrganization(ctx, a.org.ID); err != nil {
+			return err
+		}
+		return s.cancelInvitation(ctx, tx, actor, *m.Invitation)
+	case active && m.Invitation == nil:
+		return s.reinvite(ctx, tx, actor, a, m)
+	}
+	return nil
 }
 
 // FindSCIMUser returns one member as SCIM shows it. Needs members.read.
@@ -370,6 +401,7 @@ func (s *Service) FindSCIMUser(ctx context.Context, actor Actor, orgRef, account
 			return err
 		}
 		u, err = tx.SCIMUser(ctx, a.org.ID, accountID)
+		u.Member = redact(actor, a.org, u.Member)
 		return notFound(err, "user")
 	})
 	return u, err
@@ -387,6 +419,9 @@ func (s *Service) FindSCIMUsers(ctx context.Context, actor Actor, orgRef string,
 		}
 		q.OrgID = a.org.ID
 		us, total, err = tx.FindSCIMUsers(ctx, q)
+		for i := range us {
+			us[i].Member = redact(actor, a.org, us[i].Member)
+		}
 		return err
 	})
 	return us, total, err

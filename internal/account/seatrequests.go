@@ -56,6 +56,9 @@ type SeatRequestInput struct {
 // it subscribes to. Needs seats.request. Errors: EINVALID, EFORBIDDEN, ENOTFOUND.
 func (s *Service) RequestSeats(ctx context.Context, actor Actor, orgRef string, in SeatRequestInput) (r SeatRequest, err error) {
 	defer wrap(&err, "RequestSeats(%s)", orgRef)
+	if err = s.permitted(ctx, actor, orgRef, PermSeatsRequest); err != nil {
+		return r, err
+	}
 	var v Validation
 	if strings.TrimSpace(in.Application) == "" {
 		v.Add("application", "is required")

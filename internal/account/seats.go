@@ -149,6 +149,9 @@ type SeatChanges struct {
 // every change; its error names the entry (assign[3]). Needs seats.assign.
 func (s *Service) UpdateSeats(ctx context.Context, actor Actor, orgRef, subID string, in SeatChanges) (org Organization, sub Subscription, err error) {
 	defer wrap(&err, "UpdateSeats(%s, %s)", orgRef, subID)
+	if err = s.permitted(ctx, actor, orgRef, PermSeatsAssign); err != nil {
+		return org, sub, err
+	}
 	var v Validation
 	if len(in.Assign)+len(in.Unassign) == 0 {
 		v.Add("assign", "give at least one account to assign or unassign")

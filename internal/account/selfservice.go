@@ -105,7 +105,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token, ip string) (a Account,
 		switch {
 		case ErrorCode(err) == ENOTFOUND:
 			a = Account{ID: s.ids.New(), Email: t.Email, FirstName: d.FirstName, LastName: d.LastName,
-				State: AccountActive, PasswordHash: d.PasswordHash, CreatedAt: now, UpdatedAt: now}
+				State: AccountActive, PasswordHash: d.PasswordHash, EmailVerified: true, CreatedAt: now, UpdatedAt: now}
 			if err := tx.CreateAccount(ctx, a); err != nil {
 				return err
 			}
@@ -118,6 +118,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token, ip string) (a Account,
 		default: // pending: invited, never activated
 			before = map[string]any{"state": a.State}
 			a.FirstName, a.LastName, a.PasswordHash, a.State, a.UpdatedAt = d.FirstName, d.LastName, d.PasswordHash, AccountActive, now
+			claim(&a) // the sign-up's link proved the mailbox
 			if err := tx.UpdateAccount(ctx, a); err != nil {
 				return err
 			}
@@ -164,8 +165,9 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, ip string) (e
 }
 
 // ResetPassword sets a new password with a reset token, once: must_reset_password
-// is cleared, and every session of the account and every other reset link are
-// revoked. Errors: EINVALID (new_password), EINVALIDTOKEN, ETOKENEXPIRED.
+// is cleared, the account is claimed (no organization manages it any more, its
+// email is verified), and every session of the account and every other reset link
+// are revoked. Errors: EINVALID (new_password), EINVALIDTOKEN, ETOKENEXPIRED.
 func (s *Service) ResetPassword(ctx context.Context, token, newPassword, ip string) (err error) {
 	defer wrap(&err, "ResetPassword")
 	if err := CheckPassword("new_password", newPassword); err != nil {
@@ -190,9 +192,17 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword, ip stri
 		if a.State != AccountActive {
 			return Errorf(EFORBIDDEN, "the account is %s", a.State)
 		}
+		before := accountState(a)
+		managed := a.ManagedBy
 		a.PasswordHash, a.MustResetPassword, a.UpdatedAt = hash, false, s.now()
+		claim(&a) // the reset link proved the mailbox: the person takes the account over
 		if err := tx.UpdateAccount(ctx, a); err != nil {
 			return err
+		}
+		if managed != "" {
+			if err := s.audit(ctx, tx, Actor{Account: a, IP: ip}, "", "account.claimed", "account", a.ID, before, accountState(a)); err != nil {
+				return err
+			}
 		}
 		if err := tx.DeleteSessionsOfAccount(ctx, a.ID, ""); err != nil {
 			return err

@@ -114,6 +114,10 @@ func (a Actor) RequirePasswordCurrent() error {
 type access struct {
 	org   Organization
 	perms PermissionSet
+	// own are the permissions of the actor's own membership in org; viaPartner says
+	// the actor's partner membership gave some of perms (see managerFor).
+	own        PermissionSet
+	viaPartner bool
 }
 
 func (a access) require(p Permission) error {
@@ -162,6 +166,11 @@ func (s *Service) authorize(ctx context.Context, tx Tx, actor Actor, orgRef stri
 			}
 			visible = visible || ok
 			a.perms |= perms
+			if id == org.ID {
+				a.own = perms
+			} else if ok {
+				a.viaPartner = true
+			}
 		}
 		if !visible {
 			return access{}, Errorf(ENOTFOUND, "organization not found")
@@ -173,6 +182,25 @@ func (s *Service) authorize(ctx context.Context, tx Tx, actor Actor, orgRef stri
 		}
 	}
 	return a, nil
+}
+
+// permitted decides, before a use case looks at its input, whether actor may act in
+// orgRef with every permission of need: a caller who may not act learns nothing
+// from how the body would have been validated (API.md: authorization is decided
+// before validation). The use case authorizes again in its own transaction.
+func (s *Service) permitted(ctx context.Context, actor Actor, orgRef string, need ...Permission) error {
+	return s.store.Read(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, "")
+		if err != nil {
+			return err
+		}
+		for _, p := range need {
+			if err := a.require(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // memberPermissions returns the permissions of accountID's active membership in orgID,

@@ -60,6 +60,16 @@ func checkSeats(v *Validation, seats *int) {
 // period. Errors: EINVALID, EFORBIDDEN, ENOTFOUND.
 func (s *Service) CreateSubscription(ctx context.Context, actor Actor, orgRef string, in SubscriptionInput) (org Organization, sub Subscription, err error) {
 	defer wrap(&err, "CreateSubscription(%s)", orgRef)
+	err = s.store.Read(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, "")
+		if err != nil {
+			return err
+		}
+		return s.canManageSubscriptions(ctx, tx, actor, a)
+	})
+	if err != nil {
+		return org, sub, err
+	}
 	var v Validation
 	if in.Application == "" {
 		v.Add("application", "is required")
@@ -183,6 +193,13 @@ func (s *Service) UpdateSubscription(ctx context.Context, actor Actor, orgRef, i
 // ECONFLICT.
 func (s *Service) RenewSubscription(ctx context.Context, actor Actor, orgRef, id string, in SubscriptionInput) (org Organization, sub Subscription, err error) {
 	defer wrap(&err, "RenewSubscription(%s, %s)", orgRef, id)
+	err = s.store.Read(ctx, func(tx Tx) error {
+		_, _, err := s.managedSubscription(ctx, tx, actor, orgRef, id)
+		return err
+	})
+	if err != nil {
+		return org, sub, err
+	}
 	var v Validation
 	checkSeats(&v, in.Seats)
 	checkPeriod(&v, in.StartsAt, in.EndsAt)

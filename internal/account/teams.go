@@ -32,6 +32,9 @@ func (s *Service) FindTeam(ctx context.Context, actor Actor, orgRef, id string) 
 // of that name, compared case-insensitively, exists).
 func (s *Service) CreateTeam(ctx context.Context, actor Actor, orgRef, name string) (t Team, err error) {
 	defer wrap(&err, "CreateTeam(%s)", orgRef)
+	if err = s.permitted(ctx, actor, orgRef, PermTeamsManage); err != nil {
+		return t, err
+	}
 	name, err = NormalizeName("name", name, true)
 	if err != nil {
 		return t, err
@@ -54,6 +57,9 @@ func (s *Service) CreateTeam(ctx context.Context, actor Actor, orgRef, name stri
 // RenameTeam renames a team. Needs teams.manage.
 func (s *Service) RenameTeam(ctx context.Context, actor Actor, orgRef, id, name string) (t Team, err error) {
 	defer wrap(&err, "RenameTeam(%s, %s)", orgRef, id)
+	if err = s.permitted(ctx, actor, orgRef, PermTeamsManage); err != nil {
+		return t, err
+	}
 	name, err = NormalizeName("name", name, true)
 	if err != nil {
 		return t, err

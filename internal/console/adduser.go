@@ -52,8 +52,12 @@ func (c *Console) addUser(w http.ResponseWriter, r *http.Request, p *page) {
 		v.In.SendInvite = &send
 	}
 	n, err := c.svc.FindNewcomer(ctx, p.Actor, p.Org().ID, v.In.Email)
-	if err == nil && n.Member {
+	switch {
+	case err == nil && n.Member:
 		err = account.Errorf(account.EDUPLICATEEMAIL, "%s is already a member of %s", n.Email, p.Org().Name)
+	case err == nil && n.Disabled:
+		err = &account.Error{Code: account.EFORBIDDEN, Message: "the account of " + n.Email + " is disabled",
+			Fields: []account.FieldError{{Field: "email", Message: "belongs to a disabled account, which cannot be added"}}}
 	}
 	if err != nil {
 		c.addUserProblem(w, r, p, &addUserView{Step: "email", In: v.In}, err)

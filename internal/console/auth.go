@@ -183,13 +183,18 @@ func (c *Console) acceptInvitation(w http.ResponseWriter, r *http.Request, p *pa
 	in := account.AcceptInput{Token: token}
 	var actor *account.Actor
 	f := acceptForm{FirstName: formValue(r, "first_name"), LastName: formValue(r, "last_name")}
-	if inv.AccountExists {
+	switch {
+	case inv.Claim:
+		// The person claims an account an organization set up: a new password, and
+		// a new session (claiming ends every other).
+		in.Password = formValue(r, "password")
+	case inv.AccountExists:
 		if !p.SignedIn {
 			c.toLogin(w, r)
 			return
 		}
 		actor = &p.Actor
-	} else {
+	default:
 		in.FirstName, in.LastName, in.Password = f.FirstName, f.LastName, formValue(r, "password")
 	}
 	res, err := c.svc.AcceptInvitation(ctx, actor, in, httpapi.ClientIP(ctx))

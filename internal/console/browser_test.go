@@ -249,6 +249,16 @@ func (b *tab) see(sel, text string) {
 	b.t.Fatalf("%q never showed %q at %s; it shows:\n%s", sel, text, loc, truncate(got, 2000))
 }
 
+// notSee checks that the element sel, as it is now, does not hold text.
+func (b *tab) notSee(sel, text string) {
+	b.t.Helper()
+	var got string
+	b.run(settled(), chromedp.Text(sel, &got, chromedp.ByQuery))
+	if strings.Contains(got, text) {
+		b.t.Fatalf("%s shows %q:\n%s", sel, text, truncate(got, 2000))
+	}
+}
+
 // absent checks that no element matches sel.
 func (b *tab) absent(sel string) {
 	b.t.Helper()

@@ -20,10 +20,12 @@ import (
 	"roster.dev/roster/internal/storetest"
 )
 
-// screenshots is the folder the README shows the console from; the SQLite run of
-// the browser tests rewrites it.
+// screenshots is the folder the README shows the console from, which the SQLite
+// run of the browser tests rewrites when asked to.
 func screenshots(db *sqlstore.DB) string {
-	if db.Engine() != sqlstore.SQLite {
+	// Only on request, so that a plain test run leaves the tree as it was:
+	// ROSTER_SCREENSHOTS=1 go test ./internal/console rewrites README's pictures.
+	if db.Engine() != sqlstore.SQLite || os.Getenv("ROSTER_SCREENSHOTS") == "" {
 		return ""
 	}
 	_, file, _, _ := runtime.Caller(0)
@@ -289,10 +291,15 @@ func TestConsoleAddUser(t *testing.T) {
 		b.open("/o/acme/users/new")
 		b.fill("#f-email", "ivy@globex.test")
 		b.click("main form button.primary")
-		b.see("main", "already has a Roster account")
+		b.see("main", "already has a Roster account: they will get an invitation")
 		b.absent("#f-first_name")
+		b.absent(`input[name=send_invite][type=checkbox]`)
+		b.notSee("main", "Ivy") // globex's account: acme sees only the email
 		b.click("main form button.primary")
 		b.see(".flash", "invitation is on its way to ivy@globex.test")
+		b.see("#profile-own", "you see their details once they accept")
+		b.absent("#panel #f-first_name")
+		b.notSee("#panel", "Ives")
 		b.logout()
 
 		// Gus follows the link, sets up the account and is in.
@@ -467,8 +474,9 @@ func TestConsoleImport(t *testing.T) {
 }
 
 // TestConsoleJoinRequest: a registered person asks to join; the admins are told;
-// an admin approves, which emails an invitation; the person accepts it with their
-// own session and is in.
+// an admin approves, which emails an invitation; the person, whose account globex
+// set up, accepts it by choosing a password of their own (claiming the account,
+// which ends their other session) and is in.
 func TestConsoleJoinRequest(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		s := newStack(t, db)
@@ -502,8 +510,19 @@ func TestConsoleJoinRequest(t *testing.T) {
 		b.login("zed@globex.test", pass)
 		b.open(invite)
 		b.see("h1", "Join Acme Corp")
+		b.see("main", "Choose a password of your own")
+		b.fill("#f-password", "zed's very own secret")
 		b.click("main form button.primary")
 		b.see(".flash", "Welcome to Acme Corp")
+		if _, err := s.svc.Login(ctx, "zed@globex.test", pass, "", ""); account.ErrorCode(err) != account.EUNAUTHENTICATED {
+			t.Errorf("globex's password after the claim: %v", err)
+		}
+		// The profile is Zed's own now: he edits it on his account page.
+		b.open("/me")
+		b.fill("#f-first_name", "Zeddie")
+		b.click(`form[action="/me/profile"] button`)
+		b.see(".flash", "Your profile is saved")
+		b.see("h1", "Zeddie Zane")
 		p := must[account.Page[account.Member]](t)(s.svc.FindMembers(ctx, w.adaActor, "acme", account.MemberQuery{Q: "zed@globex.test"}))
 		if len(p.Items) != 1 || p.Items[0].State != account.MemberActive {
 			t.Fatalf("zed in acme: %+v", p.Items)

@@ -44,7 +44,33 @@ func (c *Console) keepFlash(w http.ResponseWriter, r *http.Request, p *page, url
 // the form to ask to join another organization.
 func (c *Console) me(w http.ResponseWriter, r *http.Request, p *page) {
 	p.Section = "me"
-	c.render(w, r, http.StatusOK, mePage(p, "", "", nil))
+	c.render(w, r, http.StatusOK, mePage(p, "", "", nil, profileOf(p.Actor.Account), nil))
+}
+
+// profileForm is the profile card's fields.
+type profileForm struct {
+	FirstName, LastName, Phone, Username string
+}
+
+func profileOf(a account.Account) profileForm {
+	return profileForm{FirstName: a.FirstName, LastName: a.LastName, Phone: a.Phone, Username: a.Username}
+}
+
+// profile saves the signed-in person's own names, phone and username.
+func (c *Console) profile(w http.ResponseWriter, r *http.Request, p *page) {
+	limitForm(w, r)
+	p.Section = "me"
+	ctx := r.Context()
+	f := profileForm{FirstName: formValue(r, "first_name"), LastName: formValue(r, "last_name"),
+		Phone: formValue(r, "phone"), Username: formValue(r, "username")}
+	_, err := c.svc.UpdateProfile(ctx, p.Actor, account.ProfileInput{FirstName: &f.FirstName, LastName: &f.LastName,
+		Phone: &f.Phone, Username: &f.Username})
+	if err != nil {
+		prob := c.problemOf(ctx, err)
+		c.render(w, r, prob.Status, mePage(p, "", "", nil, f, prob))
+		return
+	}
+	c.redirect(w, r, "/me", "Your profile is saved.")
 }
 
 // joinRequest asks, as the signed-in account, to join an organization by its slug.
@@ -66,7 +92,7 @@ func (c *Console) joinRequest(w http.ResponseWriter, r *http.Request, p *page) {
 		if prob.Status == http.StatusNotFound {
 			prob.Fields["organization"] = "does not name an organization"
 		}
-		c.render(w, r, prob.Status, mePage(p, org, msg, prob))
+		c.render(w, r, prob.Status, mePage(p, org, msg, prob, profileOf(p.Actor.Account), nil))
 		return
 	}
 	c.redirect(w, r, "/me", "Your request to join is sent; the organization's administrators will answer it.")

@@ -26,6 +26,13 @@ func (v *panelView) holds(id string) bool {
 	return false
 }
 
+// profileEditable reports whether the actor may change the member's names, phone
+// and username (the organization manages the account, or the actor is the operator
+// or the person).
+func (v *panelView) profileEditable(p *page) bool {
+	return account.MayEditProfile(p.Actor, p.Org(), v.Member.Account)
+}
+
 func (v *panelView) isAdmin() bool {
 	return v.Member.RoleID == "admin" || v.Member.RoleID == "owner"
 }

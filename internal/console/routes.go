@@ -30,6 +30,7 @@ func (c *Console) routes() {
 	// One's own page.
 	m.HandleFunc("GET /me", c.authed("Your account", c.me))
 	m.HandleFunc("POST /me/join-requests", c.authed("Your account", c.joinRequest))
+	m.HandleFunc("POST /me/profile", c.authed("Your account", c.profile))
 
 	// An organization's Users screen, with the side panel of one member.
 	m.HandleFunc("GET /o/{org}/users", c.inOrg("Users", "users", c.users))

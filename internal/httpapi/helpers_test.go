@@ -216,6 +216,26 @@ func (e *env) member(token, org, email, role string, extra ...map[string]any) ma
 	return e.must(201, token, "POST", "/api/v1/organizations/"+org+"/members", body)
 }
 
+// person adds a person to org as the operator would, and leaves the account as a
+// claim from the mailbox does (TestClaimByPasswordReset shows a reset does it): the
+// person's own, managed by no organization, its email verified, with the password pw.
+func (e *env) person(org, email, role string) map[string]any {
+	e.t.Helper()
+	m := e.member(e.op, org, email, role)
+	err := e.db.Write(context.Background(), func(tx account.Tx) error {
+		a, err := tx.AccountByEmail(context.Background(), email)
+		if err != nil {
+			return err
+		}
+		a.ManagedBy, a.EmailVerified = "", true
+		return tx.UpdateAccount(context.Background(), a)
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return m
+}
+
 func accountID(member map[string]any) string {
 	return member["account"].(map[string]any)["id"].(string)
 }

@@ -223,13 +223,14 @@ type invitationPreviewOutput struct {
 		Organization struct {
 			Name string `json:"name"`
 		} `json:"organization"`
-		Email         string    `json:"email"`
-		Inviter       string    `json:"inviter" doc:"Who sent the invitation."`
-		ExpiresAt     time.Time `json:"expires_at"`
-		AccountExists bool      `json:"account_exists" doc:"When true, accept with the account's own session; otherwise with names and a password."`
-		Role          string    `json:"role" doc:"The name of the role offered."`
-		FirstName     string    `json:"first_name" doc:"The names the inviter gave, if any."`
-		LastName      string    `json:"last_name"`
+		Email            string    `json:"email"`
+		Inviter          string    `json:"inviter" doc:"Who sent the invitation."`
+		ExpiresAt        time.Time `json:"expires_at"`
+		AccountExists    bool      `json:"account_exists" doc:"When true, accept with the account's own session (unless password_required); otherwise with names and a password."`
+		PasswordRequired bool      `json:"password_required" doc:"The account is managed by an organization: accept with a new password (no session needed), which claims the account from the mailbox and ends its other sessions."`
+		Role             string    `json:"role" doc:"The name of the role offered."`
+		FirstName        string    `json:"first_name" doc:"The names the inviter gave, if any."`
+		LastName         string    `json:"last_name"`
 	}
 }
 
@@ -242,7 +243,7 @@ func (s *Server) previewInvitation(ctx context.Context, in *TokenPath) (*invitat
 	b := &out.Body
 	b.Organization.Name = p.Organization.Name
 	b.Email, b.Inviter, b.ExpiresAt, b.AccountExists = p.Invitation.Email, p.Inviter, p.Invitation.ExpiresAt, p.AccountExists
-	b.Role, b.FirstName, b.LastName = p.Role.Name, p.FirstName, p.LastName
+	b.Role, b.FirstName, b.LastName, b.PasswordRequired = p.Role.Name, p.FirstName, p.LastName, p.Claim
 	return out, nil
 }
 

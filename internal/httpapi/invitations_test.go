@@ -202,14 +202,14 @@ func TestBulkInvite(t *testing.T) {
 	})
 }
 
-// TestInviteExistingAccount: a person who has an account accepts with their own
-// session, not with a new password.
+// TestInviteExistingAccount: a person who has an account of their own accepts with
+// their own session, not with a new password.
 func TestInviteExistingAccount(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		e.org("acme", "")
 		e.org("globex", "")
-		e.member(e.op, "globex", "fred@globex.test", "member")
-		e.member(e.op, "globex", "gina@globex.test", "member")
+		e.person("globex", "fred@globex.test", "member")
+		e.person("globex", "gina@globex.test", "member")
 		fred := e.login("fred@globex.test", pw)
 		gina := e.login("gina@globex.test", pw)
 
@@ -388,8 +388,8 @@ func TestJoinRequests(t *testing.T) {
 		e.member(e.op, "acme", "own@acme.test", "owner")
 		e.member(e.op, "acme", "adm@acme.test", "admin")
 		e.member(e.op, "acme", "mem@acme.test", "member")
-		e.member(e.op, "globex", "joe@globex.test", "member")
-		e.member(e.op, "globex", "kim@globex.test", "member")
+		e.person("globex", "joe@globex.test", "member")
+		e.person("globex", "kim@globex.test", "member")
 		joe := e.login("joe@globex.test", pw)
 		kim := e.login("kim@globex.test", pw)
 		adm := e.login("adm@acme.test", pw)
@@ -531,9 +531,10 @@ func TestEmailRateLimits(t *testing.T) {
 	})
 }
 
-// TestAddInvitedElsewhere: an admin who adds, with a password, someone invited by
-// another organization who never set up their account gives them that account;
-// the other invitation is then accepted with the account's session.
+// TestAddInvitedElsewhere: someone invited by another organization who never set up
+// their account is not given an account by whoever adds them next: a password is
+// refused, and without one they are invited; they set up their account from the
+// first invitation and accept the second with its session.
 func TestAddInvitedElsewhere(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		e.org("acme", "")
@@ -541,16 +542,24 @@ func TestAddInvitedElsewhere(t *testing.T) {
 		e.must(200, e.op, "POST", "/api/v1/organizations/acme/invitations", map[string]any{"emails": []string{"pat@x.test"}})
 		token := e.link("invitation", "pat@x.test")
 		problem(t, e.call(e.op, "POST", "/api/v1/organizations/globex/members", map[string]any{
-			"email": "pat@x.test", "role": "member", "send_invite": false}), 422, "validation", "password", "first_name")
-		m := e.member(e.op, "globex", "pat@x.test", "member")
-		if m["state"] != "active" || m["account"].(map[string]any)["first_name"] != "Fpa" {
+			"email": "pat@x.test", "role": "member", "send_invite": false, "password": pw,
+			"first_name": "P", "last_name": "T"}), 422, "validation", "password")
+		m := e.must(201, e.op, "POST", "/api/v1/organizations/globex/members", map[string]any{
+			"email": "pat@x.test", "role": "member", "send_invite": false})
+		if m["state"] != "invited" {
 			t.Errorf("member = %v", m)
 		}
+		if n := e.count("invitation", "pat@x.test"); n != 2 {
+			t.Errorf("%d invitations to pat, want 2", n)
+		}
+		second := e.link("invitation", "pat@x.test")
+		e.must(200, "", "POST", "/api/v1/invitations/"+token+"/accept", map[string]any{
+			"first_name": "Pat", "last_name": "Tee", "password": pw})
 		pat := e.login("pat@x.test", pw)
-		if p := e.must(200, "", "GET", "/api/v1/invitations/"+token, nil); p["account_exists"] != true {
+		if p := e.must(200, "", "GET", "/api/v1/invitations/"+second, nil); p["account_exists"] != true || p["password_required"] != false {
 			t.Errorf("preview = %v", p)
 		}
-		e.must(200, pat, "POST", "/api/v1/invitations/"+token+"/accept", nil)
+		e.must(200, pat, "POST", "/api/v1/invitations/"+second+"/accept", nil)
 	})
 }
 

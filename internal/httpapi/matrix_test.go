@@ -29,10 +29,11 @@ const (
 	unauthenticated                // 401 unauthenticated: no or the wrong kind of credential
 	forbidden                      // 403 forbidden: inside the tenant, without the right
 	hidden                         // 404 not-found: another tenant's object, never revealed
+	invalid                        // 422 validation: allowed to act, with a body the rules refuse
 )
 
 func (o outcome) String() string {
-	return [...]string{"2xx", "401 unauthenticated", "403 forbidden", "404 not-found"}[o]
+	return [...]string{"2xx", "401 unauthenticated", "403 forbidden", "404 not-found", "422 validation"}[o]
 }
 
 // whoKind is how a caller relates to acme, the organization the routes act on.
@@ -191,9 +192,10 @@ var outsideOpenAPI = []struct {
 // matrixRoutes is the expectation table: every operation of the OpenAPI document.
 var matrixRoutes = map[string]route{
 	// Auth and self.
-	"login":  {rule: public, body: map[string]any{"email": operatorEmail, "password": pw}},
-	"logout": {rule: anySession, fresh: func(w *world, p *who) call { return call{token: w.relogin(p)} }},
-	"get-me": {rule: anySession},
+	"login":     {rule: public, body: map[string]any{"email": operatorEmail, "password": pw}},
+	"logout":    {rule: anySession, fresh: func(w *world, p *who) call { return call{token: w.relogin(p)} }},
+	"get-me":    {rule: anySession},
+	"update-me": {rule: anySession, body: map[string]any{"phone": "+14155550100"}},
 	"change-password": {rule: anySession, last: true,
 		body: map[string]any{"current_password": pw, "new_password": "a brand new secret"}},
 	"sign-up": {rule: public, fresh: func(w *world, _ *who) call {
@@ -375,6 +377,66 @@ var matrixRoutes = map[string]route{
 	"list-audit": {rule: perm(account.PermAuditRead)},
 }
 
+// scenario is an operation called again with another object or body, where who may
+// call it changes with whom it acts on: the rules of "Who may act on a person".
+type scenario struct {
+	name, method, path string // path parameters as in the OpenAPI document
+	rule               rule
+	fresh              func(w *world, p *who) call
+	// check, when set, judges an allowed answer further ("" when right).
+	check func(r resp, p *who) string
+}
+
+// personRule: acting on a person's own profile in acme: only the operator; acme's
+// members and its partner's are refused whatever their role (the body is not
+// looked at), other tenants see nothing.
+var personRule = orgRule(func(*who) bool { return false })
+
+// invitesInstead: members.invite may add the person, who is invited (their account
+// is another organization's); the operator links them directly.
+func invitesInstead(r resp, p *who) string {
+	want := "invited"
+	if p.kind == operator {
+		want = "active"
+	}
+	if got := r.Body["state"]; got != want {
+		return fmt.Sprintf("the member is %v, want %s", got, want)
+	}
+	if acct := r.Body["account"].(map[string]any); want == "invited" && acct["first_name"] != "" {
+		return fmt.Sprintf("an invitee's profile shows: %v", acct)
+	}
+	return ""
+}
+
+var matrixScenarios = []scenario{
+	{name: "update-member: the profile of an account acme does not manage", method: "PATCH",
+		path: "/api/v1/organizations/{org}/members/{account}", rule: personRule,
+		fresh: func(w *world, _ *who) call {
+			return call{params: map[string]string{"account": w.params["person"]}, body: map[string]any{"last_name": "Hacked"}}
+		}},
+	{name: "update-member: the teams of an account acme does not manage", method: "PATCH",
+		path: "/api/v1/organizations/{org}/members/{account}", rule: perm(account.PermMembersManage),
+		fresh: func(w *world, _ *who) call {
+			return call{params: map[string]string{"account": w.params["person"]}, body: map[string]any{"teams": []string{"Sales"}}}
+		}},
+	{name: "add-member: an account another organization manages, send_invite false", method: "POST",
+		path: "/api/v1/organizations/{org}/members", rule: perm(account.PermMembersInvite), check: invitesInstead,
+		fresh: func(w *world, _ *who) call {
+			return call{body: map[string]any{"email": w.freshAccount(), "role": "member", "send_invite": false}}
+		}},
+	{name: "add-member: a password for an account Roster knows", method: "POST",
+		path: "/api/v1/organizations/{org}/members",
+		rule: func(p *who) outcome {
+			if o := perm(account.PermMembersInvite)(p); o != allowed {
+				return o
+			}
+			return invalid
+		},
+		fresh: func(w *world, _ *who) call {
+			return call{body: map[string]any{"email": w.freshAccount(), "role": "member", "send_invite": false, "password": pw}}
+		}},
+}
+
 // matrixSeats is acme's quota: room for every seat the matrix assigns.
 const matrixSeats = 10000
 
@@ -490,6 +552,7 @@ func newWorld(t *testing.T, db *sqlstore.DB) *world {
 	team := e.must(201, e.op, "POST", "/api/v1/organizations/acme/teams", map[string]any{"name": "Sales"})
 	empty := e.must(201, e.op, "POST", "/api/v1/organizations/acme/roles", map[string]any{"name": "Empty", "permissions": []string{}})
 	target := e.member(e.op, "acme", "target@acme.test", "member", map[string]any{"teams": []string{"Sales"}, "applications": []string{"studio"}})
+	person := e.person("acme", "person@acme.test", "member") // their own account, in acme
 
 	add := func(p *who) { w.callers = append(w.callers, p) }
 	add(&who{name: "anonymous", kind: anonymous})
@@ -538,7 +601,7 @@ func newWorld(t *testing.T, db *sqlstore.DB) *world {
 		"org": "acme", "account": accountID(target), "sub": sub["id"].(string), "app": "studio",
 		"team": team["id"].(string), "role": empty["id"].(string), "token": invToken,
 		"invitations/{id}": invID, "join-requests/{id}": jr["id"].(string), "imports/{id}": imp["id"].(string),
-		"keys/{id}": key["id"].(string), "seat-requests/{id}": sr["id"],
+		"keys/{id}": key["id"].(string), "seat-requests/{id}": sr["id"], "person": accountID(person),
 	}
 	return w
 }
@@ -666,6 +729,25 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			}
 		}
+		for _, sc := range matrixScenarios {
+			for _, p := range w.callers {
+				c := sc.fresh(w, p)
+				path, ok := w.path(t, sc.name, sc.path, c)
+				if !ok {
+					break
+				}
+				want := sc.rule(p)
+				got := e.call(p.token, sc.method, path, c.body)
+				calls++
+				msg := judge(got, want, 0)
+				if msg == "" && want == allowed && sc.check != nil {
+					msg = sc.check(got, p)
+				}
+				if msg != "" {
+					t.Errorf("%s (%s %s) as %s: %s, want %s\n%s", sc.name, sc.method, path, p.name, msg, want, truncateBody(got.Raw))
+				}
+			}
+		}
 		if calls < 1000 {
 			t.Errorf("only %d calls made", calls)
 		}
@@ -691,8 +773,8 @@ func judge(r resp, want outcome, hiddenStatus int) string {
 			return ""
 		}
 	}
-	status := map[outcome]int{unauthenticated: 401, forbidden: 403, hidden: 404}[want]
-	wantSlug := map[outcome]string{unauthenticated: "unauthenticated", forbidden: "forbidden", hidden: "not-found"}[want]
+	status := map[outcome]int{unauthenticated: 401, forbidden: 403, hidden: 404, invalid: 422}[want]
+	wantSlug := map[outcome]string{unauthenticated: "unauthenticated", forbidden: "forbidden", hidden: "not-found", invalid: "validation"}[want]
 	if r.Status != status || slug != wantSlug {
 		return fmt.Sprintf("got %d %s", r.Status, slug)
 	}

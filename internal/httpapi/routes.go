@@ -20,6 +20,7 @@ func (s *Server) routes() {
 	huma.Register(api, op("login", http.MethodPost, "/api/v1/auth/login", "Log in", "Auth", public), s.login)
 	huma.Register(api, op("logout", http.MethodPost, "/api/v1/auth/logout", "Log out (revoke this session)", "Auth", sessionReset, http.StatusNoContent), s.logout)
 	huma.Register(api, op("get-me", http.MethodGet, "/api/v1/me", "The caller's account and memberships", "Auth", sessionReset), s.me)
+	huma.Register(api, op("update-me", http.MethodPatch, "/api/v1/me", "Change the caller's own names, phone or username", "Auth", session), s.updateMe)
 	huma.Register(api, op("change-password", http.MethodPut, "/api/v1/me/password", "Change the caller's password", "Auth", sessionReset, http.StatusNoContent), s.changePassword)
 	huma.Register(api, op("complete-setup", http.MethodPost, "/api/v1/setup", "Create the first operator with a one-time setup token", "Auth", public, http.StatusCreated), s.completeSetup)
 	huma.Register(api, op("sign-up", http.MethodPost, "/api/v1/auth/signup", "Sign up: emails a verification link", "Auth", public, http.StatusAccepted), s.signUp)

@@ -356,7 +356,8 @@ func TestAccountDeletion(t *testing.T) {
 		e.org("globex", "")
 		e.member(e.op, "acme", "own@acme.test", "owner")
 		m := e.member(e.op, "acme", "gone@acme.test", "member")
-		e.member(e.op, "globex", "gone@acme.test", "member") // the same account, linked
+		e.must(201, e.op, "POST", "/api/v1/organizations/globex/members", map[string]any{ // the same account, linked
+			"email": "gone@acme.test", "role": "member", "send_invite": false})
 		own := e.login("own@acme.test", pw)
 		gone := e.login("gone@acme.test", pw)
 		problem(t, e.call(own, "DELETE", "/api/v1/accounts/"+accountID(m), nil), 403, "forbidden")

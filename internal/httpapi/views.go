@@ -20,6 +20,8 @@ type AccountView struct {
 	State             string    `json:"state" enum:"pending,active,disabled"`
 	MustResetPassword bool      `json:"must_reset_password"`
 	Operator          bool      `json:"operator"`
+	EmailVerified     bool      `json:"email_verified" doc:"The person proved the mailbox: accepted an emailed invitation, followed a sign-up's link or completed a password reset."`
+	ManagedBy         *string   `json:"managed_by" doc:"The organization that manages the account (it created it, and the person has not claimed it from their mailbox since), or null."`
 	CreatedAt         time.Time `json:"created_at"`
 }
 
@@ -27,7 +29,7 @@ func accountView(a account.Account) AccountView {
 	return AccountView{
 		ID: a.ID, Email: a.Email, Username: nullable(a.Username), FirstName: a.FirstName, LastName: a.LastName,
 		Phone: nullable(a.Phone), State: string(a.State), MustResetPassword: a.MustResetPassword,
-		Operator: a.Operator, CreatedAt: a.CreatedAt,
+		Operator: a.Operator, EmailVerified: a.EmailVerified, ManagedBy: nullable(a.ManagedBy), CreatedAt: a.CreatedAt,
 	}
 }
 
@@ -39,6 +41,7 @@ type MemberAccountView struct {
 	FirstName string  `json:"first_name"`
 	LastName  string  `json:"last_name"`
 	Phone     *string `json:"phone"`
+	Managed   bool    `json:"managed" doc:"The organization manages the account: its admins may edit the profile. Until an invited person accepts, an account the organization does not manage shows only its id and email."`
 }
 
 // SeatView is one seat a member holds.
@@ -74,7 +77,7 @@ func (s *Server) memberView(m account.Member) MemberView {
 	}
 	return MemberView{
 		Account: MemberAccountView{ID: a.ID, Email: a.Email, Username: nullable(a.Username),
-			FirstName: a.FirstName, LastName: a.LastName, Phone: nullable(a.Phone)},
+			FirstName: a.FirstName, LastName: a.LastName, Phone: nullable(a.Phone), Managed: m.Managed},
 		Role: m.RoleID, Teams: teams, State: string(m.State),
 		Seats:      seatViews(m.Seats),
 		Invitation: s.invitationRef(m.Invitation),

@@ -172,25 +172,28 @@ func userInput(m map[string]any) (account.SCIMUserInput, error) {
 func userResource(u account.SCIMUser, location string) map[string]any {
 	d := u.Data
 	acct := u.Account
+	// The identity provider's names where it gave them, else the account's (which
+	// the service has redacted where the organization may not see them).
+	given, family := orElse(d.GivenName, acct.FirstName), orElse(d.FamilyName, acct.LastName)
 	display := d.DisplayName
 	if display == "" {
-		display = strings.TrimSpace(acct.FirstName + " " + acct.LastName)
+		display = strings.TrimSpace(given + " " + family)
 	}
 	formatted := d.Formatted
 	if formatted == "" {
-		formatted = strings.TrimSpace(acct.FirstName + " " + acct.LastName)
+		formatted = strings.TrimSpace(given + " " + family)
 	}
 	r := map[string]any{
 		"schemas":  []string{userSchema},
 		"id":       u.AccountID,
 		"userName": u.UserName(),
 		"name": map[string]any{
-			"givenName":  acct.FirstName,
-			"familyName": acct.LastName,
+			"givenName":  given,
+			"familyName": family,
 			"formatted":  formatted,
 		},
 		"displayName": display,
-		"active":      u.State != account.MemberDeactivated,
+		"active":      scimActive(u.Member),
 		"roles":       []any{map[string]any{"value": u.RoleID, "primary": true}},
 		"meta": map[string]any{
 			"resourceType": "User",
@@ -379,4 +382,18 @@ func canonicalKey(m map[string]any, name string) string {
 		}
 	}
 	return name
+}
+
+// scimActive is a member's SCIM active: an active member, or an invited one whose
+// invitation is pending (an invited member without one was made inactive, and is
+// sent one when made active again).
+func scimActive(m account.Member) bool {
+	return m.State == account.MemberActive || m.State == account.MemberInvited && m.Invitation != nil
+}
+
+func orElse(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

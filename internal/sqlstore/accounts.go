@@ -10,13 +10,14 @@ import (
 // accountColumns are the columns of an account, read through the alias a, in the
 // order accountDest scans them.
 const accountColumns = `a.id, a.email, a.username, a.first_name, a.last_name, a.phone, a.state,
-	a.must_reset_password, a.operator, a.password_hash, a.created_at, a.updated_at`
+	a.must_reset_password, a.operator, a.password_hash, a.managed_by, a.email_verified, a.created_at, a.updated_at`
 
 // accountDest returns the scan destinations of accountColumns.
 func accountDest(a *account.Account) []any {
 	return []any{
 		&a.ID, &a.Email, scanNullString{&a.Username}, &a.FirstName, &a.LastName, &a.Phone, &a.State,
-		&a.MustResetPassword, &a.Operator, &a.PasswordHash, scanTime{&a.CreatedAt}, scanTime{&a.UpdatedAt},
+		&a.MustResetPassword, &a.Operator, &a.PasswordHash, scanNullString{&a.ManagedBy}, &a.EmailVerified,
+		scanTime{&a.CreatedAt}, scanTime{&a.UpdatedAt},
 	}
 }
 
@@ -24,6 +25,57 @@ func accountDest(a *account.Account) []any {
 // "email username first last" that the member list's q filter matches.
 func searchText(a account.Account) string {
 	return strings.ToLower(a.Email + " " + a.Username + " " + a.FirstName + " " + a.LastName)
+}
+
+// memberSearch is the memberships.search text of a's membership in org in state:
+// an invited member whose account the organization does not manage is found by its
+// email only, as it is shown (account.ProfileVisible).
+func memberSearch(org account.Organization, state account.MemberState, a account.Account) string {
+	if !account.ProfileVisible(org, state, a) {
+		return strings.ToLower(a.Email)
+	}
+	return searchText(a)
+}
+
+// refreshSearch rewrites the search text of a's memberships (of orgID only, unless
+// empty) that changed with a or with their state.
+func (t *tx) refreshSearch(ctx context.Context, a account.Account, orgID string) error {
+	q := `SELECT m.org_id, COALESCE(o.parent_id, ''), m.state, m.search
+		FROM memberships m JOIN organizations o ON o.id = m.org_id WHERE m.account_id = $1`
+	args := []any{a.ID}
+	if orgID != "" {
+		q += ` AND m.org_id = $2`
+		args = append(args, orgID)
+	}
+	rows, err := t.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	type change struct{ orgID, search string }
+	var changes []change
+	for rows.Next() {
+		var org account.Organization
+		var state account.MemberState
+		var old string
+		if err := rows.Scan(&org.ID, &org.ParentID, &state, &old); err != nil {
+			rows.Close()
+			return err
+		}
+		if text := memberSearch(org, state, a); text != old {
+			changes = append(changes, change{org.ID, text})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, c := range changes {
+		if _, err := t.q.ExecContext(ctx, `UPDATE memberships SET search = $3 WHERE org_id = $1 AND account_id = $2`,
+			c.orgID, a.ID, c.search); err != nil {
+			return translate(err, "member")
+		}
+	}
+	return nil
 }
 
 // usernameKey is the unique, case-insensitive form of a username (NULL when empty).
@@ -61,31 +113,31 @@ func (t *tx) FirstOperator(ctx context.Context) (account.Account, error) {
 func (t *tx) CreateAccount(ctx context.Context, a account.Account) error {
 	_, err := t.q.ExecContext(ctx, `
 		INSERT INTO accounts (id, email, email_key, username, username_key, first_name, last_name,
-			phone, state, must_reset_password, operator, password_hash, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			phone, state, must_reset_password, operator, password_hash, managed_by, email_verified,
+			created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		a.ID, a.Email, account.EmailKey(a.Email), nullString(a.Username), usernameKey(a.Username),
 		a.FirstName, a.LastName, a.Phone, string(a.State), a.MustResetPassword, a.Operator,
-		a.PasswordHash, ts(a.CreatedAt), ts(a.UpdatedAt))
+		a.PasswordHash, nullString(a.ManagedBy), a.EmailVerified, ts(a.CreatedAt), ts(a.UpdatedAt))
 	return translate(err, "account")
 }
 
 // UpdateAccount writes every column of a but its id and creation time, and refreshes
-// the search text of each of its memberships so the member lists find the new names.
+// the search text of each of its memberships so the member lists find the new names
+// (where each organization may see them).
 func (t *tx) UpdateAccount(ctx context.Context, a account.Account) error {
 	res, err := t.q.ExecContext(ctx, `
 		UPDATE accounts SET email = $2, email_key = $3, username = $4, username_key = $5,
 			first_name = $6, last_name = $7, phone = $8, state = $9, must_reset_password = $10,
-			operator = $11, password_hash = $12, updated_at = $13
+			operator = $11, password_hash = $12, managed_by = $13, email_verified = $14, updated_at = $15
 		WHERE id = $1`,
 		a.ID, a.Email, account.EmailKey(a.Email), nullString(a.Username), usernameKey(a.Username),
 		a.FirstName, a.LastName, a.Phone, string(a.State), a.MustResetPassword, a.Operator,
-		a.PasswordHash, ts(a.UpdatedAt))
+		a.PasswordHash, nullString(a.ManagedBy), a.EmailVerified, ts(a.UpdatedAt))
 	if err := affected(res, err, "account"); err != nil {
 		return err
 	}
-	_, err = t.q.ExecContext(ctx, `UPDATE memberships SET search = $2 WHERE account_id = $1`,
-		a.ID, searchText(a))
-	return translate(err, "member")
+	return t.refreshSearch(ctx, a, "")
 }
 
 // DeleteAccount deletes the account; its memberships, team memberships, sessions,

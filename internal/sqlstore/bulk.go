@@ -192,15 +192,16 @@ func (t *tx) MembershipsOfAccounts(ctx context.Context, orgID string, accountIDs
 // CreateAccounts inserts as, as CreateAccount would one by one. A taken (or repeated)
 // email or username is an ECONFLICT naming the field.
 func (t *tx) CreateAccounts(ctx context.Context, as []account.Account) error {
-	_, err := t.bulkInsert(ctx, len(as), 14, func(_ *bulkArgs, values string) string {
+	_, err := t.bulkInsert(ctx, len(as), 16, func(_ *bulkArgs, values string) string {
 		return `INSERT INTO accounts (id, email, email_key, username, username_key, first_name, last_name,
-			phone, state, must_reset_password, operator, password_hash, created_at, updated_at)
+			phone, state, must_reset_password, operator, password_hash, managed_by, email_verified,
+			created_at, updated_at)
 		VALUES ` + values
 	}, func(b *bulkArgs, i int) string {
 		a := &as[i]
 		return b.row(a.ID, a.Email, account.EmailKey(a.Email), nullString(a.Username), usernameKey(a.Username),
 			a.FirstName, a.LastName, a.Phone, string(a.State), a.MustResetPassword, a.Operator,
-			a.PasswordHash, ts(a.CreatedAt), ts(a.UpdatedAt))
+			a.PasswordHash, nullString(a.ManagedBy), a.EmailVerified, ts(a.CreatedAt), ts(a.UpdatedAt))
 	})
 	return translate(err, "account")
 }
@@ -218,12 +219,25 @@ func (t *tx) CreateMemberships(ctx context.Context, ms []account.Membership, acc
 				i, ms[i].AccountID, accounts[i].ID)
 		}
 	}
+	orgs := map[string]account.Organization{}
+	for _, m := range ms {
+		if _, ok := orgs[m.OrgID]; ok {
+			continue
+		}
+		org := account.Organization{ID: m.OrgID}
+		err := t.q.QueryRowContext(ctx, `SELECT COALESCE(parent_id, '') FROM organizations WHERE id = $1`, m.OrgID).
+			Scan(&org.ParentID)
+		if err != nil {
+			return translate(err, "organization")
+		}
+		orgs[m.OrgID] = org
+	}
 	_, err := t.bulkInsert(ctx, len(ms), 7, func(_ *bulkArgs, values string) string {
 		return `INSERT INTO memberships (org_id, account_id, role_id, state, search, created_at, updated_at)
 		VALUES ` + values
 	}, func(b *bulkArgs, i int) string {
 		m := &ms[i]
-		return b.row(m.OrgID, m.AccountID, m.RoleID, string(m.State), searchText(accounts[i]),
+		return b.row(m.OrgID, m.AccountID, m.RoleID, string(m.State), memberSearch(orgs[m.OrgID], m.State, accounts[i]),
 			ts(m.CreatedAt), ts(m.UpdatedAt))
 	})
 	if foreignKeyViolation(err) {

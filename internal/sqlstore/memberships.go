@@ -132,27 +132,36 @@ func (t *tx) CreateMembership(ctx context.Context, m account.Membership) error {
 	// The search text is lower-cased in Go, like the q patterns matched against it:
 	// SQLite's lower() folds ASCII only, so SQL could not compute the same text.
 	var a account.Account
+	org := account.Organization{ID: m.OrgID}
 	err := t.q.QueryRowContext(ctx, `
-		SELECT a.email, a.username, a.first_name, a.last_name FROM accounts a WHERE a.id = $1`, m.AccountID).
-		Scan(&a.Email, scanNullString{&a.Username}, &a.FirstName, &a.LastName)
+		SELECT a.email, a.username, a.first_name, a.last_name, a.managed_by, COALESCE(o.parent_id, '')
+		FROM accounts a LEFT JOIN organizations o ON o.id = $2 WHERE a.id = $1`, m.AccountID, m.OrgID).
+		Scan(&a.Email, scanNullString{&a.Username}, &a.FirstName, &a.LastName, scanNullString{&a.ManagedBy}, &org.ParentID)
 	if err != nil {
 		return translate(err, "account")
 	}
 	_, err = t.q.ExecContext(ctx, `
 		INSERT INTO memberships (org_id, account_id, role_id, state, search, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		m.OrgID, m.AccountID, m.RoleID, string(m.State), searchText(a), ts(m.CreatedAt), ts(m.UpdatedAt))
+		m.OrgID, m.AccountID, m.RoleID, string(m.State), memberSearch(org, m.State, a), ts(m.CreatedAt), ts(m.UpdatedAt))
 	return translate(err, "member")
 }
 
-// UpdateMembership writes m's role, state and update time. The search text depends
-// only on the account, which UpdateAccount keeps current.
+// UpdateMembership writes m's role, state and update time, and the search text the
+// state decides (an accepted invitation makes the member's names searchable).
 func (t *tx) UpdateMembership(ctx context.Context, m account.Membership) error {
 	res, err := t.q.ExecContext(ctx, `
 		UPDATE memberships SET role_id = $3, state = $4, updated_at = $5
 		WHERE org_id = $1 AND account_id = $2`,
 		m.OrgID, m.AccountID, m.RoleID, string(m.State), ts(m.UpdatedAt))
-	return affected(res, err, "member")
+	if err := affected(res, err, "member"); err != nil {
+		return err
+	}
+	a, err := t.AccountByID(ctx, m.AccountID)
+	if err != nil {
+		return err
+	}
+	return t.refreshSearch(ctx, a, m.OrgID)
 }
 
 // DeleteMembership deletes a membership and its team memberships (they cascade).

@@ -108,7 +108,8 @@ func decodeValues(js string) ([]account.SCIMValue, error) {
 // scimUserColumns are a member's SCIM data through the alias u of a LEFT JOIN, NULL
 // columns read as empty.
 const scimUserColumns = `COALESCE(u.account_id, ''), COALESCE(u.user_name, ''), COALESCE(u.external_id, ''),
-	COALESCE(u.display_name, ''), COALESCE(u.formatted_name, ''), COALESCE(u.emails, '[]'),
+	COALESCE(u.display_name, ''), COALESCE(u.given_name, ''), COALESCE(u.family_name, ''),
+	COALESCE(u.formatted_name, ''), COALESCE(u.emails, '[]'),
 	COALESCE(u.phones, '[]'), COALESCE(u.department, ''), COALESCE(u.employee_number, ''),
 	COALESCE(u.manager, ''), COALESCE(u.extra, ''), u.updated_at`
 
@@ -125,7 +126,7 @@ type scimUserRow struct {
 func (r *scimUserRow) dest() []any {
 	d := &r.u.Data
 	return append(memberDest(&r.u.Member), &d.AccountID, &d.UserName, &d.ExternalID, &d.DisplayName,
-		&d.Formatted, &r.emails, &r.phones, &d.Department, &d.EmployeeNumber, &d.Manager, &r.extra,
+		&d.GivenName, &d.FamilyName, &d.Formatted, &r.emails, &r.phones, &d.Department, &d.EmployeeNumber, &d.Manager, &r.extra,
 		scanTime{&d.UpdatedAt})
 }
 
@@ -272,18 +273,19 @@ func (t *tx) PutSCIMUser(ctx context.Context, d account.SCIMUserData) error {
 	_, err := t.q.ExecContext(ctx, `
 		INSERT INTO scim_users (org_id, account_id, user_name, user_name_key, external_id, display_name,
 			formatted_name, emails, emails_text, phones, phones_text, department, employee_number, manager,
-			extra, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			extra, updated_at, given_name, family_name)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 		ON CONFLICT (org_id, account_id) DO UPDATE SET user_name = excluded.user_name,
 			user_name_key = excluded.user_name_key, external_id = excluded.external_id,
 			display_name = excluded.display_name, formatted_name = excluded.formatted_name,
+			given_name = excluded.given_name, family_name = excluded.family_name,
 			emails = excluded.emails, emails_text = excluded.emails_text, phones = excluded.phones,
 			phones_text = excluded.phones_text, department = excluded.department,
 			employee_number = excluded.employee_number, manager = excluded.manager, extra = excluded.extra,
 			updated_at = excluded.updated_at`,
 		d.OrgID, d.AccountID, d.UserName, strings.ToLower(d.UserName), nullString(d.ExternalID), d.DisplayName,
 		d.Formatted, emails, emailsText, phones, phonesText, d.Department, d.EmployeeNumber, d.Manager,
-		extra, ts(d.UpdatedAt))
+		extra, ts(d.UpdatedAt), d.GivenName, d.FamilyName)
 	if foreignKeyViolation(err) {
 		return account.Errorf(account.ENOTFOUND, "member not found")
 	}

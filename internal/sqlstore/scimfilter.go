@@ -19,6 +19,20 @@ type scimCol struct {
 	eq func(ph string) string
 }
 
+// profileVisibleSQL is account.ProfileVisible over memberships m and accounts a: the
+// condition under which the organization sees the account's profile. SCIM's name
+// attributes are the identity provider's when it gave them, else the account's
+// where visible (what scim's userResource shows, so a filter finds what a read shows
+// and nothing it hides).
+const (
+	profileVisibleSQL = `(m.state <> 'invited' OR a.managed_by = m.org_id OR
+		a.managed_by = (SELECT po.parent_id FROM organizations po WHERE po.id = m.org_id))`
+	scimGivenName = `CASE WHEN COALESCE(u.given_name, '') <> '' THEN u.given_name WHEN ` + profileVisibleSQL +
+		` THEN a.first_name ELSE '' END`
+	scimFamilyName = `CASE WHEN COALESCE(u.family_name, '') <> '' THEN u.family_name WHEN ` + profileVisibleSQL +
+		` THEN a.last_name ELSE '' END`
+)
+
 // scimUserCols are the User attributes over memberships m, accounts a and the LEFT
 // JOINed scim_users u, in the organization of placeholder org. A member that no
 // identity provider described has the account's email as userName and as its one
@@ -37,15 +51,17 @@ func scimUserCols(org string) map[string]scimCol {
 					SELECT sa.id FROM accounts sa WHERE sa.email_key = ` + ph + ` AND NOT EXISTS (
 						SELECT 1 FROM scim_users sx WHERE sx.org_id = ` + org + ` AND sx.account_id = sa.id))`
 			}},
-		"displayName": {expr: "lower(COALESCE(NULLIF(u.display_name, ''), TRIM(a.first_name || ' ' || a.last_name)))",
+		"displayName": {expr: "lower(COALESCE(NULLIF(u.display_name, ''), TRIM(" + scimGivenName + " || ' ' || " + scimFamilyName + ")))",
 			kind: account.SCIMText},
-		"name.givenName":     {expr: "lower(a.first_name)", kind: account.SCIMText},
-		"name.familyName":    {expr: "lower(a.last_name)", kind: account.SCIMText},
+		"name.givenName":     {expr: "lower(" + scimGivenName + ")", kind: account.SCIMText},
+		"name.familyName":    {expr: "lower(" + scimFamilyName + ")", kind: account.SCIMText},
 		"name.formatted":     {expr: "lower(COALESCE(u.formatted_name, ''))", kind: account.SCIMText},
 		"emails.value":       {expr: "COALESCE(u.emails_text, a.email_key)", kind: account.SCIMMultiText},
 		"phoneNumbers.value": {expr: "COALESCE(u.phones_text, '')", kind: account.SCIMMultiText},
-		"active":             {expr: "m.state", kind: account.SCIMBool},
-		"meta.created":       {expr: "m.created_at", kind: account.SCIMTime},
+		// scim's scimActive: an active member, or an invited one with a pending invitation.
+		"active": {expr: `(m.state = 'active' OR m.state = 'invited' AND EXISTS (SELECT 1 FROM invitations si
+			WHERE si.org_id = m.org_id AND si.account_id = m.account_id AND si.state = 'pending'))`, kind: account.SCIMBool},
+		"meta.created": {expr: "m.created_at", kind: account.SCIMTime},
 		"meta.lastModified": {expr: "CASE WHEN u.updated_at > m.updated_at THEN u.updated_at ELSE m.updated_at END",
 			kind: account.SCIMTime},
 		account.SCIMEnterprise + ":department":     {expr: "lower(COALESCE(u.department, ''))", kind: account.SCIMText},
@@ -107,7 +123,7 @@ func compileSCIM(engine Engine, f *account.SCIMFilter, a *args, cols map[string]
 	e := c.expr
 	switch c.kind {
 	case account.SCIMBool:
-		active := "(" + e + " <> 'deactivated')"
+		active := e
 		switch f.Op {
 		case "pr":
 			return "(1 = 1)", nil
