@@ -312,3 +312,36 @@ func disable(t *testing.T, e *env, email string) {
 func setMustReset(t *testing.T, e *env, email string) {
 	editAccount(t, e, email, func(a *account.Account) { a.MustResetPassword = true })
 }
+
+// TestPartnerManagesWhatItCreates: a partner's admin adds a new person to one of its
+// organizations with a password, then to another: the account is the partner's to
+// manage, so the second add links it (as the console's partner form does), and the
+// organizations under the partner may edit its profile; an organization elsewhere
+// still invites it.
+func TestPartnerManagesWhatItCreates(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.org("north", "-")
+		e.org("acme", "north")
+		e.org("cyan", "north")
+		e.org("globex", "")
+		e.person("north", "pa@north.test", "admin")
+		e.person("acme", "own@acme.test", "owner")
+		e.person("globex", "own@globex.test", "owner")
+		pa := e.login("pa@north.test", pw)
+		m := e.member(pa, "acme", "quinn@acme.test", "member")
+		if acct := m["account"].(map[string]any); m["state"] != "active" || acct["managed"] != true {
+			t.Fatalf("quinn in acme = %v", m)
+		}
+		c := e.must(201, pa, "POST", "/api/v1/organizations/cyan/members", map[string]any{
+			"email": "quinn@acme.test", "role": "member", "send_invite": false})
+		if c["state"] != "active" {
+			t.Errorf("quinn in cyan = %v, want linked by the partner that manages the account", c)
+		}
+		e.must(200, e.login("own@acme.test", pw), "PATCH", "/api/v1/organizations/acme/members/"+accountID(m), map[string]any{"first_name": "Quincy"})
+		g := e.must(201, e.login("own@globex.test", pw), "POST", "/api/v1/organizations/globex/members", map[string]any{
+			"email": "quinn@acme.test", "role": "member", "send_invite": false})
+		if g["state"] != "invited" {
+			t.Errorf("quinn in globex = %v, want invited", g)
+		}
+	})
+}

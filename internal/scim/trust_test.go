@@ -53,6 +53,14 @@ func TestProvisioningInvitesOthersAccounts(t *testing.T) {
 		if strings.Contains(raw, `"F L"`) || strings.Contains(raw, `"givenName":"F"`) {
 			t.Errorf("gamma's SCIM view shows the account's names: %s", raw)
 		}
+		// In a group, an invitee shows by email, not by the account's names.
+		g := e.must(201, tok, "POST", "/scim/v2/organizations/gamma/Groups", map[string]any{
+			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Finance",
+			"members": []any{map[string]any{"value": id}}})
+		if got := e.must(200, tok, "GET", "/scim/v2/organizations/gamma/Groups/"+g["id"].(string), nil)["members"].([]any); len(got) != 1 ||
+			got[0].(map[string]any)["display"] != "cfo@gamma.test" {
+			t.Errorf("group members = %v", got)
+		}
 		// A rename from the IdP stays with the membership.
 		if u := patchUser(e, tok, "gamma", id, "name.familyName", "Fuchs"); u["name"].(map[string]any)["familyName"] != "Fuchs" {
 			t.Errorf("after the IdP's rename = %v", u)

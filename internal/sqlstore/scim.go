@@ -372,8 +372,11 @@ func (t *tx) scimGroups(ctx context.Context, orgID, query string, qargs ...any) 
 	var a args
 	org := a.add(orgID)
 	mrows, err := t.q.QueryContext(ctx, `
-		SELECT tm.team_id, tm.account_id, COALESCE(d.display, ''), a.first_name, a.last_name, a.email
+		SELECT tm.team_id, tm.account_id, COALESCE(d.display, ''), a.first_name, a.last_name, a.email,
+			a.managed_by, m.state, COALESCE(o.parent_id, '')
 		FROM team_members tm JOIN accounts a ON a.id = tm.account_id
+		JOIN memberships m ON m.org_id = tm.org_id AND m.account_id = tm.account_id
+		JOIN organizations o ON o.id = tm.org_id
 		LEFT JOIN scim_group_members d ON d.team_id = tm.team_id AND d.account_id = tm.account_id
 		WHERE tm.org_id = `+org+` AND tm.team_id IN (`+a.list(ids)+`)
 		ORDER BY tm.team_id, tm.account_id`, a...)
@@ -384,10 +387,14 @@ func (t *tx) scimGroups(ctx context.Context, orgID, query string, qargs ...any) 
 	for mrows.Next() {
 		var teamID, display string
 		var acct account.Account
-		if err := mrows.Scan(&teamID, &acct.ID, &display, &acct.FirstName, &acct.LastName, &acct.Email); err != nil {
+		var state account.MemberState
+		o := account.Organization{ID: orgID}
+		if err := mrows.Scan(&teamID, &acct.ID, &display, &acct.FirstName, &acct.LastName, &acct.Email,
+			scanNullString{&acct.ManagedBy}, &state, &o.ParentID); err != nil {
 			return nil, err
 		}
-		if display == "" {
+		// An invitee's names are not the organization's to see (account.ProfileVisible).
+		if display == "" && account.ProfileVisible(o, state, acct) {
 			display = strings.TrimSpace(acct.FirstName + " " + acct.LastName)
 		}
 		if display == "" {
