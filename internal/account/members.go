@@ -368,7 +368,7 @@ func (s *Service) removeMember(ctx context.Context, tx Tx, actor Actor, a access
 	} else if err := s.notify(ctx, tx, a.org.ID, s.notice(NoticeRemoved, a.org, actor, cur)); err != nil {
 		return err
 	}
-	return s.audit(ctx, tx, actor, a.org.ID, "member.removed", "account", cur.AccountID, memberState(cur), nil)
+	return s.audit(ctx, tx, actor, a.org.ID, "member.removed", "account", cur.AccountID, memberState(redact(Actor{}, a.org, cur)), nil)
 }
 
 // RemoveResult is the outcome for one account of RemoveMembers.
@@ -449,7 +449,7 @@ func (s *Service) DeleteAccount(ctx context.Context, actor Actor, accountID stri
 		}
 		for _, am := range ms {
 			// Each organization's own trail records that it lost this member.
-			m := Member{Membership: am.Membership, Account: acct, Teams: am.Teams}
+			m := redact(Actor{}, am.Organization, Member{Membership: am.Membership, Account: acct, Teams: am.Teams})
 			if err := s.audit(ctx, tx, actor, am.OrgID, "member.removed", "account", accountID,
 				memberState(m), map[string]any{"reason": "account deleted"}); err != nil {
 				return err
