@@ -2,7 +2,9 @@ package account
 
 import (
 	"context"
+	"encoding/hex"
 	"strings"
+	"time"
 )
 
 // sessionPrefix marks session tokens, so transports can tell them from other bearer
@@ -14,31 +16,88 @@ type LoginResult struct {
 	Token   string // shown once; only its hash is stored
 	Session Session
 	Account Account
+	// DeviceToken marks the client as a known device of the account for its next
+	// logins: the one it presented, if valid, else a new one (shown once).
+	DeviceToken string
 }
 
-// Login checks an email and password and opens a session. Wrong credentials, an
+// Device tokens: a client that logged in gets one, and presents it at its next logins
+// (OWASP's device cookies). It proves nothing on its own; it only gives the client its
+// own allowance of failed attempts, apart from every other client's.
+const (
+	devicePrefix   = "rd_"
+	DeviceTokenTTL = 90 * 24 * time.Hour // a device token lasts this long after its login
+	// maxDeviceTokens bounds how many presented tokens one login looks up.
+	maxDeviceTokens = 4
+)
+
+// LoginGate rations password checks. Login calls it once it knows whether the client
+// is a known device of the account, before any password is checked: device is the key
+// of that device's allowance, or "" for a client that is not one (whose allowance is
+// the email's, shared by every such client: emailKey). An error refuses the attempt
+// and is returned as it is; otherwise finish is called with whether the password was
+// right.
+type LoginGate func(emailKey, device string) (finish func(ok bool), err error)
+
+// LoginInput is one login attempt.
+type LoginInput struct {
+	Email, Password string
+	// DeviceTokens are the device tokens the client holds (a browser may hold one per
+	// account); the first maxDeviceTokens are looked at.
+	DeviceTokens  []string
+	IP, UserAgent string
+	Gate          LoginGate // nil: no rationing
+}
+
+// Login checks an email and password and opens a session (LoginWith without a gate
+// or device tokens).
+func (s *Service) Login(ctx context.Context, email, password, ip, userAgent string) (LoginResult, error) {
+	return s.LoginWith(ctx, LoginInput{Email: email, Password: password, IP: ip, UserAgent: userAgent})
+}
+
+// LoginWith checks an email and password and opens a session. Wrong credentials, an
 // unknown email, an account with no password and a disabled account all answer the
-// same EUNAUTHENTICATED, after the same amount of hashing work.
-func (s *Service) Login(ctx context.Context, email, password, ip, userAgent string) (res LoginResult, err error) {
+// same EUNAUTHENTICATED, after the same amount of hashing work, and are rationed by
+// the gate alike.
+func (s *Service) LoginWith(ctx context.Context, in LoginInput) (res LoginResult, err error) {
 	defer wrap(&err, "Login")
 	var a Account
+	device := ""
 	err = s.store.Read(ctx, func(tx Tx) error {
 		var err error
-		a, err = tx.AccountByEmail(ctx, EmailKey(email))
+		a, err = tx.AccountByEmail(ctx, EmailKey(in.Email))
+		if err != nil {
+			return err
+		}
+		device, err = s.knownDevice(ctx, tx, a.ID, in.DeviceTokens)
 		return err
 	})
 	if err != nil && ErrorCode(err) != ENOTFOUND {
 		return res, err
 	}
+	finish := func(bool) {}
+	if in.Gate != nil {
+		deviceKey := ""
+		if device != "" {
+			deviceKey = hex.EncodeToString(TokenHash(device))
+		}
+		if finish, err = in.Gate(EmailKey(in.Email), deviceKey); err != nil {
+			return res, err
+		}
+	}
 	hash := a.PasswordHash // empty when not found: verified against a dummy
+	password := in.Password
 	if len(password) > maxPasswordLen {
 		password = password[:maxPasswordLen]
 	}
 	ok, err := s.hasher.Verify(ctx, hash, password)
 	if err != nil {
+		finish(true) // no verdict: the attempt does not count against the client
 		return res, err
 	}
-	if !ok || a.State != AccountActive {
+	ok = ok && a.State == AccountActive
+	finish(ok)
+	if !ok {
 		return res, Errorf(EUNAUTHENTICATED, "invalid email or password")
 	}
 	token, tokenHash := s.newToken(sessionPrefix)
@@ -46,16 +105,62 @@ func (s *Service) Login(ctx context.Context, email, password, ip, userAgent stri
 	sess := Session{
 		ID: s.ids.New(), AccountID: a.ID, TokenHash: tokenHash,
 		CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL),
-		IP: ip, UserAgent: truncate(userAgent, 300),
+		IP: in.IP, UserAgent: truncate(in.UserAgent, 300),
 	}
-	actor := Actor{Account: a, SessionID: sess.ID, IP: ip}
+	actor := Actor{Account: a, SessionID: sess.ID, IP: in.IP}
 	err = s.store.Write(ctx, func(tx Tx) error {
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return err
 		}
+		if device == "" {
+			var hash []byte
+			device, hash = s.newToken(devicePrefix)
+			if err := tx.CreateAccountToken(ctx, AccountToken{Hash: hash, Kind: TokenDevice, AccountID: a.ID,
+				Email: a.Email, ExpiresAt: now.Add(DeviceTokenTTL), CreatedAt: now}); err != nil {
+				return err
+			}
+		}
 		return s.audit(ctx, tx, actor, "", "auth.login", "account", a.ID, nil, nil)
 	})
-	return LoginResult{Token: token, Session: sess, Account: a}, err
+	return LoginResult{Token: token, Session: sess, Account: a, DeviceToken: device}, err
+}
+
+// knownDevice returns the first of tokens that is an unexpired device token of the
+// account, or "".
+func (s *Service) knownDevice(ctx context.Context, tx Tx, accountID string, tokens []string) (string, error) {
+	for i, token := range tokens {
+		if i == maxDeviceTokens {
+			break
+		}
+		if !IsDeviceToken(token) {
+			continue
+		}
+		t, err := tx.AccountToken(ctx, TokenDevice, TokenHash(token))
+		switch {
+		case ErrorCode(err) == ENOTFOUND:
+			continue
+		case err != nil:
+			return "", err
+		case t.AccountID == accountID && s.now().Before(t.ExpiresAt):
+			return token, nil
+		}
+	}
+	return "", nil
+}
+
+// IsDeviceToken reports whether a string has the form of a device token: its prefix
+// and 43 characters of unpadded URL-safe base64 (32 random bytes).
+func IsDeviceToken(token string) bool {
+	rest, ok := strings.CutPrefix(token, devicePrefix)
+	if !ok || len(rest) != 43 {
+		return false
+	}
+	for _, c := range rest {
+		if !(c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // IsSessionToken reports whether a bearer token has the form of a session token.

@@ -91,6 +91,7 @@ type JoinRequestFilter struct {
 const (
 	TokenVerifyEmail   = "verify-email"   // sign-up: proves the email, then creates the account
 	TokenPasswordReset = "password-reset" // sets a new password
+	TokenDevice        = "device"         // a client that logged in to the account (not single-use)
 )
 
 // AccountToken is a single-use secret sent by email: a sign-up's verification (which

@@ -25,22 +25,22 @@ func (c *Console) loginForm(w http.ResponseWriter, r *http.Request, p *page) {
 }
 
 // login opens a session under the API's login limits and sets it as an HttpOnly,
-// SameSite=Lax cookie (Secure behind an https base URL).
+// SameSite=Lax cookie (Secure behind an https base URL); the device cookie makes this
+// browser a known device of the account at its next logins.
 func (c *Console) login(w http.ResponseWriter, r *http.Request, p *page) {
 	limitForm(w, r)
 	f := loginForm{Email: formValue(r, "email"), Next: formValue(r, "next")}
 	ctx := r.Context()
-	err := c.limits.AllowLogin(ctx, f.Email)
-	var res account.LoginResult
-	if err == nil {
-		res, err = c.svc.Login(ctx, f.Email, formValue(r, "password"), httpapi.ClientIP(ctx), truncate(r.UserAgent(), 200))
-	}
+	res, err := c.limits.Login(ctx, account.LoginInput{Email: f.Email, Password: formValue(r, "password"),
+		DeviceTokens: deviceTokens(r), UserAgent: truncate(r.UserAgent(), 200)})
 	if err != nil {
 		prob := c.problemOf(ctx, err)
+		retryAfter(w, err)
 		c.render(w, r, prob.Status, loginPage(p, f, prob, c.signUp))
 		return
 	}
 	c.setSession(w, res.Token, res.Session.ExpiresAt)
+	c.setDevice(w, r, res.DeviceToken)
 	if res.Account.MustResetPassword {
 		c.redirect(w, r, "/password", "Please choose a new password before you go on.")
 		return

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,7 +29,7 @@ var static embed.FS
 // Limits are the API's rate limits, shared so that the console is no way around them
 // (*httpapi.Server implements it).
 type Limits interface {
-	AllowLogin(ctx context.Context, email string) error
+	Login(ctx context.Context, in account.LoginInput) (account.LoginResult, error)
 	AllowSelfService(ctx context.Context, email string) error
 	AllowInvitations(ctx context.Context, actor account.Actor, n int) error
 	AllowJoinRequest(ctx context.Context, actor account.Actor) error
@@ -172,6 +173,14 @@ func (c *Console) problemOf(ctx context.Context, err error) *problem {
 		p.Message = "Please correct the fields marked below."
 	}
 	return p
+}
+
+// retryAfter sends the Retry-After of a rate limit's refusal, when err is one.
+func retryAfter(w http.ResponseWriter, err error) {
+	var hp *httpapi.Problem
+	if errors.As(err, &hp) && hp.RetryAfter() > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(hp.RetryAfter()))
+	}
 }
 
 // fail renders the error page of err: 404 for what the actor may not see, 403 for

@@ -15,6 +15,10 @@ import (
 const (
 	sessionCookie = "roster_session"
 	flashCookie   = "roster_flash"
+	// deviceCookie holds the device tokens of the accounts that logged in on this
+	// browser (Server.Login), newest first, separated by dots; only /login reads it.
+	deviceCookie = "roster_device"
+	maxDevices   = 4
 )
 
 // page is what every handler and template knows of the request: who is signed in,
@@ -71,6 +75,34 @@ func (c *Console) newPage(w http.ResponseWriter, r *http.Request, title string) 
 func (c *Console) setSession(w http.ResponseWriter, token string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires,
 		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// deviceTokens are the device tokens the browser holds.
+func deviceTokens(r *http.Request) []string {
+	ck, err := r.Cookie(deviceCookie)
+	if err != nil || ck.Value == "" {
+		return nil
+	}
+	tokens := strings.Split(ck.Value, ".")
+	return tokens[:min(len(tokens), maxDevices)]
+}
+
+// setDevice keeps token (an account's device token) first in the device cookie, with
+// up to maxDevices-1 of the other accounts' that the browser held. The cookie is
+// HttpOnly, SameSite=Strict (only the console's own login form sends it) and Secure
+// behind an https base URL.
+func (c *Console) setDevice(w http.ResponseWriter, r *http.Request, token string) {
+	if !account.IsDeviceToken(token) {
+		return
+	}
+	keep := []string{token}
+	for _, t := range deviceTokens(r) {
+		if t != token && account.IsDeviceToken(t) && len(keep) < maxDevices {
+			keep = append(keep, t)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: deviceCookie, Value: strings.Join(keep, "."), Path: "/login",
+		MaxAge: int(account.DeviceTokenTTL / time.Second), HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteStrictMode})
 }
 
 func (c *Console) clearSession(w http.ResponseWriter) {

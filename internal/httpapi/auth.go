@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"roster.dev/roster/internal/account"
@@ -11,8 +12,9 @@ import (
 type loginInput struct {
 	UserAgent string `header:"User-Agent"`
 	Body      struct {
-		Email    string `json:"email" required:"true" maxLength:"254"`
-		Password string `json:"password" required:"true" maxLength:"256"`
+		Email       string `json:"email" required:"true" maxLength:"254"`
+		Password    string `json:"password" required:"true" maxLength:"256"`
+		DeviceToken string `json:"device_token,omitempty" maxLength:"100" doc:"The device_token of an earlier login of this account on this client: its failed attempts then have their own allowance, apart from other clients'. An unknown, expired or another account's token is ignored."`
 	}
 }
 
@@ -22,17 +24,18 @@ type loginOutput struct {
 		ExpiresAt             time.Time   `json:"expires_at"`
 		Account               AccountView `json:"account"`
 		PasswordResetRequired bool        `json:"password_reset_required" doc:"When true, only PUT /api/v1/me/password, GET /api/v1/me and logout are allowed."`
+		DeviceToken           string      `json:"device_token" doc:"Marks this client as a known device of the account: send it with the next logins (device_token). The one sent, if it was valid, else a new one."`
 	}
 }
 
-// login opens a session. Attempts are limited per client address and per email
-// (429 with Retry-After), before any password hashing is spent on them.
+// login opens a session under the login limits (Login).
 func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error) {
-	ip := s.clientIP(ctx)
-	if err := s.AllowLogin(ctx, in.Body.Email); err != nil {
-		return nil, err
+	var devices []string
+	if in.Body.DeviceToken != "" {
+		devices = []string{in.Body.DeviceToken}
 	}
-	res, err := s.svc.Login(ctx, in.Body.Email, in.Body.Password, ip, truncate(in.UserAgent, 200))
+	res, err := s.Login(ctx, account.LoginInput{Email: in.Body.Email, Password: in.Body.Password,
+		DeviceTokens: devices, UserAgent: truncate(in.UserAgent, 200)})
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -41,20 +44,54 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error
 	out.Body.ExpiresAt = res.Session.ExpiresAt
 	out.Body.Account = accountView(res.Account)
 	out.Body.PasswordResetRequired = res.Account.MustResetPassword
+	out.Body.DeviceToken = res.DeviceToken
 	return out, nil
 }
 
-// AllowLogin takes one login attempt from the allowances of the client's address and
-// of the email (429 problem when either is spent), before any password hashing is
-// spent on it. The console's login shares these allowances with the API's.
-func (s *Server) AllowLogin(ctx context.Context, email string) error {
-	if ok, wait := s.loginIP.Allow(s.clientIP(ctx)); !ok {
-		return rateLimited(ctx, wait, "too many login attempts from this address")
+// Login runs a login attempt from the request's client under the login limits (429
+// with Retry-After), which are OWASP's device cookies: a known device of the account
+// (one of in.DeviceTokens) spends its own allowance of failed attempts; every other
+// client spends its address's allowance of attempts and the email's allowance of
+// failed attempts from unknown clients. So guessing is bounded, and failures from
+// elsewhere never lock the account's own devices out. A right password gives the
+// failure allowance back. The console's login shares these limits with the API's.
+func (s *Server) Login(ctx context.Context, in account.LoginInput) (account.LoginResult, error) {
+	ip := s.clientIP(ctx)
+	in.IP = ip
+	// A client that presents no device token cannot be a known device: its address's
+	// allowance is spent before the store is read.
+	mayBeKnown := slices.ContainsFunc(in.DeviceTokens, account.IsDeviceToken)
+	if !mayBeKnown {
+		if ok, wait := s.loginIP.Allow(ip); !ok {
+			return account.LoginResult{}, rateLimited(ctx, wait, "too many login attempts from this address")
+		}
 	}
-	if ok, wait := s.loginEmail.Allow(account.EmailKey(email)); !ok {
-		return rateLimited(ctx, wait, "too many login attempts for this email")
+	in.Gate = func(emailKey, device string) (func(bool), error) {
+		if device != "" {
+			if ok, wait := s.loginDevice.Allow(device); !ok {
+				return nil, rateLimited(ctx, wait, "too many failed logins from this device; try again later")
+			}
+			return func(ok bool) {
+				if ok {
+					s.loginDevice.Refund(device)
+				}
+			}, nil
+		}
+		if mayBeKnown {
+			if ok, wait := s.loginIP.Allow(ip); !ok {
+				return nil, rateLimited(ctx, wait, "too many login attempts from this address")
+			}
+		}
+		if ok, wait := s.loginEmail.Allow(emailKey); !ok {
+			return nil, rateLimited(ctx, wait, "too many failed logins for this email; log in from a device that logged in to it before, or try again later")
+		}
+		return func(ok bool) {
+			if ok {
+				s.loginEmail.Refund(emailKey)
+			}
+		}, nil
 	}
-	return nil
+	return s.svc.LoginWith(ctx, in)
 }
 
 func rateLimited(ctx context.Context, wait time.Duration, detail string) *Problem {

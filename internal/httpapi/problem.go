@@ -30,8 +30,11 @@ type Problem struct {
 	retryAfter int
 }
 
-func (p *Problem) Error() string  { return p.Detail }
-func (p *Problem) GetStatus() int { return p.Status }
+func (p *Problem) Error() string { return p.Detail }
+
+// RetryAfter is the number of seconds a 429 asks the client to wait (0: none said).
+func (p *Problem) RetryAfter() int { return p.retryAfter }
+func (p *Problem) GetStatus() int  { return p.Status }
 
 // ContentType makes huma send problems as application/problem+json.
 func (p *Problem) ContentType(ct string) string {

@@ -6,8 +6,6 @@ import (
 	"math"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Limit is a bucket's refill rate and size.
@@ -26,9 +24,10 @@ type Keyed struct {
 	buckets map[string]*bucket
 }
 
+// bucket holds tokens as of last; it gains one every limit.Every, up to limit.Burst.
 type bucket struct {
-	lim  *rate.Limiter
-	last time.Time
+	tokens float64
+	last   time.Time
 }
 
 // New returns a Keyed limiter. maxKeys bounds memory: past it, idle keys are swept,
@@ -48,27 +47,49 @@ func (k *Keyed) Allow(key string) (bool, time.Duration) { return k.AllowN(key, 1
 // AllowN takes n tokens from key's bucket at once, or none: when there are fewer it
 // returns false and how long until there are enough (n above the burst never is).
 func (k *Keyed) AllowN(key string, n int) (bool, time.Duration) {
+	if n > k.limit.Burst {
+		return false, k.limit.Every
+	}
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	b := k.bucket(key, now)
+	if b.tokens >= float64(n) {
+		b.tokens -= float64(n)
+		return true, 0
+	}
+	wait := time.Duration((float64(n) - b.tokens) * float64(k.limit.Every))
+	return false, time.Duration(math.Ceil(wait.Seconds())) * time.Second
+}
+
+// Refund gives back one token taken from key's bucket, for an attempt that turned
+// out not to count (a right password): a bucket never holds more than its burst.
+func (k *Keyed) Refund(key string) {
+	now := k.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b := k.bucket(key, now)
+	b.tokens = min(float64(k.limit.Burst), b.tokens+1)
+}
+
+// bucket returns key's bucket refilled up to now, creating a full one for a new key.
+func (k *Keyed) bucket(key string, now time.Time) *bucket {
 	b, ok := k.buckets[key]
 	if !ok {
 		if len(k.buckets) >= k.maxKeys {
 			k.sweep(now)
 		}
-		b = &bucket{lim: rate.NewLimiter(rate.Every(k.limit.Every), k.limit.Burst)}
+		b = &bucket{tokens: float64(k.limit.Burst), last: now}
 		k.buckets[key] = b
+		return b
 	}
-	b.last = now
-	r := b.lim.ReserveN(now, n)
-	if !r.OK() {
-		return false, k.limit.Every
+	if elapsed := now.Sub(b.last); elapsed > 0 && k.limit.Every > 0 {
+		b.tokens = min(float64(k.limit.Burst), b.tokens+float64(elapsed)/float64(k.limit.Every))
 	}
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return false, time.Duration(math.Ceil(d.Seconds())) * time.Second
+	if now.After(b.last) {
+		b.last = now
 	}
-	return true, 0
+	return b
 }
 
 // sweep drops keys idle long enough for a full refill, then if still full, the

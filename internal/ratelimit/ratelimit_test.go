@@ -41,3 +41,25 @@ func TestKeyedBoundsMemory(t *testing.T) {
 		t.Fatalf("%d buckets kept; the bound is 50", n)
 	}
 }
+
+func TestKeyedRefund(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	k := New(Limit{Every: time.Minute, Burst: 2}, 100, func() time.Time { return now })
+	k.Allow("a")
+	k.Allow("a")
+	k.Refund("a")
+	if ok, _ := k.Allow("a"); !ok {
+		t.Fatal("a refunded token was not given back")
+	}
+	if ok, _ := k.Allow("a"); ok {
+		t.Fatal("the bucket held more than was refunded")
+	}
+	for range 5 {
+		k.Refund("b")
+	}
+	for i := range 3 {
+		if ok, _ := k.Allow("b"); ok != (i < 2) {
+			t.Fatalf("take %d after refunds: ok=%v; a bucket never holds more than its burst", i+1, ok)
+		}
+	}
+}

@@ -1,0 +1,110 @@
+package httpapi_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/ratelimit"
+	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/storetest"
+)
+
+// TestLoginDeviceTokens: OWASP's device cookies. Failed logins from clients that are
+// not a known device of the account are bounded per email (429 with Retry-After, for
+// them only); a device that logged in before keeps its own allowance, so an attacker's
+// failures never keep the owner out; a device that keeps failing is locked itself.
+func TestLoginDeviceTokens(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, func(d *httpapi.Deps) {
+			d.LoginPerEmail = ratelimit.Limit{Every: time.Minute, Burst: 3}
+			d.LoginPerDevice = ratelimit.Limit{Every: time.Minute, Burst: 2}
+		})
+		e.org("acme", "")
+		e.member(e.op, "acme", "owner@acme.test", "owner")
+		login := "/api/v1/auth/login"
+		right := map[string]any{"email": "owner@acme.test", "password": pw}
+		wrong := map[string]any{"email": "owner@acme.test", "password": "guess guess"}
+		with := func(b map[string]any, device string) map[string]any {
+			out := map[string]any{"device_token": device}
+			for k, v := range b {
+				out[k] = v
+			}
+			return out
+		}
+		// Two of the owner's clients log in and become known devices.
+		phone := e.must(200, "", "POST", login, right)["device_token"].(string)
+		laptop := e.must(200, "", "POST", login, right)["device_token"].(string)
+		if !strings.HasPrefix(phone, "rd_") || phone == laptop {
+			t.Fatalf("device tokens %q, %q: want two distinct rd_ tokens", phone, laptop)
+		}
+		opDevice := e.must(200, "", "POST", login, map[string]any{"email": operatorEmail, "password": pw})["device_token"].(string)
+
+		// An attacker guesses from an unknown client until the email's allowance for
+		// unknown clients is spent; a right password from an unknown client waits too.
+		for range 3 {
+			problem(t, e.call("", "POST", login, wrong), 401, "unauthenticated")
+		}
+		r := e.call("", "POST", login, wrong)
+		problem(t, r, 429, "rate-limited")
+		if ra := r.Header.Get("Retry-After"); ra == "" || ra == "0" {
+			t.Errorf("Retry-After = %q", ra)
+		}
+		problem(t, e.call("", "POST", login, right), 429, "rate-limited")
+		// A token that is not the account's known device is an unknown client: another
+		// account's, a made-up one, one of the wrong form.
+		for _, fake := range []string{opDevice, "rd_" + strings.Repeat("A", 43), "not a token"} {
+			problem(t, e.call("", "POST", login, with(wrong, fake)), 429, "rate-limited")
+		}
+
+		// The owner's device is not locked out by all that, and keeps its token.
+		r = e.call("", "POST", login, with(right, phone))
+		if r.Status != 200 || r.Body["device_token"] != phone {
+			t.Fatalf("the owner's known device: %d %v, want 200 with the same device_token", r.Status, r.Raw)
+		}
+		// A known device that keeps failing is locked, on its own.
+		for range 2 {
+			problem(t, e.call("", "POST", login, with(wrong, phone)), 401, "unauthenticated")
+		}
+		problem(t, e.call("", "POST", login, with(wrong, phone)), 429, "rate-limited")
+		problem(t, e.call("", "POST", login, with(right, phone)), 429, "rate-limited")
+		// Right passwords spend nothing: more logins than the allowance, then its
+		// failures still answer 401.
+		for range 3 {
+			e.must(200, "", "POST", login, with(right, laptop))
+		}
+		problem(t, e.call("", "POST", login, with(wrong, laptop)), 401, "unauthenticated")
+
+		// Time heals every allowance.
+		e.clock.Advance(5 * time.Minute)
+		e.must(200, "", "POST", login, right)
+		e.must(200, "", "POST", login, with(right, phone))
+		// A device token lasts 90 days; past them the client is unknown again and is
+		// given a new one.
+		e.clock.Advance(91 * 24 * time.Hour)
+		if got := e.must(200, "", "POST", login, with(right, laptop))["device_token"]; got == laptop {
+			t.Error("an expired device token was kept")
+		}
+	})
+}
+
+// TestLoginPerAddressSparesKnownDevices: the per-address allowance bounds what unknown
+// clients try from one address; the account's known devices behind the same address
+// are not held to it.
+func TestLoginPerAddressSparesKnownDevices(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, func(d *httpapi.Deps) {
+			d.LoginPerIP = ratelimit.Limit{Every: time.Minute, Burst: 4}
+		})
+		login := "/api/v1/auth/login"
+		// newEnv's login spent one of the address's four attempts.
+		device := e.must(200, "", "POST", login, map[string]any{"email": operatorEmail, "password": pw})["device_token"].(string)
+		for _, email := range []string{"a@acme.test", "b@acme.test"} {
+			problem(t, e.call("", "POST", login, map[string]any{"email": email, "password": "guess guess"}), 401, "unauthenticated")
+		}
+		problem(t, e.call("", "POST", login, map[string]any{"email": "c@acme.test", "password": "guess guess"}), 429, "rate-limited")
+		problem(t, e.call("", "POST", login, map[string]any{"email": operatorEmail, "password": pw}), 429, "rate-limited")
+		e.must(200, "", "POST", login, map[string]any{"email": operatorEmail, "password": pw, "device_token": device})
+	})
+}
