@@ -68,9 +68,10 @@ func (c *Console) passwordForm(w http.ResponseWriter, r *http.Request, p *page) 
 func (c *Console) changePassword(w http.ResponseWriter, r *http.Request, p *page) {
 	limitForm(w, r)
 	p.Section = "me"
-	err := c.svc.ChangePassword(r.Context(), p.Actor, formValue(r, "current_password"), formValue(r, "new_password"))
+	err := c.limits.ChangePassword(r.Context(), p.Actor, formValue(r, "current_password"), formValue(r, "new_password"))
 	if err != nil {
 		prob := c.problemOf(r.Context(), err)
+		retryAfter(w, err)
 		c.render(w, r, prob.Status, passwordPage(p, prob))
 		return
 	}

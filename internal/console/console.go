@@ -30,6 +30,7 @@ var static embed.FS
 // (*httpapi.Server implements it).
 type Limits interface {
 	Login(ctx context.Context, in account.LoginInput) (account.LoginResult, error)
+	ChangePassword(ctx context.Context, actor account.Actor, current, next string) error
 	AllowSelfService(ctx context.Context, email string) error
 	AllowInvitations(ctx context.Context, actor account.Actor, n int) error
 	AllowJoinRequest(ctx context.Context, actor account.Actor) error

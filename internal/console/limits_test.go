@@ -97,3 +97,20 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// TestConsoleChangePasswordGuesses: the console's change-password form shares the
+// API's allowance of wrong current passwords.
+func TestConsoleChangePasswordGuesses(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newOpEnv(t, db)
+		b := e.login(opEmail, opPass)
+		wrong := url.Values{"current_password": {"guess guess"}, "new_password": {"a new secret"}}
+		for range 5 {
+			wantStatus(t, b.post("/password", wrong), http.StatusUnprocessableEntity)
+		}
+		res := b.post("/password", wrong)
+		wantStatus(t, res, http.StatusTooManyRequests)
+		wantIn(t, res, "too many wrong current passwords")
+		wantStatus(t, b.post("/password", url.Values{"current_password": {opPass}, "new_password": {"a new secret"}}), http.StatusTooManyRequests)
+	})
+}

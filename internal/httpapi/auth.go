@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -164,10 +165,35 @@ type changePasswordInput struct {
 
 // changePassword sets a new password; every other session of the account is revoked.
 func (s *Server) changePassword(ctx context.Context, in *changePasswordInput) (*struct{}, error) {
-	if err := s.svc.ChangePassword(ctx, actorFrom(ctx), in.Body.CurrentPassword, in.Body.NewPassword); err != nil {
+	if err := s.ChangePassword(ctx, actorFrom(ctx), in.Body.CurrentPassword, in.Body.NewPassword); err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	return nil, nil
+}
+
+// ChangePassword changes the actor's password under the account's allowance of wrong
+// current passwords (429 with Retry-After once it is spent), so that a session cannot
+// guess the password without bound. Only a wrong current password spends it. The
+// console's form shares the allowance with the API.
+func (s *Server) ChangePassword(ctx context.Context, actor account.Actor, current, next string) error {
+	key := actor.Account.ID
+	if ok, wait := s.passwordChecks.Allow(key); !ok {
+		return rateLimited(ctx, wait, "too many wrong current passwords; try again later")
+	}
+	err := s.svc.ChangePassword(ctx, actor, current, next)
+	if !wrongCurrentPassword(err) {
+		s.passwordChecks.Refund(key)
+	}
+	return err
+}
+
+// wrongCurrentPassword reports whether err refuses the current_password.
+func wrongCurrentPassword(err error) bool {
+	var de *account.Error
+	if !errors.As(err, &de) || de.Code != account.EINVALID {
+		return false
+	}
+	return slices.ContainsFunc(de.Fields, func(f account.FieldError) bool { return f.Field == "current_password" })
 }
 
 type setupInput struct {

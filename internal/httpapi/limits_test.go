@@ -108,3 +108,38 @@ func TestLoginPerAddressSparesKnownDevices(t *testing.T) {
 		e.must(200, "", "POST", login, map[string]any{"email": operatorEmail, "password": pw, "device_token": device})
 	})
 }
+
+// TestChangePasswordGuesses: a session may try five wrong current passwords, then one
+// every five minutes (429 with Retry-After); a new password the policy refuses spends
+// nothing.
+func TestChangePasswordGuesses(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db)
+		e.org("acme", "")
+		e.member(e.op, "acme", "kim@acme.test", "member")
+		tok := e.login("kim@acme.test", pw)
+		change := func(current, next string) resp {
+			return e.call(tok, "PUT", "/api/v1/me/password", map[string]any{"current_password": current, "new_password": next})
+		}
+		for range 3 {
+			problem(t, change(pw, "short"), 422, "validation", "new_password")
+		}
+		for range 5 {
+			problem(t, change("guess guess", "a new secret"), 422, "validation", "current_password")
+		}
+		r := change("guess guess", "a new secret")
+		problem(t, r, 429, "rate-limited")
+		if ra := r.Header.Get("Retry-After"); ra == "" || ra == "0" {
+			t.Errorf("Retry-After = %q", ra)
+		}
+		problem(t, change(pw, "a new secret"), 429, "rate-limited")
+		// Another account's allowance is its own.
+		e.must(204, e.op, "PUT", "/api/v1/me/password", map[string]any{"current_password": pw, "new_password": "another secret"})
+		// One guess every five minutes.
+		e.clock.Advance(5 * time.Minute)
+		problem(t, change("guess again", "a new secret"), 422, "validation", "current_password")
+		problem(t, change(pw, "a new secret"), 429, "rate-limited")
+		e.clock.Advance(5 * time.Minute)
+		e.must(204, tok, "PUT", "/api/v1/me/password", map[string]any{"current_password": pw, "new_password": "a new secret"})
+	})
+}

@@ -51,6 +51,9 @@ type Deps struct {
 	LoginPerIP     ratelimit.Limit
 	LoginPerEmail  ratelimit.Limit
 	LoginPerDevice ratelimit.Limit
+	// PasswordChecksPerAccount bounds the wrong current passwords of password
+	// changes, per account.
+	PasswordChecksPerAccount ratelimit.Limit
 	// InvitesPerAccount bounds the invitation emails (sends, resends, approved join
 	// requests) one account sends; JoinRequestsPerAccount the join requests it makes.
 	InvitesPerAccount      ratelimit.Limit
@@ -74,21 +77,22 @@ type Deps struct {
 
 // Server is the HTTP handler of the API.
 type Server struct {
-	svc         *account.Service
-	log         *slog.Logger
-	ready       func(ctx context.Context) error
-	readiness   func(ctx context.Context) error
-	draining    atomic.Bool
-	metrics     *metrics.Metrics
-	baseURL     string
-	now         func() time.Time
-	loginIP     *ratelimit.Keyed
-	loginEmail  *ratelimit.Keyed
-	loginDevice *ratelimit.Keyed
-	invites     *ratelimit.Keyed
-	joins       *ratelimit.Keyed
-	selfIP      *ratelimit.Keyed
-	selfEmail   *ratelimit.Keyed
+	svc            *account.Service
+	log            *slog.Logger
+	ready          func(ctx context.Context) error
+	readiness      func(ctx context.Context) error
+	draining       atomic.Bool
+	metrics        *metrics.Metrics
+	baseURL        string
+	now            func() time.Time
+	loginIP        *ratelimit.Keyed
+	loginEmail     *ratelimit.Keyed
+	loginDevice    *ratelimit.Keyed
+	passwordChecks *ratelimit.Keyed
+	invites        *ratelimit.Keyed
+	joins          *ratelimit.Keyed
+	selfIP         *ratelimit.Keyed
+	selfEmail      *ratelimit.Keyed
 
 	maxUpload   int64
 	sheetLimits spreadsheet.Limits
@@ -110,6 +114,7 @@ func NewServer(d Deps) *Server {
 	}
 	d.LoginPerEmail = orDefault(d.LoginPerEmail, ratelimit.Limit{Every: time.Minute, Burst: 10})
 	d.LoginPerDevice = orDefault(d.LoginPerDevice, ratelimit.Limit{Every: time.Minute, Burst: 10})
+	d.PasswordChecksPerAccount = orDefault(d.PasswordChecksPerAccount, ratelimit.Limit{Every: 5 * time.Minute, Burst: 5})
 	d.InvitesPerAccount = orDefault(d.InvitesPerAccount, ratelimit.Limit{Every: 3600 * time.Millisecond, Burst: 1000})
 	d.JoinRequestsPerAccount = orDefault(d.JoinRequestsPerAccount, ratelimit.Limit{Every: time.Minute, Burst: 10})
 	d.SelfServicePerIP = orDefault(d.SelfServicePerIP, ratelimit.Limit{Every: 6 * time.Second, Burst: 20})
@@ -118,20 +123,21 @@ func NewServer(d Deps) *Server {
 		d.MaxUploadBytes = importer.DefaultMaxBytes
 	}
 	s := &Server{
-		svc:         d.Service,
-		log:         d.Logger,
-		ready:       d.Ready,
-		readiness:   d.Readiness,
-		metrics:     d.Metrics,
-		baseURL:     d.BaseURL,
-		now:         d.Now,
-		loginIP:     ratelimit.New(d.LoginPerIP, 100_000, d.Now),
-		loginEmail:  ratelimit.New(d.LoginPerEmail, 100_000, d.Now),
-		loginDevice: ratelimit.New(d.LoginPerDevice, 100_000, d.Now),
-		invites:     ratelimit.New(d.InvitesPerAccount, 100_000, d.Now),
-		joins:       ratelimit.New(d.JoinRequestsPerAccount, 100_000, d.Now),
-		selfIP:      ratelimit.New(d.SelfServicePerIP, 100_000, d.Now),
-		selfEmail:   ratelimit.New(d.SelfServicePerEmail, 100_000, d.Now),
+		svc:            d.Service,
+		log:            d.Logger,
+		ready:          d.Ready,
+		readiness:      d.Readiness,
+		metrics:        d.Metrics,
+		baseURL:        d.BaseURL,
+		now:            d.Now,
+		loginIP:        ratelimit.New(d.LoginPerIP, 100_000, d.Now),
+		loginEmail:     ratelimit.New(d.LoginPerEmail, 100_000, d.Now),
+		loginDevice:    ratelimit.New(d.LoginPerDevice, 100_000, d.Now),
+		passwordChecks: ratelimit.New(d.PasswordChecksPerAccount, 100_000, d.Now),
+		invites:        ratelimit.New(d.InvitesPerAccount, 100_000, d.Now),
+		joins:          ratelimit.New(d.JoinRequestsPerAccount, 100_000, d.Now),
+		selfIP:         ratelimit.New(d.SelfServicePerIP, 100_000, d.Now),
+		selfEmail:      ratelimit.New(d.SelfServicePerEmail, 100_000, d.Now),
 
 		maxUpload:   d.MaxUploadBytes,
 		sheetLimits: d.SheetLimits,
