@@ -148,6 +148,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	// Password resets and sign-ups answered but not yet done are done before the store
+	// closes.
+	if err := api.Close(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: the work queued after answers: %w", err)
+	}
 	log.Info("stopped")
 	return nil
 }

@@ -37,13 +37,8 @@ type signUpData struct {
 // EFORBIDDEN (sign-up is disabled on this server).
 func (s *Service) SignUp(ctx context.Context, in SignUpInput, ip string) (err error) {
 	defer wrap(&err, "SignUp")
-	if s.disableSignUp {
-		return Errorf(EFORBIDDEN, "sign-up is disabled on this server; ask an administrator for an invitation")
-	}
-	email, errE := NormalizeEmail("email", in.Email)
-	first, errF := NormalizeName("first_name", in.FirstName, true)
-	last, errL := NormalizeName("last_name", in.LastName, true)
-	if err := collect(errE, errF, errL, CheckPassword("password", in.Password)); err != nil {
+	email, first, last, err := s.checkSignUp(in)
+	if err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, in.Password)
@@ -82,6 +77,23 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput, ip string) (err er
 		}
 		return s.audit(ctx, tx, Actor{IP: ip}, "", "account.signup_requested", "email", email, nil, nil)
 	})
+}
+
+// CheckSignUp answers what SignUp would refuse before it looks at any account:
+// EFORBIDDEN (sign-up disabled) or EINVALID. It touches nothing.
+func (s *Service) CheckSignUp(in SignUpInput) error {
+	_, _, _, err := s.checkSignUp(in)
+	return err
+}
+
+func (s *Service) checkSignUp(in SignUpInput) (email, first, last string, err error) {
+	if s.disableSignUp {
+		return "", "", "", Errorf(EFORBIDDEN, "sign-up is disabled on this server; ask an administrator for an invitation")
+	}
+	email, errE := NormalizeEmail("email", in.Email)
+	first, errF := NormalizeName("first_name", in.FirstName, true)
+	last, errL := NormalizeName("last_name", in.LastName, true)
+	return email, first, last, collect(errE, errF, errL, CheckPassword("password", in.Password))
 }
 
 // VerifyEmail follows a sign-up's verification link, once: the account is created

@@ -88,11 +88,7 @@ func (c *Console) requestReset(w http.ResponseWriter, r *http.Request, p *page) 
 	limitForm(w, r)
 	email := formValue(r, "email")
 	ctx := r.Context()
-	err := c.limits.AllowSelfService(ctx, email)
-	if err == nil {
-		err = c.svc.RequestPasswordReset(ctx, email, httpapi.ClientIP(ctx))
-	}
-	if err != nil {
+	if err := c.limits.RequestPasswordReset(ctx, email); err != nil {
 		prob := c.problemOf(ctx, err)
 		c.render(w, r, prob.Status, resetRequestPage(p, email, false, prob))
 		return
@@ -129,11 +125,7 @@ func (c *Console) signUpSubmit(w http.ResponseWriter, r *http.Request, p *page) 
 	in := account.SignUpInput{Email: formValue(r, "email"), FirstName: formValue(r, "first_name"),
 		LastName: formValue(r, "last_name"), Password: formValue(r, "password")}
 	ctx := r.Context()
-	err := c.limits.AllowSelfService(ctx, in.Email)
-	if err == nil {
-		err = c.svc.SignUp(ctx, in, httpapi.ClientIP(ctx))
-	}
-	if err != nil {
+	if err := c.limits.SignUp(ctx, in); err != nil {
 		prob := c.problemOf(ctx, err)
 		c.render(w, r, prob.Status, signUpPage(p, in, false, prob))
 		return

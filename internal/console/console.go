@@ -31,7 +31,8 @@ var static embed.FS
 type Limits interface {
 	Login(ctx context.Context, in account.LoginInput) (account.LoginResult, error)
 	ChangePassword(ctx context.Context, actor account.Actor, current, next string) error
-	AllowSelfService(ctx context.Context, email string) error
+	SignUp(ctx context.Context, in account.SignUpInput) error
+	RequestPasswordReset(ctx context.Context, email string) error
 	AllowInvitations(ctx context.Context, actor account.Actor, n int) error
 	AllowJoinRequest(ctx context.Context, actor account.Actor) error
 }

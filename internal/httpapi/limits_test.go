@@ -1,11 +1,22 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/mail"
+	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
@@ -141,5 +152,101 @@ func TestChangePasswordGuesses(t *testing.T) {
 		problem(t, change(pw, "a new secret"), 429, "rate-limited")
 		e.clock.Advance(5 * time.Minute)
 		e.must(204, tok, "PUT", "/api/v1/me/password", map[string]any{"current_password": pw, "new_password": "a new secret"})
+	})
+}
+
+// gatedStore holds every store call until open is closed.
+type gatedStore struct {
+	*sqlstore.DB
+	open chan struct{}
+}
+
+func (g *gatedStore) Read(ctx context.Context, fn func(account.Tx) error) error {
+	<-g.open
+	return g.DB.Read(ctx, fn)
+}
+
+func (g *gatedStore) Write(ctx context.Context, fn func(account.Tx) error) error {
+	<-g.open
+	return g.DB.Write(ctx, fn)
+}
+
+// TestSelfServiceAnswersBeforeTheStore: a password reset and a sign-up are answered
+// before the store is touched, the same for a known and an unknown email: the store
+// is held shut until both are answered. Their work is done after the answer, and
+// Close waits for it.
+func TestSelfServiceAnswersBeforeTheStore(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		gate := &gatedStore{DB: db, open: make(chan struct{})}
+		opened := false
+		defer func() {
+			if !opened {
+				close(gate.open)
+			}
+		}()
+		clock := &clock{now: time.Now()}
+		opts := account.Options{Hasher: password.NewHasher(password.TestParams, 4, rand.Reader), Now: clock.Now,
+			Rand: rand.Reader, Renderer: mail.NewNoticeRenderer(), BaseURL: "http://roster.test"}
+		setup := opts
+		setup.Store = db
+		if _, _, err := account.NewService(setup).Bootstrap(ctx, operatorEmail, pw); err != nil {
+			t.Fatal(err)
+		}
+		opts.Store = gate
+		e := &env{t: t, db: db, svc: account.NewService(opts), logs: &syncBuffer{}, clock: clock}
+		e.api = httpapi.NewServer(httpapi.Deps{Service: e.svc, Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
+			Now: clock.Now, BaseURL: "http://roster.test"})
+		e.srv = httptest.NewServer(e.api)
+		defer e.srv.Close()
+		client := &http.Client{Timeout: 20 * time.Second} // a failure here is the handler waiting on the store
+		post := func(path string, body map[string]any) (int, string) {
+			t.Helper()
+			b, _ := json.Marshal(body)
+			res, err := client.Post(e.srv.URL+path, "application/json", bytes.NewReader(b))
+			if err != nil {
+				t.Fatalf("POST %s %v: no answer while the store is held: %v", path, body, err)
+			}
+			defer res.Body.Close()
+			raw, _ := io.ReadAll(res.Body)
+			return res.StatusCode, string(raw)
+		}
+		reset := "/api/v1/auth/password-reset"
+		known, knownBody := post(reset, map[string]any{"email": operatorEmail})
+		unknown, unknownBody := post(reset, map[string]any{"email": "nobody@roster.test"})
+		if known != 202 || unknown != 202 || knownBody != unknownBody {
+			t.Fatalf("password reset: known %d %q, unknown %d %q; want the same 202", known, knownBody, unknown, unknownBody)
+		}
+		signup := "/api/v1/auth/signup"
+		known, knownBody = post(signup, map[string]any{"email": operatorEmail, "first_name": "O", "last_name": "P", "password": pw})
+		unknown, unknownBody = post(signup, map[string]any{"email": "new@roster.test", "first_name": "N", "last_name": "M", "password": pw})
+		if known != 202 || unknown != 202 || knownBody != unknownBody {
+			t.Fatalf("sign-up: known %d %q, unknown %d %q; want the same 202", known, knownBody, unknown, unknownBody)
+		}
+		// Bad input is still refused at once, naming the field.
+		if status, body := post(reset, map[string]any{"email": "not an email"}); status != 422 || !strings.Contains(body, `"field":"email"`) {
+			t.Fatalf("a bad email: %d %s", status, body)
+		}
+
+		// The work is done after the answers, and a graceful stop waits for it.
+		close(gate.open)
+		opened = true
+		shutdown, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := e.api.Close(shutdown); err != nil {
+			t.Fatal(err)
+		}
+		e.link(account.NoticePasswordReset, operatorEmail)
+		e.link(account.NoticeVerifyEmail, "new@roster.test")
+		if n := e.count(account.NoticePasswordReset, "nobody@roster.test"); n != 0 {
+			t.Errorf("%d reset emails to an unknown address", n)
+		}
+		if n := e.count(account.NoticeAccountExists, operatorEmail); n != 1 {
+			t.Errorf("%d account-exists emails to the operator, want 1", n)
+		}
+		// After Close, new work is refused as busy, the same for every email.
+		if status, _ := post(reset, map[string]any{"email": operatorEmail}); status != 503 {
+			t.Errorf("a reset after Close: %d, want 503", status)
+		}
 	})
 }

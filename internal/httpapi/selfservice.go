@@ -18,12 +18,40 @@ type signUpInput struct {
 // signUp emails a verification link; the account exists once it is followed. The
 // answer is 202 whether or not the email has an account.
 func (s *Server) signUp(ctx context.Context, in *signUpInput) (*struct{}, error) {
-	if err := s.AllowSelfService(ctx, in.Body.Email); err != nil {
-		return nil, err
-	}
 	b := in.Body
-	return nil, s.fail(ctx, s.svc.SignUp(ctx, account.SignUpInput{Email: b.Email, FirstName: b.FirstName,
-		LastName: b.LastName, Password: b.Password}, s.clientIP(ctx)))
+	return nil, s.fail(ctx, s.SignUp(ctx, account.SignUpInput{Email: b.Email, FirstName: b.FirstName,
+		LastName: b.LastName, Password: b.Password}))
+}
+
+// SignUp checks a sign-up under the self-service limits and queues it, to be done
+// after the answer: what the store does differs for a known and an unknown email, the
+// answer must not. The console's form shares it.
+func (s *Server) SignUp(ctx context.Context, in account.SignUpInput) error {
+	if err := s.AllowSelfService(ctx, in.Email); err != nil {
+		return err
+	}
+	if err := s.svc.CheckSignUp(in); err != nil {
+		return err
+	}
+	ip := s.clientIP(ctx)
+	return s.bg.enqueue(ctx, "sign-up", func(ctx context.Context) error { return s.svc.SignUp(ctx, in, ip) })
+}
+
+// RequestPasswordReset checks a password-reset request under the self-service limits
+// and queues it, to be done after the answer: only a known email has store work to
+// do, and the answer must not show which. The console's form shares it.
+func (s *Server) RequestPasswordReset(ctx context.Context, email string) error {
+	if err := s.AllowSelfService(ctx, email); err != nil {
+		return err
+	}
+	email, err := account.NormalizeEmail("email", email)
+	if err != nil {
+		return err
+	}
+	ip := s.clientIP(ctx)
+	return s.bg.enqueue(ctx, "password reset", func(ctx context.Context) error {
+		return s.svc.RequestPasswordReset(ctx, email, ip)
+	})
 }
 
 // AllowSelfService limits the public requests that send email, per client address
@@ -61,12 +89,9 @@ type passwordResetInput struct {
 }
 
 // requestPasswordReset emails a reset link if the email has an active account;
-// 202 either way.
+// 202 either way, in the same time (RequestPasswordReset).
 func (s *Server) requestPasswordReset(ctx context.Context, in *passwordResetInput) (*struct{}, error) {
-	if err := s.AllowSelfService(ctx, in.Body.Email); err != nil {
-		return nil, err
-	}
-	return nil, s.fail(ctx, s.svc.RequestPasswordReset(ctx, in.Body.Email, s.clientIP(ctx)))
+	return nil, s.fail(ctx, s.RequestPasswordReset(ctx, in.Body.Email))
 }
 
 type confirmPasswordResetInput struct {

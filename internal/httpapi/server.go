@@ -89,6 +89,7 @@ type Server struct {
 	loginEmail     *ratelimit.Keyed
 	loginDevice    *ratelimit.Keyed
 	passwordChecks *ratelimit.Keyed
+	bg             *background
 	invites        *ratelimit.Keyed
 	joins          *ratelimit.Keyed
 	selfIP         *ratelimit.Keyed
@@ -134,6 +135,7 @@ func NewServer(d Deps) *Server {
 		loginEmail:     ratelimit.New(d.LoginPerEmail, 100_000, d.Now),
 		loginDevice:    ratelimit.New(d.LoginPerDevice, 100_000, d.Now),
 		passwordChecks: ratelimit.New(d.PasswordChecksPerAccount, 100_000, d.Now),
+		bg:             newBackground(d.Logger, 1000),
 		invites:        ratelimit.New(d.InvitesPerAccount, 100_000, d.Now),
 		joins:          ratelimit.New(d.JoinRequestsPerAccount, 100_000, d.Now),
 		selfIP:         ratelimit.New(d.SelfServicePerIP, 100_000, d.Now),
