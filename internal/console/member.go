@@ -77,7 +77,7 @@ func (c *Console) memberAction(w http.ResponseWriter, r *http.Request, p *page) 
 	limitForm(w, r)
 	ctx := r.Context()
 	org, id := p.Org().ID, r.PathValue("account")
-	here := p.base() + "/users/" + id
+	here := p.base() + "/users/" + seg(id)
 	if b := formValue(r, "back"); b != "" {
 		if u := parseQuery(b).Encode(); u != "" {
 			here += "?" + u

@@ -163,6 +163,15 @@ func localPath(next string) string {
 	return u.RequestURI()
 }
 
+// backTo is a form's "back" parameter when it is a local path (localPath) to the
+// list page itself — with a query, or a page below it — and list otherwise.
+func backTo(back, list string) string {
+	if b := localPath(back); b == list || strings.HasPrefix(b, list+"?") || strings.HasPrefix(b, list+"/") {
+		return b
+	}
+	return list
+}
+
 func encodeFlash(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 func decodeFlash(s string) string {
