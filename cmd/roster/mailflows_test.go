@@ -116,7 +116,7 @@ func TestEmailFlowsOverSMTP(t *testing.T) {
 
 			// Sign-up, then a join request: every reviewer is emailed; approval invites.
 			must(202, "POST", "/auth/signup", "", map[string]any{"email": "joe@else.test", "first_name": "Joe", "last_name": "Else", "password": pw})
-			must(200, "POST", "/auth/verify-email", "", map[string]any{"token": mb.next("joe@else.test", base, "verify-email")})
+			must(200, "POST", "/auth/verify-email", "", map[string]any{"token": mb.next("joe@else.test", base, "verify-email"), "password": pw})
 			joe := login("joe@else.test", pw)
 			jr := must(201, "POST", "/organizations/acme/join-requests", joe, map[string]any{"message": "Let me in"})
 			mb.next("ada@acme.test", base, "o/acme") // …/o/acme/join-requests

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -151,7 +152,19 @@ func TestServeSetupLink(t *testing.T) {
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("GET setup page: %v %v", res, err)
 	}
+	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
+	// The form posts to the link's own path; a path that is no setup token is 404.
+	if want := `action="` + strings.TrimPrefix(link, base) + `"`; !strings.Contains(string(page), want) {
+		t.Errorf("the setup page lacks %s", want)
+	}
+	for _, bad := range []string{"..%2Fo%2Facme%2Fdelete", strings.TrimPrefix(link, base+"/setup/") + "A", "setup_short"} {
+		if res, err := http.Get(base + "/setup/" + bad); err != nil || res.StatusCode != 404 {
+			t.Errorf("GET /setup/%s = %v %v, want 404", bad, res, err)
+		} else {
+			res.Body.Close()
+		}
+	}
 	form := url.Values{"email": {"boss@roster.test"}, "first_name": {"Bo"}, "password": {"correct horse battery"}}
 	res, err = http.PostForm(link, form)
 	if err != nil || res.StatusCode != 200 {

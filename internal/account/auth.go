@@ -261,7 +261,7 @@ func (s *Service) Bootstrap(ctx context.Context, email, password string) (create
 		return false, "", nil
 	}
 	if email == "" && password == "" {
-		token, hash := s.newToken("setup_")
+		token, hash := s.newToken(setupPrefix)
 		err := s.store.Write(ctx, func(tx Tx) error {
 			return tx.CreateSetupToken(ctx, hash, s.now().Add(s.setupTTL))
 		})
@@ -288,6 +288,9 @@ type SetupInput struct {
 // exists already), EINVALID.
 func (s *Service) CompleteSetup(ctx context.Context, in SetupInput, ip string) (a Account, err error) {
 	defer wrap(&err, "CompleteSetup")
+	if !WellFormedToken(setupPrefix, in.Token) {
+		return a, Errorf(EINVALIDTOKEN, "the setup link is unknown, used or expired")
+	}
 	a, err = s.newOperator(ctx, in.Email, in.FirstName, in.LastName, in.Password)
 	if err != nil {
 		return a, err

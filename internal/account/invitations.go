@@ -487,7 +487,7 @@ func (s *Service) PreviewInvitation(ctx context.Context, token string) (p Invita
 
 // usableInvitation finds the pending, unexpired invitation of token.
 func (s *Service) usableInvitation(ctx context.Context, tx Tx, token string) (Invitation, error) {
-	if !strings.HasPrefix(token, invitationPrefix) || len(token) > 100 {
+	if !WellFormedToken(invitationPrefix, token) {
 		return Invitation{}, Errorf(ENOTFOUND, "invitation not found: the link is wrong, or a newer invitation replaced it")
 	}
 	inv, err := tx.InvitationByTokenHash(ctx, TokenHash(token))
@@ -553,6 +553,10 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor *Actor, in AcceptI
 		return res, Errorf(EFORBIDDEN, "the account of %s is disabled", acct.Email)
 	case actor != nil && actor.Account.ID != acct.ID:
 		return res, Errorf(EFORBIDDEN, "this invitation is for %s; log in as that account to accept it", acct.Email)
+	case actor != nil && actor.Account.MustResetPassword:
+		// A session that must change its password does that first, here as
+		// everywhere (a claim included: it is made from the mailbox, not a session).
+		return res, actor.RequirePasswordCurrent()
 	case claiming:
 		// An account an organization manages is claimed from the mailbox: its
 		// person chooses a new password, whatever session they have.
@@ -563,9 +567,6 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor *Actor, in AcceptI
 			return res, err
 		}
 	case actor != nil:
-		if err := actor.RequirePasswordCurrent(); err != nil {
-			return res, err
-		}
 	case acct.State == AccountActive:
 		return res, Errorf(EUNAUTHENTICATED, "%s has a Roster account: log in and accept with its session", acct.Email)
 	default: // pending: invited, never set up

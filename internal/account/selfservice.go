@@ -16,36 +16,39 @@ const (
 const (
 	verifyPrefix = "rv_"
 	resetPrefix  = "rp_"
+	setupPrefix  = "setup_"
 )
 
-// SignUpInput is POST /auth/signup.
+// SignUpInput is POST /auth/signup. Password is accepted for compatibility and
+// ignored: the password is chosen on the verification link's page (VerifyEmail),
+// by whoever proves the mailbox — never by whoever signed up first.
 type SignUpInput struct {
 	Email, FirstName, LastName, Password string
 }
 
-// signUpData is what a verification token carries until the email is proven.
+// signUpData is what a verification token carries until the email is proven: the
+// names and the address as typed (the token's Email is the address's EmailKey, by
+// which a newer sign-up finds and voids it). No password: a sign-up proves nothing
+// about the mailbox, so what it typed must never become the account's password.
 type signUpData struct {
-	FirstName    string `json:"first_name"`
-	LastName     string `json:"last_name"`
-	PasswordHash string `json:"password_hash"`
+	Email     string `json:"email,omitempty"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
 }
 
 // SignUp starts an organization-independent account: it emails a verification link,
-// and the account exists only once the link is followed (VerifyEmail). The answer
-// is the same whether or not the email has an account: an active account is told by
-// email that it exists already; a disabled one gets nothing. Errors: EINVALID,
-// EFORBIDDEN (sign-up is disabled on this server).
+// and the account exists only once the link is followed and a password chosen there
+// (VerifyEmail). A newer sign-up of the same email voids the earlier link. The
+// answer is the same whether or not the email has an account: an active account is
+// told by email that it exists already; a disabled one gets nothing. Errors:
+// EINVALID, EFORBIDDEN (sign-up is disabled on this server).
 func (s *Service) SignUp(ctx context.Context, in SignUpInput, ip string) (err error) {
 	defer wrap(&err, "SignUp")
 	email, first, last, err := s.checkSignUp(in)
 	if err != nil {
 		return err
 	}
-	hash, err := s.hasher.Hash(ctx, in.Password)
-	if err != nil {
-		return err
-	}
-	data, err := json.Marshal(signUpData{FirstName: first, LastName: last, PasswordHash: hash})
+	data, err := json.Marshal(signUpData{Email: email, FirstName: first, LastName: last})
 	if err != nil {
 		return err
 	}
@@ -62,9 +65,14 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput, ip string) (err er
 			n.Link = s.baseURL + "/password-reset"
 			return s.notify(ctx, tx, "", n)
 		}
+		// Only the newest sign-up's link works: an earlier one (perhaps someone
+		// else's, for this mailbox) answers like an unknown link from now on.
+		if err := tx.DeleteAccountTokensOfEmail(ctx, TokenVerifyEmail, EmailKey(email)); err != nil {
+			return err
+		}
 		token, tokenHash := s.newToken(verifyPrefix)
 		now := s.now()
-		t := AccountToken{Hash: tokenHash, Kind: TokenVerifyEmail, Email: email, Data: data,
+		t := AccountToken{Hash: tokenHash, Kind: TokenVerifyEmail, Email: EmailKey(email), Data: data,
 			ExpiresAt: now.Add(verifyEmailTTL), CreatedAt: now}
 		if err := tx.CreateAccountToken(ctx, t); err != nil {
 			return err
@@ -93,15 +101,32 @@ func (s *Service) checkSignUp(in SignUpInput) (email, first, last string, err er
 	email, errE := NormalizeEmail("email", in.Email)
 	first, errF := NormalizeName("first_name", in.FirstName, true)
 	last, errL := NormalizeName("last_name", in.LastName, true)
-	return email, first, last, collect(errE, errF, errL, CheckPassword("password", in.Password))
+	return email, first, last, collect(errE, errF, errL)
 }
 
-// VerifyEmail follows a sign-up's verification link, once: the account is created
-// active (or, if it was invited and never activated, activated) with the names and
-// password of the sign-up. Errors: EINVALIDTOKEN (unknown or used), ETOKENEXPIRED,
-// ECONFLICT (the email has an active account already), EFORBIDDEN (disabled).
-func (s *Service) VerifyEmail(ctx context.Context, token, ip string) (a Account, err error) {
+// VerifyEmail follows a sign-up's verification link, once, with the password the
+// person chooses on the link's page: the account is created active (or, if it was
+// invited and never activated, activated and claimed) with the names of the sign-up
+// and that password. The token is checked first (an unknown one answers the same
+// whatever the password), the password before the token is used up (a weak one
+// leaves the link working). Errors: EINVALIDTOKEN (unknown, used, or replaced by a
+// newer sign-up), ETOKENEXPIRED, EINVALID (password), ECONFLICT (the email has an
+// active account already), EFORBIDDEN (disabled).
+func (s *Service) VerifyEmail(ctx context.Context, token, password, ip string) (a Account, err error) {
 	defer wrap(&err, "VerifyEmail")
+	if err := s.store.Read(ctx, func(tx Tx) error {
+		_, err := s.liveToken(ctx, tx, TokenVerifyEmail, verifyPrefix, token)
+		return err
+	}); err != nil {
+		return a, err
+	}
+	if err := CheckPassword("password", password); err != nil {
+		return a, err
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return a, err
+	}
 	err = s.store.Write(ctx, func(tx Tx) error {
 		t, err := s.useToken(ctx, tx, TokenVerifyEmail, verifyPrefix, token)
 		if err != nil {
@@ -111,13 +136,17 @@ func (s *Service) VerifyEmail(ctx context.Context, token, ip string) (a Account,
 		if err := json.Unmarshal(t.Data, &d); err != nil {
 			return err
 		}
+		email := d.Email
+		if email == "" { // a link sent before sign-ups kept the address as typed
+			email = t.Email
+		}
 		now := s.now()
-		a, err = tx.AccountByEmail(ctx, EmailKey(t.Email))
+		a, err = tx.AccountByEmail(ctx, EmailKey(email))
 		before := map[string]any(nil)
 		switch {
 		case ErrorCode(err) == ENOTFOUND:
-			a = Account{ID: s.ids.New(), Email: t.Email, FirstName: d.FirstName, LastName: d.LastName,
-				State: AccountActive, PasswordHash: d.PasswordHash, EmailVerified: true, CreatedAt: now, UpdatedAt: now}
+			a = Account{ID: s.ids.New(), Email: email, FirstName: d.FirstName, LastName: d.LastName,
+				State: AccountActive, PasswordHash: hash, EmailVerified: true, CreatedAt: now, UpdatedAt: now}
 			if err := tx.CreateAccount(ctx, a); err != nil {
 				return err
 			}
@@ -129,7 +158,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token, ip string) (a Account,
 			return Errorf(ECONFLICT, "%s has an active account already; log in", a.Email)
 		default: // pending: invited, never activated
 			before = map[string]any{"state": a.State}
-			a.FirstName, a.LastName, a.PasswordHash, a.State, a.UpdatedAt = d.FirstName, d.LastName, d.PasswordHash, AccountActive, now
+			a.FirstName, a.LastName, a.PasswordHash, a.State, a.UpdatedAt = d.FirstName, d.LastName, hash, AccountActive, now
 			claim(&a) // the sign-up's link proved the mailbox
 			if err := tx.UpdateAccount(ctx, a); err != nil {
 				return err
@@ -226,10 +255,11 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword, ip stri
 	})
 }
 
-// useToken consumes a one-time token of kind in tx: exactly one caller succeeds.
-func (s *Service) useToken(ctx context.Context, tx Tx, kind, prefix, token string) (AccountToken, error) {
+// liveToken finds the unexpired one-time token of kind in tx, without using it.
+// A token not of the generator's form is unknown before any lookup.
+func (s *Service) liveToken(ctx context.Context, tx Tx, kind, prefix, token string) (AccountToken, error) {
 	invalid := Errorf(EINVALIDTOKEN, "the link is unknown or was used already")
-	if len(token) <= len(prefix) || len(token) > 100 || token[:len(prefix)] != prefix {
+	if !WellFormedToken(prefix, token) {
 		return AccountToken{}, invalid
 	}
 	t, err := tx.AccountToken(ctx, kind, TokenHash(token))
@@ -241,6 +271,16 @@ func (s *Service) useToken(ctx context.Context, tx Tx, kind, prefix, token strin
 	}
 	if !s.now().Before(t.ExpiresAt) {
 		return t, Errorf(ETOKENEXPIRED, "the link expired on %s; ask for a new one", formatExpiry(t.ExpiresAt))
+	}
+	return t, nil
+}
+
+// useToken consumes a one-time token of kind in tx: exactly one caller succeeds.
+func (s *Service) useToken(ctx context.Context, tx Tx, kind, prefix, token string) (AccountToken, error) {
+	invalid := Errorf(EINVALIDTOKEN, "the link is unknown or was used already")
+	t, err := s.liveToken(ctx, tx, kind, prefix, token)
+	if err != nil {
+		return t, err
 	}
 	ok, err := tx.DeleteAccountToken(ctx, t.Hash)
 	if err != nil {

@@ -271,10 +271,35 @@ func marshalState(v any) ([]byte, error) {
 	return json.Marshal(v)
 }
 
+// tokenBytes is the randomness of every secret token.
+const tokenBytes = 32
+
+// Prefixes of the secret tokens that travel in links: invitations, sign-up
+// verifications, password resets and the first start's setup link.
+const (
+	InvitationTokenPrefix = invitationPrefix
+	VerifyTokenPrefix     = verifyPrefix
+	ResetTokenPrefix      = resetPrefix
+	SetupTokenPrefix      = setupPrefix
+)
+
+// WellFormedToken reports whether token has exactly the form newToken(prefix)
+// gives: the prefix, then 32 bytes in unpadded URL-safe base64 (43 characters of
+// A–Z, a–z, 0–9, "-" and "_", in canonical encoding). Anything else — a path, an
+// escape, a dot — is no token, and is refused before any lookup.
+func WellFormedToken(prefix, token string) bool {
+	rest, ok := strings.CutPrefix(token, prefix)
+	if !ok || prefix == "" || len(rest) != base64.RawURLEncoding.EncodedLen(tokenBytes) {
+		return false
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(rest)
+	return err == nil && len(b) == tokenBytes
+}
+
 // newToken returns a URL-safe secret of 32 random bytes and its SHA-256, the only
 // form in which it is stored.
 func (s *Service) newToken(prefix string) (token string, hash []byte) {
-	b := make([]byte, 32)
+	b := make([]byte, tokenBytes)
 	if _, err := io.ReadFull(s.rand, b); err != nil {
 		panic("account: random source failed: " + err.Error())
 	}

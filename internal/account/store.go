@@ -180,6 +180,9 @@ type Tx interface {
 	AccountToken(ctx context.Context, kind string, hash []byte) (AccountToken, error)
 	DeleteAccountToken(ctx context.Context, hash []byte) (bool, error)
 	DeleteAccountTokens(ctx context.Context, kind, accountID string) error
+	// DeleteAccountTokensOfEmail deletes the tokens of kind of no account sent to
+	// email (a sign-up's, which store the address's EmailKey).
+	DeleteAccountTokensOfEmail(ctx context.Context, kind, email string) error
 	DeleteExpiredAccountTokens(ctx context.Context, now time.Time) (int, error)
 
 	// Imports. CreateImport stores the job with its uploaded file; ImportFile reads

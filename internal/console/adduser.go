@@ -91,7 +91,7 @@ func (c *Console) addUser(w http.ResponseWriter, r *http.Request, p *page) {
 	if m.State == account.MemberInvited {
 		done = "An invitation is on its way to " + m.Account.Email + "."
 	}
-	c.redirect(w, r, p.base()+"/users/"+m.AccountID, done)
+	c.redirect(w, r, p.base()+"/users/"+seg(m.AccountID), done)
 }
 
 func (c *Console) addUserProblem(w http.ResponseWriter, r *http.Request, p *page, v *addUserView, err error) {

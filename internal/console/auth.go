@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"net/url"
 
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/httpapi"
@@ -42,7 +43,11 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, p *page) {
 	c.setSession(w, res.Token, res.Session.ExpiresAt)
 	c.setDevice(w, r, res.DeviceToken)
 	if res.Account.MustResetPassword {
-		c.redirect(w, r, "/password", "Please choose a new password before you go on.")
+		next := "/password"
+		if n := localPath(f.Next); n != "/" {
+			next += "?next=" + url.QueryEscape(n)
+		}
+		c.redirect(w, r, next, "Please choose a new password before you go on.")
 		return
 	}
 	http.Redirect(w, r, localPath(f.Next), http.StatusSeeOther)
@@ -61,21 +66,22 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request, p *page) {
 
 func (c *Console) passwordForm(w http.ResponseWriter, r *http.Request, p *page) {
 	p.Section = "me"
-	c.render(w, r, http.StatusOK, passwordPage(p, nil))
+	c.render(w, r, http.StatusOK, passwordPage(p, localPath(r.URL.Query().Get("next")), nil))
 }
 
 // changePassword sets a new password; the account's other sessions end.
 func (c *Console) changePassword(w http.ResponseWriter, r *http.Request, p *page) {
 	limitForm(w, r)
 	p.Section = "me"
+	next := localPath(formValue(r, "next"))
 	err := c.limits.ChangePassword(r.Context(), p.Actor, formValue(r, "current_password"), formValue(r, "new_password"))
 	if err != nil {
 		prob := c.problemOf(r.Context(), err)
 		retryAfter(w, err)
-		c.render(w, r, prob.Status, passwordPage(p, prob))
+		c.render(w, r, prob.Status, passwordPage(p, next, prob))
 		return
 	}
-	c.redirect(w, r, "/", "Your password is changed.")
+	c.redirect(w, r, next, "Your password is changed.")
 }
 
 func (c *Console) resetRequestForm(w http.ResponseWriter, r *http.Request, p *page) {
@@ -96,18 +102,42 @@ func (c *Console) requestReset(w http.ResponseWriter, r *http.Request, p *page) 
 	c.render(w, r, http.StatusOK, resetRequestPage(p, email, true, nil))
 }
 
+// linkToken is the token in the path of an emailed link's page when it has the
+// form of prefix's tokens (account.WellFormedToken). A path value is data: an
+// escaped slash or a dot segment in it must never reach a form's action, so
+// anything else is the page's 404, before any lookup.
+func linkToken(r *http.Request, prefix string) (string, bool) {
+	t := r.PathValue("token")
+	return t, account.WellFormedToken(prefix, t)
+}
+
+// deadResetLink is the problem of a reset link that cannot be used.
+func deadResetLink(status int) *problem {
+	return &problem{Status: status, Fields: map[string]string{},
+		Message: "This reset link is no longer valid: it was used, replaced by a newer one, or is over an hour old. Ask for a new one."}
+}
+
 func (c *Console) resetConfirmForm(w http.ResponseWriter, r *http.Request, p *page) {
-	c.render(w, r, http.StatusOK, resetConfirmPage(p, r.PathValue("token"), nil))
+	token, ok := linkToken(r, account.ResetTokenPrefix)
+	if !ok {
+		c.render(w, r, http.StatusNotFound, resetConfirmPage(p, "", deadResetLink(http.StatusNotFound)))
+		return
+	}
+	c.render(w, r, http.StatusOK, resetConfirmPage(p, token, nil))
 }
 
 func (c *Console) resetConfirm(w http.ResponseWriter, r *http.Request, p *page) {
 	limitForm(w, r)
-	token := r.PathValue("token")
+	token, ok := linkToken(r, account.ResetTokenPrefix)
+	if !ok {
+		c.render(w, r, http.StatusNotFound, resetConfirmPage(p, "", deadResetLink(http.StatusNotFound)))
+		return
+	}
 	err := c.svc.ResetPassword(r.Context(), token, formValue(r, "new_password"), httpapi.ClientIP(r.Context()))
 	if err != nil {
 		prob := c.problemOf(r.Context(), err)
 		if prob.Status == http.StatusNotFound || prob.Status == http.StatusGone || prob.Status == http.StatusBadRequest {
-			prob.Message = "This reset link is no longer valid: it was used, replaced by a newer one, or is over an hour old. Ask for a new one."
+			prob = deadResetLink(prob.Status)
 		}
 		c.render(w, r, prob.Status, resetConfirmPage(p, token, prob))
 		return
@@ -123,7 +153,7 @@ func (c *Console) signUpForm(w http.ResponseWriter, r *http.Request, p *page) {
 func (c *Console) signUpSubmit(w http.ResponseWriter, r *http.Request, p *page) {
 	limitForm(w, r)
 	in := account.SignUpInput{Email: formValue(r, "email"), FirstName: formValue(r, "first_name"),
-		LastName: formValue(r, "last_name"), Password: formValue(r, "password")}
+		LastName: formValue(r, "last_name")}
 	ctx := r.Context()
 	if err := c.limits.SignUp(ctx, in); err != nil {
 		prob := c.problemOf(ctx, err)
@@ -136,24 +166,55 @@ func (c *Console) signUpSubmit(w http.ResponseWriter, r *http.Request, p *page) 
 // verifyForm asks for a click rather than verifying on GET, so that a mail
 // scanner following the link does not use it up.
 func (c *Console) verifyForm(w http.ResponseWriter, r *http.Request, p *page) {
-	c.render(w, r, http.StatusOK, verifyPage(p, r.PathValue("token"), false, nil))
+	token, ok := linkToken(r, account.VerifyTokenPrefix)
+	if !ok {
+		c.render(w, r, http.StatusNotFound, verifyPage(p, "", false, deadVerifyLink(http.StatusNotFound)))
+		return
+	}
+	c.render(w, r, http.StatusOK, verifyPage(p, token, false, nil))
 }
 
+// deadVerifyLink is the problem of a sign-up's link that cannot be used.
+func deadVerifyLink(status int) *problem {
+	return &problem{Status: status, Fields: map[string]string{},
+		Message: "This confirmation link is no longer valid: it was used already, replaced by a newer sign-up, or is over 24 hours old."}
+}
+
+// verify confirms a sign-up: the person proves the mailbox by following the link,
+// and chooses the account's password here, so that whoever signed up first (who
+// may not own the mailbox) never sets it.
 func (c *Console) verify(w http.ResponseWriter, r *http.Request, p *page) {
-	token := r.PathValue("token")
-	if _, err := c.svc.VerifyEmail(r.Context(), token, httpapi.ClientIP(r.Context())); err != nil {
-		prob := c.problemOf(r.Context(), err)
-		prob.Message = "This confirmation link is no longer valid: it was used already or is over 24 hours old."
+	limitForm(w, r)
+	token, ok := linkToken(r, account.VerifyTokenPrefix)
+	if !ok {
+		c.render(w, r, http.StatusNotFound, verifyPage(p, "", false, deadVerifyLink(http.StatusNotFound)))
+		return
+	}
+	pw := formValue(r, "password")
+	if confirm := formValue(r, "password_confirm"); pw != confirm {
+		prob := &problem{Status: http.StatusUnprocessableEntity, Message: "Please correct the fields marked below.",
+			Fields: map[string]string{"password_confirm": "does not match the password"}}
 		c.render(w, r, prob.Status, verifyPage(p, token, false, prob))
 		return
 	}
-	c.render(w, r, http.StatusOK, verifyPage(p, token, true, nil))
+	if _, err := c.svc.VerifyEmail(r.Context(), token, pw, httpapi.ClientIP(r.Context())); err != nil {
+		prob := c.problemOf(r.Context(), err)
+		if prob.Status != http.StatusUnprocessableEntity {
+			prob = deadVerifyLink(prob.Status)
+		}
+		c.render(w, r, prob.Status, verifyPage(p, token, false, prob))
+		return
+	}
+	c.render(w, r, http.StatusOK, verifyPage(p, "", true, nil))
 }
 
 // invitation is the landing page of an invitation link: set up an account, or
 // accept with the invited account's session; a clear page for a dead link.
 func (c *Console) invitation(w http.ResponseWriter, r *http.Request, p *page) {
-	token := r.PathValue("token")
+	token, ok := c.invitationToken(w, r, p)
+	if !ok {
+		return
+	}
 	inv, err := c.svc.PreviewInvitation(r.Context(), token)
 	if err != nil {
 		prob := c.problemOf(r.Context(), err)
@@ -166,7 +227,10 @@ func (c *Console) invitation(w http.ResponseWriter, r *http.Request, p *page) {
 func (c *Console) acceptInvitation(w http.ResponseWriter, r *http.Request, p *page) {
 	limitForm(w, r)
 	ctx := r.Context()
-	token := r.PathValue("token")
+	token, ok := c.invitationToken(w, r, p)
+	if !ok {
+		return
+	}
 	inv, err := c.svc.PreviewInvitation(ctx, token)
 	if err != nil {
 		prob := c.problemOf(ctx, err)
@@ -211,6 +275,25 @@ func (c *Console) acceptInvitation(w http.ResponseWriter, r *http.Request, p *pa
 		c.setSession(w, login.Token, login.Session.ExpiresAt)
 	}
 	c.redirect(w, r, "/", welcome)
+}
+
+// invitationToken is the token of an invitation link's page, or false when the
+// answer is written already: the page's 404 for a path that is no invitation token,
+// and, for a session that must change its password, the password page first (and
+// back here afterwards) — no invitation is accepted with such a session.
+func (c *Console) invitationToken(w http.ResponseWriter, r *http.Request, p *page) (string, bool) {
+	token, ok := linkToken(r, account.InvitationTokenPrefix)
+	if !ok {
+		c.render(w, r, http.StatusNotFound, invitationGone(p, &problem{Status: http.StatusNotFound, Fields: map[string]string{},
+			Message: "Invitation not found: the link is wrong, or a newer invitation replaced it"}))
+		return "", false
+	}
+	if p.SignedIn && p.Actor.Account.MustResetPassword {
+		c.redirect(w, r, "/password?next="+url.QueryEscape("/invitations/"+url.PathEscape(token)),
+			"Please choose a new password before you go on.")
+		return "", false
+	}
+	return token, true
 }
 
 func truncate(s string, n int) string {

@@ -56,7 +56,7 @@ func (c *Console) upload(w http.ResponseWriter, r *http.Request, p *page) {
 		return
 	}
 	c.onImport()
-	c.redirect(w, r, p.base()+"/import/"+imp.ID, "Your file is uploaded; its rows are applied in the background.")
+	c.redirect(w, r, p.base()+"/import/"+seg(imp.ID), "Your file is uploaded; its rows are applied in the background.")
 }
 
 // importProgress shows one import; while it runs the page refreshes its progress

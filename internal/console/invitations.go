@@ -3,7 +3,6 @@ package console
 import (
 	"net/http"
 	"net/url"
-	"strings"
 
 	"roster.dev/roster/internal/account"
 )
@@ -92,11 +91,7 @@ func (c *Console) invitationsView(r *http.Request, p *page, q url.Values) (*invi
 
 // invitationsBack is where an invitation's form returns to: the list it was on.
 func invitationsBack(p *page, r *http.Request) string {
-	b := r.PostFormValue("back")
-	if !strings.HasPrefix(b, p.base()+"/invitations") {
-		return p.base() + "/invitations"
-	}
-	return localPath(b)
+	return backTo(r.PostFormValue("back"), p.base()+"/invitations")
 }
 
 // resendInvitation sends an invitation again, with a new link (the old one stops

@@ -3,7 +3,6 @@ package console
 import (
 	"net/http"
 	"net/url"
-	"strings"
 
 	"roster.dev/roster/internal/account"
 )
@@ -105,11 +104,7 @@ func (c *Console) joinRequestsView(r *http.Request, p *page, q url.Values) (*joi
 
 // joinRequestsBack is where a request's form returns to: the list it was on.
 func joinRequestsBack(p *page, r *http.Request) string {
-	b := r.PostFormValue("back")
-	if !strings.HasPrefix(b, p.base()+"/join-requests") {
-		return p.base() + "/join-requests"
-	}
-	return localPath(b)
+	return backTo(r.PostFormValue("back"), p.base()+"/join-requests")
 }
 
 // approveJoinRequest approves a request: the requester is sent an invitation with

@@ -62,6 +62,11 @@ func (c *Console) renderPanel(w http.ResponseWriter, r *http.Request, p *page, s
 		c.fail(w, r, p, err)
 		return
 	}
+	if confirm != "deactivate" && confirm != "remove" {
+		// ?confirm= is data: only the two destructive actions are asked about, and
+		// nothing else ever becomes the confirmation form's action.
+		confirm = ""
+	}
 	v.Panel = &panelView{Member: m, Back: p.base() + "/users" + v.Filter.query(true), Confirm: confirm, Problem: prob}
 	c.render(w, r, status, usersPage(p, v))
 }
@@ -72,7 +77,7 @@ func (c *Console) memberAction(w http.ResponseWriter, r *http.Request, p *page) 
 	limitForm(w, r)
 	ctx := r.Context()
 	org, id := p.Org().ID, r.PathValue("account")
-	here := p.base() + "/users/" + id
+	here := p.base() + "/users/" + seg(id)
 	if b := formValue(r, "back"); b != "" {
 		if u := parseQuery(b).Encode(); u != "" {
 			here += "?" + u

@@ -175,17 +175,33 @@ func (c *Console) toLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
-// localPath keeps a "next" parameter on this site: a path, never a scheme, host or
-// protocol-relative URL.
+// localPath keeps a "next" or "back" parameter on this site: a path starting with a
+// single "/", never a scheme, host or protocol-relative URL ("//", "/\\"), never a
+// backslash or a dot segment (also escaped: "..%2F", "%2e%2e") that could climb out
+// of the page it names. Anything else is "/".
 func localPath(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
 		return "/"
 	}
 	u, err := url.Parse(next)
-	if err != nil || u.Host != "" || u.Scheme != "" {
+	if err != nil || u.Host != "" || u.Scheme != "" || u.Opaque != "" || strings.Contains(u.Path, "\\") {
 		return "/"
 	}
+	for seg := range strings.SplitSeq(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return "/"
+		}
+	}
 	return u.RequestURI()
+}
+
+// backTo is a form's "back" parameter when it is a local path (localPath) to the
+// list page itself — with a query, or a page below it — and list otherwise.
+func backTo(back, list string) string {
+	if b := localPath(back); b == list || strings.HasPrefix(b, list+"?") || strings.HasPrefix(b, list+"/") {
+		return b
+	}
+	return list
 }
 
 func encodeFlash(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }

@@ -165,11 +165,7 @@ func (v *usersView) appName(key string) string {
 // back is where a form on the Users screen returns to: the list with its filter,
 // and the panel if one was open.
 func back(p *page, r *http.Request) string {
-	b := r.PostFormValue("back")
-	if b == "" || !strings.HasPrefix(b, p.base()+"/users") {
-		return p.base() + "/users"
-	}
-	return localPath(b)
+	return backTo(r.PostFormValue("back"), p.base()+"/users")
 }
 
 // setRole changes a member's role from the list's inline control.

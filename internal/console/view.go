@@ -37,6 +37,19 @@ var assetVersions = func() map[string]string {
 // asset is the URL of an embedded asset.
 func asset(name string) string { return "/static/" + name + "?v=" + assetVersions[name] }
 
+// tokenURL is the address of an emailed link's page for a token that
+// linkToken accepted, its token escaped as one path segment all the same.
+func tokenURL(base, token string) templ.SafeURL {
+	return templ.SafeURL(base + "/" + url.PathEscape(token))
+}
+
+// seg escapes a value (an id, a slug) as one path segment of a URL: a value never
+// adds a segment, a query or a fragment.
+func seg(s string) string { return url.PathEscape(s) }
+
+// qv escapes a value for a URL's query.
+func qv(s string) string { return url.QueryEscape(s) }
+
 // current marks the navigation entry of the page shown.
 func current(on bool) templ.Attributes {
 	if on {
@@ -159,7 +172,7 @@ func confirmURL(p *page, v *usersView, action string) string {
 	} else {
 		q += "&confirm=" + action
 	}
-	return p.base() + "/users/" + v.Panel.Member.AccountID + q
+	return p.base() + "/users/" + seg(v.Panel.Member.AccountID) + q
 }
 
 func parseQuery(u string) url.Values {

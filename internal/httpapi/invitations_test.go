@@ -436,31 +436,72 @@ func TestJoinRequests(t *testing.T) {
 	})
 }
 
-// TestSignUpAndVerify: sign-up emails a verification link; following it creates the
-// active account, once.
+// TestSignUpAndVerify: sign-up emails a verification link; following it with the
+// password chosen there creates the active account, once.
 func TestSignUpAndVerify(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		body := map[string]any{"email": "New@x.test", "first_name": "Nia", "last_name": "Ew", "password": pw}
 		e.must(202, "", "POST", "/api/v1/auth/signup", body)
 		problem(t, e.call("", "POST", "/api/v1/auth/login", map[string]any{"email": "new@x.test", "password": pw}), 401, "unauthenticated")
 		token := e.link(account.NoticeVerifyEmail, "New@x.test")
-		a := e.must(200, "", "POST", "/api/v1/auth/verify-email", map[string]any{"token": token})
-		if a["account"].(map[string]any)["state"] != "active" || a["account"].(map[string]any)["first_name"] != "Nia" {
+		// The link alone does not activate: the password is chosen with it.
+		problem(t, e.call("", "POST", "/api/v1/auth/verify-email", map[string]any{"token": token}), 422, "validation", "password")
+		problem(t, e.call("", "POST", "/api/v1/auth/verify-email", map[string]any{"token": token, "password": "short"}), 422, "validation", "password")
+		a := e.must(200, "", "POST", "/api/v1/auth/verify-email", map[string]any{"token": token, "password": "the chosen one"})
+		acct := a["account"].(map[string]any)
+		if acct["state"] != "active" || acct["first_name"] != "Nia" || acct["email"] != "New@x.test" {
 			t.Errorf("verified = %v", a)
 		}
-		e.login("new@x.test", pw)
-		problem(t, e.call("", "POST", "/api/v1/auth/verify-email", map[string]any{"token": token}), 400, "invalid-token")
+		e.login("new@x.test", "the chosen one")
+		problem(t, e.call("", "POST", "/api/v1/auth/login", map[string]any{"email": "new@x.test", "password": pw}), 401, "unauthenticated")
+		problem(t, e.call("", "POST", "/api/v1/auth/verify-email", map[string]any{"token": token, "password": "the chosen one"}), 400, "invalid-token")
 		// Signing up again with a known email answers the same, and tells its owner.
 		e.must(202, "", "POST", "/api/v1/auth/signup", body)
 		if e.count(account.NoticeAccountExists, "New@x.test") != 1 {
 			t.Errorf("outbox = %v", e.outbox())
 		}
-		problem(t, e.call("", "POST", "/api/v1/auth/signup", map[string]any{"email": "bad", "first_name": "", "last_name": "L", "password": "short"}), 422, "validation", "email", "first_name", "password")
+		problem(t, e.call("", "POST", "/api/v1/auth/signup", map[string]any{"email": "bad", "first_name": "", "last_name": "L", "password": "short"}), 422, "validation", "email", "first_name")
+		// The password is not the sign-up's: one may sign up without it.
+		e.must(202, "", "POST", "/api/v1/auth/signup", map[string]any{"email": "nopw@x.test", "first_name": "N", "last_name": "P"})
+		// Malformed tokens are unknown, whatever the password.
+		for _, bad := range []string{"", "rv_", "rv_AAAA", "rp_" + token[3:], token + "A", token[:len(token)-1] + "%", "../o/acme/delete"} {
+			problem(t, e.call("", "POST", "/api/v1/auth/verify-email", map[string]any{"token": bad, "password": "the chosen one"}), 400, "invalid-token")
+		}
 		// Verification links last 24 hours.
 		e.must(202, "", "POST", "/api/v1/auth/signup", map[string]any{"email": "late@x.test", "first_name": "L", "last_name": "T", "password": pw})
 		late := e.link(account.NoticeVerifyEmail, "late@x.test")
 		e.clock.Advance(24 * time.Hour)
-		problem(t, e.call("", "POST", "/api/v1/auth/verify-email", map[string]any{"token": late}), 410, "token-expired")
+		problem(t, e.call("", "POST", "/api/v1/auth/verify-email", map[string]any{"token": late, "password": pw}), 410, "token-expired")
+	})
+}
+
+// TestSignUpPreHijack: whoever signs up an address first does not choose its
+// password. The attacker signs up the victim's email with password A; the victim
+// follows the link and must choose B; A never works. A newer sign-up of the same
+// address voids the earlier link, which answers like an unknown one.
+func TestSignUpPreHijack(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		const victim, attackerPW, victimPW = "victim@x.test", "attacker's password", "victim's own password"
+		e.must(202, "", "POST", "/api/v1/auth/signup", map[string]any{"email": victim, "first_name": "Eve", "last_name": "Il", "password": attackerPW})
+		token := e.link(account.NoticeVerifyEmail, victim)
+		// The victim clicks "Confirm" without choosing a password: nothing happens.
+		problem(t, e.call("", "POST", "/api/v1/auth/verify-email", map[string]any{"token": token}), 422, "validation", "password")
+		problem(t, e.call("", "POST", "/api/v1/auth/login", map[string]any{"email": victim, "password": attackerPW}), 401, "unauthenticated")
+		e.must(200, "", "POST", "/api/v1/auth/verify-email", map[string]any{"token": token, "password": victimPW})
+		problem(t, e.call("", "POST", "/api/v1/auth/login", map[string]any{"email": victim, "password": attackerPW}), 401, "unauthenticated")
+		e.login(victim, victimPW)
+
+		// A newer sign-up voids the older link (case-insensitively).
+		e.must(202, "", "POST", "/api/v1/auth/signup", map[string]any{"email": "twice@x.test", "first_name": "T", "last_name": "W"})
+		older := e.link(account.NoticeVerifyEmail, "twice@x.test")
+		e.must(202, "", "POST", "/api/v1/auth/signup", map[string]any{"email": "Twice@X.test", "first_name": "T", "last_name": "W"})
+		newer := e.link(account.NoticeVerifyEmail, "Twice@X.test")
+		if older == newer {
+			t.Fatal("the second sign-up sent the same link")
+		}
+		problem(t, e.call("", "POST", "/api/v1/auth/verify-email", map[string]any{"token": older, "password": victimPW}), 400, "invalid-token")
+		e.must(200, "", "POST", "/api/v1/auth/verify-email", map[string]any{"token": newer, "password": victimPW})
+		e.login("twice@x.test", victimPW)
 	})
 }
 
@@ -588,5 +629,29 @@ func TestInviteeNotTold(t *testing.T) {
 		if ms := acc["membership"].(map[string]any); ms["role"] != "admin" || len(ms["seats"].([]any)) != 1 {
 			t.Errorf("membership = %v", ms)
 		}
+	})
+}
+
+// TestMustResetCannotClaim: a session that must change its password accepts no
+// invitation (403 password-reset-required), also not one that claims the account an
+// organization set up (TestMustResetCannotAccept shows an account of its own); after
+// the change it accepts as usual.
+func TestMustResetCannotClaim(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.org("acme", "")
+		e.org("globex", "")
+		e.member(e.op, "acme", "nia@acme.test", "member", map[string]any{"reset_password_on_first_login": true})
+		e.member(e.op, "globex", "gus@globex.test", "admin")
+		gus := e.login("gus@globex.test", pw)
+		if m := e.must(201, gus, "POST", "/api/v1/organizations/globex/members", map[string]any{"email": "nia@acme.test", "role": "member", "send_invite": true}); m["state"] != "invited" {
+			t.Fatalf("globex add = %v", m)
+		}
+		token := e.link(account.NoticeInvitation, "nia@acme.test")
+		nia := e.login("nia@acme.test", pw)
+		for _, body := range []map[string]any{nil, {"password": "nia's own secret"}} {
+			problem(t, e.call(nia, "POST", "/api/v1/invitations/"+token+"/accept", body), 403, "password-reset-required")
+		}
+		e.must(204, nia, "PUT", "/api/v1/me/password", map[string]any{"current_password": pw, "new_password": "nia's new secret"})
+		e.must(200, nia, "POST", "/api/v1/invitations/"+token+"/accept", map[string]any{"password": "nia's claimed secret"})
 	})
 }

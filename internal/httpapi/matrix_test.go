@@ -204,7 +204,7 @@ var matrixRoutes = map[string]route{
 	"verify-email": {rule: public, fresh: func(w *world, _ *who) call {
 		email := w.fresh("verify") + "@else.test"
 		w.e.must(202, "", "POST", "/api/v1/auth/signup", map[string]any{"email": email, "first_name": "V", "last_name": "E", "password": pw})
-		return call{body: map[string]any{"token": w.e.link(account.NoticeVerifyEmail, email)}}
+		return call{body: map[string]any{"token": w.e.link(account.NoticeVerifyEmail, email), "password": pw}}
 	}},
 	"request-password-reset": {rule: public, body: map[string]any{"email": "target@acme.test"}},
 	"confirm-password-reset": {rule: public, fresh: func(w *world, _ *who) call {

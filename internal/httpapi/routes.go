@@ -24,7 +24,7 @@ func (s *Server) routes() {
 	huma.Register(api, op("change-password", http.MethodPut, "/api/v1/me/password", "Change the caller's password", "Auth", sessionReset, http.StatusNoContent), s.changePassword)
 	huma.Register(api, op("complete-setup", http.MethodPost, "/api/v1/setup", "Create the first operator with a one-time setup token", "Auth", public, http.StatusCreated), s.completeSetup)
 	huma.Register(api, op("sign-up", http.MethodPost, "/api/v1/auth/signup", "Sign up: emails a verification link", "Auth", public, http.StatusAccepted), s.signUp)
-	huma.Register(api, op("verify-email", http.MethodPost, "/api/v1/auth/verify-email", "Follow a sign-up's verification link: the account becomes active", "Auth", public), s.verifyEmail)
+	huma.Register(api, op("verify-email", http.MethodPost, "/api/v1/auth/verify-email", "Follow a sign-up's verification link with the password chosen there: the account becomes active", "Auth", public), s.verifyEmail)
 	huma.Register(api, op("request-password-reset", http.MethodPost, "/api/v1/auth/password-reset", "Email a password-reset link (202 whether or not the email is known)", "Auth", public, http.StatusAccepted), s.requestPasswordReset)
 	huma.Register(api, op("confirm-password-reset", http.MethodPost, "/api/v1/auth/password-reset/confirm", "Set a new password with a reset link's token; every session is revoked", "Auth", public, http.StatusNoContent), s.confirmPasswordReset)
 	huma.Register(api, op("preview-invitation", http.MethodGet, "/api/v1/invitations/{token}", "What an invitation link offers", "Invitations", public), s.previewInvitation)

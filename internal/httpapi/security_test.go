@@ -183,7 +183,7 @@ func TestSecretsStaySecret(t *testing.T) {
 		must(202, "", "POST", "/api/v1/auth/signup", map[string]any{"email": "eve@else.test", "first_name": "Eve", "last_name": "E", "password": "eve's secret"})
 		verifyT := e.link(account.NoticeVerifyEmail, "eve@else.test")
 		secret(verifyT, -1)
-		must(200, "", "POST", "/api/v1/auth/verify-email", map[string]any{"token": verifyT})
+		must(200, "", "POST", "/api/v1/auth/verify-email", map[string]any{"token": verifyT, "password": "eve's secret"})
 		eveS := login("eve@else.test", "eve's secret")
 		jr := must(201, eveS, "POST", "/api/v1/organizations/acme/join-requests", map[string]any{"message": "hello"})
 		must(200, adaS, "POST", "/api/v1/organizations/acme/join-requests/"+jr["id"].(string)+"/approve", nil)

@@ -11,7 +11,7 @@ type signUpInput struct {
 		Email     string `json:"email" required:"true" maxLength:"254"`
 		FirstName string `json:"first_name" required:"true" maxLength:"200"`
 		LastName  string `json:"last_name" required:"true" maxLength:"200"`
-		Password  string `json:"password" required:"true" maxLength:"256"`
+		Password  string `json:"password,omitempty" required:"false" maxLength:"256" doc:"Accepted for compatibility and not used: the password is chosen when the verification link is followed (POST /auth/verify-email), by whoever proves the mailbox."`
 	}
 }
 
@@ -68,12 +68,14 @@ func (s *Server) AllowSelfService(ctx context.Context, email string) error {
 
 type verifyEmailInput struct {
 	Body struct {
-		Token string `json:"token" required:"true" maxLength:"100" doc:"The token of the verification email's link."`
+		Token    string `json:"token" required:"true" maxLength:"100" doc:"The token of the verification email's link."`
+		Password string `json:"password,omitempty" required:"false" maxLength:"256" doc:"The account's password, chosen on the page the link opens (at least 8 characters). Required: without it the answer is 422 naming password. Whatever the sign-up sent is not used, so that whoever signed up an address they do not own never knows its password."`
 	}
 }
 
+// verifyEmail follows a sign-up's link with the password the person chooses there.
 func (s *Server) verifyEmail(ctx context.Context, in *verifyEmailInput) (*accountOutput, error) {
-	a, err := s.svc.VerifyEmail(ctx, in.Body.Token, s.clientIP(ctx))
+	a, err := s.svc.VerifyEmail(ctx, in.Body.Token, in.Body.Password, s.clientIP(ctx))
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

@@ -29,7 +29,7 @@ button{margin-top:1.5rem;padding:.6rem 1.2rem;font:inherit;border:0;border-radiu
 {{else}}
 <p>Create the first operator: the account that sets up partners, organizations and applications.</p>
 {{with .Error}}<p class="error" role="alert">{{.}}</p>{{end}}
-<form method="post">
+<form method="post" action="/setup/{{.Token}}">
 <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="{{.Email}}">
 {{with index .Fields "email"}}<span class="field-error">{{.}}</span>{{end}}
 <label for="first_name">First name</label><input id="first_name" name="first_name" autocomplete="given-name" value="{{.FirstName}}">
@@ -44,6 +44,7 @@ button{margin-top:1.5rem;padding:.6rem 1.2rem;font:inherit;border:0;border-radiu
 
 type setupView struct {
 	Done                       bool
+	Token                      string // well-formed: letters, digits, "-" and "_"
 	Base                       string
 	Email, FirstName, LastName string
 	Error                      string
@@ -55,7 +56,13 @@ type setupView struct {
 func (s *Server) setupHandler() http.Handler {
 	cop := http.NewCrossOriginProtection()
 	return cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v := setupView{Base: s.baseURL, Fields: map[string]string{}}
+		// A path that is no setup token (an escaped slash, a dot segment, anything
+		// but the generator's alphabet and length) is not this page.
+		if !account.WellFormedToken(account.SetupTokenPrefix, r.PathValue("token")) {
+			http.NotFound(w, r)
+			return
+		}
+		v := setupView{Base: s.baseURL, Token: r.PathValue("token"), Fields: map[string]string{}}
 		status := http.StatusOK
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)

@@ -72,6 +72,14 @@ func (t *tx) DeleteAccountTokens(ctx context.Context, kind, accountID string) er
 	return err
 }
 
+// DeleteAccountTokensOfEmail deletes every token of kind that belongs to no account
+// and was sent to email (as stored: sign-ups store the address's key).
+func (t *tx) DeleteAccountTokensOfEmail(ctx context.Context, kind, email string) error {
+	_, err := t.q.ExecContext(ctx, `DELETE FROM account_tokens WHERE kind = $1 AND account_id IS NULL AND email = $2`,
+		kind, email)
+	return err
+}
+
 // DeleteExpiredAccountTokens deletes the tokens expired at now and reports how many.
 func (t *tx) DeleteExpiredAccountTokens(ctx context.Context, now time.Time) (int, error) {
 	res, err := t.q.ExecContext(ctx, `DELETE FROM account_tokens WHERE expires_at <= $1`, ts(now))
