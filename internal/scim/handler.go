@@ -271,11 +271,13 @@ func (h *Handler) users(w http.ResponseWriter, r *request, id string) {
 		}
 		writeError(w, errorFor(r.Request, h.log, err))
 	case r.Method == http.MethodPatch:
-		if err := h.patchUser(r, id); err != nil {
+		// 200 with the resource, which Okta expects (RFC 7644 §3.5.2 allows it or 204).
+		u, err := h.patchUser(r, id)
+		if err != nil {
 			writeError(w, errorFor(r.Request, h.log, err))
 			return
 		}
-		w.WriteHeader(http.StatusNoContent)
+		writeJSON(w, http.StatusOK, project(userResource(u, loc(id)), attrs, exclude))
 	case r.Method == http.MethodDelete:
 		if err := h.svc.RemoveMember(ctx, r.actor, r.org, id); err != nil {
 			writeError(w, errorFor(r.Request, h.log, err))
@@ -289,23 +291,22 @@ func (h *Handler) users(w http.ResponseWriter, r *request, id string) {
 
 // patchUser applies a PatchOp to the member's current resource and replaces the
 // member with the result, in one transaction of the same use case as PUT.
-func (h *Handler) patchUser(r *request, id string) error {
+func (h *Handler) patchUser(r *request, id string) (account.SCIMUser, error) {
 	body, err := readBody(r.Request)
 	if err != nil {
-		return err
+		return account.SCIMUser{}, err
 	}
 	ops, err := patchOps(body)
 	if err != nil {
-		return err
+		return account.SCIMUser{}, err
 	}
-	_, err = h.svc.PatchSCIMUser(r.Context(), r.actor, r.org, id, func(u account.SCIMUser) (account.SCIMUserInput, error) {
+	return h.svc.PatchSCIMUser(r.Context(), r.actor, r.org, id, func(u account.SCIMUser) (account.SCIMUserInput, error) {
 		res := roundTrip(userResource(u, ""))
 		if err := applyPatch(res, ops); err != nil {
 			return account.SCIMUserInput{}, err
 		}
 		return userInput(res)
 	})
-	return err
 }
 
 // roundTrip turns a rendered resource into the generic JSON form a request body has,
@@ -375,11 +376,12 @@ func (h *Handler) groups(w http.ResponseWriter, r *request, id string) {
 		}
 		writeError(w, errorFor(r.Request, h.log, err))
 	case r.Method == http.MethodPatch:
-		if err := h.patchGroup(r, id); err != nil {
+		g, err := h.patchGroup(r, id)
+		if err != nil {
 			writeError(w, errorFor(r.Request, h.log, err))
 			return
 		}
-		w.WriteHeader(http.StatusNoContent)
+		writeJSON(w, http.StatusOK, project(groupResource(g, loc(id), users), attrs, exclude))
 	case r.Method == http.MethodDelete:
 		if err := h.svc.DeleteTeam(ctx, r.actor, r.org, id); err != nil {
 			if account.ErrorCode(err) == account.ENOTFOUND {
@@ -394,23 +396,22 @@ func (h *Handler) groups(w http.ResponseWriter, r *request, id string) {
 	}
 }
 
-func (h *Handler) patchGroup(r *request, id string) error {
+func (h *Handler) patchGroup(r *request, id string) (account.SCIMGroup, error) {
 	body, err := readBody(r.Request)
 	if err != nil {
-		return err
+		return account.SCIMGroup{}, err
 	}
 	ops, err := patchOps(body)
 	if err != nil {
-		return err
+		return account.SCIMGroup{}, err
 	}
-	_, err = h.svc.PatchSCIMGroup(r.Context(), r.actor, r.org, id, func(g account.SCIMGroup) (account.SCIMGroupInput, error) {
+	return h.svc.PatchSCIMGroup(r.Context(), r.actor, r.org, id, func(g account.SCIMGroup) (account.SCIMGroupInput, error) {
 		res := roundTrip(groupResource(g, "", ""))
 		if err := applyPatch(res, ops); err != nil {
 			return account.SCIMGroupInput{}, err
 		}
 		return groupInput(res)
 	})
-	return err
 }
 
 // discovery serves a discovery document: the list, or one entry by id.

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"roster.dev/roster/internal/account"
@@ -113,6 +114,38 @@ func values(v any) []account.SCIMValue {
 	return out
 }
 
+// distinct collapses the values of a multi-valued attribute that have the same type
+// and value (in any case), and refuses two primary values (RFC 7643 §2.4).
+func distinct(attr string, vs []account.SCIMValue) ([]account.SCIMValue, error) {
+	var out []account.SCIMValue
+	primary := false
+	for _, v := range vs {
+		i := slices.IndexFunc(out, func(o account.SCIMValue) bool {
+			return strings.EqualFold(o.Value, v.Value) && strings.EqualFold(o.Type, v.Type)
+		})
+		if i >= 0 {
+			if v.Primary && !out[i].Primary {
+				if primary {
+					return nil, invalidValue(attr + " may have one primary value only")
+				}
+				out[i].Primary, primary = true, true
+			}
+			if out[i].Display == "" {
+				out[i].Display = v.Display
+			}
+			continue
+		}
+		if v.Primary {
+			if primary {
+				return nil, invalidValue(attr + " may have one primary value only")
+			}
+			primary = true
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // userInput reads a User resource. Errors: invalidValue problems.
 func userInput(m map[string]any) (account.SCIMUserInput, error) {
 	var in account.SCIMUserInput
@@ -132,10 +165,15 @@ func userInput(m map[string]any) (account.SCIMUserInput, error) {
 		return in, invalidValue("active must be true or false")
 	}
 	in.Active = active
+	var err error
 	em, _ := field(m, "emails")
-	in.Emails = values(em)
+	if in.Emails, err = distinct("emails", values(em)); err != nil {
+		return in, err
+	}
 	ph, _ := field(m, "phoneNumbers")
-	in.Phones = values(ph)
+	if in.Phones, err = distinct("phoneNumbers", values(ph)); err != nil {
+		return in, err
+	}
 	ro, _ := field(m, "roles")
 	for _, r := range values(ro) {
 		if in.Role == "" || r.Primary {
@@ -150,11 +188,26 @@ func userInput(m map[string]any) (account.SCIMUserInput, error) {
 			in.Manager = x
 		case map[string]any:
 			in.Manager = str(x, "value")
+		case []any: // Entra ID adds a manager as a list of one reference
+			if len(x) > 0 {
+				in.Manager = valueOf(x[0])
+			}
 		}
 	}
 	extra := map[string]any{}
 	for _, k := range kept {
 		if v, ok := field(m, k); ok && v != nil {
+			if list, isList := v.([]any); isList {
+				n := 0
+				for _, x := range list {
+					if e, ok := x.(map[string]any); ok && isPrimary(e) {
+						n++
+					}
+				}
+				if n > 1 {
+					return in, invalidValue(k + " may have one primary value only")
+				}
+			}
 			extra[k] = v
 		}
 	}
@@ -244,6 +297,7 @@ func userResource(u account.SCIMUser, location string) map[string]any {
 
 func valueList(vs []account.SCIMValue) []any {
 	out := make([]any, len(vs))
+	primary := false
 	for i, v := range vs {
 		e := map[string]any{"value": v.Value}
 		if v.Type != "" {
@@ -252,8 +306,8 @@ func valueList(vs []account.SCIMValue) []any {
 		if v.Display != "" {
 			e["display"] = v.Display
 		}
-		if v.Primary {
-			e["primary"] = true
+		if v.Primary && !primary { // one primary, whatever older data holds
+			e["primary"], primary = true, true
 		}
 		out[i] = e
 	}
