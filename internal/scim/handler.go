@@ -301,7 +301,7 @@ func (h *Handler) patchUser(r *request, id string) (account.SCIMUser, error) {
 		return account.SCIMUser{}, err
 	}
 	return h.svc.PatchSCIMUser(r.Context(), r.actor, r.org, id, func(u account.SCIMUser) (account.SCIMUserInput, error) {
-		res := roundTrip(userResource(u, ""))
+		res := patchBase(u)
 		if err := applyPatch(res, ops); err != nil {
 			return account.SCIMUserInput{}, err
 		}

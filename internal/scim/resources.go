@@ -221,39 +221,54 @@ func userInput(m map[string]any) (account.SCIMUserInput, error) {
 	return in, nil
 }
 
-// userResource renders a member as a SCIM User.
+// userResource renders a member as a SCIM User. Attributes without a value are left
+// out; displayName and name.formatted default to the given and family names.
 func userResource(u account.SCIMUser, location string) map[string]any {
+	return renderUser(u, location, true)
+}
+
+// patchBase is the User a PATCH applies to: what is stored, without the defaults
+// userResource shows (which would otherwise be stored as if the identity provider
+// had sent them).
+func patchBase(u account.SCIMUser) map[string]any {
+	return roundTrip(renderUser(u, "", false))
+}
+
+func renderUser(u account.SCIMUser, location string, defaults bool) map[string]any {
 	d := u.Data
 	acct := u.Account
 	// The identity provider's names where it gave them, else the account's (which
 	// the service has redacted where the organization may not see them).
 	given, family := orElse(d.GivenName, acct.FirstName), orElse(d.FamilyName, acct.LastName)
-	display := d.DisplayName
-	if display == "" {
-		display = strings.TrimSpace(given + " " + family)
-	}
-	formatted := d.Formatted
-	if formatted == "" {
-		formatted = strings.TrimSpace(given + " " + family)
+	display, formatted := d.DisplayName, d.Formatted
+	if defaults {
+		full := strings.TrimSpace(given + " " + family)
+		display, formatted = orElse(display, full), orElse(formatted, full)
 	}
 	r := map[string]any{
 		"schemas":  []string{userSchema},
 		"id":       u.AccountID,
 		"userName": u.UserName(),
-		"name": map[string]any{
-			"givenName":  given,
-			"familyName": family,
-			"formatted":  formatted,
-		},
-		"displayName": display,
-		"active":      scimActive(u.Member),
-		"roles":       []any{map[string]any{"value": u.RoleID, "primary": true}},
+		"active":   scimActive(u.Member),
+		"roles":    []any{map[string]any{"value": u.RoleID, "primary": true}},
 		"meta": map[string]any{
 			"resourceType": "User",
 			"created":      u.CreatedAt.Format(timeFormatSCIM),
 			"lastModified": u.LastModified().Format(timeFormatSCIM),
 			"location":     location,
 		},
+	}
+	name := map[string]any{}
+	for k, v := range map[string]string{"givenName": given, "familyName": family, "formatted": formatted} {
+		if v != "" {
+			name[k] = v
+		}
+	}
+	if len(name) > 0 {
+		r["name"] = name
+	}
+	if display != "" {
+		r["displayName"] = display
 	}
 	if d.ExternalID != "" {
 		r["externalId"] = d.ExternalID
