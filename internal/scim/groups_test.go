@@ -60,6 +60,9 @@ func TestGroups(t *testing.T) {
 			{`members.value eq "` + a + `"`, 0},
 			{`externalId eq "g-1" and members pr`, -1},
 			{`externalId eq "g-1"`, 1},
+			{`members[value eq "` + b + `"]`, 1},
+			{`members[value eq "` + a + `"] or displayName eq "nope"`, 0},
+			{`members[display eq "x"]`, -1},
 		} {
 			r := e.call(tok, "GET", base+"/Groups?filter="+query(c.filter), nil)
 			if c.want < 0 {

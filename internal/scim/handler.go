@@ -150,7 +150,7 @@ type listParams struct {
 	attributes, exclude []string
 }
 
-func readList(r *http.Request, resolve resolver) (listParams, error) {
+func readList(r *http.Request, resolve resolver, values valueResolver) (listParams, error) {
 	q := r.URL.Query()
 	p := listParams{startIndex: 1, limit: defaultCount}
 	if s := q.Get("startIndex"); s != "" {
@@ -169,7 +169,7 @@ func readList(r *http.Request, resolve resolver) (listParams, error) {
 	}
 	p.offset = p.startIndex - 1
 	if s := q.Get("filter"); strings.TrimSpace(s) != "" {
-		f, err := parseFilter(s, resolve)
+		f, err := parseFilter(s, resolve, values)
 		if err != nil {
 			return p, err
 		}
@@ -211,6 +211,8 @@ func listResponse(total, startIndex int, resources []any) map[string]any {
 
 var userResolver = schemaResolver(account.SCIMUserAttrs, userSchema)
 var groupResolver = schemaResolver(account.SCIMGroupAttrs, groupSchema)
+var userValues = valuesResolver(account.SCIMUserValueAttrs, userSchema)
+var groupValues = valuesResolver(account.SCIMGroupValueAttrs, groupSchema)
 
 func (h *Handler) users(w http.ResponseWriter, r *request, id string) {
 	ctx := r.Context()
@@ -219,7 +221,7 @@ func (h *Handler) users(w http.ResponseWriter, r *request, id string) {
 	attrs, exclude := attrList(q.Get("attributes")), attrList(q.Get("excludedAttributes"))
 	switch {
 	case id == "" && r.Method == http.MethodGet:
-		p, err := readList(r.Request, userResolver)
+		p, err := readList(r.Request, userResolver, userValues)
 		if err != nil {
 			writeError(w, errorFor(r.Request, h.log, err))
 			return
@@ -328,7 +330,7 @@ func (h *Handler) groups(w http.ResponseWriter, r *request, id string) {
 	attrs, exclude := attrList(q.Get("attributes")), attrList(q.Get("excludedAttributes"))
 	switch {
 	case id == "" && r.Method == http.MethodGet:
-		p, err := readList(r.Request, groupResolver)
+		p, err := readList(r.Request, groupResolver, groupValues)
 		if err != nil {
 			writeError(w, errorFor(r.Request, h.log, err))
 			return

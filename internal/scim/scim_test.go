@@ -62,7 +62,18 @@ func TestUsers(t *testing.T) {
 			{`userName sw "c"`, []string{"carol@acme.test"}},
 			{`userName ew ".TEST"`, []string{"ann@acme.test", "carol@acme.test", "dave@acme.test"}},
 			{`emails.value eq "ann@acme.test"`, []string{"ann@acme.test", "Bob"}},
-			{`emails[type eq "work"]`, nil}, // invalid: checked below
+			{`emails[type eq "work"]`, []string{"ann@acme.test"}},
+			{`emails[type eq "work" and value eq "ANN@acme.test"]`, []string{"ann@acme.test"}},
+			{`emails[type eq "work"].value eq "ann@acme.test"`, []string{"ann@acme.test"}},
+			{`emails[type eq "home"].value eq "ann@acme.test"`, []string{}},
+			{`emails[value eq "ann@acme.test"]`, []string{"ann@acme.test", "Bob"}},
+			{`emails[primary eq true].value sw "ann@"`, []string{"ann@acme.test", "Bob"}},
+			{`not emails[type eq "work"] and userName ew ".test"`, []string{"carol@acme.test", "dave@acme.test"}},
+			{`phoneNumbers[type eq "work"].value eq "+49 30 123"`, []string{"ann@acme.test"}},
+			{`emails[type eq "work"`, nil},      // invalid: checked below
+			{`name[givenName eq "x"]`, nil},     // not multi-valued
+			{`emails[type[value eq "x"]]`, nil}, // nested
+			{`emails[nick eq "x"]`, nil},        // no such sub-attribute
 			{`externalId eq "ext-ann"`, []string{"ann@acme.test"}},
 			{`externalId pr`, []string{"ann@acme.test"}},
 			{`active eq false`, []string{"Bob"}},

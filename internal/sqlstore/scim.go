@@ -220,7 +220,7 @@ func (t *tx) FindSCIMUsers(ctx context.Context, q account.SCIMQuery) ([]account.
 	org := a.add(q.OrgID)
 	cond := `m.org_id = ` + org
 	if q.Filter != nil {
-		c, err := compileSCIM(t.engine, q.Filter, &a, scimUserCols(org), 0)
+		c, err := compileSCIM(t.engine, q.Filter, &a, scimUserCols(t.engine, org), 0)
 		if err != nil {
 			return nil, 0, err
 		}
