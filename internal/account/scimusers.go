@@ -14,6 +14,12 @@ import (
 // ever mailed to them.
 const scimNoMailDomain = "scim.invalid"
 
+// NoMailAddress reports whether email is one Roster gave an account that has no
+// address of its own: never mailed, never shown as the person's address.
+func NoMailAddress(email string) bool {
+	return strings.HasSuffix(strings.ToLower(email), "@"+scimNoMailDomain)
+}
+
 // SCIMValue is one value of a multi-valued SCIM attribute (emails, phoneNumbers) or a
 // group's member.
 type SCIMValue struct {

@@ -12,7 +12,8 @@ func members(g map[string]any) []string {
 	var out []string
 	ms, _ := g["members"].([]any)
 	for _, m := range ms {
-		out = append(out, m.(map[string]any)["value"].(string)+"="+m.(map[string]any)["display"].(string))
+		d, _ := m.(map[string]any)["display"].(string)
+		out = append(out, m.(map[string]any)["value"].(string)+"="+d)
 	}
 	slices.Sort(out)
 	return out

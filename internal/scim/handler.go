@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -54,7 +55,9 @@ type request struct {
 // ServeHTTP authenticates the organization's SCIM token and dispatches.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, Prefix)
-	if !ok {
+	// A path with an empty or a dot segment names no resource (it arrives as sent).
+	if !ok || strings.Contains(r.URL.Path, "//") || slices.ContainsFunc(strings.Split(rest, "/"),
+		func(seg string) bool { return seg == "." || seg == ".." }) {
 		writeError(w, &Error{Status: http.StatusNotFound, Detail: "no such endpoint"})
 		return
 	}

@@ -3,6 +3,7 @@ package scim_test
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -339,4 +340,36 @@ func primaries(u map[string]any) []string {
 		}
 	}
 	return out
+}
+
+// TestUnsetOmitted: attributes without a value are left out, not "" (Entra ID reads
+// "" as a value to replace each cycle); a group member without an address shows no
+// placeholder address; a path with // is a SCIM 404, not a redirect.
+func TestUnsetOmitted(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		tok := e.org("acme")
+		e.must(201, tok, "POST", base+"/Users", user("owner@acme.test", nil))
+		// A user with no names, whose only address is another member's: its account
+		// has no address of its own.
+		u := e.must(201, tok, "POST", base+"/Users", map[string]any{"userName": "nameless",
+			"emails": []any{map[string]any{"value": "owner@acme.test", "type": "work"}}})
+		raw := e.call(tok, "GET", base+"/Users/"+u["id"].(string), nil).Raw
+		if strings.Contains(raw, `""`) || strings.Contains(raw, `"name"`) || strings.Contains(raw, `"displayName"`) {
+			t.Errorf("unset attributes shown: %s", raw)
+		}
+		g := e.must(201, tok, "POST", base+"/Groups", map[string]any{"displayName": "G",
+			"members": []any{map[string]any{"value": u["id"]}}})
+		raw = e.call(tok, "GET", base+"/Groups/"+g["id"].(string), nil).Raw
+		if strings.Contains(raw, "scim.invalid") || !strings.Contains(raw, `"display":"nameless"`) {
+			t.Errorf("group = %s", raw)
+		}
+		for _, path := range []string{base + "//Users", base + "/Users//" + u["id"].(string), "/scim/v2//organizations/acme/Users",
+			base + "/./Users", base + "/Groups/../Users"} {
+			r := e.call(tok, "GET", path, nil)
+			scimError(t, r, 404, "")
+			if r.Header.Get("Location") != "" {
+				t.Errorf("%s redirects to %s", path, r.Header.Get("Location"))
+			}
+		}
+	})
 }

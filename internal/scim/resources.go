@@ -345,8 +345,11 @@ func groupInput(m map[string]any) (account.SCIMGroupInput, error) {
 func groupResource(g account.SCIMGroup, location, usersURL string) map[string]any {
 	members := make([]any, len(g.Members))
 	for i, m := range g.Members {
-		members[i] = map[string]any{"value": m.Value, "display": m.Display, "type": "User",
-			"$ref": usersURL + "/" + m.Value}
+		e := map[string]any{"value": m.Value, "type": "User", "$ref": usersURL + "/" + m.Value}
+		if m.Display != "" {
+			e["display"] = m.Display
+		}
+		members[i] = e
 	}
 	r := map[string]any{
 		"schemas":     []string{groupSchema},
