@@ -373,3 +373,364 @@ func TestUnsetOmitted(t *testing.T) {
 		}
 	})
 }
+
+// TestEntraUsers runs Entra ID's documented user requests: [entra-tutorial] "User
+// Operations" and its examples, and every request body of [entra-compat], with and
+// without the feature flag.
+func TestEntraUsers(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		tok := e.org("acme")
+		const ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+		// [entra-tutorial] "Create User": a userName that is no address, the address in emails.
+		u := e.must(201, tok, "POST", base+"/Users", body(t, `{
+    "schemas": [
+        "urn:ietf:params:scim:schemas:core:2.0:User",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+    "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+    "userName": "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
+    "active": true,
+    "emails": [{
+        "primary": true,
+        "type": "work",
+        "value": "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com"
+    }],
+    "meta": {
+        "resourceType": "User"
+    },
+    "name": {
+        "formatted": "givenName familyName",
+        "familyName": "familyName",
+        "givenName": "givenName"
+    },
+    "roles": []
+}`))
+		id := u["id"].(string)
+		users := base + "/Users/" + id
+		if u["userName"] != "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee" || u["externalId"] != "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef" {
+			t.Errorf("created = %v", u)
+		}
+		acct := e.must(200, e.op, "GET", "/api/v1/organizations/acme/members/"+id, nil)["account"].(map[string]any)
+		if acct["email"] != "test_user_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com" && acct["email"] != "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com" {
+			t.Errorf("account = %v", acct)
+		}
+		// [entra-tutorial] "Get User by query", by userName and by the work address
+		// (its "/Users:" rule: both matching attributes must filter).
+		for _, f := range []string{`userName eq "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee"`,
+			`emails[type eq "work"].value eq "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com"`,
+			`externalId eq "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"`} {
+			if l := e.must(200, tok, "GET", base+"/Users?filter="+query(f), nil); l["totalResults"] != 1.0 {
+				t.Errorf("filter %s: %v", f, l)
+			}
+		}
+		// "Get User by query - Zero results", and Test Connection's random GUID.
+		for _, f := range []string{`userName eq "non-existent user"`, `externalId eq "9f6f2c7e-0d5a-4b57-9a51-2f8f4f1f3b33"`,
+			`emails[type eq "work"].value eq "nobody@testuser.com"`} {
+			if l := e.must(200, tok, "GET", base+"/Users?filter="+query(f), nil); l["totalResults"] != 0.0 || len(l["Resources"].([]any)) != 0 {
+				t.Errorf("filter %s: %v", f, l)
+			}
+		}
+		// [entra-tutorial] "Update User [Multi-valued properties]".
+		got := e.must(200, tok, "PATCH", users, body(t, `{
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [
+            {
+            "op": "Replace",
+            "path": "emails[type eq \"work\"].value",
+            "value": "updatedEmail@microsoft.com"
+            },
+            {
+            "op": "Replace",
+            "path": "name.familyName",
+            "value": "updatedFamilyName"
+            }
+    ]
+}`))
+		if em := got["emails"].([]any); len(em) != 1 || em[0].(map[string]any)["value"] != "updatedEmail@microsoft.com" ||
+			em[0].(map[string]any)["primary"] != true || got["name"].(map[string]any)["familyName"] != "updatedFamilyName" {
+			t.Errorf("after the multi-valued update: %v", got)
+		}
+		// [entra-tutorial] "Update User [Single-valued properties]".
+		got = e.must(200, tok, "PATCH", users, body(t, `{
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{
+        "op": "Replace",
+        "path": "userName",
+        "value": "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"
+    }]
+}`))
+		if got["userName"] != "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com" {
+			t.Errorf("after the userName update: %v", got)
+		}
+		// [entra-compat] "Requests to replace multiple attributes", without and with the flag.
+		got = e.must(200, tok, "PATCH", users, body(t, `{
+    "schemas": [
+        "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+    ],
+    "Operations": [
+        {
+            "op": "Replace",
+            "path": "displayName",
+            "value": "Pvlo"
+        },
+        {
+            "op": "Replace",
+            "path": "emails[type eq \"work\"].value",
+            "value": "TestBcwqnm@test.microsoft.com"
+        },
+        {
+            "op": "Replace",
+            "path": "name.givenName",
+            "value": "Gtfd"
+        },
+        {
+            "op": "Replace",
+            "path": "name.familyName",
+            "value": "Pkqf"
+        },
+        {
+            "op": "Replace",
+            "path": "externalId",
+            "value": "Eqpj"
+        },
+        {
+            "op": "Replace",
+            "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
+            "value": "Eqpj"
+        }
+    ]
+}`))
+		if got["displayName"] != "Pvlo" || got["name"].(map[string]any)["givenName"] != "Gtfd" || got["externalId"] != "Eqpj" ||
+			got[ent].(map[string]any)["employeeNumber"] != "Eqpj" || got["emails"].([]any)[0].(map[string]any)["value"] != "TestBcwqnm@test.microsoft.com" {
+			t.Errorf("after replacing several attributes: %v", got)
+		}
+		got = e.must(200, tok, "PATCH", users, body(t, `{
+    "schemas": [
+        "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+    ],
+    "Operations": [
+        {
+            "op": "replace",
+            "path": "emails[type eq \"work\"].value",
+            "value": "TestMhvaes@test.microsoft.com"
+        },
+        {
+            "op": "replace",
+            "value": {
+                "displayName": "Bjfe",
+                "name.givenName": "Kkom",
+                "name.familyName": "Unua",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "Aklq"
+            }
+        }
+    ]
+}`))
+		if got["displayName"] != "Bjfe" || got["name"].(map[string]any)["familyName"] != "Unua" ||
+			got[ent].(map[string]any)["employeeNumber"] != "Aklq" || len(got["emails"].([]any)) != 1 {
+			t.Errorf("after replacing several attributes (flag): %v", got)
+		}
+		// [entra-compat] "Requests made to add a single-value string attribute", both forms.
+		for _, op := range []string{"Add", "add"} {
+			got = e.must(200, tok, "PATCH", users, body(t, `{
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [
+      {
+        "op": "`+op+`",
+        "path": "nickName",
+        "value": "Babs"
+      }
+    ]
+}`))
+			if got["nickName"] != "Babs" {
+				t.Errorf("nickName = %v", got["nickName"])
+			}
+		}
+		// [entra-tutorial] Example 5: the manager added as a reference, by the path
+		// "manager"; then the enterprise paths with and without .value.
+		got = e.must(200, tok, "PATCH", users, body(t, `{
+    "schemas": 
+    [
+      "urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations":
+    [
+      {
+        "op":"Add",
+        "path":"manager",
+        "value":
+          [
+            {
+              "$ref":"http://.../scim/Users/00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
+              "value":"00aa00aa-bb11-cc22-dd33-44ee44ee44ee"}]}]}`))
+		if m := got[ent].(map[string]any)["manager"]; m.(map[string]any)["value"] != "00aa00aa-bb11-cc22-dd33-44ee44ee44ee" {
+			t.Errorf("manager = %v", m)
+		}
+		for _, c := range []struct {
+			path  string
+			value any
+		}{{ent + ":manager.value", "mgr-2"}, {ent + ":manager", map[string]any{"value": "mgr-3"}}} {
+			path, value := c.path, c.value
+			got = e.must(200, tok, "PATCH", users, map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+				"Operations": []any{map[string]any{"op": "Replace", "path": path, "value": value}}})
+			want := scalar(value)
+			if m := got[ent].(map[string]any)["manager"]; m.(map[string]any)["value"] != want {
+				t.Errorf("after %s: manager = %v, want %v", path, m, want)
+			}
+		}
+		if got = e.must(200, tok, "GET", users, nil); got[ent].(map[string]any)["manager"].(map[string]any)["value"] != "mgr-3" {
+			t.Errorf("stored manager = %v", got[ent])
+		}
+		got = e.must(200, tok, "PATCH", users, map[string]any{"Operations": []any{map[string]any{"op": "Remove", "path": ent + ":manager"}}})
+		if x, _ := got[ent].(map[string]any); x["manager"] != nil {
+			t.Errorf("after removing the manager: %v", x)
+		}
+		// The attribute table's value filters of phoneNumbers and addresses.
+		got = e.must(200, tok, "PATCH", users, map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+			"Operations": []any{
+				map[string]any{"op": "Add", "path": `phoneNumbers[type eq "mobile"].value`, "value": "+1 555 0100"},
+				map[string]any{"op": "Add", "path": `phoneNumbers[type eq "fax"].value`, "value": "+1 555 0101"},
+				map[string]any{"op": "Add", "path": `addresses[type eq "work"].streetAddress`, "value": "1 Main St"},
+				map[string]any{"op": "Add", "path": `addresses[type eq "work"].postalCode`, "value": "98052"},
+				map[string]any{"op": "Add", "path": `addresses[type eq "other"].formatted`, "value": "Building 4"},
+				map[string]any{"op": "Add", "path": "title", "value": "Engineer"},
+			}})
+		if ph := got["phoneNumbers"].([]any); len(ph) != 2 {
+			t.Errorf("phoneNumbers = %v", ph)
+		}
+		addr := got["addresses"].([]any)
+		if len(addr) != 2 || addr[0].(map[string]any)["streetAddress"] != "1 Main St" || addr[0].(map[string]any)["postalCode"] != "98052" {
+			t.Errorf("addresses = %v", addr)
+		}
+		if l := e.must(200, tok, "GET", base+"/Users?filter="+query(`phoneNumbers[type eq "mobile"].value eq "+1 555 0100"`), nil); l["totalResults"] != 1.0 {
+			t.Errorf("by mobile: %v", l)
+		}
+		// [entra-compat] "Requests made to disable users", without the flag (a string)
+		// and with it; [entra-tutorial] "Disable User": 200 with the User.
+		for _, v := range []string{`"False"`, `false`} {
+			got = e.must(200, tok, "PATCH", users, body(t, `{
+    "schemas": [
+        "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+    ],
+    "Operations": [
+        {
+            "op": "Replace",
+            "path": "active",
+            "value": `+v+`
+        }
+    ]
+}`))
+			if got["active"] != false || got["id"] != id {
+				t.Errorf("disabled by %s: %v", v, got)
+			}
+		}
+		// "Delete User".
+		e.must(204, tok, "DELETE", users, nil)
+		scimError(t, e.call(tok, "GET", users, nil), 404, "")
+
+		// [entra-tutorial] Example 2, "Provision a user": nulls for absent attributes,
+		// and the extension's URN as Entra ID misspells it there.
+		u = e.must(201, tok, "POST", base+"/Users", body(t, `{
+   "schemas":
+   [
+     "urn:ietf:params:scim:schemas:core:2.0:User",
+     "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"],
+   "externalId":"jyoung",
+   "userName":"jyoung@testuser.com",
+   "active":true,
+   "addresses":null,
+   "displayName":"Joy Young",
+   "emails": [
+     {
+       "type":"work",
+       "value":"jyoung@Contoso.com",
+       "primary":true}],
+   "meta": {
+     "resourceType":"User"},
+    "name":{
+     "familyName":"Young",
+     "givenName":"Joy"},
+   "phoneNumbers":null,
+   "preferredLanguage":null,
+   "title":null,
+   "department":null,
+   "manager":null}`))
+		if u["displayName"] != "Joy Young" || u["addresses"] != nil || u["title"] != nil {
+			t.Errorf("provisioned = %v", u)
+		}
+		// Example 1: the query by externalId with a bare word.
+		if l := e.must(200, tok, "GET", base+"/Users?filter="+query(`externalId eq jyoung`), nil); l["totalResults"] != 1.0 {
+			t.Errorf("by externalId: %v", l)
+		}
+	})
+}
+
+func scalar(v any) any {
+	if m, ok := v.(map[string]any); ok {
+		return m["value"]
+	}
+	return v
+}
+
+// TestEntraGroups runs Entra ID's documented group requests ([entra-tutorial]
+// "Group Operations").
+func TestEntraGroups(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		tok := e.org("acme")
+		member := e.must(201, tok, "POST", base+"/Users", user("f648@acme.test", nil))["id"].(string)
+		// "Create Group", with Entra ID's second schema.
+		g := e.must(201, tok, "POST", base+"/Groups", body(t, `{
+    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group", "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+    "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+    "displayName": "displayName",
+    "meta": {
+        "resourceType": "Group"
+    }
+}`))
+		id := g["id"].(string)
+		if g["externalId"] != "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159" || len(g["members"].([]any)) != 0 {
+			t.Errorf("created = %v", g)
+		}
+		// "Get Group" and "Get Group by displayName", without members.
+		if got := e.must(200, tok, "GET", base+"/Groups/"+id+"?excludedAttributes=members", nil); got["members"] != nil || got["displayName"] != "displayName" {
+			t.Errorf("get = %v", got)
+		}
+		l := e.must(200, tok, "GET", base+"/Groups?excludedAttributes=members&filter="+query(`displayName eq "displayName"`), nil)
+		if l["totalResults"] != 1.0 || l["Resources"].([]any)[0].(map[string]any)["members"] != nil {
+			t.Errorf("by displayName = %v", l)
+		}
+		// "Update Group [Non-member attributes]".
+		got := e.must(200, tok, "PATCH", base+"/Groups/"+id, body(t, `{
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{
+        "op": "Replace",
+        "path": "displayName",
+        "value": "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"
+    }]
+}`))
+		if got["displayName"] != "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName" {
+			t.Errorf("renamed = %v", got)
+		}
+		// "Update Group [Add Members]", with its "$ref": null; sent twice, one member.
+		for range 2 {
+			got = e.must(200, tok, "PATCH", base+"/Groups/"+id, body(t, `{
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{
+        "op": "Add",
+        "path": "members",
+        "value": [{
+            "$ref": null,
+            "value": "`+member+`"
+        }]
+    }]
+}`))
+			if ids := memberIDs(got); !slices.Equal(ids, []string{member}) {
+				t.Errorf("after adding: %v", ids)
+			}
+		}
+		// The member filter Entra ID checks membership with.
+		if l := e.must(200, tok, "GET", base+"/Groups?excludedAttributes=members&filter="+query(`id eq "`+id+`" and members[value eq "`+member+`"]`), nil); l["totalResults"] != 1.0 {
+			t.Errorf("membership filter = %v", l)
+		}
+		// "Update Group [Remove Members]" is TestEntraRemoveMember; "Delete Group".
+		e.must(204, tok, "DELETE", base+"/Groups/"+id, nil)
+		scimError(t, e.call(tok, "GET", base+"/Groups/"+id, nil), 404, "")
+	})
+}
