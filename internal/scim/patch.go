@@ -303,22 +303,23 @@ func sameValue(attr string, g, x any) bool {
 }
 
 // mergeValues adds values to a multi-valued attribute: a value already there (the
-// same value and type) is updated rather than added again, and a value added as
+// same value, and the same type when the added one has a type) is updated rather
+// than added again, and a value added as
 // primary makes the others not primary (RFC 7643 §2.4: at most one primary).
 func mergeValues(attr string, list, add []any) ([]any, error) {
 	out := slices.Clone(list)
 	var primary []int
 	for _, x := range add {
 		xm, isObj := x.(map[string]any)
-		i := slices.IndexFunc(out, func(e any) bool {
-			em, _ := e.(map[string]any)
-			return sameValue(attr, x, e) && strings.EqualFold(str(xm, "type"), str(em, "type"))
-		})
+		i := slices.IndexFunc(out, func(e any) bool { return sameValue(attr, x, e) })
 		switch {
 		case i >= 0 && isObj:
 			if em, ok := out[i].(map[string]any); ok {
 				for k, v := range xm {
-					setField(em, k, v)
+					// The value it is (in its spelling) and its type stay.
+					if !strings.EqualFold(k, "value") && !strings.EqualFold(k, "type") {
+						setField(em, k, v)
+					}
 				}
 			}
 		case i >= 0:
