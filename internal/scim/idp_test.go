@@ -740,3 +740,24 @@ func TestEntraGroups(t *testing.T) {
 		scimError(t, e.call(tok, "GET", base+"/Groups/"+id, nil), 404, "")
 	})
 }
+
+// TestValueFilterUndescribed: a member no identity provider has described shows its
+// account's address as its one work email (and phone as its work phone); value
+// filters find it by them, as Entra ID matches existing people by mail.
+func TestValueFilterUndescribed(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		tok := e.org("acme")
+		id := e.member("acme", "erin@acme.test", "member")
+		for f, want := range map[string]float64{
+			`emails[type eq "work"].value eq "Erin@acme.test"`:     1,
+			`emails[type eq "work" and primary eq true]`:           1,
+			`emails[type eq "home"].value eq "erin@acme.test"`:     0,
+			`phoneNumbers[type eq "work"]`:                         0,
+			`emails[value ew "@acme.test"] and id eq "` + id + `"`: 1,
+		} {
+			if l := e.must(200, tok, "GET", base+"/Users?filter="+query(f), nil); l["totalResults"] != want {
+				t.Errorf("filter %s: %v results, want %v", f, l["totalResults"], want)
+			}
+		}
+	})
+}
