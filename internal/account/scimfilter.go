@@ -43,6 +43,20 @@ var SCIMGroupAttrs = map[string]SCIMAttrKind{
 	"meta.lastModified": SCIMTime,
 }
 
+// SCIMUserValueAttrs are the multi-valued User attributes a filter may select
+// values of (emails[type eq "work"]), with the sub-attributes their value filters
+// may name.
+var SCIMUserValueAttrs = map[string]map[string]SCIMAttrKind{
+	"emails":       {"value": SCIMText, "type": SCIMText, "display": SCIMText, "primary": SCIMBool},
+	"phoneNumbers": {"value": SCIMText, "type": SCIMText, "display": SCIMText, "primary": SCIMBool},
+}
+
+// SCIMGroupValueAttrs are the multi-valued Group attributes a filter may select
+// values of (members[value eq "…"]).
+var SCIMGroupValueAttrs = map[string]map[string]SCIMAttrKind{
+	"members": {"value": SCIMExactText},
+}
+
 // SCIMEnterprise is the enterprise User extension's schema URN.
 const SCIMEnterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -50,7 +64,11 @@ const SCIMEnterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:Us
 // "or" with Left and Right; "not" with Left) or a comparison of Attr (a canonical name
 // of SCIMUserAttrs or SCIMGroupAttrs) by Op ("eq", "ne", "co", "sw", "ew", "gt",
 // "ge", "lt", "le", "pr") with Value: a string for text, a bool for SCIMBool, a
-// time.Time for SCIMTime; none for "pr". The store compiles it into one query.
+// time.Time for SCIMTime; none for "pr". A value filter (RFC 7644 §3.4.2.2,
+// emails[type eq "work" and value eq "…"]) is Op "has" with Attr a name of
+// SCIMUserValueAttrs or SCIMGroupValueAttrs and Left a filter over that attribute's
+// sub-attributes: some value of Attr matches Left. The store compiles it into one
+// query.
 type SCIMFilter struct {
 	Op          string
 	Left, Right *SCIMFilter

@@ -14,6 +14,12 @@ import (
 // ever mailed to them.
 const scimNoMailDomain = "scim.invalid"
 
+// NoMailAddress reports whether email is one Roster gave an account that has no
+// address of its own: never mailed, never shown as the person's address.
+func NoMailAddress(email string) bool {
+	return strings.HasSuffix(strings.ToLower(email), "@"+scimNoMailDomain)
+}
+
 // SCIMValue is one value of a multi-valued SCIM attribute (emails, phoneNumbers) or a
 // group's member.
 type SCIMValue struct {
@@ -277,6 +283,22 @@ func (s *Service) putSCIMData(ctx context.Context, tx Tx, actor Actor, before, a
 	return s.audit(ctx, tx, actor, after.OrgID, "member.scim_updated", "account", after.AccountID, b, a)
 }
 
+// sameSCIMData reports whether a and b say the same of a member.
+func sameSCIMData(a, b SCIMUserData) bool {
+	return a.UserName == b.UserName && a.ExternalID == b.ExternalID && a.DisplayName == b.DisplayName &&
+		a.GivenName == b.GivenName && a.FamilyName == b.FamilyName && a.Formatted == b.Formatted &&
+		slices.Equal(a.Emails, b.Emails) && slices.Equal(a.Phones, b.Phones) && a.Department == b.Department &&
+		a.EmployeeNumber == b.EmployeeNumber && a.Manager == b.Manager && extraJSON(a.Extra) == extraJSON(b.Extra)
+}
+
+// extraJSON is the stored form of SCIMUserData.Extra: none is an empty object.
+func extraJSON(b []byte) string {
+	if len(b) == 0 {
+		return "{}"
+	}
+	return string(b)
+}
+
 func scimState(d SCIMUserData) map[string]any {
 	if d.AccountID == "" {
 		return map[string]any{}
@@ -354,8 +376,10 @@ func (s *Service) PatchSCIMUser(ctx context.Context, actor Actor, orgRef, accoun
 			return err
 		}
 		in.OrgID, in.AccountID, in.UpdatedAt = a.org.ID, accountID, old.Data.UpdatedAt
-		b, af := diff(scimState(old.Data), scimState(in.SCIMUserData))
-		if len(b) > 0 || len(af) > 0 || old.Data.AccountID == "" || string(old.Data.Extra) != string(in.Extra) {
+		// What the identity provider sent again unchanged (Entra ID replaces every
+		// attribute each cycle; Okta adds values that are there) changes nothing, not
+		// even lastModified.
+		if old.Data.AccountID == "" || !sameSCIMData(old.Data, in.SCIMUserData) {
 			in.UpdatedAt = s.now()
 			if err := s.putSCIMData(ctx, tx, actor, old.Data, in.SCIMUserData); err != nil {
 				return err

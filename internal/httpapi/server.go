@@ -182,7 +182,21 @@ func NewServer(d Deps) *Server {
 		}
 		noRoute(w, r)
 	})
-	s.handler = s.middleware(s.limitUpload(s.mux))
+	var h http.Handler = s.mux
+	if d.SCIM != nil {
+		// SCIM paths reach the SCIM handler as sent: the mux would answer a path it
+		// cleans (a // in it) with a redirect and an HTML body, which no identity
+		// provider follows; the SCIM handler answers it with a SCIM 404.
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/scim/") {
+				r.Pattern = "/scim/v2/organizations/"
+				d.SCIM.ServeHTTP(w, r)
+				return
+			}
+			s.mux.ServeHTTP(w, r)
+		})
+	}
+	s.handler = s.middleware(s.limitUpload(h))
 	return s
 }
 

@@ -33,12 +33,34 @@ func schemaResolver(attrs map[string]account.SCIMAttrKind, core string) resolver
 	}
 	return func(path string) (string, account.SCIMAttrKind, bool) {
 		key := strings.ToLower(path)
-		key = strings.TrimPrefix(key, strings.ToLower(core)+":")
+		if core != "" {
+			key = strings.TrimPrefix(key, strings.ToLower(core)+":")
+		}
 		name, ok := byKey[key]
 		if !ok {
 			return "", 0, false
 		}
 		return name, attrs[name], true
+	}
+}
+
+// valueResolver maps a multi-valued attribute as written (emails) to its canonical
+// name and the resolver of its sub-attributes, for value filters.
+type valueResolver func(path string) (string, resolver, bool)
+
+// valuesResolver resolves against SCIMUserValueAttrs or SCIMGroupValueAttrs.
+func valuesResolver(attrs map[string]map[string]account.SCIMAttrKind, core string) valueResolver {
+	byKey := make(map[string]string, len(attrs))
+	for name := range attrs {
+		byKey[strings.ToLower(name)] = name
+	}
+	return func(path string) (string, resolver, bool) {
+		key := strings.TrimPrefix(strings.ToLower(path), strings.ToLower(core)+":")
+		name, ok := byKey[key]
+		if !ok {
+			return "", nil, false
+		}
+		return name, schemaResolver(attrs[name], ""), true
 	}
 }
 
@@ -55,7 +77,11 @@ func anyText(path string) (string, account.SCIMAttrKind, bool) {
 // sw, ew, gt, ge, lt, le and pr, joined by and, or, not and parentheses; keywords
 // and attribute names in any case. Values are JSON strings, true, false, null,
 // numbers, or (as Entra ID writes them) bare words.
-func parseFilter(s string, resolve resolver) (*account.SCIMFilter, error) {
+//
+// values, when not nil, allows value filters of multi-valued attributes (RFC 7644
+// §3.4.2.2 valuePath): emails[type eq "work"], and, as Entra ID writes them,
+// emails[type eq "work"].value eq "…" (some value of type work and that value).
+func parseFilter(s string, resolve resolver, values ...valueResolver) (*account.SCIMFilter, error) {
 	if len(s) > maxFilterLen {
 		return nil, &filterError{"longer than 4096 bytes"}
 	}
@@ -64,6 +90,9 @@ func parseFilter(s string, resolve resolver) (*account.SCIMFilter, error) {
 		return nil, err
 	}
 	p := &parser{toks: toks, resolve: resolve}
+	if len(values) > 0 {
+		p.values = values[0]
+	}
 	f, err := p.or(0)
 	if err != nil {
 		return nil, err
@@ -90,7 +119,8 @@ func lex(s string) ([]token, error) {
 			toks = append(toks, token{text: string(c)})
 			i++
 		case c == '[' || c == ']':
-			return nil, &filterError{"complex attribute filters are not supported in filter; filter on a sub-attribute, e.g. emails.value"}
+			toks = append(toks, token{text: string(c)})
+			i++
 		case c == '"':
 			j := i + 1
 			for j < len(s) && s[j] != '"' {
@@ -124,6 +154,7 @@ type parser struct {
 	toks    []token
 	pos     int
 	resolve resolver
+	values  valueResolver // nil: no value filters
 }
 
 func (p *parser) peekWord(w string) bool {
@@ -189,18 +220,55 @@ func (p *parser) factor(depth int) (*account.SCIMFilter, error) {
 		p.pos++
 		return f, nil
 	}
-	return p.comparison()
+	return p.comparison(depth)
+}
+
+// valuePath parses attr[filter], and attr[filter].sub op value, which means
+// attr[filter and sub op value].
+func (p *parser) valuePath(attr string, depth int) (*account.SCIMFilter, error) {
+	if p.values == nil {
+		return nil, &filterError{"value filters are not supported here"}
+	}
+	name, sub, ok := p.values(attr)
+	if !ok {
+		return nil, &filterError{"unknown multi-valued attribute " + strconv.Quote(attr)}
+	}
+	outer := p.resolve
+	values := p.values
+	p.resolve, p.values = sub, nil // no value filter within a value filter
+	defer func() { p.resolve, p.values = outer, values }()
+	p.pos++ // [
+	inner, err := p.or(depth + 1)
+	if err != nil {
+		return nil, err
+	}
+	if !p.peekWord("]") {
+		return nil, &filterError{"missing ]"}
+	}
+	p.pos++
+	if p.pos < len(p.toks) && !p.toks[p.pos].quoted && strings.HasPrefix(p.toks[p.pos].text, ".") {
+		p.toks[p.pos].text = p.toks[p.pos].text[1:]
+		c, err := p.comparison(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		inner = &account.SCIMFilter{Op: "and", Left: inner, Right: c}
+	}
+	return &account.SCIMFilter{Op: "has", Attr: name, Left: inner}, nil
 }
 
 var operators = map[string]bool{"eq": true, "ne": true, "co": true, "sw": true, "ew": true,
 	"gt": true, "ge": true, "lt": true, "le": true, "pr": true}
 
-func (p *parser) comparison() (*account.SCIMFilter, error) {
+func (p *parser) comparison(depth int) (*account.SCIMFilter, error) {
 	at := p.toks[p.pos]
-	if at.quoted || at.text == ")" {
+	if at.quoted || at.text == ")" || at.text == "[" || at.text == "]" {
 		return nil, &filterError{"expected an attribute, found " + strconv.Quote(at.text)}
 	}
 	p.pos++
+	if p.peekWord("[") {
+		return p.valuePath(at.text, depth)
+	}
 	name, kind, ok := p.resolve(at.text)
 	if !ok {
 		return nil, &filterError{"unknown attribute " + strconv.Quote(at.text)}
@@ -213,7 +281,7 @@ func (p *parser) comparison() (*account.SCIMFilter, error) {
 	if f.Op == "pr" {
 		return f, nil
 	}
-	if p.pos >= len(p.toks) || (!p.toks[p.pos].quoted && (p.toks[p.pos].text == "(" || p.toks[p.pos].text == ")")) {
+	if p.pos >= len(p.toks) || (!p.toks[p.pos].quoted && strings.Contains("()[]", p.toks[p.pos].text)) {
 		return nil, &filterError{"expected a value after " + f.Op}
 	}
 	v := p.toks[p.pos]

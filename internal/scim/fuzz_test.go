@@ -29,6 +29,9 @@ func FuzzFilter(f *testing.F) {
 		`emails[type eq "work" and value co "@example.com"]`,
 		`userName eq "\u0000" or displayName eq "\\"`,
 		`not not not active eq false`,
+		`emails[type eq "work"].value eq "a@example.com" and phoneNumbers[primary eq true]`,
+		`not emails[display sw "x" or primary pr].type ne "home"`,
+		`members[value eq "abc"] or members[value ne "x"]`,
 	} {
 		f.Add(s)
 	}
@@ -43,9 +46,10 @@ func FuzzFilter(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, r := range []struct {
 			resolve resolver
+			values  valueResolver
 			users   bool
-		}{{userResolver, true}, {groupResolver, false}} {
-			filter, err := parseFilter(s, r.resolve)
+		}{{userResolver, userValues, true}, {groupResolver, groupValues, false}} {
+			filter, err := parseFilter(s, r.resolve, r.values)
 			if err != nil {
 				var fe *filterError
 				if !errors.As(err, &fe) {

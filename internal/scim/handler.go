@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -54,7 +55,9 @@ type request struct {
 // ServeHTTP authenticates the organization's SCIM token and dispatches.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, Prefix)
-	if !ok {
+	// A path with an empty or a dot segment names no resource (it arrives as sent).
+	if !ok || strings.Contains(r.URL.Path, "//") || slices.ContainsFunc(strings.Split(rest, "/"),
+		func(seg string) bool { return seg == "." || seg == ".." }) {
 		writeError(w, &Error{Status: http.StatusNotFound, Detail: "no such endpoint"})
 		return
 	}
@@ -150,7 +153,7 @@ type listParams struct {
 	attributes, exclude []string
 }
 
-func readList(r *http.Request, resolve resolver) (listParams, error) {
+func readList(r *http.Request, resolve resolver, values valueResolver) (listParams, error) {
 	q := r.URL.Query()
 	p := listParams{startIndex: 1, limit: defaultCount}
 	if s := q.Get("startIndex"); s != "" {
@@ -169,7 +172,7 @@ func readList(r *http.Request, resolve resolver) (listParams, error) {
 	}
 	p.offset = p.startIndex - 1
 	if s := q.Get("filter"); strings.TrimSpace(s) != "" {
-		f, err := parseFilter(s, resolve)
+		f, err := parseFilter(s, resolve, values)
 		if err != nil {
 			return p, err
 		}
@@ -211,6 +214,8 @@ func listResponse(total, startIndex int, resources []any) map[string]any {
 
 var userResolver = schemaResolver(account.SCIMUserAttrs, userSchema)
 var groupResolver = schemaResolver(account.SCIMGroupAttrs, groupSchema)
+var userValues = valuesResolver(account.SCIMUserValueAttrs, userSchema)
+var groupValues = valuesResolver(account.SCIMGroupValueAttrs, groupSchema)
 
 func (h *Handler) users(w http.ResponseWriter, r *request, id string) {
 	ctx := r.Context()
@@ -219,7 +224,7 @@ func (h *Handler) users(w http.ResponseWriter, r *request, id string) {
 	attrs, exclude := attrList(q.Get("attributes")), attrList(q.Get("excludedAttributes"))
 	switch {
 	case id == "" && r.Method == http.MethodGet:
-		p, err := readList(r.Request, userResolver)
+		p, err := readList(r.Request, userResolver, userValues)
 		if err != nil {
 			writeError(w, errorFor(r.Request, h.log, err))
 			return
@@ -271,11 +276,13 @@ func (h *Handler) users(w http.ResponseWriter, r *request, id string) {
 		}
 		writeError(w, errorFor(r.Request, h.log, err))
 	case r.Method == http.MethodPatch:
-		if err := h.patchUser(r, id); err != nil {
+		// 200 with the resource, which Okta expects (RFC 7644 §3.5.2 allows it or 204).
+		u, err := h.patchUser(r, id)
+		if err != nil {
 			writeError(w, errorFor(r.Request, h.log, err))
 			return
 		}
-		w.WriteHeader(http.StatusNoContent)
+		writeJSON(w, http.StatusOK, project(userResource(u, loc(id)), attrs, exclude))
 	case r.Method == http.MethodDelete:
 		if err := h.svc.RemoveMember(ctx, r.actor, r.org, id); err != nil {
 			writeError(w, errorFor(r.Request, h.log, err))
@@ -289,23 +296,22 @@ func (h *Handler) users(w http.ResponseWriter, r *request, id string) {
 
 // patchUser applies a PatchOp to the member's current resource and replaces the
 // member with the result, in one transaction of the same use case as PUT.
-func (h *Handler) patchUser(r *request, id string) error {
+func (h *Handler) patchUser(r *request, id string) (account.SCIMUser, error) {
 	body, err := readBody(r.Request)
 	if err != nil {
-		return err
+		return account.SCIMUser{}, err
 	}
 	ops, err := patchOps(body)
 	if err != nil {
-		return err
+		return account.SCIMUser{}, err
 	}
-	_, err = h.svc.PatchSCIMUser(r.Context(), r.actor, r.org, id, func(u account.SCIMUser) (account.SCIMUserInput, error) {
-		res := roundTrip(userResource(u, ""))
+	return h.svc.PatchSCIMUser(r.Context(), r.actor, r.org, id, func(u account.SCIMUser) (account.SCIMUserInput, error) {
+		res := patchBase(u)
 		if err := applyPatch(res, ops); err != nil {
 			return account.SCIMUserInput{}, err
 		}
 		return userInput(res)
 	})
-	return err
 }
 
 // roundTrip turns a rendered resource into the generic JSON form a request body has,
@@ -327,7 +333,7 @@ func (h *Handler) groups(w http.ResponseWriter, r *request, id string) {
 	attrs, exclude := attrList(q.Get("attributes")), attrList(q.Get("excludedAttributes"))
 	switch {
 	case id == "" && r.Method == http.MethodGet:
-		p, err := readList(r.Request, groupResolver)
+		p, err := readList(r.Request, groupResolver, groupValues)
 		if err != nil {
 			writeError(w, errorFor(r.Request, h.log, err))
 			return
@@ -375,11 +381,12 @@ func (h *Handler) groups(w http.ResponseWriter, r *request, id string) {
 		}
 		writeError(w, errorFor(r.Request, h.log, err))
 	case r.Method == http.MethodPatch:
-		if err := h.patchGroup(r, id); err != nil {
+		g, err := h.patchGroup(r, id)
+		if err != nil {
 			writeError(w, errorFor(r.Request, h.log, err))
 			return
 		}
-		w.WriteHeader(http.StatusNoContent)
+		writeJSON(w, http.StatusOK, project(groupResource(g, loc(id), users), attrs, exclude))
 	case r.Method == http.MethodDelete:
 		if err := h.svc.DeleteTeam(ctx, r.actor, r.org, id); err != nil {
 			if account.ErrorCode(err) == account.ENOTFOUND {
@@ -394,23 +401,22 @@ func (h *Handler) groups(w http.ResponseWriter, r *request, id string) {
 	}
 }
 
-func (h *Handler) patchGroup(r *request, id string) error {
+func (h *Handler) patchGroup(r *request, id string) (account.SCIMGroup, error) {
 	body, err := readBody(r.Request)
 	if err != nil {
-		return err
+		return account.SCIMGroup{}, err
 	}
 	ops, err := patchOps(body)
 	if err != nil {
-		return err
+		return account.SCIMGroup{}, err
 	}
-	_, err = h.svc.PatchSCIMGroup(r.Context(), r.actor, r.org, id, func(g account.SCIMGroup) (account.SCIMGroupInput, error) {
+	return h.svc.PatchSCIMGroup(r.Context(), r.actor, r.org, id, func(g account.SCIMGroup) (account.SCIMGroupInput, error) {
 		res := roundTrip(groupResource(g, "", ""))
 		if err := applyPatch(res, ops); err != nil {
 			return account.SCIMGroupInput{}, err
 		}
 		return groupInput(res)
 	})
-	return err
 }
 
 // discovery serves a discovery document: the list, or one entry by id.

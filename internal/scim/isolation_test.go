@@ -100,7 +100,7 @@ func TestAuditAndCeiling(t *testing.T) {
 		tok := e.org("acme")
 		tokenID := e.must(200, e.op, "GET", "/api/v1/organizations/acme/scim-tokens", nil)["items"].([]any)[0].(map[string]any)["id"]
 		u := e.must(201, tok, "POST", base+"/Users", user("ann@acme.test", nil))["id"].(string)
-		e.must(204, tok, "PATCH", base+"/Users/"+u, map[string]any{"Operations": []any{
+		e.must(200, tok, "PATCH", base+"/Users/"+u, map[string]any{"Operations": []any{
 			map[string]any{"op": "replace", "path": "active", "value": false}}})
 		grp := e.must(201, tok, "POST", base+"/Groups", map[string]any{"displayName": "Ops", "members": []any{map[string]any{"value": u}}})
 		e.must(204, tok, "DELETE", base+"/Groups/"+grp["id"].(string), nil)

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"roster.dev/roster/internal/account"
@@ -113,6 +114,38 @@ func values(v any) []account.SCIMValue {
 	return out
 }
 
+// distinct collapses the values of a multi-valued attribute that have the same type
+// and value (in any case), and refuses two primary values (RFC 7643 §2.4).
+func distinct(attr string, vs []account.SCIMValue) ([]account.SCIMValue, error) {
+	var out []account.SCIMValue
+	primary := false
+	for _, v := range vs {
+		i := slices.IndexFunc(out, func(o account.SCIMValue) bool {
+			return strings.EqualFold(o.Value, v.Value) && strings.EqualFold(o.Type, v.Type)
+		})
+		if i >= 0 {
+			if v.Primary && !out[i].Primary {
+				if primary {
+					return nil, invalidValue(attr + " may have one primary value only")
+				}
+				out[i].Primary, primary = true, true
+			}
+			if out[i].Display == "" {
+				out[i].Display = v.Display
+			}
+			continue
+		}
+		if v.Primary {
+			if primary {
+				return nil, invalidValue(attr + " may have one primary value only")
+			}
+			primary = true
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // userInput reads a User resource. Errors: invalidValue problems.
 func userInput(m map[string]any) (account.SCIMUserInput, error) {
 	var in account.SCIMUserInput
@@ -132,10 +165,15 @@ func userInput(m map[string]any) (account.SCIMUserInput, error) {
 		return in, invalidValue("active must be true or false")
 	}
 	in.Active = active
+	var err error
 	em, _ := field(m, "emails")
-	in.Emails = values(em)
+	if in.Emails, err = distinct("emails", values(em)); err != nil {
+		return in, err
+	}
 	ph, _ := field(m, "phoneNumbers")
-	in.Phones = values(ph)
+	if in.Phones, err = distinct("phoneNumbers", values(ph)); err != nil {
+		return in, err
+	}
 	ro, _ := field(m, "roles")
 	for _, r := range values(ro) {
 		if in.Role == "" || r.Primary {
@@ -150,11 +188,26 @@ func userInput(m map[string]any) (account.SCIMUserInput, error) {
 			in.Manager = x
 		case map[string]any:
 			in.Manager = str(x, "value")
+		case []any: // Entra ID adds a manager as a list of one reference
+			if len(x) > 0 {
+				in.Manager = valueOf(x[0])
+			}
 		}
 	}
 	extra := map[string]any{}
 	for _, k := range kept {
 		if v, ok := field(m, k); ok && v != nil {
+			if list, isList := v.([]any); isList {
+				n := 0
+				for _, x := range list {
+					if e, ok := x.(map[string]any); ok && isPrimary(e) {
+						n++
+					}
+				}
+				if n > 1 {
+					return in, invalidValue(k + " may have one primary value only")
+				}
+			}
 			extra[k] = v
 		}
 	}
@@ -168,39 +221,54 @@ func userInput(m map[string]any) (account.SCIMUserInput, error) {
 	return in, nil
 }
 
-// userResource renders a member as a SCIM User.
+// userResource renders a member as a SCIM User. Attributes without a value are left
+// out; displayName and name.formatted default to the given and family names.
 func userResource(u account.SCIMUser, location string) map[string]any {
+	return renderUser(u, location, true)
+}
+
+// patchBase is the User a PATCH applies to: what is stored, without the defaults
+// userResource shows (which would otherwise be stored as if the identity provider
+// had sent them).
+func patchBase(u account.SCIMUser) map[string]any {
+	return roundTrip(renderUser(u, "", false))
+}
+
+func renderUser(u account.SCIMUser, location string, defaults bool) map[string]any {
 	d := u.Data
 	acct := u.Account
 	// The identity provider's names where it gave them, else the account's (which
 	// the service has redacted where the organization may not see them).
 	given, family := orElse(d.GivenName, acct.FirstName), orElse(d.FamilyName, acct.LastName)
-	display := d.DisplayName
-	if display == "" {
-		display = strings.TrimSpace(given + " " + family)
-	}
-	formatted := d.Formatted
-	if formatted == "" {
-		formatted = strings.TrimSpace(given + " " + family)
+	display, formatted := d.DisplayName, d.Formatted
+	if defaults {
+		full := strings.TrimSpace(given + " " + family)
+		display, formatted = orElse(display, full), orElse(formatted, full)
 	}
 	r := map[string]any{
 		"schemas":  []string{userSchema},
 		"id":       u.AccountID,
 		"userName": u.UserName(),
-		"name": map[string]any{
-			"givenName":  given,
-			"familyName": family,
-			"formatted":  formatted,
-		},
-		"displayName": display,
-		"active":      scimActive(u.Member),
-		"roles":       []any{map[string]any{"value": u.RoleID, "primary": true}},
+		"active":   scimActive(u.Member),
+		"roles":    []any{map[string]any{"value": u.RoleID, "primary": true}},
 		"meta": map[string]any{
 			"resourceType": "User",
 			"created":      u.CreatedAt.Format(timeFormatSCIM),
 			"lastModified": u.LastModified().Format(timeFormatSCIM),
 			"location":     location,
 		},
+	}
+	name := map[string]any{}
+	for k, v := range map[string]string{"givenName": given, "familyName": family, "formatted": formatted} {
+		if v != "" {
+			name[k] = v
+		}
+	}
+	if len(name) > 0 {
+		r["name"] = name
+	}
+	if display != "" {
+		r["displayName"] = display
 	}
 	if d.ExternalID != "" {
 		r["externalId"] = d.ExternalID
@@ -244,6 +312,7 @@ func userResource(u account.SCIMUser, location string) map[string]any {
 
 func valueList(vs []account.SCIMValue) []any {
 	out := make([]any, len(vs))
+	primary := false
 	for i, v := range vs {
 		e := map[string]any{"value": v.Value}
 		if v.Type != "" {
@@ -252,8 +321,8 @@ func valueList(vs []account.SCIMValue) []any {
 		if v.Display != "" {
 			e["display"] = v.Display
 		}
-		if v.Primary {
-			e["primary"] = true
+		if v.Primary && !primary { // one primary, whatever older data holds
+			e["primary"], primary = true, true
 		}
 		out[i] = e
 	}
@@ -276,8 +345,11 @@ func groupInput(m map[string]any) (account.SCIMGroupInput, error) {
 func groupResource(g account.SCIMGroup, location, usersURL string) map[string]any {
 	members := make([]any, len(g.Members))
 	for i, m := range g.Members {
-		members[i] = map[string]any{"value": m.Value, "display": m.Display, "type": "User",
-			"$ref": usersURL + "/" + m.Value}
+		e := map[string]any{"value": m.Value, "type": "User", "$ref": usersURL + "/" + m.Value}
+		if m.Display != "" {
+			e["display"] = m.Display
+		}
+		members[i] = e
 	}
 	r := map[string]any{
 		"schemas":     []string{groupSchema},

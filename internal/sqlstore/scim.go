@@ -220,7 +220,7 @@ func (t *tx) FindSCIMUsers(ctx context.Context, q account.SCIMQuery) ([]account.
 	org := a.add(q.OrgID)
 	cond := `m.org_id = ` + org
 	if q.Filter != nil {
-		c, err := compileSCIM(t.engine, q.Filter, &a, scimUserCols(org), 0)
+		c, err := compileSCIM(t.engine, q.Filter, &a, scimUserCols(t.engine, org), 0)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -373,11 +373,13 @@ func (t *tx) scimGroups(ctx context.Context, orgID, query string, qargs ...any) 
 	org := a.add(orgID)
 	mrows, err := t.q.QueryContext(ctx, `
 		SELECT tm.team_id, tm.account_id, COALESCE(d.display, ''), a.first_name, a.last_name, a.email,
-			a.managed_by, m.state, COALESCE(o.parent_id, '')
+			a.managed_by, m.state, COALESCE(o.parent_id, ''), COALESCE(su.display_name, ''),
+			COALESCE(su.given_name, ''), COALESCE(su.family_name, ''), COALESCE(su.user_name, '')
 		FROM team_members tm JOIN accounts a ON a.id = tm.account_id
 		JOIN memberships m ON m.org_id = tm.org_id AND m.account_id = tm.account_id
 		JOIN organizations o ON o.id = tm.org_id
 		LEFT JOIN scim_group_members d ON d.team_id = tm.team_id AND d.account_id = tm.account_id
+		LEFT JOIN scim_users su ON su.org_id = tm.org_id AND su.account_id = tm.account_id
 		WHERE tm.org_id = `+org+` AND tm.team_id IN (`+a.list(ids)+`)
 		ORDER BY tm.team_id, tm.account_id`, a...)
 	if err != nil {
@@ -385,20 +387,29 @@ func (t *tx) scimGroups(ctx context.Context, orgID, query string, qargs ...any) 
 	}
 	defer mrows.Close()
 	for mrows.Next() {
-		var teamID, display string
+		var teamID, display, scimDisplay, scimGiven, scimFamily, userName string
 		var acct account.Account
 		var state account.MemberState
 		o := account.Organization{ID: orgID}
 		if err := mrows.Scan(&teamID, &acct.ID, &display, &acct.FirstName, &acct.LastName, &acct.Email,
-			scanNullString{&acct.ManagedBy}, &state, &o.ParentID); err != nil {
+			scanNullString{&acct.ManagedBy}, &state, &o.ParentID, &scimDisplay, &scimGiven, &scimFamily,
+			&userName); err != nil {
 			return nil, err
 		}
-		// An invitee's names are not the organization's to see (account.ProfileVisible).
+		// The name the identity provider gave the member in the group; else the
+		// account's names, where the organization may see them (an invitee's are not
+		// its to see, account.ProfileVisible); else the address, unless the account
+		// has none; else the identity provider's names for the user, or its userName.
 		if display == "" && account.ProfileVisible(o, state, acct) {
 			display = strings.TrimSpace(acct.FirstName + " " + acct.LastName)
 		}
-		if display == "" {
+		if display == "" && !account.NoMailAddress(acct.Email) {
 			display = acct.Email
+		}
+		for _, name := range []string{scimDisplay, strings.TrimSpace(scimGiven + " " + scimFamily), userName} {
+			if display == "" {
+				display = name
+			}
 		}
 		g := &out[byID[teamID]]
 		g.Members = append(g.Members, account.SCIMValue{Value: acct.ID, Display: display})

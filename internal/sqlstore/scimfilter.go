@@ -17,6 +17,57 @@ type scimCol struct {
 	// eq, when set, builds the condition "attribute equals ph" so that it reads an
 	// index rather than computing expr for every member.
 	eq func(ph string) string
+	// values, for a multi-valued attribute, compiles its value filters.
+	values *scimValues
+}
+
+// scimValues is how a value filter (account.SCIMFilter "has") of a multi-valued
+// attribute compiles: outer AND EXISTS (SELECT 1 FROM from WHERE where AND <filter
+// over elem>); and, where implicitWhen holds (a member no identity provider described),
+// the filter over implicit, the one value the resource shows then, instead.
+type scimValues struct {
+	outer        string
+	from, where  string
+	elem         map[string]scimCol
+	implicitWhen string
+	implicit     map[string]scimCol
+}
+
+// jsonValues are the columns of the values of a JSON array column, one row each, as
+// alias je: the text sub-attributes lower-cased, primary a condition.
+func jsonValues(engine Engine, col string) (from string, elem map[string]scimCol) {
+	text := func(sub string) scimCol {
+		if engine == Postgres {
+			return scimCol{expr: "lower(COALESCE(je.value->>'" + sub + "', ''))", kind: account.SCIMText}
+		}
+		return scimCol{expr: "lower(COALESCE(json_extract(je.value, '$." + sub + "'), ''))", kind: account.SCIMText}
+	}
+	elem = map[string]scimCol{"value": text("value"), "type": text("type"), "display": text("display")}
+	if engine == Postgres {
+		elem["primary"] = scimCol{expr: "COALESCE(je.value->>'primary' = 'true', false)", kind: account.SCIMBool}
+		return "jsonb_array_elements(CAST(" + col + " AS jsonb)) je", elem
+	}
+	elem["primary"] = scimCol{expr: "(COALESCE(json_extract(je.value, '$.primary'), 0) = 1)", kind: account.SCIMBool}
+	return "json_each(" + col + ") je", elem
+}
+
+// implicitValue is the one value, of type work and primary, that a member no
+// identity provider described shows: its account's address or phone number.
+func implicitValue(expr string) map[string]scimCol {
+	return map[string]scimCol{"value": {expr: "lower(" + expr + ")", kind: account.SCIMText},
+		"type": {expr: "'work'", kind: account.SCIMText}, "display": {expr: "''", kind: account.SCIMText},
+		"primary": {expr: "(1 = 1)", kind: account.SCIMBool}}
+}
+
+func userValueCols(engine Engine, cols map[string]scimCol) {
+	for name, c := range map[string]struct{ col, implicit, when string }{
+		"emails":       {"u.emails", "a.email_key", "u.account_id IS NULL"},
+		"phoneNumbers": {"u.phones", "a.phone", "u.account_id IS NULL AND a.phone <> ''"},
+	} {
+		from, elem := jsonValues(engine, c.col)
+		cols[name] = scimCol{values: &scimValues{outer: "u.account_id IS NOT NULL", from: from, where: "1 = 1", elem: elem,
+			implicitWhen: c.when, implicit: implicitValue(c.implicit)}}
+	}
 }
 
 // profileVisibleSQL is account.ProfileVisible over memberships m and accounts a: the
@@ -37,8 +88,8 @@ const (
 // JOINed scim_users u, in the organization of placeholder org. A member that no
 // identity provider described has the account's email as userName and as its one
 // email.
-func scimUserCols(org string) map[string]scimCol {
-	return map[string]scimCol{
+func scimUserCols(engine Engine, org string) map[string]scimCol {
+	cols := map[string]scimCol{
 		"id":         {expr: "m.account_id", kind: account.SCIMExactText},
 		"externalId": {expr: "u.external_id", kind: account.SCIMExactText, nullable: true},
 		"userName": {expr: "COALESCE(u.user_name_key, a.email_key)", kind: account.SCIMText,
@@ -67,6 +118,8 @@ func scimUserCols(org string) map[string]scimCol {
 		account.SCIMEnterprise + ":department":     {expr: "lower(COALESCE(u.department, ''))", kind: account.SCIMText},
 		account.SCIMEnterprise + ":employeeNumber": {expr: "lower(COALESCE(u.employee_number, ''))", kind: account.SCIMText},
 	}
+	userValueCols(engine, cols)
+	return cols
 }
 
 // scimGroupCols are the Group attributes over teams t and the LEFT JOINed scim_groups g.
@@ -75,7 +128,9 @@ var scimGroupCols = map[string]scimCol{
 	"externalId":    {expr: "g.external_id", kind: account.SCIMExactText, nullable: true},
 	"displayName":   {expr: "t.name_key", kind: account.SCIMText},
 	"members.value": {expr: "t.id", kind: account.SCIMRef},
-	"meta.created":  {expr: "t.created_at", kind: account.SCIMTime},
+	"members": {values: &scimValues{outer: "1 = 1", from: "team_members rm", where: "rm.team_id = t.id",
+		elem: map[string]scimCol{"value": {expr: "rm.account_id", kind: account.SCIMExactText}}}},
+	"meta.created": {expr: "t.created_at", kind: account.SCIMTime},
 	"meta.lastModified": {expr: "CASE WHEN g.updated_at > t.updated_at THEN g.updated_at ELSE t.updated_at END",
 		kind: account.SCIMTime},
 }
@@ -118,6 +173,25 @@ func compileSCIM(engine Engine, f *account.SCIMFilter, a *args, cols map[string]
 	c, ok := cols[f.Attr]
 	if !ok {
 		return "", badFilter("unknown attribute " + strconv.Quote(f.Attr))
+	}
+	if f.Op == "has" || c.values != nil {
+		if f.Op != "has" || c.values == nil {
+			return "", badFilter("operator " + f.Op + " does not apply to " + f.Attr)
+		}
+		v := c.values
+		inner, err := compileSCIM(engine, f.Left, a, v.elem, depth+1)
+		if err != nil {
+			return "", err
+		}
+		cond := "(" + v.outer + " AND EXISTS (SELECT 1 FROM " + v.from + " WHERE " + v.where + " AND " + inner + "))"
+		if v.implicit != nil {
+			imp, err := compileSCIM(engine, f.Left, a, v.implicit, depth+1)
+			if err != nil {
+				return "", err
+			}
+			cond = "(" + cond + " OR (" + v.implicitWhen + " AND " + imp + "))"
+		}
+		return cond, nil
 	}
 	unsupported := badFilter("operator " + f.Op + " does not apply to " + f.Attr)
 	e := c.expr
