@@ -20,7 +20,7 @@ func backup(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.SetOutput(stderr)
 	dbURL := config.DatabaseFlag(fs, getenv)
 	out := fs.String("out", "", "the backup file to write; it must not exist")
-	if err := fs.Parse(args); err != nil {
+	if err := config.ParseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *out == "" || fs.NArg() > 0 {
@@ -57,7 +57,7 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 	fs.SetOutput(stderr)
 	dbURL := config.DatabaseFlag(fs, getenv)
 	force := fs.Bool("force", false, "replace an existing database (refused anyway while a process has it open)")
-	if err := fs.Parse(args); err != nil {
+	if err := config.ParseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -48,13 +48,13 @@ type progressReport struct {
 func importCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, importUsage); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), importUsage); fs.PrintDefaults() }
 	org := fs.String("org", "", "the organization's slug or id (required)")
 	dbURL := config.DatabaseFlag(fs, getenv)
 	as := fs.String("as", "", "store mode: the email of the account that imports (default: the first operator)")
 	server := fs.String("server", "", "server mode: the base URL of a running Roster, e.g. http://127.0.0.1:8080")
 	token := fs.String("token", getenv("ROSTER_TOKEN"), "server mode: a session token (env ROSTER_TOKEN)")
-	if err := fs.Parse(args); err != nil {
+	if err := config.ParseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *org == "" || fs.NArg() != 1 {

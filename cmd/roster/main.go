@@ -6,7 +6,7 @@
 //	roster import    import people from an .xlsx or .csv file
 //	roster backup    write an online, consistent copy of a SQLite store
 //	roster restore   replace a SQLite store with a checked backup
-//	roster version   print the version
+//	roster version   print the version, the VCS revision and its date
 package main
 
 import (
@@ -17,17 +17,19 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
+
+	"roster.dev/roster/internal/buildinfo"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "roster:", err)
+		if errors.Is(err, flag.ErrHelp) { // help was asked for, and printed
+			return
 		}
+		fmt.Fprintln(os.Stderr, "roster:", err)
 		os.Exit(2)
 	}
 }
@@ -37,7 +39,7 @@ const usage = `Roster: account and seat management for software sold to organiza
 Usage:
   roster serve [flags]      run the server (roster serve -h lists the flags)
   roster migrate [-status]  apply the database migrations (or list them)
-  roster outbox list|retry  see the email outbox, send a failed message again
+  roster outbox list|retry  see the email outbox, send failed messages again
   roster import --org ORG FILE   import people from an .xlsx or .csv file
   roster backup --out FILE  copy a SQLite store while it serves (PostgreSQL: pg_dump)
   roster restore [--force] FILE  replace a stopped SQLite store with a backup
@@ -64,7 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "restore":
 		return restore(ctx, rest, getenv, stdout, stderr)
 	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "roster", version())
+		fmt.Fprintln(stdout, "roster", buildinfo.Read())
 		return nil
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
@@ -73,22 +75,4 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
 	}
-}
-
-// version is the module version, or the VCS revision of a development build.
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(unknown)"
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 && (v == "" || v == "(devel)") {
-			v = "devel-" + s.Value[:12]
-		}
-	}
-	if v == "" {
-		v = "(devel)"
-	}
-	return v
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -214,5 +217,75 @@ func TestCommands(t *testing.T) {
 		return map[string]string{"ROSTER_DATABASE_URL": dbURL}[k]
 	}, &out, &errb); err != nil || !strings.Contains(out.String(), "applied") {
 		t.Errorf("migrate -status = %q, %v", out.String(), err)
+	}
+}
+
+// Every command's -h succeeds (flag.ErrHelp, which main turns into exit 0) and prints
+// that command's own flags to stdout.
+func TestCommandHelp(t *testing.T) {
+	for _, tc := range []struct {
+		args      []string
+		want, not string
+	}{
+		{[]string{"serve", "-h"}, "-signup", ""},
+		{[]string{"migrate", "-h"}, "-status", ""},
+		{[]string{"outbox", "list", "-h"}, "-state", "-all"},
+		{[]string{"outbox", "retry", "-h"}, "-all", "-state"},
+		{[]string{"outbox", "--help"}, "outbox retry -all", ""},
+		{[]string{"import", "-h"}, "-org", ""},
+		{[]string{"backup", "-h"}, "-out", ""},
+		{[]string{"restore", "--help"}, "-force", ""},
+	} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), tc.args, func(string) string { return "" }, &out, &errb)
+		if !errors.Is(err, flag.ErrHelp) {
+			t.Errorf("%q = %v, want flag.ErrHelp", tc.args, err)
+		}
+		if !strings.Contains(out.String(), tc.want) || (tc.not != "" && strings.Contains(out.String(), tc.not)) || errb.Len() > 0 {
+			t.Errorf("%q printed %q to stdout (want %s, not %q) and %q to stderr", tc.args, out.String(), tc.want, tc.not, errb.String())
+		}
+	}
+}
+
+// With JSON logs the setup banner is a JSON record, on stdout as in the log.
+func TestServeSetupBannerJSON(t *testing.T) {
+	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "roster.db")
+	_, stdout, _ := start(t, map[string]string{"ROSTER_DATABASE_URL": dbURL}, "--log-format", "json")
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(stdout.String())), &rec); err != nil {
+		t.Fatalf("stdout is not one JSON record: %v\n%s", err, stdout)
+	}
+	if link, _ := rec["setup_url"].(string); !strings.Contains(link, "/setup/setup_") || rec["level"] != "WARN" {
+		t.Errorf("banner record = %v", rec)
+	}
+}
+
+// A port in use fails serve before anything is created: no setup link is printed,
+// and the store holds no setup token that a later start would have to replace.
+func TestServePortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "roster.db")
+	var out, errb bytes.Buffer
+	err = run(context.Background(), []string{"serve", "--addr", ln.Addr().String(), "--database", dbURL}, func(string) string { return "" }, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("serve on a port in use = %v", err)
+	}
+	if strings.Contains(out.String(), "/setup/") || strings.Contains(errb.String(), "setup_url") {
+		t.Errorf("a setup link was printed:\n%s\n%s", out.String(), errb.String())
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"--version"}, func(string) string { return "" }, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	// A test binary has no module version; it says so, and which Go built it.
+	if got := out.String(); !strings.HasPrefix(got, "roster ") || !strings.Contains(got, "built with "+runtime.Version()) {
+		t.Errorf("--version printed %q", got)
 	}
 }

@@ -16,7 +16,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	fs.SetOutput(stderr)
 	dbURL := config.DatabaseFlag(fs, getenv)
 	status := fs.Bool("status", false, "list the migrations and whether each is applied, change nothing")
-	if err := fs.Parse(args); err != nil {
+	if err := config.ParseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	db, err := sqlstore.Open(ctx, *dbURL)

@@ -16,7 +16,8 @@ import (
 
 const outboxUsage = `Usage:
   roster outbox list [-state pending|sent|failed] [-limit N]   the newest messages
-  roster outbox retry ID                                       send a failed message again
+  roster outbox retry ID…                                      send failed messages again
+  roster outbox retry -all                                     send every failed message again
 `
 
 // outboxCmd lets an operator see what the outbox holds and retry what failed.
@@ -25,55 +26,109 @@ func outboxCmd(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprint(stderr, outboxUsage)
 		return errors.New("outbox: missing subcommand")
 	}
-	fs := flag.NewFlagSet("outbox "+args[0], flag.ContinueOnError)
+	switch args[0] {
+	case "list":
+		return outboxList(ctx, args[1:], getenv, stdout, stderr)
+	case "retry":
+		return outboxRetry(ctx, args[1:], getenv, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, outboxUsage)
+		return flag.ErrHelp
+	}
+	fmt.Fprint(stderr, outboxUsage)
+	return fmt.Errorf("outbox: unknown subcommand %q", args[0])
+}
+
+func outboxList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("outbox list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dbURL := config.DatabaseFlag(fs, getenv)
 	state := fs.String("state", "", "only messages in this state: pending, sent or failed")
 	limit := fs.Int("limit", 50, "at most this many messages")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := config.ParseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	db, err := sqlstore.Open(ctx, *dbURL)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("outbox list takes no arguments, got %q", fs.Args())
+	}
+	switch account.OutboxState(*state) {
+	case "", account.OutboxPending, account.OutboxSent, account.OutboxFailed:
+	default:
+		return fmt.Errorf("outbox list: -state %q is not pending, sent or failed", *state)
+	}
+	db, err := openMigrated(ctx, *dbURL)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
+	counts, err := db.CountEmails(ctx)
+	if err != nil {
 		return err
 	}
-	switch args[0] {
-	case "list":
-		switch account.OutboxState(*state) {
-		case "", account.OutboxPending, account.OutboxSent, account.OutboxFailed:
-		default:
-			return fmt.Errorf("outbox list: -state %q is not pending, sent or failed", *state)
-		}
-		counts, err := db.CountEmails(ctx)
+	fmt.Fprintf(stdout, "pending %d, sent %d, failed %d\n\n", counts[account.OutboxPending], counts[account.OutboxSent], counts[account.OutboxFailed])
+	msgs, err := db.FindEmails(ctx, account.OutboxState(*state), *limit)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tSTATE\tATTEMPTS\tCREATED\tTO\tSUBJECT\tLAST ERROR")
+	for _, m := range msgs {
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", m.ID, m.State, m.Attempts,
+			m.CreatedAt.Format(time.RFC3339), m.To, m.Subject, m.LastError)
+	}
+	return w.Flush()
+}
+
+func outboxRetry(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("outbox retry", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: roster outbox retry [flags] ID… | -all\n\nSends failed messages again, at once and with no attempt counted.\n\n")
+		fs.PrintDefaults()
+	}
+	dbURL := config.DatabaseFlag(fs, getenv)
+	all := fs.Bool("all", false, "retry every failed message")
+	if err := config.ParseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if *all == (fs.NArg() > 0) {
+		return errors.New("outbox retry: give message ids, or -all")
+	}
+	db, err := openMigrated(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if *all {
+		n, err := db.RetryFailedEmails(ctx, time.Now())
 		if err != nil {
-			return err
+			return fmt.Errorf("outbox retry -all: %w", err)
 		}
-		fmt.Fprintf(stdout, "pending %d, sent %d, failed %d\n\n", counts[account.OutboxPending], counts[account.OutboxSent], counts[account.OutboxFailed])
-		msgs, err := db.FindEmails(ctx, account.OutboxState(*state), *limit)
-		if err != nil {
-			return err
+		noun := "messages"
+		if n == 1 {
+			noun = "message"
 		}
-		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ID\tSTATE\tATTEMPTS\tCREATED\tTO\tSUBJECT\tLAST ERROR")
-		for _, m := range msgs {
-			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", m.ID, m.State, m.Attempts,
-				m.CreatedAt.Format(time.RFC3339), m.To, m.Subject, m.LastError)
-		}
-		return w.Flush()
-	case "retry":
-		if fs.NArg() != 1 {
-			return errors.New("outbox retry: give one message id")
-		}
-		if err := db.RetryEmail(ctx, fs.Arg(0), time.Now()); err != nil {
-			return fmt.Errorf("outbox retry %s: %w", fs.Arg(0), err)
-		}
-		fmt.Fprintf(stdout, "%s will be sent again\n", fs.Arg(0))
+		fmt.Fprintf(stdout, "%d failed %s will be sent again\n", n, noun)
 		return nil
 	}
-	fmt.Fprint(stderr, outboxUsage)
-	return fmt.Errorf("outbox: unknown subcommand %q", args[0])
+	for _, id := range fs.Args() {
+		if err := db.RetryEmail(ctx, id, time.Now()); err != nil {
+			return fmt.Errorf("outbox retry %s: %w", id, err)
+		}
+		fmt.Fprintf(stdout, "%s will be sent again\n", id)
+	}
+	return nil
+}
+
+// openMigrated opens the store and brings its schema up to this binary's.
+func openMigrated(ctx context.Context, dbURL string) (*sqlstore.DB, error) {
+	db, err := sqlstore.Open(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }

@@ -89,4 +89,27 @@ func TestOutboxCommand(t *testing.T) {
 	if err := run(context.Background(), []string{"outbox", "list", "-state", "pending"}, env, &out, &errb); err != nil || !strings.Contains(out.String(), "m1") {
 		t.Errorf("after retry: %q, %v", out.String(), err)
 	}
+	// -all retries every failed message; ids and -all do not go together.
+	db, err = sqlstore.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ClaimEmails(ctx, time.Now(), 10, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MarkEmailFailed(ctx, "m1", "550 no such user", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if err := run(ctx, []string{"outbox", "retry", "-all", "m1"}, env, &out, &errb); err == nil {
+		t.Error("retry -all with an id succeeded")
+	}
+	out.Reset()
+	if err := run(ctx, []string{"outbox", "retry", "-all"}, env, &out, &errb); err != nil || !strings.Contains(out.String(), "1 failed message will be sent again") {
+		t.Errorf("retry -all = %q, %v", out.String(), err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"outbox", "list", "-state", "failed"}, env, &out, &errb); err != nil || !strings.Contains(out.String(), "failed 0") {
+		t.Errorf("after retry -all: %q, %v", out.String(), err)
+	}
 }

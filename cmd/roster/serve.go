@@ -29,7 +29,7 @@ import (
 // 503 (for --shutdown-delay, while everything else is still served), then it stops
 // accepting, lets requests in flight finish (up to 30 seconds) and closes the store.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := config.ParseServe(args, getenv, stderr)
+	cfg, err := config.ParseServe(args, getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -60,6 +60,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		DisableSignUp:     !cfg.SignUp,
 		CheckCacheEntries: cacheEntries,
 	})
+	// The address is taken before anything is created: a port in use fails here,
+	// before a setup link is printed that this process could never serve.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // a no-op once the server has closed it
 	if err := bootstrap(ctx, svc, cfg, stdout, log); err != nil {
 		return err
 	}
@@ -89,11 +96,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
-	log.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL)
 
 	sender, err := newSender(cfg, log)
 	if err != nil {
@@ -125,6 +127,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		defer func() { <-leaseDone }() // the lease let go before the store closes
 	}
 	errc := make(chan error, 1)
+	log.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
@@ -169,7 +172,12 @@ func bootstrap(ctx context.Context, svc *account.Service, cfg config.Config, std
 		log.Info("created the first operator", "email", cfg.BootstrapEmail)
 	case token != "":
 		link := cfg.BaseURL + "/setup/" + token
-		log.Warn("no operator yet: open the setup link to create one (valid 24 hours)", "setup_url", link)
+		const msg = "no operator yet: open the setup link to create one (valid 24 hours)"
+		log.Warn(msg, "setup_url", link)
+		if cfg.LogFormat == "json" { // one record on stdout too, for whatever reads it
+			slog.New(slog.NewJSONHandler(stdout, nil)).Warn(msg, "setup_url", link)
+			return nil
+		}
 		fmt.Fprintf(stdout, "\nRoster has no operator yet. Create one within 24 hours at:\n\n    %s\n\n", link)
 	}
 	return nil

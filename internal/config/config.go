@@ -69,28 +69,41 @@ func DatabaseFlag(fs *flag.FlagSet, getenv Getenv) *string {
 }
 
 // ParseServe parses the flags of `roster serve`. It returns flag.ErrHelp after
-// printing usage for -h, and an error naming the flag for a bad value.
-func ParseServe(args []string, getenv Getenv, output io.Writer) (Config, error) {
+// printing usage to help for -h, and an error naming the flag, or the environment
+// variable the value came from, for a bad value (the flag package also prints usage
+// to stderr then).
+func ParseServe(args []string, getenv Getenv, stdout, stderr io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(output)
+	fs.SetOutput(stderr)
 	var c Config
+	env := envReader{getenv: getenv}
 	fs.StringVar(&c.Addr, "addr", envOr(getenv, "ROSTER_ADDR", DefaultAddr), "address to listen on (env ROSTER_ADDR)")
 	db := DatabaseFlag(fs, getenv)
 	fs.StringVar(&c.BaseURL, "base-url", getenv("ROSTER_BASE_URL"), "public URL that links in emails start with; default http://<addr> (env ROSTER_BASE_URL)")
 	fs.StringVar(&c.SMTPURL, "smtp", getenv("ROSTER_SMTP_URL"), "SMTP server smtp://user:pass@host:port; empty writes emails to the log (env ROSTER_SMTP_URL)")
 	fs.StringVar(&c.MailFrom, "mail-from", envOr(getenv, "ROSTER_MAIL_FROM", DefaultMailFrom), "sender of every email (env ROSTER_MAIL_FROM)")
 	fs.StringVar(&c.LogFormat, "log-format", envOr(getenv, "ROSTER_LOG_FORMAT", "text"), "log format: text or json (env ROSTER_LOG_FORMAT)")
-	signUp := envOr(getenv, "ROSTER_SIGNUP", "true")
-	fs.BoolVar(&c.SignUp, "signup", signUp != "false" && signUp != "0", "allow self-service sign-up with email verification (env ROSTER_SIGNUP=false turns it off)")
-	maxMB := envOr(getenv, "ROSTER_IMPORT_MAX_MB", "20")
-	fs.IntVar(&c.ImportMaxMB, "import-max-mb", atoiOr(maxMB, -1), "largest import file accepted, in MiB (env ROSTER_IMPORT_MAX_MB)")
-	fs.IntVar(&c.CheckCache, "check-cache", atoiOr(envOr(getenv, "ROSTER_CHECK_CACHE", "1000000"), -1), "entitlement answers kept in memory (about 100 bytes each) while no other process writes; 0 reads the store for every check (env ROSTER_CHECK_CACHE)")
-	metrics := envOr(getenv, "ROSTER_METRICS", "true")
-	fs.BoolVar(&c.Metrics, "metrics", metrics != "false" && metrics != "0", "serve Prometheus metrics at /metrics (env ROSTER_METRICS=false turns it off)")
+	fs.BoolVar(&c.SignUp, "signup", env.bool("ROSTER_SIGNUP", true), "allow self-service sign-up with email verification (env ROSTER_SIGNUP=false turns it off)")
+	fs.IntVar(&c.ImportMaxMB, "import-max-mb", env.int("ROSTER_IMPORT_MAX_MB", 20), "largest import file accepted, in MiB (env ROSTER_IMPORT_MAX_MB)")
+	fs.IntVar(&c.CheckCache, "check-cache", env.int("ROSTER_CHECK_CACHE", 1000000), "entitlement answers kept in memory (about 100 bytes each) while no other process writes; 0 reads the store for every check (env ROSTER_CHECK_CACHE)")
+	fs.BoolVar(&c.Metrics, "metrics", env.bool("ROSTER_METRICS", true), "serve Prometheus metrics at /metrics (env ROSTER_METRICS=false turns it off)")
 	fs.StringVar(&c.MetricsToken, "metrics-token", getenv("ROSTER_METRICS_TOKEN"), "when set, /metrics wants Authorization: Bearer <token> (env ROSTER_METRICS_TOKEN)")
 	delay := fs.String("shutdown-delay", envOr(getenv, "ROSTER_SHUTDOWN_DELAY", "0s"), "on SIGTERM, answer /readyz 503 for this long before closing the listener, e.g. 10s behind a load balancer (env ROSTER_SHUTDOWN_DELAY)")
 	level := fs.String("log-level", envOr(getenv, "ROSTER_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env ROSTER_LOG_LEVEL)")
-	if err := fs.Parse(args); err != nil {
+	if err := ParseFlags(fs, args, stdout); err != nil {
+		return Config{}, err
+	}
+	// A variable that does not parse is an error naming it, unless its flag was given
+	// (the flag wins, so the variable is not used).
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var envErrs []error
+	for _, e := range env.errs {
+		if !given[e.flag] {
+			envErrs = append(envErrs, e.err)
+		}
+	}
+	if err := errors.Join(envErrs...); err != nil {
 		return Config{}, err
 	}
 	if fs.NArg() > 0 {
@@ -102,7 +115,11 @@ func ParseServe(args []string, getenv Getenv, output io.Writer) (Config, error) 
 	}
 	d, err := time.ParseDuration(*delay)
 	if err != nil || d < 0 || d > 10*time.Minute {
-		return Config{}, fmt.Errorf("--shutdown-delay: %q is not a duration between 0s and 10m", *delay)
+		name := "--shutdown-delay"
+		if !given["shutdown-delay"] {
+			name = "ROSTER_SHUTDOWN_DELAY"
+		}
+		return Config{}, fmt.Errorf("%s: %q is not a duration between 0s and 10m", name, *delay)
 	}
 	c.ShutdownDelay = d
 	c.ImportLease = time.Minute
@@ -116,9 +133,86 @@ func ParseServe(args []string, getenv Getenv, output io.Writer) (Config, error) 
 	c.BootstrapEmail = strings.TrimSpace(getenv("ROSTER_BOOTSTRAP_EMAIL"))
 	c.BootstrapPassword = getenv("ROSTER_BOOTSTRAP_PASSWORD")
 	if err := c.LogLevel.UnmarshalText([]byte(*level)); err != nil {
-		return Config{}, fmt.Errorf("--log-level: %q is not debug, info, warn or error", *level)
+		name := "--log-level"
+		if !given["log-level"] {
+			name = "ROSTER_LOG_LEVEL"
+		}
+		return Config{}, fmt.Errorf("%s: %q is not debug, info, warn or error", name, *level)
 	}
 	return c, c.validate()
+}
+
+// ParseFlags parses a command's flags. Asked for help (-h, -help, --help), it prints
+// the command's usage to help, not to the error output, and returns flag.ErrHelp,
+// which the program treats as success.
+func ParseFlags(fs *flag.FlagSet, args []string, help io.Writer) error {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-h" || a == "-help" || a == "--help" {
+			out := fs.Output()
+			fs.SetOutput(help)
+			fs.Usage()
+			fs.SetOutput(out)
+			return flag.ErrHelp
+		}
+	}
+	return fs.Parse(args)
+}
+
+// envReader reads flags' defaults from their environment twins, remembering each
+// value that does not parse (with the flag it is the twin of).
+type envReader struct {
+	getenv Getenv
+	errs   []envError
+}
+
+type envError struct {
+	flag string
+	err  error
+}
+
+// bool reads a boolean as its flag would (strconv.ParseBool: 1, t, true, 0, f,
+// false in any case), and also yes/no and on/off; an empty variable is def.
+func (e *envReader) bool(key string, def bool) bool {
+	v := strings.TrimSpace(e.getenv(key))
+	if v == "" {
+		return def
+	}
+	switch strings.ToLower(v) {
+	case "1", "t", "true", "yes", "y", "on":
+		return true
+	case "0", "f", "false", "no", "n", "off":
+		return false
+	}
+	e.fail(key, fmt.Errorf("%s: %q is not a boolean (true or false)", key, v))
+	return def
+}
+
+// int reads a whole number; an empty variable is def.
+func (e *envReader) int(key string, def int) int {
+	v := strings.TrimSpace(e.getenv(key))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		e.fail(key, fmt.Errorf("%s: %q is not a whole number", key, v))
+		return def
+	}
+	return n
+}
+
+// fail records a variable that does not parse; flagOf names its flag.
+func (e *envReader) fail(key string, err error) {
+	e.errs = append(e.errs, envError{flag: flagOf[key], err: err})
+}
+
+// flagOf is the flag each parsed environment variable is the twin of.
+var flagOf = map[string]string{
+	"ROSTER_SIGNUP": "signup", "ROSTER_METRICS": "metrics",
+	"ROSTER_IMPORT_MAX_MB": "import-max-mb", "ROSTER_CHECK_CACHE": "check-cache",
 }
 
 func (c *Config) validate() error {
@@ -167,14 +261,6 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-func atoiOr(s string, def int) int {
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil {
-		return def
-	}
-	return n
 }
 
 func envOr(getenv Getenv, key, def string) string {

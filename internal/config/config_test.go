@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"flag"
 	"io"
 	"log/slog"
 	"strings"
@@ -13,7 +15,7 @@ import (
 func env(m map[string]string) Getenv { return func(k string) string { return m[k] } }
 
 func TestParseServeDefaults(t *testing.T) {
-	c, err := ParseServe(nil, env(nil), io.Discard)
+	c, err := ParseServe(nil, env(nil), io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +33,7 @@ func TestParseServeEnvAndFlags(t *testing.T) {
 		"ROSTER_BOOTSTRAP_PASSWORD": "correct horse", "ROSTER_METRICS_TOKEN": "scrape-me", "ROSTER_SHUTDOWN_DELAY": "15s",
 		"ROSTER_METRICS": "true",
 	})
-	c, err := ParseServe([]string{"--addr", "0.0.0.0:7000", "--base-url", "https://roster.acme.example/", "--metrics=false"}, e, io.Discard)
+	c, err := ParseServe([]string{"--addr", "0.0.0.0:7000", "--base-url", "https://roster.acme.example/", "--metrics=false"}, e, io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +44,7 @@ func TestParseServeEnvAndFlags(t *testing.T) {
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
-	c, err = ParseServe(nil, env(map[string]string{"ROSTER_ADDR": ":9000"}), io.Discard)
+	c, err = ParseServe(nil, env(map[string]string{"ROSTER_ADDR": ":9000"}), io.Discard, io.Discard)
 	if err != nil || c.BaseURL != "http://localhost:9000" {
 		t.Errorf("base URL for :9000 = %q, %v; want http://localhost:9000", c.BaseURL, err)
 	}
@@ -61,14 +63,56 @@ func TestParseServeRejects(t *testing.T) {
 		{[]string{"--mail-from", "not an address"}, nil, "--mail-from"},
 		{[]string{"--log-format", "xml"}, nil, "--log-format"},
 		{[]string{"--shutdown-delay", "soon"}, nil, "--shutdown-delay"},
-		{nil, map[string]string{"ROSTER_SHUTDOWN_DELAY": "-1s"}, "--shutdown-delay"},
+		{nil, map[string]string{"ROSTER_SHUTDOWN_DELAY": "-1s"}, "ROSTER_SHUTDOWN_DELAY"},
+		{nil, map[string]string{"ROSTER_LOG_LEVEL": "loud"}, "ROSTER_LOG_LEVEL"},
+		{nil, map[string]string{"ROSTER_SIGNUP": "maybe"}, "ROSTER_SIGNUP"},
+		{nil, map[string]string{"ROSTER_METRICS": "sometimes"}, "ROSTER_METRICS"},
+		{nil, map[string]string{"ROSTER_IMPORT_MAX_MB": "lots"}, "ROSTER_IMPORT_MAX_MB"},
+		{nil, map[string]string{"ROSTER_CHECK_CACHE": "1e6"}, "ROSTER_CHECK_CACHE"},
 		{[]string{"--log-level", "loud"}, nil, "--log-level"},
 		{nil, map[string]string{"ROSTER_BOOTSTRAP_EMAIL": "a@b.example"}, "ROSTER_BOOTSTRAP_PASSWORD"},
 		{[]string{"extra"}, nil, "no arguments"},
 	} {
-		_, err := ParseServe(tc.args, env(tc.env), io.Discard)
+		_, err := ParseServe(tc.args, env(tc.env), io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("ParseServe(%q, %v) = %v; want an error mentioning %s", tc.args, tc.env, err, tc.want)
 		}
+	}
+}
+
+// Boolean variables parse as their flags do, in any case; a variable whose flag is
+// given is not read.
+func TestBooleanEnvTwins(t *testing.T) {
+	for v, want := range map[string]bool{
+		"false": false, "FALSE": false, "False": false, "0": false, "f": false, "off": false, "OFF": false, "no": false,
+		"true": true, "TRUE": true, "True": true, "1": true, "t": true, "on": true, "yes": true, " true ": true,
+	} {
+		c, err := ParseServe(nil, env(map[string]string{"ROSTER_SIGNUP": v, "ROSTER_METRICS": v}), io.Discard, io.Discard)
+		if err != nil || c.SignUp != want || c.Metrics != want {
+			t.Errorf("ROSTER_SIGNUP=ROSTER_METRICS=%q: signup %v, metrics %v, %v; want %v", v, c.SignUp, c.Metrics, err, want)
+		}
+	}
+	c, err := ParseServe([]string{"--signup=false"}, env(map[string]string{"ROSTER_SIGNUP": "maybe"}), io.Discard, io.Discard)
+	if err != nil || c.SignUp {
+		t.Errorf("--signup=false over ROSTER_SIGNUP=maybe: %v, %v; want off, no error", c.SignUp, err)
+	}
+}
+
+// -h prints the command's flags to the help output and is flag.ErrHelp.
+func TestParseServeHelp(t *testing.T) {
+	var help, errs strings.Builder
+	_, err := ParseServe([]string{"-h"}, env(nil), &help, &errs)
+	if !strings.Contains(help.String(), "-signup") || errs.Len() > 0 {
+		t.Errorf("serve -h printed %q to stdout and %q to stderr", help.String(), errs.String())
+	}
+	help.Reset()
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h = %v, want flag.ErrHelp", err)
+	}
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	fs.SetOutput(&errs)
+	fs.String("only-mine", "", "a flag of this command")
+	if err := ParseFlags(fs, []string{"--help"}, &help); !errors.Is(err, flag.ErrHelp) || !strings.Contains(help.String(), "-only-mine") {
+		t.Errorf("ParseFlags --help = %v, printed %q", err, help.String())
 	}
 }

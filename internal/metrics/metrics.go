@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/buildinfo"
 )
 
 // Store is what the gauges read at scrape time (*sqlstore.DB implements it).
@@ -74,7 +75,13 @@ func New(store Store, log *slog.Logger, opts Options) *Metrics {
 			Help: "Delivery attempts of this process's outbox worker, by outcome: sent, retry (a temporary failure) or failed (given up).",
 		}, []string{"outcome"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.checks, m.deliveries,
+	build := buildinfo.Read()
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "roster_build_info",
+		Help: "Always 1; its labels say which build of Roster this process runs.",
+	}, []string{"version", "revision", "goversion"})
+	buildInfo.WithLabelValues(build.Version, build.Revision, build.GoVersion).Set(1)
+	m.reg.MustRegister(m.requests, m.latency, m.checks, m.deliveries, buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if cc := opts.CheckCache; cc != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -92,6 +93,7 @@ func TestObserve(t *testing.T) {
 		`roster_check_decisions_total{reason="no-seat"} 1`,
 		`roster_check_decisions_total{reason="ok"} 0`,
 		`roster_outbox_deliveries_total{outcome="retry"} 1`,
+		`roster_build_info{goversion="` + runtime.Version() + `",revision=`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %s", want)

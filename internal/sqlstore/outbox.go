@@ -116,6 +116,18 @@ func (db *DB) RetryEmail(ctx context.Context, id string, now time.Time) error {
 	return affected(res, err, "failed outbox message")
 }
 
+// RetryFailedEmails puts every failed message back to pending, due at now with no
+// attempt made, and says how many.
+func (db *DB) RetryFailedEmails(ctx context.Context, now time.Time) (int64, error) {
+	res, err := db.writer.ExecContext(ctx, `
+		UPDATE outbox SET state = 'pending', next_at = $1, attempts = 0, claimed_until = NULL
+		WHERE state = 'failed'`, ts(now))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 const retryEmailSQL = `
 		UPDATE outbox SET state = 'pending', next_at = $2, attempts = 0, claimed_until = NULL
 		WHERE id = $1 AND state = 'failed'`
