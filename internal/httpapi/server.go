@@ -169,7 +169,7 @@ func NewServer(d Deps) *Server {
 		}
 		noRoute(w, r)
 	})
-	s.handler = s.middleware(s.limitUpload(s.mux))
+	s.handler = s.middleware(s.limitUpload(s.wellFormed(s.mux)))
 	return s
 }
 
@@ -381,6 +381,11 @@ func (s *Server) authenticate(hctx huma.Context, next func(huma.Context)) {
 	}
 	if !ok {
 		s.writeHuma(hctx, newProblem(ctx, http.StatusUnauthorized, account.EUNAUTHENTICATED, "this needs a bearer token: Authorization: Bearer <token>"))
+		return
+	}
+	if account.TextProblem(token) != "" {
+		// No token Roster issues holds a NUL or a byte that is not UTF-8.
+		s.writeHuma(hctx, newProblem(ctx, http.StatusUnauthorized, account.EUNAUTHENTICATED, "the bearer token is not valid"))
 		return
 	}
 	if mode == application {

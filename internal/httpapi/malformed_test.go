@@ -1,0 +1,370 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+
+	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/storetest"
+)
+
+// badText is what TestMalformedTextEveryOperation puts in every place the API reads
+// text: a NUL (PostgreSQL cannot store it) and a byte that is not UTF-8.
+var badText = []struct{ name, value string }{
+	{"NUL", "a\x00b"},
+	{"invalid UTF-8", "a\xffb"},
+}
+
+// marker stands for a bad value inside a JSON body until the body is encoded: raw
+// bytes, since encoding/json would escape a NUL and replace \xff with U+FFFD.
+const marker = "\u2603MALFORMED\u2603"
+
+// jsonBodies returns body encoded with marker replaced by each malformed form: an
+// escaped NUL, a raw NUL, a raw \xff and a lone surrogate escape.
+func jsonBodies(t *testing.T, body any) map[string][]byte {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for name, with := range map[string]string{
+		"escaped NUL": `a\u0000b`, "raw NUL": "a\x00b", "raw \\xff": "a\xffb", "lone surrogate": `a\ud800b`,
+	} {
+		out[name] = bytes.ReplaceAll(b, []byte(marker), []byte(with))
+	}
+	return out
+}
+
+// stringLeaves lists the paths ("email", "teams[0]", "user.name") of the strings of
+// a decoded JSON value, named as the API names fields, with a setter for each.
+func stringLeaves(v any, path string, set func(any), out map[string]func(any)) {
+	switch x := v.(type) {
+	case string:
+		out[path] = set
+	case map[string]any:
+		for k, e := range x {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			stringLeaves(e, p, func(nv any) { x[k] = nv }, out)
+		}
+	case []any:
+		for i, e := range x {
+			stringLeaves(e, path+"["+itoa(i)+"]", func(nv any) { x[i] = nv }, out)
+		}
+	}
+}
+
+func itoa(i int) string { return jsonNumber(i) }
+
+func jsonNumber(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+// clone deep-copies a JSON-shaped value.
+func clone(t *testing.T, v any) any {
+	t.Helper()
+	if v == nil {
+		return map[string]any{}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+type docOp struct {
+	params []struct {
+		Name string `json:"name"`
+		In   string `json:"in"`
+	}
+	bodyProps map[string]string // top-level property → "string" or "array" (of strings)
+	hasBody   bool
+}
+
+// docOps reads each operation's parameters and its JSON body's string properties
+// from the OpenAPI document.
+func docOps(t *testing.T, e *env) map[string]docOp {
+	type schema struct {
+		Ref        string             `json:"$ref"`
+		Type       any                `json:"type"`
+		Properties map[string]*schema `json:"properties"`
+		Items      *schema            `json:"items"`
+	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			OperationID string `json:"operationId"`
+			Parameters  []struct {
+				Name string `json:"name"`
+				In   string `json:"in"`
+			} `json:"parameters"`
+			RequestBody *struct {
+				Content map[string]struct {
+					Schema *schema `json:"schema"`
+				} `json:"content"`
+			} `json:"requestBody"`
+		} `json:"paths"`
+		Components struct {
+			Schemas map[string]*schema `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal([]byte(e.call("", "GET", "/api/v1/openapi.json", nil).Raw), &doc); err != nil {
+		t.Fatal(err)
+	}
+	resolve := func(s *schema) *schema {
+		if s != nil && s.Ref != "" {
+			return doc.Components.Schemas[strings.TrimPrefix(s.Ref, "#/components/schemas/")]
+		}
+		return s
+	}
+	isType := func(s *schema, want string) bool {
+		switch ty := s.Type.(type) {
+		case string:
+			return ty == want
+		case []any:
+			for _, x := range ty {
+				if x == want {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	out := map[string]docOp{}
+	for _, byMethod := range doc.Paths {
+		for _, op := range byMethod {
+			d := docOp{params: op.Parameters, bodyProps: map[string]string{}}
+			if op.RequestBody != nil {
+				if c, ok := op.RequestBody.Content["application/json"]; ok {
+					d.hasBody = true
+					if s := resolve(c.Schema); s != nil {
+						for name, p := range s.Properties {
+							p = resolve(p)
+							switch {
+							case isType(p, "string"):
+								d.bodyProps[name] = "string"
+							case isType(p, "array") && p.Items != nil && isType(resolve(p.Items), "string"):
+								d.bodyProps[name] = "array"
+							}
+						}
+					}
+				}
+			}
+			out[op.OperationID] = d
+		}
+	}
+	return out
+}
+
+// TestMalformedTextEveryOperation sends a NUL and invalid UTF-8 in every path
+// parameter, every query parameter and every string of the JSON body (each string of
+// the matrix's valid body, nested ones too, and each string property of the body's
+// schema) of every operation of the OpenAPI document, as a caller allowed to call it,
+// and wants 422 naming the field every time; a malformed bearer token is 401 on
+// every operation that takes one. On both engines.
+func TestMalformedTextEveryOperation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newWorld(t, db)
+		e := w.e
+		docs := docOps(t, e)
+		calls := 0
+		filled := map[string]string{} // op id → its path, for the bearer token round
+		want422 := func(what, method, path string, r resp, field string) {
+			t.Helper()
+			calls++
+			if r.Status != http.StatusUnprocessableEntity {
+				t.Errorf("%s: %s %q = %d, want 422\n%s", what, method, path, r.Status, truncateBody(r.Raw))
+				return
+			}
+			errs, _ := r.Body["errors"].([]any)
+			if len(errs) == 0 {
+				t.Errorf("%s: %s %q: 422 without errors\n%s", what, method, path, r.Raw)
+				return
+			}
+			if got := errs[0].(map[string]any)["field"]; got != field {
+				t.Errorf("%s: %s %q: field %v, want %q\n%s", what, method, path, got, field, r.Raw)
+			}
+		}
+		for _, op := range operations(t, e) {
+			if _, skip := notInMatrix[op.id]; skip {
+				continue
+			}
+			r, ok := matrixRoutes[op.id]
+			if !ok {
+				t.Errorf("%s has no entry in matrixRoutes", op.id)
+				continue
+			}
+			var caller *who
+			for _, p := range w.callers {
+				if r.rule(p) == allowed {
+					caller = p
+					break
+				}
+			}
+			if caller == nil {
+				t.Errorf("%s: no caller of the matrix may call it", op.id)
+				continue
+			}
+			c := call{body: r.body, query: r.query}
+			if r.fresh != nil {
+				f := r.fresh(w, caller)
+				c.params, c.token = f.params, f.token
+				if f.body != nil {
+					c.body = f.body
+				}
+				if f.query != "" {
+					c.query = f.query
+				}
+			}
+			token := caller.token
+			if c.token != "" {
+				token = c.token
+			}
+			d := docs[op.id]
+			validBody := func() any {
+				if !d.hasBody {
+					return nil
+				}
+				return clone(t, c.body)
+			}
+			withQuery := func(path, extra string) string {
+				q := c.query
+				if extra != "" {
+					if q != "" {
+						q += "&"
+					}
+					q += extra
+				}
+				if q != "" {
+					return path + "?" + q
+				}
+				return path
+			}
+			send := func(path string, body any) resp {
+				if b, ok := body.([]byte); ok {
+					return e.call(token, op.method, path, string(b))
+				}
+				return e.call(token, op.method, path, body)
+			}
+			for _, bad := range badText {
+				// Path parameters.
+				for _, p := range d.params {
+					if p.In != "path" {
+						continue
+					}
+					params := map[string]string{}
+					for k, v := range c.params {
+						params[k] = v
+					}
+					params[p.Name] = bad.value
+					path, ok := w.path(t, op.id, op.path, call{params: params})
+					if !ok {
+						break
+					}
+					path = withQuery(path, "")
+					want422(op.id+": "+bad.name+" in path {"+p.Name+"}", op.method, path, send(path, validBody()), p.Name)
+				}
+				base, ok := w.path(t, op.id, op.path, c)
+				if !ok {
+					continue
+				}
+				// Query parameters: each of the document's, and q on every operation.
+				names := []string{"q"}
+				for _, p := range d.params {
+					if p.In == "query" && p.Name != "q" {
+						names = append(names, p.Name)
+					}
+				}
+				for _, name := range names {
+					path := withQuery(base, url.QueryEscape(name)+"="+url.QueryEscape(bad.value))
+					want422(op.id+": "+bad.name+" in query "+name, op.method, path, send(path, validBody()), name)
+				}
+			}
+			basePath, ok := w.path(t, op.id, op.path, c)
+			if !ok {
+				continue
+			}
+			filled[op.id] = basePath
+			if !d.hasBody {
+				continue
+			}
+			// Body: every string of the valid body, then every string property of the
+			// schema that the valid body leaves out.
+			path := withQuery(basePath, "")
+			leaves := map[string]func(any){}
+			probe := clone(t, c.body)
+			stringLeaves(probe, "", nil, leaves)
+			fields := make([]string, 0, len(leaves))
+			for f := range leaves {
+				fields = append(fields, f)
+			}
+			sort.Strings(fields)
+			for _, field := range fields {
+				body := clone(t, c.body)
+				sets := map[string]func(any){}
+				stringLeaves(body, "", nil, sets)
+				sets[field](marker)
+				for form, b := range jsonBodies(t, body) {
+					want422(op.id+": "+form+" in body "+field, op.method, path, send(path, b), field)
+				}
+			}
+			for name, kind := range d.bodyProps {
+				if _, done := leaves[name]; done {
+					continue
+				}
+				body, _ := clone(t, c.body).(map[string]any)
+				if body == nil {
+					continue
+				}
+				field := name
+				if kind == "array" {
+					body[name] = []any{marker}
+					field = name + "[0]"
+				} else {
+					body[name] = marker
+				}
+				for form, b := range jsonBodies(t, body) {
+					want422(op.id+": "+form+" in body "+field, op.method, path, send(path, b), field)
+				}
+			}
+		}
+		// A bearer token that is not text: 401 wherever a token is read. Sent straight
+		// to the handler, since Go's HTTP client refuses a NUL in a header.
+		for _, op := range operations(t, e) {
+			r := matrixRoutes[op.id]
+			if r.rule == nil || r.rule(&who{kind: anonymous}) == allowed {
+				continue // public: a credential sent along is ignored
+			}
+			path, ok := filled[op.id]
+			if !ok {
+				continue
+			}
+			for _, bad := range badText {
+				req := httptest.NewRequest(op.method, path, nil)
+				req.Header.Set("Authorization", "Bearer "+w.callers[0].token+bad.value)
+				rec := httptest.NewRecorder()
+				e.api.ServeHTTP(rec, req)
+				calls++
+				if rec.Code != http.StatusUnauthorized {
+					t.Errorf("%s %s with a %s bearer token = %d, want 401\n%s", op.method, path, bad.name, rec.Code, truncateBody(rec.Body.String()))
+				}
+			}
+		}
+		if calls < 500 {
+			t.Errorf("only %d calls made", calls)
+		}
+		t.Logf("%d calls", calls)
+	})
+}
+
