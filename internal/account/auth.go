@@ -21,6 +21,9 @@ type LoginResult struct {
 // same EUNAUTHENTICATED, after the same amount of hashing work.
 func (s *Service) Login(ctx context.Context, email, password, ip, userAgent string) (res LoginResult, err error) {
 	defer wrap(&err, "Login")
+	if err := CheckText("email", email); err != nil {
+		return res, err
+	}
 	var a Account
 	err = s.store.Read(ctx, func(tx Tx) error {
 		var err error

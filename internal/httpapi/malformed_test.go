@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
 )
@@ -368,3 +370,61 @@ func TestMalformedTextEveryOperation(t *testing.T) {
 	})
 }
 
+// TestMalformedTextNamesTheField: the places the issue found a 500 on PostgreSQL,
+// each a 422 problem naming the field on both engines, and nothing stored.
+func TestMalformedTextNamesTheField(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.org("acme", "")
+		e.member(e.op, "acme", "ann@acme.example", "admin")
+		// A cursor whose base64 hides a NUL passes every edge check: the use case
+		// refuses it.
+		hidden := base64.RawURLEncoding.EncodeToString([]byte("k:1:a\x00b"))
+		for _, bad := range badText {
+			esc := url.QueryEscape(bad.value)
+			cases := []struct {
+				name, method, path string
+				body               any
+				field              string
+			}{
+				{"login email", "POST", "/api/v1/auth/login", jsonWith(t, map[string]any{"email": marker, "password": pw}, bad.value), "email"},
+				{"search q", "GET", "/api/v1/organizations/acme/members?q=" + esc, nil, "q"},
+				{"organization search q", "GET", "/api/v1/organizations?q=" + esc, nil, "q"},
+				{"filter", "GET", "/api/v1/organizations/acme/members?team=" + esc, nil, "team"},
+				{"path id", "GET", "/api/v1/organizations/acme/members/" + url.PathEscape(bad.value), nil, "account"},
+				{"path org", "GET", "/api/v1/organizations/" + url.PathEscape(bad.value) + "/members", nil, "org"},
+				{"cursor", "GET", "/api/v1/organizations/acme/members?cursor=" + esc, nil, "cursor"},
+				{"join-request message", "POST", "/api/v1/organizations/acme/join-requests", jsonWith(t, map[string]any{"message": marker}, bad.value), "message"},
+				{"nested body field", "POST", "/api/v1/organizations/acme/members", jsonWith(t, map[string]any{"email": "zed@acme.example", "role": "member", "teams": []any{"ok", marker}}, bad.value), "teams[1]"},
+			}
+			for _, c := range cases {
+				token := e.op
+				if c.name == "join-request message" {
+					token = e.login("ann@acme.example", pw)
+					e.must(201, e.op, "POST", "/api/v1/organizations", map[string]any{"name": "Open", "slug": "open-" + strings.ToLower(bad.name[:3]), "kind": "organization"})
+					c.path = "/api/v1/organizations/open-" + strings.ToLower(bad.name[:3]) + "/join-requests"
+				}
+				r := e.call(token, c.method, c.path, c.body)
+				t.Run(bad.name+" in "+c.name, func(t *testing.T) {
+					problem(t, r, http.StatusUnprocessableEntity, account.EINVALID, c.field)
+				})
+			}
+		}
+		for _, path := range []string{"/api/v1/organizations/acme/members?cursor=" + hidden, "/api/v1/organizations?cursor=" + hidden} {
+			problem(t, e.call(e.op, "GET", path, nil), http.StatusUnprocessableEntity, account.EINVALID, "cursor")
+		}
+		// Nothing was stored: no join request, no member zed.
+		if list := e.must(200, e.op, "GET", "/api/v1/organizations/acme/members?q=zed", nil); len(list["items"].([]any)) != 0 {
+			t.Errorf("a member was added: %v", list)
+		}
+	})
+}
+
+// jsonWith encodes body with marker replaced by the raw bytes of bad.
+func jsonWith(t *testing.T, body any, bad string) string {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(bytes.ReplaceAll(b, []byte(marker), []byte(bad)))
+}
