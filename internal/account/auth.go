@@ -286,9 +286,13 @@ func accountState(a Account) map[string]any {
 	return m
 }
 
+// truncate makes s a label the store can hold: at most n bytes, cut on a character
+// boundary, with a NUL or bytes that are not UTF-8 replaced by U+FFFD (a User-Agent
+// is whatever the client sent).
 func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
 	if len(s) <= n {
 		return s
 	}
-	return s[:n]
+	return strings.ToValidUTF8(s[:n], "")
 }

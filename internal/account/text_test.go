@@ -22,3 +22,22 @@ func TestCheckText(t *testing.T) {
 		}
 	}
 }
+
+// TestTruncateLabel: a label (a User-Agent, a failure's reason) is cut on a
+// character boundary and made text, so that storing it never fails.
+func TestTruncateLabel(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"abc", 10, "abc"},
+		{"aé", 2, "a"}, // é is two bytes: not cut in half
+		{"a\x00b\xffc", 10, "a\uFFFDb\uFFFDc"},
+	} {
+		got := truncate(c.in, c.n)
+		if got != c.want || TextProblem(got) != "" {
+			t.Errorf("truncate(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

@@ -413,6 +413,36 @@ func TestMalformedTextNamesTheField(t *testing.T) {
 				})
 			}
 		}
+		// A User-Agent is a label, not a field: a login with one that is not UTF-8
+		// (or that is cut inside a character) logs in.
+		for _, ua := range []string{"Mozilla\xff", strings.Repeat("é", 200)} {
+			req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/auth/login", strings.NewReader(`{"email":"ann@acme.example","password":"`+pw+`"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("User-Agent", ua)
+			res, err := e.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				t.Errorf("login with the User-Agent %.20q = %d, want 200", ua, res.StatusCode)
+			}
+		}
+		// The setup page's form (a store without an operator shows it; here the
+		// check answers before the page looks).
+		for _, bad := range badText {
+			res, err := e.srv.Client().PostForm(e.srv.URL+"/setup/setup_x", url.Values{"email": {bad.value}, "password": {pw}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body map[string]any
+			json.NewDecoder(res.Body).Decode(&body)
+			res.Body.Close()
+			errs, _ := body["errors"].([]any)
+			if res.StatusCode != 422 || len(errs) == 0 || errs[0].(map[string]any)["field"] != "email" {
+				t.Errorf("setup form with %s = %d %v, want 422 on email", bad.name, res.StatusCode, body)
+			}
+		}
 		for _, path := range []string{"/api/v1/organizations/acme/members?cursor=" + hidden, "/api/v1/organizations?cursor=" + hidden} {
 			problem(t, e.call(e.op, "GET", path, nil), http.StatusUnprocessableEntity, account.EINVALID, "cursor")
 		}

@@ -59,6 +59,14 @@ func (s *Server) wellFormed(next http.Handler) http.Handler {
 				}{io.MultiReader(bytes.NewReader(b), r.Body), r.Body}
 			}
 		}
+		if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); fault == nil && r.Method == http.MethodPost &&
+			strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
+			// The setup page's form.
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			if err := r.ParseForm(); err == nil {
+				fault = wellformed.Values(r.PostForm)
+			}
+		}
 		if fault != nil {
 			p := newProblem(r.Context(), http.StatusUnprocessableEntity, account.EINVALID, "validation failed")
 			p.Errors = []account.FieldError{{Field: fault.Field, Message: fault.Message}}
