@@ -52,7 +52,17 @@ func Path(r *http.Request, pattern string) *Fault {
 
 // Query checks every query parameter's name and values; the field is the name.
 func Query(r *http.Request) *Fault {
-	if r.URL.RawQuery == "" {
+	raw := r.URL.RawQuery
+	if raw == "" {
+		return nil
+	}
+	// The common case costs no parsing: printable ASCII without escapes decodes to
+	// itself.
+	plain := true
+	for i := 0; i < len(raw) && plain; i++ {
+		plain = raw[i] > 0x20 && raw[i] < 0x7f && raw[i] != '%'
+	}
+	if plain {
 		return nil
 	}
 	return Values(r.URL.Query())
