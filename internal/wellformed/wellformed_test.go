@@ -23,8 +23,8 @@ func TestJSON(t *testing.T) {
 		{`"\u0000"`, "body"},
 		{`{"a\u0000":"x"}`, "body"},
 		{`{"a":{"b\u0000":"x"}}`, "a"},
-		{`{"a":"x"`, ""},             // not JSON: the decoder's 400
-		{`{"a":"x\u00"}`, ""},        // a bad escape: the decoder's 400
+		{`{"a":"x"`, ""},              // not JSON: the decoder's 400
+		{`{"a":"x\u00"}`, ""},         // a bad escape: the decoder's 400
 		{`{"a":1,"b":"x\u0000"`, "b"}, // found before the document ends
 	} {
 		f := JSON([]byte(c.in))
