@@ -5,10 +5,14 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/wellformed"
 )
+
+// bodyReadTimeout is huma's default time to read an operation's body.
+const bodyReadTimeout = 5 * time.Second
 
 // apiOwned says whether the API itself answers path (SCIM and the console run the
 // same checks at their own edges, in their own error formats).
@@ -44,7 +48,12 @@ func (s *Server) wellFormed(next http.Handler) http.Handler {
 		if fault == nil && r.Body != nil && r.Body != http.NoBody && wellformed.IsJSON(r.Header.Get("Content-Type")) {
 			// Read what the operation may accept (maxBody) and one byte more; a longer
 			// body is passed on as it came, for the operation to refuse as too large.
+			// The read has the deadline huma gives an operation's body; once read, the
+			// body no longer needs one (huma sets its own before reading the copy).
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout))
 			b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+			_ = rc.SetReadDeadline(time.Time{})
 			if err != nil {
 				writeProblem(w, newProblem(r.Context(), http.StatusBadRequest, account.EINVALID, "the request body could not be read"))
 				return
