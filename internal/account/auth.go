@@ -61,6 +61,9 @@ func (s *Service) Login(ctx context.Context, email, password, ip, userAgent stri
 // the gate alike.
 func (s *Service) LoginWith(ctx context.Context, in LoginInput) (res LoginResult, err error) {
 	defer wrap(&err, "Login")
+	if err := CheckText("email", in.Email); err != nil {
+		return res, err
+	}
 	var a Account
 	device := ""
 	err = s.store.Read(ctx, func(tx Tx) error {
@@ -391,9 +394,13 @@ func accountState(a Account) map[string]any {
 	return m
 }
 
+// truncate makes s a label the store can hold: at most n bytes, cut on a character
+// boundary, with a NUL or bytes that are not UTF-8 replaced by U+FFFD (a User-Agent
+// is whatever the client sent).
 func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
 	if len(s) <= n {
 		return s
 	}
-	return s[:n]
+	return strings.ToValidUTF8(s[:n], "")
 }

@@ -68,6 +68,21 @@ func (h ImportHeader) Row(number int, cells []string, problems map[int]string) I
 			r.Problems = append(r.Problems, FieldError{Field: "file", Message: "column " + columnName(i) + " " + msg})
 		}
 	}
+	// A NUL or invalid UTF-8 rejects the row, naming its column; the report keeps
+	// the cell with U+FFFD in place of the bad bytes, so that the store can hold it.
+	for i, cell := range cells {
+		msg := TextProblem(cell)
+		if msg == "" {
+			continue
+		}
+		if col, mapped := h.byPosition(i); mapped {
+			r.Problems = append(r.Problems, FieldError{Field: col, Message: msg})
+			r.cells[col] = ""
+		} else {
+			r.Problems = append(r.Problems, FieldError{Field: "file", Message: "column " + columnName(i) + " " + msg})
+		}
+		r.Values[i] = strings.ToValidUTF8(strings.ReplaceAll(cell, "\x00", "\uFFFD"), "\uFFFD")
+	}
 	return r
 }
 

@@ -25,9 +25,11 @@ func (s *Service) StartImport(ctx context.Context, actor Actor, orgRef string, u
 	if up.Format != "xlsx" && up.Format != "csv" {
 		return imp, Invalid("file", "must be an .xlsx workbook or a CSV file")
 	}
-	name := strings.TrimSpace(up.FileName)
+	// The file's name is a label the browser chose: bytes that are not text become
+	// U+FFFD rather than refusing the upload, and it is cut on a character boundary.
+	name := strings.TrimSpace(strings.ToValidUTF8(strings.ReplaceAll(up.FileName, "\x00", "\uFFFD"), "\uFFFD"))
 	if len(name) > 200 {
-		name = name[:200]
+		name = strings.ToValidUTF8(name[:200], "")
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
 		a, err := s.authorize(ctx, tx, actor, orgRef, PermImportsRun)

@@ -16,6 +16,9 @@ const maxJoinMessageLen = 2000
 func (s *Service) RequestToJoin(ctx context.Context, actor Actor, orgRef, message string) (r JoinRequest, err error) {
 	defer wrap(&err, "RequestToJoin(%s)", orgRef)
 	message = strings.TrimSpace(message)
+	if err := CheckText("message", message); err != nil {
+		return r, err
+	}
 	if utf8.RuneCountInString(message) > maxJoinMessageLen {
 		return r, Invalid("message", "must be at most 2000 characters")
 	}

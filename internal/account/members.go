@@ -104,7 +104,8 @@ func (s *Service) FindMembers(ctx context.Context, actor Actor, orgRef string, q
 			return err
 		}
 		limit, cur, err := listParams(q.Limit, q.Cursor, "state", q.State, string(MemberInvited), string(MemberActive), string(MemberDeactivated))
-		if err != nil {
+		if err := collect(err, CheckText("q", q.Q), CheckText("role", q.Role), CheckText("team", q.Team),
+			CheckText("application", q.Application), CheckText("subscription", q.Subscription)); err != nil {
 			return err
 		}
 		f := MemberFilter{

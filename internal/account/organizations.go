@@ -115,7 +115,7 @@ func (s *Service) FindOrganizations(ctx context.Context, actor Actor, q Organiza
 	if q.Kind != "" && q.Kind != string(KindPartner) && q.Kind != string(KindOrganization) {
 		errK = Invalid("kind", `must be "partner" or "organization"`)
 	}
-	if err := collect(errL, errC, errK); err != nil {
+	if err := collect(errL, errC, errK, CheckText("q", q.Q), CheckText("parent", q.Parent)); err != nil {
 		return p, err
 	}
 	f := OrganizationFilter{Q: strings.TrimSpace(q.Q), Kind: OrgKind(q.Kind), After: cur.after, Limit: limit + 1}
@@ -375,7 +375,7 @@ func decodeCursor(c string) (cursor, error) {
 	}
 	n, key, ok := strings.Cut(rest, ":")
 	total, err := strconv.Atoi(n)
-	if !ok || err != nil || total < -1 || key == "" {
+	if !ok || err != nil || total < -1 || key == "" || TextProblem(key) != "" {
 		return cursor{}, bad
 	}
 	return cursor{after: key, total: total}, nil

@@ -141,6 +141,9 @@ func (a access) ceiling(p PermissionSet, what string) error {
 // found, so that other tenants' organizations cannot be discovered. need, when not
 // empty, must be among the permissions (else EFORBIDDEN).
 func (s *Service) authorize(ctx context.Context, tx Tx, actor Actor, orgRef string, need Permission) (access, error) {
+	if err := CheckText("org", orgRef); err != nil {
+		return access{}, err
+	}
 	org, err := tx.OrganizationByRef(ctx, orgRef)
 	if err != nil {
 		return access{}, notFound(err, "organization")

@@ -39,7 +39,8 @@ type Config struct {
 	ImportLease time.Duration
 
 	// Metrics serves Prometheus metrics at /metrics on the API's listener; with
-	// MetricsToken set, only to "Authorization: Bearer <MetricsToken>".
+	// MetricsToken set, only to "Authorization: Bearer <MetricsToken>", without it
+	// only to clients on this host.
 	Metrics      bool
 	MetricsToken string
 	// ShutdownDelay is how long serve keeps answering after SIGTERM with /readyz
@@ -87,7 +88,7 @@ func ParseServe(args []string, getenv Getenv, stdout, stderr io.Writer) (Config,
 	fs.IntVar(&c.ImportMaxMB, "import-max-mb", env.int("ROSTER_IMPORT_MAX_MB", 20), "largest import file accepted, in MiB (env ROSTER_IMPORT_MAX_MB)")
 	fs.IntVar(&c.CheckCache, "check-cache", env.int("ROSTER_CHECK_CACHE", 1000000), "entitlement answers kept in memory (about 100 bytes each) while no other process writes; 0 reads the store for every check (env ROSTER_CHECK_CACHE)")
 	fs.BoolVar(&c.Metrics, "metrics", env.bool("ROSTER_METRICS", true), "serve Prometheus metrics at /metrics (env ROSTER_METRICS=false turns it off)")
-	fs.StringVar(&c.MetricsToken, "metrics-token", getenv("ROSTER_METRICS_TOKEN"), "when set, /metrics wants Authorization: Bearer <token> (env ROSTER_METRICS_TOKEN)")
+	fs.StringVar(&c.MetricsToken, "metrics-token", getenv("ROSTER_METRICS_TOKEN"), "when set, /metrics wants Authorization: Bearer <token> from any client; unset, /metrics answers only clients on this host (a loopback peer, not relayed by a proxy) and is 404 to others (env ROSTER_METRICS_TOKEN)")
 	delay := fs.String("shutdown-delay", envOr(getenv, "ROSTER_SHUTDOWN_DELAY", "0s"), "on SIGTERM, answer /readyz 503 for this long before closing the listener, e.g. 10s behind a load balancer (env ROSTER_SHUTDOWN_DELAY)")
 	level := fs.String("log-level", envOr(getenv, "ROSTER_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env ROSTER_LOG_LEVEL)")
 	if err := ParseFlags(fs, args, stdout); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/wellformed"
 )
 
 const (
@@ -115,7 +116,39 @@ type handler func(w http.ResponseWriter, r *http.Request, p *page)
 
 // public serves a page that needs no session (but knows of one).
 func (c *Console) public(title string, h handler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) { h(w, r, c.newPage(w, r, title)) }
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := c.newPage(w, r, title)
+		if c.malformed(w, r, p) {
+			return
+		}
+		h(w, r, p)
+	}
+}
+
+// malformed answers 422, naming the field, for a NUL or invalid UTF-8 in the path,
+// the query or a form field (the API's own check, see wellformed), before the page's
+// handler or a use case sees the request. It reads a url-encoded form under the
+// console's form limit; an upload's file is the importer's to check, cell by cell.
+func (c *Console) malformed(w http.ResponseWriter, r *http.Request, p *page) bool {
+	fault := wellformed.Path(r, r.Pattern)
+	if fault == nil {
+		fault = wellformed.Query(r)
+	}
+	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); fault == nil && r.Method == http.MethodPost &&
+		strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
+		limitForm(w, r)
+		if err := r.ParseForm(); err == nil {
+			fault = wellformed.Values(r.PostForm)
+		}
+	}
+	if fault == nil {
+		return false
+	}
+	prob := &problem{Status: http.StatusUnprocessableEntity, Message: fault.Field + " " + fault.Message + ".",
+		Fields: map[string]string{fault.Field: fault.Message}}
+	p.Title = http.StatusText(prob.Status)
+	c.render(w, r, prob.Status, errorPage(p, prob))
+	return true
 }
 
 // authed serves a page that needs a session: without one the browser is sent to log
@@ -124,6 +157,9 @@ func (c *Console) public(title string, h handler) http.HandlerFunc {
 func (c *Console) authed(title string, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p := c.newPage(w, r, title)
+		if c.malformed(w, r, p) {
+			return
+		}
 		if !p.SignedIn {
 			c.toLogin(w, r)
 			return

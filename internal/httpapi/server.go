@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -41,7 +42,8 @@ type Deps struct {
 	// the store answers and holds every migration. Nil uses Ready.
 	Readiness func(ctx context.Context) error
 	// Metrics, when set, is served at GET /metrics and counts every request; with
-	// MetricsToken set, /metrics wants "Authorization: Bearer <MetricsToken>".
+	// MetricsToken set, /metrics wants "Authorization: Bearer <MetricsToken>",
+	// without it /metrics answers loopback clients only (see metricsAuth).
 	Metrics      *metrics.Metrics
 	MetricsToken string
 	// Login limits (Server.Login); zero values take defaults. LoginPerIP bounds the
@@ -182,7 +184,8 @@ func NewServer(d Deps) *Server {
 		}
 		noRoute(w, r)
 	})
-	var h http.Handler = s.mux
+	api := s.wellFormed(s.mux)
+	var h http.Handler = api
 	if d.SCIM != nil {
 		// SCIM paths reach the SCIM handler as sent: the mux would answer a path it
 		// cleans (a // in it) with a redirect and an HTML body, which no identity
@@ -193,7 +196,7 @@ func NewServer(d Deps) *Server {
 				d.SCIM.ServeHTTP(w, r)
 				return
 			}
-			s.mux.ServeHTTP(w, r)
+			api.ServeHTTP(w, r)
 		})
 	}
 	s.handler = s.middleware(s.limitUpload(h))
@@ -263,10 +266,25 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
 }
 
-// metricsAuth wants the bearer token when one is configured.
+// metricsAuth guards /metrics. With a token configured it wants
+// "Authorization: Bearer <token>", from anywhere. Without one it answers only a
+// client on this host: the TCP peer is a loopback address (127.0.0.0/8, ::1) and
+// the request names no forwarding header. The peer is judged, never
+// X-Forwarded-For: Roster trusts no proxy's word for a client's address, and a
+// proxy on this host makes every client's peer a loopback address, which is why a
+// relayed request (Forwarded, X-Forwarded-For, X-Real-IP) is refused too. Anyone
+// else gets the 404 of a route that does not exist, as with --metrics=false, so the
+// internet does not learn what runs here.
 func metricsAuth(token string, next http.Handler) http.Handler {
 	if token == "" {
-		return next
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !localClient(r) {
+				r.Pattern = "" // counted as "unmatched", like any route that does not exist
+				writeProblem(w, newProblem(r.Context(), http.StatusNotFound, account.ENOTFOUND, "no such route"))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := bearer(r.Header.Get("Authorization"))
@@ -277,6 +295,18 @@ func metricsAuth(token string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// localClient says whether r came straight from this host: a loopback TCP peer,
+// and no header saying a proxy relayed it.
+func localClient(r *http.Request) bool {
+	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"} {
+		if r.Header.Get(h) != "" {
+			return false
+		}
+	}
+	ip, err := netip.ParseAddr(clientIP(r.RemoteAddr))
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 type ctxKey int
@@ -408,6 +438,11 @@ func (s *Server) authenticate(hctx huma.Context, next func(huma.Context)) {
 	}
 	if !ok {
 		s.writeHuma(hctx, newProblem(ctx, http.StatusUnauthorized, account.EUNAUTHENTICATED, "this needs a bearer token: Authorization: Bearer <token>"))
+		return
+	}
+	if account.TextProblem(token) != "" {
+		// No token Roster issues holds a NUL or a byte that is not UTF-8.
+		s.writeHuma(hctx, newProblem(ctx, http.StatusUnauthorized, account.EUNAUTHENTICATED, "the bearer token is not valid"))
 		return
 	}
 	if mode == application {

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/wellformed"
 )
 
 // Prefix is where the server mounts the handler; the organization (id or slug)
@@ -66,9 +67,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Detail: "no such endpoint"})
 		return
 	}
+	if e := malformed(r); e != nil {
+		writeError(w, e)
+		return
+	}
 	token, ok := bearer(r.Header.Get("Authorization"))
 	if !ok {
 		writeError(w, &Error{Status: http.StatusUnauthorized, Detail: "this needs the organization's SCIM token: Authorization: Bearer <token>"})
+		return
+	}
+	if account.TextProblem(token) != "" {
+		writeError(w, &Error{Status: http.StatusUnauthorized, Detail: "the SCIM token is not valid"})
 		return
 	}
 	actor, err := h.svc.AuthenticateSCIM(r.Context(), org, token, remoteIP(r.RemoteAddr))
@@ -104,6 +113,34 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeError(w, &Error{Status: http.StatusNotFound, Detail: "no such endpoint"})
 	}
+}
+
+// malformed refuses a NUL or invalid UTF-8 in the path, the query (filter, …) or the
+// JSON body before anything is looked up: 400 invalidValue (invalidFilter for the
+// filter), as SCIM answers every value it refuses (RFC 7644 §3.12), naming the
+// attribute.
+func malformed(r *http.Request) *Error {
+	fault := wellformed.Path(r, Prefix+"{org}/{resource}/{id}")
+	if fault == nil {
+		fault = wellformed.Query(r)
+	}
+	if fault == nil && r.Body != nil && r.Body != http.NoBody {
+		b, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+		if err != nil {
+			return invalidSyntax("unreadable body")
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		if len(b) <= maxBodyBytes {
+			fault = wellformed.JSON(b)
+		}
+	}
+	if fault == nil {
+		return nil
+	}
+	if fault.Field == "filter" {
+		return &Error{Status: http.StatusBadRequest, Type: "invalidFilter", Detail: "filter " + fault.Message}
+	}
+	return invalidValue(fault.Field + " " + fault.Message)
 }
 
 func bearer(h string) (string, bool) {

@@ -213,9 +213,13 @@ func (r *Reader) tidy(cells []string, problems []CellProblem) ([]string, []CellP
 		if !utf8.ValidString(c) || strings.IndexByte(c, 0) >= 0 {
 			// A NUL byte is legal in Go and in CSV but not in a PostgreSQL text
 			// column, so it goes with invalid UTF-8 rather than fail an import later.
+			msg := "is not UTF-8 text (save the file as CSV UTF-8)"
+			if strings.IndexByte(c, 0) >= 0 {
+				msg = "must not contain a NUL character"
+			}
 			c = strings.ReplaceAll(strings.ToValidUTF8(c, "\uFFFD"), "\x00", "\uFFFD")
 			if i < maxCols {
-				problems = append(problems, CellProblem{Column: i, Message: "is not UTF-8 text (save the file as CSV UTF-8)"})
+				problems = append(problems, CellProblem{Column: i, Message: msg})
 			}
 		}
 		c = strings.TrimFunc(c, isSpace)

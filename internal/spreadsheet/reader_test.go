@@ -129,7 +129,7 @@ func TestCSV(t *testing.T) {
 			want: []spreadsheet.Row{
 				{Number: 1, Cells: []string{"name"}},
 				{Number: 2, Cells: []string{"Jos\uFFFD"}, Problems: []spreadsheet.CellProblem{{Column: 0, Message: "is not UTF-8 text (save the file as CSV UTF-8)"}}},
-				{Number: 3, Cells: []string{"a\uFFFDb"}, Problems: []spreadsheet.CellProblem{{Column: 0, Message: "is not UTF-8 text (save the file as CSV UTF-8)"}}},
+				{Number: 3, Cells: []string{"a\uFFFDb"}, Problems: []spreadsheet.CellProblem{{Column: 0, Message: "must not contain a NUL character"}}},
 			},
 		},
 	}

@@ -122,7 +122,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 }
 
 func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
-	db, err := sql.Open("pgx", rawURL)
+	db, err := openPgx(rawURL)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open postgres %s: %w", redactURL(rawURL), err)
 	}
-	lease, err := sql.Open("pgx", rawURL)
+	lease, err := openPgx(rawURL)
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -1,0 +1,69 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"roster.dev/roster/internal/account"
+)
+
+// openPgx opens a PostgreSQL pool whose connections refuse, before sending, a text
+// argument holding a NUL or invalid UTF-8: PostgreSQL would answer with an error
+// that is no one's validation, a 500. The surfaces and the use cases refuse such text
+// first, naming the field; this is the last guard, whatever the channel, and answers
+// EINVALID.
+func openPgx(rawURL string) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(textGuard{stdlib.GetConnector(*cfg)}), nil
+}
+
+type textGuard struct{ driver.Connector }
+
+func (g textGuard) Connect(ctx context.Context) (driver.Conn, error) {
+	c, err := g.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, ok := c.(*stdlib.Conn)
+	if !ok {
+		c.Close()
+		return nil, fmt.Errorf("sqlstore: pgx returned a %T, not a *stdlib.Conn", c)
+	}
+	return guardedConn{sc}, nil
+}
+
+// guardedConn is pgx's connection (every optional interface of it promoted) with a
+// CheckNamedValue that checks text. database/sql calls it for every argument of
+// every statement, prepared or not.
+type guardedConn struct{ *stdlib.Conn }
+
+func (c guardedConn) CheckNamedValue(nv *driver.NamedValue) error {
+	switch v := nv.Value.(type) {
+	case string:
+		if err := textArg(v); err != nil {
+			return err
+		}
+	case []string:
+		for _, s := range v {
+			if err := textArg(s); err != nil {
+				return err
+			}
+		}
+	}
+	return c.Conn.CheckNamedValue(nv)
+}
+
+func textArg(s string) error {
+	if msg := account.TextProblem(s); msg != "" {
+		return account.Errorf(account.EINVALID, "text %s", msg)
+	}
+	return nil
+}
