@@ -39,7 +39,7 @@ func TestConcurrentWriters(t *testing.T) {
 				seated[c] = append(seated[c], accountID(m))
 			}
 		}
-		const rounds = 3
+		const rounds = 2
 		var mu sync.Mutex
 		var failures []string
 		fail := func(what string, r resp) {
@@ -109,11 +109,76 @@ func TestConcurrentWriters(t *testing.T) {
 		for _, f := range failures {
 			t.Error(f)
 		}
+		// Retries would hide a lock-order deadlock from the clients; there must be none.
+		if n := db.WriteRetries()["40P01"]; n > 0 {
+			t.Errorf("%d transactions were deadlock victims, want none", n)
+		}
 		// 8 inviters × 3 rounds × 25, 4 adders × 3 × 5, and the 64 seated members.
 		want := 8*rounds*25 + 4*rounds*5 + changers*perChanger
 		list := e.must(200, e.op, "GET", "/api/v1/organizations/acme/members?limit=1", nil)
 		if got := int(list["total"].(float64)); got != want {
 			t.Errorf("members total = %d, want %d", got, want)
+		}
+	})
+}
+
+// TestRenewOnce: a subscription is renewed at most once. The same renewal sent twice
+// is 201 then 409 conflict, and eight sent at once make exactly one renewal, its
+// seats copied once.
+func TestRenewOnce(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.org("acme", "")
+		e.must(201, e.op, "POST", "/api/v1/applications", map[string]any{"key": "studio", "name": "Studio"})
+		start := time.Now().Add(-24 * time.Hour).UTC()
+		renewal := map[string]any{"seats": 10, "starts_at": start.Add(365 * 24 * time.Hour), "ends_at": start.Add(730 * 24 * time.Hour)}
+		seat := func(sub string) {
+			m := e.member(e.op, "acme", "m-"+sub[len(sub)-6:]+"@acme.test", "")
+			e.must(200, e.op, "PUT", "/api/v1/organizations/acme/subscriptions/"+sub+"/seats/"+accountID(m), nil)
+		}
+
+		sub := e.subscribe("acme", "studio", 10, 365*24*time.Hour)["id"].(string)
+		seat(sub)
+		path := "/api/v1/organizations/acme/subscriptions/" + sub + "/renew"
+		first := e.must(201, e.op, "POST", path, renewal)
+		problem(t, e.call(e.op, "POST", path, renewal), 409, "conflict")
+		// The renewal itself may be renewed.
+		e.must(201, e.op, "POST", "/api/v1/organizations/acme/subscriptions/"+first["id"].(string)+"/renew", renewal)
+
+		sub = e.subscribe("acme", "studio", 10, 365*24*time.Hour)["id"].(string)
+		seat(sub)
+		path = "/api/v1/organizations/acme/subscriptions/" + sub + "/renew"
+		var mu sync.Mutex
+		statuses := map[int]int{}
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := e.call(e.op, "POST", path, renewal)
+				mu.Lock()
+				defer mu.Unlock()
+				statuses[r.Status]++
+				if r.Status != 201 && (r.Status != 409 || r.Body["type"] != "https://roster.dev/problems/conflict") {
+					t.Errorf("renewal = %d %s", r.Status, r.Raw)
+				}
+			}()
+		}
+		wg.Wait()
+		if statuses[201] != 1 || statuses[409] != 7 {
+			t.Errorf("eight renewals at once answered %v, want one 201 and seven 409", statuses)
+		}
+		renewals := 0
+		for _, it := range e.must(200, e.op, "GET", "/api/v1/organizations/acme/subscriptions", nil)["items"].([]any) {
+			s := it.(map[string]any)
+			if s["renewed_from"] == sub {
+				renewals++
+				if s["assigned"] != 1.0 {
+					t.Errorf("the renewal holds %v seats, want the 1 copied", s["assigned"])
+				}
+			}
+		}
+		if renewals != 1 {
+			t.Errorf("%d renewals of %s, want 1", renewals, sub)
 		}
 	})
 }

@@ -426,8 +426,11 @@ var uniqueFields = map[string]string{
 	"scim_users.org_id":             "userName",
 	"scim_tokens_token_hash_key":    "token",
 	"scim_tokens.token_hash":        "token",
-	"outbox_pkey":                   "id",
-	"outbox.id":                     "id",
+	// A subscription's one renewal (00018).
+	"subscriptions_renewed_from_key": "renewed_from",
+	"subscriptions.renewed_from":     "renewed_from",
+	"outbox_pkey":                    "id",
+	"outbox.id":                      "id",
 	// The partial unique indexes of pending invitations and join requests, both on
 	// (org_id, account_id): SQLite names their first column.
 	"invitations_pending_key":    "email",

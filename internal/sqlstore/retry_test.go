@@ -98,3 +98,41 @@ func TestWriteDoesNotRetryOtherErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestOneRenewalPerSubscription: the store refuses a second subscription renewing the
+// same one (ECONFLICT), whichever process writes it, so that two renewals racing in
+// two processes cannot both succeed.
+func TestOneRenewalPerSubscription(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		sub := func(id, renews string) account.Subscription {
+			return account.Subscription{ID: id, OrgID: "org", ApplicationID: "app", Seats: 10, StartsAt: now,
+				EndsAt: now.AddDate(1, 0, 0), RenewedFrom: renews, CreatedAt: now, UpdatedAt: now}
+		}
+		err := db.Write(ctx, func(tx account.Tx) error {
+			if err := tx.CreateOrganization(ctx, account.Organization{ID: "org", Kind: account.KindOrganization,
+				Name: "Org", Slug: "org", CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+			if err := tx.CreateApplication(ctx, account.Application{ID: "app", Key: "studio", Name: "Studio",
+				CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+			if err := tx.CreateSubscription(ctx, sub("first", "")); err != nil {
+				return err
+			}
+			if err := tx.CreateSubscription(ctx, sub("other", "")); err != nil { // not renewals: many
+				return err
+			}
+			return tx.CreateSubscription(ctx, sub("renewal", "first"))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Write(ctx, func(tx account.Tx) error { return tx.CreateSubscription(ctx, sub("again", "first")) })
+		if account.ErrorCode(err) != account.ECONFLICT {
+			t.Errorf("a second renewal of one subscription: %v, want ECONFLICT", err)
+		}
+	})
+}
