@@ -31,6 +31,9 @@ type Limits interface {
 	AllowLogin(ctx context.Context, email string) error
 	AllowSelfService(ctx context.Context, email string) error
 	AllowInvitations(ctx context.Context, actor account.Actor, n int) error
+	// RefundInvitations gives back invitation emails taken but not sent (the
+	// request failed), so that the limit counts only what was applied.
+	RefundInvitations(actor account.Actor, n int)
 	AllowJoinRequest(ctx context.Context, actor account.Actor) error
 }
 

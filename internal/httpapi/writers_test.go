@@ -182,3 +182,36 @@ func TestRenewOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestFailedInvitationsSpendNoAllowance: the invitation rate limit counts only the
+// invitations sent. A request that fails as a whole, and the emails of a bulk
+// request that fail, give their allowance back.
+func TestFailedInvitationsSpendNoAllowance(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, func(d *httpapi.Deps) {
+			d.InvitesPerAccount = ratelimit.Limit{Every: time.Hour, Burst: 4}
+		})
+		e.org("acme", "")
+		path := "/api/v1/organizations/acme/invitations"
+		for range 5 { // an unknown application fails the whole request, five times over
+			problem(t, e.call(e.op, "POST", path, map[string]any{
+				"emails": []string{"x1@acme.test", "x2@acme.test", "x3@acme.test"}, "applications": []string{"nope"}}), 422, "validation", "applications[0]")
+		}
+		// One bad address and one already a member fail; two are sent.
+		e.member(e.op, "acme", "here@acme.test", "")
+		r := e.must(200, e.op, "POST", path, map[string]any{
+			"emails": []string{"not-an-email", "here@acme.test", "a@acme.test", "b@acme.test"}})
+		failed := 0
+		for _, res := range r["results"].([]any) {
+			if res.(map[string]any)["error"] != nil {
+				failed++
+			}
+		}
+		if failed != 2 {
+			t.Fatalf("%d of the four emails failed, want 2\n%v", failed, r)
+		}
+		// Two of the four are left.
+		e.must(200, e.op, "POST", path, map[string]any{"emails": []string{"c@acme.test", "d@acme.test"}})
+		problem(t, e.call(e.op, "POST", path, map[string]any{"emails": []string{"e@acme.test"}}), 429, "rate-limited")
+	})
+}

@@ -6,8 +6,6 @@ import (
 	"math"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Limit is a bucket's refill rate and size.
@@ -26,9 +24,24 @@ type Keyed struct {
 	buckets map[string]*bucket
 }
 
+// bucket is one key's tokens: tokens as of at, refilled one per Every up to Burst.
 type bucket struct {
-	lim  *rate.Limiter
-	last time.Time
+	tokens float64
+	at     time.Time
+	last   time.Time // last use, for the sweep
+}
+
+// fill adds the tokens earned since b.at, up to the burst.
+func (k *Keyed) fill(b *bucket, now time.Time) {
+	if now.After(b.at) {
+		if k.limit.Every > 0 {
+			b.tokens += float64(now.Sub(b.at)) / float64(k.limit.Every)
+		}
+		b.at = now
+	}
+	if burst := float64(k.limit.Burst); b.tokens > burst {
+		b.tokens = burst
+	}
 }
 
 // New returns a Keyed limiter. maxKeys bounds memory: past it, idle keys are swept,
@@ -56,19 +69,41 @@ func (k *Keyed) AllowN(key string, n int) (bool, time.Duration) {
 		if len(k.buckets) >= k.maxKeys {
 			k.sweep(now)
 		}
-		b = &bucket{lim: rate.NewLimiter(rate.Every(k.limit.Every), k.limit.Burst)}
+		b = &bucket{tokens: float64(k.limit.Burst), at: now}
 		k.buckets[key] = b
 	}
 	b.last = now
-	r := b.lim.ReserveN(now, n)
-	if !r.OK() {
+	if k.limit.Every <= 0 { // no limit
+		return true, 0
+	}
+	if n > k.limit.Burst {
 		return false, k.limit.Every
 	}
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
+	k.fill(b, now)
+	if missing := float64(n) - b.tokens; missing > 0 {
+		d := time.Duration(missing * float64(k.limit.Every))
 		return false, time.Duration(math.Ceil(d.Seconds())) * time.Second
 	}
+	b.tokens -= float64(n)
 	return true, 0
+}
+
+// Refund gives back n tokens that AllowN took from key's bucket for work that was
+// not done after all (a request that failed, the items of a bulk request that were
+// refused), up to the burst: a limit counts only what was applied.
+func (k *Keyed) Refund(key string, n int) {
+	if n <= 0 {
+		return
+	}
+	now := k.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b, ok := k.buckets[key]
+	if !ok { // swept meanwhile: it starts over full
+		return
+	}
+	k.fill(b, now)
+	b.tokens = min(b.tokens+float64(n), float64(k.limit.Burst))
 }
 
 // sweep drops keys idle long enough for a full refill, then if still full, the
