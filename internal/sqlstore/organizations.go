@@ -160,7 +160,11 @@ func (t *tx) lockSeats(ctx context.Context, orgID string) error {
 	if t.engine != Postgres {
 		return nil
 	}
-	return t.LockOrganization(ctx, orgID)
+	err := t.LockOrganization(ctx, orgID)
+	if account.ErrorCode(err) == account.ENOTFOUND {
+		return nil // no such organization: the change finds nothing to change, and says so
+	}
+	return err
 }
 
 // lockSeatsOfAccount is lockSeats for every organization accountID is a member of,
