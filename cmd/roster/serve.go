@@ -78,7 +78,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			CacheLease: func() (bool, uint64, uint64, uint64) {
 				st := db.CacheLeaseStats()
 				return st.Held, st.Taken, st.Revoked, st.Lapsed
-			}})
+			},
+			StoreRetries: db.WriteRetries})
 	}
 	api := httpapi.NewServer(httpapi.Deps{Service: svc, Logger: log, Ready: db.Ping, Readiness: db.Ready,
 		Metrics: m, MetricsToken: cfg.MetricsToken, BaseURL: cfg.BaseURL,

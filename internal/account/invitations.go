@@ -183,6 +183,7 @@ func (s *Service) Invite(ctx context.Context, actor Actor, orgRef string, in Inv
 		return nil, Invalid("emails", "must name at most 500 emails")
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
+		results = nil // a run again (Write retries) starts over
 		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersInvite)
 		if err != nil {
 			return err

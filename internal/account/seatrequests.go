@@ -161,6 +161,7 @@ func (s *Service) ApproveSeatRequest(ctx context.Context, actor Actor, id string
 		if err := tx.LockOrganization(ctx, r.OrgID); err != nil {
 			return err
 		}
+		seats := seats // the parameter stays as given, should Write run this again
 		if seats == 0 {
 			seats = r.Quantity
 		}

@@ -212,6 +212,9 @@ func (s *Service) RenewSubscription(ctx context.Context, actor Actor, orgRef, id
 			return err
 		}
 		org = a.org
+		if err := notRenewed(ctx, tx, a.org.ID, old.ID); err != nil {
+			return err
+		}
 		if *in.Seats < old.Assigned {
 			return &Error{Code: ECONFLICT, Message: "the renewal's quota is below the seats to copy",
 				Fields: []FieldError{{Field: "seats", Message: "must be at least the " + itoa(old.Assigned) + " seats assigned"}}}
@@ -221,6 +224,9 @@ func (s *Service) RenewSubscription(ctx context.Context, actor Actor, orgRef, id
 			Seats: *in.Seats, StartsAt: in.StartsAt.UTC().Truncate(time.Microsecond), EndsAt: in.EndsAt.UTC().Truncate(time.Microsecond),
 			RenewedFrom: old.ID, CreatedAt: now, UpdatedAt: now}
 		if err := tx.CreateSubscription(ctx, sub); err != nil {
+			if ErrorCode(err) == ECONFLICT { // renewed meanwhile (the store's unique renewed_from)
+				return errRenewed()
+			}
 			return err
 		}
 		n, err := tx.CopySeats(ctx, a.org.ID, old.ID, sub.ID, now)
@@ -233,6 +239,29 @@ func (s *Service) RenewSubscription(ctx context.Context, actor Actor, orgRef, id
 		return s.audit(ctx, tx, actor, a.org.ID, "subscription.renewed", "subscription", sub.ID, nil, after)
 	})
 	return org, sub, err
+}
+
+// errRenewed is the answer to a second renewal of one subscription.
+func errRenewed() error {
+	return Errorf(ECONFLICT, "the subscription was already renewed; renew its renewal instead")
+}
+
+// notRenewed is ECONFLICT when the subscription id of orgID already has a renewal:
+// a subscription is renewed at most once, so that the same request sent twice (a
+// retry, a double click) does not double the seats. The store's unique index on
+// renewed_from holds the rule against renewals of other processes at the same
+// moment.
+func notRenewed(ctx context.Context, tx Tx, orgID, id string) error {
+	subs, err := tx.Subscriptions(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		if s.RenewedFrom == id {
+			return errRenewed()
+		}
+	}
+	return nil
 }
 
 // managedSubscription resolves a subscription whose quota or period the actor may

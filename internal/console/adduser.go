@@ -81,7 +81,9 @@ func (c *Console) addUser(w http.ResponseWriter, r *http.Request, p *page) {
 		err = c.limits.AllowInvitations(ctx, p.Actor, 1)
 	}
 	if err == nil {
-		m, err = c.svc.AddMember(ctx, p.Actor, p.Org().ID, v.In)
+		if m, err = c.svc.AddMember(ctx, p.Actor, p.Org().ID, v.In); err != nil && send {
+			c.limits.RefundInvitations(p.Actor, 1)
+		}
 	}
 	if err != nil {
 		c.addUserProblem(w, r, p, v, err)
@@ -130,6 +132,7 @@ func (c *Console) addToPartner(w http.ResponseWriter, r *http.Request, p *page, 
 			continue
 		}
 		if _, err := c.svc.AddMember(ctx, p.Actor, o.Organization.ID, in); err != nil {
+			c.refundInvite(p, in)
 			failed = append(failed, o.Organization.Name+": "+errorText(err))
 			continue
 		}
@@ -141,7 +144,9 @@ func (c *Console) addToPartner(w http.ResponseWriter, r *http.Request, p *page, 
 		in.Role = partnerRole
 		err := c.allowInvite(ctx, p, in)
 		if err == nil {
-			_, err = c.svc.AddMember(ctx, p.Actor, p.Org().ID, in)
+			if _, err = c.svc.AddMember(ctx, p.Actor, p.Org().ID, in); err != nil {
+				c.refundInvite(p, in)
+			}
 		}
 		if err != nil {
 			failed = append(failed, p.Org().Name+": "+errorText(err))
@@ -169,6 +174,14 @@ func (c *Console) allowInvite(ctx context.Context, p *page, in account.AddMember
 		return nil
 	}
 	return c.limits.AllowInvitations(ctx, p.Actor, 1)
+}
+
+// refundInvite gives back what allowInvite took, for an addition that failed.
+func (c *Console) refundInvite(p *page, in account.AddMemberInput) {
+	if in.SendInvite != nil && !*in.SendInvite {
+		return
+	}
+	c.limits.RefundInvitations(p.Actor, 1)
 }
 
 // addUserChoices loads the teams and the subscriptions whose seats may be given,
@@ -259,6 +272,7 @@ func (c *Console) invite(w http.ResponseWriter, r *http.Request, p *page) {
 	err := c.limits.AllowInvitations(ctx, p.Actor, len(v.In.Emails))
 	if err == nil {
 		v.Results, err = c.svc.Invite(ctx, p.Actor, p.Org().ID, v.In)
+		c.limits.RefundInvitations(p.Actor, len(v.In.Emails)-applied(v.Results, err, func(x account.InviteResult) error { return x.Err }))
 	}
 	if err != nil {
 		v.Problem = c.problemOf(ctx, err)

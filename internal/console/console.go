@@ -34,6 +34,9 @@ type Limits interface {
 	SignUp(ctx context.Context, in account.SignUpInput) error
 	RequestPasswordReset(ctx context.Context, email string) error
 	AllowInvitations(ctx context.Context, actor account.Actor, n int) error
+	// RefundInvitations gives back invitation emails taken but not sent (the
+	// request failed), so that the limit counts only what was applied.
+	RefundInvitations(actor account.Actor, n int)
 	AllowJoinRequest(ctx context.Context, actor account.Actor) error
 }
 

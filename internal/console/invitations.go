@@ -102,7 +102,9 @@ func (c *Console) resendInvitation(w http.ResponseWriter, r *http.Request, p *pa
 	err := c.limits.AllowInvitations(ctx, p.Actor, 1)
 	var inv account.Invitation
 	if err == nil {
-		inv, err = c.svc.ResendInvitation(ctx, p.Actor, p.Org().ID, r.PathValue("invitation"))
+		if inv, err = c.svc.ResendInvitation(ctx, p.Actor, p.Org().ID, r.PathValue("invitation")); err != nil {
+			c.limits.RefundInvitations(p.Actor, 1)
+		}
 	}
 	if err != nil {
 		c.invitationFailed(w, r, p, err)

@@ -117,7 +117,9 @@ func (c *Console) approveJoinRequest(w http.ResponseWriter, r *http.Request, p *
 	err := c.limits.AllowInvitations(ctx, p.Actor, 1)
 	var jr account.JoinRequest
 	if err == nil {
-		jr, err = c.svc.ApproveJoinRequest(ctx, p.Actor, p.Org().ID, id, in)
+		if jr, err = c.svc.ApproveJoinRequest(ctx, p.Actor, p.Org().ID, id, in); err != nil {
+			c.limits.RefundInvitations(p.Actor, 1)
+		}
 	}
 	if err != nil {
 		c.joinRequestFailed(w, r, p, err, func(v *joinRequestsView) { v.Open, v.Approve = id, in })

@@ -121,7 +121,9 @@ func (c *Console) memberAction(w http.ResponseWriter, r *http.Request, p *page) 
 			if m.Invitation == nil {
 				err = account.Errorf(account.ECONFLICT, "%s has no pending invitation", m.Account.Email)
 			} else if err = c.limits.AllowInvitations(ctx, p.Actor, 1); err == nil {
-				_, err = c.svc.ResendInvitation(ctx, p.Actor, org, m.Invitation.ID)
+				if _, err = c.svc.ResendInvitation(ctx, p.Actor, org, m.Invitation.ID); err != nil {
+					c.limits.RefundInvitations(p.Actor, 1)
+				}
 			}
 		}
 		done = "A new invitation is on its way; the old link no longer works."

@@ -271,6 +271,7 @@ func (c *Console) bulk(w http.ResponseWriter, r *http.Request, p *page) {
 			return
 		}
 		results, err := c.svc.ResendInvitations(ctx, p.Actor, p.Org().ID, invIDs)
+		c.limits.RefundInvitations(p.Actor, len(invIDs)-applied(results, err, func(x account.ResendResult) error { return x.Err }))
 		if err != nil {
 			c.fail(w, r, p, err)
 			return
@@ -283,6 +284,21 @@ func (c *Console) bulk(w http.ResponseWriter, r *http.Request, p *page) {
 	default:
 		c.fail(w, r, p, account.Invalid("action", "must be remove or resend"))
 	}
+}
+
+// applied counts the results of a bulk request without an error: none when the
+// request failed as a whole.
+func applied[T any](results []T, err error, errOf func(T) error) int {
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, x := range results {
+		if errOf(x) == nil {
+			n++
+		}
+	}
+	return n
 }
 
 func failures[T any](results []T, errOf func(T) error) []string {

@@ -74,7 +74,7 @@ func (s *Server) Login(ctx context.Context, in account.LoginInput) (account.Logi
 			}
 			return func(ok bool) {
 				if ok {
-					s.loginDevice.Refund(device)
+					s.loginDevice.Refund(device, 1)
 				}
 			}, nil
 		}
@@ -88,7 +88,7 @@ func (s *Server) Login(ctx context.Context, in account.LoginInput) (account.Logi
 		}
 		return func(ok bool) {
 			if ok {
-				s.loginEmail.Refund(emailKey)
+				s.loginEmail.Refund(emailKey, 1)
 			}
 		}, nil
 	}
@@ -182,7 +182,7 @@ func (s *Server) ChangePassword(ctx context.Context, actor account.Actor, curren
 	}
 	err := s.svc.ChangePassword(ctx, actor, current, next)
 	if !wrongCurrentPassword(err) {
-		s.passwordChecks.Refund(key)
+		s.passwordChecks.Refund(key, 1)
 	}
 	return err
 }

@@ -86,6 +86,7 @@ func (s *Server) invite(ctx context.Context, in *inviteInput) (*inviteOutput, er
 	}
 	results, err := s.svc.Invite(ctx, actor, in.Org, account.InviteInput{
 		Emails: in.Body.Emails, Role: in.Body.Role, Teams: in.Body.Teams, Applications: in.Body.Applications})
+	s.RefundInvitations(actor, len(in.Body.Emails)-sent(results, err, func(r account.InviteResult) error { return r.Err }))
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -104,7 +105,9 @@ func (s *Server) invite(ctx context.Context, in *inviteInput) (*inviteOutput, er
 	return out, nil
 }
 
-// AllowInvitations takes n invitation emails from the caller's allowance.
+// AllowInvitations takes n invitation emails from the caller's allowance. The
+// caller gives back, with RefundInvitations, those it did not send after all: the
+// allowance counts only the invitations committed.
 func (s *Server) AllowInvitations(ctx context.Context, actor account.Actor, n int) error {
 	if n < 1 {
 		return nil
@@ -113,6 +116,27 @@ func (s *Server) AllowInvitations(ctx context.Context, actor account.Actor, n in
 		return rateLimited(ctx, wait, "too many invitation emails sent from this account; try again later")
 	}
 	return nil
+}
+
+// RefundInvitations gives back n invitation emails taken by AllowInvitations that
+// were not sent: the request failed, or those items of a bulk request did.
+func (s *Server) RefundInvitations(actor account.Actor, n int) {
+	s.invites.Refund(actor.Account.ID, n)
+}
+
+// sent counts the items of a bulk request's results that were applied: none when the
+// request failed as a whole.
+func sent[T any](results []T, err error, errOf func(T) error) int {
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, r := range results {
+		if errOf(r) == nil {
+			n++
+		}
+	}
+	return n
 }
 
 type listInvitationsInput struct {
@@ -160,6 +184,7 @@ func (s *Server) resendInvitation(ctx context.Context, in *InvitationPath) (*inv
 	}
 	inv, err := s.svc.ResendInvitation(ctx, actor, in.Org, in.ID)
 	if err != nil {
+		s.RefundInvitations(actor, 1)
 		return nil, s.fail(ctx, err)
 	}
 	return &invitationOutput{Body: invitationView(inv, s.now())}, nil
@@ -191,6 +216,7 @@ func (s *Server) resendInvitations(ctx context.Context, in *resendInvitationsInp
 		return nil, err
 	}
 	results, err := s.svc.ResendInvitations(ctx, actor, in.Org, in.Body.Invitations)
+	s.RefundInvitations(actor, len(in.Body.Invitations)-sent(results, err, func(r account.ResendResult) error { return r.Err }))
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

@@ -117,6 +117,7 @@ func (s *Server) approveJoinRequest(ctx context.Context, in *approveJoinRequestI
 	}
 	r, err := s.svc.ApproveJoinRequest(ctx, actor, in.Org, in.ID, ai)
 	if err != nil {
+		s.RefundInvitations(actor, 1)
 		return nil, s.fail(ctx, err)
 	}
 	return &joinRequestOutput{Body: joinRequestView(r)}, nil

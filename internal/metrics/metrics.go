@@ -40,6 +40,10 @@ type Options struct {
 	// many leases it took, had revoked by another process's write, and let lapse
 	// (sqlstore.DB.CacheLeaseStats); nil leaves the gauge and counters out.
 	CacheLease func() (held bool, taken, revoked, lapsed uint64)
+	// StoreRetries reports how many write transactions the store ran again, by the
+	// SQLSTATE that aborted them, "40001" and "40P01" (sqlstore.DB.WriteRetries);
+	// nil leaves the counter out.
+	StoreRetries func() map[string]uint64
 }
 
 // Metrics holds one server's registry and its instruments. Its methods are safe
@@ -115,6 +119,14 @@ func New(store Store, log *slog.Logger, opts Options) *Metrics {
 					_, taken, revoked, lapsed := cl()
 					return float64([...]uint64{taken, revoked, lapsed}[i])
 				}))
+		}
+	}
+	if sr := opts.StoreRetries; sr != nil {
+		for _, code := range []string{"40001", "40P01"} {
+			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "roster_store_retries_total",
+				Help:        "Write transactions run again after PostgreSQL aborted them, by SQLSTATE: 40001 (serialization failure) or 40P01 (deadlock).",
+				ConstLabels: prometheus.Labels{"code": code}},
+				func() float64 { return float64(sr()[code]) }))
 		}
 	}
 	if store != nil {

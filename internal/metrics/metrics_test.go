@@ -124,3 +124,14 @@ func TestCheckCache(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreRetries: the store's retried transactions are counted by SQLSTATE.
+func TestStoreRetries(t *testing.T) {
+	m := New(nil, nil, Options{StoreRetries: func() map[string]uint64 { return map[string]uint64{"40P01": 3, "40001": 1} }})
+	out := scrape(t, m)
+	for _, want := range []string{`roster_store_retries_total{code="40P01"} 3`, `roster_store_retries_total{code="40001"} 1`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("scrape lacks %s", want)
+		}
+	}
+}

@@ -24,10 +24,24 @@ type Keyed struct {
 	buckets map[string]*bucket
 }
 
-// bucket holds tokens as of last; it gains one every limit.Every, up to limit.Burst.
+// bucket is one key's tokens: tokens as of at, refilled one per Every up to Burst.
 type bucket struct {
 	tokens float64
-	last   time.Time
+	at     time.Time
+	last   time.Time // last use, for the sweep
+}
+
+// fill adds the tokens earned since b.at, up to the burst.
+func (k *Keyed) fill(b *bucket, now time.Time) {
+	if now.After(b.at) {
+		if k.limit.Every > 0 {
+			b.tokens += float64(now.Sub(b.at)) / float64(k.limit.Every)
+		}
+		b.at = now
+	}
+	if burst := float64(k.limit.Burst); b.tokens > burst {
+		b.tokens = burst
+	}
 }
 
 // New returns a Keyed limiter. maxKeys bounds memory: past it, idle keys are swept,
@@ -47,49 +61,49 @@ func (k *Keyed) Allow(key string) (bool, time.Duration) { return k.AllowN(key, 1
 // AllowN takes n tokens from key's bucket at once, or none: when there are fewer it
 // returns false and how long until there are enough (n above the burst never is).
 func (k *Keyed) AllowN(key string, n int) (bool, time.Duration) {
-	if n > k.limit.Burst {
-		return false, k.limit.Every
-	}
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	b := k.bucket(key, now)
-	if b.tokens >= float64(n) {
-		b.tokens -= float64(n)
-		return true, 0
-	}
-	wait := time.Duration((float64(n) - b.tokens) * float64(k.limit.Every))
-	return false, time.Duration(math.Ceil(wait.Seconds())) * time.Second
-}
-
-// Refund gives back one token taken from key's bucket, for an attempt that turned
-// out not to count (a right password): a bucket never holds more than its burst.
-func (k *Keyed) Refund(key string) {
-	now := k.now()
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	b := k.bucket(key, now)
-	b.tokens = min(float64(k.limit.Burst), b.tokens+1)
-}
-
-// bucket returns key's bucket refilled up to now, creating a full one for a new key.
-func (k *Keyed) bucket(key string, now time.Time) *bucket {
 	b, ok := k.buckets[key]
 	if !ok {
 		if len(k.buckets) >= k.maxKeys {
 			k.sweep(now)
 		}
-		b = &bucket{tokens: float64(k.limit.Burst), last: now}
+		b = &bucket{tokens: float64(k.limit.Burst), at: now}
 		k.buckets[key] = b
-		return b
 	}
-	if elapsed := now.Sub(b.last); elapsed > 0 && k.limit.Every > 0 {
-		b.tokens = min(float64(k.limit.Burst), b.tokens+float64(elapsed)/float64(k.limit.Every))
+	b.last = now
+	if k.limit.Every <= 0 { // no limit
+		return true, 0
 	}
-	if now.After(b.last) {
-		b.last = now
+	if n > k.limit.Burst {
+		return false, k.limit.Every
 	}
-	return b
+	k.fill(b, now)
+	if missing := float64(n) - b.tokens; missing > 0 {
+		d := time.Duration(missing * float64(k.limit.Every))
+		return false, time.Duration(math.Ceil(d.Seconds())) * time.Second
+	}
+	b.tokens -= float64(n)
+	return true, 0
+}
+
+// Refund gives back n tokens that AllowN took from key's bucket for work that was
+// not done after all (a request that failed, the items of a bulk request that were
+// refused), up to the burst: a limit counts only what was applied.
+func (k *Keyed) Refund(key string, n int) {
+	if n <= 0 {
+		return
+	}
+	now := k.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b, ok := k.buckets[key]
+	if !ok { // swept meanwhile: it starts over full
+		return
+	}
+	k.fill(b, now)
+	b.tokens = min(b.tokens+float64(n), float64(k.limit.Burst))
 }
 
 // sweep drops keys idle long enough for a full refill, then if still full, the

@@ -42,12 +42,39 @@ func TestKeyedBoundsMemory(t *testing.T) {
 	}
 }
 
+// TestKeyedRefund: tokens given back are there to take again, never above the burst.
 func TestKeyedRefund(t *testing.T) {
+	now := time.Unix(1000, 0)
+	k := New(Limit{Every: 10 * time.Second, Burst: 5}, 10, func() time.Time { return now })
+	if ok, _ := k.AllowN("a", 5); !ok {
+		t.Fatal("a full bucket refused its burst")
+	}
+	if ok, _ := k.Allow("a"); ok {
+		t.Fatal("an empty bucket allowed one more")
+	}
+	k.Refund("a", 3) // three of the five were not spent after all
+	if ok, _ := k.AllowN("a", 3); !ok {
+		t.Fatal("the refunded tokens cannot be taken again")
+	}
+	if ok, _ := k.Allow("a"); ok {
+		t.Fatal("more than the refund came back")
+	}
+	k.Refund("a", 100)
+	if ok, _ := k.AllowN("a", 5); !ok {
+		t.Fatal("a bucket refunded past its burst is not full")
+	}
+	if ok, _ := k.Allow("a"); ok {
+		t.Fatal("a refund filled the bucket past its burst")
+	}
+	k.Refund("nobody", 3) // a key never seen: nothing to give back
+}
+
+func TestKeyedRefundOne(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	k := New(Limit{Every: time.Minute, Burst: 2}, 100, func() time.Time { return now })
 	k.Allow("a")
 	k.Allow("a")
-	k.Refund("a")
+	k.Refund("a", 1)
 	if ok, _ := k.Allow("a"); !ok {
 		t.Fatal("a refunded token was not given back")
 	}
@@ -55,7 +82,7 @@ func TestKeyedRefund(t *testing.T) {
 		t.Fatal("the bucket held more than was refunded")
 	}
 	for range 5 {
-		k.Refund("b")
+		k.Refund("b", 1)
 	}
 	for i := range 3 {
 		if ok, _ := k.Allow("b"); ok != (i < 2) {

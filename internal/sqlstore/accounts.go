@@ -143,6 +143,9 @@ func (t *tx) UpdateAccount(ctx context.Context, a account.Account) error {
 // DeleteAccount deletes the account; its memberships, team memberships, sessions,
 // invitations, join requests and account tokens go with it (foreign keys cascade).
 func (t *tx) DeleteAccount(ctx context.Context, id string) error {
+	if err := t.lockSeatsOfAccount(ctx, id); err != nil { // its seats go with it
+		return err
+	}
 	res, err := t.q.ExecContext(ctx, `DELETE FROM accounts WHERE id = $1`, id)
 	return affected(res, err, "account")
 }

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"math/rand/v2"
 	"net/url"
 	"strconv"
 	"strings"
@@ -62,6 +64,8 @@ type DB struct {
 	cache    atomic.Pointer[cacheState]
 	clock0   time.Time
 	leaseLog leaseLog
+	// retries counts the write transactions run again (Write).
+	retries retryCounts
 }
 
 func newDB(engine Engine, writer, reader, lease *sql.DB) *DB {
@@ -221,18 +225,93 @@ func (db *DB) Read(ctx context.Context, fn func(account.Tx) error) error {
 
 // Write runs fn in one transaction, committed only if fn returns nil. When another
 // process holds the cache lease, the transaction is begun again once it is revoked
-// (cachelease.go); fn has not run by then.
+// (cachelease.go); fn has not run by then. When PostgreSQL aborts the transaction
+// as a deadlock's victim (40P01) or a serialization failure (40001), the whole
+// transaction, fn included, runs again after a jittered, growing pause, up to
+// writeAttempts times in all: fn must only write through its Tx, and leave what it
+// captures as a first run would (the use cases of internal/account set their
+// results afresh at each run).
 func (db *DB) Write(ctx context.Context, fn func(account.Tx) error) error {
-	for {
+	for attempt := 1; ; {
 		err := db.write(ctx, fn)
 		var held *errLeaseHeld
-		if !errors.As(err, &held) {
+		if errors.As(err, &held) {
+			if err := db.revokeLease(ctx, held.holder); err != nil {
+				return err
+			}
+			continue
+		}
+		code := retryable(err)
+		if code == "" || attempt >= writeAttempts {
 			return err
 		}
-		if err := db.revokeLease(ctx, held.holder); err != nil {
-			return err
+		db.retries.count(code)
+		if waitErr := backoff(ctx, attempt); waitErr != nil {
+			return err // the caller gave up; the last failure says why
+		}
+		attempt++
+	}
+}
+
+// writeAttempts bounds the runs of one Write aborted by deadlocks or serialization
+// failures; retryBase is the pause after the first, doubled after each next one.
+const (
+	writeAttempts = 5
+	retryBase     = 10 * time.Millisecond
+)
+
+// retryable is the SQLSTATE of a PostgreSQL failure that aborted the whole
+// transaction and that running it again may not meet, or "".
+func retryable(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case sqlstateSerialization, sqlstateDeadlock:
+			return pgErr.Code
 		}
 	}
+	return ""
+}
+
+const (
+	sqlstateSerialization = "40001"
+	sqlstateDeadlock      = "40P01"
+)
+
+// backoff waits before run attempt+1: a random time between half of and the full
+// retryBase·2^(attempt-1), so that the transactions that collided do not meet
+// again in step; it returns early with ctx's error.
+func backoff(ctx context.Context, attempt int) error {
+	d := retryBase << (attempt - 1)
+	d = d/2 + rand.N(d/2+1)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// retryCounts counts the transactions run again, by the SQLSTATE that aborted them.
+type retryCounts struct {
+	serialization, deadlock atomic.Uint64
+}
+
+func (r *retryCounts) count(code string) {
+	if code == sqlstateDeadlock {
+		r.deadlock.Add(1)
+	} else {
+		r.serialization.Add(1)
+	}
+}
+
+// WriteRetries reports how many write transactions were run again, by the SQLSTATE
+// that aborted them: "40001" (serialization failure) and "40P01" (deadlock).
+func (db *DB) WriteRetries() map[string]uint64 {
+	return map[string]uint64{sqlstateSerialization: db.retries.serialization.Load(),
+		sqlstateDeadlock: db.retries.deadlock.Load()}
 }
 
 func (db *DB) write(ctx context.Context, fn func(account.Tx) error) (err error) {
@@ -285,6 +364,9 @@ type tx struct {
 	savepoints int
 	// enqueued records that the transaction wrote an outbox message (see OnEmail).
 	enqueued bool
+	// orgLocked holds the organizations whose row lock the transaction holds
+	// (LockOrganization, PostgreSQL), so that each is taken once.
+	orgLocked map[string]bool
 }
 
 // Savepoint runs fn inside a savepoint of the write transaction. If fn fails, its
@@ -301,7 +383,10 @@ func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
 	if _, err := t.q.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
+	held := maps.Clone(t.orgLocked)
 	if err := fn(); err != nil {
+		// The rollback lets go of the locks taken since the savepoint.
+		t.orgLocked = held
 		if _, rbErr := t.q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
 			return fmt.Errorf("rollback to savepoint (after %v): %w", err, rbErr)
 		}
@@ -341,8 +426,11 @@ var uniqueFields = map[string]string{
 	"scim_users.org_id":             "userName",
 	"scim_tokens_token_hash_key":    "token",
 	"scim_tokens.token_hash":        "token",
-	"outbox_pkey":                   "id",
-	"outbox.id":                     "id",
+	// A subscription's one renewal (00018).
+	"subscriptions_renewed_from_key": "renewed_from",
+	"subscriptions.renewed_from":     "renewed_from",
+	"outbox_pkey":                    "id",
+	"outbox.id":                      "id",
 	// The partial unique indexes of pending invitations and join requests, both on
 	// (org_id, account_id): SQLite names their first column.
 	"invitations_pending_key":    "email",

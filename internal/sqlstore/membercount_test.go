@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,5 +122,45 @@ func TestMemberCounts(t *testing.T) {
 
 		write(func(tx account.Tx) error { return tx.DeleteOrganization(ctx, "orgb") })
 		checkDrift("after an organization was deleted")
+
+		// Many small writers at once, joining and leaving (on PostgreSQL each adds a
+		// row of its own, and now and then one folds the others): the sum stays exact
+		// and the rows stay few.
+		var wg sync.WaitGroup
+		errs := make(chan error, 6*60)
+		for w := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 50 {
+					id := fmt.Sprintf("w%d-%02d", w, i)
+					errs <- db.Write(ctx, func(tx account.Tx) error {
+						if err := tx.CreateAccount(ctx, account.Account{ID: id, Email: id + "@count.test", FirstName: "C", LastName: "T",
+							State: account.AccountActive, CreatedAt: now, UpdatedAt: now}); err != nil {
+							return err
+						}
+						return tx.CreateMembership(ctx, account.Membership{OrgID: "orga", AccountID: id, RoleID: account.RoleMember,
+							State: account.MemberActive, CreatedAt: now, UpdatedAt: now})
+					})
+					if i%5 == 4 {
+						errs <- db.Write(ctx, func(tx account.Tx) error { return tx.DeleteMembership(ctx, "orga", id) })
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkDrift("after concurrent writers")
+		if a := total("orga"); a != 38+6*40 {
+			t.Fatalf("after concurrent writers: total %d, want %d", a, 38+6*40)
+		}
+		if rows := sqlstore.MemberCountRows(ctx, t, db, "orga"); rows > 201 {
+			t.Errorf("orga's count is kept in %d rows after 360 writes; the folds should keep them far fewer", rows)
+		}
 	})
 }

@@ -166,6 +166,9 @@ func (t *tx) UpdateMembership(ctx context.Context, m account.Membership) error {
 
 // DeleteMembership deletes a membership and its team memberships (they cascade).
 func (t *tx) DeleteMembership(ctx context.Context, orgID, accountID string) error {
+	if err := t.lockSeats(ctx, orgID); err != nil { // its seats go with it
+		return err
+	}
 	res, err := t.q.ExecContext(ctx, `DELETE FROM memberships WHERE org_id = $1 AND account_id = $2`,
 		orgID, accountID)
 	return affected(res, err, "member")

@@ -128,8 +128,68 @@ func (t *tx) FindOrganizations(ctx context.Context, f account.OrganizationFilter
 
 // LockOrganization takes the organization's row lock until the transaction ends
 // (PostgreSQL), or only checks that it exists (SQLite, whose writers are serial).
+//
+// The lock is FOR NO KEY UPDATE: it queues the organization's lockers, and does not
+// wait for, nor hold up, the KEY SHARE locks that inserting its memberships, seats
+// and invitations takes by foreign key. (FOR UPDATE did both, so two transactions
+// that had each inserted a member and then locked the organization deadlocked.)
 func (t *tx) LockOrganization(ctx context.Context, id string) error {
+	if t.orgLocked[id] {
+		return nil
+	}
 	var got string
-	err := t.q.QueryRowContext(ctx, `SELECT id FROM organizations WHERE id = $1`+t.forUpdate(), id).Scan(&got)
-	return translate(err, "organization")
+	err := t.q.QueryRowContext(ctx, `SELECT id FROM organizations WHERE id = $1`+t.forNoKeyUpdate(), id).Scan(&got)
+	if err != nil {
+		return translate(err, "organization")
+	}
+	if t.engine == Postgres {
+		if t.orgLocked == nil {
+			t.orgLocked = map[string]bool{}
+		}
+		t.orgLocked[id] = true
+	}
+	return nil
+}
+
+// lockSeats is taken before any change of orgID's seats or quotas, whose counts
+// (subscriptions.assigned, kept by the seat triggers) lock subscription rows in the
+// order the seats come: it is the organization's lock, so those rows are only ever
+// locked by its holder and no two transactions can take them in different orders.
+// On SQLite it does nothing.
+func (t *tx) lockSeats(ctx context.Context, orgID string) error {
+	if t.engine != Postgres {
+		return nil
+	}
+	err := t.LockOrganization(ctx, orgID)
+	if account.ErrorCode(err) == account.ENOTFOUND {
+		return nil // no such organization: the change finds nothing to change, and says so
+	}
+	return err
+}
+
+// lockSeatsOfAccount is lockSeats for every organization accountID is a member of,
+// in the order of their ids (an account's deletion removes its seats everywhere).
+func (t *tx) lockSeatsOfAccount(ctx context.Context, accountID string) error {
+	if t.engine != Postgres {
+		return nil
+	}
+	rows, err := t.q.QueryContext(ctx, `
+		SELECT o.id FROM organizations o
+		WHERE o.id IN (SELECT org_id FROM memberships WHERE account_id = $1)
+		ORDER BY o.id`+t.forNoKeyUpdate(), accountID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		if t.orgLocked == nil {
+			t.orgLocked = map[string]bool{}
+		}
+		t.orgLocked[id] = true
+	}
+	return rows.Err()
 }

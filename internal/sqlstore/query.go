@@ -114,6 +114,15 @@ func (t *tx) forUpdate() string {
 	return ""
 }
 
+// forNoKeyUpdate locks the selected rows as an UPDATE that changes no key would,
+// until the transaction ends, on PostgreSQL; SQLite has no row locks.
+func (t *tx) forNoKeyUpdate() string {
+	if t.engine == Postgres {
+		return " FOR NO KEY UPDATE"
+	}
+	return ""
+}
+
 // skipLocked locks the selected rows until the transaction ends and skips those
 // another transaction holds, on PostgreSQL (a claim that concurrent claimers share);
 // SQLite needs no row locks (its writers are serial).

@@ -71,6 +71,9 @@ func (t *tx) CreateSubscription(ctx context.Context, s account.Subscription) err
 // UpdateSubscription writes s's quota, end and update time. A quota below the seats
 // assigned is refused by the database's check: EQUOTAEXCEEDED.
 func (t *tx) UpdateSubscription(ctx context.Context, s account.Subscription) error {
+	if err := t.lockSeats(ctx, s.OrgID); err != nil {
+		return err
+	}
 	res, err := t.q.ExecContext(ctx, `
 		UPDATE subscriptions SET seats = $3, ends_at = $4, updated_at = $5
 		WHERE org_id = $1 AND id = $2`,
@@ -86,6 +89,9 @@ func (t *tx) UpdateSubscription(ctx context.Context, s account.Subscription) err
 // is left (EQUOTAEXCEEDED). When nothing was inserted, a second query tells an
 // existing seat (false) from an unknown subscription or member (ENOTFOUND).
 func (t *tx) AssignSeat(ctx context.Context, orgID, subscriptionID, accountID string, at time.Time) (bool, error) {
+	if err := t.lockSeats(ctx, orgID); err != nil {
+		return false, err
+	}
 	var a args
 	org, sub, acct, when := a.add(orgID), a.add(subscriptionID), a.add(accountID), a.add(ts(at))
 	res, err := t.q.ExecContext(ctx, `
@@ -123,6 +129,9 @@ func (t *tx) AssignSeat(ctx context.Context, orgID, subscriptionID, accountID st
 // UnassignSeat takes accountID's seat of orgID's subscription back (the delete
 // trigger lowers the count); false when they held none.
 func (t *tx) UnassignSeat(ctx context.Context, orgID, subscriptionID, accountID string) (bool, error) {
+	if err := t.lockSeats(ctx, orgID); err != nil {
+		return false, err
+	}
 	res, err := t.q.ExecContext(ctx, `
 		DELETE FROM seats WHERE subscription_id = $2 AND account_id = $3 AND org_id = $1`,
 		orgID, subscriptionID, accountID)
@@ -138,6 +147,9 @@ func (t *tx) UnassignSeat(ctx context.Context, orgID, subscriptionID, accountID 
 // both already keep theirs). More holders than to has seats is EQUOTAEXCEEDED; either
 // subscription not being orgID's is ENOTFOUND.
 func (t *tx) CopySeats(ctx context.Context, orgID, from, to string, at time.Time) (int, error) {
+	if err := t.lockSeats(ctx, orgID); err != nil {
+		return 0, err
+	}
 	var a args
 	org, src, dst, when := a.add(orgID), a.add(from), a.add(to), a.add(ts(at))
 	res, err := t.q.ExecContext(ctx, `
