@@ -101,7 +101,7 @@ func (s *Service) bulkAdd(ctx context.Context, tx Tx, actor Actor, a access, row
 			}
 			invitations = append(invitations, inv)
 			n := s.notice(NoticeInvitation, a.org, actor, Member{Account: acct})
-			n.Role, n.Expires, n.Link = p.role.Name, formatExpiry(inv.ExpiresAt), s.baseURL+"/invitations/"+token
+			n.Role, n.Expires, n.Link, n.Secret = p.role.Name, formatExpiry(inv.ExpiresAt), s.baseURL+"/invitations/"+token, token
 			e, ok, err := s.email(a.org.ID, n)
 			if err != nil {
 				return counts, err

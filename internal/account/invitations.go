@@ -146,7 +146,7 @@ func (s *Service) sendInvitation(ctx context.Context, tx Tx, actor Actor, org Or
 	n.Role = role.Name
 	n.Application = joinNames(apps)
 	n.Expires = formatExpiry(inv.ExpiresAt)
-	n.Link = s.baseURL + "/invitations/" + token
+	n.Link, n.Secret = s.baseURL+"/invitations/"+token, token
 	return s.notify(ctx, tx, org.ID, n)
 }
 

@@ -36,6 +36,7 @@ type Notice struct {
 	Role         string // role notices: the new role's name
 	PreviousRole string // role notices: the old role's name
 	Link         string // the call to action's URL
+	Secret       string // the one-time token in Link, if any: scrubbed from the outbox once sent
 	Expires      string // invitations, verification and reset links: when the link stops working
 	Message      string // join requests: the requester's message
 	ActorEmail   string // join requests: the requester's email
@@ -70,7 +71,7 @@ func (s *Service) email(orgID string, n Notice) (e Email, ok bool, err error) {
 		return e, false, err
 	}
 	return Email{ID: s.ids.New(), OrgID: orgID, Kind: n.Kind, To: n.To,
-		Subject: subject, Text: text, HTML: html, CreatedAt: s.now()}, true, nil
+		Subject: subject, Text: text, HTML: html, Secret: n.Secret, CreatedAt: s.now()}, true, nil
 }
 
 // notice starts a notice to the member m about org, made by actor.

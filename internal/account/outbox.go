@@ -15,9 +15,17 @@ type Email struct {
 	Subject string
 	Text    string // the plain-text part
 	HTML    string // the HTML part
+	// Secret is the one-time token the message's link carries, or empty. The outbox
+	// keeps it only until the message is sent or fails for good: then it replaces
+	// every occurrence in Text and HTML by Redacted, in the statement that marks the
+	// message, so the database never holds a live link of a delivered email.
+	Secret string
 	// CreatedAt is when it was written; the worker delivers it from then on.
 	CreatedAt time.Time
 }
+
+// Redacted replaces the secret of a sent or failed message in its stored text.
+const Redacted = "[redacted]"
 
 // OutboxState is the delivery state of an outbox message.
 type OutboxState string
@@ -36,6 +44,8 @@ type OutboxMessage struct {
 	NextAt    time.Time // when the next attempt may start
 	LastError string
 	SentAt    time.Time
+	// Scrubbed tells that the message's secret was replaced by Redacted: it was sent.
+	Scrubbed bool
 }
 
 // OutboxFilter selects outbox messages, newest first.

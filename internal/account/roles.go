@@ -42,7 +42,9 @@ type RoleInput struct {
 }
 
 // CreateRole creates a custom role. Needs roles.manage, and its permissions within the
-// actor's (else EROLECEILING). Errors: EINVALID, ECONFLICT (name taken).
+// actor's (else EROLECEILING). Errors: EINVALID (a predefined role's name, or one
+// that looks like it), ECONFLICT (a custom role's name, or one that looks like it:
+// see looksLike).
 func (s *Service) CreateRole(ctx context.Context, actor Actor, orgRef string, in RoleInput) (r Role, err error) {
 	defer wrap(&err, "CreateRole(%s)", orgRef)
 	if err = s.permitted(ctx, actor, orgRef, PermRolesManage); err != nil {
@@ -62,6 +64,9 @@ func (s *Service) CreateRole(ctx context.Context, actor Actor, orgRef string, in
 		now := s.now()
 		r = Role{ID: s.ids.New(), OrgID: a.org.ID, Active: true, CreatedAt: now, UpdatedAt: now}
 		if err := s.applyRoleInput(a, &r, in); err != nil {
+			return err
+		}
+		if err := s.checkRoleName(ctx, tx, a.org.ID, "", r.Name); err != nil {
 			return err
 		}
 		if err := tx.CreateRole(ctx, r); err != nil {
@@ -88,6 +93,11 @@ func (s *Service) UpdateRole(ctx context.Context, actor Actor, orgRef, id string
 		before, after := diff(roleState(cur), roleState(r))
 		if len(after) == 0 {
 			return nil
+		}
+		if r.Name != cur.Name {
+			if err := s.checkRoleName(ctx, tx, a.org.ID, r.ID, r.Name); err != nil {
+				return err
+			}
 		}
 		r.UpdatedAt = s.now()
 		if err := tx.UpdateRole(ctx, r); err != nil {

@@ -26,7 +26,8 @@ type SCIMGroupInput struct {
 
 // CreateSCIMGroup creates a team with its members. Needs teams.manage, and
 // members.manage for members (within the actor's permissions). Errors: EINVALID,
-// ECONFLICT (a team of that name exists), EFORBIDDEN, EROLECEILING.
+// ECONFLICT (a team of that name exists, or one whose name looks like it),
+// EFORBIDDEN, EROLECEILING.
 func (s *Service) CreateSCIMGroup(ctx context.Context, actor Actor, orgRef string, in SCIMGroupInput) (g SCIMGroup, err error) {
 	defer wrap(&err, "CreateSCIMGroup(%s)", orgRef)
 	if err = s.permitted(ctx, actor, orgRef, PermTeamsManage); err != nil {
@@ -40,6 +41,9 @@ func (s *Service) CreateSCIMGroup(ctx context.Context, actor Actor, orgRef strin
 	err = s.store.Write(ctx, func(tx Tx) error {
 		a, err := s.authorize(ctx, tx, actor, orgRef, PermTeamsManage)
 		if err != nil {
+			return err
+		}
+		if err := s.checkTeamName(ctx, tx, a.org.ID, "", "displayName", name); err != nil {
 			return err
 		}
 		now := s.now()
@@ -99,6 +103,9 @@ func (s *Service) PatchSCIMGroup(ctx context.Context, actor Actor, orgRef, id st
 		}
 		now := s.now()
 		if cur.Name != name {
+			if err := s.checkTeamName(ctx, tx, a.org.ID, id, "displayName", name); err != nil {
+				return err
+			}
 			t := cur.Team
 			t.Name, t.UpdatedAt = name, now
 			if err := tx.UpdateTeam(ctx, t); err != nil {

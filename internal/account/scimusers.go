@@ -264,7 +264,7 @@ func (s *Service) sendActivation(ctx context.Context, tx Tx, org Organization, a
 	}
 	n := s.notice(NoticePasswordReset, org, actor, Member{Account: acct})
 	n.Expires = formatExpiry(t.ExpiresAt)
-	n.Link = s.baseURL + "/password-reset/" + token
+	n.Link, n.Secret = s.baseURL+"/password-reset/"+token, token
 	return s.notify(ctx, tx, org.ID, n)
 }
 

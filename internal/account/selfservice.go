@@ -79,7 +79,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput, ip string) (err er
 		}
 		n := s.notice(NoticeVerifyEmail, Organization{}, Actor{}, Member{Account: Account{Email: email, FirstName: first}})
 		n.Expires = formatExpiry(t.ExpiresAt)
-		n.Link = s.baseURL + "/verify-email/" + token
+		n.Link, n.Secret = s.baseURL+"/verify-email/"+token, token
 		if err := s.notify(ctx, tx, "", n); err != nil {
 			return err
 		}
@@ -197,7 +197,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, ip string) (e
 		}
 		n := s.notice(NoticePasswordReset, Organization{}, Actor{}, Member{Account: acct})
 		n.Expires = formatExpiry(t.ExpiresAt)
-		n.Link = s.baseURL + "/password-reset/" + token
+		n.Link, n.Secret = s.baseURL+"/password-reset/"+token, token
 		if err := s.notify(ctx, tx, "", n); err != nil {
 			return err
 		}

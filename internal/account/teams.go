@@ -29,7 +29,8 @@ func (s *Service) FindTeam(ctx context.Context, actor Actor, orgRef, id string) 
 }
 
 // CreateTeam creates a team. Needs teams.manage. Errors: EINVALID, ECONFLICT (a team
-// of that name, compared case-insensitively, exists).
+// of that name, compared case-insensitively, exists, or one whose name looks like
+// it: see looksLike).
 func (s *Service) CreateTeam(ctx context.Context, actor Actor, orgRef, name string) (t Team, err error) {
 	defer wrap(&err, "CreateTeam(%s)", orgRef)
 	if err = s.permitted(ctx, actor, orgRef, PermTeamsManage); err != nil {
@@ -42,6 +43,9 @@ func (s *Service) CreateTeam(ctx context.Context, actor Actor, orgRef, name stri
 	err = s.store.Write(ctx, func(tx Tx) error {
 		a, err := s.authorize(ctx, tx, actor, orgRef, PermTeamsManage)
 		if err != nil {
+			return err
+		}
+		if err := s.checkTeamName(ctx, tx, a.org.ID, "", "name", name); err != nil {
 			return err
 		}
 		now := s.now()
@@ -76,6 +80,9 @@ func (s *Service) RenameTeam(ctx context.Context, actor Actor, orgRef, id, name 
 		t = cur
 		if cur.Name == name {
 			return nil
+		}
+		if err := s.checkTeamName(ctx, tx, a.org.ID, id, "name", name); err != nil {
+			return err
 		}
 		t.Name, t.UpdatedAt = name, s.now()
 		if err := tx.UpdateTeam(ctx, t); err != nil {

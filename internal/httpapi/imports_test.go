@@ -1,9 +1,12 @@
 package httpapi_test
 
 import (
+	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"context"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"slices"
@@ -256,6 +259,67 @@ func TestExportImportRoundTrip(t *testing.T) {
 		m := e.must(200, e.op, "GET", "/api/v1/organizations/globex/members", nil)["items"].([]any)[0].(map[string]any)
 		if m["role"] != "admin" || m["account"].(map[string]any)["phone"] != "+442079460018" {
 			t.Errorf("re-imported member = %v", m)
+		}
+	})
+}
+
+// withFiller copies the workbook base and adds n parts of 1 MiB of zeros each
+// (about 1 KB packed): 190 of them made a 218 KB upload that took 495 MiB.
+func withFiller(t *testing.T, base []byte, n int) []byte {
+	t.Helper()
+	var block bytes.Buffer
+	fw, err := flate.NewWriter(&block, flate.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zeros := make([]byte, 1<<20)
+	if _, err := fw.Write(zeros); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(base), int64(len(base)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		if err := zw.Copy(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: fmt.Sprintf("xl/media/image%d.png", i+1), Method: zip.Deflate,
+			CRC32: crc32.ChecksumIEEE(zeros), CompressedSize64: uint64(block.Len()), UncompressedSize64: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(block.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestImportZipBombRefused: a workbook within the upload limit whose parts unpack
+// to far more than it weighs is 422 naming file, and nothing is applied.
+func TestImportZipBombRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db)
+		e.org("acme", "")
+		bomb := withFiller(t, xlsxFile(t, [][]string{{"email"}, {"zoe@x.test"}}), 190)
+		r := e.call(e.op, "POST", "/api/v1/organizations/acme/imports", upload{name: "people.xlsx", content: bomb})
+		problem(t, r, 422, "validation", "file")
+		if !strings.Contains(string(r.Raw), "zip bombs") {
+			t.Errorf("the answer does not say why: %s", r.Raw)
+		}
+		if got := e.must(200, e.op, "GET", "/api/v1/organizations/acme/imports", nil)["total"]; got != 0.0 {
+			t.Errorf("%v imports after the refusal", got)
 		}
 	})
 }

@@ -32,7 +32,7 @@ type Prepared struct {
 // Prepare reads an upload to its end before anything is applied: its format (by
 // content), its header and its rows. A file that is not a readable workbook or CSV,
 // or whose header lacks an email column or names one twice, is EINVALID naming
-// "file"; a zip bomb is ETOOLARGE.
+// "file", and so is a zip bomb.
 func Prepare(content []byte, limits spreadsheet.Limits) (Prepared, error) {
 	if len(content) == 0 {
 		return Prepared{}, account.Invalid("file", "is empty")
@@ -126,14 +126,12 @@ func (s *stored) next() (spreadsheet.Row, error) {
 	return row, nil
 }
 
-// fileError turns a reader's error into the domain's: unreadable → EINVALID naming
-// "file", too large → ETOOLARGE.
+// fileError turns a reader's error into the domain's: EINVALID naming "file", for
+// a file that cannot be read as for one that would unpack to more than the limits
+// (a zip bomb): the upload itself is within its size limit, its content is wrong.
 func fileError(err error) error {
 	var se *spreadsheet.Error
 	if errors.As(err, &se) {
-		if se.Kind == spreadsheet.TooLarge {
-			return &account.Error{Code: account.ETOOLARGE, Message: se.Message}
-		}
 		return account.Invalid("file", se.Message)
 	}
 	return account.Invalid("file", "could not be read: "+err.Error())

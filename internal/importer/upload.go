@@ -13,7 +13,8 @@ import (
 // import before a byte is parsed, reads at most maxBytes, reads the whole file
 // (Prepare) so that nothing is applied from a file that is not a readable workbook or
 // CSV, and starts the job. Errors: those of CheckImport and StartImport; ETOOLARGE
-// past maxBytes or the sheet limits; EINVALID for an unreadable file.
+// past maxBytes; EINVALID naming "file" for an unreadable file or one that would
+// unpack past the sheet limits.
 func Upload(ctx context.Context, svc *account.Service, actor account.Actor, orgRef, fileName string,
 	r io.Reader, maxBytes int64, limits spreadsheet.Limits) (account.Import, error) {
 	if err := svc.CheckImport(ctx, actor, orgRef); err != nil {

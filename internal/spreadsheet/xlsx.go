@@ -30,7 +30,13 @@ type xlsxSource struct {
 	maxCols int
 }
 
+// openXLSX checks the archive before a byte is unpacked (its number of parts, their
+// declared sizes and compression ratios, see checkArchive), finds the first
+// worksheet, and gives excelize a zip of only the parts it needs to stream it.
 func openXLSX(r io.ReaderAt, size int64, l Limits) (_ source, err error) {
+	if err := checkEntryCount(r, size); err != nil {
+		return nil, err
+	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, unreadable("a damaged .xlsx workbook (its zip archive cannot be read)", err)
@@ -38,8 +44,12 @@ func openXLSX(r io.ReaderAt, size int64, l Limits) (_ source, err error) {
 	if err := checkArchive(zr, l); err != nil {
 		return nil, err
 	}
-	name, part, err := firstWorksheet(zr)
+	name, part, need, err := firstWorksheet(zr)
 	if err != nil {
+		return nil, err
+	}
+	inMemory := min(xmlInMemory, l.MaxUnzipped)
+	if err := checkInMemory(need, inMemory); err != nil {
 		return nil, err
 	}
 	s := &xlsxSource{maxCols: l.MaxColumns}
@@ -51,9 +61,11 @@ func openXLSX(r io.ReaderAt, size int64, l Limits) (_ source, err error) {
 			_ = s.close()
 		}
 	}()
-	s.file, err = excelize.OpenReader(io.NewSectionReader(r, 0, size), excelize.Options{
+	pkg := excelizePackage(need)
+	defer pkg.Close() // ends the copy, should excelize stop early (or panic)
+	s.file, err = excelize.OpenReader(pkg, excelize.Options{
 		UnzipSizeLimit:    l.MaxUnzipped,
-		UnzipXMLSizeLimit: min(xmlInMemory, l.MaxUnzipped),
+		UnzipXMLSizeLimit: inMemory,
 	})
 	if err != nil {
 		return nil, unreadable("a damaged workbook", err)

@@ -303,12 +303,12 @@ func (t *tx) CreateInvitations(ctx context.Context, invs []account.Invitation) e
 // EnqueueEmails writes es to the outbox, as EnqueueEmail would one by one; the DB's
 // OnEmail hook runs after the commit when it wrote any.
 func (t *tx) EnqueueEmails(ctx context.Context, es []account.Email) error {
-	n, err := t.bulkInsert(ctx, len(es), 9, func(_ *bulkArgs, values string) string {
-		return `INSERT INTO outbox (id, org_id, kind, to_addr, subject, text_body, html_body, state, next_at, created_at)
+	n, err := t.bulkInsert(ctx, len(es), 10, func(_ *bulkArgs, values string) string {
+		return `INSERT INTO outbox (id, org_id, kind, to_addr, subject, text_body, html_body, secret, state, next_at, created_at)
 		VALUES ` + values
 	}, func(b *bulkArgs, i int) string {
 		e := &es[i]
-		return b.row(e.ID, e.OrgID, e.Kind, e.To, e.Subject, e.Text, e.HTML, string(account.OutboxPending),
+		return b.row(e.ID, e.OrgID, e.Kind, e.To, e.Subject, e.Text, e.HTML, e.Secret, string(account.OutboxPending),
 			ts(e.CreatedAt), ts(e.CreatedAt))
 	})
 	t.enqueued = t.enqueued || n > 0

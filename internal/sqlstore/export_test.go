@@ -177,3 +177,65 @@ func RedoMigration(ctx context.Context, db *DB, version int64) error {
 	_, err = p.Up(ctx)
 	return err
 }
+
+// DumpText is every value of every table of the store, as text, one row a line
+// ("table: v1 | v2 …"): what a dump of the database would show.
+func DumpText(ctx context.Context, db *DB) (string, error) {
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`
+	if db.engine == Postgres {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`
+	}
+	rows, err := db.reader.QueryContext(ctx, q)
+	if err != nil {
+		return "", err
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return "", err
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, table := range tables {
+		rows, err := db.reader.QueryContext(ctx, `SELECT * FROM "`+table+`"`)
+		if err != nil {
+			return "", err
+		}
+		cols, err := rows.Columns()
+		if err != nil {
+			rows.Close()
+			return "", err
+		}
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			dest := make([]any, len(cols))
+			for i := range vals {
+				dest[i] = &vals[i]
+			}
+			if err := rows.Scan(dest...); err != nil {
+				rows.Close()
+				return "", err
+			}
+			b.WriteString(table + ":")
+			for _, v := range vals {
+				if bs, ok := v.([]byte); ok {
+					v = string(bs)
+				}
+				fmt.Fprintf(&b, " %v |", v)
+			}
+			b.WriteByte('\n')
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return "", err
+		}
+	}
+	return b.String(), nil
+}

@@ -16,20 +16,22 @@ import (
 // due messages for a lease, sends them, and marks each sent, pending again (retry)
 // or failed.
 
+// outboxColumns leave the secret out: only the statements that scrub it read it.
 const outboxColumns = `id, org_id, kind, to_addr, subject, text_body, html_body, state, attempts,
-	next_at, last_error, created_at, sent_at`
+	next_at, last_error, created_at, sent_at, scrubbed`
 
 func outboxDest(m *account.OutboxMessage) []any {
 	return []any{&m.ID, &m.OrgID, &m.Kind, &m.To, &m.Subject, &m.Text, &m.HTML, &m.State, &m.Attempts,
-		scanTime{&m.NextAt}, &m.LastError, scanTime{&m.CreatedAt}, scanTime{&m.SentAt}}
+		scanTime{&m.NextAt}, &m.LastError, scanTime{&m.CreatedAt}, scanTime{&m.SentAt}, &m.Scrubbed}
 }
 
-// EnqueueEmail writes an email to the outbox, pending from e.CreatedAt.
+// EnqueueEmail writes an email to the outbox, pending from e.CreatedAt, its secret
+// kept apart until the message is sent or fails (see scrubSecret).
 func (t *tx) EnqueueEmail(ctx context.Context, e account.Email) error {
 	_, err := t.q.ExecContext(ctx, `
-		INSERT INTO outbox (id, org_id, kind, to_addr, subject, text_body, html_body, state, next_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)`,
-		e.ID, e.OrgID, e.Kind, e.To, e.Subject, e.Text, e.HTML, ts(e.CreatedAt))
+		INSERT INTO outbox (id, org_id, kind, to_addr, subject, text_body, html_body, secret, state, next_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $9)`,
+		e.ID, e.OrgID, e.Kind, e.To, e.Subject, e.Text, e.HTML, e.Secret, ts(e.CreatedAt))
 	t.enqueued = t.enqueued || err == nil
 	return translate(err, "outbox message")
 }
@@ -78,12 +80,22 @@ func (db *DB) ClaimEmails(ctx context.Context, now time.Time, limit int, lease t
 	return out, nil
 }
 
-// MarkEmailSent records the delivery of a pending message at at. A message no longer
-// pending (sent or failed meanwhile by a worker that claimed it after this one's
-// lease expired) is ENOTFOUND.
+// scrubSecret is the SET clause that replaces a message's secret by
+// account.Redacted in its stored text and forgets it, for the statement that records
+// its delivery: from then on the database holds no live link of it. A message that
+// failed keeps its secret, as a pending one does: it was not delivered, and an
+// operator may send it again once the mail server is fixed (roster outbox retry).
+const scrubSecret = `
+		text_body = CASE WHEN secret = '' THEN text_body ELSE replace(text_body, secret, '` + account.Redacted + `') END,
+		html_body = CASE WHEN secret = '' THEN html_body ELSE replace(html_body, secret, '` + account.Redacted + `') END,
+		scrubbed = (secret <> '' OR scrubbed), secret = ''`
+
+// MarkEmailSent records the delivery of a pending message at at, scrubbing its
+// secret. A message no longer pending (sent or failed meanwhile by a worker that
+// claimed it after this one's lease expired) is ENOTFOUND.
 func (db *DB) MarkEmailSent(ctx context.Context, id string, at time.Time) error {
 	res, err := db.writer.ExecContext(ctx, `
-		UPDATE outbox SET state = 'sent', sent_at = $2, claimed_until = NULL, last_error = ''
+		UPDATE outbox SET state = 'sent', sent_at = $2, claimed_until = NULL, last_error = '',`+scrubSecret+`
 		WHERE id = $1 AND state = 'pending'`,
 		id, ts(at))
 	return affected(res, err, "pending outbox message")
@@ -100,7 +112,7 @@ func (db *DB) MarkEmailRetry(ctx context.Context, id string, nextAt time.Time, e
 }
 
 // MarkEmailFailed gives up on a pending message: it stays failed (until RetryEmail),
-// with next_at the time it failed.
+// with next_at the time it failed, its secret kept for a retry.
 func (db *DB) MarkEmailFailed(ctx context.Context, id, errText string, at time.Time) error {
 	res, err := db.writer.ExecContext(ctx, `
 		UPDATE outbox SET state = 'failed', next_at = $2, claimed_until = NULL, last_error = $3
