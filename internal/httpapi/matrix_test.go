@@ -325,8 +325,13 @@ var matrixRoutes = map[string]route{
 	"list-subscriptions":  {rule: perm(account.PermMembersRead)},
 	"get-subscription":    {rule: perm(account.PermMembersRead)},
 	"update-subscription": {rule: partnerManager, body: map[string]any{"seats": matrixSeats}},
-	"renew-subscription": {rule: partnerManager, body: map[string]any{"seats": matrixSeats,
-		"starts_at": "2030-01-01T00:00:00Z", "ends_at": "2031-01-01T00:00:00Z"}},
+	// A subscription is renewed once: each call renews a fresh one.
+	"renew-subscription": {rule: partnerManager, fresh: func(w *world, _ *who) call {
+		sub := w.e.must(201, w.e.op, "POST", "/api/v1/organizations/acme/subscriptions", map[string]any{"application": "studio",
+			"seats": 1, "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2027-01-01T00:00:00Z"})
+		return call{params: map[string]string{"sub": sub["id"].(string)}, body: map[string]any{"seats": matrixSeats,
+			"starts_at": "2030-01-01T00:00:00Z", "ends_at": "2031-01-01T00:00:00Z"}}
+	}},
 	"assign-seat": {rule: perm(account.PermSeatsAssign), fresh: func(w *world, _ *who) call { return call{params: w.freshMember(false)} }},
 	"unassign-seat": {rule: perm(account.PermSeatsAssign), fresh: func(w *world, _ *who) call {
 		m := w.freshMember(false)

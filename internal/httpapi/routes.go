@@ -126,8 +126,11 @@ func op(id, method, path, summary, tag string, mode authMode, status ...int) hum
 		Summary:      summary,
 		Tags:         []string{tag},
 		MaxBodyBytes: maxBody,
-		Metadata:     map[string]any{"auth": mode},
-		Errors:       []int{http.StatusBadRequest, http.StatusUnprocessableEntity},
+		// The edge has read the body already, under a deadline it lifts once read
+		// (wellFormed); -1 keeps huma from setting one that would outlive the read.
+		BodyReadTimeout: -1,
+		Metadata:        map[string]any{"auth": mode},
+		Errors:          []int{http.StatusBadRequest, http.StatusUnprocessableEntity},
 	}
 	if len(status) > 0 {
 		o.DefaultStatus = status[0]

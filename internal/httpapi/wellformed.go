@@ -11,8 +11,9 @@ import (
 	"roster.dev/roster/internal/wellformed"
 )
 
-// bodyReadTimeout is huma's default time to read an operation's body.
-const bodyReadTimeout = 5 * time.Second
+// bodyReadTimeout is the time to read an operation's body (huma's default); a
+// variable for tests.
+var bodyReadTimeout = 5 * time.Second
 
 // apiOwned says whether the API itself answers path (SCIM and the console run the
 // same checks at their own edges, in their own error formats).
@@ -45,11 +46,16 @@ func (s *Server) wellFormed(next http.Handler) http.Handler {
 		if fault == nil {
 			fault = wellformed.Query(r)
 		}
-		if fault == nil && r.Body != nil && r.Body != http.NoBody && wellformed.IsJSON(r.Header.Get("Content-Type")) {
+		ctype := r.Header.Get("Content-Type")
+		if fault == nil && r.Body != nil && r.Body != http.NoBody && !isMultipart(ctype) {
 			// Read what the operation may accept (maxBody) and one byte more; a longer
 			// body is passed on as it came, for the operation to refuse as too large.
-			// The read has the deadline huma gives an operation's body; once read, the
-			// body no longer needs one (huma sets its own before reading the copy).
+			// The read has the deadline huma would give an operation's body; once read,
+			// the body needs none, and the deadline is lifted: left in place, it would
+			// end the request's context when net/http's background read of the
+			// connection reaches it, cancelling any answer that takes longer (the
+			// operations take no deadline of their own: op's BodyReadTimeout). An
+			// upload (multipart) is read by its operation, under its own deadline.
 			rc := http.NewResponseController(w)
 			_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout))
 			b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
@@ -59,7 +65,9 @@ func (s *Server) wellFormed(next http.Handler) http.Handler {
 				return
 			}
 			if len(b) <= maxBody {
-				fault = wellformed.JSON(b)
+				if wellformed.IsJSON(ctype) {
+					fault = wellformed.JSON(b)
+				}
 				r.Body = io.NopCloser(bytes.NewReader(b))
 			} else {
 				r.Body = struct {
@@ -84,4 +92,10 @@ func (s *Server) wellFormed(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isMultipart says whether a Content-Type is multipart/form-data (an upload).
+func isMultipart(ctype string) bool {
+	ct, _, _ := strings.Cut(ctype, ";")
+	return strings.EqualFold(strings.TrimSpace(ct), "multipart/form-data")
 }

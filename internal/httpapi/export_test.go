@@ -1,0 +1,11 @@
+package httpapi
+
+import "time"
+
+// SetBodyReadTimeout shortens the time to read a request's body, for a test;
+// it returns the function that restores it.
+func SetBodyReadTimeout(d time.Duration) (restore func()) {
+	old := bodyReadTimeout
+	bodyReadTimeout = d
+	return func() { bodyReadTimeout = old }
+}
