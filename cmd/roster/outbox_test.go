@@ -74,7 +74,7 @@ func TestOutboxCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ClaimEmails(ctx, time.Now(), 10, time.Minute); err != nil {
+	if _, err := db.ClaimEmails(ctx, "test", time.Now(), 10, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.MarkEmailFailed(ctx, "m1", "550 no such user", time.Now()); err != nil {
@@ -94,7 +94,7 @@ func TestOutboxCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ClaimEmails(ctx, time.Now(), 10, time.Minute); err != nil {
+	if _, err := db.ClaimEmails(ctx, "test", time.Now(), 10, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.MarkEmailFailed(ctx, "m1", "550 no such user", time.Now()); err != nil {
