@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,7 +77,7 @@ func TestOutboxCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ClaimEmails(ctx, time.Now(), 10, time.Minute); err != nil {
+	if _, err := db.ClaimEmails(ctx, "test", time.Now(), 10, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.MarkEmailFailed(ctx, "m1", "550 no such user", time.Now()); err != nil {
@@ -94,7 +97,7 @@ func TestOutboxCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ClaimEmails(ctx, time.Now(), 10, time.Minute); err != nil {
+	if _, err := db.ClaimEmails(ctx, "test", time.Now(), 10, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.MarkEmailFailed(ctx, "m1", "550 no such user", time.Now()); err != nil {
@@ -111,5 +114,86 @@ func TestOutboxCommand(t *testing.T) {
 	out.Reset()
 	if err := run(ctx, []string{"outbox", "list", "-state", "failed"}, env, &out, &errb); err != nil || !strings.Contains(out.String(), "failed 0") {
 		t.Errorf("after retry -all: %q, %v", out.String(), err)
+	}
+}
+
+// TestServeHandsBackMailClaims: serve stopped (SIGTERM) while its worker sends a batch
+// finishes the email in flight and hands back the others before the store closes:
+// another process claims them at once.
+func TestServeHandsBackMailClaims(t *testing.T) {
+	for name, dbURL := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var once sync.Once
+			inFlight := make(chan struct{})
+			srv := smtptest.Start(t, func(s *smtptest.Server) {
+				s.Rcpt = func(string) error {
+					once.Do(func() {
+						close(inFlight)
+						time.Sleep(200 * time.Millisecond) // SIGTERM meanwhile
+					})
+					return nil
+				}
+			})
+			db, err := sqlstore.Open(ctx, dbURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			err = db.Write(ctx, func(tx account.Tx) error {
+				for i := range 3 {
+					err := tx.EnqueueEmail(ctx, account.Email{ID: fmt.Sprintf("mail%d", i), Kind: "test",
+						To: fmt.Sprintf("u%d@acme.test", i), Subject: "Hello", Text: "Hello.", CreatedAt: time.Now()})
+					if err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stderr := &lockedBuffer{}
+			done := make(chan error, 1)
+			go func() {
+				done <- run(ctx, []string{"serve", "--addr", freeAddr(t), "--smtp", srv.URL(), "--mail-from", "roster@acme.test"},
+					func(k string) string { return map[string]string{"ROSTER_DATABASE_URL": dbURL}[k] }, io.Discard, stderr)
+			}()
+			select {
+			case <-inFlight:
+			case err := <-done:
+				t.Fatalf("serve exited: %v\n%s", err, stderr)
+			case <-time.After(30 * time.Second):
+				t.Fatalf("no email in flight within 30s\n%s", stderr)
+			}
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("serve: %v\n%s", err, stderr)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("serve did not stop within 30s")
+			}
+			if n := len(srv.Received()); n != 1 {
+				t.Errorf("%d emails received, want the one in flight", n)
+			}
+			ms, err := db.ClaimEmails(context.Background(), "other-process", time.Now(), 10, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ms) != 2 {
+				t.Fatalf("another process claimed %d emails at once, want the 2 handed back\n%s", len(ms), stderr)
+			}
+			for _, m := range ms {
+				if m.Attempts != 1 {
+					t.Errorf("%s: attempt %d, want 1 (none spent before)", m.ID, m.Attempts)
+				}
+			}
+		})
 	}
 }

@@ -27,7 +27,8 @@ import (
 
 // serve runs the server until ctx ends, then shuts down gracefully: /readyz turns
 // 503 (for --shutdown-delay, while everything else is still served), then it stops
-// accepting, lets requests in flight finish (up to 30 seconds) and closes the store.
+// accepting, lets requests in flight finish (up to 30 seconds), stops the outbox
+// worker (which hands back the emails it claimed and has not sent) and closes the store.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := config.ParseServe(args, getenv, stdout, stderr)
 	if err != nil {
@@ -104,14 +105,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	worker := &outbox.Worker{Store: db, Sender: sender, From: cfg.MailFrom, Log: log, Observe: m.ObserveDelivery}
 	db.OnEmail(worker.Wake) // deliver at once; the poll is for retries and other processes
+	// The worker outlives the requests: it stops once the last answers and the work
+	// queued after them are done, so that the emails they wrote go out now. Stopped,
+	// it finishes the message in flight and hands back its other claims (Run returns
+	// after that) before the store closes.
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan struct{})
 	go func() {
 		defer close(workerDone)
-		if err := worker.Run(ctx); err != nil {
+		if err := worker.Run(workerCtx); err != nil {
 			log.Error("outbox worker stopped", "err", err)
 		}
 	}()
-	defer func() { <-workerDone }() // before the store closes
+	defer func() { stopWorker(); <-workerDone }() // before the store closes
 	runnerDone := make(chan struct{})
 	go func() {
 		defer close(runnerDone)
@@ -157,6 +163,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := api.Close(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: the work queued after answers: %w", err)
 	}
+	stopWorker()
+	<-workerDone
 	log.Info("stopped")
 	return nil
 }

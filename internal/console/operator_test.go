@@ -183,7 +183,7 @@ func TestOperatorOutbox(t *testing.T) {
 		if err != nil || len(msgs) < 2 {
 			t.Fatalf("outbox: %d messages, %v", len(msgs), err)
 		}
-		claimed, err := db.ClaimEmails(bg, time.Now().Add(time.Minute), 1, time.Minute)
+		claimed, err := db.ClaimEmails(bg, "test", time.Now().Add(time.Minute), 1, time.Minute)
 		if err != nil || len(claimed) != 1 {
 			t.Fatalf("claim: %v, %v", claimed, err)
 		}

@@ -30,7 +30,7 @@ func TestNoLiveLinksOnceDelivered(t *testing.T) {
 		e.must(202, "", "POST", "/api/v1/auth/password-reset", map[string]any{"email": operatorEmail})
 
 		ctx := context.Background()
-		msgs, err := db.ClaimEmails(ctx, time.Now().Add(time.Hour), 100, time.Minute)
+		msgs, err := db.ClaimEmails(ctx, "test", time.Now().Add(time.Hour), 100, time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -244,7 +244,7 @@ func TestWorkerLeaseExpiry(t *testing.T) {
 		w := newWorker(t, db, srv, c)
 		w.Lease = 5 * time.Minute
 		ids := enqueue(t, db, t0, "ada@acme.example")
-		if ms, err := db.ClaimEmails(ctx, t0, 10, w.Lease); err != nil || len(ms) != 1 {
+		if ms, err := db.ClaimEmails(ctx, "test", t0, 10, w.Lease); err != nil || len(ms) != 1 {
 			t.Fatalf("claim: %v, %v", ms, err)
 		}
 		runOnce(t, w, 0, 0, 0)

@@ -45,24 +45,25 @@ func (db *DB) skipLocked() string {
 	return ""
 }
 
-// ClaimEmails claims up to limit pending messages due at now (next_at <= now) whose
-// claim is absent or expired, for lease: each gets claimed_until = now+lease and one
-// more attempt. They come back ordered by next_at, then id. It is one statement: on
-// PostgreSQL its subquery locks the rows it picks and skips those another claimer
-// holds, so concurrent claimers (in this process or others) never claim the same
-// message; on SQLite the single writer serializes claimers.
-func (db *DB) ClaimEmails(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]account.OutboxMessage, error) {
+// ClaimEmails claims, for owner (a worker's identity), up to limit pending messages
+// due at now (next_at <= now) whose claim is absent or expired, for lease: each gets
+// claimed_until = now+lease, claimed_by = owner and one more attempt. They come back
+// ordered by next_at, then id. It is one statement: on PostgreSQL its subquery locks
+// the rows it picks and skips those another claimer holds, so concurrent claimers (in
+// this process or others) never claim the same message; on SQLite the single writer
+// serializes claimers.
+func (db *DB) ClaimEmails(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration) ([]account.OutboxMessage, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	rows, err := db.writer.QueryContext(ctx, `
-		UPDATE outbox SET claimed_until = $1, attempts = attempts + 1
+		UPDATE outbox SET claimed_until = $1, claimed_by = $4, attempts = attempts + 1
 		WHERE id IN (
 			SELECT id FROM outbox
 			WHERE state = 'pending' AND next_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2)
 			ORDER BY next_at, id LIMIT $3`+db.skipLocked()+`)
 		RETURNING `+outboxColumns,
-		ts(now.Add(lease)), ts(now), limit)
+		ts(now.Add(lease)), ts(now), limit, owner)
 	if err != nil {
 		return nil, err
 	}
@@ -78,6 +79,43 @@ func (db *DB) ClaimEmails(ctx context.Context, now time.Time, limit int, lease t
 		return strings.Compare(a.ID, b.ID)
 	})
 	return out, nil
+}
+
+// RenewEmailClaims extends to until the claims that owner still holds on the messages
+// ids: pending, claimed, and claimed last by owner (a claim that lapsed and was taken
+// by another worker is that worker's, and a message marked meanwhile has no claim). It
+// says how many it renewed.
+func (db *DB) RenewEmailClaims(ctx context.Context, owner string, ids []string, until time.Time) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	a := args{ts(until), owner}
+	res, err := db.writer.ExecContext(ctx, `
+		UPDATE outbox SET claimed_until = $1
+		WHERE id IN (`+a.list(ids)+`) AND claimed_by = $2 AND state = 'pending' AND claimed_until IS NOT NULL`,
+		a...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// ReleaseEmailClaims hands back the claims that owner still holds on the messages ids
+// (as RenewEmailClaims finds them), unused: each is claimable at once again, and
+// gets back the attempt its claim counted. It says how many it released.
+func (db *DB) ReleaseEmailClaims(ctx context.Context, owner string, ids []string) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	a := args{owner}
+	res, err := db.writer.ExecContext(ctx, `
+		UPDATE outbox SET claimed_until = NULL, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
+		WHERE id IN (`+a.list(ids)+`) AND claimed_by = $1 AND state = 'pending' AND claimed_until IS NOT NULL`,
+		a...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // scrubSecret is the SET clause that replaces a message's secret by

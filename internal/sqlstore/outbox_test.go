@@ -28,7 +28,7 @@ func enqueue(t *testing.T, db *sqlstore.DB, es ...account.Email) {
 
 func claim(t *testing.T, db *sqlstore.DB, now time.Time, n int, lease time.Duration) []account.OutboxMessage {
 	t.Helper()
-	ms, err := db.ClaimEmails(ctx, now, n, lease)
+	ms, err := db.ClaimEmails(ctx, "test", now, n, lease)
 	if err != nil {
 		t.Fatalf("claim: %v", err)
 	}
@@ -268,7 +268,7 @@ func TestOutboxConcurrentClaims(t *testing.T) {
 				db := dbs[g%2]
 				wg.Go(func() {
 					for {
-						ms, err := db.ClaimEmails(ctx, t0.Add(time.Second), 7, time.Hour)
+						ms, err := db.ClaimEmails(ctx, "test", t0.Add(time.Second), 7, time.Hour)
 						if err != nil {
 							errs <- err
 							return
@@ -302,4 +302,62 @@ func TestOutboxConcurrentClaims(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOutboxClaimOwners: only the worker that claimed a message renews or hands back
+// its claim; a claim handed back is claimable at once, with its attempt given back.
+func TestOutboxClaimOwners(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		t0 := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+		enqueue(t, db, newEmail("e-1", t0), newEmail("e-2", t0), newEmail("e-3", t0))
+		ms, err := db.ClaimEmails(ctx, "worker-a", t0, 2, time.Minute)
+		if err != nil || len(ms) != 2 {
+			t.Fatalf("claim: %v, %v", ms, err)
+		}
+		all := []string{"e-1", "e-2", "e-3"}
+		count := func(n int64, err error) int64 {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		// Another worker renews and releases nothing, e-3 being unclaimed.
+		if n := count(db.RenewEmailClaims(ctx, "worker-b", all, t0.Add(time.Hour))); n != 0 {
+			t.Errorf("worker-b renewed %d claims of worker-a", n)
+		}
+		if n := count(db.ReleaseEmailClaims(ctx, "worker-b", all)); n != 0 {
+			t.Errorf("worker-b released %d claims of worker-a", n)
+		}
+		// The owner renews: at the end of the first lease the messages are still held.
+		if n := count(db.RenewEmailClaims(ctx, "worker-a", all, t0.Add(2*time.Minute))); n != 2 {
+			t.Errorf("worker-a renewed %d claims, want 2", n)
+		}
+		if got := ids(claim(t, db, t0.Add(90*time.Second), 10, time.Minute)); !cmp.Equal(got, []string{"e-3"}) {
+			t.Errorf("after the renewal another worker claimed %v, want [e-3]", got)
+		}
+		// A message marked is neither renewed nor released.
+		if err := db.MarkEmailRetry(ctx, "e-1", t0.Add(time.Hour), "451"); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(db.RenewEmailClaims(ctx, "worker-a", all, t0.Add(3*time.Minute))); n != 1 {
+			t.Errorf("worker-a renewed %d claims, want 1 (e-2)", n)
+		}
+		// Handed back, e-2 is claimable at once, its attempt given back.
+		if n := count(db.ReleaseEmailClaims(ctx, "worker-a", all)); n != 1 {
+			t.Errorf("worker-a released %d claims, want 1 (e-2)", n)
+		}
+		if m := findEmail(t, db, "e-2"); m.Attempts != 0 || m.State != account.OutboxPending {
+			t.Errorf("e-2 handed back: %+v", m)
+		}
+		if m := findEmail(t, db, "e-1"); m.Attempts != 1 || !m.NextAt.Equal(t0.Add(time.Hour)) {
+			t.Errorf("e-1 put back for a retry: %+v", m)
+		}
+		if got := ids(claim(t, db, t0.Add(time.Second), 10, time.Minute)); !cmp.Equal(got, []string{"e-2"}) {
+			t.Errorf("after the hand-back another worker claimed %v, want [e-2]", got)
+		}
+		if n := count(db.RenewEmailClaims(ctx, "worker-a", nil, t0)); n != 0 {
+			t.Errorf("renewed %d of no ids", n)
+		}
+	})
 }

@@ -17,7 +17,7 @@ func TestOutboxOperatorView(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		enqueue(t, db, newEmail("e-1", t0), newEmail("e-2", t0), newEmail("e-3", t0.Add(time.Second)),
 			newEmail("e-4", t0.Add(2*time.Second)))
-		if _, err := db.ClaimEmails(ctx, t0.Add(time.Minute), 2, time.Minute); err != nil { // e-1, e-2
+		if _, err := db.ClaimEmails(ctx, "test", t0.Add(time.Minute), 2, time.Minute); err != nil { // e-1, e-2
 			t.Fatal(err)
 		}
 		if err := db.MarkEmailFailed(ctx, "e-1", "550 no such user", t0.Add(time.Minute)); err != nil {

@@ -1,6 +1,6 @@
 // Package smtptest runs an in-process SMTP server (emersion/go-smtp) on 127.0.0.1
 // for tests: it records every message it accepts, parsed, and can be told to log
-// users in or to reject recipients.
+// users in, to reject recipients, or to drop the connection after a message's data.
 package smtptest
 
 import (
@@ -43,6 +43,10 @@ type Server struct {
 	// Rcpt, when set, is asked about each recipient; an error (an *smtp.SMTPError
 	// such as Reply(550, "…")) rejects it.
 	Rcpt func(to string) error
+	// DropAfterData, when set, is asked about each message received whole (it is
+	// recorded all the same): true closes the connection instead of answering its
+	// DATA, so that the client cannot know whether it was delivered.
+	DropAfterData func(Received) bool
 
 	mu       sync.Mutex
 	received []Received
@@ -66,7 +70,7 @@ func Start(t testing.TB, configure ...func(*Server)) *Server {
 		c(s)
 	}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		return &session{s: s}, nil
+		return &session{s: s, conn: c.Conn()}, nil
 	}))
 	srv.Domain = "smtptest.localhost"
 	srv.AllowInsecureAuth = true // PLAIN without TLS, which this server has not
@@ -108,6 +112,7 @@ func (s *Server) CountByMessageID() map[string]int {
 
 type session struct {
 	s    *Server
+	conn net.Conn
 	user string
 	from string
 	to   []string
@@ -163,6 +168,10 @@ func (ss *session) Data(r io.Reader) error {
 	ss.s.mu.Lock()
 	ss.s.received = append(ss.s.received, rec)
 	ss.s.mu.Unlock()
+	if ss.s.DropAfterData != nil && ss.s.DropAfterData(rec) {
+		ss.conn.Close()
+		return errors.New("smtptest: connection dropped after DATA")
+	}
 	return nil
 }
 
