@@ -36,7 +36,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := cfg.Logger(stderr)
 
-	db, err := sqlstore.Open(ctx, cfg.DatabaseURL)
+	db, err := sqlstore.OpenWith(ctx, cfg.DatabaseURL, sqlstore.Options{Timeout: cfg.StoreTimeout})
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ const (
 	ERATELIMITED     = "rate-limited"            // 429
 	EPASSWORDRESET   = "password-reset-required" // 403
 	ETOOLARGE        = "too-large"               // 413
+	EUNAVAILABLE     = "unavailable"             // 503: the store cannot be reached; try again
 	EINTERNAL        = "internal"                // 500
 )
 

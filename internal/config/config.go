@@ -37,6 +37,9 @@ type Config struct {
 	// ImportLease is how long an import runner holds a job between batches before
 	// another process may resume it (env ROSTER_IMPORT_LEASE only; default 1m).
 	ImportLease time.Duration
+	// StoreTimeout bounds every statement and every wait for a database
+	// connection: past it a request answers 503 unavailable.
+	StoreTimeout time.Duration
 
 	// Metrics serves Prometheus metrics at /metrics on the API's listener; with
 	// MetricsToken set, only to "Authorization: Bearer <MetricsToken>", without it
@@ -57,6 +60,8 @@ const (
 	DefaultAddr     = "127.0.0.1:8080"
 	DefaultDatabase = "sqlite://roster.db"
 	DefaultMailFrom = "Roster <no-reply@localhost>"
+	// DefaultStoreTimeout is the default of --store-timeout.
+	DefaultStoreTimeout = 5 * time.Second
 )
 
 // Getenv looks up an environment variable (os.Getenv, or a map in tests).
@@ -89,6 +94,7 @@ func ParseServe(args []string, getenv Getenv, stdout, stderr io.Writer) (Config,
 	fs.IntVar(&c.CheckCache, "check-cache", env.int("ROSTER_CHECK_CACHE", 1000000), "entitlement answers kept in memory (about 100 bytes each) while no other process writes; 0 reads the store for every check (env ROSTER_CHECK_CACHE)")
 	fs.BoolVar(&c.Metrics, "metrics", env.bool("ROSTER_METRICS", true), "serve Prometheus metrics at /metrics (env ROSTER_METRICS=false turns it off)")
 	fs.StringVar(&c.MetricsToken, "metrics-token", getenv("ROSTER_METRICS_TOKEN"), "when set, /metrics wants Authorization: Bearer <token> from any client; unset, /metrics answers only clients on this host (a loopback peer, not relayed by a proxy) and is 404 to others (env ROSTER_METRICS_TOKEN)")
+	fs.DurationVar(&c.StoreTimeout, "store-timeout", env.duration("ROSTER_STORE_TIMEOUT", DefaultStoreTimeout), "longest a database statement, or the wait for a connection, may take before the request answers 503 unavailable, e.g. 5s (env ROSTER_STORE_TIMEOUT)")
 	delay := fs.String("shutdown-delay", envOr(getenv, "ROSTER_SHUTDOWN_DELAY", "0s"), "on SIGTERM, answer /readyz 503 for this long before closing the listener, e.g. 10s behind a load balancer (env ROSTER_SHUTDOWN_DELAY)")
 	level := fs.String("log-level", envOr(getenv, "ROSTER_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env ROSTER_LOG_LEVEL)")
 	if err := ParseFlags(fs, args, stdout); err != nil {
@@ -123,6 +129,13 @@ func ParseServe(args []string, getenv Getenv, stdout, stderr io.Writer) (Config,
 		return Config{}, fmt.Errorf("%s: %q is not a duration between 0s and 10m", name, *delay)
 	}
 	c.ShutdownDelay = d
+	if c.StoreTimeout < 100*time.Millisecond || c.StoreTimeout > 10*time.Minute {
+		name := "--store-timeout"
+		if !given["store-timeout"] {
+			name = "ROSTER_STORE_TIMEOUT"
+		}
+		return Config{}, fmt.Errorf("%s: %s is not a duration between 100ms and 10m", name, c.StoreTimeout)
+	}
 	c.ImportLease = time.Minute
 	if v := getenv("ROSTER_IMPORT_LEASE"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -205,6 +218,21 @@ func (e *envReader) int(key string, def int) int {
 	return n
 }
 
+// duration reads a duration (time.ParseDuration: 5s, 1m30s); an empty variable is
+// def.
+func (e *envReader) duration(key string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(e.getenv(key))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		e.fail(key, fmt.Errorf("%s: %q is not a duration like 5s", key, v))
+		return def
+	}
+	return d
+}
+
 // fail records a variable that does not parse; flagOf names its flag.
 func (e *envReader) fail(key string, err error) {
 	e.errs = append(e.errs, envError{flag: flagOf[key], err: err})
@@ -214,6 +242,7 @@ func (e *envReader) fail(key string, err error) {
 var flagOf = map[string]string{
 	"ROSTER_SIGNUP": "signup", "ROSTER_METRICS": "metrics",
 	"ROSTER_IMPORT_MAX_MB": "import-max-mb", "ROSTER_CHECK_CACHE": "check-cache",
+	"ROSTER_STORE_TIMEOUT": "store-timeout",
 }
 
 func (c *Config) validate() error {

@@ -20,7 +20,7 @@ func TestParseServeDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Addr: DefaultAddr, DatabaseURL: DefaultDatabase, BaseURL: "http://127.0.0.1:8080",
-		MailFrom: DefaultMailFrom, LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, CheckCache: 1_000_000, ImportMaxMB: 20, ImportLease: time.Minute, Metrics: true}
+		MailFrom: DefaultMailFrom, LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, CheckCache: 1_000_000, ImportMaxMB: 20, ImportLease: time.Minute, Metrics: true, StoreTimeout: 5 * time.Second}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("defaults (-want +got):\n%s", d)
 	}
@@ -31,7 +31,7 @@ func TestParseServeEnvAndFlags(t *testing.T) {
 		"ROSTER_ADDR": ":9000", "ROSTER_DATABASE_URL": "postgres://db/roster", "ROSTER_SMTP_URL": "smtp://u:p@mail:25",
 		"ROSTER_MAIL_FROM": "Acme <hi@acme.example>", "ROSTER_BOOTSTRAP_EMAIL": "op@acme.example",
 		"ROSTER_BOOTSTRAP_PASSWORD": "correct horse", "ROSTER_METRICS_TOKEN": "scrape-me", "ROSTER_SHUTDOWN_DELAY": "15s",
-		"ROSTER_METRICS": "true",
+		"ROSTER_METRICS": "true", "ROSTER_STORE_TIMEOUT": "2s",
 	})
 	c, err := ParseServe([]string{"--addr", "0.0.0.0:7000", "--base-url", "https://roster.acme.example/", "--metrics=false"}, e, io.Discard, io.Discard)
 	if err != nil {
@@ -40,7 +40,7 @@ func TestParseServeEnvAndFlags(t *testing.T) {
 	want := Config{Addr: "0.0.0.0:7000", DatabaseURL: "postgres://db/roster", BaseURL: "https://roster.acme.example",
 		SMTPURL: "smtp://u:p@mail:25", MailFrom: "Acme <hi@acme.example>", LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, CheckCache: 1_000_000, ImportMaxMB: 20, ImportLease: time.Minute,
 		BootstrapEmail: "op@acme.example", BootstrapPassword: "correct horse",
-		Metrics: false, MetricsToken: "scrape-me", ShutdownDelay: 15 * time.Second}
+		Metrics: false, MetricsToken: "scrape-me", ShutdownDelay: 15 * time.Second, StoreTimeout: 2 * time.Second}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
@@ -69,6 +69,10 @@ func TestParseServeRejects(t *testing.T) {
 		{nil, map[string]string{"ROSTER_METRICS": "sometimes"}, "ROSTER_METRICS"},
 		{nil, map[string]string{"ROSTER_IMPORT_MAX_MB": "lots"}, "ROSTER_IMPORT_MAX_MB"},
 		{nil, map[string]string{"ROSTER_CHECK_CACHE": "1e6"}, "ROSTER_CHECK_CACHE"},
+		{nil, map[string]string{"ROSTER_STORE_TIMEOUT": "5"}, "ROSTER_STORE_TIMEOUT"},
+		{nil, map[string]string{"ROSTER_STORE_TIMEOUT": "1ms"}, "ROSTER_STORE_TIMEOUT"},
+		{[]string{"--store-timeout", "soon"}, nil, "store-timeout"},
+		{[]string{"--store-timeout", "0s"}, nil, "--store-timeout"},
 		{[]string{"--log-level", "loud"}, nil, "--log-level"},
 		{nil, map[string]string{"ROSTER_BOOTSTRAP_EMAIL": "a@b.example"}, "ROSTER_BOOTSTRAP_PASSWORD"},
 		{[]string{"extra"}, nil, "no arguments"},
@@ -114,5 +118,13 @@ func TestParseServeHelp(t *testing.T) {
 	fs.String("only-mine", "", "a flag of this command")
 	if err := ParseFlags(fs, []string{"--help"}, &help); !errors.Is(err, flag.ErrHelp) || !strings.Contains(help.String(), "-only-mine") {
 		t.Errorf("ParseFlags --help = %v, printed %q", err, help.String())
+	}
+}
+
+// --store-timeout wins over a ROSTER_STORE_TIMEOUT that does not parse.
+func TestStoreTimeoutFlagOverEnv(t *testing.T) {
+	c, err := ParseServe([]string{"--store-timeout", "750ms"}, env(map[string]string{"ROSTER_STORE_TIMEOUT": "soon"}), io.Discard, io.Discard)
+	if err != nil || c.StoreTimeout != 750*time.Millisecond {
+		t.Errorf("--store-timeout 750ms over ROSTER_STORE_TIMEOUT=soon: %v, %v; want 750ms, no error", c.StoreTimeout, err)
 	}
 }

@@ -152,6 +152,8 @@ type problem struct {
 	Status  int
 	Message string
 	Fields  map[string]string
+	// RetryAfter, in seconds, is the Retry-After the API would send (0: none).
+	RetryAfter int
 }
 
 func (p *problem) field(name string) string {
@@ -165,8 +167,11 @@ func (p *problem) field(name string) string {
 // the same thing); internal errors are logged there and shown without detail.
 func (c *Console) problemOf(ctx context.Context, err error) *problem {
 	hp := httpapi.ProblemFor(ctx, c.log, err)
-	p := &problem{Status: hp.Status, Message: hp.Detail, Fields: map[string]string{}}
-	if hp.Status >= 500 {
+	p := &problem{Status: hp.Status, Message: hp.Detail, Fields: map[string]string{}, RetryAfter: hp.RetryAfter()}
+	switch {
+	case hp.Status == http.StatusServiceUnavailable:
+		p.Message = "Roster cannot reach its database just now. Nothing was changed; please try again in a few seconds."
+	case hp.Status >= 500:
 		p.Message = "Something went wrong on our side; the request id " + hp.RequestID + " identifies it in the server's log."
 	}
 	for _, f := range hp.Errors {
@@ -196,6 +201,9 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, p *page, err erro
 		c.clearSession(w)
 		c.toLogin(w, r)
 		return
+	}
+	if prob.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(prob.RetryAfter))
 	}
 	p.Title = http.StatusText(prob.Status)
 	c.render(w, r, prob.Status, errorPage(p, prob))

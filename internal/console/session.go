@@ -34,6 +34,8 @@ type page struct {
 	Title       string
 	Section     string    // the navigation entry to mark current
 	now         time.Time // the console's clock when the request came
+	// storeErr is why the session could not be looked up: the store is unavailable.
+	storeErr error
 }
 
 // Org is the organization in scope.
@@ -65,6 +67,11 @@ func (c *Console) newPage(w http.ResponseWriter, r *http.Request, title string) 
 		return p
 	}
 	actor, err := c.svc.Authenticate(r.Context(), ck.Value, httpapi.ClientIP(r.Context()))
+	if account.ErrorCode(err) == account.EUNAVAILABLE {
+		// The session may well be valid: keep it, and say the store is away.
+		p.storeErr = err
+		return p
+	}
 	if err != nil {
 		c.clearSession(w)
 		return p
@@ -121,6 +128,10 @@ func (c *Console) public(title string, h handler) http.HandlerFunc {
 		if c.malformed(w, r, p) {
 			return
 		}
+		if p.storeErr != nil {
+			c.fail(w, r, p, p.storeErr)
+			return
+		}
 		h(w, r, p)
 	}
 }
@@ -158,6 +169,10 @@ func (c *Console) authed(title string, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p := c.newPage(w, r, title)
 		if c.malformed(w, r, p) {
+			return
+		}
+		if p.storeErr != nil {
+			c.fail(w, r, p, p.storeErr)
 			return
 		}
 		if !p.SignedIn {

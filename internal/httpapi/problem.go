@@ -26,7 +26,7 @@ type Problem struct {
 	Detail    string               `json:"detail,omitempty"`
 	RequestID string               `json:"request_id,omitempty"`
 	Errors    []account.FieldError `json:"errors,omitempty"`
-	// retryAfter, in seconds, is sent as a Retry-After header with 429.
+	// retryAfter, in seconds, is sent as a Retry-After header with 429 and 503.
 	retryAfter int
 }
 
@@ -59,8 +59,13 @@ var statusOf = map[string]int{
 	account.ERATELIMITED:     http.StatusTooManyRequests,
 	account.EPASSWORDRESET:   http.StatusForbidden,
 	account.ETOOLARGE:        http.StatusRequestEntityTooLarge,
+	account.EUNAVAILABLE:     http.StatusServiceUnavailable,
 	account.EINTERNAL:        http.StatusInternalServerError,
 }
+
+// unavailableRetry is the Retry-After, in seconds, of a 503 unavailable: about the
+// time a restarted database takes to accept connections again.
+const unavailableRetry = 5
 
 // slugOfStatus names problems that come from HTTP itself rather than the domain.
 func slugOfStatus(status int) string {
@@ -79,6 +84,8 @@ func slugOfStatus(status int) string {
 		return account.ETOOLARGE
 	case http.StatusTooManyRequests:
 		return account.ERATELIMITED
+	case http.StatusServiceUnavailable:
+		return account.EUNAVAILABLE
 	}
 	return account.EINTERNAL
 }
@@ -117,6 +124,11 @@ func problemFor(ctx context.Context, log *slog.Logger, err error) *Problem {
 	}
 	p = newProblem(ctx, status, de.Code, de.Message)
 	p.Errors = de.Fields
+	if de.Code == account.EUNAVAILABLE {
+		// The cause (which the domain error wraps) is for the operator, not the client.
+		log.WarnContext(ctx, "store unavailable", "err", err, "request_id", requestID(ctx))
+		p.retryAfter = unavailableRetry
+	}
 	return p
 }
 

@@ -15,6 +15,8 @@ type Error struct {
 	Status int
 	Type   string // scimType: invalidFilter, invalidValue, uniqueness, mutability, …
 	Detail string
+	// RetryAfter, in seconds, is sent as a Retry-After header (503 unavailable).
+	RetryAfter int
 }
 
 func (e *Error) Error() string { return e.Detail }
@@ -72,6 +74,9 @@ func errorFor(r *http.Request, log *slog.Logger, err error) *Error {
 		return &Error{Status: http.StatusForbidden, Detail: detail}
 	case account.EUNAUTHENTICATED:
 		return &Error{Status: http.StatusUnauthorized, Detail: detail}
+	case account.EUNAVAILABLE:
+		log.WarnContext(r.Context(), "scim: store unavailable", "err", err, "path", r.URL.Path)
+		return &Error{Status: http.StatusServiceUnavailable, Detail: detail, RetryAfter: 5}
 	}
 	if de.Code == account.EINTERNAL {
 		log.ErrorContext(r.Context(), "scim: internal error", "err", err, "path", r.URL.Path)
@@ -87,6 +92,9 @@ func writeError(w http.ResponseWriter, e *Error) {
 	}
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="roster-scim"`)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	writeJSON(w, e.Status, body)
 }

@@ -110,8 +110,8 @@ func (t *tx) lookup(ctx context.Context, keys []string, query func(b *bulkArgs, 
 	// A bulk lookup's texts vary with the size of the last chunk: they would crowd the
 	// readers' statement cache out of the queries that repeat.
 	q := t.q
-	if c, ok := q.(cachedQuerier); ok {
-		q = c.plain()
+	if c, ok := t.inner().(cachedQuerier); ok {
+		q = t.bounded(c.plain())
 	}
 	for start := 0; start < len(keys); start += lookupChunk {
 		b := newBulkArgs(t.engine)

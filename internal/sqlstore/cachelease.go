@@ -185,6 +185,8 @@ func (db *DB) nowMillis() string {
 // the advisory locks keys exclusively, in that order; it reports the rows stmt
 // changed.
 func (db *DB) leaseTx(ctx context.Context, keys []int64, stmt string, args ...any) (int64, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	sqlTx, err := db.lease.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
@@ -210,6 +212,8 @@ func (db *DB) leaseTx(ctx context.Context, keys []int64, stmt string, args ...an
 
 // acquireLease takes the lease if it is free and no process has written lately.
 func (db *DB) acquireLease(ctx context.Context) (taken bool, err error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	now := db.nowMillis()
 	// A look first, without the locks: most of the time another process holds the
 	// lease or wrote lately, and the writers need not wait for the locks.
@@ -259,6 +263,8 @@ func (db *DB) renewLease(ctx context.Context) (revoked bool, err error) {
 
 // releaseLease clears the row if this process is its holder.
 func (db *DB) releaseLease(ctx context.Context) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	_, err := db.lease.ExecContext(ctx, `UPDATE cache_lease SET holder = NULL, until_ms = 0, revoked = FALSE
 		WHERE id = 1 AND holder = $1`, db.instance)
 	return err
@@ -406,8 +412,8 @@ var _ querier = (*watchedTx)(nil)
 // check's answer depends on (an application key's last use), without raising the
 // epoch; its caller vouches for that.
 func (t *tx) execUnwatched(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if w, ok := t.q.(*watchedTx); ok {
-		return w.Tx.ExecContext(ctx, query, args...)
+	if w, ok := t.inner().(*watchedTx); ok {
+		return t.bounded(w.Tx).ExecContext(ctx, query, args...)
 	}
 	return t.q.ExecContext(ctx, query, args...)
 }

@@ -66,6 +66,10 @@ type DB struct {
 	leaseLog leaseLog
 	// retries counts the write transactions run again (Write).
 	retries retryCounts
+	// timeout bounds every statement (Options.Timeout; 0: none). rawURL opens the
+	// unbounded pools of the operations exempt from it (PostgreSQL).
+	timeout time.Duration
+	rawURL  string
 }
 
 func newDB(engine Engine, writer, reader, lease *sql.DB) *DB {
@@ -83,22 +87,41 @@ func (db *DB) OnEmail(fn func()) { db.onEmail.Store(&fn) }
 
 // Open connects to the database named by rawURL: "sqlite://path/to/file.db"
 // (relative), "sqlite:///abs/path.db", or "postgres://…" / "postgresql://…".
-// It does not migrate; call Migrate.
+// It does not migrate; call Migrate. Statements are bounded by DefaultTimeout.
 func Open(ctx context.Context, rawURL string) (*DB, error) {
-	switch {
-	case strings.HasPrefix(rawURL, "sqlite://"):
-		return openSQLite(ctx, strings.TrimPrefix(rawURL, "sqlite://"))
-	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
-		return openPostgres(ctx, rawURL)
-	}
-	return nil, fmt.Errorf("database URL %q: want sqlite://PATH or postgres://…", redactURL(rawURL))
+	return OpenWith(ctx, rawURL, Options{})
 }
 
-func openSQLite(ctx context.Context, path string) (*DB, error) {
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, rawURL string, opts Options) (db *DB, err error) {
+	timeout := opts.timeout()
+	switch {
+	case strings.HasPrefix(rawURL, "sqlite://"):
+		db, err = openSQLite(ctx, strings.TrimPrefix(rawURL, "sqlite://"), timeout)
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		db, err = openPostgres(ctx, rawURL, timeout)
+	default:
+		return nil, fmt.Errorf("database URL %q: want sqlite://PATH or postgres://…", redactURL(rawURL))
+	}
+	if err != nil {
+		return nil, err
+	}
+	db.timeout, db.rawURL = timeout, rawURL
+	return db, nil
+}
+
+func openSQLite(ctx context.Context, path string, timeout time.Duration) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite database URL has no path")
 	}
-	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(268435456)"
+	// The busy timeout is the store's: a file another process holds locked makes a
+	// write wait that long, then fail as unavailable (an interrupt does not end
+	// SQLite's wait for a lock, so the context's deadline alone would not).
+	busy := int64(10000)
+	if timeout > 0 {
+		busy = max(timeout.Milliseconds(), 1)
+	}
+	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(" + strconv.FormatInt(busy, 10) + ")&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(268435456)"
 	writer, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
 	if err != nil {
 		return nil, err
@@ -125,8 +148,10 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
-func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
-	db, err := openPgx(rawURL)
+func openPostgres(ctx context.Context, rawURL string, timeout time.Duration) (*DB, error) {
+	ctx, cancel := context.WithTimeout(ctx, max(timeout, 30*time.Second))
+	defer cancel()
+	db, err := openPgx(rawURL, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +161,7 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open postgres %s: %w", redactURL(rawURL), err)
 	}
-	lease, err := openPgx(rawURL)
+	lease, err := openPgx(rawURL, timeout)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -165,15 +190,21 @@ func (db *DB) Close() error {
 }
 
 // Ping reports whether the database answers.
-func (db *DB) Ping(ctx context.Context) error { return db.reader.PingContext(ctx) }
+func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	return db.reader.PingContext(ctx)
+}
 
 // Migrate applies every pending embedded migration. On PostgreSQL it holds a session
-// advisory lock, so several Roster processes starting together migrate once.
+// advisory lock, so several Roster processes starting together migrate once. It is
+// not bound by the store's timeout: a migration may rewrite a large table.
 func (db *DB) Migrate(ctx context.Context) error {
-	p, err := db.migrator()
+	p, done, err := db.migrator()
 	if err != nil {
 		return err
 	}
+	defer done()
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -182,10 +213,11 @@ func (db *DB) Migrate(ctx context.Context) error {
 
 // MigrationStatus lists each migration's version and whether it is applied.
 func (db *DB) MigrationStatus(ctx context.Context) ([]string, error) {
-	p, err := db.migrator()
+	p, done, err := db.migrator()
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	st, err := p.Status(ctx)
 	if err != nil {
 		return nil, err
@@ -197,30 +229,65 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-func (db *DB) migrator() (*goose.Provider, error) {
+// migrator is goose over the embedded migrations; done closes what it opened.
+func (db *DB) migrator() (p *goose.Provider, done func(), err error) {
 	sub, err := fs.Sub(migrations, "migrations/"+string(db.engine))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var opts []goose.ProviderOption
 	dialect := goose.DialectSQLite3
+	pool, done := db.writer, func() {}
 	if db.engine == Postgres {
 		dialect = goose.DialectPostgres
 		locker, err := lock.NewPostgresSessionLocker()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
+		if pool, done, err = db.unbounded(); err != nil {
+			return nil, nil, err
+		}
 	}
-	return goose.NewProvider(dialect, db.writer, sub, opts...)
+	p, err = goose.NewProvider(dialect, pool, sub, opts...)
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return p, done, nil
 }
 
-// Read runs fn against the reader pool, without a transaction.
-func (db *DB) Read(ctx context.Context, fn func(account.Tx) error) error {
-	if db.readStmts != nil {
-		return fn(&tx{q: cachedQuerier{cache: db.readStmts}, engine: db.engine})
+// unbounded opens a small pool without the server-side statement and lock timeouts
+// (PostgreSQL), for the operations exempt from the store's timeout; done closes it.
+// On SQLite it is the writer, whose only bound is the busy timeout.
+func (db *DB) unbounded() (pool *sql.DB, done func(), err error) {
+	if db.engine != Postgres || db.timeout <= 0 {
+		return db.writer, func() {}, nil
 	}
-	return fn(&tx{q: db.reader, engine: db.engine})
+	pool, err = openPgx(db.rawURL, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	pool.SetMaxOpenConns(2)
+	return pool, func() { pool.Close() }, nil
+}
+
+// Read runs fn against the reader pool, without a transaction, under the store's
+// timeout. A store that cannot be reached or does not answer in time fails with
+// account.EUNAVAILABLE.
+func (db *DB) Read(ctx context.Context, fn func(account.Tx) error) error {
+	bctx, cancel := db.bound(ctx)
+	defer cancel()
+	var q querier = db.reader
+	if db.readStmts != nil {
+		q = cachedQuerier{cache: db.readStmts}
+	}
+	b := newBound(ctx, bctx)
+	defer b.done()
+	if b != nil {
+		q = boundQ{q: q, b: b}
+	}
+	return classify(ctx, fn(&tx{q: q, engine: db.engine}))
 }
 
 // Write runs fn in one transaction, committed only if fn returns nil. When another
@@ -231,23 +298,30 @@ func (db *DB) Read(ctx context.Context, fn func(account.Tx) error) error {
 // writeAttempts times in all: fn must only write through its Tx, and leave what it
 // captures as a first run would (the use cases of internal/account set their
 // results afresh at each run).
+//
+// Each run, and each wait for the cache lease, is bounded by the store's timeout; a
+// store that cannot be reached or does not answer in time fails with
+// account.EUNAVAILABLE.
 func (db *DB) Write(ctx context.Context, fn func(account.Tx) error) error {
 	for attempt := 1; ; {
 		err := db.write(ctx, fn)
 		var held *errLeaseHeld
 		if errors.As(err, &held) {
-			if err := db.revokeLease(ctx, held.holder); err != nil {
-				return err
+			rctx, cancel := db.bound(ctx)
+			err := db.revokeLease(rctx, held.holder)
+			cancel()
+			if err != nil {
+				return classify(ctx, err)
 			}
 			continue
 		}
 		code := retryable(err)
 		if code == "" || attempt >= writeAttempts {
-			return err
+			return classify(ctx, err)
 		}
 		db.retries.count(code)
 		if waitErr := backoff(ctx, attempt); waitErr != nil {
-			return err // the caller gave up; the last failure says why
+			return classify(ctx, err) // the caller gave up; the last failure says why
 		}
 		attempt++
 	}
@@ -314,13 +388,20 @@ func (db *DB) WriteRetries() map[string]uint64 {
 		sqlstateDeadlock: db.retries.deadlock.Load()}
 }
 
-func (db *DB) write(ctx context.Context, fn func(account.Tx) error) (err error) {
+func (db *DB) write(parent context.Context, fn func(account.Tx) error) (err error) {
+	ctx, cancel := db.bound(parent)
+	defer cancel()
 	sqlTx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	w := &watchedTx{Tx: sqlTx}
+	b := newBound(parent, ctx)
+	defer b.done()
 	t := &tx{q: w, engine: db.engine}
+	if b != nil {
+		t.q = boundQ{q: w, b: b}
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			sqlTx.Rollback()
@@ -375,7 +456,7 @@ type tx struct {
 // rollback itself fail, that error is returned instead (never a domain error, so the
 // caller aborts). A panic in fn propagates, and Write rolls everything back.
 func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
-	if _, ok := t.q.(*watchedTx); !ok {
+	if _, ok := t.inner().(*watchedTx); !ok {
 		return errors.New("sqlstore: Savepoint outside a write transaction")
 	}
 	t.savepoints++

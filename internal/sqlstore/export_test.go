@@ -167,10 +167,11 @@ func MemberCountRows(ctx context.Context, t testing.TB, db *DB, org string) int 
 // RedoMigration rolls the store back to before migration version and applies it
 // again (and any after it), as an upgrade from a release before it would.
 func RedoMigration(ctx context.Context, db *DB, version int64) error {
-	p, err := db.migrator()
+	p, done, err := db.migrator()
 	if err != nil {
 		return err
 	}
+	defer done()
 	if _, err := p.DownTo(ctx, version-1); err != nil {
 		return err
 	}

@@ -15,8 +15,14 @@ func (db *DB) Analyze(ctx context.Context) error {
 	if db.engine == Postgres {
 		stmts = []string{"VACUUM ANALYZE", "CHECKPOINT"}
 	}
+	// Exempt from the store's timeout: a VACUUM of a large store takes minutes.
+	pool, done, err := db.unbounded()
+	if err != nil {
+		return err
+	}
+	defer done()
 	for _, stmt := range stmts {
-		if _, err := db.writer.ExecContext(ctx, stmt); err != nil {
+		if _, err := pool.ExecContext(ctx, stmt); err != nil {
 			return err
 		}
 	}

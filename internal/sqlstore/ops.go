@@ -33,6 +33,8 @@ func LatestVersion(e Engine) int64 {
 // SchemaVersion is the version of the newest migration applied to the store (0 for
 // a store never migrated).
 func (db *DB) SchemaVersion(ctx context.Context) (int64, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	return schemaVersion(ctx, db.readQuerier(), db.engine)
 }
 
@@ -73,6 +75,8 @@ func (db *DB) Ready(ctx context.Context) error {
 // CountImports counts the import jobs of every organization in each state (every
 // state present, 0 when none).
 func (db *DB) CountImports(ctx context.Context) (map[account.ImportState]int, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	rows, err := db.readQuerier().QueryContext(ctx, `SELECT state, COUNT(*) FROM imports GROUP BY state`)
 	if err != nil {
 		return nil, err

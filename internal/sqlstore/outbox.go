@@ -53,6 +53,8 @@ func (db *DB) skipLocked() string {
 // this process or others) never claim the same message; on SQLite the single writer
 // serializes claimers.
 func (db *DB) ClaimEmails(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration) ([]account.OutboxMessage, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -86,6 +88,8 @@ func (db *DB) ClaimEmails(ctx context.Context, owner string, now time.Time, limi
 // by another worker is that worker's, and a message marked meanwhile has no claim). It
 // says how many it renewed.
 func (db *DB) RenewEmailClaims(ctx context.Context, owner string, ids []string, until time.Time) (int64, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	if len(ids) == 0 {
 		return 0, nil
 	}
@@ -104,6 +108,8 @@ func (db *DB) RenewEmailClaims(ctx context.Context, owner string, ids []string, 
 // (as RenewEmailClaims finds them), unused: each is claimable at once again, and
 // gets back the attempt its claim counted. It says how many it released.
 func (db *DB) ReleaseEmailClaims(ctx context.Context, owner string, ids []string) (int64, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	if len(ids) == 0 {
 		return 0, nil
 	}
@@ -132,6 +138,8 @@ const scrubSecret = `
 // secret. A message no longer pending (sent or failed meanwhile by a worker that
 // claimed it after this one's lease expired) is ENOTFOUND.
 func (db *DB) MarkEmailSent(ctx context.Context, id string, at time.Time) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	res, err := db.writer.ExecContext(ctx, `
 		UPDATE outbox SET state = 'sent', sent_at = $2, claimed_until = NULL, last_error = '',`+scrubSecret+`
 		WHERE id = $1 AND state = 'pending'`,
@@ -142,6 +150,8 @@ func (db *DB) MarkEmailSent(ctx context.Context, id string, at time.Time) error 
 // MarkEmailRetry puts a pending message back to wait until nextAt, its claim cleared,
 // recording why the attempt failed.
 func (db *DB) MarkEmailRetry(ctx context.Context, id string, nextAt time.Time, errText string) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	res, err := db.writer.ExecContext(ctx, `
 		UPDATE outbox SET next_at = $2, claimed_until = NULL, last_error = $3
 		WHERE id = $1 AND state = 'pending'`,
@@ -152,6 +162,8 @@ func (db *DB) MarkEmailRetry(ctx context.Context, id string, nextAt time.Time, e
 // MarkEmailFailed gives up on a pending message: it stays failed (until RetryEmail),
 // with next_at the time it failed, its secret kept for a retry.
 func (db *DB) MarkEmailFailed(ctx context.Context, id, errText string, at time.Time) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	res, err := db.writer.ExecContext(ctx, `
 		UPDATE outbox SET state = 'failed', next_at = $2, claimed_until = NULL, last_error = $3
 		WHERE id = $1 AND state = 'pending'`,
@@ -162,6 +174,8 @@ func (db *DB) MarkEmailFailed(ctx context.Context, id, errText string, at time.T
 // RetryEmail puts a failed message back to pending, due at now with no attempt made;
 // any other message is ENOTFOUND.
 func (db *DB) RetryEmail(ctx context.Context, id string, now time.Time) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	res, err := db.writer.ExecContext(ctx, retryEmailSQL, id, ts(now))
 	return affected(res, err, "failed outbox message")
 }
@@ -169,6 +183,8 @@ func (db *DB) RetryEmail(ctx context.Context, id string, now time.Time) error {
 // RetryFailedEmails puts every failed message back to pending, due at now with no
 // attempt made, and says how many.
 func (db *DB) RetryFailedEmails(ctx context.Context, now time.Time) (int64, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	res, err := db.writer.ExecContext(ctx, `
 		UPDATE outbox SET state = 'pending', next_at = $1, attempts = 0, claimed_until = NULL
 		WHERE state = 'failed'`, ts(now))
@@ -193,6 +209,8 @@ func (db *DB) readQuerier() querier {
 // FindEmails lists up to limit messages in state (every state when it is empty),
 // newest first; limit <= 0 lists them all.
 func (db *DB) FindEmails(ctx context.Context, state account.OutboxState, n int) ([]account.OutboxMessage, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	return findEmails(ctx, db.readQuerier(), account.OutboxFilter{State: state, Limit: n}, "created_at DESC, id DESC")
 }
 
@@ -250,6 +268,8 @@ func scanEmails(rows *sql.Rows) ([]account.OutboxMessage, error) {
 
 // CountEmails counts the messages in each state (every state present, 0 when none).
 func (db *DB) CountEmails(ctx context.Context) (map[account.OutboxState]int, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	return countEmails(ctx, db.readQuerier())
 }
 

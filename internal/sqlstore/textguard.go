@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -17,10 +19,25 @@ import (
 // that is no one's validation, a 500. The surfaces and the use cases refuse such text
 // first, naming the field; this is the last guard, whatever the channel, and answers
 // EINVALID.
-func openPgx(rawURL string) (*sql.DB, error) {
+//
+// With a timeout, the server gives up each statement and each lock wait a little
+// after it (statement_timeout, lock_timeout: for a statement whose client is gone),
+// and a connection attempt gives up after it; the URL may set other values.
+func openPgx(rawURL string, timeout time.Duration) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(rawURL)
 	if err != nil {
 		return nil, err
+	}
+	if timeout > 0 {
+		ms := strconv.FormatInt(serverSlack(timeout).Milliseconds(), 10)
+		for _, p := range []string{"statement_timeout", "lock_timeout"} {
+			if _, set := cfg.RuntimeParams[p]; !set {
+				cfg.RuntimeParams[p] = ms
+			}
+		}
+		if cfg.ConnectTimeout == 0 {
+			cfg.ConnectTimeout = timeout
+		}
 	}
 	return sql.OpenDB(textGuard{stdlib.GetConnector(*cfg)}), nil
 }
