@@ -145,8 +145,9 @@ func FuzzCursor(f *testing.F) {
 			if enc != "" {
 				t.Fatalf("encodeCursor of no key = %q", enc)
 			}
-		case total < -1 || len(key)+len(itoa(total))+3 > 200:
-			// Not a cursor a page makes: totals are counts, keys ids.
+		case total < -1 || len(key)+len(itoa(total))+3 > 200 || CheckText("cursor", key) != nil:
+			// Not a cursor a page makes: totals are counts, keys ids (text, with no
+			// NUL: a cursor hiding one is refused).
 		case err != nil || c.after != key || c.total != total:
 			t.Fatalf("decodeCursor(encodeCursor(%q, %d)) = %+v, %v", key, total, c, err)
 		}
