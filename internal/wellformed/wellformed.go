@@ -128,6 +128,27 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
+// end reads what follows an object's member or an array's element: close ends the
+// container (true), a comma comes before the next item (false); anything else, or
+// the end of the input, is malformed (true, with w.bad).
+func (w *walker) end(close byte) bool {
+	w.space()
+	if w.stop() || w.i >= len(w.b) {
+		w.bad = w.bad || w.i >= len(w.b)
+		return true
+	}
+	switch w.b[w.i] {
+	case close:
+		w.i++
+		return true
+	case ',':
+		w.i++
+		return false
+	}
+	w.bad = true
+	return true
+}
+
 func (w *walker) value(path string) {
 	w.space()
 	if w.i >= len(w.b) {
@@ -169,20 +190,9 @@ func (w *walker) value(path string) {
 			}
 			w.i++
 			w.value(field)
-			w.space()
-			if w.stop() || w.i >= len(w.b) {
-				w.bad = w.bad || w.i >= len(w.b)
+			if w.end('}') {
 				return
 			}
-			if w.b[w.i] == '}' {
-				w.i++
-				return
-			}
-			if w.b[w.i] != ',' {
-				w.bad = true
-				return
-			}
-			w.i++
 		}
 	case '[':
 		w.i++
@@ -193,20 +203,9 @@ func (w *walker) value(path string) {
 		}
 		for n := 0; !w.stop(); n++ {
 			w.value(path + "[" + strconv.Itoa(n) + "]")
-			w.space()
-			if w.stop() || w.i >= len(w.b) {
-				w.bad = w.bad || w.i >= len(w.b)
+			if w.end(']') {
 				return
 			}
-			if w.b[w.i] == ']' {
-				w.i++
-				return
-			}
-			if w.b[w.i] != ',' {
-				w.bad = true
-				return
-			}
-			w.i++
 		}
 	case '"':
 		_, msg := w.str()
