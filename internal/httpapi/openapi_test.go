@@ -52,6 +52,38 @@ func TestOpenAPI(t *testing.T) {
 		t.Errorf("the OpenAPI document changed; review and run: go test ./internal/httpapi -run OpenAPI -update")
 	}
 
+	// The OpenAPI 3.0 rendering of the same document is what client generators read
+	// (oapi-codegen does not take 3.1): it is pinned too, and client/ is generated
+	// from it (go generate ./client).
+	r30 := e.call("", "GET", "/api/v1/openapi-3.0.json", nil)
+	if r30.Status != 200 {
+		t.Fatalf("openapi-3.0.json: status %d", r30.Status)
+	}
+	var doc30 map[string]any
+	if err := json.Unmarshal([]byte(r30.Raw), &doc30); err != nil {
+		t.Fatal(err)
+	}
+	if doc30["openapi"] != "3.0.3" {
+		t.Errorf("openapi-3.0.json: openapi = %v", doc30["openapi"])
+	}
+	buf.Reset()
+	if err := enc.Encode(doc30); err != nil {
+		t.Fatal(err)
+	}
+	golden30 := filepath.Join("testdata", "openapi-3.0.json")
+	if *update {
+		if err := os.WriteFile(golden30, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want30, err := os.ReadFile(golden30)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(want30, buf.Bytes()) {
+		t.Errorf("the OpenAPI 3.0 document changed; review, run: go test ./internal/httpapi -run OpenAPI -update, then go generate ./client")
+	}
+
 	// Every route of API.md that this server implements is in the document, and every
 	// route in the document is served (not the catch-all 404).
 	paths := doc["paths"].(map[string]any)
