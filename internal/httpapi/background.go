@@ -72,7 +72,7 @@ func (b *background) enqueue(ctx context.Context, what string, fn func(ctx conte
 		default:
 		}
 	}
-	p := newProblem(ctx, http.StatusServiceUnavailable, account.EINTERNAL, "the server is busy; try again in a moment")
+	p := newProblem(ctx, http.StatusServiceUnavailable, account.EUNAVAILABLE, "the server is busy; try again in a moment")
 	p.retryAfter = 5
 	return p
 }
