@@ -56,13 +56,24 @@ func Invalid(field, message string) *Error {
 	return &Error{Code: EINVALID, Message: "validation failed", Fields: []FieldError{{Field: field, Message: message}}}
 }
 
-// ErrorCode returns the code of err if it is (or wraps) an *Error, else EINTERNAL.
+// ErrorCode returns the code of err if it is (or wraps) an *Error, "" for no error,
+// else EINTERNAL.
 func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
 	}
 	return EINTERNAL
+}
+
+// AsError returns the *Error err is or wraps, if any.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
 }
 
 // ErrorMessage returns the human message of err if it is an *Error, else a generic text

@@ -245,7 +245,7 @@ func memberEqual(a, b Member) bool {
 // importField renames the API's field names in err (applications[0], teams[1]) to
 // the file's columns.
 func importField(err error) error {
-	e, ok := err.(*Error)
+	e, ok := AsError(err)
 	if !ok || len(e.Fields) == 0 {
 		return err
 	}
@@ -264,7 +264,7 @@ func importField(err error) error {
 
 // firstMessage is the first field message of a validation error.
 func firstMessage(err error) string {
-	if e, ok := err.(*Error); ok && len(e.Fields) > 0 {
+	if e, ok := AsError(err); ok && len(e.Fields) > 0 {
 		return e.Fields[0].Message
 	}
 	return err.Error()

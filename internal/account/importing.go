@@ -305,7 +305,7 @@ func (s *Service) ApplyImportRows(ctx context.Context, imp Import, rows []Import
 			}
 		}
 		actor, a, authErr := s.importActor(ctx, tx, imp)
-		if authErr != nil && ErrorCode(authErr) == EINTERNAL {
+		if ErrorCode(authErr) == EINTERNAL {
 			return authErr
 		}
 		c := &importBatch{}
@@ -321,7 +321,7 @@ func (s *Service) ApplyImportRows(ctx context.Context, imp Import, rows []Import
 			}
 			p, err := s.parseImportRow(ctx, tx, a, c, r)
 			switch {
-			case err != nil && ErrorCode(err) == EINTERNAL:
+			case ErrorCode(err) == EINTERNAL:
 				return err
 			case err != nil:
 				reject(r, fieldErrors(err, "row"))
@@ -344,7 +344,7 @@ func (s *Service) ApplyImportRows(ctx context.Context, imp Import, rows []Import
 				return err
 			})
 			switch {
-			case err != nil && ErrorCode(err) == EINTERNAL:
+			case ErrorCode(err) == EINTERNAL:
 				return err
 			case err != nil:
 				reject(p.row, fieldErrors(err, "row"))
@@ -401,7 +401,7 @@ func (s *Service) importActor(ctx context.Context, tx Tx, imp Import) (Actor, ac
 // fieldErrors are the per-field reasons of a rejected row: a validation error's
 // fields, or the error's message under field.
 func fieldErrors(err error, field string) []FieldError {
-	if e, ok := err.(*Error); ok {
+	if e, ok := AsError(err); ok {
 		if len(e.Fields) > 0 {
 			return e.Fields
 		}

@@ -224,7 +224,7 @@ func (s *Service) Invite(ctx context.Context, actor Actor, orgRef string, in Inv
 					res.Member = redact(actor, a.org, res.Member)
 					return err
 				})
-				if res.Err != nil && ErrorCode(res.Err) == EINTERNAL {
+				if ErrorCode(res.Err) == EINTERNAL {
 					return res.Err // a store failure aborts the whole request
 				}
 			}
@@ -335,7 +335,7 @@ func (s *Service) ResendInvitations(ctx context.Context, actor Actor, orgRef str
 				res.Invitation, err = s.resend(ctx, tx, actor, a, id)
 				return err
 			})
-			if res.Err != nil && ErrorCode(res.Err) == EINTERNAL {
+			if ErrorCode(res.Err) == EINTERNAL {
 				return res.Err
 			}
 			results = append(results, res)

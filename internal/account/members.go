@@ -408,7 +408,7 @@ func (s *Service) RemoveMembers(ctx context.Context, actor Actor, orgRef string,
 			}
 			seen[id] = true
 			err := s.removeOne(ctx, tx, actor, a, id)
-			if err != nil && ErrorCode(err) == EINTERNAL {
+			if ErrorCode(err) == EINTERNAL {
 				return err // a store failure aborts the whole request
 			}
 			results = append(results, RemoveResult{Account: id, Err: err})

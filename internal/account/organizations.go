@@ -286,7 +286,7 @@ func equalJSONish(x, y any) bool {
 }
 
 func addErr(v *Validation, err error) {
-	if e, ok := err.(*Error); ok {
+	if e, ok := AsError(err); ok {
 		v.fields = append(v.fields, e.Fields...)
 	}
 }

@@ -159,7 +159,7 @@ func collect(errs ...error) error {
 		if err == nil {
 			continue
 		}
-		if e, ok := err.(*Error); ok && e.Code == EINVALID {
+		if e, ok := AsError(err); ok && e.Code == EINVALID {
 			v.fields = append(v.fields, e.Fields...)
 			continue
 		}

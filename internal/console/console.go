@@ -179,7 +179,7 @@ func (c *Console) problemOf(ctx context.Context, err error) *problem {
 			p.Fields[f.Field] = f.Message
 		}
 	}
-	if len(p.Fields) > 0 && hp.Detail == "validation failed" {
+	if len(p.Fields) > 0 && hp.Code() == account.EINVALID {
 		p.Message = "Please correct the fields marked below."
 	}
 	return p

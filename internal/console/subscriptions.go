@@ -217,7 +217,7 @@ func (c *Console) subscriptionAction(w http.ResponseWriter, r *http.Request, p *
 func formErrs(errs ...error) error {
 	var v account.Validation
 	for _, err := range errs {
-		if e, ok := err.(*account.Error); ok {
+		if e, ok := account.AsError(err); ok {
 			for _, f := range e.Fields {
 				v.Add(f.Field, f.Message)
 			}

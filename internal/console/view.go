@@ -191,7 +191,7 @@ func errorText(err error) string {
 	if !errors.As(err, &e) {
 		return account.ErrorMessage(err)
 	}
-	if len(e.Fields) > 0 && e.Message == "validation failed" {
+	if len(e.Fields) > 0 && e.Code == account.EINVALID {
 		return e.Fields[0].Field + " " + e.Fields[0].Message
 	}
 	return e.Message

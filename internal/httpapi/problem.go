@@ -36,6 +36,9 @@ func (p *Problem) Error() string { return p.Detail }
 func (p *Problem) RetryAfter() int { return p.retryAfter }
 func (p *Problem) GetStatus() int  { return p.Status }
 
+// Code is the problem's slug: the domain's error code it answers (account.EINVALID…).
+func (p *Problem) Code() string { return strings.TrimPrefix(p.Type, problemBase) }
+
 // ContentType makes huma send problems as application/problem+json.
 func (p *Problem) ContentType(ct string) string {
 	if ct == "application/json" || ct == "" {
