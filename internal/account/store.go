@@ -27,12 +27,43 @@ type CacheEpoch interface {
 	CacheEpoch() (epoch uint64, ok bool)
 }
 
-// Tx is the set of queries the use cases run. Every method that touches tenant data
-// takes the organization id explicitly and filters on it. Lookups that find nothing
-// return an *Error with code ENOTFOUND; unique violations return ECONFLICT with a
-// Fields entry naming the column's field ("email", "username", "slug", "name").
+// Tx is the set of queries the use cases run, one interface per aggregate, each
+// implemented (and asserted at compile time) in one file of the store. Every method
+// that touches tenant data takes the organization id explicitly and filters on it.
+// Lookups that find nothing return an *Error with code ENOTFOUND; unique violations
+// return ECONFLICT with a Fields entry naming the column's field ("email",
+// "username", "slug", "name").
 type Tx interface {
-	// Accounts.
+	AccountTx
+	OrganizationTx
+	MemberTx
+	RoleTx
+	TeamTx
+	SessionTx
+	SetupTx
+	ApplicationTx
+	SubscriptionTx
+	SeatTx
+	SeatRequestTx
+	EntitlementTx
+	InvitationTx
+	JoinRequestTx
+	AccountTokenTx
+	ImportTx
+	BulkTx
+	OutboxTx
+	SCIMTokenTx
+	SCIMUserTx
+	SCIMGroupTx
+	AuditTx
+
+	// Savepoint runs fn inside a savepoint of the transaction: if fn fails, its writes
+	// are rolled back and the transaction goes on (per-item results of bulk requests).
+	Savepoint(ctx context.Context, fn func() error) error
+}
+
+// AccountTx holds the queries of accounts.
+type AccountTx interface {
 	AccountByID(ctx context.Context, id string) (Account, error)
 	AccountByEmail(ctx context.Context, email string) (Account, error) // case-insensitive
 	CreateAccount(ctx context.Context, a Account) error
@@ -40,7 +71,10 @@ type Tx interface {
 	DeleteAccount(ctx context.Context, id string) error // cascades memberships, teams, sessions
 	CountOperators(ctx context.Context) (int, error)
 	FirstOperator(ctx context.Context) (Account, error) // the operator created first
+}
 
+// OrganizationTx holds the queries of organizations.
+type OrganizationTx interface {
 	// Organizations. OrganizationByRef accepts an id or a slug.
 	OrganizationByRef(ctx context.Context, ref string) (Organization, error)
 	CreateOrganization(ctx context.Context, o Organization) error
@@ -53,7 +87,10 @@ type Tx interface {
 	// until the transaction ends; on SQLite, where writers are already serial, it only
 	// checks that the organization exists.
 	LockOrganization(ctx context.Context, id string) error
+}
 
+// MemberTx holds the queries of memberships and members.
+type MemberTx interface {
 	// Memberships. MembershipsOfAccount lists every membership of one account with
 	// its organization (for /me and for authorization).
 	Membership(ctx context.Context, orgID, accountID string) (Membership, error)
@@ -66,15 +103,20 @@ type Tx interface {
 	CountMembers(ctx context.Context, orgID string) (MemberCounts, error)
 	// CountMembersWithRole counts memberships of roleID in state (any state when empty).
 	CountMembersWithRole(ctx context.Context, orgID, roleID string, state MemberState) (int, error)
+}
 
+// RoleTx holds the queries of custom roles.
+type RoleTx interface {
 	// Roles (custom ones; predefined roles live in code).
 	CustomRoles(ctx context.Context, orgID string) ([]Role, error)
 	CustomRole(ctx context.Context, orgID, id string) (Role, error)
 	CreateRole(ctx context.Context, r Role) error
 	UpdateRole(ctx context.Context, r Role) error
 	DeleteRole(ctx context.Context, orgID, id string) error
+}
 
-	// Teams.
+// TeamTx holds the queries of teams.
+type TeamTx interface {
 	Teams(ctx context.Context, orgID string) ([]Team, error)
 	TeamRefs(ctx context.Context, orgID string) ([]Team, error) // without member counts
 	Team(ctx context.Context, orgID, id string) (Team, error)
@@ -83,20 +125,28 @@ type Tx interface {
 	DeleteTeam(ctx context.Context, orgID, id string) error
 	// SetMemberTeams replaces the member's teams with teamIDs (all of orgID).
 	SetMemberTeams(ctx context.Context, orgID, accountID string, teamIDs []string) error
+}
 
-	// Sessions.
+// SessionTx holds the queries of sessions.
+type SessionTx interface {
 	CreateSession(ctx context.Context, s Session) error
 	SessionByTokenHash(ctx context.Context, hash []byte) (Session, Account, error)
 	DeleteSession(ctx context.Context, id string) error
 	// DeleteSessionsOfAccount revokes every session of the account but keepID's.
 	DeleteSessionsOfAccount(ctx context.Context, accountID, keepID string) error
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+}
 
+// SetupTx holds the queries of the first operator's setup tokens.
+type SetupTx interface {
 	// One-time setup tokens for the first operator.
 	CreateSetupToken(ctx context.Context, hash []byte, expiresAt time.Time) error
 	// ConsumeSetupToken deletes the token and reports whether it existed unexpired.
 	ConsumeSetupToken(ctx context.Context, hash []byte, now time.Time) (bool, error)
+}
 
+// ApplicationTx holds the queries of applications and their API keys.
+type ApplicationTx interface {
 	// Applications. Application accepts an id or a key.
 	Application(ctx context.Context, ref string) (Application, error)
 	Applications(ctx context.Context) ([]Application, error) // by key
@@ -110,7 +160,10 @@ type Tx interface {
 	// ApplicationKeyByHash finds an unrevoked key and its application.
 	ApplicationKeyByHash(ctx context.Context, hash []byte) (ApplicationKey, Application, error)
 	TouchApplicationKey(ctx context.Context, id string, at time.Time) error // last_used_at
+}
 
+// SubscriptionTx holds the queries of subscriptions.
+type SubscriptionTx interface {
 	// Subscriptions of one organization, with Assigned and ApplicationKey filled.
 	Subscription(ctx context.Context, orgID, id string) (Subscription, error)
 	Subscriptions(ctx context.Context, orgID string) ([]Subscription, error) // by application key, starts_at, id
@@ -118,7 +171,10 @@ type Tx interface {
 	// UpdateSubscription writes seats, ends_at and updated_at. A quota below the
 	// assigned count is EQUOTAEXCEEDED (the store's check, whatever the caller checked).
 	UpdateSubscription(ctx context.Context, s Subscription) error
+}
 
+// SeatTx holds the queries of seats.
+type SeatTx interface {
 	// Seats. The store keeps each subscription's assigned count and refuses, with
 	// EQUOTAEXCEEDED, any change that would put it above the quota — atomically,
 	// under any concurrency and from any number of processes. Removing a membership
@@ -129,7 +185,10 @@ type Tx interface {
 	UnassignSeat(ctx context.Context, orgID, subscriptionID, accountID string) (bool, error)
 	// CopySeats gives every holder of from a seat of to (a renewal), returning how many.
 	CopySeats(ctx context.Context, orgID, from, to string, at time.Time) (int, error)
+}
 
+// SeatRequestTx holds the queries of seat requests.
+type SeatRequestTx interface {
 	// Seat requests. SeatRequest and FindSeatRequests fill Organization and
 	// ApplicationKey. UpdateSeatRequest writes the decision (status, decided_by,
 	// approved_seats, subscription_id, decided_at) of a pending request: it locks
@@ -138,14 +197,20 @@ type Tx interface {
 	SeatRequest(ctx context.Context, id string) (SeatRequest, error)
 	UpdateSeatRequest(ctx context.Context, r SeatRequest) error
 	FindSeatRequests(ctx context.Context, f SeatRequestFilter) ([]SeatRequest, int, error)
+}
 
+// EntitlementTx holds the queries of the entitlement check's reads.
+type EntitlementTx interface {
 	// Entitlement reads, in one query, what decides whether accountID may use the
 	// application in the organization (id or slug): the facts, at any time.
 	Entitlement(ctx context.Context, orgRef, accountID, applicationID string) (EntitlementFacts, error)
 	// SeatsOfAccount lists every seat accountID holds of the application's
 	// subscriptions, in any organization, by organization name.
 	SeatsOfAccount(ctx context.Context, accountID, applicationID string) ([]HeldSeat, error)
+}
 
+// InvitationTx holds the queries of invitations.
+type InvitationTx interface {
 	// Invitations. InvitationByTokenHash finds an invitation of any organization by
 	// its current token. PendingInvitation is the membership's pending invitation
 	// (expired or not). UpdateInvitation writes role_id, token_hash, state,
@@ -160,7 +225,10 @@ type Tx interface {
 	UpdateInvitation(ctx context.Context, inv Invitation) error
 	AcceptInvitation(ctx context.Context, id string, hash []byte, now time.Time) (bool, error)
 	FindInvitations(ctx context.Context, f InvitationFilter) ([]Invitation, int, error)
+}
 
+// JoinRequestTx holds the queries of join requests.
+type JoinRequestTx interface {
 	// Join requests, with Account filled by reads. CreateJoinRequest is ECONFLICT when
 	// the account has a pending request for the organization already.
 	// UpdateJoinRequest writes state, decided_by, decided_at, invitation_id and
@@ -172,7 +240,10 @@ type Tx interface {
 	// ActiveMembersWithRoles lists the accounts of orgID's active members holding one
 	// of roleIDs (whom to tell about a join request), by email.
 	ActiveMembersWithRoles(ctx context.Context, orgID string, roleIDs []string) ([]Account, error)
+}
 
+// AccountTokenTx holds the queries of one-time account tokens.
+type AccountTokenTx interface {
 	// One-time account tokens (sign-up verification, password reset).
 	// AccountToken finds one of kind by hash, expired or not. DeleteAccountToken
 	// reports whether it deleted it (of two concurrent uses exactly one does).
@@ -184,7 +255,10 @@ type Tx interface {
 	// email (a sign-up's, which store the address's EmailKey).
 	DeleteAccountTokensOfEmail(ctx context.Context, kind, email string) error
 	DeleteExpiredAccountTokens(ctx context.Context, now time.Time) (int, error)
+}
 
+// ImportTx holds the queries of imports.
+type ImportTx interface {
 	// Imports. CreateImport stores the job with its uploaded file; ImportFile reads
 	// the file back. ClaimImport gives owner the oldest queued or running import
 	// whose lease has lapsed (LeaseUntil <= now), setting LeaseOwner, LeaseUntil =
@@ -202,7 +276,10 @@ type Tx interface {
 	ImportErrors(ctx context.Context, importID string, afterRow, limit int) ([]ImportError, error)
 	FindImports(ctx context.Context, orgID, before string, limit int) ([]Import, error) // newest first
 	CountImports(ctx context.Context, orgID string) (int, error)
+}
 
+// BulkTx holds the queries of the bulk reads and writes of imports.
+type BulkTx interface {
 	// Bulk reads and writes for imports. The writes insert many rows with multi-row
 	// INSERTs; any violation fails the whole call (run it in a Savepoint to fall back
 	// to one row at a time). CreateMemberships takes the accounts of the memberships,
@@ -215,11 +292,10 @@ type Tx interface {
 	CreateInvitations(ctx context.Context, invs []Invitation) error
 	EnqueueEmails(ctx context.Context, es []Email) error
 	InsertAudits(ctx context.Context, es []AuditEvent) error
+}
 
-	// Savepoint runs fn inside a savepoint of the transaction: if fn fails, its writes
-	// are rolled back and the transaction goes on (per-item results of bulk requests).
-	Savepoint(ctx context.Context, fn func() error) error
-
+// OutboxTx holds the queries of the outbox.
+type OutboxTx interface {
 	// EnqueueEmail writes an email to the outbox, pending from e.CreatedAt.
 	EnqueueEmail(ctx context.Context, e Email) error
 	// The outbox as the operator sees it: FindEmails lists messages newest first (by
@@ -228,7 +304,10 @@ type Tx interface {
 	FindEmails(ctx context.Context, f OutboxFilter) ([]OutboxMessage, error)
 	CountEmails(ctx context.Context) (map[OutboxState]int, error)
 	RetryEmail(ctx context.Context, id string, now time.Time) error
+}
 
+// SCIMTokenTx holds the queries of SCIM tokens.
+type SCIMTokenTx interface {
 	// SCIM tokens. SCIMTokenByHash finds an unrevoked token of any organization.
 	// RevokeSCIMToken sets revoked_at on an unrevoked token of orgID (ENOTFOUND
 	// otherwise).
@@ -237,7 +316,10 @@ type Tx interface {
 	RevokeSCIMToken(ctx context.Context, orgID, id string, at time.Time) error
 	SCIMTokenByHash(ctx context.Context, hash []byte) (SCIMToken, error)
 	TouchSCIMToken(ctx context.Context, id string, at time.Time) error
+}
 
+// SCIMUserTx holds the queries of SCIM users.
+type SCIMUserTx interface {
 	// SCIM users: members with their SCIM data. FindSCIMUsers compiles q.Filter into
 	// one query (EINVALID naming "filter" for a filter it cannot compile) and returns
 	// the page, in account id order, and the number of matches. PutSCIMUser writes a
@@ -246,7 +328,10 @@ type Tx interface {
 	SCIMUserByName(ctx context.Context, orgID, userName string) (SCIMUser, error) // case-insensitive
 	FindSCIMUsers(ctx context.Context, q SCIMQuery) ([]SCIMUser, int, error)
 	PutSCIMUser(ctx context.Context, d SCIMUserData) error
+}
 
+// SCIMGroupTx holds the queries of SCIM groups.
+type SCIMGroupTx interface {
 	// SCIM groups: teams with their members and externalId. PutSCIMGroup records a
 	// change of the team at at, and its externalId unless that is nil.
 	SCIMGroup(ctx context.Context, orgID, teamID string) (SCIMGroup, error)
@@ -256,8 +341,10 @@ type Tx interface {
 	// SetSCIMMemberDisplays keeps the names the identity provider gave members of a
 	// team (Value an account id in the team, Display the name).
 	SetSCIMMemberDisplays(ctx context.Context, teamID string, members []SCIMValue) error
+}
 
-	// Audit.
+// AuditTx holds the queries of the audit log.
+type AuditTx interface {
 	InsertAudit(ctx context.Context, e AuditEvent) error
 	FindAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 	CountAudit(ctx context.Context, orgID string) (int, error) // orgID "" counts platform events

@@ -7,6 +7,8 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var _ account.AccountTx = (*tx)(nil)
+
 // accountColumns are the columns of an account, read through the alias a, in the
 // order accountDest scans them.
 const accountColumns = `a.id, a.email, a.username, a.first_name, a.last_name, a.phone, a.state,

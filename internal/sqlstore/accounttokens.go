@@ -7,6 +7,8 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var _ account.AccountTokenTx = (*tx)(nil)
+
 // accountTokenColumns are the columns of an account token, read through the alias k,
 // in the order accountTokenDest scans them.
 const accountTokenColumns = `k.token_hash, k.kind, k.account_id, k.email, k.data, k.expires_at, k.created_at`

@@ -7,6 +7,8 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var _ account.ApplicationTx = (*tx)(nil)
+
 // applicationColumns are the columns of an application, read through the alias ap, in
 // the order applicationDest scans them.
 const applicationColumns = `ap.id, ap.key, ap.name, ap.created_at, ap.updated_at`

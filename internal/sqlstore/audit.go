@@ -6,6 +6,8 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var _ account.AuditTx = (*tx)(nil)
+
 // auditColumns are the columns of an audit event, read through the alias e, in the
 // order auditDest scans them.
 const auditColumns = `e.id, e.org_id, e.actor_id, e.actor_email, e.action, e.target_type, e.target_id,

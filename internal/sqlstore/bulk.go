@@ -9,6 +9,8 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var _ account.BulkTx = (*tx)(nil)
+
 // Bulk reads and writes, for imports. Each write stores exactly the columns and values
 // of its single-row counterpart (CreateAccount, CreateMembership, …), with multi-row
 // INSERTs of at most maxBulkParams parameters; each lookup asks for at most

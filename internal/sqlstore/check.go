@@ -6,6 +6,8 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var _ account.EntitlementTx = (*tx)(nil)
+
 // Entitlement reads the facts of one check in one statement: the organization (by
 // id or slug), the account, the membership and the periods of the application's
 // subscriptions the account holds a seat of. Every part is a primary-key or index

@@ -78,7 +78,10 @@ func newDB(engine Engine, writer, reader, lease *sql.DB) *DB {
 	return db
 }
 
-var _ account.Store = (*DB)(nil)
+var (
+	_ account.Store = (*DB)(nil)
+	_ account.Tx    = (*tx)(nil)
+)
 
 // OnEmail sets a function called after every committed write that put an email in
 // the outbox (serve wakes its outbox worker with it, instead of waiting for the

@@ -10,6 +10,8 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var _ account.ImportTx = (*tx)(nil)
+
 // Imports (see the 00006 migrations): the job in imports, its file apart in
 // import_files, its rejected rows in import_errors.
 

@@ -7,6 +7,8 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var _ account.InvitationTx = (*tx)(nil)
+
 // invitationColumns are the columns of an invitation, read through the alias i, in
 // the order invitationDest scans them.
 const invitationColumns = `i.id, i.org_id, i.account_id, i.email, i.role_id, i.token_hash, i.state,

@@ -6,6 +6,8 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var _ account.JoinRequestTx = (*tx)(nil)
+
 // joinRequestColumns are the columns of a join request, read through the alias r,
 // then its account's (alias a), in the order joinRequestDest scans them.
 const joinRequestColumns = `r.id, r.org_id, r.account_id, r.message, r.state, r.decided_by, r.decided_at,

@@ -8,6 +8,8 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var _ account.MemberTx = (*tx)(nil)
+
 // membershipColumns are the columns of a membership, read through the alias m, in the
 // order membershipDest scans them.
 const membershipColumns = `m.org_id, m.account_id, m.role_id, m.state, m.created_at, m.updated_at`

@@ -7,6 +7,8 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var _ account.OrganizationTx = (*tx)(nil)
+
 // organizationColumns are the columns of an organization, read through the alias o, in
 // the order organizationDest scans them.
 const organizationColumns = `o.id, o.kind, o.parent_id, o.name, o.slug, o.invitation_ttl_hours,

@@ -10,6 +10,8 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var _ account.OutboxTx = (*tx)(nil)
+
 // The outbox (see the 00004 migrations). A use case writes an email with
 // Tx.EnqueueEmail in the transaction of the change that causes it; the outbox worker
 // then works outside use cases, with the methods on *DB below: it claims a batch of

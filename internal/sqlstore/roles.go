@@ -7,6 +7,8 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var _ account.RoleTx = (*tx)(nil)
+
 // roleColumns are the columns of a custom role, read through the alias r, in the order
 // roleDest scans them.
 const roleColumns = `r.id, r.org_id, r.name, r.permissions, r.active, r.created_at, r.updated_at`

@@ -10,6 +10,12 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var (
+	_ account.SCIMTokenTx = (*tx)(nil)
+	_ account.SCIMUserTx  = (*tx)(nil)
+	_ account.SCIMGroupTx = (*tx)(nil)
+)
+
 const scimTokenColumns = `k.id, k.org_id, k.description, k.token_hash, k.prefix, k.created_by, k.created_at,
 	k.last_used_at, k.revoked_at`
 

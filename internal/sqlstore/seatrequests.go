@@ -6,6 +6,8 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var _ account.SeatRequestTx = (*tx)(nil)
+
 const seatRequestColumns = `r.id, r.org_id, r.application_id, p.key, r.quantity, r.note, r.status, r.requested_by,
 	r.requester_email, r.decided_by, r.approved_seats, r.subscription_id, r.created_at, r.decided_at, ` + organizationColumns
 

@@ -7,6 +7,11 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var (
+	_ account.SessionTx = (*tx)(nil)
+	_ account.SetupTx   = (*tx)(nil)
+)
+
 // sessionColumns are the columns of a session, read through the alias s, in the order
 // sessionDest scans them.
 const sessionColumns = `s.id, s.account_id, s.token_hash, s.created_at, s.expires_at, s.ip, s.user_agent`

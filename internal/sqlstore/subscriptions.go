@@ -7,6 +7,11 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var (
+	_ account.SubscriptionTx = (*tx)(nil)
+	_ account.SeatTx         = (*tx)(nil)
+)
+
 // subscriptionSelect selects subscriptions through the alias su with their
 // application's key, in the order subscriptionDest scans them; the caller appends
 // its conditions after WHERE.

@@ -7,6 +7,8 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
+var _ account.TeamTx = (*tx)(nil)
+
 // teamSelect selects teams through the alias t with their member counts, in the order
 // teamDest scans them; the caller appends its conditions after WHERE.
 const teamSelect = `
