@@ -48,7 +48,7 @@ func (t *tx) Application(ctx context.Context, ref string) (account.Application, 
 // Applications lists every application by key.
 func (t *tx) Applications(ctx context.Context) ([]account.Application, error) {
 	rows, err := t.q.QueryContext(ctx, `
-		SELECT `+applicationColumns+` FROM applications ap ORDER BY `+t.byteOrder("ap.key"))
+		SELECT `+applicationColumns+` FROM applications ap ORDER BY `+t.engine.byteOrder("ap.key"))
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func (t *tx) ApplicationKeys(ctx context.Context, applicationID string) ([]accou
 	rows, err := t.q.QueryContext(ctx, `
 		SELECT `+applicationKeyColumns+` FROM application_keys k
 		WHERE k.application_id = $1
-		ORDER BY k.created_at DESC, `+t.byteOrder("k.id")+` DESC`, applicationID)
+		ORDER BY k.created_at DESC, `+t.engine.byteOrder("k.id")+` DESC`, applicationID)
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ type bulkArgs struct {
 	numbered bool
 }
 
-func newBulkArgs(engine Engine) *bulkArgs { return &bulkArgs{numbered: engine == Postgres} }
+func newBulkArgs(engine Engine) *bulkArgs { return &bulkArgs{numbered: engine.numbered()} }
 
 // add appends v and returns its placeholder.
 func (b *bulkArgs) add(v any) string {
@@ -263,7 +263,7 @@ func (t *tx) AddTeamMembers(ctx context.Context, orgID string, members []account
 	}, func(b *bulkArgs, i int) string {
 		if i == 0 {
 			// PostgreSQL types the VALUES columns by their first row.
-			return "(" + t.textArg(b.add(members[i].TeamID)) + ", " + t.textArg(b.add(members[i].AccountID)) + ")"
+			return "(" + t.engine.textArg(b.add(members[i].TeamID)) + ", " + t.engine.textArg(b.add(members[i].AccountID)) + ")"
 		}
 		return b.row(members[i].TeamID, members[i].AccountID)
 	})
@@ -271,15 +271,6 @@ func (t *tx) AddTeamMembers(ctx context.Context, orgID string, members []account
 		return account.Errorf(account.ENOTFOUND, "member not found")
 	}
 	return translate(err, "team member")
-}
-
-// textArg is placeholder ph typed as text on PostgreSQL, where a VALUES list outside
-// an INSERT gives its parameters no type of their own.
-func (t *tx) textArg(ph string) string {
-	if t.engine == Postgres {
-		return "CAST(" + ph + " AS TEXT)"
-	}
-	return ph
 }
 
 // CreateInvitations inserts invs, as CreateInvitation would one by one. A second

@@ -172,15 +172,6 @@ func (db *DB) dropLease() {
 	db.setCache(func(s cacheState) cacheState { s.until = 0; return s })
 }
 
-// nowMillis is the database's clock in Unix milliseconds, read when the statement
-// runs.
-func (db *DB) nowMillis() string {
-	if db.engine == Postgres {
-		return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
-	}
-	return "CAST(unixepoch('subsec') * 1000 AS INTEGER)"
-}
-
 // leaseTx runs stmt in a transaction of its own that, on PostgreSQL, first holds
 // the advisory locks keys exclusively, in that order; it reports the rows stmt
 // changed.
@@ -192,7 +183,7 @@ func (db *DB) leaseTx(ctx context.Context, keys []int64, stmt string, args ...an
 		return 0, err
 	}
 	defer sqlTx.Rollback()
-	if db.engine == Postgres {
+	if db.engine.rowLocks() {
 		for _, key := range keys {
 			if _, err := sqlTx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, key); err != nil {
 				return 0, err
@@ -214,7 +205,7 @@ func (db *DB) leaseTx(ctx context.Context, keys []int64, stmt string, args ...an
 func (db *DB) acquireLease(ctx context.Context) (taken bool, err error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	now := db.nowMillis()
+	now := db.engine.nowMillis()
 	// A look first, without the locks: most of the time another process holds the
 	// lease or wrote lately, and the writers need not wait for the locks.
 	var free bool
@@ -241,7 +232,7 @@ func (db *DB) acquireLease(ctx context.Context) (taken bool, err error) {
 // go of it, for the writer waiting, and reports it revoked.
 func (db *DB) renewLease(ctx context.Context) (revoked bool, err error) {
 	asked := time.Since(db.clock0)
-	now := db.nowMillis()
+	now := db.engine.nowMillis()
 	n, err := db.leaseTx(ctx, []int64{leaseLock}, `UPDATE cache_lease SET until_ms = `+now+` + $2
 		WHERE id = 1 AND holder = $1 AND NOT revoked AND until_ms >= `+now,
 		db.instance, leaseTTL.Milliseconds())
@@ -280,7 +271,7 @@ func (e *errLeaseHeld) Error() string { return "cache lease held by " + e.holder
 // ends. Then, unless this process holds the lease, it fails with errLeaseHeld if
 // another process holds a valid one.
 func (db *DB) fenceWrite(ctx context.Context, sqlTx *sql.Tx) error {
-	if db.engine == Postgres {
+	if db.engine.rowLocks() {
 		if _, err := sqlTx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, int64(holderLock)); err != nil {
 			return fmt.Errorf("cache lease: %w", err)
 		}
@@ -290,14 +281,14 @@ func (db *DB) fenceWrite(ctx context.Context, sqlTx *sql.Tx) error {
 	if db.holdsLease() {
 		return nil
 	}
-	if db.engine == Postgres {
+	if db.engine.rowLocks() {
 		if _, err := sqlTx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, int64(leaseLock)); err != nil {
 			return fmt.Errorf("cache lease: %w", err)
 		}
 	}
 	var holder string
 	var valid bool
-	err := sqlTx.QueryRowContext(ctx, `SELECT COALESCE(holder, ''), until_ms >= `+db.nowMillis()+`
+	err := sqlTx.QueryRowContext(ctx, `SELECT COALESCE(holder, ''), until_ms >= `+db.engine.nowMillis()+`
 		FROM cache_lease WHERE id = 1`).Scan(&holder, &valid)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
@@ -313,14 +304,14 @@ func (db *DB) fenceWrite(ctx context.Context, sqlTx *sql.Tx) error {
 
 // revokeLease revokes holder's lease and waits until it is let go or runs out.
 func (db *DB) revokeLease(ctx context.Context, holder string) error {
-	if _, err := db.writer.ExecContext(ctx, `UPDATE cache_lease SET revoked = TRUE, revoked_at_ms = `+db.nowMillis()+`
+	if _, err := db.writer.ExecContext(ctx, `UPDATE cache_lease SET revoked = TRUE, revoked_at_ms = `+db.engine.nowMillis()+`
 		WHERE id = 1 AND holder = $1`, holder); err != nil {
 		return fmt.Errorf("revoke cache lease: %w", err)
 	}
 	for {
 		var current string
 		var valid bool
-		err := db.writer.QueryRowContext(ctx, `SELECT COALESCE(holder, ''), until_ms >= `+db.nowMillis()+`
+		err := db.writer.QueryRowContext(ctx, `SELECT COALESCE(holder, ''), until_ms >= `+db.engine.nowMillis()+`
 			FROM cache_lease WHERE id = 1`).Scan(&current, &valid)
 		if err != nil {
 			return fmt.Errorf("cache lease: %w", err)

@@ -57,7 +57,7 @@ func (t *tx) SeatsOfAccount(ctx context.Context, accountID, applicationID string
 		JOIN organizations o ON o.id = s.org_id
 		JOIN accounts a ON a.id = s.account_id
 		WHERE s.account_id = $1 AND su.application_id = $2
-		ORDER BY `+t.byteOrder("o.name")+`, o.id, su.id`, accountID, applicationID)
+		ORDER BY `+t.engine.byteOrder("o.name")+`, o.id, su.id`, accountID, applicationID)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,7 @@
 // Package sqlstore is Roster's only database code. It implements account.Store on
 // SQLite (modernc, embedded) and PostgreSQL (pgx) with one set of hand-written
-// queries: both engines accept $N placeholders, and the few differences live in the
-// dialect type. Migrations for each engine are embedded and applied by Migrate.
+// queries: both engines accept $N placeholders, and the few differences are methods
+// of Engine, in dialect.go. Migrations for each engine are embedded and applied by Migrate.
 package sqlstore
 
 import (

@@ -87,7 +87,7 @@ func (t *tx) ClaimImport(ctx context.Context, owner string, now, until time.Time
 	err := t.q.QueryRowContext(ctx, `
 		SELECT `+importColumns+` FROM imports i
 		WHERE i.state IN ('queued', 'running') AND i.lease_until <= $1
-		ORDER BY i.id LIMIT 1`+t.skipLocked(), ts(now)).
+		ORDER BY i.id LIMIT 1`+t.engine.skipLocked(), ts(now)).
 		Scan(importDest(&imp)...)
 	if err != nil {
 		return account.Import{}, translate(err, "claimable import")

@@ -106,7 +106,7 @@ func (t *tx) ActiveMembersWithRoles(ctx context.Context, orgID string, roleIDs [
 		SELECT `+accountColumns+`
 		FROM memberships m JOIN accounts a ON a.id = m.account_id
 		WHERE m.org_id = `+a.add(orgID)+` AND m.state = 'active' AND m.role_id IN (`+a.list(roleIDs)+`)
-		ORDER BY `+t.byteOrder("a.email_key")+`, a.id`, a...)
+		ORDER BY `+t.engine.byteOrder("a.email_key")+`, a.id`, a...)
 	if err != nil {
 		return nil, err
 	}

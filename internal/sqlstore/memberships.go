@@ -44,7 +44,7 @@ func (t *tx) MembershipsOfAccount(ctx context.Context, accountID string) ([]acco
 		SELECT `+membershipColumns+`, `+organizationColumns+`
 		FROM memberships m JOIN organizations o ON o.id = m.org_id
 		WHERE m.account_id = $1
-		ORDER BY `+t.byteOrder("o.name")+`, o.id`, accountID)
+		ORDER BY `+t.engine.byteOrder("o.name")+`, o.id`, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +270,7 @@ func memberQueries(engine Engine, f account.MemberFilter) memberQuery {
 	}
 	var conds []string
 	if f.Q != "" {
-		conds = append(conds, contains(engine, x+`.search`, a.add(needle(f.Q))))
+		conds = append(conds, engine.contains(x+`.search`, a.add(needle(f.Q))))
 	}
 	if f.RoleID != "" {
 		conds = append(conds, x+`.role_id = `+a.add(f.RoleID))
@@ -300,7 +300,7 @@ func memberQueries(engine Engine, f account.MemberFilter) memberQuery {
 	// PostgreSQL, whose merge semi-join would otherwise read the seats from the first
 	// account on (20 times slower in the middle of 100,000 members).
 	boundHolds := func(conds []string, after string) {
-		if i := slices.Index(conds, holds("")); i >= 0 && engine == Postgres {
+		if i := slices.Index(conds, holds("")); i >= 0 && engine.boundsMergeJoins() {
 			conds[i] = holds(after)
 		}
 	}
@@ -339,7 +339,7 @@ func memberQueries(engine Engine, f account.MemberFilter) memberQuery {
 		if f.After != "" {
 			after := a.add(f.After)
 			conds = append(conds, col+` > `+after)
-			if engine == Postgres {
+			if engine.boundsMergeJoins() {
 				conds = append(conds, `a.id > `+after) // see below
 			}
 			boundHolds(conds, after)
@@ -369,7 +369,7 @@ func memberQueries(engine Engine, f account.MemberFilter) memberQuery {
 	if f.After != "" {
 		after := a.add(f.After)
 		conds = append(conds, x+`.account_id > `+after)
-		if x == "m" && engine == Postgres {
+		if x == "m" && engine.boundsMergeJoins() {
 			// The same bound on a.id lets PostgreSQL's merge join start the accounts'
 			// index at the cursor, not at its beginning (20 times faster at 100,000
 			// members). SQLite's nested loop needs no help, and in the driven cases the

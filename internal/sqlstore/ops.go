@@ -39,12 +39,8 @@ func (db *DB) SchemaVersion(ctx context.Context) (int64, error) {
 }
 
 func schemaVersion(ctx context.Context, q querier, e Engine) (int64, error) {
-	tables := `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1`
-	if e == SQLite {
-		tables = `SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = $1`
-	}
 	var exists int
-	err := q.QueryRowContext(ctx, tables, "goose_db_version").Scan(&exists)
+	err := q.QueryRowContext(ctx, e.countTables(), "goose_db_version").Scan(&exists)
 	if err != nil {
 		return 0, fmt.Errorf("schema version: %w", err)
 	}

@@ -86,7 +86,7 @@ func (t *tx) FindOrganizations(ctx context.Context, f account.OrganizationFilter
 	var a args
 	var conds []string
 	if f.Q != "" {
-		conds = append(conds, contains(t.engine, `o.search`, a.add(needle(f.Q))))
+		conds = append(conds, t.engine.contains(`o.search`, a.add(needle(f.Q))))
 	}
 	if f.Kind != "" {
 		conds = append(conds, `o.kind = `+a.add(string(f.Kind)))
@@ -140,11 +140,11 @@ func (t *tx) LockOrganization(ctx context.Context, id string) error {
 		return nil
 	}
 	var got string
-	err := t.q.QueryRowContext(ctx, `SELECT id FROM organizations WHERE id = $1`+t.forNoKeyUpdate(), id).Scan(&got)
+	err := t.q.QueryRowContext(ctx, `SELECT id FROM organizations WHERE id = $1`+t.engine.forNoKeyUpdate(), id).Scan(&got)
 	if err != nil {
 		return translate(err, "organization")
 	}
-	if t.engine == Postgres {
+	if t.engine.rowLocks() {
 		if t.orgLocked == nil {
 			t.orgLocked = map[string]bool{}
 		}
@@ -159,7 +159,7 @@ func (t *tx) LockOrganization(ctx context.Context, id string) error {
 // locked by its holder and no two transactions can take them in different orders.
 // On SQLite it does nothing.
 func (t *tx) lockSeats(ctx context.Context, orgID string) error {
-	if t.engine != Postgres {
+	if !t.engine.rowLocks() {
 		return nil
 	}
 	err := t.LockOrganization(ctx, orgID)
@@ -172,13 +172,13 @@ func (t *tx) lockSeats(ctx context.Context, orgID string) error {
 // lockSeatsOfAccount is lockSeats for every organization accountID is a member of,
 // in the order of their ids (an account's deletion removes its seats everywhere).
 func (t *tx) lockSeatsOfAccount(ctx context.Context, accountID string) error {
-	if t.engine != Postgres {
+	if !t.engine.rowLocks() {
 		return nil
 	}
 	rows, err := t.q.QueryContext(ctx, `
 		SELECT o.id FROM organizations o
 		WHERE o.id IN (SELECT org_id FROM memberships WHERE account_id = $1)
-		ORDER BY o.id`+t.forNoKeyUpdate(), accountID)
+		ORDER BY o.id`+t.engine.forNoKeyUpdate(), accountID)
 	if err != nil {
 		return err
 	}

@@ -38,15 +38,6 @@ func (t *tx) EnqueueEmail(ctx context.Context, e account.Email) error {
 	return translate(err, "outbox message")
 }
 
-// skipLocked makes a FOR UPDATE skip the rows another transaction holds, on
-// PostgreSQL; SQLite needs no row locks (its writers are serial).
-func (db *DB) skipLocked() string {
-	if db.engine == Postgres {
-		return " FOR UPDATE SKIP LOCKED"
-	}
-	return ""
-}
-
 // ClaimEmails claims, for owner (a worker's identity), up to limit pending messages
 // due at now (next_at <= now) whose claim is absent or expired, for lease: each gets
 // claimed_until = now+lease, claimed_by = owner and one more attempt. They come back
@@ -65,7 +56,7 @@ func (db *DB) ClaimEmails(ctx context.Context, owner string, now time.Time, limi
 		WHERE id IN (
 			SELECT id FROM outbox
 			WHERE state = 'pending' AND next_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2)
-			ORDER BY next_at, id LIMIT $3`+db.skipLocked()+`)
+			ORDER BY next_at, id LIMIT $3`+db.engine.skipLocked()+`)
 		RETURNING `+outboxColumns,
 		ts(now.Add(lease)), ts(now), limit, owner)
 	if err != nil {

@@ -36,17 +36,6 @@ func where(conds []string) string {
 	return " WHERE " + strings.Join(conds, " AND ")
 }
 
-// contains is the condition "col contains the needle of placeholder ph", where both
-// are lower-cased in Go: instr on SQLite, strpos on PostgreSQL. A plain substring
-// search costs a fraction of LIKE '%…%' per row (no case folding, no pattern) and
-// has no wildcards to escape. Pass the needle through needle.
-func contains(engine Engine, col, ph string) string {
-	if engine == Postgres {
-		return "strpos(" + col + ", " + ph + ") > 0"
-	}
-	return "instr(" + col + ", " + ph + ") > 0"
-}
-
 // needle is the lower-cased search text that contains matches.
 func needle(q string) string { return strings.ToLower(q) }
 
@@ -104,49 +93,3 @@ func limit(a *args, n int) string {
 }
 
 // The few dialect differences, each in one helper.
-
-// forUpdate locks the selected rows until the transaction ends on PostgreSQL; SQLite
-// has no row locks (and needs none: its writers are serial).
-func (t *tx) forUpdate() string {
-	if t.engine == Postgres {
-		return " FOR UPDATE"
-	}
-	return ""
-}
-
-// forNoKeyUpdate locks the selected rows as an UPDATE that changes no key would,
-// until the transaction ends, on PostgreSQL; SQLite has no row locks.
-func (t *tx) forNoKeyUpdate() string {
-	if t.engine == Postgres {
-		return " FOR NO KEY UPDATE"
-	}
-	return ""
-}
-
-// skipLocked locks the selected rows until the transaction ends and skips those
-// another transaction holds, on PostgreSQL (a claim that concurrent claimers share);
-// SQLite needs no row locks (its writers are serial).
-func (t *tx) skipLocked() string {
-	if t.engine == Postgres {
-		return " FOR UPDATE SKIP LOCKED"
-	}
-	return ""
-}
-
-// byteOrder makes col sort by its bytes, as Go's strings.Compare does: SQLite's
-// default collation already does; PostgreSQL's follows the database's locale.
-func (t *tx) byteOrder(col string) string {
-	if t.engine == Postgres {
-		return col + ` COLLATE "C"`
-	}
-	return col
-}
-
-// timeArg is placeholder ph of a time (passed as ts) in the select list of an
-// INSERT … SELECT, where PostgreSQL cannot infer its type and would take it for text.
-func (t *tx) timeArg(ph string) string {
-	if t.engine == Postgres {
-		return "CAST(" + ph + " AS TIMESTAMPTZ)"
-	}
-	return ph
-}

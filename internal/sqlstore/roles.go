@@ -25,7 +25,7 @@ func (t *tx) CustomRoles(ctx context.Context, orgID string) ([]account.Role, err
 	rows, err := t.q.QueryContext(ctx, `
 		SELECT `+roleColumns+` FROM roles r
 		WHERE r.org_id = $1
-		ORDER BY `+t.byteOrder("r.name_key")+`, r.id`, orgID)
+		ORDER BY `+t.engine.byteOrder("r.name_key")+`, r.id`, orgID)
 	if err != nil {
 		return nil, err
 	}

@@ -430,13 +430,13 @@ func (t *tx) PutSCIMGroup(ctx context.Context, orgID, teamID string, externalID 
 	if externalID == nil {
 		_, err = t.q.ExecContext(ctx, `
 			INSERT INTO scim_groups (team_id, org_id, updated_at)
-			SELECT t.id, t.org_id, `+t.timeArg("$3")+` FROM teams t WHERE t.org_id = $1 AND t.id = $2
+			SELECT t.id, t.org_id, `+t.engine.timeArg("$3")+` FROM teams t WHERE t.org_id = $1 AND t.id = $2
 			ON CONFLICT (team_id) DO UPDATE SET updated_at = excluded.updated_at`, orgID, teamID, ts(at))
 		return translate(err, "group")
 	}
 	_, err = t.q.ExecContext(ctx, `
 		INSERT INTO scim_groups (team_id, org_id, external_id, updated_at)
-		SELECT t.id, t.org_id, `+t.textArg("$3")+`, `+t.timeArg("$4")+` FROM teams t WHERE t.org_id = $1 AND t.id = $2
+		SELECT t.id, t.org_id, `+t.engine.textArg("$3")+`, `+t.engine.timeArg("$4")+` FROM teams t WHERE t.org_id = $1 AND t.id = $2
 		ON CONFLICT (team_id) DO UPDATE SET external_id = excluded.external_id, updated_at = excluded.updated_at`,
 		orgID, teamID, nullString(*externalID), ts(at))
 	return translate(err, "group")

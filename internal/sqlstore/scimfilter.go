@@ -33,24 +33,6 @@ type scimValues struct {
 	implicit     map[string]scimCol
 }
 
-// jsonValues are the columns of the values of a JSON array column, one row each, as
-// alias je: the text sub-attributes lower-cased, primary a condition.
-func jsonValues(engine Engine, col string) (from string, elem map[string]scimCol) {
-	text := func(sub string) scimCol {
-		if engine == Postgres {
-			return scimCol{expr: "lower(COALESCE(je.value->>'" + sub + "', ''))", kind: account.SCIMText}
-		}
-		return scimCol{expr: "lower(COALESCE(json_extract(je.value, '$." + sub + "'), ''))", kind: account.SCIMText}
-	}
-	elem = map[string]scimCol{"value": text("value"), "type": text("type"), "display": text("display")}
-	if engine == Postgres {
-		elem["primary"] = scimCol{expr: "COALESCE(je.value->>'primary' = 'true', false)", kind: account.SCIMBool}
-		return "jsonb_array_elements(CAST(" + col + " AS jsonb)) je", elem
-	}
-	elem["primary"] = scimCol{expr: "(COALESCE(json_extract(je.value, '$.primary'), 0) = 1)", kind: account.SCIMBool}
-	return "json_each(" + col + ") je", elem
-}
-
 // implicitValue is the one value, of type work and primary, that a member no
 // identity provider described shows: its account's address or phone number.
 func implicitValue(expr string) map[string]scimCol {
@@ -64,7 +46,7 @@ func userValueCols(engine Engine, cols map[string]scimCol) {
 		"emails":       {"u.emails", "a.email_key", "u.account_id IS NULL"},
 		"phoneNumbers": {"u.phones", "a.phone", "u.account_id IS NULL AND a.phone <> ''"},
 	} {
-		from, elem := jsonValues(engine, c.col)
+		from, elem := engine.jsonValues(c.col)
 		cols[name] = scimCol{values: &scimValues{outer: "u.account_id IS NOT NULL", from: from, where: "1 = 1", elem: elem,
 			implicitWhen: c.when, implicit: implicitValue(c.implicit)}}
 	}
@@ -236,15 +218,15 @@ func compileSCIM(engine Engine, f *account.SCIMFilter, a *args, cols map[string]
 		case "pr":
 			return "(" + e + " <> '')", nil
 		case "eq":
-			return contains(engine, lines, a.add("\n"+v+"\n")), nil
+			return engine.contains(lines, a.add("\n"+v+"\n")), nil
 		case "ne":
-			return "(NOT " + contains(engine, lines, a.add("\n"+v+"\n")) + ")", nil
+			return "(NOT " + engine.contains(lines, a.add("\n"+v+"\n")) + ")", nil
 		case "co":
-			return contains(engine, e, a.add(v)), nil
+			return engine.contains(e, a.add(v)), nil
 		case "sw":
-			return contains(engine, lines, a.add("\n"+v)), nil
+			return engine.contains(lines, a.add("\n"+v)), nil
 		case "ew":
-			return contains(engine, lines, a.add(v+"\n")), nil
+			return engine.contains(lines, a.add(v+"\n")), nil
 		}
 		return "", unsupported
 	}
@@ -271,7 +253,7 @@ func compileSCIM(engine Engine, f *account.SCIMFilter, a *args, cols map[string]
 			cond = e + " IS NULL OR " + cond
 		}
 	case "co":
-		cond = contains(engine, e, a.add(v))
+		cond = engine.contains(e, a.add(v))
 	case "sw":
 		cond = "substr(" + e + ", 1, " + n + ") = " + a.add(v)
 	case "ew":

@@ -42,7 +42,7 @@ func (t *tx) Subscription(ctx context.Context, orgID, id string) (account.Subscr
 // Subscriptions lists orgID's subscriptions by application key, start, then id.
 func (t *tx) Subscriptions(ctx context.Context, orgID string) ([]account.Subscription, error) {
 	rows, err := t.q.QueryContext(ctx, subscriptionSelect+`su.org_id = $1
-		ORDER BY `+t.byteOrder("ap.key")+`, su.starts_at, `+t.byteOrder("su.id"), orgID)
+		ORDER BY `+t.engine.byteOrder("ap.key")+`, su.starts_at, `+t.engine.byteOrder("su.id"), orgID)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (t *tx) AssignSeat(ctx context.Context, orgID, subscriptionID, accountID st
 	org, sub, acct, when := a.add(orgID), a.add(subscriptionID), a.add(accountID), a.add(ts(at))
 	res, err := t.q.ExecContext(ctx, `
 		INSERT INTO seats (subscription_id, org_id, account_id, created_at)
-		SELECT su.id, su.org_id, m.account_id, `+t.timeArg(when)+`
+		SELECT su.id, su.org_id, m.account_id, `+t.engine.timeArg(when)+`
 		FROM subscriptions su JOIN memberships m ON m.org_id = su.org_id
 		WHERE su.id = `+sub+` AND su.org_id = `+org+` AND m.account_id = `+acct+`
 		ON CONFLICT (subscription_id, account_id) DO NOTHING`, a...)
@@ -159,7 +159,7 @@ func (t *tx) CopySeats(ctx context.Context, orgID, from, to string, at time.Time
 	org, src, dst, when := a.add(orgID), a.add(from), a.add(to), a.add(ts(at))
 	res, err := t.q.ExecContext(ctx, `
 		INSERT INTO seats (subscription_id, org_id, account_id, created_at)
-		SELECT su.id, su.org_id, st.account_id, `+t.timeArg(when)+`
+		SELECT su.id, su.org_id, st.account_id, `+t.engine.timeArg(when)+`
 		FROM subscriptions su JOIN seats st ON st.org_id = su.org_id
 		WHERE su.id = `+dst+` AND su.org_id = `+org+` AND st.subscription_id = `+src+`
 		ON CONFLICT (subscription_id, account_id) DO NOTHING`, a...)

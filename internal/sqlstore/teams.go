@@ -27,7 +27,7 @@ func teamDest(tm *account.Team) []any {
 // Teams lists orgID's teams by name, case-insensitively, with their member counts.
 func (t *tx) Teams(ctx context.Context, orgID string) ([]account.Team, error) {
 	rows, err := t.q.QueryContext(ctx, teamSelect+`t.org_id = $1`+teamGroup+
-		` ORDER BY `+t.byteOrder("t.name_key")+`, t.id`, orgID)
+		` ORDER BY `+t.engine.byteOrder("t.name_key")+`, t.id`, orgID)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func (t *tx) Teams(ctx context.Context, orgID string) ([]account.Team, error) {
 func (t *tx) TeamRefs(ctx context.Context, orgID string) ([]account.Team, error) {
 	rows, err := t.q.QueryContext(ctx, `
 		SELECT t.id, t.org_id, t.name, t.created_at, t.updated_at, 0 FROM teams t
-		WHERE t.org_id = $1 ORDER BY `+t.byteOrder("t.name_key")+`, t.id`, orgID)
+		WHERE t.org_id = $1 ORDER BY `+t.engine.byteOrder("t.name_key")+`, t.id`, orgID)
 	if err != nil {
 		return nil, err
 	}
