@@ -125,8 +125,8 @@ func TestWorkerDeliversOnce(t *testing.T) {
 			t.Fatalf("received %v, want 4 messages", got)
 		}
 		for _, id := range ids {
-			if got[mail.MessageID(id)] != 1 {
-				t.Errorf("%s received %d times", id, got[mail.MessageID(id)])
+			if got[mail.MessageID(id, "")] != 1 {
+				t.Errorf("%s received %d times", id, got[mail.MessageID(id, "")])
 			}
 			if m := message(t, db, id); m.State != account.OutboxSent || !m.SentAt.Equal(t0) || m.Attempts != 1 {
 				t.Errorf("%s: %+v", id, m)
@@ -175,7 +175,7 @@ func TestWorkerRetriesTemporaryFailures(t *testing.T) {
 		if m.State != account.OutboxSent || m.Attempts != 2 || m.LastError != "" {
 			t.Fatalf("after the retry: %+v", m)
 		}
-		if got := srv.CountByMessageID(); len(got) != 1 || got[mail.MessageID(ids[0])] != 1 {
+		if got := srv.CountByMessageID(); len(got) != 1 || got[mail.MessageID(ids[0], "")] != 1 {
 			t.Errorf("received %v", got)
 		}
 	})
@@ -335,7 +335,7 @@ func TestWorkersShareTheOutbox(t *testing.T) {
 				t.Errorf("%d distinct messages received, want %d", len(got), n)
 			}
 			for _, id := range ids {
-				if c := got[mail.MessageID(id)]; c != 1 {
+				if c := got[mail.MessageID(id, "")]; c != 1 {
 					t.Errorf("%s received %d times", id, c)
 				}
 			}
