@@ -90,12 +90,16 @@ func (s *Service) RequestSeats(ctx context.Context, actor Actor, orgRef string, 
 		if err := tx.CreateSeatRequest(ctx, r); err != nil {
 			return err
 		}
-		// The operators decide: each active one is told, in this transaction.
+		// The operators decide: each active one is told, in this transaction (but an
+		// operator asking on an organization's behalf, who knows).
 		operators, err := tx.ActiveOperators(ctx)
 		if err != nil {
 			return err
 		}
 		for _, op := range operators {
+			if op.ID == actor.Account.ID {
+				continue
+			}
 			n := s.notice(NoticeSeatRequest, a.org, actor, Member{Account: op})
 			n.Application, n.Seats, n.Message = app.Name, r.Quantity, note
 			n.Link = s.baseURL + "/operator/seat-requests" // the console's Seat requests screen
@@ -258,8 +262,12 @@ func (s *Service) DenySeatRequest(ctx context.Context, actor Actor, id string) (
 // notifyRequester tells the person who asked for seats what became of the request
 // (kind: approved or denied; seats: the seats added, or asked for). Only while they
 // are an active member of the organization, which the email is about: someone who
-// has left it, or whose account is gone, is not told.
+// has left it, or whose account is gone, is not told; nor is an operator who decides
+// on their own request.
 func (s *Service) notifyRequester(ctx context.Context, tx Tx, actor Actor, r SeatRequest, kind string, seats int) error {
+	if r.RequestedBy == actor.Account.ID {
+		return nil
+	}
 	m, err := tx.Membership(ctx, r.OrgID, r.RequestedBy)
 	if ErrorCode(err) == ENOTFOUND || (err == nil && m.State != MemberActive) {
 		return nil
