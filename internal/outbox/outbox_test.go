@@ -381,3 +381,32 @@ func TestWakeOnCommit(t *testing.T) {
 	w.Wake()
 	w.Wake() // never blocks, even with a wake-up pending
 }
+
+// TestWorkerNeverMailsPlaceholders: an email to a placeholder address left in the
+// outbox (written before Roster refused to enqueue them) fails at once, unsent.
+func TestWorkerNeverMailsPlaceholders(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		var mu sync.Mutex
+		var tried []string
+		srv := smtptest.Start(t, func(s *smtptest.Server) {
+			s.Rcpt = func(to string) error {
+				mu.Lock()
+				defer mu.Unlock()
+				tried = append(tried, to)
+				return nil
+			}
+		})
+		c := &clock{t: t0}
+		w := newWorker(t, db, srv, c)
+		ids := enqueue(t, db, t0, "06h3qq1smtzt3ktx8d2wae9vsm@scim.invalid", "ada@acme.example")
+		runOnce(t, w, 1, 0, 1)
+		if m := message(t, db, ids[0]); m.State != account.OutboxFailed || !strings.Contains(m.LastError, "placeholder") {
+			t.Errorf("the placeholder's email is %s (%q), want failed", m.State, m.LastError)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(tried) != 1 || tried[0] != "ada@acme.example" {
+			t.Errorf("recipients tried: %v, want ada@acme.example alone", tried)
+		}
+	})
+}
