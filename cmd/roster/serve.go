@@ -103,7 +103,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	worker := &outbox.Worker{Store: db, Sender: sender, From: cfg.MailFrom, Log: log, Observe: m.ObserveDelivery}
+	worker := &outbox.Worker{Store: db, Sender: sender, From: cfg.MailFrom, Domain: mail.MessageDomain(cfg.BaseURL),
+		Log: log, Observe: m.ObserveDelivery}
 	db.OnEmail(worker.Wake) // deliver at once; the poll is for retries and other processes
 	// The worker outlives the requests: it stops once the last answers and the work
 	// queued after them are done, so that the emails they wrote go out now. Stopped,

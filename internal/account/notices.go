@@ -22,6 +22,15 @@ const (
 	NoticeVerifyEmail   = "account.verify_email"
 	NoticeAccountExists = "account.exists"
 	NoticePasswordReset = "account.password_reset"
+	// NoticeActivation welcomes a person whose account an organization created (by
+	// SCIM) with a link to set its password.
+	NoticeActivation = "account.activation"
+
+	// Emails of seat requests: the request to the operators, the decision to the
+	// person who asked.
+	NoticeSeatRequest         = "seat_request.created"
+	NoticeSeatRequestApproved = "seat_request.approved"
+	NoticeSeatRequestDenied   = "seat_request.denied"
 )
 
 // Notice is an email telling a person that their access changed: what changed, in
@@ -35,11 +44,16 @@ type Notice struct {
 	Application  string // seat notices: the application's name
 	Role         string // role notices: the new role's name
 	PreviousRole string // role notices: the old role's name
-	Link         string // the call to action's URL
-	Secret       string // the one-time token in Link, if any: scrubbed from the outbox once sent
-	Expires      string // invitations, verification and reset links: when the link stops working
-	Message      string // join requests: the requester's message
-	ActorEmail   string // join requests: the requester's email
+	// Allows says in words what the new role lets the person do, its permissions in
+	// catalogue order ("see its members and teams, invite people"); empty for a role
+	// with none.
+	Allows     string
+	Seats      int    // seat requests: the seats asked for, or the seats an approval added
+	Link       string // the call to action's URL
+	Secret     string // the one-time token in Link, if any: scrubbed from the outbox once sent
+	Expires    string // invitations, verification and reset links: when the link stops working
+	Message    string // join requests: the requester's message; seat requests: the note
+	ActorEmail string // join requests: the requester's email
 }
 
 // Renderer turns a notice into an email's subject, text and HTML (internal/mail
@@ -51,9 +65,6 @@ type Renderer interface {
 // notify writes the notice to the outbox in tx, the transaction of the change. With
 // no Renderer configured, nothing is sent.
 func (s *Service) notify(ctx context.Context, tx Tx, orgID string, n Notice) error {
-	if strings.HasSuffix(n.To, "."+scimNoMailDomain) {
-		return nil // an identity provider's user with no address of their own
-	}
 	e, ok, err := s.email(orgID, n)
 	if err != nil || !ok {
 		return err
@@ -61,9 +72,11 @@ func (s *Service) notify(ctx context.Context, tx Tx, orgID string, n Notice) err
 	return tx.EnqueueEmail(ctx, e)
 }
 
-// email renders a notice into an outbox email; ok is false with no Renderer.
+// email renders a notice into an outbox email; ok is false with no Renderer, and
+// for an address that no mail can reach (Undeliverable): every email Roster writes
+// to the outbox is made here, so none ever goes to a placeholder.
 func (s *Service) email(orgID string, n Notice) (e Email, ok bool, err error) {
-	if s.renderer == nil {
+	if s.renderer == nil || Undeliverable(n.To) {
 		return e, false, nil
 	}
 	subject, text, html, err := s.renderer.Render(n)
@@ -96,5 +109,20 @@ func (s *Service) roleNotice(org Organization, actor Actor, m Member, from, to R
 	}
 	n := s.notice(kind, org, actor, m)
 	n.Role, n.PreviousRole = to.Name, from.Name
+	n.Allows = strings.Join(to.Permissions.Abilities(), ", ")
 	return n
+}
+
+// Undeliverable reports whether no email may be sent to address: an empty one, the
+// placeholder of an account without an address of its own (NoMailAddress), or any
+// address of the reserved .invalid top-level domain (RFC 2606), which can reach no
+// one.
+func Undeliverable(address string) bool {
+	a := strings.ToLower(strings.TrimSpace(address))
+	at := strings.LastIndexByte(a, '@')
+	if at < 0 || NoMailAddress(a) {
+		return true
+	}
+	domain := strings.TrimSuffix(a[at+1:], ".")
+	return domain == "invalid" || strings.HasSuffix(domain, ".invalid")
 }

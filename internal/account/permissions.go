@@ -155,3 +155,32 @@ var descriptions = map[Permission]string{
 
 // Description says what p allows ("" for a permission outside the catalogue).
 func (p Permission) Description() string { return descriptions[p] }
+
+// abilities say in a few words what each permission lets a person do, for the
+// emails that tell someone what their new role allows ("It lets you: …").
+var abilities = map[Permission]string{
+	PermMembersRead:        "see its members and teams",
+	PermMembersInvite:      "invite people",
+	PermMembersManage:      "edit and deactivate members",
+	PermMembersRemove:      "remove members",
+	PermRolesManage:        "manage roles",
+	PermTeamsManage:        "manage teams",
+	PermSeatsAssign:        "assign seats",
+	PermSeatsRequest:       "ask for more seats",
+	PermJoinRequestsReview: "review requests to join",
+	PermImportsRun:         "import members from spreadsheets",
+	PermAuditRead:          "read the audit log",
+	PermOrganizationManage: "change its settings and SCIM tokens",
+}
+
+// Abilities says in words what the set lets a person do, one phrase a permission, in
+// catalogue order; none for the empty set.
+func (s PermissionSet) Abilities() []string {
+	out := []string{}
+	for i, p := range catalogue {
+		if s&(1<<i) != 0 {
+			out = append(out, abilities[p])
+		}
+	}
+	return out
+}

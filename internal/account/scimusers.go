@@ -248,8 +248,9 @@ func scimUserNameTaken(name string) error {
 		Fields: []FieldError{{Field: "userName", Message: "is taken"}}}
 }
 
-// sendActivation mails a new account a link to set its password, valid as long as
-// the organization's invitations.
+// sendActivation mails a new account its activation email: the organization created
+// an account for the person, with a link to set its password, valid as long as the
+// organization's invitations.
 func (s *Service) sendActivation(ctx context.Context, tx Tx, org Organization, actor Actor, acct Account) error {
 	token, hash := s.newToken(resetPrefix)
 	now := s.now()
@@ -262,7 +263,7 @@ func (s *Service) sendActivation(ctx context.Context, tx Tx, org Organization, a
 	if err := tx.CreateAccountToken(ctx, t); err != nil {
 		return err
 	}
-	n := s.notice(NoticePasswordReset, org, actor, Member{Account: acct})
+	n := s.notice(NoticeActivation, org, actor, Member{Account: acct})
 	n.Expires = formatExpiry(t.ExpiresAt)
 	n.Link, n.Secret = s.baseURL+"/password-reset/"+token, token
 	return s.notify(ctx, tx, org.ID, n)

@@ -90,6 +90,23 @@ func (s *Service) RequestSeats(ctx context.Context, actor Actor, orgRef string, 
 		if err := tx.CreateSeatRequest(ctx, r); err != nil {
 			return err
 		}
+		// The operators decide: each active one is told, in this transaction (but an
+		// operator asking on an organization's behalf, who knows).
+		operators, err := tx.ActiveOperators(ctx)
+		if err != nil {
+			return err
+		}
+		for _, op := range operators {
+			if op.ID == actor.Account.ID {
+				continue
+			}
+			n := s.notice(NoticeSeatRequest, a.org, actor, Member{Account: op})
+			n.Application, n.Seats, n.Message = app.Name, r.Quantity, note
+			n.Link = s.baseURL + "/operator/seat-requests" // the console's Seat requests screen
+			if err := s.notify(ctx, tx, a.org.ID, n); err != nil {
+				return err
+			}
+		}
 		return s.audit(ctx, tx, actor, a.org.ID, "seat_request.created", "seat_request", r.ID, nil,
 			map[string]any{"application": app.Key, "quantity": r.Quantity, "note": note})
 	})
@@ -201,8 +218,11 @@ func (s *Service) ApproveSeatRequest(ctx context.Context, actor Actor, id string
 			map[string]any{"seats": before}, map[string]any{"seats": target.Seats, "seat_request": r.ID}); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, r.OrgID, "seat_request.approved", "seat_request", r.ID, nil,
-			map[string]any{"seats": seats, "subscription": target.ID})
+		if err := s.audit(ctx, tx, actor, r.OrgID, "seat_request.approved", "seat_request", r.ID, nil,
+			map[string]any{"seats": seats, "subscription": target.ID}); err != nil {
+			return err
+		}
+		return s.notifyRequester(ctx, tx, actor, r, NoticeSeatRequestApproved, seats)
 	})
 	return r, err
 }
@@ -231,9 +251,43 @@ func (s *Service) DenySeatRequest(ctx context.Context, actor Actor, id string) (
 		if err := tx.UpdateSeatRequest(ctx, r); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, r.OrgID, "seat_request.denied", "seat_request", r.ID, nil, nil)
+		if err := s.audit(ctx, tx, actor, r.OrgID, "seat_request.denied", "seat_request", r.ID, nil, nil); err != nil {
+			return err
+		}
+		return s.notifyRequester(ctx, tx, actor, r, NoticeSeatRequestDenied, r.Quantity)
 	})
 	return r, err
+}
+
+// notifyRequester tells the person who asked for seats what became of the request
+// (kind: approved or denied; seats: the seats added, or asked for). Only while they
+// are an active member of the organization, which the email is about: someone who
+// has left it, or whose account is gone, is not told; nor is an operator who decides
+// on their own request.
+func (s *Service) notifyRequester(ctx context.Context, tx Tx, actor Actor, r SeatRequest, kind string, seats int) error {
+	if r.RequestedBy == actor.Account.ID {
+		return nil
+	}
+	m, err := tx.Membership(ctx, r.OrgID, r.RequestedBy)
+	if ErrorCode(err) == ENOTFOUND || (err == nil && m.State != MemberActive) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	to, err := tx.AccountByID(ctx, r.RequestedBy)
+	if ErrorCode(err) == ENOTFOUND || (err == nil && to.State != AccountActive) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	app, err := tx.Application(ctx, r.ApplicationID)
+	if err != nil {
+		return err
+	}
+	n := s.notice(kind, r.Organization, actor, Member{Account: to})
+	n.Application, n.Seats, n.Message = app.Name, seats, r.Note
+	n.Link = s.baseURL + "/o/" + r.Organization.Slug + "/subscriptions" // the console's Subscriptions screen
+	return s.notify(ctx, tx, r.OrgID, n)
 }
 
 func (s *Service) pendingSeatRequest(ctx context.Context, tx Tx, id string) (SeatRequest, error) {

@@ -71,6 +71,9 @@ type AccountTx interface {
 	DeleteAccount(ctx context.Context, id string) error // cascades memberships, teams, sessions
 	CountOperators(ctx context.Context) (int, error)
 	FirstOperator(ctx context.Context) (Account, error) // the operator created first
+	// ActiveOperators lists the operators whose account is active, oldest first:
+	// the people the platform's requests (seat requests) are mailed to.
+	ActiveOperators(ctx context.Context) ([]Account, error)
 }
 
 // OrganizationTx holds the queries of organizations.

@@ -1,7 +1,11 @@
 package account
 
 import (
+	"crypto/rand"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestNormalizeEmail(t *testing.T) {
@@ -137,5 +141,40 @@ func TestCursor(t *testing.T) {
 	}
 	if p := pageOf[string](nil, 0, 2, func(s string) string { return s }); p.Items == nil || p.NextCursor != "" {
 		t.Errorf("empty page = %+v", p)
+	}
+}
+
+// TestUndeliverable: the placeholder a SCIM account without an address gets, in the
+// very shape CreateSCIMUser makes it, and any .invalid address, are never mailed.
+func TestUndeliverable(t *testing.T) {
+	id := NewIDSource(rand.Reader, time.Now).New() // an account id, as CreateSCIMUser draws it
+	placeholder := strings.ToLower(id) + "@" + scimNoMailDomain
+	for _, a := range []string{placeholder, strings.ToUpper(placeholder), " " + placeholder + " ", "x@scim.invalid.",
+		"x@other.invalid", "x@INVALID", "", "no-at-sign"} {
+		if !Undeliverable(a) {
+			t.Errorf("Undeliverable(%q) = false", a)
+		}
+	}
+	for _, a := range []string{"ada@acme.example", "ada@invalid.example", "ada@scim.invalid.example", "invalid@acme.example"} {
+		if Undeliverable(a) {
+			t.Errorf("Undeliverable(%q) = true", a)
+		}
+	}
+}
+
+// TestAbilities: every permission says in words what it allows, in catalogue order.
+func TestAbilities(t *testing.T) {
+	for _, p := range Catalogue() {
+		bit, _ := permBit(p)
+		if got := bit.Abilities(); len(got) != 1 || got[0] == "" {
+			t.Errorf("%s: abilities %q", p, got)
+		}
+	}
+	if got := (mustBit(PermAuditRead) | mustBit(PermMembersRead)).Abilities(); !slices.Equal(got,
+		[]string{"see its members and teams", "read the audit log"}) {
+		t.Errorf("abilities = %q", got)
+	}
+	if got := PermissionSet(0).Abilities(); len(got) != 0 {
+		t.Errorf("no permission: abilities %q", got)
 	}
 }

@@ -143,7 +143,7 @@ func TestConsoleUsers(t *testing.T) {
 		if m.RoleID != "admin" || strings.Join(m.Teams, ",") != "Support" {
 			t.Fatalf("after the inline changes cat is %s in %v", m.RoleID, m.Teams)
 		}
-		s.mailTo("cat@acme.test", "administrator")
+		s.mailTo("cat@acme.test", "is now Admin")
 
 		// The side panel: Licenses. Bob holds studio; Ada takes the last seat.
 		b.click(`#row-` + w.ada.AccountID + ` .name a`)
@@ -189,7 +189,7 @@ func TestConsoleUsers(t *testing.T) {
 		b.click(`#panel form.admin-toggle input[name=admin]`)
 		b.click(`#panel form.admin-toggle button`)
 		b.see(".flash", "Administrator rights updated")
-		s.mailTo("bob@acme.test", "administrator")
+		s.mailTo("bob@acme.test", "is now Admin")
 
 		// Deactivate (confirmed), reactivate, then remove (confirmed).
 		b.click(`#panel a[href*="confirm=deactivate"]`)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -22,13 +23,42 @@ type Message struct {
 	Subject string
 	Text    string // the plain-text part
 	HTML    string // the HTML part; empty sends the text alone
-	// ID makes the Message-ID header "<ID@roster>": every attempt at one outbox
+	// ID makes the Message-ID header "<ID@Domain>": every attempt at one outbox
 	// message sends the same, so a message delivered twice is recognisable.
 	ID string
+	// Domain is the Message-ID's domain: the host of Roster's base URL
+	// (MessageDomain); empty is DefaultDomain.
+	Domain string
 }
 
-// MessageID is the Message-ID header (with its angle brackets) of a message whose ID is id.
-func MessageID(id string) string { return "<" + id + "@roster>" }
+// DefaultDomain is the Message-ID's domain of a message without one.
+const DefaultDomain = "roster"
+
+// MessageDomain is the Message-ID domain of a Roster whose public URL is baseURL:
+// its host, without a port, lower-cased; DefaultDomain when baseURL has none.
+func MessageDomain(baseURL string) string {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return DefaultDomain
+	}
+	host := strings.Trim(strings.ToLower(u.Hostname()), "[]")
+	if host == "" {
+		return DefaultDomain
+	}
+	if strings.Contains(host, ":") { // an IPv6 literal: a domain literal
+		return "[" + host + "]"
+	}
+	return host
+}
+
+// MessageID is the Message-ID header (with its angle brackets) of a message whose ID
+// is id, in domain (DefaultDomain when empty).
+func MessageID(id, domain string) string {
+	if domain == "" {
+		domain = DefaultDomain
+	}
+	return "<" + id + "@" + domain + ">"
+}
 
 // Sender delivers messages.
 type Sender interface {
@@ -151,8 +181,13 @@ func (s *smtpSender) build(m Message) (*gomail.Msg, error) {
 	}
 	msg.Subject(m.Subject)
 	if m.ID != "" {
-		msg.SetMessageIDWithValue(m.ID + "@roster")
+		id := MessageID(m.ID, m.Domain)
+		msg.SetMessageIDWithValue(id[1 : len(id)-1])
 	}
+	// Every email of Roster is a notice sent by a machine (RFC 3834): auto-responders
+	// (out of office, vacation) do not answer it, nor does Exchange.
+	msg.SetGenHeader(gomail.Header("Auto-Submitted"), "auto-generated")
+	msg.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
 	msg.SetDate()
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	if m.HTML != "" {
@@ -186,6 +221,6 @@ func NewLogSender(log *slog.Logger) Sender { return logSender{log: log} }
 
 func (s logSender) Send(ctx context.Context, m Message) error {
 	s.log.InfoContext(ctx, "email (no SMTP server configured: not sent)",
-		"to", m.To, "subject", m.Subject, "message_id", MessageID(m.ID), "text", m.Text)
+		"to", m.To, "subject", m.Subject, "message_id", MessageID(m.ID, m.Domain), "text", m.Text)
 	return nil
 }

@@ -49,6 +49,9 @@ func TestSMTPSenderDelivers(t *testing.T) {
 		"From":       `"Roster" <no-reply@roster.example>`,
 		"To":         "<ada@acme.example>",
 		"Message-Id": "<em-0001@roster>",
+		// A notice, sent by a machine: auto-responders do not answer it.
+		"Auto-Submitted":           "auto-generated",
+		"X-Auto-Response-Suppress": "All",
 	} {
 		if got := r.Header.Get(h); got != want {
 			t.Errorf("header %s = %q, want %q", h, got, want)
@@ -73,6 +76,36 @@ func TestSMTPSenderDelivers(t *testing.T) {
 	r = srv.Received()[1]
 	if r.From != "ops@roster.example" || r.Type != "text/plain" || norm(r.Text) != norm(m.Text) || r.Header.Get("Message-Id") != "<em-0002@roster>" {
 		t.Errorf("text-only message: from %q type %q text %q id %q", r.From, r.Type, r.Text, r.Header.Get("Message-Id"))
+	}
+}
+
+// TestMessageIDDomain: the Message-ID's domain is the base URL's host, never the
+// machine's name nor localhost.
+func TestMessageIDDomain(t *testing.T) {
+	for base, want := range map[string]string{
+		"https://roster.acme.example":          "roster.acme.example",
+		"https://Roster.Acme.Example:8443/app": "roster.acme.example",
+		"http://127.0.0.1:8080":                "127.0.0.1",
+		"http://[2001:db8::1]:8080":            "[2001:db8::1]",
+		"":                                     "roster",
+		"::not a url":                          "roster",
+	} {
+		if got := mail.MessageDomain(base); got != want {
+			t.Errorf("MessageDomain(%q) = %q, want %q", base, got, want)
+		}
+	}
+	srv := smtptest.Start(t)
+	m := msg
+	m.Domain = mail.MessageDomain("https://roster.acme.example/")
+	if err := newSender(t, srv.URL()).Send(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	r := srv.Received()[0]
+	if got, want := r.Header.Get("Message-Id"), mail.MessageID("em-0001", "roster.acme.example"); got != want || want != "<em-0001@roster.acme.example>" {
+		t.Errorf("Message-Id = %q, want %q", got, want)
+	}
+	if r.Header.Get("Auto-Submitted") != "auto-generated" || r.Header.Get("X-Auto-Response-Suppress") != "All" {
+		t.Errorf("headers %v lack Auto-Submitted or X-Auto-Response-Suppress", r.Header)
 	}
 }
 

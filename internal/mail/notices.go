@@ -18,9 +18,18 @@ type noticeCopy struct {
 	Footer string
 }
 
+// seatRequestFooter ends the emails about a seat request's decision.
+const seatRequestFooter = "Roster, for {{.Organization}}. You get this email because you asked for more seats of " +
+	"{{.Application}} for {{.Organization}}."
+
 // accessFooter ends the emails about access changes.
 const accessFooter = "Roster, for {{.Organization}}. You get this email because your access in " +
 	"{{.Organization}} changed. If you did not expect it, tell an administrator of {{.Organization}}."
+
+// roleAllows says what the new role lets the person do, from its permissions; a role
+// with none manages nothing.
+const roleAllows = "{{if .Allows}}It lets you: {{.Allows}}.{{else}}It does not let you manage {{.Organization}}: " +
+	"you keep your membership, your teams and your seats.{{end}}"
 
 var noticeCopies = map[string]noticeCopy{
 	account.NoticeSeatAssigned: {
@@ -35,17 +44,17 @@ var noticeCopies = map[string]noticeCopy{
 	},
 	account.NoticeRoleChanged: {
 		Subject: "Your role in {{.Organization}} is now {{.Role}}",
-		Lead:    "{{.Actor}} changed your role in {{.Organization}} from {{.PreviousRole}} to {{.Role}}.",
+		Lead:    "{{.Actor}} changed your role in {{.Organization}} from {{.PreviousRole}} to {{.Role}}. " + roleAllows,
 		Action:  "See your access",
 	},
 	account.NoticeAdminGranted: {
-		Subject: "You are now an administrator of {{.Organization}}",
-		Lead:    "{{.Actor}} made you {{.Role}} of {{.Organization}} (until now: {{.PreviousRole}}). You can now manage its people, their roles and their seats.",
-		Action:  "Manage {{.Organization}}",
+		Subject: "Your role in {{.Organization}} is now {{.Role}}",
+		Lead:    "{{.Actor}} made you {{.Role}} of {{.Organization}} (until now: {{.PreviousRole}}). " + roleAllows,
+		Action:  "Open {{.Organization}}",
 	},
 	account.NoticeAdminRevoked: {
-		Subject: "You are no longer an administrator of {{.Organization}}",
-		Lead:    "{{.Actor}} changed your role in {{.Organization}} from {{.PreviousRole}} to {{.Role}}. You keep your access, but no longer manage the organization.",
+		Subject: "Your role in {{.Organization}} is now {{.Role}}",
+		Lead:    "{{.Actor}} changed your role in {{.Organization}} from {{.PreviousRole}} to {{.Role}}. " + roleAllows,
 		Action:  "See your access",
 	},
 	account.NoticeDeactivated: {
@@ -100,6 +109,37 @@ var noticeCopies = map[string]noticeCopy{
 		Action: "Choose a new password",
 		Footer: "You get this email because a password reset was asked for {{.To}}. " +
 			"If it was not you, ignore it: your password stays as it is.",
+	},
+	account.NoticeActivation: {
+		Subject: "Welcome to Roster: {{.Organization}} created an account for you",
+		Lead: "Welcome to Roster. Your organization {{.Organization}} created an account for you, {{.To}}" +
+			"{{if .Actor}} (through {{.Actor}}){{end}}. Set your password here to start using it: " +
+			"the link works once, until {{.Expires}}.",
+		Action: "Set my password",
+		Footer: "Roster, for {{.Organization}}. You get this email because {{.Organization}} created a Roster account for {{.To}}. " +
+			"If you did not expect it, tell an administrator of {{.Organization}}.",
+	},
+	account.NoticeSeatRequest: {
+		Subject: "{{.Organization}} asks for {{.Seats}} more seat{{if ne .Seats 1}}s{{end}} of {{.Application}}",
+		Lead: "{{.Actor}} ({{.ActorEmail}}) asked for {{.Seats}} more seat{{if ne .Seats 1}}s{{end}} of {{.Application}} for {{.Organization}}" +
+			"{{if .Message}} and wrote: \u201c{{.Message}}\u201d{{else}}.{{end}} " +
+			"Approve the request to raise the quota of its subscription, or deny it.",
+		Action: "Review the request",
+		Footer: "Roster. You get this email because you are an operator of this Roster, who decide on seat requests.",
+	},
+	account.NoticeSeatRequestApproved: {
+		Subject: "Your request for seats of {{.Application}} in {{.Organization}} is approved",
+		Lead: "{{.Actor}} approved your request for more seats of {{.Application}} in {{.Organization}}: " +
+			"its subscription has {{.Seats}} more seat{{if ne .Seats 1}}s{{end}}, which you can assign now.",
+		Action: "See the subscriptions",
+		Footer: seatRequestFooter,
+	},
+	account.NoticeSeatRequestDenied: {
+		Subject: "Your request for seats of {{.Application}} in {{.Organization}} is denied",
+		Lead: "{{.Actor}} denied your request for {{.Seats}} more seat{{if ne .Seats 1}}s{{end}} of {{.Application}} in {{.Organization}}. " +
+			"The quota of its subscription stays as it is.",
+		Action: "See the subscriptions",
+		Footer: seatRequestFooter,
 	},
 	account.NoticeRemoved: {
 		Subject: "You were removed from {{.Organization}}",

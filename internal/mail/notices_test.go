@@ -21,7 +21,11 @@ func TestNoticeGolden(t *testing.T) {
 		n := account.Notice{Kind: kind, To: "ada@acme.example", Name: "Ada", Organization: "Acme Corp",
 			Actor: "Grace Hopper", ActorEmail: "grace@acme.example", Application: "Studio and Support",
 			Role: "Admin", PreviousRole: "Member", Expires: "Tue 1 Dec 2026, 15:04 UTC",
-			Message: "I run the Lisbon office.", Link: "https://roster.acme.example/"}
+			Message: "I run the Lisbon office.", Link: "https://roster.acme.example/", Seats: 5,
+			Allows: "see its members and teams, invite people, assign seats"}
+		if kind == account.NoticeAdminRevoked {
+			n.Role, n.PreviousRole, n.Allows = "Member", "Admin", "" // a role with no permissions
+		}
 		platform := platformNotices[kind]
 		if platform {
 			n.Organization, n.Actor, n.ActorEmail = "", "", ""

@@ -30,8 +30,8 @@ func wantReceivedOnce(t *testing.T, srv *smtptest.Server, ids []string) {
 		t.Errorf("received %v, want each of %v once", got, ids)
 	}
 	for _, id := range ids {
-		if got[mail.MessageID(id)] != 1 {
-			t.Errorf("%s received %d times, want once", id, got[mail.MessageID(id)])
+		if got[mail.MessageID(id, "")] != 1 {
+			t.Errorf("%s received %d times, want once", id, got[mail.MessageID(id, "")])
 		}
 	}
 }
@@ -203,8 +203,8 @@ func TestWorkerDropAfterData(t *testing.T) {
 		c.Add(backoff)
 		runOnce(t, w, 1, 0, 0)
 		got := srv.CountByMessageID()
-		if len(got) != 1 || got[mail.MessageID(ids[0])] != 2 {
-			t.Errorf("received %v, want %s twice", got, mail.MessageID(ids[0]))
+		if len(got) != 1 || got[mail.MessageID(ids[0], "")] != 2 {
+			t.Errorf("received %v, want %s twice", got, mail.MessageID(ids[0], ""))
 		}
 		if m := message(t, db, ids[0]); m.State != account.OutboxSent || m.Attempts != 2 {
 			t.Errorf("after the retry: %+v", m)
@@ -262,12 +262,12 @@ func TestWorkerMarkFails(t *testing.T) {
 		b := newWorker(t, db, srv, c)
 		b.ID = "worker-b"
 		runOnce(t, b, 1, 0, 0) // cy@, handed back; bob@ stays claimed
-		if got := srv.CountByMessageID()[mail.MessageID(more[0])]; got != 1 {
+		if got := srv.CountByMessageID()[mail.MessageID(more[0], "")]; got != 1 {
 			t.Errorf("bob@ received %d times before the lease lapsed, want once", got)
 		}
 		c.Add(outbox.DefaultLease + time.Microsecond)
 		runOnce(t, b, 1, 0, 0)
-		if got := srv.CountByMessageID(); got[mail.MessageID(more[0])] != 2 || got[mail.MessageID(more[1])] != 1 {
+		if got := srv.CountByMessageID(); got[mail.MessageID(more[0], "")] != 2 || got[mail.MessageID(more[1], "")] != 1 {
 			t.Errorf("received %v, want bob@ twice (same Message-ID) and cy@ once", got)
 		}
 	})

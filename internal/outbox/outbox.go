@@ -68,7 +68,10 @@ const (
 type Worker struct {
 	Store  Store
 	Sender mail.Sender
-	From   string       // the From of every message
+	From   string // the From of every message
+	// Domain is the domain of every message's Message-ID: mail.MessageDomain of the
+	// base URL; empty is mail.DefaultDomain.
+	Domain string
 	Log    *slog.Logger // nil: slog.Default()
 	Now    func() time.Time
 
@@ -236,9 +239,17 @@ func (w *Worker) RunOnce(ctx context.Context) (sent, retried, failed int, err er
 			return sent, retried, failed, err // the rest are handed back
 		}
 		log := w.log().With("message_id", m.ID, "kind", m.Kind, "org_id", m.OrgID, "attempt", m.Attempts)
-		sendErr := w.Sender.Send(work, mail.Message{
-			From: w.From, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, ID: m.ID,
-		})
+		var sendErr error
+		if account.Undeliverable(m.To) {
+			// A placeholder address (written before Roster refused to enqueue them):
+			// it reaches no one, and is failed without a try.
+			sendErr = &mail.Error{Permanent: true, Err: fmt.Errorf("%s is a placeholder address: never mailed", m.To)}
+		} else {
+			sendErr = w.Sender.Send(work, mail.Message{
+				From: w.From, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, ID: m.ID,
+				Domain: w.Domain,
+			})
+		}
 		var mark func(context.Context) error
 		switch {
 		case sendErr == nil:

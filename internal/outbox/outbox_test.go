@@ -125,8 +125,8 @@ func TestWorkerDeliversOnce(t *testing.T) {
 			t.Fatalf("received %v, want 4 messages", got)
 		}
 		for _, id := range ids {
-			if got[mail.MessageID(id)] != 1 {
-				t.Errorf("%s received %d times", id, got[mail.MessageID(id)])
+			if got[mail.MessageID(id, "")] != 1 {
+				t.Errorf("%s received %d times", id, got[mail.MessageID(id, "")])
 			}
 			if m := message(t, db, id); m.State != account.OutboxSent || !m.SentAt.Equal(t0) || m.Attempts != 1 {
 				t.Errorf("%s: %+v", id, m)
@@ -175,7 +175,7 @@ func TestWorkerRetriesTemporaryFailures(t *testing.T) {
 		if m.State != account.OutboxSent || m.Attempts != 2 || m.LastError != "" {
 			t.Fatalf("after the retry: %+v", m)
 		}
-		if got := srv.CountByMessageID(); len(got) != 1 || got[mail.MessageID(ids[0])] != 1 {
+		if got := srv.CountByMessageID(); len(got) != 1 || got[mail.MessageID(ids[0], "")] != 1 {
 			t.Errorf("received %v", got)
 		}
 	})
@@ -335,7 +335,7 @@ func TestWorkersShareTheOutbox(t *testing.T) {
 				t.Errorf("%d distinct messages received, want %d", len(got), n)
 			}
 			for _, id := range ids {
-				if c := got[mail.MessageID(id)]; c != 1 {
+				if c := got[mail.MessageID(id, "")]; c != 1 {
 					t.Errorf("%s received %d times", id, c)
 				}
 			}
@@ -380,4 +380,33 @@ func TestWakeOnCommit(t *testing.T) {
 	}
 	w.Wake()
 	w.Wake() // never blocks, even with a wake-up pending
+}
+
+// TestWorkerNeverMailsPlaceholders: an email to a placeholder address left in the
+// outbox (written before Roster refused to enqueue them) fails at once, unsent.
+func TestWorkerNeverMailsPlaceholders(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		var mu sync.Mutex
+		var tried []string
+		srv := smtptest.Start(t, func(s *smtptest.Server) {
+			s.Rcpt = func(to string) error {
+				mu.Lock()
+				defer mu.Unlock()
+				tried = append(tried, to)
+				return nil
+			}
+		})
+		c := &clock{t: t0}
+		w := newWorker(t, db, srv, c)
+		ids := enqueue(t, db, t0, "06h3qq1smtzt3ktx8d2wae9vsm@scim.invalid", "ada@acme.example")
+		runOnce(t, w, 1, 0, 1)
+		if m := message(t, db, ids[0]); m.State != account.OutboxFailed || !strings.Contains(m.LastError, "placeholder") {
+			t.Errorf("the placeholder's email is %s (%q), want failed", m.State, m.LastError)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(tried) != 1 || tried[0] != "ada@acme.example" {
+			t.Errorf("recipients tried: %v, want ada@acme.example alone", tried)
+		}
+	})
 }

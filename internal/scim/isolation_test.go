@@ -147,7 +147,7 @@ func TestActivationEmail(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		tok := e.org("acme")
 		e.must(201, tok, "POST", base+"/Users", user("new@acme.test", nil))
-		if got := e.outbox(); !slices.Equal(got, []string{"account.password_reset new@acme.test"}) {
+		if got := e.outbox(); !slices.Equal(got, []string{"account.activation new@acme.test"}) {
 			t.Errorf("outbox = %v", got)
 		}
 		org := e.must(200, e.op, "PATCH", "/api/v1/organizations/acme", map[string]any{"scim_activation_email": false})

@@ -32,7 +32,7 @@ func TestUsers(t *testing.T) {
 			t.Errorf("enterprise extension = %v", ent)
 		}
 		// A new account is sent a link to set its password.
-		if got := e.outbox(); !slices.Contains(got, "account.password_reset ann@acme.test") {
+		if got := e.outbox(); !slices.Contains(got, "account.activation ann@acme.test") {
 			t.Errorf("outbox = %v, want the activation email", got)
 		}
 		// A user whose userName is no address and whose email is another member's gets

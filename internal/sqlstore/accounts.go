@@ -111,6 +111,26 @@ func (t *tx) FirstOperator(ctx context.Context) (account.Account, error) {
 	return t.accountWhere(ctx, `a.operator = $1 ORDER BY a.created_at, a.id LIMIT 1`, true)
 }
 
+// ActiveOperators lists the active operators, oldest first. Operators are the
+// platform's, of no organization: the query has no tenant to filter on.
+func (t *tx) ActiveOperators(ctx context.Context) ([]account.Account, error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts a
+		WHERE a.operator = $1 AND a.state = $2 ORDER BY a.created_at, a.id`, true, string(account.AccountActive))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []account.Account
+	for rows.Next() {
+		var a account.Account
+		if err := rows.Scan(accountDest(&a)...); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
 // CreateAccount inserts a. A taken email or username is an ECONFLICT naming the field.
 func (t *tx) CreateAccount(ctx context.Context, a account.Account) error {
 	_, err := t.q.ExecContext(ctx, `

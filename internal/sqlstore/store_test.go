@@ -196,6 +196,23 @@ func TestAccounts(t *testing.T) {
 		write(t, db, func(tx account.Tx) error { return tx.CreateAccount(ctx, dup) })
 
 		wantCode(t, try(db, func(tx account.Tx) error { return tx.DeleteAccount(ctx, "nobody") }), account.ENOTFOUND)
+
+		// ActiveOperators: the operators whose account is active, oldest first; bob is
+		// an operator now, but disabled.
+		op2 := newAccount("acc-op2", "op2@example.com")
+		op2.Operator, op2.CreatedAt = true, t0.Add(time.Minute)
+		createAccounts(t, db, op2)
+		read(t, db, func(tx account.Tx) error {
+			ops, err := tx.ActiveOperators(ctx)
+			var ids []string
+			for _, a := range ops {
+				ids = append(ids, a.ID)
+			}
+			if want := []string{alice.ID, op2.ID}; !slices.Equal(ids, want) {
+				t.Errorf("ActiveOperators = %v, want %v", ids, want)
+			}
+			return err
+		})
 	})
 }
 
