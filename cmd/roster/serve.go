@@ -75,12 +75,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	runner := &importer.Runner{Service: svc, Log: log, Lease: cfg.ImportLease}
 	var m *metrics.Metrics
 	if cfg.Metrics {
-		m = metrics.New(db, log, metrics.Options{CheckCache: svc.CheckCacheStats,
+		opts := metrics.Options{CheckCache: svc.CheckCacheStats,
 			CacheLease: func() (bool, uint64, uint64, uint64) {
 				st := db.CacheLeaseStats()
 				return st.Held, st.Taken, st.Revoked, st.Lapsed
 			},
-			StoreRetries: db.WriteRetries})
+			StoreRetries: db.WriteRetries}
+		if db.Engine() == sqlstore.SQLite {
+			opts.SQLiteWAL = func() (int64, int64, uint64, uint64, uint64) {
+				st := db.WALStats()
+				return st.Pages, st.MaxPages, st.Checkpoints, st.Restarts, st.RestartsBusy
+			}
+		}
+		m = metrics.New(db, log, opts)
 	}
 	api := httpapi.NewServer(httpapi.Deps{Service: svc, Logger: log, Ready: db.Ping, Readiness: db.Ready,
 		Metrics: m, MetricsToken: cfg.MetricsToken, BaseURL: cfg.BaseURL,

@@ -44,6 +44,11 @@ type Options struct {
 	// SQLSTATE that aborted them, "40001" and "40P01" (sqlstore.DB.WriteRetries);
 	// nil leaves the counter out.
 	StoreRetries func() map[string]uint64
+	// SQLiteWAL reports the size of SQLite's WAL, in pages, at the last checkpoint
+	// and at most, and the checkpoints run: passive ones, the WAL restarts tried,
+	// and those a long reader held back (sqlstore.DB.WALStats); nil (PostgreSQL)
+	// leaves them out.
+	SQLiteWAL func() (pages, maxPages int64, passive, restarts, restartsBusy uint64)
 }
 
 // Metrics holds one server's registry and its instruments. Its methods are safe
@@ -127,6 +132,24 @@ func New(store Store, log *slog.Logger, opts Options) *Metrics {
 				Help:        "Write transactions run again after PostgreSQL aborted them, by SQLSTATE: 40001 (serialization failure) or 40P01 (deadlock).",
 				ConstLabels: prometheus.Labels{"code": code}},
 				func() float64 { return float64(sr()[code]) }))
+		}
+	}
+	if wal := opts.SQLiteWAL; wal != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "roster_sqlite_wal_pages",
+			Help: "Pages in SQLite's write-ahead log at the last checkpoint; it is restarted past 4096 (16 MiB)."},
+			func() float64 { p, _, _, _, _ := wal(); return float64(p) }))
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "roster_sqlite_wal_max_pages",
+			Help: "The most pages SQLite's write-ahead log held at a checkpoint since the process started."},
+			func() float64 { _, p, _, _, _ := wal(); return float64(p) }))
+		for i, mode := range [...]string{"passive", "restart", "restart_busy"} {
+			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "roster_sqlite_checkpoints_total",
+				Help: "SQLite WAL checkpoints by mode: passive (they block no one), restart (the WAL had grown past its limit) and " +
+					"restart_busy (a restart that a reader held back past its wait; the next one tries again).",
+				ConstLabels: prometheus.Labels{"mode": mode}},
+				func() float64 {
+					_, _, passive, restarts, busy := wal()
+					return float64([...]uint64{passive, restarts, busy}[i])
+				}))
 		}
 	}
 	if store != nil {

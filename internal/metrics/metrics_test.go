@@ -135,3 +135,19 @@ func TestStoreRetries(t *testing.T) {
 		}
 	}
 }
+
+// TestSQLiteWAL: the WAL's size and the checkpoints are exported on SQLite.
+func TestSQLiteWAL(t *testing.T) {
+	m := New(nil, nil, Options{SQLiteWAL: func() (int64, int64, uint64, uint64, uint64) { return 120, 4100, 900, 7, 2 }})
+	out := scrape(t, m)
+	for _, want := range []string{"roster_sqlite_wal_pages 120", "roster_sqlite_wal_max_pages 4100",
+		`roster_sqlite_checkpoints_total{mode="passive"} 900`, `roster_sqlite_checkpoints_total{mode="restart"} 7`,
+		`roster_sqlite_checkpoints_total{mode="restart_busy"} 2`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("scrape lacks %s", want)
+		}
+	}
+	if out := scrape(t, New(nil, nil, Options{})); strings.Contains(out, "roster_sqlite") {
+		t.Errorf("SQLite figures without SQLiteWAL:\n%s", out)
+	}
+}

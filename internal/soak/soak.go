@@ -71,10 +71,13 @@ const (
 
 var opOrder = []string{OpCheck, OpList, OpAssign, OpUnassign, OpInvite, OpCancel, OpLogin, OpLogout}
 
+// writeOps are the operations of the mix that write.
+var writeOps = []string{OpAssign, OpUnassign, OpInvite, OpCancel, OpLogin, OpLogout}
+
 // OpStats are one operation's figures.
 type OpStats struct {
-	Count, Errors int
-	P50, P99, Max time.Duration
+	Count, Errors       int
+	P50, P99, P999, Max time.Duration
 }
 
 // MemSample is the server's memory at one moment, from its /metrics.
@@ -91,6 +94,9 @@ type Report struct {
 	Workers int
 	Members int
 	Ops     map[string]OpStats
+	// Writes are the figures of every write of the mix together (seat changes,
+	// invitations and their cancellations, logins and logouts).
+	Writes  OpStats
 	Samples []MemSample
 	// Errors are the first errors seen (at most 20), for the log.
 	Errors []string
@@ -142,14 +148,17 @@ func (r Report) Write(w io.Writer) {
 	}
 	fmt.Fprintf(w, "%d workers, %d members, %s: %d requests (%.0f/s), %d errors\n\n", r.Workers, r.Members,
 		r.Elapsed.Round(time.Second), total, float64(total)/r.Elapsed.Seconds(), r.TotalErrors())
-	fmt.Fprintln(w, "| operation | count | errors | p50 | p99 | max |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| operation | count | errors | p50 | p99 | p99.9 | max |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
 	for _, op := range opOrder {
 		s, ok := r.Ops[op]
 		if !ok {
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %d | %d | %s | %s | %s |\n", op, s.Count, s.Errors, ms(s.P50), ms(s.P99), ms(s.Max))
+		fmt.Fprintf(w, "| %s | %d | %d | %s | %s | %s | %s |\n", op, s.Count, s.Errors, ms(s.P50), ms(s.P99), ms(s.P999), ms(s.Max))
+	}
+	if s := r.Writes; s.Count > 0 || s.Errors > 0 {
+		fmt.Fprintf(w, "| every write | %d | %d | %s | %s | %s | %s |\n", s.Count, s.Errors, ms(s.P50), ms(s.P99), ms(s.P999), ms(s.Max))
 	}
 	fmt.Fprintln(w, "\n| at | RSS | Go heap in use | goroutines |")
 	fmt.Fprintln(w, "|---:|---:|---:|---:|")
@@ -262,19 +271,30 @@ loop:
 			}
 		}
 	}
+	var writes []time.Duration
+	writeErrs := 0
 	for _, op := range opOrder {
 		ds := lat[op]
 		if len(ds) == 0 && errs[op] == 0 {
 			continue
 		}
-		slices.Sort(ds)
-		st := OpStats{Count: len(ds), Errors: errs[op]}
-		if len(ds) > 0 {
-			st.P50, st.P99, st.Max = quantile(ds, 0.50), quantile(ds, 0.99), ds[len(ds)-1]
+		rep.Ops[op] = stats(ds, errs[op])
+		if slices.Contains(writeOps, op) {
+			writes, writeErrs = append(writes, ds...), writeErrs+errs[op]
 		}
-		rep.Ops[op] = st
 	}
+	rep.Writes = stats(writes, writeErrs)
 	return rep, sampleErr
+}
+
+// stats are the figures of the latencies ds (sorted in place) and errors.
+func stats(ds []time.Duration, errors int) OpStats {
+	slices.Sort(ds)
+	st := OpStats{Count: len(ds), Errors: errors}
+	if len(ds) > 0 {
+		st.P50, st.P99, st.P999, st.Max = quantile(ds, 0.50), quantile(ds, 0.99), quantile(ds, 0.999), ds[len(ds)-1]
+	}
+	return st
 }
 
 func quantile(sorted []time.Duration, q float64) time.Duration {

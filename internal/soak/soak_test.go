@@ -44,7 +44,7 @@ func TestTrend(t *testing.T) {
 	r.Elapsed = 10 * time.Minute
 	var b strings.Builder
 	r.Write(&b)
-	if !strings.Contains(b.String(), "| check | 10 | 1 | 1.0 ms | 3.0 ms |") || r.TotalErrors() != 1 {
+	if !strings.Contains(b.String(), "| check | 10 | 1 | 1.0 ms | 3.0 ms | 0.0 ms |") || r.TotalErrors() != 1 {
 		t.Errorf("report:\n%s", b.String())
 	}
 }

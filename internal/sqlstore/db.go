@@ -56,6 +56,8 @@ type DB struct {
 	// The statement cache of SQLite's readers (nil on PostgreSQL). The writer has
 	// none: its one connection is held by the transaction, so it could not prepare.
 	readStmts *stmtCache
+	// ckpt checkpoints SQLite's WAL (checkpoint.go; nil on PostgreSQL).
+	ckpt *checkpointer
 	// onEmail, when set, is called after a write that enqueued an email commits.
 	onEmail atomic.Pointer[func()]
 	// The cache lease (cachelease.go): this process's name in it, the state
@@ -124,8 +126,12 @@ func openSQLite(ctx context.Context, path string, timeout time.Duration) (*DB, e
 	if timeout > 0 {
 		busy = max(timeout.Milliseconds(), 1)
 	}
-	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(" + strconv.FormatInt(busy, 10) + ")&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(268435456)"
-	writer, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	common := "_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(268435456)"
+	pragmas := common + "&_pragma=busy_timeout(" + strconv.FormatInt(busy, 10) + ")"
+	// The writer never checkpoints in its commits; the checkpointer does
+	// (checkpoint.go), and whoever rewinds the WAL truncates it to the limit.
+	walLimit := "&_pragma=journal_size_limit(" + strconv.Itoa(walRestartPages*4096) + ")"
+	writer, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+walLimit+"&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -146,8 +152,20 @@ func openSQLite(ctx context.Context, path string, timeout time.Duration) (*DB, e
 	reader.SetMaxOpenConns(8)
 	reader.SetMaxIdleConns(8)
 	reader.SetConnMaxIdleTime(0)
+	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+common+walLimit+
+		"&_pragma=busy_timeout("+strconv.FormatInt(checkpointBusy.Milliseconds(), 10)+")&_pragma=wal_autocheckpoint(0)")
+	if err != nil {
+		writer.Close()
+		reader.Close()
+		return nil, err
+	}
+	ckpt.SetMaxOpenConns(1)
+	ckpt.SetMaxIdleConns(1)
+	ckpt.SetConnMaxLifetime(0)
+	ckpt.SetConnMaxIdleTime(0)
 	db := newDB(SQLite, writer, reader, writer)
 	db.readStmts = newStmtCache(reader)
+	db.ckpt = newCheckpointer(ckpt)
 	return db, nil
 }
 
@@ -182,7 +200,11 @@ func (db *DB) Close() error {
 	if db.readStmts != nil {
 		db.readStmts.close()
 	}
-	err := db.writer.Close()
+	var err error
+	if db.ckpt != nil {
+		err = db.ckpt.close()
+	}
+	err = errors.Join(err, db.writer.Close())
 	if db.reader != db.writer {
 		err = errors.Join(err, db.reader.Close())
 	}
@@ -421,6 +443,9 @@ func (db *DB) write(parent context.Context, fn func(account.Tx) error) (err erro
 		if err != nil {
 			err = fmt.Errorf("commit: %w", err)
 			return
+		}
+		if db.ckpt != nil {
+			db.ckpt.committed()
 		}
 		if fn := db.onEmail.Load(); t.enqueued && fn != nil {
 			(*fn)()
