@@ -375,6 +375,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			s.metrics.ObserveRequest(route, rec.status, elapsed)
 			s.log.InfoContext(ctx, "request", "method", r.Method, "route", route, "status", rec.status,
 				"duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id, "ip", clientIP(r.RemoteAddr))
+			if rec.again != 0 {
+				s.log.WarnContext(ctx, "a second status for an answer already sent", "method", r.Method, "route", route,
+					"status", rec.status, "second_status", rec.again, "request_id", id)
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})
@@ -396,10 +400,19 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	// again is the status of a later WriteHeader, which the answer already sent
+	// ignores: logged with the request's route, to find the handler that made it.
+	again int
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
-	if !r.wrote {
+	if r.wrote {
+		if code >= 200 && r.again == 0 {
+			r.again = code
+		}
+		return
+	}
+	if code >= 200 { // 1xx answers come before the real one
 		r.status, r.wrote = code, true
 	}
 	r.ResponseWriter.WriteHeader(code)
