@@ -185,6 +185,18 @@ type Tx interface {
 	DeleteAccountTokensOfEmail(ctx context.Context, kind, email string) error
 	DeleteExpiredAccountTokens(ctx context.Context, now time.Time) (int, error)
 
+	// Idempotency keys (idempotency.go), of one caller each. InsertIdempotencyKey
+	// reports false when the caller has the key already; IdempotencyKey reads it and,
+	// on PostgreSQL, locks it until the transaction ends; ReplaceIdempotencyKey
+	// overwrites every column. CompleteIdempotencyKey records the answer and
+	// DeleteIdempotencyKey drops a key not applied, both only while owner holds it.
+	InsertIdempotencyKey(ctx context.Context, k IdempotencyKey) (bool, error)
+	IdempotencyKey(ctx context.Context, caller string, keyHash []byte) (IdempotencyKey, error)
+	ReplaceIdempotencyKey(ctx context.Context, k IdempotencyKey) error
+	CompleteIdempotencyKey(ctx context.Context, caller string, keyHash []byte, owner string, answer []byte) error
+	DeleteIdempotencyKey(ctx context.Context, caller string, keyHash []byte, owner string) error
+	DeleteExpiredIdempotencyKeys(ctx context.Context, now time.Time) (int, error)
+
 	// Imports. CreateImport stores the job with its uploaded file; ImportFile reads
 	// the file back. ClaimImport gives owner the oldest queued or running import
 	// whose lease has lapsed (LeaseUntil <= now), setting LeaseOwner, LeaseUntil =

@@ -160,7 +160,7 @@ func NewServer(d Deps) *Server {
 		"applicationKey": {Type: "http", Scheme: "bearer", Description: "An application's API key (POST /api/v1/applications/{app}/keys)."},
 	}
 	s.api = humago.New(s.mux, cfg)
-	s.api.UseMiddleware(s.authenticate)
+	s.api.UseMiddleware(s.authenticate, s.idempotent)
 	s.routes()
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
@@ -184,7 +184,7 @@ func NewServer(d Deps) *Server {
 		}
 		noRoute(w, r)
 	})
-	api := s.wellFormed(s.mux)
+	api := s.wellFormed(s.idempotencyBody(s.mux))
 	var h http.Handler = api
 	if d.SCIM != nil {
 		// SCIM paths reach the SCIM handler as sent: the mux would answer a path it
