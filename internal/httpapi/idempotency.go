@@ -31,6 +31,19 @@ import (
 // request, and send it with a new key.
 const idempotencyHeader = "Idempotency-Key"
 
+// idempotencyKeyParam documents the header in the OpenAPI document, on every POST.
+var idempotencyKeyParam = &huma.Param{
+	Name: idempotencyHeader, In: "header",
+	Description: "A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): " +
+		"a retry with the same key, from the same caller, of the same method, path and body gets the first answer again " +
+		"(with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. " +
+		"The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. " +
+		"Server errors (5xx) and 429 are not kept: a retry runs afresh.",
+	Schema: &huma.Schema{Type: "string", MinLength: ptr(1), MaxLength: ptr(maxIdempotencyKey + 2)},
+}
+
+func ptr[T any](v T) *T { return &v }
+
 // maxIdempotencyKey bounds a key's length, as the draft's implementers do.
 const maxIdempotencyKey = 255
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"sync"
@@ -21,19 +22,32 @@ import (
 func (e *env) callKey(token, method, path string, body any, keys ...string) resp {
 	e.t.Helper()
 	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	contentType := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case upload: // a multipart form, with a boundary of its own each time
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		fw, err := mw.CreateFormFile("file", b.name)
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		r = bytes.NewReader(b)
+		fw.Write(b.content)
+		mw.Close()
+		r, contentType = &buf, mw.FormDataContentType()
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		r = bytes.NewReader(buf)
 	}
 	req, err := http.NewRequest(method, e.srv.URL+path, r)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	if r != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -368,5 +382,30 @@ func TestIdempotencyCrash(t *testing.T) {
 		problem(t, send("after-write"), 409, "idempotency-key-in-flight", "Idempotency-Key")
 		e.clock.Advance(account.IdempotencyLease + time.Second)
 		problem(t, send("after-write"), 409, "idempotency-key-answer-lost", "Idempotency-Key")
+	})
+}
+
+// TestIdempotentUpload: an upload retried with its key is the same request though
+// its multipart boundary is new: one import is queued, and the retry gets its answer.
+// Another file with the key is 422.
+func TestIdempotentUpload(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.org("acme", "")
+		path := "/api/v1/organizations/acme/imports"
+		file := upload{name: "people.csv", content: []byte("email,first_name,last_name,send_invite\nzoe@x.test,Zoe,Zed,no\n")}
+		first := e.callKey(e.op, "POST", path, file, "upload-1")
+		if first.Status != 202 {
+			t.Fatalf("first = %d %s", first.Status, first.Raw)
+		}
+		again := e.callKey(e.op, "POST", path, file, "upload-1")
+		if again.Raw != first.Raw || again.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("retry = %d %s, want the replay of %s", again.Status, again.Raw, first.Raw)
+		}
+		list := e.must(200, e.op, "GET", path, nil)
+		if items := list["items"].([]any); len(items) != 1 {
+			t.Fatalf("%d imports, want 1", len(items))
+		}
+		other := upload{name: "people.csv", content: []byte("email,first_name,last_name,send_invite\nyan@x.test,Yan,Y,no\n")}
+		problem(t, e.callKey(e.op, "POST", path, other, "upload-1"), 422, "idempotency-key-reused", "Idempotency-Key")
 	})
 }

@@ -159,6 +159,7 @@ func NewServer(d Deps) *Server {
 		"bearer":         {Type: "http", Scheme: "bearer", Description: "A session token from POST /api/v1/auth/login."},
 		"applicationKey": {Type: "http", Scheme: "bearer", Description: "An application's API key (POST /api/v1/applications/{app}/keys)."},
 	}
+	cfg.Components.Parameters = map[string]*huma.Param{"IdempotencyKey": idempotencyKeyParam}
 	s.api = humago.New(s.mux, cfg)
 	s.api.UseMiddleware(s.authenticate, s.idempotent)
 	s.routes()
