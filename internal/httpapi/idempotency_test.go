@@ -3,18 +3,26 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/mail"
+	"roster.dev/roster/internal/password"
+	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/storetest"
 )
 
 // callKey sends a JSON request as token with the Idempotency-Key header values
@@ -408,4 +416,112 @@ func TestIdempotentUpload(t *testing.T) {
 		other := upload{name: "people.csv", content: []byte("email,first_name,last_name,send_invite\nyan@x.test,Yan,Y,no\n")}
 		problem(t, e.callKey(e.op, "POST", path, other, "upload-1"), 422, "idempotency-key-reused", "Idempotency-Key")
 	})
+}
+
+// failingHasher fails every hash while fail is set: an internal error, for a 500.
+type failingHasher struct {
+	account.PasswordHasher
+	fail *atomic.Bool
+}
+
+func (h failingHasher) Hash(ctx context.Context, pw string) (string, error) {
+	if h.fail.Load() {
+		return "", errors.New("injected hasher failure")
+	}
+	return h.PasswordHasher.Hash(ctx, pw)
+}
+
+// process is another Roster process over db (the same database as e's): its own
+// service and server, for requests sent with e's tokens.
+func (e *env) process(db *sqlstore.DB, hasher account.PasswordHasher) *env {
+	e.t.Helper()
+	svc := account.NewService(account.Options{Store: db, Hasher: hasher, Now: e.clock.Now, Rand: rand.Reader,
+		Renderer: mail.NewNoticeRenderer(), BaseURL: "http://roster.test"})
+	api := httpapi.NewServer(httpapi.Deps{Service: svc, Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
+		Ready: db.Ping, Now: e.clock.Now, BaseURL: "http://roster.test"})
+	srv := httptest.NewServer(api)
+	e.t.Cleanup(srv.Close)
+	other := *e
+	other.db, other.svc, other.api, other.srv = db, svc, api, srv
+	return &other
+}
+
+// TestIdempotentServerError: a 5xx answer is not kept; the retry with the key runs
+// afresh (and, here, succeeds) rather than replaying the failure.
+func TestIdempotentServerError(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		org := e.org("acme", "")
+		var fail atomic.Bool
+		p := e.process(e.db, failingHasher{password.NewHasher(password.TestParams, 4, rand.Reader), &fail})
+		body := map[string]any{"email": "ada@acme.test", "first_name": "Ada", "last_name": "L",
+			"role": "member", "send_invite": false, "password": pw}
+		path := "/api/v1/organizations/acme/members"
+		audits0, _ := e.effects(org["id"].(string))
+		fail.Store(true)
+		problem(t, p.callKey(e.op, "POST", path, body, "retry-me"), 500, account.EINTERNAL)
+		fail.Store(false)
+		r := p.callKey(e.op, "POST", path, body, "retry-me")
+		if r.Status != 201 || r.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("retry after a 500 = %d %s", r.Status, r.Raw)
+		}
+		if a, _ := e.effects(org["id"].(string)); a != audits0+1 {
+			t.Fatalf("audit events %d → %d, want one more", audits0, a)
+		}
+		// Now kept: the replay.
+		if again := p.callKey(e.op, "POST", path, body, "retry-me"); again.Raw != r.Raw {
+			t.Fatalf("replay = %d %s", again.Status, again.Raw)
+		}
+	})
+}
+
+// TestIdempotentTwoProcesses: keys live in the database, so two processes over one
+// database see the same keys: requests with one key sent to both at once apply once,
+// and either process replays the answer.
+func TestIdempotentTwoProcesses(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(string(engine), func(t *testing.T) {
+			dbs := storetest.OpenShared(t, engine, 2)
+			e := newEnv(t, dbs[0])
+			p := e.process(dbs[1], password.NewHasher(password.TestParams, 4, rand.Reader))
+			org := e.org("acme", "")
+			audits0, _ := e.effects(org["id"].(string))
+			const n = 8
+			results := make([]resp, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				via := e
+				if i%2 == 1 {
+					via = p
+				}
+				wg.Go(func() {
+					<-start
+					results[i] = via.callKey(e.op, "POST", "/api/v1/organizations/acme/teams", map[string]any{"name": "Sales"}, "both")
+				})
+			}
+			close(start)
+			wg.Wait()
+			fresh := 0
+			for _, r := range results {
+				switch {
+				case r.Status == 201 && r.Header.Get("Idempotent-Replayed") == "":
+					fresh++
+				case r.Status == 201, r.Status == 409 && r.Body["type"] == "https://roster.dev/problems/idempotency-key-in-flight":
+				default:
+					t.Errorf("unexpected answer %d %s", r.Status, r.Raw)
+				}
+			}
+			if fresh != 1 {
+				t.Fatalf("%d requests ran, want 1", fresh)
+			}
+			if a, _ := e.effects(org["id"].(string)); a != audits0+1 {
+				t.Fatalf("audit events %d → %d, want one more", audits0, a)
+			}
+			x := e.callKey(e.op, "POST", "/api/v1/organizations/acme/teams", map[string]any{"name": "Sales"}, "both")
+			y := p.callKey(e.op, "POST", "/api/v1/organizations/acme/teams", map[string]any{"name": "Sales"}, "both")
+			if x.Status != 201 || x.Raw != y.Raw {
+				t.Fatalf("replays differ: %d %s / %d %s", x.Status, x.Raw, y.Status, y.Raw)
+			}
+		})
+	}
 }
