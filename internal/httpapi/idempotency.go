@@ -217,11 +217,19 @@ type storedAnswer struct {
 var replayedHeaders = []string{"Content-Type", "Location", "Content-Disposition"}
 
 // keepAnswer says whether an answer of this status is kept for retries: not a
-// server error (the request may not have run; the client may try again) nor a 429
-// (the request did not run; Retry-After says when it may).
+// server error (the request may not have run; the client may try again), nor a 429
+// (the request did not run; Retry-After says when it may), nor the 499 of a request
+// its client gave up on (the retry that follows is the one to answer).
 func keepAnswer(status int) bool {
-	return status < 500 && status != http.StatusTooManyRequests && status != http.StatusRequestTimeout
+	switch status {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, statusClientClosed:
+		return false
+	}
+	return status < 500
 }
+
+// statusClientClosed is the status of a request cancelled by its client (problemFor).
+const statusClientClosed = 499
 
 // idempotent is the huma middleware of the Idempotency-Key header; it runs after
 // authenticate, so keys are the authenticated caller's and a request without valid
@@ -259,6 +267,8 @@ func (s *Server) idempotent(hctx huma.Context, next func(huma.Context)) {
 		s.writeHuma(hctx, problemFor(ctx, s.log, err))
 		return
 	}
+	s.metrics.ObserveIdempotency([...]string{account.IdempotencyReserved: "first", account.IdempotencyReplay: "replay",
+		account.IdempotencyMismatch: "reused", account.IdempotencyInFlight: "in_flight", account.IdempotencyLost: "answer_lost"}[outcome])
 	switch outcome {
 	case account.IdempotencyReplay:
 		var a storedAnswer

@@ -525,3 +525,36 @@ func TestIdempotentTwoProcesses(t *testing.T) {
 		})
 	}
 }
+
+// TestIdempotencyMetrics: an API key, shown once, is shown again to the retry of the
+// request that issued it (and only one key exists); /metrics counts the outcomes.
+func TestIdempotencyMetrics(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, withMetrics(db, "scrape-secret"))
+		e.must(201, e.op, "POST", "/api/v1/applications", map[string]any{"key": "studio", "name": "Studio"})
+		path := "/api/v1/applications/studio/keys"
+		first := e.callKey(e.op, "POST", path, map[string]any{"name": "prod"}, "issue-key-1")
+		again := e.callKey(e.op, "POST", path, map[string]any{"name": "prod"}, "issue-key-1")
+		if first.Status != 201 || again.Raw != first.Raw || first.Body["key"] == nil {
+			t.Fatalf("first %d %s, retry %d %s", first.Status, first.Raw, again.Status, again.Raw)
+		}
+		keys := e.must(200, e.op, "GET", path, nil)
+		if items := keys["items"].([]any); len(items) != 1 {
+			t.Fatalf("%d keys, want 1", len(items))
+		}
+		problem(t, e.callKey(e.op, "POST", path, map[string]any{"name": "staging"}, "issue-key-1"), 422, "idempotency-key-reused", "Idempotency-Key")
+		req, _ := http.NewRequest("GET", e.srv.URL+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer scrape-secret")
+		res, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		text, _ := io.ReadAll(res.Body)
+		for outcome, want := range map[string]float64{"first": 1, "replay": 1, "reused": 1, "in_flight": 0, "answer_lost": 0} {
+			if got := sample(t, string(text), `roster_idempotent_requests_total{outcome="`+outcome+`"}`); got != want {
+				t.Errorf("%s = %v, want %v", outcome, got, want)
+			}
+		}
+	})
+}
