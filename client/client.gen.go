@@ -1291,6 +1291,21 @@ type VerifyEmailInputBody struct {
 	Token string `json:"token"`
 }
 
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
+// CreateApplicationParams defines parameters for CreateApplication.
+type CreateApplicationParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateApplicationKeyParams defines parameters for CreateApplicationKey.
+type CreateApplicationKeyParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListPlatformAuditParams defines parameters for ListPlatformAudit.
 type ListPlatformAuditParams struct {
 	// Limit Items per page (default 50, at most 500).
@@ -1302,7 +1317,39 @@ type ListPlatformAuditParams struct {
 
 // LoginParams defines parameters for Login.
 type LoginParams struct {
-	UserAgent *string `json:"User-Agent,omitempty"`
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+	UserAgent      *string         `json:"User-Agent,omitempty"`
+}
+
+// LogoutParams defines parameters for Logout.
+type LogoutParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RequestPasswordResetParams defines parameters for RequestPasswordReset.
+type RequestPasswordResetParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ConfirmPasswordResetParams defines parameters for ConfirmPasswordReset.
+type ConfirmPasswordResetParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SignUpParams defines parameters for SignUp.
+type SignUpParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// VerifyEmailParams defines parameters for VerifyEmail.
+type VerifyEmailParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // CheckParams defines parameters for Check.
@@ -1315,6 +1362,12 @@ type CheckParams struct {
 
 	// Application The application's key or id; the caller's own application when omitted.
 	Application *string `form:"application,omitempty" json:"application,omitempty"`
+}
+
+// AcceptInvitationParams defines parameters for AcceptInvitation.
+type AcceptInvitationParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListOrganizationsParams defines parameters for ListOrganizations.
@@ -1333,6 +1386,12 @@ type ListOrganizationsParams struct {
 
 	// Cursor The next_cursor of the previous page.
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateOrganizationParams defines parameters for CreateOrganization.
+type CreateOrganizationParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListAuditParams defines parameters for ListAudit.
@@ -1359,6 +1418,12 @@ type UploadImportMultipartBody struct {
 	File openapi_types.File `json:"file"`
 }
 
+// UploadImportParams defines parameters for UploadImport.
+type UploadImportParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListInvitationsParams defines parameters for ListInvitations.
 type ListInvitationsParams struct {
 	// Status Only invitations in this state.
@@ -1374,6 +1439,24 @@ type ListInvitationsParams struct {
 // ListInvitationsParamsStatus defines parameters for ListInvitations.
 type ListInvitationsParamsStatus string
 
+// InviteParams defines parameters for Invite.
+type InviteParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ResendInvitationsParams defines parameters for ResendInvitations.
+type ResendInvitationsParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ResendInvitationParams defines parameters for ResendInvitation.
+type ResendInvitationParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListJoinRequestsParams defines parameters for ListJoinRequests.
 type ListJoinRequestsParams struct {
 	// Status Only requests in this state.
@@ -1388,6 +1471,24 @@ type ListJoinRequestsParams struct {
 
 // ListJoinRequestsParamsStatus defines parameters for ListJoinRequests.
 type ListJoinRequestsParamsStatus string
+
+// CreateJoinRequestParams defines parameters for CreateJoinRequest.
+type CreateJoinRequestParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ApproveJoinRequestParams defines parameters for ApproveJoinRequest.
+type ApproveJoinRequestParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DenyJoinRequestParams defines parameters for DenyJoinRequest.
+type DenyJoinRequestParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
 
 // ListMembersParams defines parameters for ListMembers.
 type ListMembersParams struct {
@@ -1416,6 +1517,12 @@ type ListMembersParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// AddMemberParams defines parameters for AddMember.
+type AddMemberParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ExportMembersCsvParams defines parameters for ExportMembersCsv.
 type ExportMembersCsvParams struct {
 	Q            *string `form:"q,omitempty" json:"q,omitempty"`
@@ -1436,6 +1543,36 @@ type ExportMembersXlsxParams struct {
 	Subscription *string `form:"subscription,omitempty" json:"subscription,omitempty"`
 }
 
+// RemoveMembersParams defines parameters for RemoveMembers.
+type RemoveMembersParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DeactivateMemberParams defines parameters for DeactivateMember.
+type DeactivateMemberParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ReactivateMemberParams defines parameters for ReactivateMember.
+type ReactivateMemberParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateRoleParams defines parameters for CreateRole.
+type CreateRoleParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateScimTokenParams defines parameters for CreateScimToken.
+type CreateScimTokenParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListOrgSeatRequestsParams defines parameters for ListOrgSeatRequests.
 type ListOrgSeatRequestsParams struct {
 	// Status pending, approved or denied.
@@ -1448,6 +1585,36 @@ type ListOrgSeatRequestsParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// CreateSeatRequestParams defines parameters for CreateSeatRequest.
+type CreateSeatRequestParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateSubscriptionParams defines parameters for CreateSubscription.
+type CreateSubscriptionParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RenewSubscriptionParams defines parameters for RenewSubscription.
+type RenewSubscriptionParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateSeatsParams defines parameters for UpdateSeats.
+type UpdateSeatsParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateTeamParams defines parameters for CreateTeam.
+type CreateTeamParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListSeatRequestsParams defines parameters for ListSeatRequests.
 type ListSeatRequestsParams struct {
 	// Status pending, approved or denied.
@@ -1458,6 +1625,24 @@ type ListSeatRequestsParams struct {
 
 	// Cursor The next_cursor of the previous page.
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ApproveSeatRequestParams defines parameters for ApproveSeatRequest.
+type ApproveSeatRequestParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DenySeatRequestParams defines parameters for DenySeatRequest.
+type DenySeatRequestParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CompleteSetupParams defines parameters for CompleteSetup.
+type CompleteSetupParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // CreateApplicationJSONRequestBody defines body for CreateApplication for application/json ContentType.
@@ -1653,14 +1838,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/applications (the `CreateApplication` operationId).
-	CreateApplicationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateApplicationWithBody(ctx context.Context, params *CreateApplicationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateApplication Define an application (operator)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/applications (the `CreateApplication` operationId).
-	CreateApplication(ctx context.Context, body CreateApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateApplication(ctx context.Context, params *CreateApplicationParams, body CreateApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetApplication Get an application
 	//
@@ -1691,14 +1876,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/applications/{app}/keys (the `CreateApplicationKey` operationId).
-	CreateApplicationKeyWithBody(ctx context.Context, app string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateApplicationKeyWithBody(ctx context.Context, app string, params *CreateApplicationKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateApplicationKey Issue an API key (operator; shown once)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/applications/{app}/keys (the `CreateApplicationKey` operationId).
-	CreateApplicationKey(ctx context.Context, app string, body CreateApplicationKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateApplicationKey(ctx context.Context, app string, params *CreateApplicationKeyParams, body CreateApplicationKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RevokeApplicationKey Revoke an API key (operator)
 	//
@@ -1727,63 +1912,63 @@ type ClientInterface interface {
 	// Logout Log out (revoke this session)
 	//
 	// Corresponds with POST /api/v1/auth/logout (the `Logout` operationId).
-	Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RequestPasswordResetWithBody Email a password-reset link (202 whether or not the email is known)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
-	RequestPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RequestPasswordResetWithBody(ctx context.Context, params *RequestPasswordResetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RequestPasswordReset Email a password-reset link (202 whether or not the email is known)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
-	RequestPasswordReset(ctx context.Context, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RequestPasswordReset(ctx context.Context, params *RequestPasswordResetParams, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ConfirmPasswordResetWithBody Set a new password with a reset link's token; every session is revoked
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
-	ConfirmPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ConfirmPasswordResetWithBody(ctx context.Context, params *ConfirmPasswordResetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ConfirmPasswordReset Set a new password with a reset link's token; every session is revoked
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
-	ConfirmPasswordReset(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ConfirmPasswordReset(ctx context.Context, params *ConfirmPasswordResetParams, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SignUpWithBody Sign up: emails a verification link
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/auth/signup (the `SignUp` operationId).
-	SignUpWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SignUpWithBody(ctx context.Context, params *SignUpParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SignUp Sign up: emails a verification link
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/auth/signup (the `SignUp` operationId).
-	SignUp(ctx context.Context, body SignUpJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SignUp(ctx context.Context, params *SignUpParams, body SignUpJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// VerifyEmailWithBody Follow a sign-up's verification link with the password chosen there: the account becomes active
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/auth/verify-email (the `VerifyEmail` operationId).
-	VerifyEmailWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	VerifyEmailWithBody(ctx context.Context, params *VerifyEmailParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// VerifyEmail Follow a sign-up's verification link with the password chosen there: the account becomes active
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/auth/verify-email (the `VerifyEmail` operationId).
-	VerifyEmail(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	VerifyEmail(ctx context.Context, params *VerifyEmailParams, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Check May this account use this application in this organization now?
 	//
@@ -1800,14 +1985,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/invitations/{token}/accept (the `AcceptInvitation` operationId).
-	AcceptInvitationWithBody(ctx context.Context, token string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AcceptInvitationWithBody(ctx context.Context, token string, params *AcceptInvitationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AcceptInvitation Accept an invitation: with names and a password, or with the invited account's session
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/invitations/{token}/accept (the `AcceptInvitation` operationId).
-	AcceptInvitation(ctx context.Context, token string, body AcceptInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AcceptInvitation(ctx context.Context, token string, params *AcceptInvitationParams, body AcceptInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetMe The caller's account and memberships
 	//
@@ -1852,14 +2037,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/organizations (the `CreateOrganization` operationId).
-	CreateOrganizationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateOrganizationWithBody(ctx context.Context, params *CreateOrganizationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateOrganization Create a partner or an organization
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations (the `CreateOrganization` operationId).
-	CreateOrganization(ctx context.Context, body CreateOrganizationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateOrganization(ctx context.Context, params *CreateOrganizationParams, body CreateOrganizationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteOrganization Delete an organization
 	//
@@ -1900,7 +2085,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/imports (the `UploadImport` operationId).
-	UploadImportWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UploadImportWithBody(ctx context.Context, org string, params *UploadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ImportTemplate The import template, with the caller's choices as drop-downs
 	//
@@ -1927,28 +2112,28 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/invitations (the `Invite` operationId).
-	InviteWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	InviteWithBody(ctx context.Context, org string, params *InviteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Invite Invite several people with one role, teams and applications
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/invitations (the `Invite` operationId).
-	Invite(ctx context.Context, org string, body InviteJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Invite(ctx context.Context, org string, params *InviteParams, body InviteJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ResendInvitationsWithBody Resend several pending or expired invitations
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/invitations/resend (the `ResendInvitations` operationId).
-	ResendInvitationsWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ResendInvitationsWithBody(ctx context.Context, org string, params *ResendInvitationsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ResendInvitations Resend several pending or expired invitations
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/invitations/resend (the `ResendInvitations` operationId).
-	ResendInvitations(ctx context.Context, org string, body ResendInvitationsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ResendInvitations(ctx context.Context, org string, params *ResendInvitationsParams, body ResendInvitationsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CancelInvitation Cancel an invitation; the invited membership and its seats go
 	//
@@ -1963,7 +2148,7 @@ type ClientInterface interface {
 	// ResendInvitation Resend a pending or expired invitation with a new link
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/invitations/{id}/resend (the `ResendInvitation` operationId).
-	ResendInvitation(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ResendInvitation(ctx context.Context, org string, id string, params *ResendInvitationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListJoinRequests List requests to join, newest first
 	//
@@ -1975,33 +2160,33 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/join-requests (the `CreateJoinRequest` operationId).
-	CreateJoinRequestWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateJoinRequestWithBody(ctx context.Context, org string, params *CreateJoinRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateJoinRequest Ask, as the calling account, to join the organization
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/join-requests (the `CreateJoinRequest` operationId).
-	CreateJoinRequest(ctx context.Context, org string, body CreateJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateJoinRequest(ctx context.Context, org string, params *CreateJoinRequestParams, body CreateJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ApproveJoinRequestWithBody Approve: the requester is invited
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/approve (the `ApproveJoinRequest` operationId).
-	ApproveJoinRequestWithBody(ctx context.Context, org string, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ApproveJoinRequestWithBody(ctx context.Context, org string, id string, params *ApproveJoinRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ApproveJoinRequest Approve: the requester is invited
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/approve (the `ApproveJoinRequest` operationId).
-	ApproveJoinRequest(ctx context.Context, org string, id string, body ApproveJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ApproveJoinRequest(ctx context.Context, org string, id string, params *ApproveJoinRequestParams, body ApproveJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DenyJoinRequest Deny: nothing else changes
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/deny (the `DenyJoinRequest` operationId).
-	DenyJoinRequest(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DenyJoinRequest(ctx context.Context, org string, id string, params *DenyJoinRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMembers List and search members
 	//
@@ -2013,14 +2198,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members (the `AddMember` operationId).
-	AddMemberWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AddMemberWithBody(ctx context.Context, org string, params *AddMemberParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddMember Add one person
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members (the `AddMember` operationId).
-	AddMember(ctx context.Context, org string, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AddMember(ctx context.Context, org string, params *AddMemberParams, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ExportMembersCsv The member list (with its filters) as CSV
 	//
@@ -2037,14 +2222,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members/remove (the `RemoveMembers` operationId).
-	RemoveMembersWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RemoveMembersWithBody(ctx context.Context, org string, params *RemoveMembersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RemoveMembers Remove several members
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members/remove (the `RemoveMembers` operationId).
-	RemoveMembers(ctx context.Context, org string, body RemoveMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RemoveMembers(ctx context.Context, org string, params *RemoveMembersParams, body RemoveMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RemoveMember Remove a member from the organization
 	//
@@ -2073,12 +2258,12 @@ type ClientInterface interface {
 	// DeactivateMember Deactivate a member
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members/{account}/deactivate (the `DeactivateMember` operationId).
-	DeactivateMember(ctx context.Context, org string, account string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeactivateMember(ctx context.Context, org string, account string, params *DeactivateMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReactivateMember Reactivate a member
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members/{account}/reactivate (the `ReactivateMember` operationId).
-	ReactivateMember(ctx context.Context, org string, account string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ReactivateMember(ctx context.Context, org string, account string, params *ReactivateMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRoles List predefined and custom roles
 	//
@@ -2090,14 +2275,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/roles (the `CreateRole` operationId).
-	CreateRoleWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateRoleWithBody(ctx context.Context, org string, params *CreateRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateRole Create a custom role
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/roles (the `CreateRole` operationId).
-	CreateRole(ctx context.Context, org string, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateRole(ctx context.Context, org string, params *CreateRoleParams, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteRole Delete a custom role no one holds
 	//
@@ -2133,14 +2318,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/scim-tokens (the `CreateScimToken` operationId).
-	CreateScimTokenWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateScimTokenWithBody(ctx context.Context, org string, params *CreateScimTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateScimToken Issue a SCIM token for an identity provider (shown once)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/scim-tokens (the `CreateScimToken` operationId).
-	CreateScimToken(ctx context.Context, org string, body CreateScimTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateScimToken(ctx context.Context, org string, params *CreateScimTokenParams, body CreateScimTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RevokeScimToken Revoke a SCIM token
 	//
@@ -2157,14 +2342,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/seat-requests (the `CreateSeatRequest` operationId).
-	CreateSeatRequestWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateSeatRequestWithBody(ctx context.Context, org string, params *CreateSeatRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateSeatRequest Ask for more seats
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/seat-requests (the `CreateSeatRequest` operationId).
-	CreateSeatRequest(ctx context.Context, org string, body CreateSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateSeatRequest(ctx context.Context, org string, params *CreateSeatRequestParams, body CreateSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSubscriptions List subscriptions with their seat counts
 	//
@@ -2176,14 +2361,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions (the `CreateSubscription` operationId).
-	CreateSubscriptionWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateSubscriptionWithBody(ctx context.Context, org string, params *CreateSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateSubscription Give the organization a seat quota (operator or partner)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions (the `CreateSubscription` operationId).
-	CreateSubscription(ctx context.Context, org string, body CreateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateSubscription(ctx context.Context, org string, params *CreateSubscriptionParams, body CreateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSubscription Get a subscription
 	//
@@ -2209,28 +2394,28 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/renew (the `RenewSubscription` operationId).
-	RenewSubscriptionWithBody(ctx context.Context, org string, sub string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RenewSubscriptionWithBody(ctx context.Context, org string, sub string, params *RenewSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RenewSubscription Renew, copying the seats (operator or partner)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/renew (the `RenewSubscription` operationId).
-	RenewSubscription(ctx context.Context, org string, sub string, body RenewSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RenewSubscription(ctx context.Context, org string, sub string, params *RenewSubscriptionParams, body RenewSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateSeatsWithBody Assign and unassign several seats, all or nothing
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/seats (the `UpdateSeats` operationId).
-	UpdateSeatsWithBody(ctx context.Context, org string, sub string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateSeatsWithBody(ctx context.Context, org string, sub string, params *UpdateSeatsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateSeats Assign and unassign several seats, all or nothing
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/seats (the `UpdateSeats` operationId).
-	UpdateSeats(ctx context.Context, org string, sub string, body UpdateSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateSeats(ctx context.Context, org string, sub string, params *UpdateSeatsParams, body UpdateSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UnassignSeat Take a member's seat back
 	//
@@ -2257,14 +2442,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/teams (the `CreateTeam` operationId).
-	CreateTeamWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateTeamWithBody(ctx context.Context, org string, params *CreateTeamParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateTeam Create a team
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/teams (the `CreateTeam` operationId).
-	CreateTeam(ctx context.Context, org string, body CreateTeamJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateTeam(ctx context.Context, org string, params *CreateTeamParams, body CreateTeamJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteTeam Delete a team
 	//
@@ -2305,33 +2490,33 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/seat-requests/{id}/approve (the `ApproveSeatRequest` operationId).
-	ApproveSeatRequestWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ApproveSeatRequestWithBody(ctx context.Context, id string, params *ApproveSeatRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ApproveSeatRequest Approve, raising the quota (operator)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/seat-requests/{id}/approve (the `ApproveSeatRequest` operationId).
-	ApproveSeatRequest(ctx context.Context, id string, body ApproveSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ApproveSeatRequest(ctx context.Context, id string, params *ApproveSeatRequestParams, body ApproveSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DenySeatRequest Deny (operator)
 	//
 	// Corresponds with POST /api/v1/seat-requests/{id}/deny (the `DenySeatRequest` operationId).
-	DenySeatRequest(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DenySeatRequest(ctx context.Context, id string, params *DenySeatRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CompleteSetupWithBody Create the first operator with a one-time setup token
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/setup (the `CompleteSetup` operationId).
-	CompleteSetupWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CompleteSetupWithBody(ctx context.Context, params *CompleteSetupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CompleteSetup Create the first operator with a one-time setup token
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/setup (the `CompleteSetup` operationId).
-	CompleteSetup(ctx context.Context, body CompleteSetupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CompleteSetup(ctx context.Context, params *CompleteSetupParams, body CompleteSetupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // DeleteAccount Delete an account permanently (operator)
@@ -2384,8 +2569,8 @@ func (c *Client) ListApplications(ctx context.Context, reqEditors ...RequestEdit
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/applications (the `CreateApplication` operationId).
-func (c *Client) CreateApplicationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateApplicationRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateApplicationWithBody(ctx context.Context, params *CreateApplicationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApplicationRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2401,8 +2586,8 @@ func (c *Client) CreateApplicationWithBody(ctx context.Context, contentType stri
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/applications (the `CreateApplication` operationId).
-func (c *Client) CreateApplication(ctx context.Context, body CreateApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateApplicationRequest(c.Server, body)
+func (c *Client) CreateApplication(ctx context.Context, params *CreateApplicationParams, body CreateApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApplicationRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2482,8 +2667,8 @@ func (c *Client) ListApplicationKeys(ctx context.Context, app string, reqEditors
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/applications/{app}/keys (the `CreateApplicationKey` operationId).
-func (c *Client) CreateApplicationKeyWithBody(ctx context.Context, app string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateApplicationKeyRequestWithBody(c.Server, app, contentType, body)
+func (c *Client) CreateApplicationKeyWithBody(ctx context.Context, app string, params *CreateApplicationKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApplicationKeyRequestWithBody(c.Server, app, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2499,8 +2684,8 @@ func (c *Client) CreateApplicationKeyWithBody(ctx context.Context, app string, c
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/applications/{app}/keys (the `CreateApplicationKey` operationId).
-func (c *Client) CreateApplicationKey(ctx context.Context, app string, body CreateApplicationKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateApplicationKeyRequest(c.Server, app, body)
+func (c *Client) CreateApplicationKey(ctx context.Context, app string, params *CreateApplicationKeyParams, body CreateApplicationKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApplicationKeyRequest(c.Server, app, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2578,8 +2763,8 @@ func (c *Client) Login(ctx context.Context, params *LoginParams, body LoginJSONR
 // Logout Log out (revoke this session)
 //
 // Corresponds with POST /api/v1/auth/logout (the `Logout` operationId).
-func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLogoutRequest(c.Server)
+func (c *Client) Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLogoutRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2595,8 +2780,8 @@ func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
-func (c *Client) RequestPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRequestPasswordResetRequestWithBody(c.Server, contentType, body)
+func (c *Client) RequestPasswordResetWithBody(ctx context.Context, params *RequestPasswordResetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestPasswordResetRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2612,8 +2797,8 @@ func (c *Client) RequestPasswordResetWithBody(ctx context.Context, contentType s
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
-func (c *Client) RequestPasswordReset(ctx context.Context, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRequestPasswordResetRequest(c.Server, body)
+func (c *Client) RequestPasswordReset(ctx context.Context, params *RequestPasswordResetParams, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestPasswordResetRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2629,8 +2814,8 @@ func (c *Client) RequestPasswordReset(ctx context.Context, body RequestPasswordR
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
-func (c *Client) ConfirmPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewConfirmPasswordResetRequestWithBody(c.Server, contentType, body)
+func (c *Client) ConfirmPasswordResetWithBody(ctx context.Context, params *ConfirmPasswordResetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmPasswordResetRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2646,8 +2831,8 @@ func (c *Client) ConfirmPasswordResetWithBody(ctx context.Context, contentType s
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
-func (c *Client) ConfirmPasswordReset(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewConfirmPasswordResetRequest(c.Server, body)
+func (c *Client) ConfirmPasswordReset(ctx context.Context, params *ConfirmPasswordResetParams, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmPasswordResetRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2663,8 +2848,8 @@ func (c *Client) ConfirmPasswordReset(ctx context.Context, body ConfirmPasswordR
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/auth/signup (the `SignUp` operationId).
-func (c *Client) SignUpWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSignUpRequestWithBody(c.Server, contentType, body)
+func (c *Client) SignUpWithBody(ctx context.Context, params *SignUpParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSignUpRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2680,8 +2865,8 @@ func (c *Client) SignUpWithBody(ctx context.Context, contentType string, body io
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/auth/signup (the `SignUp` operationId).
-func (c *Client) SignUp(ctx context.Context, body SignUpJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSignUpRequest(c.Server, body)
+func (c *Client) SignUp(ctx context.Context, params *SignUpParams, body SignUpJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSignUpRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2697,8 +2882,8 @@ func (c *Client) SignUp(ctx context.Context, body SignUpJSONRequestBody, reqEdit
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/auth/verify-email (the `VerifyEmail` operationId).
-func (c *Client) VerifyEmailWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewVerifyEmailRequestWithBody(c.Server, contentType, body)
+func (c *Client) VerifyEmailWithBody(ctx context.Context, params *VerifyEmailParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyEmailRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2714,8 +2899,8 @@ func (c *Client) VerifyEmailWithBody(ctx context.Context, contentType string, bo
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/auth/verify-email (the `VerifyEmail` operationId).
-func (c *Client) VerifyEmail(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewVerifyEmailRequest(c.Server, body)
+func (c *Client) VerifyEmail(ctx context.Context, params *VerifyEmailParams, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyEmailRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2761,8 +2946,8 @@ func (c *Client) PreviewInvitation(ctx context.Context, token string, reqEditors
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/invitations/{token}/accept (the `AcceptInvitation` operationId).
-func (c *Client) AcceptInvitationWithBody(ctx context.Context, token string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAcceptInvitationRequestWithBody(c.Server, token, contentType, body)
+func (c *Client) AcceptInvitationWithBody(ctx context.Context, token string, params *AcceptInvitationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcceptInvitationRequestWithBody(c.Server, token, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2778,8 +2963,8 @@ func (c *Client) AcceptInvitationWithBody(ctx context.Context, token string, con
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/invitations/{token}/accept (the `AcceptInvitation` operationId).
-func (c *Client) AcceptInvitation(ctx context.Context, token string, body AcceptInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAcceptInvitationRequest(c.Server, token, body)
+func (c *Client) AcceptInvitation(ctx context.Context, token string, params *AcceptInvitationParams, body AcceptInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcceptInvitationRequest(c.Server, token, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2893,8 +3078,8 @@ func (c *Client) ListOrganizations(ctx context.Context, params *ListOrganization
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/organizations (the `CreateOrganization` operationId).
-func (c *Client) CreateOrganizationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateOrganizationRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateOrganizationWithBody(ctx context.Context, params *CreateOrganizationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateOrganizationRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2910,8 +3095,8 @@ func (c *Client) CreateOrganizationWithBody(ctx context.Context, contentType str
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations (the `CreateOrganization` operationId).
-func (c *Client) CreateOrganization(ctx context.Context, body CreateOrganizationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateOrganizationRequest(c.Server, body)
+func (c *Client) CreateOrganization(ctx context.Context, params *CreateOrganizationParams, body CreateOrganizationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateOrganizationRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3021,8 +3206,8 @@ func (c *Client) ListImports(ctx context.Context, org string, params *ListImport
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/imports (the `UploadImport` operationId).
-func (c *Client) UploadImportWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUploadImportRequestWithBody(c.Server, org, contentType, body)
+func (c *Client) UploadImportWithBody(ctx context.Context, org string, params *UploadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadImportRequestWithBody(c.Server, org, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3098,8 +3283,8 @@ func (c *Client) ListInvitations(ctx context.Context, org string, params *ListIn
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/invitations (the `Invite` operationId).
-func (c *Client) InviteWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewInviteRequestWithBody(c.Server, org, contentType, body)
+func (c *Client) InviteWithBody(ctx context.Context, org string, params *InviteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInviteRequestWithBody(c.Server, org, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3115,8 +3300,8 @@ func (c *Client) InviteWithBody(ctx context.Context, org string, contentType str
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/invitations (the `Invite` operationId).
-func (c *Client) Invite(ctx context.Context, org string, body InviteJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewInviteRequest(c.Server, org, body)
+func (c *Client) Invite(ctx context.Context, org string, params *InviteParams, body InviteJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInviteRequest(c.Server, org, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3132,8 +3317,8 @@ func (c *Client) Invite(ctx context.Context, org string, body InviteJSONRequestB
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/invitations/resend (the `ResendInvitations` operationId).
-func (c *Client) ResendInvitationsWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewResendInvitationsRequestWithBody(c.Server, org, contentType, body)
+func (c *Client) ResendInvitationsWithBody(ctx context.Context, org string, params *ResendInvitationsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResendInvitationsRequestWithBody(c.Server, org, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3149,8 +3334,8 @@ func (c *Client) ResendInvitationsWithBody(ctx context.Context, org string, cont
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/invitations/resend (the `ResendInvitations` operationId).
-func (c *Client) ResendInvitations(ctx context.Context, org string, body ResendInvitationsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewResendInvitationsRequest(c.Server, org, body)
+func (c *Client) ResendInvitations(ctx context.Context, org string, params *ResendInvitationsParams, body ResendInvitationsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResendInvitationsRequest(c.Server, org, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3194,8 +3379,8 @@ func (c *Client) GetInvitation(ctx context.Context, org string, id string, reqEd
 // ResendInvitation Resend a pending or expired invitation with a new link
 //
 // Corresponds with POST /api/v1/organizations/{org}/invitations/{id}/resend (the `ResendInvitation` operationId).
-func (c *Client) ResendInvitation(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewResendInvitationRequest(c.Server, org, id)
+func (c *Client) ResendInvitation(ctx context.Context, org string, id string, params *ResendInvitationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResendInvitationRequest(c.Server, org, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3226,8 +3411,8 @@ func (c *Client) ListJoinRequests(ctx context.Context, org string, params *ListJ
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/join-requests (the `CreateJoinRequest` operationId).
-func (c *Client) CreateJoinRequestWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateJoinRequestRequestWithBody(c.Server, org, contentType, body)
+func (c *Client) CreateJoinRequestWithBody(ctx context.Context, org string, params *CreateJoinRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateJoinRequestRequestWithBody(c.Server, org, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3243,8 +3428,8 @@ func (c *Client) CreateJoinRequestWithBody(ctx context.Context, org string, cont
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/join-requests (the `CreateJoinRequest` operationId).
-func (c *Client) CreateJoinRequest(ctx context.Context, org string, body CreateJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateJoinRequestRequest(c.Server, org, body)
+func (c *Client) CreateJoinRequest(ctx context.Context, org string, params *CreateJoinRequestParams, body CreateJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateJoinRequestRequest(c.Server, org, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3260,8 +3445,8 @@ func (c *Client) CreateJoinRequest(ctx context.Context, org string, body CreateJ
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/approve (the `ApproveJoinRequest` operationId).
-func (c *Client) ApproveJoinRequestWithBody(ctx context.Context, org string, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewApproveJoinRequestRequestWithBody(c.Server, org, id, contentType, body)
+func (c *Client) ApproveJoinRequestWithBody(ctx context.Context, org string, id string, params *ApproveJoinRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveJoinRequestRequestWithBody(c.Server, org, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3277,8 +3462,8 @@ func (c *Client) ApproveJoinRequestWithBody(ctx context.Context, org string, id 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/approve (the `ApproveJoinRequest` operationId).
-func (c *Client) ApproveJoinRequest(ctx context.Context, org string, id string, body ApproveJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewApproveJoinRequestRequest(c.Server, org, id, body)
+func (c *Client) ApproveJoinRequest(ctx context.Context, org string, id string, params *ApproveJoinRequestParams, body ApproveJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveJoinRequestRequest(c.Server, org, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3292,8 +3477,8 @@ func (c *Client) ApproveJoinRequest(ctx context.Context, org string, id string, 
 // DenyJoinRequest Deny: nothing else changes
 //
 // Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/deny (the `DenyJoinRequest` operationId).
-func (c *Client) DenyJoinRequest(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDenyJoinRequestRequest(c.Server, org, id)
+func (c *Client) DenyJoinRequest(ctx context.Context, org string, id string, params *DenyJoinRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDenyJoinRequestRequest(c.Server, org, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3324,8 +3509,8 @@ func (c *Client) ListMembers(ctx context.Context, org string, params *ListMember
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/members (the `AddMember` operationId).
-func (c *Client) AddMemberWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddMemberRequestWithBody(c.Server, org, contentType, body)
+func (c *Client) AddMemberWithBody(ctx context.Context, org string, params *AddMemberParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddMemberRequestWithBody(c.Server, org, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3341,8 +3526,8 @@ func (c *Client) AddMemberWithBody(ctx context.Context, org string, contentType 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/members (the `AddMember` operationId).
-func (c *Client) AddMember(ctx context.Context, org string, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddMemberRequest(c.Server, org, body)
+func (c *Client) AddMember(ctx context.Context, org string, params *AddMemberParams, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddMemberRequest(c.Server, org, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3388,8 +3573,8 @@ func (c *Client) ExportMembersXlsx(ctx context.Context, org string, params *Expo
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/members/remove (the `RemoveMembers` operationId).
-func (c *Client) RemoveMembersWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRemoveMembersRequestWithBody(c.Server, org, contentType, body)
+func (c *Client) RemoveMembersWithBody(ctx context.Context, org string, params *RemoveMembersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveMembersRequestWithBody(c.Server, org, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3405,8 +3590,8 @@ func (c *Client) RemoveMembersWithBody(ctx context.Context, org string, contentT
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/members/remove (the `RemoveMembers` operationId).
-func (c *Client) RemoveMembers(ctx context.Context, org string, body RemoveMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRemoveMembersRequest(c.Server, org, body)
+func (c *Client) RemoveMembers(ctx context.Context, org string, params *RemoveMembersParams, body RemoveMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveMembersRequest(c.Server, org, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3484,8 +3669,8 @@ func (c *Client) UpdateMember(ctx context.Context, org string, account string, b
 // DeactivateMember Deactivate a member
 //
 // Corresponds with POST /api/v1/organizations/{org}/members/{account}/deactivate (the `DeactivateMember` operationId).
-func (c *Client) DeactivateMember(ctx context.Context, org string, account string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeactivateMemberRequest(c.Server, org, account)
+func (c *Client) DeactivateMember(ctx context.Context, org string, account string, params *DeactivateMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeactivateMemberRequest(c.Server, org, account, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3499,8 +3684,8 @@ func (c *Client) DeactivateMember(ctx context.Context, org string, account strin
 // ReactivateMember Reactivate a member
 //
 // Corresponds with POST /api/v1/organizations/{org}/members/{account}/reactivate (the `ReactivateMember` operationId).
-func (c *Client) ReactivateMember(ctx context.Context, org string, account string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReactivateMemberRequest(c.Server, org, account)
+func (c *Client) ReactivateMember(ctx context.Context, org string, account string, params *ReactivateMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReactivateMemberRequest(c.Server, org, account, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3531,8 +3716,8 @@ func (c *Client) ListRoles(ctx context.Context, org string, reqEditors ...Reques
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/roles (the `CreateRole` operationId).
-func (c *Client) CreateRoleWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateRoleRequestWithBody(c.Server, org, contentType, body)
+func (c *Client) CreateRoleWithBody(ctx context.Context, org string, params *CreateRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRoleRequestWithBody(c.Server, org, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3548,8 +3733,8 @@ func (c *Client) CreateRoleWithBody(ctx context.Context, org string, contentType
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/roles (the `CreateRole` operationId).
-func (c *Client) CreateRole(ctx context.Context, org string, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateRoleRequest(c.Server, org, body)
+func (c *Client) CreateRole(ctx context.Context, org string, params *CreateRoleParams, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRoleRequest(c.Server, org, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3644,8 +3829,8 @@ func (c *Client) ListScimTokens(ctx context.Context, org string, reqEditors ...R
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/scim-tokens (the `CreateScimToken` operationId).
-func (c *Client) CreateScimTokenWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateScimTokenRequestWithBody(c.Server, org, contentType, body)
+func (c *Client) CreateScimTokenWithBody(ctx context.Context, org string, params *CreateScimTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateScimTokenRequestWithBody(c.Server, org, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3661,8 +3846,8 @@ func (c *Client) CreateScimTokenWithBody(ctx context.Context, org string, conten
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/scim-tokens (the `CreateScimToken` operationId).
-func (c *Client) CreateScimToken(ctx context.Context, org string, body CreateScimTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateScimTokenRequest(c.Server, org, body)
+func (c *Client) CreateScimToken(ctx context.Context, org string, params *CreateScimTokenParams, body CreateScimTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateScimTokenRequest(c.Server, org, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3708,8 +3893,8 @@ func (c *Client) ListOrgSeatRequests(ctx context.Context, org string, params *Li
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/seat-requests (the `CreateSeatRequest` operationId).
-func (c *Client) CreateSeatRequestWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateSeatRequestRequestWithBody(c.Server, org, contentType, body)
+func (c *Client) CreateSeatRequestWithBody(ctx context.Context, org string, params *CreateSeatRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSeatRequestRequestWithBody(c.Server, org, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3725,8 +3910,8 @@ func (c *Client) CreateSeatRequestWithBody(ctx context.Context, org string, cont
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/seat-requests (the `CreateSeatRequest` operationId).
-func (c *Client) CreateSeatRequest(ctx context.Context, org string, body CreateSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateSeatRequestRequest(c.Server, org, body)
+func (c *Client) CreateSeatRequest(ctx context.Context, org string, params *CreateSeatRequestParams, body CreateSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSeatRequestRequest(c.Server, org, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3757,8 +3942,8 @@ func (c *Client) ListSubscriptions(ctx context.Context, org string, reqEditors .
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions (the `CreateSubscription` operationId).
-func (c *Client) CreateSubscriptionWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateSubscriptionRequestWithBody(c.Server, org, contentType, body)
+func (c *Client) CreateSubscriptionWithBody(ctx context.Context, org string, params *CreateSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSubscriptionRequestWithBody(c.Server, org, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3774,8 +3959,8 @@ func (c *Client) CreateSubscriptionWithBody(ctx context.Context, org string, con
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions (the `CreateSubscription` operationId).
-func (c *Client) CreateSubscription(ctx context.Context, org string, body CreateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateSubscriptionRequest(c.Server, org, body)
+func (c *Client) CreateSubscription(ctx context.Context, org string, params *CreateSubscriptionParams, body CreateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSubscriptionRequest(c.Server, org, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3840,8 +4025,8 @@ func (c *Client) UpdateSubscription(ctx context.Context, org string, sub string,
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/renew (the `RenewSubscription` operationId).
-func (c *Client) RenewSubscriptionWithBody(ctx context.Context, org string, sub string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRenewSubscriptionRequestWithBody(c.Server, org, sub, contentType, body)
+func (c *Client) RenewSubscriptionWithBody(ctx context.Context, org string, sub string, params *RenewSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenewSubscriptionRequestWithBody(c.Server, org, sub, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3857,8 +4042,8 @@ func (c *Client) RenewSubscriptionWithBody(ctx context.Context, org string, sub 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/renew (the `RenewSubscription` operationId).
-func (c *Client) RenewSubscription(ctx context.Context, org string, sub string, body RenewSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRenewSubscriptionRequest(c.Server, org, sub, body)
+func (c *Client) RenewSubscription(ctx context.Context, org string, sub string, params *RenewSubscriptionParams, body RenewSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenewSubscriptionRequest(c.Server, org, sub, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3874,8 +4059,8 @@ func (c *Client) RenewSubscription(ctx context.Context, org string, sub string, 
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/seats (the `UpdateSeats` operationId).
-func (c *Client) UpdateSeatsWithBody(ctx context.Context, org string, sub string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateSeatsRequestWithBody(c.Server, org, sub, contentType, body)
+func (c *Client) UpdateSeatsWithBody(ctx context.Context, org string, sub string, params *UpdateSeatsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSeatsRequestWithBody(c.Server, org, sub, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3891,8 +4076,8 @@ func (c *Client) UpdateSeatsWithBody(ctx context.Context, org string, sub string
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/seats (the `UpdateSeats` operationId).
-func (c *Client) UpdateSeats(ctx context.Context, org string, sub string, body UpdateSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateSeatsRequest(c.Server, org, sub, body)
+func (c *Client) UpdateSeats(ctx context.Context, org string, sub string, params *UpdateSeatsParams, body UpdateSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSeatsRequest(c.Server, org, sub, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3968,8 +4153,8 @@ func (c *Client) ListTeams(ctx context.Context, org string, reqEditors ...Reques
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/teams (the `CreateTeam` operationId).
-func (c *Client) CreateTeamWithBody(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateTeamRequestWithBody(c.Server, org, contentType, body)
+func (c *Client) CreateTeamWithBody(ctx context.Context, org string, params *CreateTeamParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTeamRequestWithBody(c.Server, org, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3985,8 +4170,8 @@ func (c *Client) CreateTeamWithBody(ctx context.Context, org string, contentType
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/teams (the `CreateTeam` operationId).
-func (c *Client) CreateTeam(ctx context.Context, org string, body CreateTeamJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateTeamRequest(c.Server, org, body)
+func (c *Client) CreateTeam(ctx context.Context, org string, params *CreateTeamParams, body CreateTeamJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTeamRequest(c.Server, org, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4096,8 +4281,8 @@ func (c *Client) ListSeatRequests(ctx context.Context, params *ListSeatRequestsP
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/seat-requests/{id}/approve (the `ApproveSeatRequest` operationId).
-func (c *Client) ApproveSeatRequestWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewApproveSeatRequestRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) ApproveSeatRequestWithBody(ctx context.Context, id string, params *ApproveSeatRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveSeatRequestRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4113,8 +4298,8 @@ func (c *Client) ApproveSeatRequestWithBody(ctx context.Context, id string, cont
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/seat-requests/{id}/approve (the `ApproveSeatRequest` operationId).
-func (c *Client) ApproveSeatRequest(ctx context.Context, id string, body ApproveSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewApproveSeatRequestRequest(c.Server, id, body)
+func (c *Client) ApproveSeatRequest(ctx context.Context, id string, params *ApproveSeatRequestParams, body ApproveSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveSeatRequestRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4128,8 +4313,8 @@ func (c *Client) ApproveSeatRequest(ctx context.Context, id string, body Approve
 // DenySeatRequest Deny (operator)
 //
 // Corresponds with POST /api/v1/seat-requests/{id}/deny (the `DenySeatRequest` operationId).
-func (c *Client) DenySeatRequest(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDenySeatRequestRequest(c.Server, id)
+func (c *Client) DenySeatRequest(ctx context.Context, id string, params *DenySeatRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDenySeatRequestRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4145,8 +4330,8 @@ func (c *Client) DenySeatRequest(ctx context.Context, id string, reqEditors ...R
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/setup (the `CompleteSetup` operationId).
-func (c *Client) CompleteSetupWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCompleteSetupRequestWithBody(c.Server, contentType, body)
+func (c *Client) CompleteSetupWithBody(ctx context.Context, params *CompleteSetupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteSetupRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4162,8 +4347,8 @@ func (c *Client) CompleteSetupWithBody(ctx context.Context, contentType string, 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/setup (the `CompleteSetup` operationId).
-func (c *Client) CompleteSetup(ctx context.Context, body CompleteSetupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCompleteSetupRequest(c.Server, body)
+func (c *Client) CompleteSetup(ctx context.Context, params *CompleteSetupParams, body CompleteSetupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteSetupRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4270,18 +4455,18 @@ func NewListApplicationsRequest(server string) (*http.Request, error) {
 }
 
 // NewCreateApplicationRequest calls the generic CreateApplication builder with application/json body
-func NewCreateApplicationRequest(server string, body CreateApplicationJSONRequestBody) (*http.Request, error) {
+func NewCreateApplicationRequest(server string, params *CreateApplicationParams, body CreateApplicationJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateApplicationRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateApplicationRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateApplicationRequestWithBody constructs an http.Request for the CreateApplication method, with any body, and a specified content type
-func NewCreateApplicationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateApplicationRequestWithBody(server string, params *CreateApplicationParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4305,6 +4490,21 @@ func NewCreateApplicationRequestWithBody(server string, contentType string, body
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -4425,18 +4625,18 @@ func NewListApplicationKeysRequest(server string, app string) (*http.Request, er
 }
 
 // NewCreateApplicationKeyRequest calls the generic CreateApplicationKey builder with application/json body
-func NewCreateApplicationKeyRequest(server string, app string, body CreateApplicationKeyJSONRequestBody) (*http.Request, error) {
+func NewCreateApplicationKeyRequest(server string, app string, params *CreateApplicationKeyParams, body CreateApplicationKeyJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateApplicationKeyRequestWithBody(server, app, "application/json", bodyReader)
+	return NewCreateApplicationKeyRequestWithBody(server, app, params, "application/json", bodyReader)
 }
 
 // NewCreateApplicationKeyRequestWithBody constructs an http.Request for the CreateApplicationKey method, with any body, and a specified content type
-func NewCreateApplicationKeyRequestWithBody(server string, app string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateApplicationKeyRequestWithBody(server string, app string, params *CreateApplicationKeyParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4467,6 +4667,21 @@ func NewCreateApplicationKeyRequestWithBody(server string, app string, contentTy
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -4617,15 +4832,26 @@ func NewLoginRequestWithBody(server string, params *LoginParams, contentType str
 
 	if params != nil {
 
-		if params.UserAgent != nil {
+		if params.IdempotencyKey != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "User-Agent", *params.UserAgent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("User-Agent", headerParam0)
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.UserAgent != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "User-Agent", *params.UserAgent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("User-Agent", headerParam1)
 		}
 
 	}
@@ -4634,7 +4860,7 @@ func NewLoginRequestWithBody(server string, params *LoginParams, contentType str
 }
 
 // NewLogoutRequest constructs an http.Request for the Logout method
-func NewLogoutRequest(server string) (*http.Request, error) {
+func NewLogoutRequest(server string, params *LogoutParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4657,22 +4883,37 @@ func NewLogoutRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRequestPasswordResetRequest calls the generic RequestPasswordReset builder with application/json body
-func NewRequestPasswordResetRequest(server string, body RequestPasswordResetJSONRequestBody) (*http.Request, error) {
+func NewRequestPasswordResetRequest(server string, params *RequestPasswordResetParams, body RequestPasswordResetJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRequestPasswordResetRequestWithBody(server, "application/json", bodyReader)
+	return NewRequestPasswordResetRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewRequestPasswordResetRequestWithBody constructs an http.Request for the RequestPasswordReset method, with any body, and a specified content type
-func NewRequestPasswordResetRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewRequestPasswordResetRequestWithBody(server string, params *RequestPasswordResetParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4697,22 +4938,37 @@ func NewRequestPasswordResetRequestWithBody(server string, contentType string, b
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewConfirmPasswordResetRequest calls the generic ConfirmPasswordReset builder with application/json body
-func NewConfirmPasswordResetRequest(server string, body ConfirmPasswordResetJSONRequestBody) (*http.Request, error) {
+func NewConfirmPasswordResetRequest(server string, params *ConfirmPasswordResetParams, body ConfirmPasswordResetJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewConfirmPasswordResetRequestWithBody(server, "application/json", bodyReader)
+	return NewConfirmPasswordResetRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewConfirmPasswordResetRequestWithBody constructs an http.Request for the ConfirmPasswordReset method, with any body, and a specified content type
-func NewConfirmPasswordResetRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewConfirmPasswordResetRequestWithBody(server string, params *ConfirmPasswordResetParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4737,22 +4993,37 @@ func NewConfirmPasswordResetRequestWithBody(server string, contentType string, b
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewSignUpRequest calls the generic SignUp builder with application/json body
-func NewSignUpRequest(server string, body SignUpJSONRequestBody) (*http.Request, error) {
+func NewSignUpRequest(server string, params *SignUpParams, body SignUpJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewSignUpRequestWithBody(server, "application/json", bodyReader)
+	return NewSignUpRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewSignUpRequestWithBody constructs an http.Request for the SignUp method, with any body, and a specified content type
-func NewSignUpRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewSignUpRequestWithBody(server string, params *SignUpParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4777,22 +5048,37 @@ func NewSignUpRequestWithBody(server string, contentType string, body io.Reader)
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewVerifyEmailRequest calls the generic VerifyEmail builder with application/json body
-func NewVerifyEmailRequest(server string, body VerifyEmailJSONRequestBody) (*http.Request, error) {
+func NewVerifyEmailRequest(server string, params *VerifyEmailParams, body VerifyEmailJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewVerifyEmailRequestWithBody(server, "application/json", bodyReader)
+	return NewVerifyEmailRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewVerifyEmailRequestWithBody constructs an http.Request for the VerifyEmail method, with any body, and a specified content type
-func NewVerifyEmailRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewVerifyEmailRequestWithBody(server string, params *VerifyEmailParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4816,6 +5102,21 @@ func NewVerifyEmailRequestWithBody(server string, contentType string, body io.Re
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -4933,18 +5234,18 @@ func NewPreviewInvitationRequest(server string, token string) (*http.Request, er
 }
 
 // NewAcceptInvitationRequest calls the generic AcceptInvitation builder with application/json body
-func NewAcceptInvitationRequest(server string, token string, body AcceptInvitationJSONRequestBody) (*http.Request, error) {
+func NewAcceptInvitationRequest(server string, token string, params *AcceptInvitationParams, body AcceptInvitationJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewAcceptInvitationRequestWithBody(server, token, "application/json", bodyReader)
+	return NewAcceptInvitationRequestWithBody(server, token, params, "application/json", bodyReader)
 }
 
 // NewAcceptInvitationRequestWithBody constructs an http.Request for the AcceptInvitation method, with any body, and a specified content type
-func NewAcceptInvitationRequestWithBody(server string, token string, contentType string, body io.Reader) (*http.Request, error) {
+func NewAcceptInvitationRequestWithBody(server string, token string, params *AcceptInvitationParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4975,6 +5276,21 @@ func NewAcceptInvitationRequestWithBody(server string, token string, contentType
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -5189,18 +5505,18 @@ func NewListOrganizationsRequest(server string, params *ListOrganizationsParams)
 }
 
 // NewCreateOrganizationRequest calls the generic CreateOrganization builder with application/json body
-func NewCreateOrganizationRequest(server string, body CreateOrganizationJSONRequestBody) (*http.Request, error) {
+func NewCreateOrganizationRequest(server string, params *CreateOrganizationParams, body CreateOrganizationJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateOrganizationRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateOrganizationRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateOrganizationRequestWithBody constructs an http.Request for the CreateOrganization method, with any body, and a specified content type
-func NewCreateOrganizationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateOrganizationRequestWithBody(server string, params *CreateOrganizationParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5224,6 +5540,21 @@ func NewCreateOrganizationRequestWithBody(server string, contentType string, bod
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -5490,7 +5821,7 @@ func NewListImportsRequest(server string, org string, params *ListImportsParams)
 }
 
 // NewUploadImportRequestWithBody constructs an http.Request for the UploadImport method, with any body, and a specified content type
-func NewUploadImportRequestWithBody(server string, org string, contentType string, body io.Reader) (*http.Request, error) {
+func NewUploadImportRequestWithBody(server string, org string, params *UploadImportParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5521,6 +5852,21 @@ func NewUploadImportRequestWithBody(server string, org string, contentType strin
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -5727,18 +6073,18 @@ func NewListInvitationsRequest(server string, org string, params *ListInvitation
 }
 
 // NewInviteRequest calls the generic Invite builder with application/json body
-func NewInviteRequest(server string, org string, body InviteJSONRequestBody) (*http.Request, error) {
+func NewInviteRequest(server string, org string, params *InviteParams, body InviteJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewInviteRequestWithBody(server, org, "application/json", bodyReader)
+	return NewInviteRequestWithBody(server, org, params, "application/json", bodyReader)
 }
 
 // NewInviteRequestWithBody constructs an http.Request for the Invite method, with any body, and a specified content type
-func NewInviteRequestWithBody(server string, org string, contentType string, body io.Reader) (*http.Request, error) {
+func NewInviteRequestWithBody(server string, org string, params *InviteParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5770,22 +6116,37 @@ func NewInviteRequestWithBody(server string, org string, contentType string, bod
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewResendInvitationsRequest calls the generic ResendInvitations builder with application/json body
-func NewResendInvitationsRequest(server string, org string, body ResendInvitationsJSONRequestBody) (*http.Request, error) {
+func NewResendInvitationsRequest(server string, org string, params *ResendInvitationsParams, body ResendInvitationsJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewResendInvitationsRequestWithBody(server, org, "application/json", bodyReader)
+	return NewResendInvitationsRequestWithBody(server, org, params, "application/json", bodyReader)
 }
 
 // NewResendInvitationsRequestWithBody constructs an http.Request for the ResendInvitations method, with any body, and a specified content type
-func NewResendInvitationsRequestWithBody(server string, org string, contentType string, body io.Reader) (*http.Request, error) {
+func NewResendInvitationsRequestWithBody(server string, org string, params *ResendInvitationsParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5816,6 +6177,21 @@ func NewResendInvitationsRequestWithBody(server string, org string, contentType 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -5903,7 +6279,7 @@ func NewGetInvitationRequest(server string, org string, id string) (*http.Reques
 }
 
 // NewResendInvitationRequest constructs an http.Request for the ResendInvitation method
-func NewResendInvitationRequest(server string, org string, id string) (*http.Request, error) {
+func NewResendInvitationRequest(server string, org string, id string, params *ResendInvitationParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5938,6 +6314,21 @@ func NewResendInvitationRequest(server string, org string, id string) (*http.Req
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -6029,18 +6420,18 @@ func NewListJoinRequestsRequest(server string, org string, params *ListJoinReque
 }
 
 // NewCreateJoinRequestRequest calls the generic CreateJoinRequest builder with application/json body
-func NewCreateJoinRequestRequest(server string, org string, body CreateJoinRequestJSONRequestBody) (*http.Request, error) {
+func NewCreateJoinRequestRequest(server string, org string, params *CreateJoinRequestParams, body CreateJoinRequestJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateJoinRequestRequestWithBody(server, org, "application/json", bodyReader)
+	return NewCreateJoinRequestRequestWithBody(server, org, params, "application/json", bodyReader)
 }
 
 // NewCreateJoinRequestRequestWithBody constructs an http.Request for the CreateJoinRequest method, with any body, and a specified content type
-func NewCreateJoinRequestRequestWithBody(server string, org string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateJoinRequestRequestWithBody(server string, org string, params *CreateJoinRequestParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6072,22 +6463,37 @@ func NewCreateJoinRequestRequestWithBody(server string, org string, contentType 
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewApproveJoinRequestRequest calls the generic ApproveJoinRequest builder with application/json body
-func NewApproveJoinRequestRequest(server string, org string, id string, body ApproveJoinRequestJSONRequestBody) (*http.Request, error) {
+func NewApproveJoinRequestRequest(server string, org string, id string, params *ApproveJoinRequestParams, body ApproveJoinRequestJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewApproveJoinRequestRequestWithBody(server, org, id, "application/json", bodyReader)
+	return NewApproveJoinRequestRequestWithBody(server, org, id, params, "application/json", bodyReader)
 }
 
 // NewApproveJoinRequestRequestWithBody constructs an http.Request for the ApproveJoinRequest method, with any body, and a specified content type
-func NewApproveJoinRequestRequestWithBody(server string, org string, id string, contentType string, body io.Reader) (*http.Request, error) {
+func NewApproveJoinRequestRequestWithBody(server string, org string, id string, params *ApproveJoinRequestParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6126,11 +6532,26 @@ func NewApproveJoinRequestRequestWithBody(server string, org string, id string, 
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDenyJoinRequestRequest constructs an http.Request for the DenyJoinRequest method
-func NewDenyJoinRequestRequest(server string, org string, id string) (*http.Request, error) {
+func NewDenyJoinRequestRequest(server string, org string, id string, params *DenyJoinRequestParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6165,6 +6586,21 @@ func NewDenyJoinRequestRequest(server string, org string, id string) (*http.Requ
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -6316,18 +6752,18 @@ func NewListMembersRequest(server string, org string, params *ListMembersParams)
 }
 
 // NewAddMemberRequest calls the generic AddMember builder with application/json body
-func NewAddMemberRequest(server string, org string, body AddMemberJSONRequestBody) (*http.Request, error) {
+func NewAddMemberRequest(server string, org string, params *AddMemberParams, body AddMemberJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewAddMemberRequestWithBody(server, org, "application/json", bodyReader)
+	return NewAddMemberRequestWithBody(server, org, params, "application/json", bodyReader)
 }
 
 // NewAddMemberRequestWithBody constructs an http.Request for the AddMember method, with any body, and a specified content type
-func NewAddMemberRequestWithBody(server string, org string, contentType string, body io.Reader) (*http.Request, error) {
+func NewAddMemberRequestWithBody(server string, org string, params *AddMemberParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6358,6 +6794,21 @@ func NewAddMemberRequestWithBody(server string, org string, contentType string, 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -6605,18 +7056,18 @@ func NewExportMembersXlsxRequest(server string, org string, params *ExportMember
 }
 
 // NewRemoveMembersRequest calls the generic RemoveMembers builder with application/json body
-func NewRemoveMembersRequest(server string, org string, body RemoveMembersJSONRequestBody) (*http.Request, error) {
+func NewRemoveMembersRequest(server string, org string, params *RemoveMembersParams, body RemoveMembersJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRemoveMembersRequestWithBody(server, org, "application/json", bodyReader)
+	return NewRemoveMembersRequestWithBody(server, org, params, "application/json", bodyReader)
 }
 
 // NewRemoveMembersRequestWithBody constructs an http.Request for the RemoveMembers method, with any body, and a specified content type
-func NewRemoveMembersRequestWithBody(server string, org string, contentType string, body io.Reader) (*http.Request, error) {
+func NewRemoveMembersRequestWithBody(server string, org string, params *RemoveMembersParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6647,6 +7098,21 @@ func NewRemoveMembersRequestWithBody(server string, org string, contentType stri
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -6788,7 +7254,7 @@ func NewUpdateMemberRequestWithBody(server string, org string, account string, c
 }
 
 // NewDeactivateMemberRequest constructs an http.Request for the DeactivateMember method
-func NewDeactivateMemberRequest(server string, org string, account string) (*http.Request, error) {
+func NewDeactivateMemberRequest(server string, org string, account string, params *DeactivateMemberParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6825,11 +7291,26 @@ func NewDeactivateMemberRequest(server string, org string, account string) (*htt
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewReactivateMemberRequest constructs an http.Request for the ReactivateMember method
-func NewReactivateMemberRequest(server string, org string, account string) (*http.Request, error) {
+func NewReactivateMemberRequest(server string, org string, account string, params *ReactivateMemberParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6864,6 +7345,21 @@ func NewReactivateMemberRequest(server string, org string, account string) (*htt
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -6904,18 +7400,18 @@ func NewListRolesRequest(server string, org string) (*http.Request, error) {
 }
 
 // NewCreateRoleRequest calls the generic CreateRole builder with application/json body
-func NewCreateRoleRequest(server string, org string, body CreateRoleJSONRequestBody) (*http.Request, error) {
+func NewCreateRoleRequest(server string, org string, params *CreateRoleParams, body CreateRoleJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateRoleRequestWithBody(server, org, "application/json", bodyReader)
+	return NewCreateRoleRequestWithBody(server, org, params, "application/json", bodyReader)
 }
 
 // NewCreateRoleRequestWithBody constructs an http.Request for the CreateRole method, with any body, and a specified content type
-func NewCreateRoleRequestWithBody(server string, org string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateRoleRequestWithBody(server string, org string, params *CreateRoleParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6946,6 +7442,21 @@ func NewCreateRoleRequestWithBody(server string, org string, contentType string,
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -7121,18 +7632,18 @@ func NewListScimTokensRequest(server string, org string) (*http.Request, error) 
 }
 
 // NewCreateScimTokenRequest calls the generic CreateScimToken builder with application/json body
-func NewCreateScimTokenRequest(server string, org string, body CreateScimTokenJSONRequestBody) (*http.Request, error) {
+func NewCreateScimTokenRequest(server string, org string, params *CreateScimTokenParams, body CreateScimTokenJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateScimTokenRequestWithBody(server, org, "application/json", bodyReader)
+	return NewCreateScimTokenRequestWithBody(server, org, params, "application/json", bodyReader)
 }
 
 // NewCreateScimTokenRequestWithBody constructs an http.Request for the CreateScimToken method, with any body, and a specified content type
-func NewCreateScimTokenRequestWithBody(server string, org string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateScimTokenRequestWithBody(server string, org string, params *CreateScimTokenParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7163,6 +7674,21 @@ func NewCreateScimTokenRequestWithBody(server string, org string, contentType st
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -7294,18 +7820,18 @@ func NewListOrgSeatRequestsRequest(server string, org string, params *ListOrgSea
 }
 
 // NewCreateSeatRequestRequest calls the generic CreateSeatRequest builder with application/json body
-func NewCreateSeatRequestRequest(server string, org string, body CreateSeatRequestJSONRequestBody) (*http.Request, error) {
+func NewCreateSeatRequestRequest(server string, org string, params *CreateSeatRequestParams, body CreateSeatRequestJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateSeatRequestRequestWithBody(server, org, "application/json", bodyReader)
+	return NewCreateSeatRequestRequestWithBody(server, org, params, "application/json", bodyReader)
 }
 
 // NewCreateSeatRequestRequestWithBody constructs an http.Request for the CreateSeatRequest method, with any body, and a specified content type
-func NewCreateSeatRequestRequestWithBody(server string, org string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateSeatRequestRequestWithBody(server string, org string, params *CreateSeatRequestParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7336,6 +7862,21 @@ func NewCreateSeatRequestRequestWithBody(server string, org string, contentType 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -7375,18 +7916,18 @@ func NewListSubscriptionsRequest(server string, org string) (*http.Request, erro
 }
 
 // NewCreateSubscriptionRequest calls the generic CreateSubscription builder with application/json body
-func NewCreateSubscriptionRequest(server string, org string, body CreateSubscriptionJSONRequestBody) (*http.Request, error) {
+func NewCreateSubscriptionRequest(server string, org string, params *CreateSubscriptionParams, body CreateSubscriptionJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateSubscriptionRequestWithBody(server, org, "application/json", bodyReader)
+	return NewCreateSubscriptionRequestWithBody(server, org, params, "application/json", bodyReader)
 }
 
 // NewCreateSubscriptionRequestWithBody constructs an http.Request for the CreateSubscription method, with any body, and a specified content type
-func NewCreateSubscriptionRequestWithBody(server string, org string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateSubscriptionRequestWithBody(server string, org string, params *CreateSubscriptionParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7417,6 +7958,21 @@ func NewCreateSubscriptionRequestWithBody(server string, org string, contentType
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -7517,18 +8073,18 @@ func NewUpdateSubscriptionRequestWithBody(server string, org string, sub string,
 }
 
 // NewRenewSubscriptionRequest calls the generic RenewSubscription builder with application/json body
-func NewRenewSubscriptionRequest(server string, org string, sub string, body RenewSubscriptionJSONRequestBody) (*http.Request, error) {
+func NewRenewSubscriptionRequest(server string, org string, sub string, params *RenewSubscriptionParams, body RenewSubscriptionJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRenewSubscriptionRequestWithBody(server, org, sub, "application/json", bodyReader)
+	return NewRenewSubscriptionRequestWithBody(server, org, sub, params, "application/json", bodyReader)
 }
 
 // NewRenewSubscriptionRequestWithBody constructs an http.Request for the RenewSubscription method, with any body, and a specified content type
-func NewRenewSubscriptionRequestWithBody(server string, org string, sub string, contentType string, body io.Reader) (*http.Request, error) {
+func NewRenewSubscriptionRequestWithBody(server string, org string, sub string, params *RenewSubscriptionParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7567,22 +8123,37 @@ func NewRenewSubscriptionRequestWithBody(server string, org string, sub string, 
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewUpdateSeatsRequest calls the generic UpdateSeats builder with application/json body
-func NewUpdateSeatsRequest(server string, org string, sub string, body UpdateSeatsJSONRequestBody) (*http.Request, error) {
+func NewUpdateSeatsRequest(server string, org string, sub string, params *UpdateSeatsParams, body UpdateSeatsJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewUpdateSeatsRequestWithBody(server, org, sub, "application/json", bodyReader)
+	return NewUpdateSeatsRequestWithBody(server, org, sub, params, "application/json", bodyReader)
 }
 
 // NewUpdateSeatsRequestWithBody constructs an http.Request for the UpdateSeats method, with any body, and a specified content type
-func NewUpdateSeatsRequestWithBody(server string, org string, sub string, contentType string, body io.Reader) (*http.Request, error) {
+func NewUpdateSeatsRequestWithBody(server string, org string, sub string, params *UpdateSeatsParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7620,6 +8191,21 @@ func NewUpdateSeatsRequestWithBody(server string, org string, sub string, conten
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -7789,18 +8375,18 @@ func NewListTeamsRequest(server string, org string) (*http.Request, error) {
 }
 
 // NewCreateTeamRequest calls the generic CreateTeam builder with application/json body
-func NewCreateTeamRequest(server string, org string, body CreateTeamJSONRequestBody) (*http.Request, error) {
+func NewCreateTeamRequest(server string, org string, params *CreateTeamParams, body CreateTeamJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateTeamRequestWithBody(server, org, "application/json", bodyReader)
+	return NewCreateTeamRequestWithBody(server, org, params, "application/json", bodyReader)
 }
 
 // NewCreateTeamRequestWithBody constructs an http.Request for the CreateTeam method, with any body, and a specified content type
-func NewCreateTeamRequestWithBody(server string, org string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateTeamRequestWithBody(server string, org string, params *CreateTeamParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7831,6 +8417,21 @@ func NewCreateTeamRequestWithBody(server string, org string, contentType string,
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -8077,18 +8678,18 @@ func NewListSeatRequestsRequest(server string, params *ListSeatRequestsParams) (
 }
 
 // NewApproveSeatRequestRequest calls the generic ApproveSeatRequest builder with application/json body
-func NewApproveSeatRequestRequest(server string, id string, body ApproveSeatRequestJSONRequestBody) (*http.Request, error) {
+func NewApproveSeatRequestRequest(server string, id string, params *ApproveSeatRequestParams, body ApproveSeatRequestJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewApproveSeatRequestRequestWithBody(server, id, "application/json", bodyReader)
+	return NewApproveSeatRequestRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewApproveSeatRequestRequestWithBody constructs an http.Request for the ApproveSeatRequest method, with any body, and a specified content type
-func NewApproveSeatRequestRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+func NewApproveSeatRequestRequestWithBody(server string, id string, params *ApproveSeatRequestParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -8120,11 +8721,26 @@ func NewApproveSeatRequestRequestWithBody(server string, id string, contentType 
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDenySeatRequestRequest constructs an http.Request for the DenySeatRequest method
-func NewDenySeatRequestRequest(server string, id string) (*http.Request, error) {
+func NewDenySeatRequestRequest(server string, id string, params *DenySeatRequestParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -8154,22 +8770,37 @@ func NewDenySeatRequestRequest(server string, id string) (*http.Request, error) 
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewCompleteSetupRequest calls the generic CompleteSetup builder with application/json body
-func NewCompleteSetupRequest(server string, body CompleteSetupJSONRequestBody) (*http.Request, error) {
+func NewCompleteSetupRequest(server string, params *CompleteSetupParams, body CompleteSetupJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCompleteSetupRequestWithBody(server, "application/json", bodyReader)
+	return NewCompleteSetupRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCompleteSetupRequestWithBody constructs an http.Request for the CompleteSetup method, with any body, and a specified content type
-func NewCompleteSetupRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCompleteSetupRequestWithBody(server string, params *CompleteSetupParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -8193,6 +8824,21 @@ func NewCompleteSetupRequestWithBody(server string, contentType string, body io.
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -8267,14 +8913,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/applications (the `CreateApplication` operationId).
-	CreateApplicationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApplicationResponse, error)
+	CreateApplicationWithBodyWithResponse(ctx context.Context, params *CreateApplicationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApplicationResponse, error)
 
 	// CreateApplicationWithResponse Define an application (operator)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/applications (the `CreateApplication` operationId).
-	CreateApplicationWithResponse(ctx context.Context, body CreateApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationResponse, error)
+	CreateApplicationWithResponse(ctx context.Context, params *CreateApplicationParams, body CreateApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationResponse, error)
 
 	// GetApplicationWithResponse Get an application
 	//
@@ -8309,14 +8955,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/applications/{app}/keys (the `CreateApplicationKey` operationId).
-	CreateApplicationKeyWithBodyWithResponse(ctx context.Context, app string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApplicationKeyResponse, error)
+	CreateApplicationKeyWithBodyWithResponse(ctx context.Context, app string, params *CreateApplicationKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApplicationKeyResponse, error)
 
 	// CreateApplicationKeyWithResponse Issue an API key (operator; shown once)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/applications/{app}/keys (the `CreateApplicationKey` operationId).
-	CreateApplicationKeyWithResponse(ctx context.Context, app string, body CreateApplicationKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationKeyResponse, error)
+	CreateApplicationKeyWithResponse(ctx context.Context, app string, params *CreateApplicationKeyParams, body CreateApplicationKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationKeyResponse, error)
 
 	// RevokeApplicationKeyWithResponse Revoke an API key (operator)
 	//
@@ -8351,63 +8997,63 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/logout (the `Logout` operationId).
-	LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
+	LogoutWithResponse(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
 
 	// RequestPasswordResetWithBodyWithResponse Email a password-reset link (202 whether or not the email is known)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
-	RequestPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error)
+	RequestPasswordResetWithBodyWithResponse(ctx context.Context, params *RequestPasswordResetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error)
 
 	// RequestPasswordResetWithResponse Email a password-reset link (202 whether or not the email is known)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
-	RequestPasswordResetWithResponse(ctx context.Context, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error)
+	RequestPasswordResetWithResponse(ctx context.Context, params *RequestPasswordResetParams, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error)
 
 	// ConfirmPasswordResetWithBodyWithResponse Set a new password with a reset link's token; every session is revoked
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
-	ConfirmPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error)
+	ConfirmPasswordResetWithBodyWithResponse(ctx context.Context, params *ConfirmPasswordResetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error)
 
 	// ConfirmPasswordResetWithResponse Set a new password with a reset link's token; every session is revoked
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
-	ConfirmPasswordResetWithResponse(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error)
+	ConfirmPasswordResetWithResponse(ctx context.Context, params *ConfirmPasswordResetParams, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error)
 
 	// SignUpWithBodyWithResponse Sign up: emails a verification link
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/signup (the `SignUp` operationId).
-	SignUpWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SignUpResponse, error)
+	SignUpWithBodyWithResponse(ctx context.Context, params *SignUpParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SignUpResponse, error)
 
 	// SignUpWithResponse Sign up: emails a verification link
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/signup (the `SignUp` operationId).
-	SignUpWithResponse(ctx context.Context, body SignUpJSONRequestBody, reqEditors ...RequestEditorFn) (*SignUpResponse, error)
+	SignUpWithResponse(ctx context.Context, params *SignUpParams, body SignUpJSONRequestBody, reqEditors ...RequestEditorFn) (*SignUpResponse, error)
 
 	// VerifyEmailWithBodyWithResponse Follow a sign-up's verification link with the password chosen there: the account becomes active
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/verify-email (the `VerifyEmail` operationId).
-	VerifyEmailWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error)
+	VerifyEmailWithBodyWithResponse(ctx context.Context, params *VerifyEmailParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error)
 
 	// VerifyEmailWithResponse Follow a sign-up's verification link with the password chosen there: the account becomes active
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/verify-email (the `VerifyEmail` operationId).
-	VerifyEmailWithResponse(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error)
+	VerifyEmailWithResponse(ctx context.Context, params *VerifyEmailParams, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error)
 
 	// CheckWithResponse May this account use this application in this organization now?
 	//
@@ -8428,14 +9074,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/invitations/{token}/accept (the `AcceptInvitation` operationId).
-	AcceptInvitationWithBodyWithResponse(ctx context.Context, token string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcceptInvitationResponse, error)
+	AcceptInvitationWithBodyWithResponse(ctx context.Context, token string, params *AcceptInvitationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcceptInvitationResponse, error)
 
 	// AcceptInvitationWithResponse Accept an invitation: with names and a password, or with the invited account's session
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/invitations/{token}/accept (the `AcceptInvitation` operationId).
-	AcceptInvitationWithResponse(ctx context.Context, token string, body AcceptInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*AcceptInvitationResponse, error)
+	AcceptInvitationWithResponse(ctx context.Context, token string, params *AcceptInvitationParams, body AcceptInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*AcceptInvitationResponse, error)
 
 	// GetMeWithResponse The caller's account and memberships
 	//
@@ -8484,14 +9130,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations (the `CreateOrganization` operationId).
-	CreateOrganizationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOrganizationResponse, error)
+	CreateOrganizationWithBodyWithResponse(ctx context.Context, params *CreateOrganizationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOrganizationResponse, error)
 
 	// CreateOrganizationWithResponse Create a partner or an organization
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations (the `CreateOrganization` operationId).
-	CreateOrganizationWithResponse(ctx context.Context, body CreateOrganizationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrganizationResponse, error)
+	CreateOrganizationWithResponse(ctx context.Context, params *CreateOrganizationParams, body CreateOrganizationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrganizationResponse, error)
 
 	// DeleteOrganizationWithResponse Delete an organization
 	//
@@ -8540,7 +9186,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/imports (the `UploadImport` operationId).
-	UploadImportWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadImportResponse, error)
+	UploadImportWithBodyWithResponse(ctx context.Context, org string, params *UploadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadImportResponse, error)
 
 	// ImportTemplateWithResponse The import template, with the caller's choices as drop-downs
 	//
@@ -8575,28 +9221,28 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/invitations (the `Invite` operationId).
-	InviteWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InviteResponse, error)
+	InviteWithBodyWithResponse(ctx context.Context, org string, params *InviteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InviteResponse, error)
 
 	// InviteWithResponse Invite several people with one role, teams and applications
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/invitations (the `Invite` operationId).
-	InviteWithResponse(ctx context.Context, org string, body InviteJSONRequestBody, reqEditors ...RequestEditorFn) (*InviteResponse, error)
+	InviteWithResponse(ctx context.Context, org string, params *InviteParams, body InviteJSONRequestBody, reqEditors ...RequestEditorFn) (*InviteResponse, error)
 
 	// ResendInvitationsWithBodyWithResponse Resend several pending or expired invitations
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/invitations/resend (the `ResendInvitations` operationId).
-	ResendInvitationsWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResendInvitationsResponse, error)
+	ResendInvitationsWithBodyWithResponse(ctx context.Context, org string, params *ResendInvitationsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResendInvitationsResponse, error)
 
 	// ResendInvitationsWithResponse Resend several pending or expired invitations
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/invitations/resend (the `ResendInvitations` operationId).
-	ResendInvitationsWithResponse(ctx context.Context, org string, body ResendInvitationsJSONRequestBody, reqEditors ...RequestEditorFn) (*ResendInvitationsResponse, error)
+	ResendInvitationsWithResponse(ctx context.Context, org string, params *ResendInvitationsParams, body ResendInvitationsJSONRequestBody, reqEditors ...RequestEditorFn) (*ResendInvitationsResponse, error)
 
 	// CancelInvitationWithResponse Cancel an invitation; the invited membership and its seats go
 	//
@@ -8617,7 +9263,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/invitations/{id}/resend (the `ResendInvitation` operationId).
-	ResendInvitationWithResponse(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*ResendInvitationResponse, error)
+	ResendInvitationWithResponse(ctx context.Context, org string, id string, params *ResendInvitationParams, reqEditors ...RequestEditorFn) (*ResendInvitationResponse, error)
 
 	// ListJoinRequestsWithResponse List requests to join, newest first
 	//
@@ -8631,35 +9277,35 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/join-requests (the `CreateJoinRequest` operationId).
-	CreateJoinRequestWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateJoinRequestResponse, error)
+	CreateJoinRequestWithBodyWithResponse(ctx context.Context, org string, params *CreateJoinRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateJoinRequestResponse, error)
 
 	// CreateJoinRequestWithResponse Ask, as the calling account, to join the organization
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/join-requests (the `CreateJoinRequest` operationId).
-	CreateJoinRequestWithResponse(ctx context.Context, org string, body CreateJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateJoinRequestResponse, error)
+	CreateJoinRequestWithResponse(ctx context.Context, org string, params *CreateJoinRequestParams, body CreateJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateJoinRequestResponse, error)
 
 	// ApproveJoinRequestWithBodyWithResponse Approve: the requester is invited
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/approve (the `ApproveJoinRequest` operationId).
-	ApproveJoinRequestWithBodyWithResponse(ctx context.Context, org string, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveJoinRequestResponse, error)
+	ApproveJoinRequestWithBodyWithResponse(ctx context.Context, org string, id string, params *ApproveJoinRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveJoinRequestResponse, error)
 
 	// ApproveJoinRequestWithResponse Approve: the requester is invited
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/approve (the `ApproveJoinRequest` operationId).
-	ApproveJoinRequestWithResponse(ctx context.Context, org string, id string, body ApproveJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveJoinRequestResponse, error)
+	ApproveJoinRequestWithResponse(ctx context.Context, org string, id string, params *ApproveJoinRequestParams, body ApproveJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveJoinRequestResponse, error)
 
 	// DenyJoinRequestWithResponse Deny: nothing else changes
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/deny (the `DenyJoinRequest` operationId).
-	DenyJoinRequestWithResponse(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*DenyJoinRequestResponse, error)
+	DenyJoinRequestWithResponse(ctx context.Context, org string, id string, params *DenyJoinRequestParams, reqEditors ...RequestEditorFn) (*DenyJoinRequestResponse, error)
 
 	// ListMembersWithResponse List and search members
 	//
@@ -8673,14 +9319,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members (the `AddMember` operationId).
-	AddMemberWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddMemberResponse, error)
+	AddMemberWithBodyWithResponse(ctx context.Context, org string, params *AddMemberParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddMemberResponse, error)
 
 	// AddMemberWithResponse Add one person
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members (the `AddMember` operationId).
-	AddMemberWithResponse(ctx context.Context, org string, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*AddMemberResponse, error)
+	AddMemberWithResponse(ctx context.Context, org string, params *AddMemberParams, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*AddMemberResponse, error)
 
 	// ExportMembersCsvWithResponse The member list (with its filters) as CSV
 	//
@@ -8701,14 +9347,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members/remove (the `RemoveMembers` operationId).
-	RemoveMembersWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveMembersResponse, error)
+	RemoveMembersWithBodyWithResponse(ctx context.Context, org string, params *RemoveMembersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveMembersResponse, error)
 
 	// RemoveMembersWithResponse Remove several members
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members/remove (the `RemoveMembers` operationId).
-	RemoveMembersWithResponse(ctx context.Context, org string, body RemoveMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveMembersResponse, error)
+	RemoveMembersWithResponse(ctx context.Context, org string, params *RemoveMembersParams, body RemoveMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveMembersResponse, error)
 
 	// RemoveMemberWithResponse Remove a member from the organization
 	//
@@ -8743,14 +9389,14 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members/{account}/deactivate (the `DeactivateMember` operationId).
-	DeactivateMemberWithResponse(ctx context.Context, org string, account string, reqEditors ...RequestEditorFn) (*DeactivateMemberResponse, error)
+	DeactivateMemberWithResponse(ctx context.Context, org string, account string, params *DeactivateMemberParams, reqEditors ...RequestEditorFn) (*DeactivateMemberResponse, error)
 
 	// ReactivateMemberWithResponse Reactivate a member
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members/{account}/reactivate (the `ReactivateMember` operationId).
-	ReactivateMemberWithResponse(ctx context.Context, org string, account string, reqEditors ...RequestEditorFn) (*ReactivateMemberResponse, error)
+	ReactivateMemberWithResponse(ctx context.Context, org string, account string, params *ReactivateMemberParams, reqEditors ...RequestEditorFn) (*ReactivateMemberResponse, error)
 
 	// ListRolesWithResponse List predefined and custom roles
 	//
@@ -8764,14 +9410,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/roles (the `CreateRole` operationId).
-	CreateRoleWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error)
+	CreateRoleWithBodyWithResponse(ctx context.Context, org string, params *CreateRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error)
 
 	// CreateRoleWithResponse Create a custom role
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/roles (the `CreateRole` operationId).
-	CreateRoleWithResponse(ctx context.Context, org string, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error)
+	CreateRoleWithResponse(ctx context.Context, org string, params *CreateRoleParams, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error)
 
 	// DeleteRoleWithResponse Delete a custom role no one holds
 	//
@@ -8813,14 +9459,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/scim-tokens (the `CreateScimToken` operationId).
-	CreateScimTokenWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateScimTokenResponse, error)
+	CreateScimTokenWithBodyWithResponse(ctx context.Context, org string, params *CreateScimTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateScimTokenResponse, error)
 
 	// CreateScimTokenWithResponse Issue a SCIM token for an identity provider (shown once)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/scim-tokens (the `CreateScimToken` operationId).
-	CreateScimTokenWithResponse(ctx context.Context, org string, body CreateScimTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateScimTokenResponse, error)
+	CreateScimTokenWithResponse(ctx context.Context, org string, params *CreateScimTokenParams, body CreateScimTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateScimTokenResponse, error)
 
 	// RevokeScimTokenWithResponse Revoke a SCIM token
 	//
@@ -8841,14 +9487,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/seat-requests (the `CreateSeatRequest` operationId).
-	CreateSeatRequestWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSeatRequestResponse, error)
+	CreateSeatRequestWithBodyWithResponse(ctx context.Context, org string, params *CreateSeatRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSeatRequestResponse, error)
 
 	// CreateSeatRequestWithResponse Ask for more seats
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/seat-requests (the `CreateSeatRequest` operationId).
-	CreateSeatRequestWithResponse(ctx context.Context, org string, body CreateSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSeatRequestResponse, error)
+	CreateSeatRequestWithResponse(ctx context.Context, org string, params *CreateSeatRequestParams, body CreateSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSeatRequestResponse, error)
 
 	// ListSubscriptionsWithResponse List subscriptions with their seat counts
 	//
@@ -8862,14 +9508,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions (the `CreateSubscription` operationId).
-	CreateSubscriptionWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSubscriptionResponse, error)
+	CreateSubscriptionWithBodyWithResponse(ctx context.Context, org string, params *CreateSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSubscriptionResponse, error)
 
 	// CreateSubscriptionWithResponse Give the organization a seat quota (operator or partner)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions (the `CreateSubscription` operationId).
-	CreateSubscriptionWithResponse(ctx context.Context, org string, body CreateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSubscriptionResponse, error)
+	CreateSubscriptionWithResponse(ctx context.Context, org string, params *CreateSubscriptionParams, body CreateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSubscriptionResponse, error)
 
 	// GetSubscriptionWithResponse Get a subscription
 	//
@@ -8897,28 +9543,28 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/renew (the `RenewSubscription` operationId).
-	RenewSubscriptionWithBodyWithResponse(ctx context.Context, org string, sub string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenewSubscriptionResponse, error)
+	RenewSubscriptionWithBodyWithResponse(ctx context.Context, org string, sub string, params *RenewSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenewSubscriptionResponse, error)
 
 	// RenewSubscriptionWithResponse Renew, copying the seats (operator or partner)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/renew (the `RenewSubscription` operationId).
-	RenewSubscriptionWithResponse(ctx context.Context, org string, sub string, body RenewSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*RenewSubscriptionResponse, error)
+	RenewSubscriptionWithResponse(ctx context.Context, org string, sub string, params *RenewSubscriptionParams, body RenewSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*RenewSubscriptionResponse, error)
 
 	// UpdateSeatsWithBodyWithResponse Assign and unassign several seats, all or nothing
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/seats (the `UpdateSeats` operationId).
-	UpdateSeatsWithBodyWithResponse(ctx context.Context, org string, sub string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSeatsResponse, error)
+	UpdateSeatsWithBodyWithResponse(ctx context.Context, org string, sub string, params *UpdateSeatsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSeatsResponse, error)
 
 	// UpdateSeatsWithResponse Assign and unassign several seats, all or nothing
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/seats (the `UpdateSeats` operationId).
-	UpdateSeatsWithResponse(ctx context.Context, org string, sub string, body UpdateSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSeatsResponse, error)
+	UpdateSeatsWithResponse(ctx context.Context, org string, sub string, params *UpdateSeatsParams, body UpdateSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSeatsResponse, error)
 
 	// UnassignSeatWithResponse Take a member's seat back
 	//
@@ -8953,14 +9599,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/teams (the `CreateTeam` operationId).
-	CreateTeamWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTeamResponse, error)
+	CreateTeamWithBodyWithResponse(ctx context.Context, org string, params *CreateTeamParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTeamResponse, error)
 
 	// CreateTeamWithResponse Create a team
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/teams (the `CreateTeam` operationId).
-	CreateTeamWithResponse(ctx context.Context, org string, body CreateTeamJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTeamResponse, error)
+	CreateTeamWithResponse(ctx context.Context, org string, params *CreateTeamParams, body CreateTeamJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTeamResponse, error)
 
 	// DeleteTeamWithResponse Delete a team
 	//
@@ -9009,35 +9655,35 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/seat-requests/{id}/approve (the `ApproveSeatRequest` operationId).
-	ApproveSeatRequestWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveSeatRequestResponse, error)
+	ApproveSeatRequestWithBodyWithResponse(ctx context.Context, id string, params *ApproveSeatRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveSeatRequestResponse, error)
 
 	// ApproveSeatRequestWithResponse Approve, raising the quota (operator)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/seat-requests/{id}/approve (the `ApproveSeatRequest` operationId).
-	ApproveSeatRequestWithResponse(ctx context.Context, id string, body ApproveSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveSeatRequestResponse, error)
+	ApproveSeatRequestWithResponse(ctx context.Context, id string, params *ApproveSeatRequestParams, body ApproveSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveSeatRequestResponse, error)
 
 	// DenySeatRequestWithResponse Deny (operator)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/seat-requests/{id}/deny (the `DenySeatRequest` operationId).
-	DenySeatRequestWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DenySeatRequestResponse, error)
+	DenySeatRequestWithResponse(ctx context.Context, id string, params *DenySeatRequestParams, reqEditors ...RequestEditorFn) (*DenySeatRequestResponse, error)
 
 	// CompleteSetupWithBodyWithResponse Create the first operator with a one-time setup token
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/setup (the `CompleteSetup` operationId).
-	CompleteSetupWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteSetupResponse, error)
+	CompleteSetupWithBodyWithResponse(ctx context.Context, params *CompleteSetupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteSetupResponse, error)
 
 	// CompleteSetupWithResponse Create the first operator with a one-time setup token
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/setup (the `CompleteSetup` operationId).
-	CompleteSetupWithResponse(ctx context.Context, body CompleteSetupJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteSetupResponse, error)
+	CompleteSetupWithResponse(ctx context.Context, params *CompleteSetupParams, body CompleteSetupJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteSetupResponse, error)
 }
 
 type DeleteAccountResponse struct {
@@ -16111,8 +16757,8 @@ func (c *ClientWithResponses) ListApplicationsWithResponse(ctx context.Context, 
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/applications (the `CreateApplication` operationId).
-func (c *ClientWithResponses) CreateApplicationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApplicationResponse, error) {
-	rsp, err := c.CreateApplicationWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateApplicationWithBodyWithResponse(ctx context.Context, params *CreateApplicationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApplicationResponse, error) {
+	rsp, err := c.CreateApplicationWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16124,8 +16770,8 @@ func (c *ClientWithResponses) CreateApplicationWithBodyWithResponse(ctx context.
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/applications (the `CreateApplication` operationId).
-func (c *ClientWithResponses) CreateApplicationWithResponse(ctx context.Context, body CreateApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationResponse, error) {
-	rsp, err := c.CreateApplication(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateApplicationWithResponse(ctx context.Context, params *CreateApplicationParams, body CreateApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationResponse, error) {
+	rsp, err := c.CreateApplication(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16189,8 +16835,8 @@ func (c *ClientWithResponses) ListApplicationKeysWithResponse(ctx context.Contex
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/applications/{app}/keys (the `CreateApplicationKey` operationId).
-func (c *ClientWithResponses) CreateApplicationKeyWithBodyWithResponse(ctx context.Context, app string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApplicationKeyResponse, error) {
-	rsp, err := c.CreateApplicationKeyWithBody(ctx, app, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateApplicationKeyWithBodyWithResponse(ctx context.Context, app string, params *CreateApplicationKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApplicationKeyResponse, error) {
+	rsp, err := c.CreateApplicationKeyWithBody(ctx, app, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16202,8 +16848,8 @@ func (c *ClientWithResponses) CreateApplicationKeyWithBodyWithResponse(ctx conte
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/applications/{app}/keys (the `CreateApplicationKey` operationId).
-func (c *ClientWithResponses) CreateApplicationKeyWithResponse(ctx context.Context, app string, body CreateApplicationKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationKeyResponse, error) {
-	rsp, err := c.CreateApplicationKey(ctx, app, body, reqEditors...)
+func (c *ClientWithResponses) CreateApplicationKeyWithResponse(ctx context.Context, app string, params *CreateApplicationKeyParams, body CreateApplicationKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationKeyResponse, error) {
+	rsp, err := c.CreateApplicationKey(ctx, app, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16267,8 +16913,8 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, params *Log
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/auth/logout (the `Logout` operationId).
-func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error) {
-	rsp, err := c.Logout(ctx, reqEditors...)
+func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*LogoutResponse, error) {
+	rsp, err := c.Logout(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16280,8 +16926,8 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
-func (c *ClientWithResponses) RequestPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error) {
-	rsp, err := c.RequestPasswordResetWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RequestPasswordResetWithBodyWithResponse(ctx context.Context, params *RequestPasswordResetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error) {
+	rsp, err := c.RequestPasswordResetWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16293,8 +16939,8 @@ func (c *ClientWithResponses) RequestPasswordResetWithBodyWithResponse(ctx conte
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
-func (c *ClientWithResponses) RequestPasswordResetWithResponse(ctx context.Context, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error) {
-	rsp, err := c.RequestPasswordReset(ctx, body, reqEditors...)
+func (c *ClientWithResponses) RequestPasswordResetWithResponse(ctx context.Context, params *RequestPasswordResetParams, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error) {
+	rsp, err := c.RequestPasswordReset(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16306,8 +16952,8 @@ func (c *ClientWithResponses) RequestPasswordResetWithResponse(ctx context.Conte
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
-func (c *ClientWithResponses) ConfirmPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error) {
-	rsp, err := c.ConfirmPasswordResetWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) ConfirmPasswordResetWithBodyWithResponse(ctx context.Context, params *ConfirmPasswordResetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error) {
+	rsp, err := c.ConfirmPasswordResetWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16319,8 +16965,8 @@ func (c *ClientWithResponses) ConfirmPasswordResetWithBodyWithResponse(ctx conte
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
-func (c *ClientWithResponses) ConfirmPasswordResetWithResponse(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error) {
-	rsp, err := c.ConfirmPasswordReset(ctx, body, reqEditors...)
+func (c *ClientWithResponses) ConfirmPasswordResetWithResponse(ctx context.Context, params *ConfirmPasswordResetParams, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error) {
+	rsp, err := c.ConfirmPasswordReset(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16332,8 +16978,8 @@ func (c *ClientWithResponses) ConfirmPasswordResetWithResponse(ctx context.Conte
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/auth/signup (the `SignUp` operationId).
-func (c *ClientWithResponses) SignUpWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SignUpResponse, error) {
-	rsp, err := c.SignUpWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) SignUpWithBodyWithResponse(ctx context.Context, params *SignUpParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SignUpResponse, error) {
+	rsp, err := c.SignUpWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16345,8 +16991,8 @@ func (c *ClientWithResponses) SignUpWithBodyWithResponse(ctx context.Context, co
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/auth/signup (the `SignUp` operationId).
-func (c *ClientWithResponses) SignUpWithResponse(ctx context.Context, body SignUpJSONRequestBody, reqEditors ...RequestEditorFn) (*SignUpResponse, error) {
-	rsp, err := c.SignUp(ctx, body, reqEditors...)
+func (c *ClientWithResponses) SignUpWithResponse(ctx context.Context, params *SignUpParams, body SignUpJSONRequestBody, reqEditors ...RequestEditorFn) (*SignUpResponse, error) {
+	rsp, err := c.SignUp(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16358,8 +17004,8 @@ func (c *ClientWithResponses) SignUpWithResponse(ctx context.Context, body SignU
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/auth/verify-email (the `VerifyEmail` operationId).
-func (c *ClientWithResponses) VerifyEmailWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error) {
-	rsp, err := c.VerifyEmailWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) VerifyEmailWithBodyWithResponse(ctx context.Context, params *VerifyEmailParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error) {
+	rsp, err := c.VerifyEmailWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16371,8 +17017,8 @@ func (c *ClientWithResponses) VerifyEmailWithBodyWithResponse(ctx context.Contex
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/auth/verify-email (the `VerifyEmail` operationId).
-func (c *ClientWithResponses) VerifyEmailWithResponse(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error) {
-	rsp, err := c.VerifyEmail(ctx, body, reqEditors...)
+func (c *ClientWithResponses) VerifyEmailWithResponse(ctx context.Context, params *VerifyEmailParams, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error) {
+	rsp, err := c.VerifyEmail(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16410,8 +17056,8 @@ func (c *ClientWithResponses) PreviewInvitationWithResponse(ctx context.Context,
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/invitations/{token}/accept (the `AcceptInvitation` operationId).
-func (c *ClientWithResponses) AcceptInvitationWithBodyWithResponse(ctx context.Context, token string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcceptInvitationResponse, error) {
-	rsp, err := c.AcceptInvitationWithBody(ctx, token, contentType, body, reqEditors...)
+func (c *ClientWithResponses) AcceptInvitationWithBodyWithResponse(ctx context.Context, token string, params *AcceptInvitationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcceptInvitationResponse, error) {
+	rsp, err := c.AcceptInvitationWithBody(ctx, token, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16423,8 +17069,8 @@ func (c *ClientWithResponses) AcceptInvitationWithBodyWithResponse(ctx context.C
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/invitations/{token}/accept (the `AcceptInvitation` operationId).
-func (c *ClientWithResponses) AcceptInvitationWithResponse(ctx context.Context, token string, body AcceptInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*AcceptInvitationResponse, error) {
-	rsp, err := c.AcceptInvitation(ctx, token, body, reqEditors...)
+func (c *ClientWithResponses) AcceptInvitationWithResponse(ctx context.Context, token string, params *AcceptInvitationParams, body AcceptInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*AcceptInvitationResponse, error) {
+	rsp, err := c.AcceptInvitation(ctx, token, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16514,8 +17160,8 @@ func (c *ClientWithResponses) ListOrganizationsWithResponse(ctx context.Context,
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations (the `CreateOrganization` operationId).
-func (c *ClientWithResponses) CreateOrganizationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOrganizationResponse, error) {
-	rsp, err := c.CreateOrganizationWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateOrganizationWithBodyWithResponse(ctx context.Context, params *CreateOrganizationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOrganizationResponse, error) {
+	rsp, err := c.CreateOrganizationWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16527,8 +17173,8 @@ func (c *ClientWithResponses) CreateOrganizationWithBodyWithResponse(ctx context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations (the `CreateOrganization` operationId).
-func (c *ClientWithResponses) CreateOrganizationWithResponse(ctx context.Context, body CreateOrganizationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrganizationResponse, error) {
-	rsp, err := c.CreateOrganization(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateOrganizationWithResponse(ctx context.Context, params *CreateOrganizationParams, body CreateOrganizationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrganizationResponse, error) {
+	rsp, err := c.CreateOrganization(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16618,8 +17264,8 @@ func (c *ClientWithResponses) ListImportsWithResponse(ctx context.Context, org s
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/imports (the `UploadImport` operationId).
-func (c *ClientWithResponses) UploadImportWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadImportResponse, error) {
-	rsp, err := c.UploadImportWithBody(ctx, org, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UploadImportWithBodyWithResponse(ctx context.Context, org string, params *UploadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadImportResponse, error) {
+	rsp, err := c.UploadImportWithBody(ctx, org, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16683,8 +17329,8 @@ func (c *ClientWithResponses) ListInvitationsWithResponse(ctx context.Context, o
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/invitations (the `Invite` operationId).
-func (c *ClientWithResponses) InviteWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InviteResponse, error) {
-	rsp, err := c.InviteWithBody(ctx, org, contentType, body, reqEditors...)
+func (c *ClientWithResponses) InviteWithBodyWithResponse(ctx context.Context, org string, params *InviteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InviteResponse, error) {
+	rsp, err := c.InviteWithBody(ctx, org, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16696,8 +17342,8 @@ func (c *ClientWithResponses) InviteWithBodyWithResponse(ctx context.Context, or
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/invitations (the `Invite` operationId).
-func (c *ClientWithResponses) InviteWithResponse(ctx context.Context, org string, body InviteJSONRequestBody, reqEditors ...RequestEditorFn) (*InviteResponse, error) {
-	rsp, err := c.Invite(ctx, org, body, reqEditors...)
+func (c *ClientWithResponses) InviteWithResponse(ctx context.Context, org string, params *InviteParams, body InviteJSONRequestBody, reqEditors ...RequestEditorFn) (*InviteResponse, error) {
+	rsp, err := c.Invite(ctx, org, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16709,8 +17355,8 @@ func (c *ClientWithResponses) InviteWithResponse(ctx context.Context, org string
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/invitations/resend (the `ResendInvitations` operationId).
-func (c *ClientWithResponses) ResendInvitationsWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResendInvitationsResponse, error) {
-	rsp, err := c.ResendInvitationsWithBody(ctx, org, contentType, body, reqEditors...)
+func (c *ClientWithResponses) ResendInvitationsWithBodyWithResponse(ctx context.Context, org string, params *ResendInvitationsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResendInvitationsResponse, error) {
+	rsp, err := c.ResendInvitationsWithBody(ctx, org, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16722,8 +17368,8 @@ func (c *ClientWithResponses) ResendInvitationsWithBodyWithResponse(ctx context.
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/invitations/resend (the `ResendInvitations` operationId).
-func (c *ClientWithResponses) ResendInvitationsWithResponse(ctx context.Context, org string, body ResendInvitationsJSONRequestBody, reqEditors ...RequestEditorFn) (*ResendInvitationsResponse, error) {
-	rsp, err := c.ResendInvitations(ctx, org, body, reqEditors...)
+func (c *ClientWithResponses) ResendInvitationsWithResponse(ctx context.Context, org string, params *ResendInvitationsParams, body ResendInvitationsJSONRequestBody, reqEditors ...RequestEditorFn) (*ResendInvitationsResponse, error) {
+	rsp, err := c.ResendInvitations(ctx, org, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16761,8 +17407,8 @@ func (c *ClientWithResponses) GetInvitationWithResponse(ctx context.Context, org
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/invitations/{id}/resend (the `ResendInvitation` operationId).
-func (c *ClientWithResponses) ResendInvitationWithResponse(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*ResendInvitationResponse, error) {
-	rsp, err := c.ResendInvitation(ctx, org, id, reqEditors...)
+func (c *ClientWithResponses) ResendInvitationWithResponse(ctx context.Context, org string, id string, params *ResendInvitationParams, reqEditors ...RequestEditorFn) (*ResendInvitationResponse, error) {
+	rsp, err := c.ResendInvitation(ctx, org, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16787,8 +17433,8 @@ func (c *ClientWithResponses) ListJoinRequestsWithResponse(ctx context.Context, 
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/join-requests (the `CreateJoinRequest` operationId).
-func (c *ClientWithResponses) CreateJoinRequestWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateJoinRequestResponse, error) {
-	rsp, err := c.CreateJoinRequestWithBody(ctx, org, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateJoinRequestWithBodyWithResponse(ctx context.Context, org string, params *CreateJoinRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateJoinRequestResponse, error) {
+	rsp, err := c.CreateJoinRequestWithBody(ctx, org, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16800,8 +17446,8 @@ func (c *ClientWithResponses) CreateJoinRequestWithBodyWithResponse(ctx context.
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/join-requests (the `CreateJoinRequest` operationId).
-func (c *ClientWithResponses) CreateJoinRequestWithResponse(ctx context.Context, org string, body CreateJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateJoinRequestResponse, error) {
-	rsp, err := c.CreateJoinRequest(ctx, org, body, reqEditors...)
+func (c *ClientWithResponses) CreateJoinRequestWithResponse(ctx context.Context, org string, params *CreateJoinRequestParams, body CreateJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateJoinRequestResponse, error) {
+	rsp, err := c.CreateJoinRequest(ctx, org, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16813,8 +17459,8 @@ func (c *ClientWithResponses) CreateJoinRequestWithResponse(ctx context.Context,
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/approve (the `ApproveJoinRequest` operationId).
-func (c *ClientWithResponses) ApproveJoinRequestWithBodyWithResponse(ctx context.Context, org string, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveJoinRequestResponse, error) {
-	rsp, err := c.ApproveJoinRequestWithBody(ctx, org, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) ApproveJoinRequestWithBodyWithResponse(ctx context.Context, org string, id string, params *ApproveJoinRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveJoinRequestResponse, error) {
+	rsp, err := c.ApproveJoinRequestWithBody(ctx, org, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16826,8 +17472,8 @@ func (c *ClientWithResponses) ApproveJoinRequestWithBodyWithResponse(ctx context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/approve (the `ApproveJoinRequest` operationId).
-func (c *ClientWithResponses) ApproveJoinRequestWithResponse(ctx context.Context, org string, id string, body ApproveJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveJoinRequestResponse, error) {
-	rsp, err := c.ApproveJoinRequest(ctx, org, id, body, reqEditors...)
+func (c *ClientWithResponses) ApproveJoinRequestWithResponse(ctx context.Context, org string, id string, params *ApproveJoinRequestParams, body ApproveJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveJoinRequestResponse, error) {
+	rsp, err := c.ApproveJoinRequest(ctx, org, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16839,8 +17485,8 @@ func (c *ClientWithResponses) ApproveJoinRequestWithResponse(ctx context.Context
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/deny (the `DenyJoinRequest` operationId).
-func (c *ClientWithResponses) DenyJoinRequestWithResponse(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*DenyJoinRequestResponse, error) {
-	rsp, err := c.DenyJoinRequest(ctx, org, id, reqEditors...)
+func (c *ClientWithResponses) DenyJoinRequestWithResponse(ctx context.Context, org string, id string, params *DenyJoinRequestParams, reqEditors ...RequestEditorFn) (*DenyJoinRequestResponse, error) {
+	rsp, err := c.DenyJoinRequest(ctx, org, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16865,8 +17511,8 @@ func (c *ClientWithResponses) ListMembersWithResponse(ctx context.Context, org s
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/members (the `AddMember` operationId).
-func (c *ClientWithResponses) AddMemberWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddMemberResponse, error) {
-	rsp, err := c.AddMemberWithBody(ctx, org, contentType, body, reqEditors...)
+func (c *ClientWithResponses) AddMemberWithBodyWithResponse(ctx context.Context, org string, params *AddMemberParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddMemberResponse, error) {
+	rsp, err := c.AddMemberWithBody(ctx, org, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16878,8 +17524,8 @@ func (c *ClientWithResponses) AddMemberWithBodyWithResponse(ctx context.Context,
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/members (the `AddMember` operationId).
-func (c *ClientWithResponses) AddMemberWithResponse(ctx context.Context, org string, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*AddMemberResponse, error) {
-	rsp, err := c.AddMember(ctx, org, body, reqEditors...)
+func (c *ClientWithResponses) AddMemberWithResponse(ctx context.Context, org string, params *AddMemberParams, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*AddMemberResponse, error) {
+	rsp, err := c.AddMember(ctx, org, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16917,8 +17563,8 @@ func (c *ClientWithResponses) ExportMembersXlsxWithResponse(ctx context.Context,
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/members/remove (the `RemoveMembers` operationId).
-func (c *ClientWithResponses) RemoveMembersWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveMembersResponse, error) {
-	rsp, err := c.RemoveMembersWithBody(ctx, org, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RemoveMembersWithBodyWithResponse(ctx context.Context, org string, params *RemoveMembersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveMembersResponse, error) {
+	rsp, err := c.RemoveMembersWithBody(ctx, org, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16930,8 +17576,8 @@ func (c *ClientWithResponses) RemoveMembersWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/members/remove (the `RemoveMembers` operationId).
-func (c *ClientWithResponses) RemoveMembersWithResponse(ctx context.Context, org string, body RemoveMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveMembersResponse, error) {
-	rsp, err := c.RemoveMembers(ctx, org, body, reqEditors...)
+func (c *ClientWithResponses) RemoveMembersWithResponse(ctx context.Context, org string, params *RemoveMembersParams, body RemoveMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveMembersResponse, error) {
+	rsp, err := c.RemoveMembers(ctx, org, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16995,8 +17641,8 @@ func (c *ClientWithResponses) UpdateMemberWithResponse(ctx context.Context, org 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/members/{account}/deactivate (the `DeactivateMember` operationId).
-func (c *ClientWithResponses) DeactivateMemberWithResponse(ctx context.Context, org string, account string, reqEditors ...RequestEditorFn) (*DeactivateMemberResponse, error) {
-	rsp, err := c.DeactivateMember(ctx, org, account, reqEditors...)
+func (c *ClientWithResponses) DeactivateMemberWithResponse(ctx context.Context, org string, account string, params *DeactivateMemberParams, reqEditors ...RequestEditorFn) (*DeactivateMemberResponse, error) {
+	rsp, err := c.DeactivateMember(ctx, org, account, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17008,8 +17654,8 @@ func (c *ClientWithResponses) DeactivateMemberWithResponse(ctx context.Context, 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/members/{account}/reactivate (the `ReactivateMember` operationId).
-func (c *ClientWithResponses) ReactivateMemberWithResponse(ctx context.Context, org string, account string, reqEditors ...RequestEditorFn) (*ReactivateMemberResponse, error) {
-	rsp, err := c.ReactivateMember(ctx, org, account, reqEditors...)
+func (c *ClientWithResponses) ReactivateMemberWithResponse(ctx context.Context, org string, account string, params *ReactivateMemberParams, reqEditors ...RequestEditorFn) (*ReactivateMemberResponse, error) {
+	rsp, err := c.ReactivateMember(ctx, org, account, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17034,8 +17680,8 @@ func (c *ClientWithResponses) ListRolesWithResponse(ctx context.Context, org str
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/roles (the `CreateRole` operationId).
-func (c *ClientWithResponses) CreateRoleWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error) {
-	rsp, err := c.CreateRoleWithBody(ctx, org, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateRoleWithBodyWithResponse(ctx context.Context, org string, params *CreateRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error) {
+	rsp, err := c.CreateRoleWithBody(ctx, org, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17047,8 +17693,8 @@ func (c *ClientWithResponses) CreateRoleWithBodyWithResponse(ctx context.Context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/roles (the `CreateRole` operationId).
-func (c *ClientWithResponses) CreateRoleWithResponse(ctx context.Context, org string, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error) {
-	rsp, err := c.CreateRole(ctx, org, body, reqEditors...)
+func (c *ClientWithResponses) CreateRoleWithResponse(ctx context.Context, org string, params *CreateRoleParams, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error) {
+	rsp, err := c.CreateRole(ctx, org, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17125,8 +17771,8 @@ func (c *ClientWithResponses) ListScimTokensWithResponse(ctx context.Context, or
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/scim-tokens (the `CreateScimToken` operationId).
-func (c *ClientWithResponses) CreateScimTokenWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateScimTokenResponse, error) {
-	rsp, err := c.CreateScimTokenWithBody(ctx, org, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateScimTokenWithBodyWithResponse(ctx context.Context, org string, params *CreateScimTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateScimTokenResponse, error) {
+	rsp, err := c.CreateScimTokenWithBody(ctx, org, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17138,8 +17784,8 @@ func (c *ClientWithResponses) CreateScimTokenWithBodyWithResponse(ctx context.Co
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/scim-tokens (the `CreateScimToken` operationId).
-func (c *ClientWithResponses) CreateScimTokenWithResponse(ctx context.Context, org string, body CreateScimTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateScimTokenResponse, error) {
-	rsp, err := c.CreateScimToken(ctx, org, body, reqEditors...)
+func (c *ClientWithResponses) CreateScimTokenWithResponse(ctx context.Context, org string, params *CreateScimTokenParams, body CreateScimTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateScimTokenResponse, error) {
+	rsp, err := c.CreateScimToken(ctx, org, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17177,8 +17823,8 @@ func (c *ClientWithResponses) ListOrgSeatRequestsWithResponse(ctx context.Contex
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/seat-requests (the `CreateSeatRequest` operationId).
-func (c *ClientWithResponses) CreateSeatRequestWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSeatRequestResponse, error) {
-	rsp, err := c.CreateSeatRequestWithBody(ctx, org, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateSeatRequestWithBodyWithResponse(ctx context.Context, org string, params *CreateSeatRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSeatRequestResponse, error) {
+	rsp, err := c.CreateSeatRequestWithBody(ctx, org, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17190,8 +17836,8 @@ func (c *ClientWithResponses) CreateSeatRequestWithBodyWithResponse(ctx context.
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/seat-requests (the `CreateSeatRequest` operationId).
-func (c *ClientWithResponses) CreateSeatRequestWithResponse(ctx context.Context, org string, body CreateSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSeatRequestResponse, error) {
-	rsp, err := c.CreateSeatRequest(ctx, org, body, reqEditors...)
+func (c *ClientWithResponses) CreateSeatRequestWithResponse(ctx context.Context, org string, params *CreateSeatRequestParams, body CreateSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSeatRequestResponse, error) {
+	rsp, err := c.CreateSeatRequest(ctx, org, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17216,8 +17862,8 @@ func (c *ClientWithResponses) ListSubscriptionsWithResponse(ctx context.Context,
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions (the `CreateSubscription` operationId).
-func (c *ClientWithResponses) CreateSubscriptionWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSubscriptionResponse, error) {
-	rsp, err := c.CreateSubscriptionWithBody(ctx, org, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateSubscriptionWithBodyWithResponse(ctx context.Context, org string, params *CreateSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSubscriptionResponse, error) {
+	rsp, err := c.CreateSubscriptionWithBody(ctx, org, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17229,8 +17875,8 @@ func (c *ClientWithResponses) CreateSubscriptionWithBodyWithResponse(ctx context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions (the `CreateSubscription` operationId).
-func (c *ClientWithResponses) CreateSubscriptionWithResponse(ctx context.Context, org string, body CreateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSubscriptionResponse, error) {
-	rsp, err := c.CreateSubscription(ctx, org, body, reqEditors...)
+func (c *ClientWithResponses) CreateSubscriptionWithResponse(ctx context.Context, org string, params *CreateSubscriptionParams, body CreateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSubscriptionResponse, error) {
+	rsp, err := c.CreateSubscription(ctx, org, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17281,8 +17927,8 @@ func (c *ClientWithResponses) UpdateSubscriptionWithResponse(ctx context.Context
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/renew (the `RenewSubscription` operationId).
-func (c *ClientWithResponses) RenewSubscriptionWithBodyWithResponse(ctx context.Context, org string, sub string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenewSubscriptionResponse, error) {
-	rsp, err := c.RenewSubscriptionWithBody(ctx, org, sub, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RenewSubscriptionWithBodyWithResponse(ctx context.Context, org string, sub string, params *RenewSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenewSubscriptionResponse, error) {
+	rsp, err := c.RenewSubscriptionWithBody(ctx, org, sub, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17294,8 +17940,8 @@ func (c *ClientWithResponses) RenewSubscriptionWithBodyWithResponse(ctx context.
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/renew (the `RenewSubscription` operationId).
-func (c *ClientWithResponses) RenewSubscriptionWithResponse(ctx context.Context, org string, sub string, body RenewSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*RenewSubscriptionResponse, error) {
-	rsp, err := c.RenewSubscription(ctx, org, sub, body, reqEditors...)
+func (c *ClientWithResponses) RenewSubscriptionWithResponse(ctx context.Context, org string, sub string, params *RenewSubscriptionParams, body RenewSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*RenewSubscriptionResponse, error) {
+	rsp, err := c.RenewSubscription(ctx, org, sub, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17307,8 +17953,8 @@ func (c *ClientWithResponses) RenewSubscriptionWithResponse(ctx context.Context,
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/seats (the `UpdateSeats` operationId).
-func (c *ClientWithResponses) UpdateSeatsWithBodyWithResponse(ctx context.Context, org string, sub string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSeatsResponse, error) {
-	rsp, err := c.UpdateSeatsWithBody(ctx, org, sub, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UpdateSeatsWithBodyWithResponse(ctx context.Context, org string, sub string, params *UpdateSeatsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSeatsResponse, error) {
+	rsp, err := c.UpdateSeatsWithBody(ctx, org, sub, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17320,8 +17966,8 @@ func (c *ClientWithResponses) UpdateSeatsWithBodyWithResponse(ctx context.Contex
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/seats (the `UpdateSeats` operationId).
-func (c *ClientWithResponses) UpdateSeatsWithResponse(ctx context.Context, org string, sub string, body UpdateSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSeatsResponse, error) {
-	rsp, err := c.UpdateSeats(ctx, org, sub, body, reqEditors...)
+func (c *ClientWithResponses) UpdateSeatsWithResponse(ctx context.Context, org string, sub string, params *UpdateSeatsParams, body UpdateSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSeatsResponse, error) {
+	rsp, err := c.UpdateSeats(ctx, org, sub, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17385,8 +18031,8 @@ func (c *ClientWithResponses) ListTeamsWithResponse(ctx context.Context, org str
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/teams (the `CreateTeam` operationId).
-func (c *ClientWithResponses) CreateTeamWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTeamResponse, error) {
-	rsp, err := c.CreateTeamWithBody(ctx, org, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateTeamWithBodyWithResponse(ctx context.Context, org string, params *CreateTeamParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTeamResponse, error) {
+	rsp, err := c.CreateTeamWithBody(ctx, org, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17398,8 +18044,8 @@ func (c *ClientWithResponses) CreateTeamWithBodyWithResponse(ctx context.Context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/teams (the `CreateTeam` operationId).
-func (c *ClientWithResponses) CreateTeamWithResponse(ctx context.Context, org string, body CreateTeamJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTeamResponse, error) {
-	rsp, err := c.CreateTeam(ctx, org, body, reqEditors...)
+func (c *ClientWithResponses) CreateTeamWithResponse(ctx context.Context, org string, params *CreateTeamParams, body CreateTeamJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTeamResponse, error) {
+	rsp, err := c.CreateTeam(ctx, org, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17489,8 +18135,8 @@ func (c *ClientWithResponses) ListSeatRequestsWithResponse(ctx context.Context, 
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/seat-requests/{id}/approve (the `ApproveSeatRequest` operationId).
-func (c *ClientWithResponses) ApproveSeatRequestWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveSeatRequestResponse, error) {
-	rsp, err := c.ApproveSeatRequestWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) ApproveSeatRequestWithBodyWithResponse(ctx context.Context, id string, params *ApproveSeatRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveSeatRequestResponse, error) {
+	rsp, err := c.ApproveSeatRequestWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17502,8 +18148,8 @@ func (c *ClientWithResponses) ApproveSeatRequestWithBodyWithResponse(ctx context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/seat-requests/{id}/approve (the `ApproveSeatRequest` operationId).
-func (c *ClientWithResponses) ApproveSeatRequestWithResponse(ctx context.Context, id string, body ApproveSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveSeatRequestResponse, error) {
-	rsp, err := c.ApproveSeatRequest(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) ApproveSeatRequestWithResponse(ctx context.Context, id string, params *ApproveSeatRequestParams, body ApproveSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveSeatRequestResponse, error) {
+	rsp, err := c.ApproveSeatRequest(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17515,8 +18161,8 @@ func (c *ClientWithResponses) ApproveSeatRequestWithResponse(ctx context.Context
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/seat-requests/{id}/deny (the `DenySeatRequest` operationId).
-func (c *ClientWithResponses) DenySeatRequestWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DenySeatRequestResponse, error) {
-	rsp, err := c.DenySeatRequest(ctx, id, reqEditors...)
+func (c *ClientWithResponses) DenySeatRequestWithResponse(ctx context.Context, id string, params *DenySeatRequestParams, reqEditors ...RequestEditorFn) (*DenySeatRequestResponse, error) {
+	rsp, err := c.DenySeatRequest(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17528,8 +18174,8 @@ func (c *ClientWithResponses) DenySeatRequestWithResponse(ctx context.Context, i
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/setup (the `CompleteSetup` operationId).
-func (c *ClientWithResponses) CompleteSetupWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteSetupResponse, error) {
-	rsp, err := c.CompleteSetupWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CompleteSetupWithBodyWithResponse(ctx context.Context, params *CompleteSetupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteSetupResponse, error) {
+	rsp, err := c.CompleteSetupWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17541,8 +18187,8 @@ func (c *ClientWithResponses) CompleteSetupWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/setup (the `CompleteSetup` operationId).
-func (c *ClientWithResponses) CompleteSetupWithResponse(ctx context.Context, body CompleteSetupJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteSetupResponse, error) {
-	rsp, err := c.CompleteSetup(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CompleteSetupWithResponse(ctx context.Context, params *CompleteSetupParams, body CompleteSetupJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteSetupResponse, error) {
+	rsp, err := c.CompleteSetup(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}

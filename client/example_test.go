@@ -48,16 +48,26 @@ func TestExample(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		// Create an organization.
+		// Create an organization, with an Idempotency-Key: a retry of the same request
+		// (after a timeout, say) gets the first answer again and creates nothing.
 		slug := "acme"
-		org, err := c.CreateOrganizationWithResponse(ctx, client.CreateOrganizationJSONRequestBody{
+		key := client.IdempotencyKey("6f1c1d2e-create-acme")
+		create := client.CreateOrganizationJSONRequestBody{
 			Name: "Acme", Slug: &slug, Kind: client.CreateOrganizationInputBodyKind("organization"),
-		})
+		}
+		org, err := c.CreateOrganizationWithResponse(ctx, &client.CreateOrganizationParams{IdempotencyKey: &key}, create)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if org.JSON201 == nil {
 			t.Fatalf("create organization: %d %s", org.StatusCode(), org.Body)
+		}
+		again, err := c.CreateOrganizationWithResponse(ctx, &client.CreateOrganizationParams{IdempotencyKey: &key}, create)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.JSON201 == nil || again.JSON201.Id != org.JSON201.Id || again.HTTPResponse.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("retried create: %d %s", again.StatusCode(), again.Body)
 		}
 
 		// Add two people with passwords of their own (send_invite false), one an
@@ -67,7 +77,7 @@ func TestExample(t *testing.T) {
 			{"bob@acme.test", "Bob", "member"},
 		} {
 			last, secret, invite := "Lovelace", "a long secret of "+p.first, false
-			added, err := c.AddMemberWithResponse(ctx, slug, client.AddMemberJSONRequestBody{
+			added, err := c.AddMemberWithResponse(ctx, slug, nil, client.AddMemberJSONRequestBody{
 				Email: p.email, FirstName: &p.first, LastName: &last, Role: &p.role,
 				Password: &secret, SendInvite: &invite,
 			})

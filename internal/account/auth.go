@@ -343,8 +343,8 @@ func (s *Service) createOperator(ctx context.Context, tx Tx, a Account, ip strin
 	return s.audit(ctx, tx, Actor{Account: a, IP: ip}, "", "operator.bootstrapped", "account", a.ID, nil, accountState(a))
 }
 
-// PurgeExpiredSessions deletes sessions and emailed one-time links past their
-// expiry; run periodically. It returns how many it deleted.
+// PurgeExpiredSessions deletes sessions, emailed one-time links and idempotency keys
+// past their expiry; run periodically. It returns how many it deleted.
 func (s *Service) PurgeExpiredSessions(ctx context.Context) (int, error) {
 	var n int
 	err := s.store.Write(ctx, func(tx Tx) error {
@@ -353,7 +353,11 @@ func (s *Service) PurgeExpiredSessions(ctx context.Context) (int, error) {
 			return err
 		}
 		tokens, err := tx.DeleteExpiredAccountTokens(ctx, s.now())
-		n = sessions + tokens
+		if err != nil {
+			return err
+		}
+		keys, err := tx.DeleteExpiredIdempotencyKeys(ctx, s.now())
+		n = sessions + tokens + keys
 		return err
 	})
 	return n, err

@@ -55,6 +55,7 @@ type Tx interface {
 	SCIMTokenTx
 	SCIMUserTx
 	SCIMGroupTx
+	IdempotencyTx
 	AuditTx
 
 	// Savepoint runs fn inside a savepoint of the transaction: if fn fails, its writes
@@ -344,6 +345,21 @@ type SCIMGroupTx interface {
 	// SetSCIMMemberDisplays keeps the names the identity provider gave members of a
 	// team (Value an account id in the team, Display the name).
 	SetSCIMMemberDisplays(ctx context.Context, teamID string, members []SCIMValue) error
+}
+
+// IdempotencyTx holds the queries of idempotency keys (idempotency.go), of one
+// caller each. InsertIdempotencyKey reports false when the caller has the key
+// already; IdempotencyKey reads it and, on PostgreSQL, locks it until the
+// transaction ends; ReplaceIdempotencyKey overwrites every column.
+// CompleteIdempotencyKey records the answer and DeleteIdempotencyKey drops a key not
+// applied, both only while owner holds it.
+type IdempotencyTx interface {
+	InsertIdempotencyKey(ctx context.Context, k IdempotencyKey) (bool, error)
+	IdempotencyKey(ctx context.Context, caller string, keyHash []byte) (IdempotencyKey, error)
+	ReplaceIdempotencyKey(ctx context.Context, k IdempotencyKey) error
+	CompleteIdempotencyKey(ctx context.Context, caller string, keyHash []byte, owner string, answer []byte) error
+	DeleteIdempotencyKey(ctx context.Context, caller string, keyHash []byte, owner string) error
+	DeleteExpiredIdempotencyKeys(ctx context.Context, now time.Time) (int, error)
 }
 
 // AuditTx holds the queries of the audit log.

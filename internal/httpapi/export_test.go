@@ -9,3 +9,7 @@ func SetBodyReadTimeout(d time.Duration) (restore func()) {
 	bodyReadTimeout = d
 	return func() { bodyReadTimeout = old }
 }
+
+// Fingerprint is how the Idempotency-Key middleware identifies a request, for tests
+// that hold a reservation as a crashed request would have left it.
+var Fingerprint = fingerprint

@@ -135,6 +135,9 @@ func op(id, method, path, summary, tag string, mode authMode, status ...int) hum
 	if len(status) > 0 {
 		o.DefaultStatus = status[0]
 	}
+	if method == http.MethodPost {
+		o.Parameters = append(o.Parameters, &huma.Param{Ref: "#/components/parameters/IdempotencyKey"})
+	}
 	switch mode {
 	case application:
 		o.Security = []map[string][]string{{"applicationKey": {}}}

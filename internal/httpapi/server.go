@@ -159,8 +159,9 @@ func NewServer(d Deps) *Server {
 		"bearer":         {Type: "http", Scheme: "bearer", Description: "A session token from POST /api/v1/auth/login."},
 		"applicationKey": {Type: "http", Scheme: "bearer", Description: "An application's API key (POST /api/v1/applications/{app}/keys)."},
 	}
+	cfg.Components.Parameters = map[string]*huma.Param{"IdempotencyKey": idempotencyKeyParam}
 	s.api = humago.New(s.mux, cfg)
-	s.api.UseMiddleware(s.authenticate)
+	s.api.UseMiddleware(s.authenticate, s.idempotent)
 	s.routes()
 	requireAnswerFields(s.api)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
@@ -185,7 +186,7 @@ func NewServer(d Deps) *Server {
 		}
 		noRoute(w, r)
 	})
-	api := s.wellFormed(s.mux)
+	api := s.wellFormed(s.idempotencyBody(s.mux))
 	var h http.Handler = api
 	if d.SCIM != nil {
 		// SCIM paths reach the SCIM handler as sent: the mux would answer a path it

@@ -59,6 +59,7 @@ type Metrics struct {
 	latency    *prometheus.HistogramVec
 	checks     *prometheus.CounterVec
 	deliveries *prometheus.CounterVec
+	idempotent *prometheus.CounterVec // idempotency.go
 }
 
 // New builds the registry: Roster's instruments, the store's gauges (when store is
@@ -93,6 +94,7 @@ func New(store Store, log *slog.Logger, opts Options) *Metrics {
 	m.reg.MustRegister(m.requests, m.latency, m.checks, m.deliveries, buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registerIdempotency()
 	if cc := opts.CheckCache; cc != nil {
 		for _, result := range []string{"hit", "miss"} {
 			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "roster_check_cache_total",

@@ -191,6 +191,8 @@ func TestChangesChecks(t *testing.T) {
 		"INSERT INTO outbox(id) VALUES ($1)":                               false,
 		"UPDATE sessions SET last_seen_at = $1":                            false,
 		"insert into team_members (team_id) values ($1)":                   false,
+		"\n\t\tUPDATE idempotency_keys SET applied = $4 WHERE caller = $1": false,
+		"\n\t\tINSERT INTO idempotency_keys (caller) VALUES ($1)":          false,
 		"WITH x AS (DELETE FROM seats RETURNING 1) SELECT count(*) FROM x": true,
 		"SAVEPOINT sp_1":              false,
 		"ROLLBACK TO SAVEPOINT sp_1":  false,

@@ -454,6 +454,9 @@ func (db *DB) write(parent context.Context, fn func(account.Tx) error) (err erro
 	if err := db.fenceWrite(ctx, sqlTx); err != nil {
 		return err
 	}
+	if err := t.fenceIdempotency(ctx); err != nil {
+		return err
+	}
 	return fn(t)
 }
 
