@@ -135,7 +135,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}()
 	defer func() { <-runnerDone }() // a batch in flight commits or rolls back first
 
-	go purgeSessions(ctx, svc, log)
+	go housekeeping(ctx, svc, db, cfg.OutboxKeepBodies, log)
 	if cfg.CheckCache > 0 {
 		leaseDone := make(chan struct{})
 		go func() { defer close(leaseDone); db.RunCacheLease(ctx) }()
@@ -210,8 +210,9 @@ func newSender(cfg config.Config, log *slog.Logger) (mail.Sender, error) {
 	return mail.NewSMTPSender(cfg.SMTPURL, cfg.MailFrom)
 }
 
-// purgeSessions deletes expired sessions every ten minutes.
-func purgeSessions(ctx context.Context, svc *account.Service, log *slog.Logger) {
+// housekeeping deletes expired sessions, links and idempotency keys every ten
+// minutes, and empties the bodies of emails sent longer than keepBodies ago (0: never).
+func housekeeping(ctx context.Context, svc *account.Service, db *sqlstore.DB, keepBodies time.Duration, log *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
@@ -224,6 +225,15 @@ func purgeSessions(ctx context.Context, svc *account.Service, log *slog.Logger) 
 				log.Error("purge expired sessions", "err", err)
 			} else if n > 0 {
 				log.Info("purged expired sessions", "count", n)
+			}
+			if keepBodies <= 0 {
+				continue
+			}
+			m, err := db.PruneSentEmails(ctx, time.Now().Add(-keepBodies), 500)
+			if err != nil && ctx.Err() == nil {
+				log.Error("empty the bodies of old sent emails", "err", err)
+			} else if m > 0 {
+				log.Info("emptied the bodies of old sent emails", "count", m, "sent_before", time.Now().Add(-keepBodies).Format(time.RFC3339))
 			}
 		}
 	}

@@ -20,7 +20,8 @@ func TestParseServeDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Addr: DefaultAddr, DatabaseURL: DefaultDatabase, BaseURL: "http://127.0.0.1:8080",
-		MailFrom: DefaultMailFrom, LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, CheckCache: 1_000_000, ImportMaxMB: 20, ImportLease: time.Minute, Metrics: true, StoreTimeout: 5 * time.Second}
+		MailFrom: DefaultMailFrom, LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, CheckCache: 1_000_000, ImportMaxMB: 20, ImportLease: time.Minute, Metrics: true, StoreTimeout: 5 * time.Second,
+		OutboxKeepBodies: 30 * 24 * time.Hour}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("defaults (-want +got):\n%s", d)
 	}
@@ -40,7 +41,8 @@ func TestParseServeEnvAndFlags(t *testing.T) {
 	want := Config{Addr: "0.0.0.0:7000", DatabaseURL: "postgres://db/roster", BaseURL: "https://roster.acme.example",
 		SMTPURL: "smtp://u:p@mail:25", MailFrom: "Acme <hi@acme.example>", LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, CheckCache: 1_000_000, ImportMaxMB: 20, ImportLease: time.Minute,
 		BootstrapEmail: "op@acme.example", BootstrapPassword: "correct horse",
-		Metrics: false, MetricsToken: "scrape-me", ShutdownDelay: 15 * time.Second, StoreTimeout: 2 * time.Second}
+		Metrics: false, MetricsToken: "scrape-me", ShutdownDelay: 15 * time.Second, StoreTimeout: 2 * time.Second,
+		OutboxKeepBodies: 30 * 24 * time.Hour}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
@@ -74,6 +76,9 @@ func TestParseServeRejects(t *testing.T) {
 		{[]string{"--store-timeout", "soon"}, nil, "store-timeout"},
 		{[]string{"--store-timeout", "0s"}, nil, "--store-timeout"},
 		{[]string{"--log-level", "loud"}, nil, "--log-level"},
+		{[]string{"--outbox-keep-bodies", "10m"}, nil, "--outbox-keep-bodies"},
+		{nil, map[string]string{"ROSTER_OUTBOX_KEEP_BODIES": "-1h"}, "ROSTER_OUTBOX_KEEP_BODIES"},
+		{nil, map[string]string{"ROSTER_OUTBOX_KEEP_BODIES": "a month"}, "ROSTER_OUTBOX_KEEP_BODIES"},
 		{nil, map[string]string{"ROSTER_BOOTSTRAP_EMAIL": "a@b.example"}, "ROSTER_BOOTSTRAP_PASSWORD"},
 		{[]string{"extra"}, nil, "no arguments"},
 	} {
@@ -126,5 +131,24 @@ func TestStoreTimeoutFlagOverEnv(t *testing.T) {
 	c, err := ParseServe([]string{"--store-timeout", "750ms"}, env(map[string]string{"ROSTER_STORE_TIMEOUT": "soon"}), io.Discard, io.Discard)
 	if err != nil || c.StoreTimeout != 750*time.Millisecond {
 		t.Errorf("--store-timeout 750ms over ROSTER_STORE_TIMEOUT=soon: %v, %v; want 750ms, no error", c.StoreTimeout, err)
+	}
+}
+
+// TestOutboxKeepBodies: 0 keeps sent emails' bodies for ever; the variable and the
+// flag both set the retention.
+func TestOutboxKeepBodies(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want time.Duration
+	}{
+		{[]string{"--outbox-keep-bodies", "0"}, nil, 0},
+		{nil, map[string]string{"ROSTER_OUTBOX_KEEP_BODIES": "2160h"}, 90 * 24 * time.Hour},
+		{[]string{"--outbox-keep-bodies", "1h"}, map[string]string{"ROSTER_OUTBOX_KEEP_BODIES": "0"}, time.Hour},
+	} {
+		c, err := ParseServe(tc.args, env(tc.env), io.Discard, io.Discard)
+		if err != nil || c.OutboxKeepBodies != tc.want {
+			t.Errorf("ParseServe(%q, %v): keep %v, %v; want %v", tc.args, tc.env, c.OutboxKeepBodies, err, tc.want)
+		}
 	}
 }

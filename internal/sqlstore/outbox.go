@@ -187,6 +187,38 @@ func (db *DB) RetryFailedEmails(ctx context.Context, now time.Time) (int64, erro
 	return res.RowsAffected()
 }
 
+// PruneSentEmails empties the text and HTML bodies of the messages sent before
+// before, in batches of batch messages each committed on its own (so that no write
+// waits long behind it), and reports how many it emptied. What was sent, to whom,
+// when, and its subject stay listed.
+func (db *DB) PruneSentEmails(ctx context.Context, before time.Time, batch int) (int64, error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	var total int64
+	for {
+		n, err := db.pruneSentBatch(ctx, before, batch)
+		total += n
+		if err != nil || n < int64(batch) {
+			return total, err
+		}
+	}
+}
+
+func (db *DB) pruneSentBatch(ctx context.Context, before time.Time, batch int) (int64, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	res, err := db.writer.ExecContext(ctx, `
+		UPDATE outbox SET text_body = '', html_body = ''
+		WHERE id IN (SELECT id FROM outbox
+			WHERE state = 'sent' AND (text_body <> '' OR html_body <> '') AND sent_at < $1
+			LIMIT $2)`, ts(before), batch)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 const retryEmailSQL = `
 		UPDATE outbox SET state = 'pending', next_at = $2, attempts = 0, claimed_until = NULL
 		WHERE id = $1 AND state = 'failed'`

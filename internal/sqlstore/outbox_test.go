@@ -361,3 +361,51 @@ func TestOutboxClaimOwners(t *testing.T) {
 		}
 	})
 }
+
+// TestOutboxPruneSentBodies: the retention sweep empties the bodies of messages sent
+// before the cutoff, in batches, and nothing else: messages sent later, pending and
+// failed ones keep theirs, and every message stays listed with its subject.
+func TestOutboxPruneSentBodies(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		var es []account.Email
+		for i := range 7 {
+			es = append(es, newEmail(fmt.Sprintf("e-%d", i), t0))
+		}
+		enqueue(t, db, es...)
+		claim(t, db, t0, 10, time.Hour)
+		// e-0…e-4 sent on day 1, e-5 sent on day 40, e-6 failed on day 1.
+		for i := range 5 {
+			if err := db.MarkEmailSent(ctx, fmt.Sprintf("e-%d", i), t0.Add(24*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.MarkEmailSent(ctx, "e-5", t0.Add(40*24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MarkEmailFailed(ctx, "e-6", "550", t0.Add(24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		enqueue(t, db, newEmail("e-7", t0)) // pending
+
+		cutoff := t0.Add(30 * 24 * time.Hour)
+		n, err := db.PruneSentEmails(ctx, cutoff, 2) // batches of 2: 2, 2, 1
+		if err != nil || n != 5 {
+			t.Fatalf("PruneSentEmails = %d, %v; want 5", n, err)
+		}
+		for i := range 8 {
+			id := fmt.Sprintf("e-%d", i)
+			m := findEmail(t, db, id)
+			pruned := i < 5
+			if empty := m.Text == "" && m.HTML == ""; empty != pruned {
+				t.Errorf("%s (%s): text %q, html %q; pruned %v", id, m.State, m.Text, m.HTML, pruned)
+			}
+			if m.Subject != "Subject "+id || m.To != id+"@example.com" {
+				t.Errorf("%s lost its subject or address: %+v", id, m)
+			}
+		}
+		if n, err := db.PruneSentEmails(ctx, cutoff, 2); err != nil || n != 0 {
+			t.Errorf("second sweep = %d, %v; want 0", n, err)
+		}
+		wantCounts(t, db, 1, 6, 1)
+	})
+}
