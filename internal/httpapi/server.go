@@ -162,6 +162,7 @@ func NewServer(d Deps) *Server {
 	s.api = humago.New(s.mux, cfg)
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()
+	optionalBodies(s.api)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	if d.Metrics != nil {
