@@ -6,6 +6,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/ratelimit"
+	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/storetest"
 )
 
 // TestOptionalBodies: a body that API.md does not require may be omitted, as no
@@ -96,6 +102,62 @@ func TestOptionalBodies(t *testing.T) {
 		}
 		if optional < 15 {
 			t.Errorf("only %d write operations take an optional body", optional)
+		}
+	})
+}
+
+// TestAddMemberInviteeNames: POST …/members with send_invite: true takes an email
+// alone, and the invitee gives the names on accepting; with send_invite: false a new
+// email still needs names and a password (422 naming them). Every add that sends an
+// invitation counts against the inviter's invitation emails, with POST invitations.
+func TestAddMemberInviteeNames(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, func(d *httpapi.Deps) {
+			d.InvitesPerAccount = ratelimit.Limit{Every: time.Minute, Burst: 3}
+		})
+		e.org("acme", "")
+		members := "/api/v1/organizations/acme/members"
+		m := e.must(201, e.op, "POST", members, map[string]any{"email": "ivy@acme.test", "send_invite": true})
+		acct := m["account"].(map[string]any)
+		if m["state"] != "invited" || acct["first_name"] != "" || acct["last_name"] != "" || m["invitation"] == nil {
+			t.Errorf("member = %v", m)
+		}
+		token := e.link("invitation", "ivy@acme.test")
+		problem(t, e.call("", "POST", "/api/v1/invitations/"+token+"/accept", map[string]any{"password": pw}),
+			422, "validation", "first_name", "last_name")
+		e.must(200, "", "POST", "/api/v1/invitations/"+token+"/accept", map[string]any{
+			"first_name": "Ivy", "last_name": "Ives", "password": pw})
+		me := e.must(200, e.login("ivy@acme.test", pw), "GET", "/api/v1/me", nil)["account"].(map[string]any)
+		if me["first_name"] != "Ivy" || me["last_name"] != "Ives" {
+			t.Errorf("account = %v", me)
+		}
+
+		// send_invite: false creates the account: names and password are required.
+		problem(t, e.call(e.op, "POST", members, map[string]any{"email": "new@acme.test", "send_invite": false}),
+			422, "validation", "first_name", "last_name", "password")
+		problem(t, e.call(e.op, "POST", members, map[string]any{"email": "new@acme.test", "send_invite": false,
+			"first_name": "N", "password": pw}), 422, "validation", "last_name")
+		// Invalid names are refused for an invitee as for anyone.
+		problem(t, e.call(e.op, "POST", members, map[string]any{"email": "bad@acme.test", "send_invite": true,
+			"first_name": strings.Repeat("x", 300)}), 422, "validation", "first_name")
+
+		// One of the three invitation emails is spent (ivy's); the refusals above and an
+		// active member, which no email announces, spent none.
+		e.member(e.op, "acme", "active@acme.test", "member")
+		e.must(201, e.op, "POST", members, map[string]any{"email": "i2@acme.test", "send_invite": true})
+		e.must(200, e.op, "POST", "/api/v1/organizations/acme/invitations", map[string]any{"emails": []string{"i3@acme.test"}})
+		r := e.call(e.op, "POST", members, map[string]any{"email": "i4@acme.test", "send_invite": true})
+		problem(t, r, http.StatusTooManyRequests, "rate-limited")
+		if r.Header.Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+		if n := e.count("invitation", "i4@acme.test"); n != 0 {
+			t.Errorf("%d invitations to i4 past the limit", n)
+		}
+		e.clock.Advance(time.Minute)
+		e.must(201, e.op, "POST", members, map[string]any{"email": "i4@acme.test", "send_invite": true})
+		if n := e.count("invitation", "i4@acme.test"); n != 1 {
+			t.Errorf("%d invitations to i4, want 1", n)
 		}
 	})
 }

@@ -150,7 +150,7 @@ func op(id, method, path, summary, tag string, mode authMode, status ...int) hum
 		o.Errors = append(o.Errors, http.StatusNotFound, http.StatusGone)
 	}
 	switch id {
-	case "sign-up", "request-password-reset", "invite", "resend-invitation", "resend-invitations", "create-join-request", "approve-join-request":
+	case "sign-up", "request-password-reset", "invite", "add-member", "resend-invitation", "resend-invitations", "create-join-request", "approve-join-request":
 		o.Errors = append(o.Errors, http.StatusTooManyRequests)
 	case "verify-email", "confirm-password-reset":
 		o.Errors = append(o.Errors, http.StatusGone)
