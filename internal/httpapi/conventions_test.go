@@ -1,10 +1,15 @@
 package httpapi_test
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,6 +163,146 @@ func TestAddMemberInviteeNames(t *testing.T) {
 		e.must(201, e.op, "POST", members, map[string]any{"email": "i4@acme.test", "send_invite": true})
 		if n := e.count("invitation", "i4@acme.test"); n != 1 {
 			t.Errorf("%d invitations to i4, want 1", n)
+		}
+	})
+}
+
+// send makes one request with a raw body and Content-Type (either may be empty).
+func (e *env) send(method, path, contentType, body string) resp {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.op)
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := resp{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
+	if strings.Contains(res.Header.Get("Content-Type"), "json") && len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out.Body); err != nil {
+			e.t.Fatalf("%s %s: %v\n%s", method, path, err, raw)
+		}
+	}
+	return out
+}
+
+// TestWrongMethod: a known path asked with a method it does not take is 405
+// method-not-allowed, with Allow naming the ones it takes (the API's, /setup's,
+// /healthz's and /metrics'); an unknown path stays 404 not-found, whatever the
+// method; nothing of the API falls through to the console.
+func TestWrongMethod(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.api.MountConsole(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusTeapot)
+			_, _ = io.WriteString(w, "<p>console</p>")
+		}))
+		e.org("acme", "")
+		for _, c := range []struct{ method, path, allow string }{
+			{"PUT", "/api/v1/auth/login", "POST"},
+			{"GET", "/api/v1/auth/login", "POST"},
+			{"DELETE", "/api/v1/me", "GET, HEAD, PATCH"},
+			{"POST", "/api/v1/me", "GET, HEAD, PATCH"},
+			{"PUT", "/api/v1/organizations/acme", "GET, HEAD, PATCH, DELETE"},
+			{"DELETE", "/api/v1/organizations/acme/members", "GET, HEAD, POST"},
+			{"GET", "/api/v1/organizations/acme/invitations/x/resend", "POST"},
+			{"POST", "/api/v1/organizations/acme/subscriptions/s/seats/a", "PUT, DELETE"},
+			{"POST", "/api/v1/openapi.json", "GET, HEAD"},
+			{"PATCH", "/setup/sometoken", "GET, HEAD, POST"},
+			{"POST", "/healthz", "GET, HEAD"},
+			{"DELETE", "/readyz", "GET, HEAD"},
+		} {
+			r := e.call(e.op, c.method, c.path, nil)
+			problem(t, r, http.StatusMethodNotAllowed, "method-not-allowed")
+			if got := r.Header.Get("Allow"); got != c.allow {
+				t.Errorf("%s %s: Allow = %q, want %q", c.method, c.path, got, c.allow)
+			}
+		}
+		for _, c := range []struct{ method, path string }{
+			{"GET", "/api/v1/nope"},
+			{"POST", "/api/v1/nope"},
+			{"DELETE", "/api/v1/organizations/acme/members/a/b/c"},
+			{"GET", "/api/"},
+			{"GET", "/metrics"}, // --metrics=false: the route does not exist
+			{"POST", "/metrics"},
+		} {
+			r := e.call(e.op, c.method, c.path, nil)
+			problem(t, r, http.StatusNotFound, "not-found")
+			if r.Header.Get("Allow") != "" {
+				t.Errorf("%s %s: a 404 with Allow %q", c.method, c.path, r.Header.Get("Allow"))
+			}
+		}
+		if r := e.call("", "GET", "/login", nil); r.Status != http.StatusTeapot {
+			t.Errorf("the console's paths stay the console's: GET /login = %d", r.Status)
+		}
+		// The method that is allowed still answers.
+		e.must(200, e.op, "GET", "/api/v1/me", nil)
+	})
+}
+
+// TestUnsupportedMediaType: a body in a Content-Type the operation does not read is
+// 415 with a problem type of its own (never internal), and the operation is not run.
+func TestUnsupportedMediaType(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		for _, c := range []struct{ path, ctype, body string }{
+			{"/api/v1/organizations", "text/plain", `{"name": "Acme", "slug": "acme", "kind": "organization"}`},
+			{"/api/v1/organizations", "application/x-www-form-urlencoded", "name=Acme&slug=acme&kind=organization"},
+			{"/api/v1/organizations", "application/xml", "<organization/>"},
+		} {
+			r := e.send("POST", c.path, c.ctype, c.body)
+			problem(t, r, http.StatusUnsupportedMediaType, "unsupported-media-type")
+		}
+		problem(t, e.call(e.op, "GET", "/api/v1/organizations/acme", nil), 404, "not-found")
+		// JSON under its other names is read.
+		e.must(201, e.op, "POST", "/api/v1/organizations", map[string]any{"name": "Acme", "slug": "acme", "kind": "organization"})
+		if r := e.send("POST", "/api/v1/organizations", "application/json; charset=utf-8", `{"name": "B", "slug": "b", "kind": "organization"}`); r.Status != 201 {
+			t.Errorf("application/json; charset=utf-8 = %d\n%s", r.Status, r.Raw)
+		}
+	})
+}
+
+// TestHealthAndMetricsProblems: /healthz answers a 503 problem (unavailable, with
+// Retry-After) while the store is down, and /metrics' refusals are problems.
+func TestHealthAndMetricsProblems(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		var down atomic.Bool
+		e := newEnv(t, db, withMetrics(db, "scrape-secret"), func(d *httpapi.Deps) {
+			d.Ready = func(ctx context.Context) error {
+				if down.Load() {
+					return errors.New("the store is gone")
+				}
+				return db.Ping(ctx)
+			}
+		})
+		if r := e.call("", "GET", "/healthz", nil); r.Status != 200 || r.Body["status"] != "ok" {
+			t.Fatalf("healthz = %d %s", r.Status, r.Raw)
+		}
+		down.Store(true)
+		r := e.call("", "GET", "/healthz", nil)
+		problem(t, r, http.StatusServiceUnavailable, "unavailable")
+		if r.Header.Get("Retry-After") == "" || strings.Contains(r.Raw, "the store is gone") {
+			t.Errorf("healthz down: Retry-After %q\n%s", r.Header.Get("Retry-After"), r.Raw)
+		}
+		if !strings.Contains(e.logs.String(), "the store is gone") {
+			t.Error("the cause is not logged")
+		}
+		down.Store(false)
+		problem(t, e.call("", "GET", "/metrics", nil), http.StatusUnauthorized, "unauthenticated")
+		problem(t, e.call("wrong", "GET", "/metrics", nil), http.StatusUnauthorized, "unauthenticated")
+		if r := e.call("scrape-secret", "GET", "/metrics", nil); r.Status != 200 {
+			t.Errorf("metrics with the token = %d", r.Status)
+		}
+		r = e.call("scrape-secret", "POST", "/metrics", nil)
+		problem(t, r, http.StatusMethodNotAllowed, "method-not-allowed")
+		if r.Header.Get("Allow") != "GET, HEAD" {
+			t.Errorf("POST /metrics: Allow = %q", r.Header.Get("Allow"))
 		}
 	})
 }
