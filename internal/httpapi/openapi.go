@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"encoding/json"
+	"regexp"
+
 	"github.com/danielgtaylor/huma/v2"
 )
 
@@ -29,6 +32,37 @@ func optionalBodies(api huma.API) {
 			if schema != nil && schema.Type == huma.TypeObject && len(schema.Required) == 0 {
 				op.RequestBody.Required = false
 			}
+		}
+	}
+}
+
+var schemaRef = regexp.MustCompile(`"#/components/schemas/([^"]+)"`)
+
+// unusedSchemas removes the component schemas nothing in the document refers to:
+// huma registers the Go types it meets on the way, and an upload's huma.FormFile,
+// which the multipart body inlines, would otherwise be in the document under its
+// Go name. A schema only an unused one refers to goes in the next round.
+func unusedSchemas(api huma.API) {
+	oapi := api.OpenAPI()
+	schemas := oapi.Components.Schemas.Map()
+	for {
+		b, err := json.Marshal(oapi)
+		if err != nil {
+			panic("httpapi: the OpenAPI document does not encode: " + err.Error())
+		}
+		used := map[string]bool{}
+		for _, m := range schemaRef.FindAllSubmatch(b, -1) {
+			used[string(m[1])] = true
+		}
+		removed := false
+		for name := range schemas {
+			if !used[name] {
+				delete(schemas, name)
+				removed = true
+			}
+		}
+		if !removed {
+			return
 		}
 	}
 }

@@ -117,6 +117,15 @@ func (s *Server) routes() {
 	huma.Register(api, op("list-audit", http.MethodGet, "/api/v1/organizations/{org}/audit", "The organization's audit events, newest first", "Audit", session), s.listAudit)
 }
 
+// callers says, in each operation's description, what credentials it takes.
+var callers = map[authMode]string{
+	public:          "Public: no credentials.",
+	session:         "Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.",
+	sessionReset:    "Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.",
+	application:     "Needs the calling application's API key (`Authorization: Bearer <key>`).",
+	optionalSession: "Without credentials, or with a session (`Authorization: Bearer <token>`) of the invited account.",
+}
+
 // op describes one operation. status is its success status (200 when omitted).
 func op(id, method, path, summary, tag string, mode authMode, status ...int) huma.Operation {
 	o := huma.Operation{
@@ -135,7 +144,13 @@ func op(id, method, path, summary, tag string, mode authMode, status ...int) hum
 	if len(status) > 0 {
 		o.DefaultStatus = status[0]
 	}
+	o.Description = descriptions[id]
+	if who := callers[mode]; who != "" {
+		o.Description += "\n\n" + who
+	}
 	switch mode {
+	case public:
+		o.Security = []map[string][]string{} // none: "security: []", not the document's default
 	case application:
 		o.Security = []map[string][]string{{"applicationKey": {}}}
 		o.Errors = append(o.Errors, http.StatusUnauthorized, http.StatusForbidden)

@@ -155,6 +155,10 @@ func NewServer(d Deps) *Server {
 	cfg.SchemasPath = ""
 	cfg.CreateHooks = nil // no $schema links in bodies: the contract's bodies are exact
 	cfg.FieldsOptionalByDefault = true
+	// The document is served by the server it describes: its paths are relative to
+	// that server's root, wherever it runs.
+	cfg.Servers = []*huma.Server{{URL: "/", Description: "The Roster server that serves this document."}}
+	cfg.Tags = tags
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer":         {Type: "http", Scheme: "bearer", Description: "A session token from POST /api/v1/auth/login."},
 		"applicationKey": {Type: "http", Scheme: "bearer", Description: "An application's API key (POST /api/v1/applications/{app}/keys)."},
@@ -163,6 +167,7 @@ func NewServer(d Deps) *Server {
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()
 	optionalBodies(s.api)
+	unusedSchemas(s.api)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	if d.Metrics != nil {
