@@ -164,6 +164,19 @@ func TestAddMemberInviteeNames(t *testing.T) {
 		if n := e.count("invitation", "i4@acme.test"); n != 1 {
 			t.Errorf("%d invitations to i4, want 1", n)
 		}
+
+		// The import agrees: an invited row needs only its email; a row made a member
+		// at once (send_invite no) needs the names.
+		job := e.must(202, e.op, "POST", "/api/v1/organizations/acme/imports", upload{name: "people.csv",
+			content: []byte("email,send_invite\nrow2@acme.test,yes\nrow3@acme.test,no\n")})
+		e.runImports()
+		got := e.must(200, e.op, "GET", "/api/v1/organizations/acme/imports/"+job["id"].(string), nil)
+		if got["invited"] != 1.0 || got["failed"] != 1.0 || e.count("invitation", "row2@acme.test") != 1 {
+			t.Errorf("import = %v", got)
+		}
+		if errs, _ := got["errors"].([]any); len(errs) != 2 || errs[0].(map[string]any)["row"] != 3.0 {
+			t.Errorf("import errors = %v, want row 3's first_name and last_name", got["errors"])
+		}
 	})
 }
 

@@ -106,7 +106,7 @@ func TestImportFlow(t *testing.T) {
 			{"old@acme.test", "", "", "admin", "Sales", "", "", "updated"},
 			{"new4@acme.test", "New", "Four", "", "", "studio", "no", "seat 2 of 2"},
 			{"new5@acme.test", "New", "Five", "", "", "studio", "no", "no seat left"},
-			{"new6@acme.test", "", "", "", "", "", "", "names missing"},
+			{"new6@acme.test", "", "", "", "", "", "no", "names missing"},
 			{"new7@acme.test", "New", "Seven", "owner", "", "", "", "above the caller"},
 			{"new8@acme.test", "New", "Eight", "member", "", "", "maybe", "bad send_invite"},
 		})
