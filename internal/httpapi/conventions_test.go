@@ -33,6 +33,23 @@ func TestOptionalBodies(t *testing.T) {
 				t.Errorf("a key issued without a body has no key: %v", k)
 			}
 		}
+		// An empty body sent chunked, of unknown length, is no body either.
+		req, err := http.NewRequest("POST", e.srv.URL+"/api/v1/applications/studio/keys", io.NopCloser(strings.NewReader("")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.TransferEncoding = []string{"chunked"}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+e.op)
+		res, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 201 {
+			t.Errorf("an empty chunked body = %d\n%s", res.StatusCode, raw)
+		}
 		m := e.must(201, e.op, "POST", "/api/v1/organizations/acme/members", map[string]any{
 			"email": "ivy@acme.test", "first_name": "Ivy", "last_name": "I", "send_invite": true})
 		inv := m["invitation"].(map[string]any)["id"].(string)
@@ -273,6 +290,9 @@ func TestUnsupportedMediaType(t *testing.T) {
 			problem(t, r, http.StatusUnsupportedMediaType, "unsupported-media-type")
 		}
 		problem(t, e.call(e.op, "GET", "/api/v1/organizations/acme", nil), 404, "not-found")
+		e.org("globex", "")
+		problem(t, e.send("POST", "/api/v1/organizations/globex/imports", "application/json", `{"file": "x"}`),
+			http.StatusUnsupportedMediaType, "unsupported-media-type")
 		// JSON under its other names is read.
 		e.must(201, e.op, "POST", "/api/v1/organizations", map[string]any{"name": "Acme", "slug": "acme", "kind": "organization"})
 		if r := e.send("POST", "/api/v1/organizations", "application/json; charset=utf-8", `{"name": "B", "slug": "b", "kind": "organization"}`); r.Status != 201 {

@@ -200,7 +200,7 @@ func TestImportRefusals(t *testing.T) {
 		problem(t, e.call(e.op, "POST", path, upload{name: "x.csv", content: []byte{}}), 422, "validation", "file")
 		big := bytes.Repeat([]byte("a@x.test\n"), 10_000)
 		problem(t, e.call(e.op, "POST", path, upload{name: "big.csv", content: append([]byte("email\n"), big...)}), 413, "too-large")
-		problem(t, e.call(e.op, "POST", path, map[string]any{"file": "x"}), 422, "validation")
+		problem(t, e.call(e.op, "POST", path, map[string]any{"file": "x"}), 415, "unsupported-media-type") // not a multipart form
 		if got := e.must(200, e.op, "GET", "/api/v1/organizations/acme/members", nil)["total"]; got != 0.0 {
 			t.Errorf("a refused file added %v members", got)
 		}

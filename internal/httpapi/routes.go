@@ -76,6 +76,17 @@ func (s *Server) routes() {
 	upload := op("upload-import", http.MethodPost, "/api/v1/organizations/{org}/imports", "Upload an .xlsx or .csv file of people; it is applied in the background", "Imports", session, http.StatusAccepted)
 	upload.MaxBodyBytes, upload.BodyReadTimeout = 0, 2*time.Minute // limitUpload bounds the size
 	upload.Errors = append(upload.Errors, http.StatusRequestEntityTooLarge)
+	// A body that is not a multipart form is 415, as a body that is not JSON is to the
+	// other operations; it is decided after authentication (huma runs an operation's
+	// middlewares after the API's).
+	upload.Middlewares = huma.Middlewares{func(hctx huma.Context, next func(huma.Context)) {
+		if !isMultipart(hctx.Header("Content-Type")) {
+			s.writeHuma(hctx, newProblem(hctx.Context(), http.StatusUnsupportedMediaType, slugUnsupportedMediaType,
+				"an import is uploaded as multipart/form-data with the file in the field file"))
+			return
+		}
+		next(hctx)
+	}}
 	huma.Register(api, upload, s.uploadImport)
 	huma.Register(api, op("list-imports", http.MethodGet, "/api/v1/organizations/{org}/imports", "The organization's imports, newest first", "Imports", session), s.listImports)
 	huma.Register(api, op("get-import", http.MethodGet, "/api/v1/organizations/{org}/imports/{id}", "An import's state, progress and rejected rows", "Imports", session), s.getImport)
@@ -172,6 +183,9 @@ func op(id, method, path, summary, tag string, mode authMode, status ...int) hum
 	}
 	if method != http.MethodGet {
 		o.Errors = append(o.Errors, http.StatusConflict)
+	}
+	if method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
+		o.Errors = append(o.Errors, http.StatusUnsupportedMediaType) // a body that is not JSON (an upload's: not multipart)
 	}
 	if id == "login" {
 		o.Errors = append(o.Errors, http.StatusUnauthorized, http.StatusTooManyRequests)
