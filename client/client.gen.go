@@ -428,10 +428,10 @@ type AddMemberInputBody struct {
 	Applications *[]string `json:"applications,omitempty"`
 	Email        string    `json:"email"`
 
-	// FirstName Required when the email has no account yet.
+	// FirstName Required with send_invite false when the email has no account yet; an invitee gives it on accepting.
 	FirstName *string `json:"first_name,omitempty"`
 
-	// LastName Required when the email has no account yet.
+	// LastName Required with send_invite false when the email has no account yet; an invitee gives it on accepting.
 	LastName *string `json:"last_name,omitempty"`
 
 	// Password The new account's password when send_invite is false.
@@ -1820,20 +1820,36 @@ type ClientInterface interface {
 
 	// DeleteAccount Delete an account permanently (operator)
 	//
+	// Deletes an account permanently, with its memberships and seats in every organization. Operators only.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with DELETE /api/v1/accounts/{account} (the `DeleteAccount` operationId).
 	DeleteAccount(ctx context.Context, account string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListEntitlements Where the account may use the calling application now
+	//
+	// Every organization in which the account may use the calling application now, with the seat's subscription. Authenticated by the application's API key.
+	//
+	// Needs the calling application's API key (`Authorization: Bearer <key>`).
 	//
 	// Corresponds with GET /api/v1/accounts/{account}/entitlements (the `ListEntitlements` operationId).
 	ListEntitlements(ctx context.Context, account string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListApplications List the applications
 	//
+	// Lists the applications.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/applications (the `ListApplications` operationId).
 	ListApplications(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateApplicationWithBody Define an application (operator)
+	//
+	// Defines an application: the software whose seats organizations are given. The `key` is permanent and names it in subscriptions and checks.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1842,6 +1858,10 @@ type ClientInterface interface {
 
 	// CreateApplication Define an application (operator)
 	//
+	// Defines an application: the software whose seats organizations are given. The `key` is permanent and names it in subscriptions and checks.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/applications (the `CreateApplication` operationId).
@@ -1849,10 +1869,18 @@ type ClientInterface interface {
 
 	// GetApplication Get an application
 	//
+	// An application by key.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/applications/{app} (the `GetApplication` operationId).
 	GetApplication(ctx context.Context, app string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RenameApplicationWithBody Rename an application (operator)
+	//
+	// Changes an application's display name; its key stays.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1861,6 +1889,10 @@ type ClientInterface interface {
 
 	// RenameApplication Rename an application (operator)
 	//
+	// Changes an application's display name; its key stays.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/v1/applications/{app} (the `RenameApplication` operationId).
@@ -1868,10 +1900,18 @@ type ClientInterface interface {
 
 	// ListApplicationKeys List an application's API keys (operator)
 	//
+	// Lists the application's API keys, without their secrets: name, prefix, when created, last used and revoked.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/applications/{app}/keys (the `ListApplicationKeys` operationId).
 	ListApplicationKeys(ctx context.Context, app string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateApplicationKeyWithBody Issue an API key (operator; shown once)
+	//
+	// Issues an API key for the application, with which it calls the entitlement operations. The key is in this answer only; Roster keeps a hash. The body (a `name` for the key) is optional.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1880,6 +1920,10 @@ type ClientInterface interface {
 
 	// CreateApplicationKey Issue an API key (operator; shown once)
 	//
+	// Issues an API key for the application, with which it calls the entitlement operations. The key is in this answer only; Roster keeps a hash. The body (a `name` for the key) is optional.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/applications/{app}/keys (the `CreateApplicationKey` operationId).
@@ -1887,15 +1931,27 @@ type ClientInterface interface {
 
 	// RevokeApplicationKey Revoke an API key (operator)
 	//
+	// Revokes an API key at once: the next request with it is 401.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with DELETE /api/v1/applications/{app}/keys/{id} (the `RevokeApplicationKey` operationId).
 	RevokeApplicationKey(ctx context.Context, app string, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPlatformAudit The platform's audit events outside organizations (operator)
 	//
+	// The audit events of actions outside organizations (applications, keys, accounts), newest first. Operators only.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/audit (the `ListPlatformAudit` operationId).
 	ListPlatformAudit(ctx context.Context, params *ListPlatformAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LoginWithBody Log in
+	//
+	// Exchanges an email and a password for a session token, sent as `Authorization: Bearer <token>` afterwards. `password_reset_required` says the account must change its password first. Attempts are rate limited per client address, per email and per known device (`device_token`); a refusal never says whether the email has an account.
+	//
+	// Public: no credentials.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1904,6 +1960,10 @@ type ClientInterface interface {
 
 	// Login Log in
 	//
+	// Exchanges an email and a password for a session token, sent as `Authorization: Bearer <token>` afterwards. `password_reset_required` says the account must change its password first. Attempts are rate limited per client address, per email and per known device (`device_token`); a refusal never says whether the email has an account.
+	//
+	// Public: no credentials.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/auth/login (the `Login` operationId).
@@ -1911,10 +1971,18 @@ type ClientInterface interface {
 
 	// Logout Log out (revoke this session)
 	//
+	// Revokes the session whose token authenticates the request. Other sessions of the account stay.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.
+	//
 	// Corresponds with POST /api/v1/auth/logout (the `Logout` operationId).
 	Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RequestPasswordResetWithBody Email a password-reset link (202 whether or not the email is known)
+	//
+	// Emails a password-reset link to the address when it has an account. The answer is 202 either way, so that it tells nobody whether the email is known.
+	//
+	// Public: no credentials.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1923,12 +1991,20 @@ type ClientInterface interface {
 
 	// RequestPasswordReset Email a password-reset link (202 whether or not the email is known)
 	//
+	// Emails a password-reset link to the address when it has an account. The answer is 202 either way, so that it tells nobody whether the email is known.
+	//
+	// Public: no credentials.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
 	RequestPasswordReset(ctx context.Context, params *RequestPasswordResetParams, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ConfirmPasswordResetWithBody Set a new password with a reset link's token; every session is revoked
+	//
+	// Sets a new password with the token of a password-reset email. Every session of the account is revoked; the token works once.
+	//
+	// Public: no credentials.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1937,12 +2013,20 @@ type ClientInterface interface {
 
 	// ConfirmPasswordReset Set a new password with a reset link's token; every session is revoked
 	//
+	// Sets a new password with the token of a password-reset email. Every session of the account is revoked; the token works once.
+	//
+	// Public: no credentials.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
 	ConfirmPasswordReset(ctx context.Context, params *ConfirmPasswordResetParams, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SignUpWithBody Sign up: emails a verification link
+	//
+	// Starts a sign-up, when sign-up is enabled: a verification email goes to the address, whose link completes it (POST /api/v1/auth/verify-email). The answer is 202 whether or not the address has an account already.
+	//
+	// Public: no credentials.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1951,12 +2035,20 @@ type ClientInterface interface {
 
 	// SignUp Sign up: emails a verification link
 	//
+	// Starts a sign-up, when sign-up is enabled: a verification email goes to the address, whose link completes it (POST /api/v1/auth/verify-email). The answer is 202 whether or not the address has an account already.
+	//
+	// Public: no credentials.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/auth/signup (the `SignUp` operationId).
 	SignUp(ctx context.Context, params *SignUpParams, body SignUpJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// VerifyEmailWithBody Follow a sign-up's verification link with the password chosen there: the account becomes active
+	//
+	// Completes a sign-up with the token of its verification email: the account becomes active and its email verified.
+	//
+	// Public: no credentials.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1965,6 +2057,10 @@ type ClientInterface interface {
 
 	// VerifyEmail Follow a sign-up's verification link with the password chosen there: the account becomes active
 	//
+	// Completes a sign-up with the token of its verification email: the account becomes active and its email verified.
+	//
+	// Public: no credentials.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/auth/verify-email (the `VerifyEmail` operationId).
@@ -1972,15 +2068,27 @@ type ClientInterface interface {
 
 	// Check May this account use this application in this organization now?
 	//
+	// Whether the account may use the calling application in the organization now: `allowed` and the reason (ok, no-seat, not-member, deactivated, subscription-inactive, account-disabled). Authenticated by the application's API key.
+	//
+	// Needs the calling application's API key (`Authorization: Bearer <key>`).
+	//
 	// Corresponds with GET /api/v1/check (the `Check` operationId).
 	Check(ctx context.Context, params *CheckParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PreviewInvitation What an invitation link offers
 	//
+	// What an invitation link offers, for the page that accepts it: the organization, the email invited, the inviter, the expiry and whether the email has an account (to log in with) or not (to give names and a password).
+	//
+	// Public: no credentials.
+	//
 	// Corresponds with GET /api/v1/invitations/{token} (the `PreviewInvitation` operationId).
 	PreviewInvitation(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AcceptInvitationWithBody Accept an invitation: with names and a password, or with the invited account's session
+	//
+	// Accepts an invitation. A person new to Roster gives a password (and the names the inviter left out); an existing account accepts with its own session. The membership becomes active and its reserved seats are the person's.
+	//
+	// Without credentials, or with a session (`Authorization: Bearer <token>`) of the invited account.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1989,6 +2097,10 @@ type ClientInterface interface {
 
 	// AcceptInvitation Accept an invitation: with names and a password, or with the invited account's session
 	//
+	// Accepts an invitation. A person new to Roster gives a password (and the names the inviter left out); an existing account accepts with its own session. The membership becomes active and its reserved seats are the person's.
+	//
+	// Without credentials, or with a session (`Authorization: Bearer <token>`) of the invited account.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/invitations/{token}/accept (the `AcceptInvitation` operationId).
@@ -1996,10 +2108,18 @@ type ClientInterface interface {
 
 	// GetMe The caller's account and memberships
 	//
+	// The calling account and each of its memberships: organization, role, state, teams and seats.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.
+	//
 	// Corresponds with GET /api/v1/me (the `GetMe` operationId).
 	GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateMeWithBody Change the caller's own names, phone or username
+	//
+	// Changes the caller's own first and last name, phone or username. Fields left out stay as they are; no body changes nothing.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2008,12 +2128,20 @@ type ClientInterface interface {
 
 	// UpdateMe Change the caller's own names, phone or username
 	//
+	// Changes the caller's own first and last name, phone or username. Fields left out stay as they are; no body changes nothing.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/v1/me (the `UpdateMe` operationId).
 	UpdateMe(ctx context.Context, body UpdateMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangePasswordWithBody Change the caller's password
+	//
+	// Changes the caller's password, given the current one. Wrong current passwords are rate limited per account. A session that must reset its password may call this.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2022,6 +2150,10 @@ type ClientInterface interface {
 
 	// ChangePassword Change the caller's password
 	//
+	// Changes the caller's password, given the current one. Wrong current passwords are rate limited per account. A session that must reset its password may call this.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /api/v1/me/password (the `ChangePassword` operationId).
@@ -2029,10 +2161,18 @@ type ClientInterface interface {
 
 	// ListOrganizations List the organizations the caller may see
 	//
+	// Lists the organizations the caller may see, filtered by `q` (name or slug), `kind` and `parent`. Paged with `limit` and `cursor`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations (the `ListOrganizations` operationId).
 	ListOrganizations(ctx context.Context, params *ListOrganizationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateOrganizationWithBody Create a partner or an organization
+	//
+	// Creates a partner or an organization, optionally under a partner (`parent`). Operators create anything; a partner's admins create organizations under their partner.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2041,6 +2181,10 @@ type ClientInterface interface {
 
 	// CreateOrganization Create a partner or an organization
 	//
+	// Creates a partner or an organization, optionally under a partner (`parent`). Operators create anything; a partner's admins create organizations under their partner.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations (the `CreateOrganization` operationId).
@@ -2048,15 +2192,27 @@ type ClientInterface interface {
 
 	// DeleteOrganization Delete an organization
 	//
+	// Deletes an organization with its memberships, roles and teams; the accounts survive. A partner that still has organizations is 409.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with DELETE /api/v1/organizations/{org} (the `DeleteOrganization` operationId).
 	DeleteOrganization(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOrganization Get an organization
 	//
+	// An organization by id or slug, with its settings.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org} (the `GetOrganization` operationId).
 	GetOrganization(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateOrganizationWithBody Change an organization's name, slug or settings
+	//
+	// Changes an organization's name, slug or settings (invitation lifetime, how soon a subscription is "ending soon", SCIM activation emails). Needs `organization.manage`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2065,6 +2221,10 @@ type ClientInterface interface {
 
 	// UpdateOrganization Change an organization's name, slug or settings
 	//
+	// Changes an organization's name, slug or settings (invitation lifetime, how soon a subscription is "ending soon", SCIM activation emails). Needs `organization.manage`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/v1/organizations/{org} (the `UpdateOrganization` operationId).
@@ -2072,15 +2232,27 @@ type ClientInterface interface {
 
 	// ListAudit The organization's audit events, newest first
 	//
+	// The organization's audit events, newest first: who did what to which object, with the state before and after.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/audit (the `ListAudit` operationId).
 	ListAudit(ctx context.Context, org string, params *ListAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListImports The organization's imports, newest first
 	//
+	// The organization's imports, newest first, with their counters.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/imports (the `ListImports` operationId).
 	ListImports(ctx context.Context, org string, params *ListImportsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UploadImportWithBody Upload an .xlsx or .csv file of people; it is applied in the background
+	//
+	// Uploads an .xlsx or .csv file of people (multipart field `file`). It is checked to be readable at once and applied in the background; the import's state and rejected rows are at GET …/imports/{id}.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2089,25 +2261,45 @@ type ClientInterface interface {
 
 	// ImportTemplate The import template, with the caller's choices as drop-downs
 	//
+	// An .xlsx template for importing people, with the organization's roles, teams and applications as drop-downs.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/imports/template.xlsx (the `ImportTemplate` operationId).
 	ImportTemplate(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetImport An import's state, progress and rejected rows
+	//
+	// An import's state, counters and rejected rows (row, field, message).
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Corresponds with GET /api/v1/organizations/{org}/imports/{id} (the `GetImport` operationId).
 	GetImport(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ImportErrors An import's rejected rows as a workbook to fix and upload again
 	//
+	// An import's rejected rows as a workbook: the file's own columns and an `error` column, to fix and upload again.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/imports/{id}/errors.xlsx (the `ImportErrors` operationId).
 	ImportErrors(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListInvitations List invitations, newest first
 	//
+	// The organization's invitations, newest first, filtered by `status`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/invitations (the `ListInvitations` operationId).
 	ListInvitations(ctx context.Context, org string, params *ListInvitationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// InviteWithBody Invite several people with one role, teams and applications
+	//
+	// Invites up to 500 people with one role, teams and applications. Each email has its own result; one that fails leaves the others. Counts against the caller's invitation emails.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2116,12 +2308,20 @@ type ClientInterface interface {
 
 	// Invite Invite several people with one role, teams and applications
 	//
+	// Invites up to 500 people with one role, teams and applications. Each email has its own result; one that fails leaves the others. Counts against the caller's invitation emails.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/invitations (the `Invite` operationId).
 	Invite(ctx context.Context, org string, params *InviteParams, body InviteJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ResendInvitationsWithBody Resend several pending or expired invitations
+	//
+	// Resends several pending or expired invitations, each with a new link; each has its own result. Counts against the caller's invitation emails.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2130,6 +2330,10 @@ type ClientInterface interface {
 
 	// ResendInvitations Resend several pending or expired invitations
 	//
+	// Resends several pending or expired invitations, each with a new link; each has its own result. Counts against the caller's invitation emails.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/invitations/resend (the `ResendInvitations` operationId).
@@ -2137,25 +2341,45 @@ type ClientInterface interface {
 
 	// CancelInvitation Cancel an invitation; the invited membership and its seats go
 	//
+	// Cancels a pending or expired invitation: the invited membership and its reserved seats go. An accepted one is 409.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with DELETE /api/v1/organizations/{org}/invitations/{id} (the `CancelInvitation` operationId).
 	CancelInvitation(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetInvitation Get an invitation
+	//
+	// One invitation (its token is never shown: it travels only in the email).
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Corresponds with GET /api/v1/organizations/{org}/invitations/{id} (the `GetInvitation` operationId).
 	GetInvitation(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ResendInvitation Resend a pending or expired invitation with a new link
 	//
+	// Resends a pending or expired invitation with a new link and a new expiry; the old link stops working. No body is needed. Counts against the caller's invitation emails.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with POST /api/v1/organizations/{org}/invitations/{id}/resend (the `ResendInvitation` operationId).
 	ResendInvitation(ctx context.Context, org string, id string, params *ResendInvitationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListJoinRequests List requests to join, newest first
 	//
+	// The requests to join the organization, newest first, filtered by `status`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/join-requests (the `ListJoinRequests` operationId).
 	ListJoinRequests(ctx context.Context, org string, params *ListJoinRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateJoinRequestWithBody Ask, as the calling account, to join the organization
+	//
+	// The calling account asks to join the organization, with an optional message. Rate limited per account.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2164,12 +2388,20 @@ type ClientInterface interface {
 
 	// CreateJoinRequest Ask, as the calling account, to join the organization
 	//
+	// The calling account asks to join the organization, with an optional message. Rate limited per account.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/join-requests (the `CreateJoinRequest` operationId).
 	CreateJoinRequest(ctx context.Context, org string, params *CreateJoinRequestParams, body CreateJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ApproveJoinRequestWithBody Approve: the requester is invited
+	//
+	// Approves a join request: the requester is invited with the role, teams and applications given (member and none when left out).
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2178,6 +2410,10 @@ type ClientInterface interface {
 
 	// ApproveJoinRequest Approve: the requester is invited
 	//
+	// Approves a join request: the requester is invited with the role, teams and applications given (member and none when left out).
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/approve (the `ApproveJoinRequest` operationId).
@@ -2185,15 +2421,27 @@ type ClientInterface interface {
 
 	// DenyJoinRequest Deny: nothing else changes
 	//
+	// Denies a join request; nothing else changes.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/deny (the `DenyJoinRequest` operationId).
 	DenyJoinRequest(ctx context.Context, org string, id string, params *DenyJoinRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMembers List and search members
 	//
+	// Lists and searches the organization's members: `q` matches email, names and username; filters by role, team, state, application and subscription. Paged with `limit` and `cursor`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/members (the `ListMembers` operationId).
 	ListMembers(ctx context.Context, org string, params *ListMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddMemberWithBody Add one person
+	//
+	// Adds one person. With `send_invite: true` the person is invited by email (names optional: the invitee gives them on accepting); with `send_invite: false` a new email becomes an active account with the given names and password. An existing account this organization does not manage is always invited. Seats for `applications` are given or reserved at once. Counts against the caller's invitation emails.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2202,6 +2450,10 @@ type ClientInterface interface {
 
 	// AddMember Add one person
 	//
+	// Adds one person. With `send_invite: true` the person is invited by email (names optional: the invitee gives them on accepting); with `send_invite: false` a new email becomes an active account with the given names and password. An existing account this organization does not manage is always invited. Seats for `applications` are given or reserved at once. Counts against the caller's invitation emails.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members (the `AddMember` operationId).
@@ -2209,15 +2461,27 @@ type ClientInterface interface {
 
 	// ExportMembersCsv The member list (with its filters) as CSV
 	//
+	// The member list, with the list's filters, as CSV in the import's columns plus `state`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/members/export.csv (the `ExportMembersCsv` operationId).
 	ExportMembersCsv(ctx context.Context, org string, params *ExportMembersCsvParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ExportMembersXlsx The member list (with its filters) as a workbook
 	//
+	// The member list, with the list's filters, as an .xlsx workbook in the import's columns plus `state`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/members/export.xlsx (the `ExportMembersXlsx` operationId).
 	ExportMembersXlsx(ctx context.Context, org string, params *ExportMembersXlsxParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RemoveMembersWithBody Remove several members
+	//
+	// Removes several members at once; each has its own result.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2226,6 +2490,10 @@ type ClientInterface interface {
 
 	// RemoveMembers Remove several members
 	//
+	// Removes several members at once; each has its own result.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members/remove (the `RemoveMembers` operationId).
@@ -2233,15 +2501,27 @@ type ClientInterface interface {
 
 	// RemoveMember Remove a member from the organization
 	//
+	// Removes a member from the organization, with their teams and seats; the account and its other memberships stay.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with DELETE /api/v1/organizations/{org}/members/{account} (the `RemoveMember` operationId).
 	RemoveMember(ctx context.Context, org string, account string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetMember Get a member
 	//
+	// One member by account id.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/members/{account} (the `GetMember` operationId).
 	GetMember(ctx context.Context, org string, account string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateMemberWithBody Change a member's role, teams or details
+	//
+	// Changes a member's role, teams or profile fields. Fields left out stay as they are.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2250,6 +2530,10 @@ type ClientInterface interface {
 
 	// UpdateMember Change a member's role, teams or details
 	//
+	// Changes a member's role, teams or profile fields. Fields left out stay as they are.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/v1/organizations/{org}/members/{account} (the `UpdateMember` operationId).
@@ -2257,20 +2541,36 @@ type ClientInterface interface {
 
 	// DeactivateMember Deactivate a member
 	//
+	// Deactivates a member: the membership and its data stay, and the entitlement check answers `deactivated`. The last active owner cannot be deactivated.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with POST /api/v1/organizations/{org}/members/{account}/deactivate (the `DeactivateMember` operationId).
 	DeactivateMember(ctx context.Context, org string, account string, params *DeactivateMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReactivateMember Reactivate a member
+	//
+	// Reactivates a deactivated member.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members/{account}/reactivate (the `ReactivateMember` operationId).
 	ReactivateMember(ctx context.Context, org string, account string, params *ReactivateMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRoles List predefined and custom roles
 	//
+	// The predefined roles and the organization's custom roles, with their permissions.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/roles (the `ListRoles` operationId).
 	ListRoles(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateRoleWithBody Create a custom role
+	//
+	// Creates a custom role from the permission catalogue, within the caller's own permissions.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2279,6 +2579,10 @@ type ClientInterface interface {
 
 	// CreateRole Create a custom role
 	//
+	// Creates a custom role from the permission catalogue, within the caller's own permissions.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/roles (the `CreateRole` operationId).
@@ -2286,15 +2590,27 @@ type ClientInterface interface {
 
 	// DeleteRole Delete a custom role no one holds
 	//
+	// Deletes a custom role that no member holds.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with DELETE /api/v1/organizations/{org}/roles/{role} (the `DeleteRole` operationId).
 	DeleteRole(ctx context.Context, org string, role string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetRole Get a role
 	//
+	// One role with its permissions.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/roles/{role} (the `GetRole` operationId).
 	GetRole(ctx context.Context, org string, role string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateRoleWithBody Change a custom role
+	//
+	// Changes a custom role's name, permissions or whether it may be assigned. Fields left out stay as they are.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2303,6 +2619,10 @@ type ClientInterface interface {
 
 	// UpdateRole Change a custom role
 	//
+	// Changes a custom role's name, permissions or whether it may be assigned. Fields left out stay as they are.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/v1/organizations/{org}/roles/{role} (the `UpdateRole` operationId).
@@ -2310,10 +2630,18 @@ type ClientInterface interface {
 
 	// ListScimTokens List the organization's SCIM tokens
 	//
+	// The organization's SCIM tokens, without their secrets.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/scim-tokens (the `ListScimTokens` operationId).
 	ListScimTokens(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateScimTokenWithBody Issue a SCIM token for an identity provider (shown once)
+	//
+	// Issues a SCIM token for an identity provider, which provisions users and groups at /scim/v2/organizations/{org}. The token is in this answer only. Needs `organization.manage`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2322,6 +2650,10 @@ type ClientInterface interface {
 
 	// CreateScimToken Issue a SCIM token for an identity provider (shown once)
 	//
+	// Issues a SCIM token for an identity provider, which provisions users and groups at /scim/v2/organizations/{org}. The token is in this answer only. Needs `organization.manage`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/scim-tokens (the `CreateScimToken` operationId).
@@ -2329,15 +2661,27 @@ type ClientInterface interface {
 
 	// RevokeScimToken Revoke a SCIM token
 	//
+	// Revokes a SCIM token at once.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with DELETE /api/v1/organizations/{org}/scim-tokens/{id} (the `RevokeScimToken` operationId).
 	RevokeScimToken(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListOrgSeatRequests The organization's seat requests
 	//
+	// The organization's own seat requests, filtered by `status`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/seat-requests (the `ListOrgSeatRequests` operationId).
 	ListOrgSeatRequests(ctx context.Context, org string, params *ListOrgSeatRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateSeatRequestWithBody Ask for more seats
+	//
+	// Asks the operators for more seats of an application, with a note.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2346,6 +2690,10 @@ type ClientInterface interface {
 
 	// CreateSeatRequest Ask for more seats
 	//
+	// Asks the operators for more seats of an application, with a note.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/seat-requests (the `CreateSeatRequest` operationId).
@@ -2353,10 +2701,18 @@ type ClientInterface interface {
 
 	// ListSubscriptions List subscriptions with their seat counts
 	//
+	// The organization's subscriptions with their seat counts, state and badges.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/subscriptions (the `ListSubscriptions` operationId).
 	ListSubscriptions(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateSubscriptionWithBody Give the organization a seat quota (operator or partner)
+	//
+	// Gives the organization a seat quota of an application for a period. Operators, or the admins of the organization's partner.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2365,6 +2721,10 @@ type ClientInterface interface {
 
 	// CreateSubscription Give the organization a seat quota (operator or partner)
 	//
+	// Gives the organization a seat quota of an application for a period. Operators, or the admins of the organization's partner.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions (the `CreateSubscription` operationId).
@@ -2372,10 +2732,18 @@ type ClientInterface interface {
 
 	// GetSubscription Get a subscription
 	//
+	// One subscription with its seat counts.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/subscriptions/{sub} (the `GetSubscription` operationId).
 	GetSubscription(ctx context.Context, org string, sub string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateSubscriptionWithBody Change a quota or end date (operator or partner)
+	//
+	// Changes a subscription's quota or end date; a quota below the seats assigned is 409.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2384,12 +2752,20 @@ type ClientInterface interface {
 
 	// UpdateSubscription Change a quota or end date (operator or partner)
 	//
+	// Changes a subscription's quota or end date; a quota below the seats assigned is 409.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/v1/organizations/{org}/subscriptions/{sub} (the `UpdateSubscription` operationId).
 	UpdateSubscription(ctx context.Context, org string, sub string, body UpdateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RenewSubscriptionWithBody Renew, copying the seats (operator or partner)
+	//
+	// Renews a subscription: a new one for the next period, with the old one's seats copied. A subscription is renewed once.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2398,12 +2774,20 @@ type ClientInterface interface {
 
 	// RenewSubscription Renew, copying the seats (operator or partner)
 	//
+	// Renews a subscription: a new one for the next period, with the old one's seats copied. A subscription is renewed once.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/renew (the `RenewSubscription` operationId).
 	RenewSubscription(ctx context.Context, org string, sub string, params *RenewSubscriptionParams, body RenewSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateSeatsWithBody Assign and unassign several seats, all or nothing
+	//
+	// Assigns and unassigns several seats of a subscription, all or nothing.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2412,6 +2796,10 @@ type ClientInterface interface {
 
 	// UpdateSeats Assign and unassign several seats, all or nothing
 	//
+	// Assigns and unassigns several seats of a subscription, all or nothing.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/seats (the `UpdateSeats` operationId).
@@ -2419,25 +2807,45 @@ type ClientInterface interface {
 
 	// UnassignSeat Take a member's seat back
 	//
+	// Takes a member's seat of the subscription back.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with DELETE /api/v1/organizations/{org}/subscriptions/{sub}/seats/{account} (the `UnassignSeat` operationId).
 	UnassignSeat(ctx context.Context, org string, sub string, account string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AssignSeat Give a member a seat
+	//
+	// Gives a member a seat of the subscription; 409 `quota-exceeded` when none is left.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Corresponds with PUT /api/v1/organizations/{org}/subscriptions/{sub}/seats/{account} (the `AssignSeat` operationId).
 	AssignSeat(ctx context.Context, org string, sub string, account string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSummary Member and seat counts
 	//
+	// Counts of the organization's members by state, and its subscriptions with their seat counts.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/summary (the `GetSummary` operationId).
 	GetSummary(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTeams List teams
 	//
+	// The organization's teams.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/teams (the `ListTeams` operationId).
 	ListTeams(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateTeamWithBody Create a team
+	//
+	// Creates a team; names are unique in the organization, compared case-insensitively.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2446,6 +2854,10 @@ type ClientInterface interface {
 
 	// CreateTeam Create a team
 	//
+	// Creates a team; names are unique in the organization, compared case-insensitively.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/teams (the `CreateTeam` operationId).
@@ -2453,15 +2865,27 @@ type ClientInterface interface {
 
 	// DeleteTeam Delete a team
 	//
+	// Deletes a team; its members stay members.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with DELETE /api/v1/organizations/{org}/teams/{team} (the `DeleteTeam` operationId).
 	DeleteTeam(ctx context.Context, org string, team string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetTeam Get a team
 	//
+	// One team.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/organizations/{org}/teams/{team} (the `GetTeam` operationId).
 	GetTeam(ctx context.Context, org string, team string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RenameTeamWithBody Rename a team
+	//
+	// Renames a team.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2470,6 +2894,10 @@ type ClientInterface interface {
 
 	// RenameTeam Rename a team
 	//
+	// Renames a team.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/v1/organizations/{org}/teams/{team} (the `RenameTeam` operationId).
@@ -2477,15 +2905,27 @@ type ClientInterface interface {
 
 	// ListPermissions The permission catalogue and the predefined roles
 	//
+	// The permission catalogue, each with what it allows, and the predefined roles (owner, admin, member) with their permissions.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/permissions (the `ListPermissions` operationId).
 	ListPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSeatRequests Every organization's seat requests (operator)
 	//
+	// Every organization's requests for more seats, filtered by `status`. Operators only.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with GET /api/v1/seat-requests (the `ListSeatRequests` operationId).
 	ListSeatRequests(ctx context.Context, params *ListSeatRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ApproveSeatRequestWithBody Approve, raising the quota (operator)
+	//
+	// Approves a seat request: the quota of the organization's current subscription of the application rises by `seats`, or by the quantity asked for when left out. Operators only.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2494,6 +2934,10 @@ type ClientInterface interface {
 
 	// ApproveSeatRequest Approve, raising the quota (operator)
 	//
+	// Approves a seat request: the quota of the organization's current subscription of the application rises by `seats`, or by the quantity asked for when left out. Operators only.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/seat-requests/{id}/approve (the `ApproveSeatRequest` operationId).
@@ -2501,10 +2945,18 @@ type ClientInterface interface {
 
 	// DenySeatRequest Deny (operator)
 	//
+	// Denies a seat request; the quota stays. Operators only.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Corresponds with POST /api/v1/seat-requests/{id}/deny (the `DenySeatRequest` operationId).
 	DenySeatRequest(ctx context.Context, id string, params *DenySeatRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CompleteSetupWithBody Create the first operator with a one-time setup token
+	//
+	// Creates the first operator with the one-time setup token that `roster serve` prints on first start with an empty store. The token works once.
+	//
+	// Public: no credentials.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2513,6 +2965,10 @@ type ClientInterface interface {
 
 	// CompleteSetup Create the first operator with a one-time setup token
 	//
+	// Creates the first operator with the one-time setup token that `roster serve` prints on first start with an empty store. The token works once.
+	//
+	// Public: no credentials.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/setup (the `CompleteSetup` operationId).
@@ -2520,6 +2976,10 @@ type ClientInterface interface {
 }
 
 // DeleteAccount Delete an account permanently (operator)
+//
+// Deletes an account permanently, with its memberships and seats in every organization. Operators only.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Corresponds with DELETE /api/v1/accounts/{account} (the `DeleteAccount` operationId).
 func (c *Client) DeleteAccount(ctx context.Context, account string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2536,6 +2996,10 @@ func (c *Client) DeleteAccount(ctx context.Context, account string, reqEditors .
 
 // ListEntitlements Where the account may use the calling application now
 //
+// Every organization in which the account may use the calling application now, with the seat's subscription. Authenticated by the application's API key.
+//
+// Needs the calling application's API key (`Authorization: Bearer <key>`).
+//
 // Corresponds with GET /api/v1/accounts/{account}/entitlements (the `ListEntitlements` operationId).
 func (c *Client) ListEntitlements(ctx context.Context, account string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListEntitlementsRequest(c.Server, account)
@@ -2551,6 +3015,10 @@ func (c *Client) ListEntitlements(ctx context.Context, account string, reqEditor
 
 // ListApplications List the applications
 //
+// Lists the applications.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/applications (the `ListApplications` operationId).
 func (c *Client) ListApplications(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListApplicationsRequest(c.Server)
@@ -2565,6 +3033,10 @@ func (c *Client) ListApplications(ctx context.Context, reqEditors ...RequestEdit
 }
 
 // CreateApplicationWithBody Define an application (operator)
+//
+// Defines an application: the software whose seats organizations are given. The `key` is permanent and names it in subscriptions and checks.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2583,6 +3055,10 @@ func (c *Client) CreateApplicationWithBody(ctx context.Context, params *CreateAp
 
 // CreateApplication Define an application (operator)
 //
+// Defines an application: the software whose seats organizations are given. The `key` is permanent and names it in subscriptions and checks.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/applications (the `CreateApplication` operationId).
@@ -2600,6 +3076,10 @@ func (c *Client) CreateApplication(ctx context.Context, params *CreateApplicatio
 
 // GetApplication Get an application
 //
+// An application by key.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/applications/{app} (the `GetApplication` operationId).
 func (c *Client) GetApplication(ctx context.Context, app string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetApplicationRequest(c.Server, app)
@@ -2614,6 +3094,10 @@ func (c *Client) GetApplication(ctx context.Context, app string, reqEditors ...R
 }
 
 // RenameApplicationWithBody Rename an application (operator)
+//
+// Changes an application's display name; its key stays.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2632,6 +3116,10 @@ func (c *Client) RenameApplicationWithBody(ctx context.Context, app string, cont
 
 // RenameApplication Rename an application (operator)
 //
+// Changes an application's display name; its key stays.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/v1/applications/{app} (the `RenameApplication` operationId).
@@ -2649,6 +3137,10 @@ func (c *Client) RenameApplication(ctx context.Context, app string, body RenameA
 
 // ListApplicationKeys List an application's API keys (operator)
 //
+// Lists the application's API keys, without their secrets: name, prefix, when created, last used and revoked.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/applications/{app}/keys (the `ListApplicationKeys` operationId).
 func (c *Client) ListApplicationKeys(ctx context.Context, app string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListApplicationKeysRequest(c.Server, app)
@@ -2663,6 +3155,10 @@ func (c *Client) ListApplicationKeys(ctx context.Context, app string, reqEditors
 }
 
 // CreateApplicationKeyWithBody Issue an API key (operator; shown once)
+//
+// Issues an API key for the application, with which it calls the entitlement operations. The key is in this answer only; Roster keeps a hash. The body (a `name` for the key) is optional.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2681,6 +3177,10 @@ func (c *Client) CreateApplicationKeyWithBody(ctx context.Context, app string, p
 
 // CreateApplicationKey Issue an API key (operator; shown once)
 //
+// Issues an API key for the application, with which it calls the entitlement operations. The key is in this answer only; Roster keeps a hash. The body (a `name` for the key) is optional.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/applications/{app}/keys (the `CreateApplicationKey` operationId).
@@ -2698,6 +3198,10 @@ func (c *Client) CreateApplicationKey(ctx context.Context, app string, params *C
 
 // RevokeApplicationKey Revoke an API key (operator)
 //
+// Revokes an API key at once: the next request with it is 401.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with DELETE /api/v1/applications/{app}/keys/{id} (the `RevokeApplicationKey` operationId).
 func (c *Client) RevokeApplicationKey(ctx context.Context, app string, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeApplicationKeyRequest(c.Server, app, id)
@@ -2713,6 +3217,10 @@ func (c *Client) RevokeApplicationKey(ctx context.Context, app string, id string
 
 // ListPlatformAudit The platform's audit events outside organizations (operator)
 //
+// The audit events of actions outside organizations (applications, keys, accounts), newest first. Operators only.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/audit (the `ListPlatformAudit` operationId).
 func (c *Client) ListPlatformAudit(ctx context.Context, params *ListPlatformAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPlatformAuditRequest(c.Server, params)
@@ -2727,6 +3235,10 @@ func (c *Client) ListPlatformAudit(ctx context.Context, params *ListPlatformAudi
 }
 
 // LoginWithBody Log in
+//
+// Exchanges an email and a password for a session token, sent as `Authorization: Bearer <token>` afterwards. `password_reset_required` says the account must change its password first. Attempts are rate limited per client address, per email and per known device (`device_token`); a refusal never says whether the email has an account.
+//
+// Public: no credentials.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2745,6 +3257,10 @@ func (c *Client) LoginWithBody(ctx context.Context, params *LoginParams, content
 
 // Login Log in
 //
+// Exchanges an email and a password for a session token, sent as `Authorization: Bearer <token>` afterwards. `password_reset_required` says the account must change its password first. Attempts are rate limited per client address, per email and per known device (`device_token`); a refusal never says whether the email has an account.
+//
+// Public: no credentials.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/auth/login (the `Login` operationId).
@@ -2762,6 +3278,10 @@ func (c *Client) Login(ctx context.Context, params *LoginParams, body LoginJSONR
 
 // Logout Log out (revoke this session)
 //
+// Revokes the session whose token authenticates the request. Other sessions of the account stay.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.
+//
 // Corresponds with POST /api/v1/auth/logout (the `Logout` operationId).
 func (c *Client) Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLogoutRequest(c.Server, params)
@@ -2776,6 +3296,10 @@ func (c *Client) Logout(ctx context.Context, params *LogoutParams, reqEditors ..
 }
 
 // RequestPasswordResetWithBody Email a password-reset link (202 whether or not the email is known)
+//
+// Emails a password-reset link to the address when it has an account. The answer is 202 either way, so that it tells nobody whether the email is known.
+//
+// Public: no credentials.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2794,6 +3318,10 @@ func (c *Client) RequestPasswordResetWithBody(ctx context.Context, params *Reque
 
 // RequestPasswordReset Email a password-reset link (202 whether or not the email is known)
 //
+// Emails a password-reset link to the address when it has an account. The answer is 202 either way, so that it tells nobody whether the email is known.
+//
+// Public: no credentials.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
@@ -2810,6 +3338,10 @@ func (c *Client) RequestPasswordReset(ctx context.Context, params *RequestPasswo
 }
 
 // ConfirmPasswordResetWithBody Set a new password with a reset link's token; every session is revoked
+//
+// Sets a new password with the token of a password-reset email. Every session of the account is revoked; the token works once.
+//
+// Public: no credentials.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2828,6 +3360,10 @@ func (c *Client) ConfirmPasswordResetWithBody(ctx context.Context, params *Confi
 
 // ConfirmPasswordReset Set a new password with a reset link's token; every session is revoked
 //
+// Sets a new password with the token of a password-reset email. Every session of the account is revoked; the token works once.
+//
+// Public: no credentials.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
@@ -2844,6 +3380,10 @@ func (c *Client) ConfirmPasswordReset(ctx context.Context, params *ConfirmPasswo
 }
 
 // SignUpWithBody Sign up: emails a verification link
+//
+// Starts a sign-up, when sign-up is enabled: a verification email goes to the address, whose link completes it (POST /api/v1/auth/verify-email). The answer is 202 whether or not the address has an account already.
+//
+// Public: no credentials.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2862,6 +3402,10 @@ func (c *Client) SignUpWithBody(ctx context.Context, params *SignUpParams, conte
 
 // SignUp Sign up: emails a verification link
 //
+// Starts a sign-up, when sign-up is enabled: a verification email goes to the address, whose link completes it (POST /api/v1/auth/verify-email). The answer is 202 whether or not the address has an account already.
+//
+// Public: no credentials.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/auth/signup (the `SignUp` operationId).
@@ -2878,6 +3422,10 @@ func (c *Client) SignUp(ctx context.Context, params *SignUpParams, body SignUpJS
 }
 
 // VerifyEmailWithBody Follow a sign-up's verification link with the password chosen there: the account becomes active
+//
+// Completes a sign-up with the token of its verification email: the account becomes active and its email verified.
+//
+// Public: no credentials.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2896,6 +3444,10 @@ func (c *Client) VerifyEmailWithBody(ctx context.Context, params *VerifyEmailPar
 
 // VerifyEmail Follow a sign-up's verification link with the password chosen there: the account becomes active
 //
+// Completes a sign-up with the token of its verification email: the account becomes active and its email verified.
+//
+// Public: no credentials.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/auth/verify-email (the `VerifyEmail` operationId).
@@ -2913,6 +3465,10 @@ func (c *Client) VerifyEmail(ctx context.Context, params *VerifyEmailParams, bod
 
 // Check May this account use this application in this organization now?
 //
+// Whether the account may use the calling application in the organization now: `allowed` and the reason (ok, no-seat, not-member, deactivated, subscription-inactive, account-disabled). Authenticated by the application's API key.
+//
+// Needs the calling application's API key (`Authorization: Bearer <key>`).
+//
 // Corresponds with GET /api/v1/check (the `Check` operationId).
 func (c *Client) Check(ctx context.Context, params *CheckParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCheckRequest(c.Server, params)
@@ -2928,6 +3484,10 @@ func (c *Client) Check(ctx context.Context, params *CheckParams, reqEditors ...R
 
 // PreviewInvitation What an invitation link offers
 //
+// What an invitation link offers, for the page that accepts it: the organization, the email invited, the inviter, the expiry and whether the email has an account (to log in with) or not (to give names and a password).
+//
+// Public: no credentials.
+//
 // Corresponds with GET /api/v1/invitations/{token} (the `PreviewInvitation` operationId).
 func (c *Client) PreviewInvitation(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPreviewInvitationRequest(c.Server, token)
@@ -2942,6 +3502,10 @@ func (c *Client) PreviewInvitation(ctx context.Context, token string, reqEditors
 }
 
 // AcceptInvitationWithBody Accept an invitation: with names and a password, or with the invited account's session
+//
+// Accepts an invitation. A person new to Roster gives a password (and the names the inviter left out); an existing account accepts with its own session. The membership becomes active and its reserved seats are the person's.
+//
+// Without credentials, or with a session (`Authorization: Bearer <token>`) of the invited account.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2960,6 +3524,10 @@ func (c *Client) AcceptInvitationWithBody(ctx context.Context, token string, par
 
 // AcceptInvitation Accept an invitation: with names and a password, or with the invited account's session
 //
+// Accepts an invitation. A person new to Roster gives a password (and the names the inviter left out); an existing account accepts with its own session. The membership becomes active and its reserved seats are the person's.
+//
+// Without credentials, or with a session (`Authorization: Bearer <token>`) of the invited account.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/invitations/{token}/accept (the `AcceptInvitation` operationId).
@@ -2977,6 +3545,10 @@ func (c *Client) AcceptInvitation(ctx context.Context, token string, params *Acc
 
 // GetMe The caller's account and memberships
 //
+// The calling account and each of its memberships: organization, role, state, teams and seats.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.
+//
 // Corresponds with GET /api/v1/me (the `GetMe` operationId).
 func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMeRequest(c.Server)
@@ -2991,6 +3563,10 @@ func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 }
 
 // UpdateMeWithBody Change the caller's own names, phone or username
+//
+// Changes the caller's own first and last name, phone or username. Fields left out stay as they are; no body changes nothing.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3009,6 +3585,10 @@ func (c *Client) UpdateMeWithBody(ctx context.Context, contentType string, body 
 
 // UpdateMe Change the caller's own names, phone or username
 //
+// Changes the caller's own first and last name, phone or username. Fields left out stay as they are; no body changes nothing.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/v1/me (the `UpdateMe` operationId).
@@ -3025,6 +3605,10 @@ func (c *Client) UpdateMe(ctx context.Context, body UpdateMeJSONRequestBody, req
 }
 
 // ChangePasswordWithBody Change the caller's password
+//
+// Changes the caller's password, given the current one. Wrong current passwords are rate limited per account. A session that must reset its password may call this.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3043,6 +3627,10 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 
 // ChangePassword Change the caller's password
 //
+// Changes the caller's password, given the current one. Wrong current passwords are rate limited per account. A session that must reset its password may call this.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /api/v1/me/password (the `ChangePassword` operationId).
@@ -3060,6 +3648,10 @@ func (c *Client) ChangePassword(ctx context.Context, body ChangePasswordJSONRequ
 
 // ListOrganizations List the organizations the caller may see
 //
+// Lists the organizations the caller may see, filtered by `q` (name or slug), `kind` and `parent`. Paged with `limit` and `cursor`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations (the `ListOrganizations` operationId).
 func (c *Client) ListOrganizations(ctx context.Context, params *ListOrganizationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListOrganizationsRequest(c.Server, params)
@@ -3074,6 +3666,10 @@ func (c *Client) ListOrganizations(ctx context.Context, params *ListOrganization
 }
 
 // CreateOrganizationWithBody Create a partner or an organization
+//
+// Creates a partner or an organization, optionally under a partner (`parent`). Operators create anything; a partner's admins create organizations under their partner.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3092,6 +3688,10 @@ func (c *Client) CreateOrganizationWithBody(ctx context.Context, params *CreateO
 
 // CreateOrganization Create a partner or an organization
 //
+// Creates a partner or an organization, optionally under a partner (`parent`). Operators create anything; a partner's admins create organizations under their partner.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations (the `CreateOrganization` operationId).
@@ -3109,6 +3709,10 @@ func (c *Client) CreateOrganization(ctx context.Context, params *CreateOrganizat
 
 // DeleteOrganization Delete an organization
 //
+// Deletes an organization with its memberships, roles and teams; the accounts survive. A partner that still has organizations is 409.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with DELETE /api/v1/organizations/{org} (the `DeleteOrganization` operationId).
 func (c *Client) DeleteOrganization(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteOrganizationRequest(c.Server, org)
@@ -3124,6 +3728,10 @@ func (c *Client) DeleteOrganization(ctx context.Context, org string, reqEditors 
 
 // GetOrganization Get an organization
 //
+// An organization by id or slug, with its settings.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org} (the `GetOrganization` operationId).
 func (c *Client) GetOrganization(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOrganizationRequest(c.Server, org)
@@ -3138,6 +3746,10 @@ func (c *Client) GetOrganization(ctx context.Context, org string, reqEditors ...
 }
 
 // UpdateOrganizationWithBody Change an organization's name, slug or settings
+//
+// Changes an organization's name, slug or settings (invitation lifetime, how soon a subscription is "ending soon", SCIM activation emails). Needs `organization.manage`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3156,6 +3768,10 @@ func (c *Client) UpdateOrganizationWithBody(ctx context.Context, org string, con
 
 // UpdateOrganization Change an organization's name, slug or settings
 //
+// Changes an organization's name, slug or settings (invitation lifetime, how soon a subscription is "ending soon", SCIM activation emails). Needs `organization.manage`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/v1/organizations/{org} (the `UpdateOrganization` operationId).
@@ -3173,6 +3789,10 @@ func (c *Client) UpdateOrganization(ctx context.Context, org string, body Update
 
 // ListAudit The organization's audit events, newest first
 //
+// The organization's audit events, newest first: who did what to which object, with the state before and after.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/audit (the `ListAudit` operationId).
 func (c *Client) ListAudit(ctx context.Context, org string, params *ListAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAuditRequest(c.Server, org, params)
@@ -3188,6 +3808,10 @@ func (c *Client) ListAudit(ctx context.Context, org string, params *ListAuditPar
 
 // ListImports The organization's imports, newest first
 //
+// The organization's imports, newest first, with their counters.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/imports (the `ListImports` operationId).
 func (c *Client) ListImports(ctx context.Context, org string, params *ListImportsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListImportsRequest(c.Server, org, params)
@@ -3202,6 +3826,10 @@ func (c *Client) ListImports(ctx context.Context, org string, params *ListImport
 }
 
 // UploadImportWithBody Upload an .xlsx or .csv file of people; it is applied in the background
+//
+// Uploads an .xlsx or .csv file of people (multipart field `file`). It is checked to be readable at once and applied in the background; the import's state and rejected rows are at GET …/imports/{id}.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3220,6 +3848,10 @@ func (c *Client) UploadImportWithBody(ctx context.Context, org string, params *U
 
 // ImportTemplate The import template, with the caller's choices as drop-downs
 //
+// An .xlsx template for importing people, with the organization's roles, teams and applications as drop-downs.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/imports/template.xlsx (the `ImportTemplate` operationId).
 func (c *Client) ImportTemplate(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewImportTemplateRequest(c.Server, org)
@@ -3234,6 +3866,10 @@ func (c *Client) ImportTemplate(ctx context.Context, org string, reqEditors ...R
 }
 
 // GetImport An import's state, progress and rejected rows
+//
+// An import's state, counters and rejected rows (row, field, message).
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Corresponds with GET /api/v1/organizations/{org}/imports/{id} (the `GetImport` operationId).
 func (c *Client) GetImport(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3250,6 +3886,10 @@ func (c *Client) GetImport(ctx context.Context, org string, id string, reqEditor
 
 // ImportErrors An import's rejected rows as a workbook to fix and upload again
 //
+// An import's rejected rows as a workbook: the file's own columns and an `error` column, to fix and upload again.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/imports/{id}/errors.xlsx (the `ImportErrors` operationId).
 func (c *Client) ImportErrors(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewImportErrorsRequest(c.Server, org, id)
@@ -3265,6 +3905,10 @@ func (c *Client) ImportErrors(ctx context.Context, org string, id string, reqEdi
 
 // ListInvitations List invitations, newest first
 //
+// The organization's invitations, newest first, filtered by `status`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/invitations (the `ListInvitations` operationId).
 func (c *Client) ListInvitations(ctx context.Context, org string, params *ListInvitationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListInvitationsRequest(c.Server, org, params)
@@ -3279,6 +3923,10 @@ func (c *Client) ListInvitations(ctx context.Context, org string, params *ListIn
 }
 
 // InviteWithBody Invite several people with one role, teams and applications
+//
+// Invites up to 500 people with one role, teams and applications. Each email has its own result; one that fails leaves the others. Counts against the caller's invitation emails.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3297,6 +3945,10 @@ func (c *Client) InviteWithBody(ctx context.Context, org string, params *InviteP
 
 // Invite Invite several people with one role, teams and applications
 //
+// Invites up to 500 people with one role, teams and applications. Each email has its own result; one that fails leaves the others. Counts against the caller's invitation emails.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/invitations (the `Invite` operationId).
@@ -3313,6 +3965,10 @@ func (c *Client) Invite(ctx context.Context, org string, params *InviteParams, b
 }
 
 // ResendInvitationsWithBody Resend several pending or expired invitations
+//
+// Resends several pending or expired invitations, each with a new link; each has its own result. Counts against the caller's invitation emails.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3331,6 +3987,10 @@ func (c *Client) ResendInvitationsWithBody(ctx context.Context, org string, para
 
 // ResendInvitations Resend several pending or expired invitations
 //
+// Resends several pending or expired invitations, each with a new link; each has its own result. Counts against the caller's invitation emails.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/invitations/resend (the `ResendInvitations` operationId).
@@ -3348,6 +4008,10 @@ func (c *Client) ResendInvitations(ctx context.Context, org string, params *Rese
 
 // CancelInvitation Cancel an invitation; the invited membership and its seats go
 //
+// Cancels a pending or expired invitation: the invited membership and its reserved seats go. An accepted one is 409.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with DELETE /api/v1/organizations/{org}/invitations/{id} (the `CancelInvitation` operationId).
 func (c *Client) CancelInvitation(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCancelInvitationRequest(c.Server, org, id)
@@ -3362,6 +4026,10 @@ func (c *Client) CancelInvitation(ctx context.Context, org string, id string, re
 }
 
 // GetInvitation Get an invitation
+//
+// One invitation (its token is never shown: it travels only in the email).
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Corresponds with GET /api/v1/organizations/{org}/invitations/{id} (the `GetInvitation` operationId).
 func (c *Client) GetInvitation(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3378,6 +4046,10 @@ func (c *Client) GetInvitation(ctx context.Context, org string, id string, reqEd
 
 // ResendInvitation Resend a pending or expired invitation with a new link
 //
+// Resends a pending or expired invitation with a new link and a new expiry; the old link stops working. No body is needed. Counts against the caller's invitation emails.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with POST /api/v1/organizations/{org}/invitations/{id}/resend (the `ResendInvitation` operationId).
 func (c *Client) ResendInvitation(ctx context.Context, org string, id string, params *ResendInvitationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewResendInvitationRequest(c.Server, org, id, params)
@@ -3393,6 +4065,10 @@ func (c *Client) ResendInvitation(ctx context.Context, org string, id string, pa
 
 // ListJoinRequests List requests to join, newest first
 //
+// The requests to join the organization, newest first, filtered by `status`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/join-requests (the `ListJoinRequests` operationId).
 func (c *Client) ListJoinRequests(ctx context.Context, org string, params *ListJoinRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListJoinRequestsRequest(c.Server, org, params)
@@ -3407,6 +4083,10 @@ func (c *Client) ListJoinRequests(ctx context.Context, org string, params *ListJ
 }
 
 // CreateJoinRequestWithBody Ask, as the calling account, to join the organization
+//
+// The calling account asks to join the organization, with an optional message. Rate limited per account.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3425,6 +4105,10 @@ func (c *Client) CreateJoinRequestWithBody(ctx context.Context, org string, para
 
 // CreateJoinRequest Ask, as the calling account, to join the organization
 //
+// The calling account asks to join the organization, with an optional message. Rate limited per account.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/join-requests (the `CreateJoinRequest` operationId).
@@ -3441,6 +4125,10 @@ func (c *Client) CreateJoinRequest(ctx context.Context, org string, params *Crea
 }
 
 // ApproveJoinRequestWithBody Approve: the requester is invited
+//
+// Approves a join request: the requester is invited with the role, teams and applications given (member and none when left out).
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3459,6 +4147,10 @@ func (c *Client) ApproveJoinRequestWithBody(ctx context.Context, org string, id 
 
 // ApproveJoinRequest Approve: the requester is invited
 //
+// Approves a join request: the requester is invited with the role, teams and applications given (member and none when left out).
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/approve (the `ApproveJoinRequest` operationId).
@@ -3476,6 +4168,10 @@ func (c *Client) ApproveJoinRequest(ctx context.Context, org string, id string, 
 
 // DenyJoinRequest Deny: nothing else changes
 //
+// Denies a join request; nothing else changes.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/deny (the `DenyJoinRequest` operationId).
 func (c *Client) DenyJoinRequest(ctx context.Context, org string, id string, params *DenyJoinRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDenyJoinRequestRequest(c.Server, org, id, params)
@@ -3491,6 +4187,10 @@ func (c *Client) DenyJoinRequest(ctx context.Context, org string, id string, par
 
 // ListMembers List and search members
 //
+// Lists and searches the organization's members: `q` matches email, names and username; filters by role, team, state, application and subscription. Paged with `limit` and `cursor`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/members (the `ListMembers` operationId).
 func (c *Client) ListMembers(ctx context.Context, org string, params *ListMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListMembersRequest(c.Server, org, params)
@@ -3505,6 +4205,10 @@ func (c *Client) ListMembers(ctx context.Context, org string, params *ListMember
 }
 
 // AddMemberWithBody Add one person
+//
+// Adds one person. With `send_invite: true` the person is invited by email (names optional: the invitee gives them on accepting); with `send_invite: false` a new email becomes an active account with the given names and password. An existing account this organization does not manage is always invited. Seats for `applications` are given or reserved at once. Counts against the caller's invitation emails.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3523,6 +4227,10 @@ func (c *Client) AddMemberWithBody(ctx context.Context, org string, params *AddM
 
 // AddMember Add one person
 //
+// Adds one person. With `send_invite: true` the person is invited by email (names optional: the invitee gives them on accepting); with `send_invite: false` a new email becomes an active account with the given names and password. An existing account this organization does not manage is always invited. Seats for `applications` are given or reserved at once. Counts against the caller's invitation emails.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/members (the `AddMember` operationId).
@@ -3540,6 +4248,10 @@ func (c *Client) AddMember(ctx context.Context, org string, params *AddMemberPar
 
 // ExportMembersCsv The member list (with its filters) as CSV
 //
+// The member list, with the list's filters, as CSV in the import's columns plus `state`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/members/export.csv (the `ExportMembersCsv` operationId).
 func (c *Client) ExportMembersCsv(ctx context.Context, org string, params *ExportMembersCsvParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewExportMembersCsvRequest(c.Server, org, params)
@@ -3555,6 +4267,10 @@ func (c *Client) ExportMembersCsv(ctx context.Context, org string, params *Expor
 
 // ExportMembersXlsx The member list (with its filters) as a workbook
 //
+// The member list, with the list's filters, as an .xlsx workbook in the import's columns plus `state`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/members/export.xlsx (the `ExportMembersXlsx` operationId).
 func (c *Client) ExportMembersXlsx(ctx context.Context, org string, params *ExportMembersXlsxParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewExportMembersXlsxRequest(c.Server, org, params)
@@ -3569,6 +4285,10 @@ func (c *Client) ExportMembersXlsx(ctx context.Context, org string, params *Expo
 }
 
 // RemoveMembersWithBody Remove several members
+//
+// Removes several members at once; each has its own result.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3587,6 +4307,10 @@ func (c *Client) RemoveMembersWithBody(ctx context.Context, org string, params *
 
 // RemoveMembers Remove several members
 //
+// Removes several members at once; each has its own result.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/members/remove (the `RemoveMembers` operationId).
@@ -3604,6 +4328,10 @@ func (c *Client) RemoveMembers(ctx context.Context, org string, params *RemoveMe
 
 // RemoveMember Remove a member from the organization
 //
+// Removes a member from the organization, with their teams and seats; the account and its other memberships stay.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with DELETE /api/v1/organizations/{org}/members/{account} (the `RemoveMember` operationId).
 func (c *Client) RemoveMember(ctx context.Context, org string, account string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRemoveMemberRequest(c.Server, org, account)
@@ -3619,6 +4347,10 @@ func (c *Client) RemoveMember(ctx context.Context, org string, account string, r
 
 // GetMember Get a member
 //
+// One member by account id.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/members/{account} (the `GetMember` operationId).
 func (c *Client) GetMember(ctx context.Context, org string, account string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMemberRequest(c.Server, org, account)
@@ -3633,6 +4365,10 @@ func (c *Client) GetMember(ctx context.Context, org string, account string, reqE
 }
 
 // UpdateMemberWithBody Change a member's role, teams or details
+//
+// Changes a member's role, teams or profile fields. Fields left out stay as they are.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3651,6 +4387,10 @@ func (c *Client) UpdateMemberWithBody(ctx context.Context, org string, account s
 
 // UpdateMember Change a member's role, teams or details
 //
+// Changes a member's role, teams or profile fields. Fields left out stay as they are.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/v1/organizations/{org}/members/{account} (the `UpdateMember` operationId).
@@ -3668,6 +4408,10 @@ func (c *Client) UpdateMember(ctx context.Context, org string, account string, b
 
 // DeactivateMember Deactivate a member
 //
+// Deactivates a member: the membership and its data stay, and the entitlement check answers `deactivated`. The last active owner cannot be deactivated.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with POST /api/v1/organizations/{org}/members/{account}/deactivate (the `DeactivateMember` operationId).
 func (c *Client) DeactivateMember(ctx context.Context, org string, account string, params *DeactivateMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeactivateMemberRequest(c.Server, org, account, params)
@@ -3682,6 +4426,10 @@ func (c *Client) DeactivateMember(ctx context.Context, org string, account strin
 }
 
 // ReactivateMember Reactivate a member
+//
+// Reactivates a deactivated member.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Corresponds with POST /api/v1/organizations/{org}/members/{account}/reactivate (the `ReactivateMember` operationId).
 func (c *Client) ReactivateMember(ctx context.Context, org string, account string, params *ReactivateMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3698,6 +4446,10 @@ func (c *Client) ReactivateMember(ctx context.Context, org string, account strin
 
 // ListRoles List predefined and custom roles
 //
+// The predefined roles and the organization's custom roles, with their permissions.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/roles (the `ListRoles` operationId).
 func (c *Client) ListRoles(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListRolesRequest(c.Server, org)
@@ -3712,6 +4464,10 @@ func (c *Client) ListRoles(ctx context.Context, org string, reqEditors ...Reques
 }
 
 // CreateRoleWithBody Create a custom role
+//
+// Creates a custom role from the permission catalogue, within the caller's own permissions.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3730,6 +4486,10 @@ func (c *Client) CreateRoleWithBody(ctx context.Context, org string, params *Cre
 
 // CreateRole Create a custom role
 //
+// Creates a custom role from the permission catalogue, within the caller's own permissions.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/roles (the `CreateRole` operationId).
@@ -3747,6 +4507,10 @@ func (c *Client) CreateRole(ctx context.Context, org string, params *CreateRoleP
 
 // DeleteRole Delete a custom role no one holds
 //
+// Deletes a custom role that no member holds.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with DELETE /api/v1/organizations/{org}/roles/{role} (the `DeleteRole` operationId).
 func (c *Client) DeleteRole(ctx context.Context, org string, role string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteRoleRequest(c.Server, org, role)
@@ -3762,6 +4526,10 @@ func (c *Client) DeleteRole(ctx context.Context, org string, role string, reqEdi
 
 // GetRole Get a role
 //
+// One role with its permissions.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/roles/{role} (the `GetRole` operationId).
 func (c *Client) GetRole(ctx context.Context, org string, role string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRoleRequest(c.Server, org, role)
@@ -3776,6 +4544,10 @@ func (c *Client) GetRole(ctx context.Context, org string, role string, reqEditor
 }
 
 // UpdateRoleWithBody Change a custom role
+//
+// Changes a custom role's name, permissions or whether it may be assigned. Fields left out stay as they are.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3794,6 +4566,10 @@ func (c *Client) UpdateRoleWithBody(ctx context.Context, org string, role string
 
 // UpdateRole Change a custom role
 //
+// Changes a custom role's name, permissions or whether it may be assigned. Fields left out stay as they are.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/v1/organizations/{org}/roles/{role} (the `UpdateRole` operationId).
@@ -3811,6 +4587,10 @@ func (c *Client) UpdateRole(ctx context.Context, org string, role string, body U
 
 // ListScimTokens List the organization's SCIM tokens
 //
+// The organization's SCIM tokens, without their secrets.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/scim-tokens (the `ListScimTokens` operationId).
 func (c *Client) ListScimTokens(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListScimTokensRequest(c.Server, org)
@@ -3825,6 +4605,10 @@ func (c *Client) ListScimTokens(ctx context.Context, org string, reqEditors ...R
 }
 
 // CreateScimTokenWithBody Issue a SCIM token for an identity provider (shown once)
+//
+// Issues a SCIM token for an identity provider, which provisions users and groups at /scim/v2/organizations/{org}. The token is in this answer only. Needs `organization.manage`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3843,6 +4627,10 @@ func (c *Client) CreateScimTokenWithBody(ctx context.Context, org string, params
 
 // CreateScimToken Issue a SCIM token for an identity provider (shown once)
 //
+// Issues a SCIM token for an identity provider, which provisions users and groups at /scim/v2/organizations/{org}. The token is in this answer only. Needs `organization.manage`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/scim-tokens (the `CreateScimToken` operationId).
@@ -3860,6 +4648,10 @@ func (c *Client) CreateScimToken(ctx context.Context, org string, params *Create
 
 // RevokeScimToken Revoke a SCIM token
 //
+// Revokes a SCIM token at once.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with DELETE /api/v1/organizations/{org}/scim-tokens/{id} (the `RevokeScimToken` operationId).
 func (c *Client) RevokeScimToken(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeScimTokenRequest(c.Server, org, id)
@@ -3875,6 +4667,10 @@ func (c *Client) RevokeScimToken(ctx context.Context, org string, id string, req
 
 // ListOrgSeatRequests The organization's seat requests
 //
+// The organization's own seat requests, filtered by `status`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/seat-requests (the `ListOrgSeatRequests` operationId).
 func (c *Client) ListOrgSeatRequests(ctx context.Context, org string, params *ListOrgSeatRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListOrgSeatRequestsRequest(c.Server, org, params)
@@ -3889,6 +4685,10 @@ func (c *Client) ListOrgSeatRequests(ctx context.Context, org string, params *Li
 }
 
 // CreateSeatRequestWithBody Ask for more seats
+//
+// Asks the operators for more seats of an application, with a note.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3907,6 +4707,10 @@ func (c *Client) CreateSeatRequestWithBody(ctx context.Context, org string, para
 
 // CreateSeatRequest Ask for more seats
 //
+// Asks the operators for more seats of an application, with a note.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/seat-requests (the `CreateSeatRequest` operationId).
@@ -3924,6 +4728,10 @@ func (c *Client) CreateSeatRequest(ctx context.Context, org string, params *Crea
 
 // ListSubscriptions List subscriptions with their seat counts
 //
+// The organization's subscriptions with their seat counts, state and badges.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/subscriptions (the `ListSubscriptions` operationId).
 func (c *Client) ListSubscriptions(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListSubscriptionsRequest(c.Server, org)
@@ -3938,6 +4746,10 @@ func (c *Client) ListSubscriptions(ctx context.Context, org string, reqEditors .
 }
 
 // CreateSubscriptionWithBody Give the organization a seat quota (operator or partner)
+//
+// Gives the organization a seat quota of an application for a period. Operators, or the admins of the organization's partner.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3956,6 +4768,10 @@ func (c *Client) CreateSubscriptionWithBody(ctx context.Context, org string, par
 
 // CreateSubscription Give the organization a seat quota (operator or partner)
 //
+// Gives the organization a seat quota of an application for a period. Operators, or the admins of the organization's partner.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions (the `CreateSubscription` operationId).
@@ -3973,6 +4789,10 @@ func (c *Client) CreateSubscription(ctx context.Context, org string, params *Cre
 
 // GetSubscription Get a subscription
 //
+// One subscription with its seat counts.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/subscriptions/{sub} (the `GetSubscription` operationId).
 func (c *Client) GetSubscription(ctx context.Context, org string, sub string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSubscriptionRequest(c.Server, org, sub)
@@ -3987,6 +4807,10 @@ func (c *Client) GetSubscription(ctx context.Context, org string, sub string, re
 }
 
 // UpdateSubscriptionWithBody Change a quota or end date (operator or partner)
+//
+// Changes a subscription's quota or end date; a quota below the seats assigned is 409.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4005,6 +4829,10 @@ func (c *Client) UpdateSubscriptionWithBody(ctx context.Context, org string, sub
 
 // UpdateSubscription Change a quota or end date (operator or partner)
 //
+// Changes a subscription's quota or end date; a quota below the seats assigned is 409.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/v1/organizations/{org}/subscriptions/{sub} (the `UpdateSubscription` operationId).
@@ -4021,6 +4849,10 @@ func (c *Client) UpdateSubscription(ctx context.Context, org string, sub string,
 }
 
 // RenewSubscriptionWithBody Renew, copying the seats (operator or partner)
+//
+// Renews a subscription: a new one for the next period, with the old one's seats copied. A subscription is renewed once.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4039,6 +4871,10 @@ func (c *Client) RenewSubscriptionWithBody(ctx context.Context, org string, sub 
 
 // RenewSubscription Renew, copying the seats (operator or partner)
 //
+// Renews a subscription: a new one for the next period, with the old one's seats copied. A subscription is renewed once.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/renew (the `RenewSubscription` operationId).
@@ -4055,6 +4891,10 @@ func (c *Client) RenewSubscription(ctx context.Context, org string, sub string, 
 }
 
 // UpdateSeatsWithBody Assign and unassign several seats, all or nothing
+//
+// Assigns and unassigns several seats of a subscription, all or nothing.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4073,6 +4913,10 @@ func (c *Client) UpdateSeatsWithBody(ctx context.Context, org string, sub string
 
 // UpdateSeats Assign and unassign several seats, all or nothing
 //
+// Assigns and unassigns several seats of a subscription, all or nothing.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/seats (the `UpdateSeats` operationId).
@@ -4090,6 +4934,10 @@ func (c *Client) UpdateSeats(ctx context.Context, org string, sub string, params
 
 // UnassignSeat Take a member's seat back
 //
+// Takes a member's seat of the subscription back.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with DELETE /api/v1/organizations/{org}/subscriptions/{sub}/seats/{account} (the `UnassignSeat` operationId).
 func (c *Client) UnassignSeat(ctx context.Context, org string, sub string, account string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUnassignSeatRequest(c.Server, org, sub, account)
@@ -4104,6 +4952,10 @@ func (c *Client) UnassignSeat(ctx context.Context, org string, sub string, accou
 }
 
 // AssignSeat Give a member a seat
+//
+// Gives a member a seat of the subscription; 409 `quota-exceeded` when none is left.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Corresponds with PUT /api/v1/organizations/{org}/subscriptions/{sub}/seats/{account} (the `AssignSeat` operationId).
 func (c *Client) AssignSeat(ctx context.Context, org string, sub string, account string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4120,6 +4972,10 @@ func (c *Client) AssignSeat(ctx context.Context, org string, sub string, account
 
 // GetSummary Member and seat counts
 //
+// Counts of the organization's members by state, and its subscriptions with their seat counts.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/summary (the `GetSummary` operationId).
 func (c *Client) GetSummary(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSummaryRequest(c.Server, org)
@@ -4135,6 +4991,10 @@ func (c *Client) GetSummary(ctx context.Context, org string, reqEditors ...Reque
 
 // ListTeams List teams
 //
+// The organization's teams.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/teams (the `ListTeams` operationId).
 func (c *Client) ListTeams(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListTeamsRequest(c.Server, org)
@@ -4149,6 +5009,10 @@ func (c *Client) ListTeams(ctx context.Context, org string, reqEditors ...Reques
 }
 
 // CreateTeamWithBody Create a team
+//
+// Creates a team; names are unique in the organization, compared case-insensitively.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4167,6 +5031,10 @@ func (c *Client) CreateTeamWithBody(ctx context.Context, org string, params *Cre
 
 // CreateTeam Create a team
 //
+// Creates a team; names are unique in the organization, compared case-insensitively.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/organizations/{org}/teams (the `CreateTeam` operationId).
@@ -4184,6 +5052,10 @@ func (c *Client) CreateTeam(ctx context.Context, org string, params *CreateTeamP
 
 // DeleteTeam Delete a team
 //
+// Deletes a team; its members stay members.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with DELETE /api/v1/organizations/{org}/teams/{team} (the `DeleteTeam` operationId).
 func (c *Client) DeleteTeam(ctx context.Context, org string, team string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteTeamRequest(c.Server, org, team)
@@ -4199,6 +5071,10 @@ func (c *Client) DeleteTeam(ctx context.Context, org string, team string, reqEdi
 
 // GetTeam Get a team
 //
+// One team.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/organizations/{org}/teams/{team} (the `GetTeam` operationId).
 func (c *Client) GetTeam(ctx context.Context, org string, team string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetTeamRequest(c.Server, org, team)
@@ -4213,6 +5089,10 @@ func (c *Client) GetTeam(ctx context.Context, org string, team string, reqEditor
 }
 
 // RenameTeamWithBody Rename a team
+//
+// Renames a team.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4231,6 +5111,10 @@ func (c *Client) RenameTeamWithBody(ctx context.Context, org string, team string
 
 // RenameTeam Rename a team
 //
+// Renames a team.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/v1/organizations/{org}/teams/{team} (the `RenameTeam` operationId).
@@ -4248,6 +5132,10 @@ func (c *Client) RenameTeam(ctx context.Context, org string, team string, body R
 
 // ListPermissions The permission catalogue and the predefined roles
 //
+// The permission catalogue, each with what it allows, and the predefined roles (owner, admin, member) with their permissions.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/permissions (the `ListPermissions` operationId).
 func (c *Client) ListPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPermissionsRequest(c.Server)
@@ -4263,6 +5151,10 @@ func (c *Client) ListPermissions(ctx context.Context, reqEditors ...RequestEdito
 
 // ListSeatRequests Every organization's seat requests (operator)
 //
+// Every organization's requests for more seats, filtered by `status`. Operators only.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with GET /api/v1/seat-requests (the `ListSeatRequests` operationId).
 func (c *Client) ListSeatRequests(ctx context.Context, params *ListSeatRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListSeatRequestsRequest(c.Server, params)
@@ -4277,6 +5169,10 @@ func (c *Client) ListSeatRequests(ctx context.Context, params *ListSeatRequestsP
 }
 
 // ApproveSeatRequestWithBody Approve, raising the quota (operator)
+//
+// Approves a seat request: the quota of the organization's current subscription of the application rises by `seats`, or by the quantity asked for when left out. Operators only.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4295,6 +5191,10 @@ func (c *Client) ApproveSeatRequestWithBody(ctx context.Context, id string, para
 
 // ApproveSeatRequest Approve, raising the quota (operator)
 //
+// Approves a seat request: the quota of the organization's current subscription of the application rises by `seats`, or by the quantity asked for when left out. Operators only.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/seat-requests/{id}/approve (the `ApproveSeatRequest` operationId).
@@ -4312,6 +5212,10 @@ func (c *Client) ApproveSeatRequest(ctx context.Context, id string, params *Appr
 
 // DenySeatRequest Deny (operator)
 //
+// Denies a seat request; the quota stays. Operators only.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Corresponds with POST /api/v1/seat-requests/{id}/deny (the `DenySeatRequest` operationId).
 func (c *Client) DenySeatRequest(ctx context.Context, id string, params *DenySeatRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDenySeatRequestRequest(c.Server, id, params)
@@ -4326,6 +5230,10 @@ func (c *Client) DenySeatRequest(ctx context.Context, id string, params *DenySea
 }
 
 // CompleteSetupWithBody Create the first operator with a one-time setup token
+//
+// Creates the first operator with the one-time setup token that `roster serve` prints on first start with an empty store. The token works once.
+//
+// Public: no credentials.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4343,6 +5251,10 @@ func (c *Client) CompleteSetupWithBody(ctx context.Context, params *CompleteSetu
 }
 
 // CompleteSetup Create the first operator with a one-time setup token
+//
+// Creates the first operator with the one-time setup token that `roster serve` prints on first start with an empty store. The token works once.
+//
+// Public: no credentials.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -8889,12 +9801,20 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteAccountWithResponse Delete an account permanently (operator)
 	//
+	// Deletes an account permanently, with its memberships and seats in every organization. Operators only.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /api/v1/accounts/{account} (the `DeleteAccount` operationId).
 	DeleteAccountWithResponse(ctx context.Context, account string, reqEditors ...RequestEditorFn) (*DeleteAccountResponse, error)
 
 	// ListEntitlementsWithResponse Where the account may use the calling application now
+	//
+	// Every organization in which the account may use the calling application now, with the seat's subscription. Authenticated by the application's API key.
+	//
+	// Needs the calling application's API key (`Authorization: Bearer <key>`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8903,12 +9823,20 @@ type ClientWithResponsesInterface interface {
 
 	// ListApplicationsWithResponse List the applications
 	//
+	// Lists the applications.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/applications (the `ListApplications` operationId).
 	ListApplicationsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListApplicationsResponse, error)
 
 	// CreateApplicationWithBodyWithResponse Define an application (operator)
+	//
+	// Defines an application: the software whose seats organizations are given. The `key` is permanent and names it in subscriptions and checks.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8917,12 +9845,20 @@ type ClientWithResponsesInterface interface {
 
 	// CreateApplicationWithResponse Define an application (operator)
 	//
+	// Defines an application: the software whose seats organizations are given. The `key` is permanent and names it in subscriptions and checks.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/applications (the `CreateApplication` operationId).
 	CreateApplicationWithResponse(ctx context.Context, params *CreateApplicationParams, body CreateApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationResponse, error)
 
 	// GetApplicationWithResponse Get an application
+	//
+	// An application by key.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8931,12 +9867,20 @@ type ClientWithResponsesInterface interface {
 
 	// RenameApplicationWithBodyWithResponse Rename an application (operator)
 	//
+	// Changes an application's display name; its key stays.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/v1/applications/{app} (the `RenameApplication` operationId).
 	RenameApplicationWithBodyWithResponse(ctx context.Context, app string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenameApplicationResponse, error)
 
 	// RenameApplicationWithResponse Rename an application (operator)
+	//
+	// Changes an application's display name; its key stays.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8945,12 +9889,20 @@ type ClientWithResponsesInterface interface {
 
 	// ListApplicationKeysWithResponse List an application's API keys (operator)
 	//
+	// Lists the application's API keys, without their secrets: name, prefix, when created, last used and revoked.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/applications/{app}/keys (the `ListApplicationKeys` operationId).
 	ListApplicationKeysWithResponse(ctx context.Context, app string, reqEditors ...RequestEditorFn) (*ListApplicationKeysResponse, error)
 
 	// CreateApplicationKeyWithBodyWithResponse Issue an API key (operator; shown once)
+	//
+	// Issues an API key for the application, with which it calls the entitlement operations. The key is in this answer only; Roster keeps a hash. The body (a `name` for the key) is optional.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8959,12 +9911,20 @@ type ClientWithResponsesInterface interface {
 
 	// CreateApplicationKeyWithResponse Issue an API key (operator; shown once)
 	//
+	// Issues an API key for the application, with which it calls the entitlement operations. The key is in this answer only; Roster keeps a hash. The body (a `name` for the key) is optional.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/applications/{app}/keys (the `CreateApplicationKey` operationId).
 	CreateApplicationKeyWithResponse(ctx context.Context, app string, params *CreateApplicationKeyParams, body CreateApplicationKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationKeyResponse, error)
 
 	// RevokeApplicationKeyWithResponse Revoke an API key (operator)
+	//
+	// Revokes an API key at once: the next request with it is 401.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8973,12 +9933,20 @@ type ClientWithResponsesInterface interface {
 
 	// ListPlatformAuditWithResponse The platform's audit events outside organizations (operator)
 	//
+	// The audit events of actions outside organizations (applications, keys, accounts), newest first. Operators only.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/audit (the `ListPlatformAudit` operationId).
 	ListPlatformAuditWithResponse(ctx context.Context, params *ListPlatformAuditParams, reqEditors ...RequestEditorFn) (*ListPlatformAuditResponse, error)
 
 	// LoginWithBodyWithResponse Log in
+	//
+	// Exchanges an email and a password for a session token, sent as `Authorization: Bearer <token>` afterwards. `password_reset_required` says the account must change its password first. Attempts are rate limited per client address, per email and per known device (`device_token`); a refusal never says whether the email has an account.
+	//
+	// Public: no credentials.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8987,12 +9955,20 @@ type ClientWithResponsesInterface interface {
 
 	// LoginWithResponse Log in
 	//
+	// Exchanges an email and a password for a session token, sent as `Authorization: Bearer <token>` afterwards. `password_reset_required` says the account must change its password first. Attempts are rate limited per client address, per email and per known device (`device_token`); a refusal never says whether the email has an account.
+	//
+	// Public: no credentials.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/login (the `Login` operationId).
 	LoginWithResponse(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LogoutWithResponse Log out (revoke this session)
+	//
+	// Revokes the session whose token authenticates the request. Other sessions of the account stay.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9001,12 +9977,20 @@ type ClientWithResponsesInterface interface {
 
 	// RequestPasswordResetWithBodyWithResponse Email a password-reset link (202 whether or not the email is known)
 	//
+	// Emails a password-reset link to the address when it has an account. The answer is 202 either way, so that it tells nobody whether the email is known.
+	//
+	// Public: no credentials.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
 	RequestPasswordResetWithBodyWithResponse(ctx context.Context, params *RequestPasswordResetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error)
 
 	// RequestPasswordResetWithResponse Email a password-reset link (202 whether or not the email is known)
+	//
+	// Emails a password-reset link to the address when it has an account. The answer is 202 either way, so that it tells nobody whether the email is known.
+	//
+	// Public: no credentials.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9015,12 +9999,20 @@ type ClientWithResponsesInterface interface {
 
 	// ConfirmPasswordResetWithBodyWithResponse Set a new password with a reset link's token; every session is revoked
 	//
+	// Sets a new password with the token of a password-reset email. Every session of the account is revoked; the token works once.
+	//
+	// Public: no credentials.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
 	ConfirmPasswordResetWithBodyWithResponse(ctx context.Context, params *ConfirmPasswordResetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error)
 
 	// ConfirmPasswordResetWithResponse Set a new password with a reset link's token; every session is revoked
+	//
+	// Sets a new password with the token of a password-reset email. Every session of the account is revoked; the token works once.
+	//
+	// Public: no credentials.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9029,12 +10021,20 @@ type ClientWithResponsesInterface interface {
 
 	// SignUpWithBodyWithResponse Sign up: emails a verification link
 	//
+	// Starts a sign-up, when sign-up is enabled: a verification email goes to the address, whose link completes it (POST /api/v1/auth/verify-email). The answer is 202 whether or not the address has an account already.
+	//
+	// Public: no credentials.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/signup (the `SignUp` operationId).
 	SignUpWithBodyWithResponse(ctx context.Context, params *SignUpParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SignUpResponse, error)
 
 	// SignUpWithResponse Sign up: emails a verification link
+	//
+	// Starts a sign-up, when sign-up is enabled: a verification email goes to the address, whose link completes it (POST /api/v1/auth/verify-email). The answer is 202 whether or not the address has an account already.
+	//
+	// Public: no credentials.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9043,12 +10043,20 @@ type ClientWithResponsesInterface interface {
 
 	// VerifyEmailWithBodyWithResponse Follow a sign-up's verification link with the password chosen there: the account becomes active
 	//
+	// Completes a sign-up with the token of its verification email: the account becomes active and its email verified.
+	//
+	// Public: no credentials.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/verify-email (the `VerifyEmail` operationId).
 	VerifyEmailWithBodyWithResponse(ctx context.Context, params *VerifyEmailParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error)
 
 	// VerifyEmailWithResponse Follow a sign-up's verification link with the password chosen there: the account becomes active
+	//
+	// Completes a sign-up with the token of its verification email: the account becomes active and its email verified.
+	//
+	// Public: no credentials.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9057,12 +10065,20 @@ type ClientWithResponsesInterface interface {
 
 	// CheckWithResponse May this account use this application in this organization now?
 	//
+	// Whether the account may use the calling application in the organization now: `allowed` and the reason (ok, no-seat, not-member, deactivated, subscription-inactive, account-disabled). Authenticated by the application's API key.
+	//
+	// Needs the calling application's API key (`Authorization: Bearer <key>`).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/check (the `Check` operationId).
 	CheckWithResponse(ctx context.Context, params *CheckParams, reqEditors ...RequestEditorFn) (*CheckResponse, error)
 
 	// PreviewInvitationWithResponse What an invitation link offers
+	//
+	// What an invitation link offers, for the page that accepts it: the organization, the email invited, the inviter, the expiry and whether the email has an account (to log in with) or not (to give names and a password).
+	//
+	// Public: no credentials.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9071,12 +10087,20 @@ type ClientWithResponsesInterface interface {
 
 	// AcceptInvitationWithBodyWithResponse Accept an invitation: with names and a password, or with the invited account's session
 	//
+	// Accepts an invitation. A person new to Roster gives a password (and the names the inviter left out); an existing account accepts with its own session. The membership becomes active and its reserved seats are the person's.
+	//
+	// Without credentials, or with a session (`Authorization: Bearer <token>`) of the invited account.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/invitations/{token}/accept (the `AcceptInvitation` operationId).
 	AcceptInvitationWithBodyWithResponse(ctx context.Context, token string, params *AcceptInvitationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcceptInvitationResponse, error)
 
 	// AcceptInvitationWithResponse Accept an invitation: with names and a password, or with the invited account's session
+	//
+	// Accepts an invitation. A person new to Roster gives a password (and the names the inviter left out); an existing account accepts with its own session. The membership becomes active and its reserved seats are the person's.
+	//
+	// Without credentials, or with a session (`Authorization: Bearer <token>`) of the invited account.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9085,12 +10109,20 @@ type ClientWithResponsesInterface interface {
 
 	// GetMeWithResponse The caller's account and memberships
 	//
+	// The calling account and each of its memberships: organization, role, state, teams and seats.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/me (the `GetMe` operationId).
 	GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
 
 	// UpdateMeWithBodyWithResponse Change the caller's own names, phone or username
+	//
+	// Changes the caller's own first and last name, phone or username. Fields left out stay as they are; no body changes nothing.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9099,12 +10131,20 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateMeWithResponse Change the caller's own names, phone or username
 	//
+	// Changes the caller's own first and last name, phone or username. Fields left out stay as they are; no body changes nothing.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/v1/me (the `UpdateMe` operationId).
 	UpdateMeWithResponse(ctx context.Context, body UpdateMeJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateMeResponse, error)
 
 	// ChangePasswordWithBodyWithResponse Change the caller's password
+	//
+	// Changes the caller's password, given the current one. Wrong current passwords are rate limited per account. A session that must reset its password may call this.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9113,12 +10153,20 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithResponse Change the caller's password
 	//
+	// Changes the caller's password, given the current one. Wrong current passwords are rate limited per account. A session that must reset its password may call this.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /api/v1/me/password (the `ChangePassword` operationId).
 	ChangePasswordWithResponse(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
 
 	// ListOrganizationsWithResponse List the organizations the caller may see
+	//
+	// Lists the organizations the caller may see, filtered by `q` (name or slug), `kind` and `parent`. Paged with `limit` and `cursor`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9127,12 +10175,20 @@ type ClientWithResponsesInterface interface {
 
 	// CreateOrganizationWithBodyWithResponse Create a partner or an organization
 	//
+	// Creates a partner or an organization, optionally under a partner (`parent`). Operators create anything; a partner's admins create organizations under their partner.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations (the `CreateOrganization` operationId).
 	CreateOrganizationWithBodyWithResponse(ctx context.Context, params *CreateOrganizationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOrganizationResponse, error)
 
 	// CreateOrganizationWithResponse Create a partner or an organization
+	//
+	// Creates a partner or an organization, optionally under a partner (`parent`). Operators create anything; a partner's admins create organizations under their partner.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9141,12 +10197,20 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteOrganizationWithResponse Delete an organization
 	//
+	// Deletes an organization with its memberships, roles and teams; the accounts survive. A partner that still has organizations is 409.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /api/v1/organizations/{org} (the `DeleteOrganization` operationId).
 	DeleteOrganizationWithResponse(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*DeleteOrganizationResponse, error)
 
 	// GetOrganizationWithResponse Get an organization
+	//
+	// An organization by id or slug, with its settings.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9155,12 +10219,20 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateOrganizationWithBodyWithResponse Change an organization's name, slug or settings
 	//
+	// Changes an organization's name, slug or settings (invitation lifetime, how soon a subscription is "ending soon", SCIM activation emails). Needs `organization.manage`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/v1/organizations/{org} (the `UpdateOrganization` operationId).
 	UpdateOrganizationWithBodyWithResponse(ctx context.Context, org string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateOrganizationResponse, error)
 
 	// UpdateOrganizationWithResponse Change an organization's name, slug or settings
+	//
+	// Changes an organization's name, slug or settings (invitation lifetime, how soon a subscription is "ending soon", SCIM activation emails). Needs `organization.manage`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9169,12 +10241,20 @@ type ClientWithResponsesInterface interface {
 
 	// ListAuditWithResponse The organization's audit events, newest first
 	//
+	// The organization's audit events, newest first: who did what to which object, with the state before and after.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/organizations/{org}/audit (the `ListAudit` operationId).
 	ListAuditWithResponse(ctx context.Context, org string, params *ListAuditParams, reqEditors ...RequestEditorFn) (*ListAuditResponse, error)
 
 	// ListImportsWithResponse The organization's imports, newest first
+	//
+	// The organization's imports, newest first, with their counters.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9183,12 +10263,20 @@ type ClientWithResponsesInterface interface {
 
 	// UploadImportWithBodyWithResponse Upload an .xlsx or .csv file of people; it is applied in the background
 	//
+	// Uploads an .xlsx or .csv file of people (multipart field `file`). It is checked to be readable at once and applied in the background; the import's state and rejected rows are at GET …/imports/{id}.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/imports (the `UploadImport` operationId).
 	UploadImportWithBodyWithResponse(ctx context.Context, org string, params *UploadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadImportResponse, error)
 
 	// ImportTemplateWithResponse The import template, with the caller's choices as drop-downs
+	//
+	// An .xlsx template for importing people, with the organization's roles, teams and applications as drop-downs.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9197,12 +10285,20 @@ type ClientWithResponsesInterface interface {
 
 	// GetImportWithResponse An import's state, progress and rejected rows
 	//
+	// An import's state, counters and rejected rows (row, field, message).
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/organizations/{org}/imports/{id} (the `GetImport` operationId).
 	GetImportWithResponse(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*GetImportResponse, error)
 
 	// ImportErrorsWithResponse An import's rejected rows as a workbook to fix and upload again
+	//
+	// An import's rejected rows as a workbook: the file's own columns and an `error` column, to fix and upload again.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9211,12 +10307,20 @@ type ClientWithResponsesInterface interface {
 
 	// ListInvitationsWithResponse List invitations, newest first
 	//
+	// The organization's invitations, newest first, filtered by `status`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/organizations/{org}/invitations (the `ListInvitations` operationId).
 	ListInvitationsWithResponse(ctx context.Context, org string, params *ListInvitationsParams, reqEditors ...RequestEditorFn) (*ListInvitationsResponse, error)
 
 	// InviteWithBodyWithResponse Invite several people with one role, teams and applications
+	//
+	// Invites up to 500 people with one role, teams and applications. Each email has its own result; one that fails leaves the others. Counts against the caller's invitation emails.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9225,12 +10329,20 @@ type ClientWithResponsesInterface interface {
 
 	// InviteWithResponse Invite several people with one role, teams and applications
 	//
+	// Invites up to 500 people with one role, teams and applications. Each email has its own result; one that fails leaves the others. Counts against the caller's invitation emails.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/invitations (the `Invite` operationId).
 	InviteWithResponse(ctx context.Context, org string, params *InviteParams, body InviteJSONRequestBody, reqEditors ...RequestEditorFn) (*InviteResponse, error)
 
 	// ResendInvitationsWithBodyWithResponse Resend several pending or expired invitations
+	//
+	// Resends several pending or expired invitations, each with a new link; each has its own result. Counts against the caller's invitation emails.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9239,12 +10351,20 @@ type ClientWithResponsesInterface interface {
 
 	// ResendInvitationsWithResponse Resend several pending or expired invitations
 	//
+	// Resends several pending or expired invitations, each with a new link; each has its own result. Counts against the caller's invitation emails.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/invitations/resend (the `ResendInvitations` operationId).
 	ResendInvitationsWithResponse(ctx context.Context, org string, params *ResendInvitationsParams, body ResendInvitationsJSONRequestBody, reqEditors ...RequestEditorFn) (*ResendInvitationsResponse, error)
 
 	// CancelInvitationWithResponse Cancel an invitation; the invited membership and its seats go
+	//
+	// Cancels a pending or expired invitation: the invited membership and its reserved seats go. An accepted one is 409.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9253,12 +10373,20 @@ type ClientWithResponsesInterface interface {
 
 	// GetInvitationWithResponse Get an invitation
 	//
+	// One invitation (its token is never shown: it travels only in the email).
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/organizations/{org}/invitations/{id} (the `GetInvitation` operationId).
 	GetInvitationWithResponse(ctx context.Context, org string, id string, reqEditors ...RequestEditorFn) (*GetInvitationResponse, error)
 
 	// ResendInvitationWithResponse Resend a pending or expired invitation with a new link
+	//
+	// Resends a pending or expired invitation with a new link and a new expiry; the old link stops working. No body is needed. Counts against the caller's invitation emails.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9267,12 +10395,20 @@ type ClientWithResponsesInterface interface {
 
 	// ListJoinRequestsWithResponse List requests to join, newest first
 	//
+	// The requests to join the organization, newest first, filtered by `status`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/organizations/{org}/join-requests (the `ListJoinRequests` operationId).
 	ListJoinRequestsWithResponse(ctx context.Context, org string, params *ListJoinRequestsParams, reqEditors ...RequestEditorFn) (*ListJoinRequestsResponse, error)
 
 	// CreateJoinRequestWithBodyWithResponse Ask, as the calling account, to join the organization
+	//
+	// The calling account asks to join the organization, with an optional message. Rate limited per account.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9281,12 +10417,20 @@ type ClientWithResponsesInterface interface {
 
 	// CreateJoinRequestWithResponse Ask, as the calling account, to join the organization
 	//
+	// The calling account asks to join the organization, with an optional message. Rate limited per account.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/join-requests (the `CreateJoinRequest` operationId).
 	CreateJoinRequestWithResponse(ctx context.Context, org string, params *CreateJoinRequestParams, body CreateJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateJoinRequestResponse, error)
 
 	// ApproveJoinRequestWithBodyWithResponse Approve: the requester is invited
+	//
+	// Approves a join request: the requester is invited with the role, teams and applications given (member and none when left out).
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9295,12 +10439,20 @@ type ClientWithResponsesInterface interface {
 
 	// ApproveJoinRequestWithResponse Approve: the requester is invited
 	//
+	// Approves a join request: the requester is invited with the role, teams and applications given (member and none when left out).
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/approve (the `ApproveJoinRequest` operationId).
 	ApproveJoinRequestWithResponse(ctx context.Context, org string, id string, params *ApproveJoinRequestParams, body ApproveJoinRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveJoinRequestResponse, error)
 
 	// DenyJoinRequestWithResponse Deny: nothing else changes
+	//
+	// Denies a join request; nothing else changes.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9309,12 +10461,20 @@ type ClientWithResponsesInterface interface {
 
 	// ListMembersWithResponse List and search members
 	//
+	// Lists and searches the organization's members: `q` matches email, names and username; filters by role, team, state, application and subscription. Paged with `limit` and `cursor`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/organizations/{org}/members (the `ListMembers` operationId).
 	ListMembersWithResponse(ctx context.Context, org string, params *ListMembersParams, reqEditors ...RequestEditorFn) (*ListMembersResponse, error)
 
 	// AddMemberWithBodyWithResponse Add one person
+	//
+	// Adds one person. With `send_invite: true` the person is invited by email (names optional: the invitee gives them on accepting); with `send_invite: false` a new email becomes an active account with the given names and password. An existing account this organization does not manage is always invited. Seats for `applications` are given or reserved at once. Counts against the caller's invitation emails.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9323,12 +10483,20 @@ type ClientWithResponsesInterface interface {
 
 	// AddMemberWithResponse Add one person
 	//
+	// Adds one person. With `send_invite: true` the person is invited by email (names optional: the invitee gives them on accepting); with `send_invite: false` a new email becomes an active account with the given names and password. An existing account this organization does not manage is always invited. Seats for `applications` are given or reserved at once. Counts against the caller's invitation emails.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members (the `AddMember` operationId).
 	AddMemberWithResponse(ctx context.Context, org string, params *AddMemberParams, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*AddMemberResponse, error)
 
 	// ExportMembersCsvWithResponse The member list (with its filters) as CSV
+	//
+	// The member list, with the list's filters, as CSV in the import's columns plus `state`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9337,12 +10505,20 @@ type ClientWithResponsesInterface interface {
 
 	// ExportMembersXlsxWithResponse The member list (with its filters) as a workbook
 	//
+	// The member list, with the list's filters, as an .xlsx workbook in the import's columns plus `state`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/organizations/{org}/members/export.xlsx (the `ExportMembersXlsx` operationId).
 	ExportMembersXlsxWithResponse(ctx context.Context, org string, params *ExportMembersXlsxParams, reqEditors ...RequestEditorFn) (*ExportMembersXlsxResponse, error)
 
 	// RemoveMembersWithBodyWithResponse Remove several members
+	//
+	// Removes several members at once; each has its own result.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9351,12 +10527,20 @@ type ClientWithResponsesInterface interface {
 
 	// RemoveMembersWithResponse Remove several members
 	//
+	// Removes several members at once; each has its own result.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members/remove (the `RemoveMembers` operationId).
 	RemoveMembersWithResponse(ctx context.Context, org string, params *RemoveMembersParams, body RemoveMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveMembersResponse, error)
 
 	// RemoveMemberWithResponse Remove a member from the organization
+	//
+	// Removes a member from the organization, with their teams and seats; the account and its other memberships stay.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9365,12 +10549,20 @@ type ClientWithResponsesInterface interface {
 
 	// GetMemberWithResponse Get a member
 	//
+	// One member by account id.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/organizations/{org}/members/{account} (the `GetMember` operationId).
 	GetMemberWithResponse(ctx context.Context, org string, account string, reqEditors ...RequestEditorFn) (*GetMemberResponse, error)
 
 	// UpdateMemberWithBodyWithResponse Change a member's role, teams or details
+	//
+	// Changes a member's role, teams or profile fields. Fields left out stay as they are.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9379,12 +10571,20 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateMemberWithResponse Change a member's role, teams or details
 	//
+	// Changes a member's role, teams or profile fields. Fields left out stay as they are.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/v1/organizations/{org}/members/{account} (the `UpdateMember` operationId).
 	UpdateMemberWithResponse(ctx context.Context, org string, account string, body UpdateMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateMemberResponse, error)
 
 	// DeactivateMemberWithResponse Deactivate a member
+	//
+	// Deactivates a member: the membership and its data stay, and the entitlement check answers `deactivated`. The last active owner cannot be deactivated.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9393,12 +10593,20 @@ type ClientWithResponsesInterface interface {
 
 	// ReactivateMemberWithResponse Reactivate a member
 	//
+	// Reactivates a deactivated member.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/members/{account}/reactivate (the `ReactivateMember` operationId).
 	ReactivateMemberWithResponse(ctx context.Context, org string, account string, params *ReactivateMemberParams, reqEditors ...RequestEditorFn) (*ReactivateMemberResponse, error)
 
 	// ListRolesWithResponse List predefined and custom roles
+	//
+	// The predefined roles and the organization's custom roles, with their permissions.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9407,12 +10615,20 @@ type ClientWithResponsesInterface interface {
 
 	// CreateRoleWithBodyWithResponse Create a custom role
 	//
+	// Creates a custom role from the permission catalogue, within the caller's own permissions.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/roles (the `CreateRole` operationId).
 	CreateRoleWithBodyWithResponse(ctx context.Context, org string, params *CreateRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error)
 
 	// CreateRoleWithResponse Create a custom role
+	//
+	// Creates a custom role from the permission catalogue, within the caller's own permissions.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9421,12 +10637,20 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteRoleWithResponse Delete a custom role no one holds
 	//
+	// Deletes a custom role that no member holds.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /api/v1/organizations/{org}/roles/{role} (the `DeleteRole` operationId).
 	DeleteRoleWithResponse(ctx context.Context, org string, role string, reqEditors ...RequestEditorFn) (*DeleteRoleResponse, error)
 
 	// GetRoleWithResponse Get a role
+	//
+	// One role with its permissions.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9435,12 +10659,20 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateRoleWithBodyWithResponse Change a custom role
 	//
+	// Changes a custom role's name, permissions or whether it may be assigned. Fields left out stay as they are.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/v1/organizations/{org}/roles/{role} (the `UpdateRole` operationId).
 	UpdateRoleWithBodyWithResponse(ctx context.Context, org string, role string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error)
 
 	// UpdateRoleWithResponse Change a custom role
+	//
+	// Changes a custom role's name, permissions or whether it may be assigned. Fields left out stay as they are.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9449,12 +10681,20 @@ type ClientWithResponsesInterface interface {
 
 	// ListScimTokensWithResponse List the organization's SCIM tokens
 	//
+	// The organization's SCIM tokens, without their secrets.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/organizations/{org}/scim-tokens (the `ListScimTokens` operationId).
 	ListScimTokensWithResponse(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*ListScimTokensResponse, error)
 
 	// CreateScimTokenWithBodyWithResponse Issue a SCIM token for an identity provider (shown once)
+	//
+	// Issues a SCIM token for an identity provider, which provisions users and groups at /scim/v2/organizations/{org}. The token is in this answer only. Needs `organization.manage`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9463,12 +10703,20 @@ type ClientWithResponsesInterface interface {
 
 	// CreateScimTokenWithResponse Issue a SCIM token for an identity provider (shown once)
 	//
+	// Issues a SCIM token for an identity provider, which provisions users and groups at /scim/v2/organizations/{org}. The token is in this answer only. Needs `organization.manage`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/scim-tokens (the `CreateScimToken` operationId).
 	CreateScimTokenWithResponse(ctx context.Context, org string, params *CreateScimTokenParams, body CreateScimTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateScimTokenResponse, error)
 
 	// RevokeScimTokenWithResponse Revoke a SCIM token
+	//
+	// Revokes a SCIM token at once.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9477,12 +10725,20 @@ type ClientWithResponsesInterface interface {
 
 	// ListOrgSeatRequestsWithResponse The organization's seat requests
 	//
+	// The organization's own seat requests, filtered by `status`.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/organizations/{org}/seat-requests (the `ListOrgSeatRequests` operationId).
 	ListOrgSeatRequestsWithResponse(ctx context.Context, org string, params *ListOrgSeatRequestsParams, reqEditors ...RequestEditorFn) (*ListOrgSeatRequestsResponse, error)
 
 	// CreateSeatRequestWithBodyWithResponse Ask for more seats
+	//
+	// Asks the operators for more seats of an application, with a note.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9491,12 +10747,20 @@ type ClientWithResponsesInterface interface {
 
 	// CreateSeatRequestWithResponse Ask for more seats
 	//
+	// Asks the operators for more seats of an application, with a note.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/seat-requests (the `CreateSeatRequest` operationId).
 	CreateSeatRequestWithResponse(ctx context.Context, org string, params *CreateSeatRequestParams, body CreateSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSeatRequestResponse, error)
 
 	// ListSubscriptionsWithResponse List subscriptions with their seat counts
+	//
+	// The organization's subscriptions with their seat counts, state and badges.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9505,12 +10769,20 @@ type ClientWithResponsesInterface interface {
 
 	// CreateSubscriptionWithBodyWithResponse Give the organization a seat quota (operator or partner)
 	//
+	// Gives the organization a seat quota of an application for a period. Operators, or the admins of the organization's partner.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions (the `CreateSubscription` operationId).
 	CreateSubscriptionWithBodyWithResponse(ctx context.Context, org string, params *CreateSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSubscriptionResponse, error)
 
 	// CreateSubscriptionWithResponse Give the organization a seat quota (operator or partner)
+	//
+	// Gives the organization a seat quota of an application for a period. Operators, or the admins of the organization's partner.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9519,12 +10791,20 @@ type ClientWithResponsesInterface interface {
 
 	// GetSubscriptionWithResponse Get a subscription
 	//
+	// One subscription with its seat counts.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/organizations/{org}/subscriptions/{sub} (the `GetSubscription` operationId).
 	GetSubscriptionWithResponse(ctx context.Context, org string, sub string, reqEditors ...RequestEditorFn) (*GetSubscriptionResponse, error)
 
 	// UpdateSubscriptionWithBodyWithResponse Change a quota or end date (operator or partner)
+	//
+	// Changes a subscription's quota or end date; a quota below the seats assigned is 409.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9533,12 +10813,20 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateSubscriptionWithResponse Change a quota or end date (operator or partner)
 	//
+	// Changes a subscription's quota or end date; a quota below the seats assigned is 409.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/v1/organizations/{org}/subscriptions/{sub} (the `UpdateSubscription` operationId).
 	UpdateSubscriptionWithResponse(ctx context.Context, org string, sub string, body UpdateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSubscriptionResponse, error)
 
 	// RenewSubscriptionWithBodyWithResponse Renew, copying the seats (operator or partner)
+	//
+	// Renews a subscription: a new one for the next period, with the old one's seats copied. A subscription is renewed once.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9547,12 +10835,20 @@ type ClientWithResponsesInterface interface {
 
 	// RenewSubscriptionWithResponse Renew, copying the seats (operator or partner)
 	//
+	// Renews a subscription: a new one for the next period, with the old one's seats copied. A subscription is renewed once.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/renew (the `RenewSubscription` operationId).
 	RenewSubscriptionWithResponse(ctx context.Context, org string, sub string, params *RenewSubscriptionParams, body RenewSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*RenewSubscriptionResponse, error)
 
 	// UpdateSeatsWithBodyWithResponse Assign and unassign several seats, all or nothing
+	//
+	// Assigns and unassigns several seats of a subscription, all or nothing.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9561,12 +10857,20 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateSeatsWithResponse Assign and unassign several seats, all or nothing
 	//
+	// Assigns and unassigns several seats of a subscription, all or nothing.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/seats (the `UpdateSeats` operationId).
 	UpdateSeatsWithResponse(ctx context.Context, org string, sub string, params *UpdateSeatsParams, body UpdateSeatsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSeatsResponse, error)
 
 	// UnassignSeatWithResponse Take a member's seat back
+	//
+	// Takes a member's seat of the subscription back.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9575,12 +10879,20 @@ type ClientWithResponsesInterface interface {
 
 	// AssignSeatWithResponse Give a member a seat
 	//
+	// Gives a member a seat of the subscription; 409 `quota-exceeded` when none is left.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /api/v1/organizations/{org}/subscriptions/{sub}/seats/{account} (the `AssignSeat` operationId).
 	AssignSeatWithResponse(ctx context.Context, org string, sub string, account string, reqEditors ...RequestEditorFn) (*AssignSeatResponse, error)
 
 	// GetSummaryWithResponse Member and seat counts
+	//
+	// Counts of the organization's members by state, and its subscriptions with their seat counts.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9589,12 +10901,20 @@ type ClientWithResponsesInterface interface {
 
 	// ListTeamsWithResponse List teams
 	//
+	// The organization's teams.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/organizations/{org}/teams (the `ListTeams` operationId).
 	ListTeamsWithResponse(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*ListTeamsResponse, error)
 
 	// CreateTeamWithBodyWithResponse Create a team
+	//
+	// Creates a team; names are unique in the organization, compared case-insensitively.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9603,12 +10923,20 @@ type ClientWithResponsesInterface interface {
 
 	// CreateTeamWithResponse Create a team
 	//
+	// Creates a team; names are unique in the organization, compared case-insensitively.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/organizations/{org}/teams (the `CreateTeam` operationId).
 	CreateTeamWithResponse(ctx context.Context, org string, params *CreateTeamParams, body CreateTeamJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTeamResponse, error)
 
 	// DeleteTeamWithResponse Delete a team
+	//
+	// Deletes a team; its members stay members.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9617,12 +10945,20 @@ type ClientWithResponsesInterface interface {
 
 	// GetTeamWithResponse Get a team
 	//
+	// One team.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/organizations/{org}/teams/{team} (the `GetTeam` operationId).
 	GetTeamWithResponse(ctx context.Context, org string, team string, reqEditors ...RequestEditorFn) (*GetTeamResponse, error)
 
 	// RenameTeamWithBodyWithResponse Rename a team
+	//
+	// Renames a team.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9631,12 +10967,20 @@ type ClientWithResponsesInterface interface {
 
 	// RenameTeamWithResponse Rename a team
 	//
+	// Renames a team.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/v1/organizations/{org}/teams/{team} (the `RenameTeam` operationId).
 	RenameTeamWithResponse(ctx context.Context, org string, team string, body RenameTeamJSONRequestBody, reqEditors ...RequestEditorFn) (*RenameTeamResponse, error)
 
 	// ListPermissionsWithResponse The permission catalogue and the predefined roles
+	//
+	// The permission catalogue, each with what it allows, and the predefined roles (owner, admin, member) with their permissions.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9645,12 +10989,20 @@ type ClientWithResponsesInterface interface {
 
 	// ListSeatRequestsWithResponse Every organization's seat requests (operator)
 	//
+	// Every organization's requests for more seats, filtered by `status`. Operators only.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/seat-requests (the `ListSeatRequests` operationId).
 	ListSeatRequestsWithResponse(ctx context.Context, params *ListSeatRequestsParams, reqEditors ...RequestEditorFn) (*ListSeatRequestsResponse, error)
 
 	// ApproveSeatRequestWithBodyWithResponse Approve, raising the quota (operator)
+	//
+	// Approves a seat request: the quota of the organization's current subscription of the application rises by `seats`, or by the quantity asked for when left out. Operators only.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9659,12 +11011,20 @@ type ClientWithResponsesInterface interface {
 
 	// ApproveSeatRequestWithResponse Approve, raising the quota (operator)
 	//
+	// Approves a seat request: the quota of the organization's current subscription of the application rises by `seats`, or by the quantity asked for when left out. Operators only.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/seat-requests/{id}/approve (the `ApproveSeatRequest` operationId).
 	ApproveSeatRequestWithResponse(ctx context.Context, id string, params *ApproveSeatRequestParams, body ApproveSeatRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveSeatRequestResponse, error)
 
 	// DenySeatRequestWithResponse Deny (operator)
+	//
+	// Denies a seat request; the quota stays. Operators only.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9673,12 +11033,20 @@ type ClientWithResponsesInterface interface {
 
 	// CompleteSetupWithBodyWithResponse Create the first operator with a one-time setup token
 	//
+	// Creates the first operator with the one-time setup token that `roster serve` prints on first start with an empty store. The token works once.
+	//
+	// Public: no credentials.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/setup (the `CompleteSetup` operationId).
 	CompleteSetupWithBodyWithResponse(ctx context.Context, params *CompleteSetupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteSetupResponse, error)
 
 	// CompleteSetupWithResponse Create the first operator with a one-time setup token
+	//
+	// Creates the first operator with the one-time setup token that `roster serve` prints on first start with an empty store. The token works once.
+	//
+	// Public: no credentials.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9943,6 +11311,8 @@ type CreateApplicationResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -9977,6 +11347,11 @@ func (r CreateApplicationResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r CreateApplicationResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateApplicationResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -10116,6 +11491,8 @@ type RenameApplicationResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -10150,6 +11527,11 @@ func (r RenameApplicationResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r RenameApplicationResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RenameApplicationResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -10289,6 +11671,8 @@ type CreateApplicationKeyResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -10323,6 +11707,11 @@ func (r CreateApplicationKeyResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r CreateApplicationKeyResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateApplicationKeyResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -10541,6 +11930,8 @@ type LoginResponse struct {
 	ApplicationproblemJSON401 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -10567,6 +11958,11 @@ func (r LoginResponse) GetApplicationproblemJSON401() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r LoginResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r LoginResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -10626,6 +12022,8 @@ type LogoutResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -10655,6 +12053,11 @@ func (r LogoutResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r LogoutResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r LogoutResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -10703,6 +12106,8 @@ type RequestPasswordResetResponse struct {
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -10719,6 +12124,11 @@ func (r RequestPasswordResetResponse) GetApplicationproblemJSON400() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r RequestPasswordResetResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RequestPasswordResetResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -10774,6 +12184,8 @@ type ConfirmPasswordResetResponse struct {
 	ApplicationproblemJSON409 *Problem
 	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
 	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -10793,6 +12205,11 @@ func (r ConfirmPasswordResetResponse) GetApplicationproblemJSON409() *Problem {
 // GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
 func (r ConfirmPasswordResetResponse) GetApplicationproblemJSON410() *Problem {
 	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ConfirmPasswordResetResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -10841,6 +12258,8 @@ type SignUpResponse struct {
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -10857,6 +12276,11 @@ func (r SignUpResponse) GetApplicationproblemJSON400() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r SignUpResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SignUpResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -10914,6 +12338,8 @@ type VerifyEmailResponse struct {
 	ApplicationproblemJSON409 *Problem
 	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
 	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -10938,6 +12364,11 @@ func (r VerifyEmailResponse) GetApplicationproblemJSON409() *Problem {
 // GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
 func (r VerifyEmailResponse) GetApplicationproblemJSON410() *Problem {
 	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r VerifyEmailResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -11148,6 +12579,8 @@ type AcceptInvitationResponse struct {
 	ApplicationproblemJSON409 *Problem
 	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
 	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -11187,6 +12620,11 @@ func (r AcceptInvitationResponse) GetApplicationproblemJSON409() *Problem {
 // GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
 func (r AcceptInvitationResponse) GetApplicationproblemJSON410() *Problem {
 	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AcceptInvitationResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -11326,6 +12764,8 @@ type UpdateMeResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -11360,6 +12800,11 @@ func (r UpdateMeResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateMeResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateMeResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -11414,6 +12859,8 @@ type ChangePasswordResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -11443,6 +12890,11 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r ChangePasswordResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -11582,6 +13034,8 @@ type CreateOrganizationResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -11616,6 +13070,11 @@ func (r CreateOrganizationResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r CreateOrganizationResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateOrganizationResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -11838,6 +13297,8 @@ type UpdateOrganizationResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -11872,6 +13333,11 @@ func (r UpdateOrganizationResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateOrganizationResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateOrganizationResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -12096,6 +13562,8 @@ type UploadImportResponse struct {
 	ApplicationproblemJSON409 *Problem
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -12135,6 +13603,11 @@ func (r UploadImportResponse) GetApplicationproblemJSON409() *Problem {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r UploadImportResponse) GetApplicationproblemJSON413() *Problem {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UploadImportResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -12539,6 +14012,8 @@ type InviteResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -12575,6 +14050,11 @@ func (r InviteResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r InviteResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r InviteResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -12636,6 +14116,8 @@ type ResendInvitationsResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -12672,6 +14154,11 @@ func (r ResendInvitationsResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r ResendInvitationsResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ResendInvitationsResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -12899,6 +14386,8 @@ type ResendInvitationResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -12935,6 +14424,11 @@ func (r ResendInvitationResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r ResendInvitationResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ResendInvitationResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -13079,6 +14573,8 @@ type CreateJoinRequestResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -13115,6 +14611,11 @@ func (r CreateJoinRequestResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r CreateJoinRequestResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateJoinRequestResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -13176,6 +14677,8 @@ type ApproveJoinRequestResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -13212,6 +14715,11 @@ func (r ApproveJoinRequestResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r ApproveJoinRequestResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ApproveJoinRequestResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -13273,6 +14781,8 @@ type DenyJoinRequestResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -13307,6 +14817,11 @@ func (r DenyJoinRequestResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DenyJoinRequestResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DenyJoinRequestResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -13446,8 +14961,12 @@ type AddMemberResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Problem
 }
@@ -13482,9 +15001,19 @@ func (r AddMemberResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
 }
 
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AddMemberResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r AddMemberResponse) GetApplicationproblemJSON422() *Problem {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AddMemberResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -13718,6 +15247,8 @@ type RemoveMembersResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -13752,6 +15283,11 @@ func (r RemoveMembersResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r RemoveMembersResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RemoveMembersResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -13974,6 +15510,8 @@ type UpdateMemberResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -14008,6 +15546,11 @@ func (r UpdateMemberResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateMemberResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateMemberResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -14064,6 +15607,8 @@ type DeactivateMemberResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -14098,6 +15643,11 @@ func (r DeactivateMemberResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DeactivateMemberResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DeactivateMemberResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -14154,6 +15704,8 @@ type ReactivateMemberResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -14188,6 +15740,11 @@ func (r ReactivateMemberResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r ReactivateMemberResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReactivateMemberResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -14327,6 +15884,8 @@ type CreateRoleResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -14361,6 +15920,11 @@ func (r CreateRoleResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r CreateRoleResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateRoleResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -14583,6 +16147,8 @@ type UpdateRoleResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -14617,6 +16183,11 @@ func (r UpdateRoleResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateRoleResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateRoleResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -14756,6 +16327,8 @@ type CreateScimTokenResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -14790,6 +16363,11 @@ func (r CreateScimTokenResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r CreateScimTokenResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateScimTokenResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -15012,6 +16590,8 @@ type CreateSeatRequestResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -15046,6 +16626,11 @@ func (r CreateSeatRequestResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r CreateSeatRequestResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateSeatRequestResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -15185,6 +16770,8 @@ type CreateSubscriptionResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -15219,6 +16806,11 @@ func (r CreateSubscriptionResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r CreateSubscriptionResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateSubscriptionResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -15358,6 +16950,8 @@ type UpdateSubscriptionResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -15392,6 +16986,11 @@ func (r UpdateSubscriptionResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateSubscriptionResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateSubscriptionResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -15448,6 +17047,8 @@ type RenewSubscriptionResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -15482,6 +17083,11 @@ func (r RenewSubscriptionResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r RenewSubscriptionResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RenewSubscriptionResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -15538,6 +17144,8 @@ type UpdateSeatsResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -15572,6 +17180,11 @@ func (r UpdateSeatsResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateSeatsResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateSeatsResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -15711,6 +17324,8 @@ type AssignSeatResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -15745,6 +17360,11 @@ func (r AssignSeatResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r AssignSeatResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AssignSeatResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -15967,6 +17587,8 @@ type CreateTeamResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -16001,6 +17623,11 @@ func (r CreateTeamResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r CreateTeamResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateTeamResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -16223,6 +17850,8 @@ type RenameTeamResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -16257,6 +17886,11 @@ func (r RenameTeamResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r RenameTeamResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RenameTeamResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -16479,6 +18113,8 @@ type ApproveSeatRequestResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -16513,6 +18149,11 @@ func (r ApproveSeatRequestResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r ApproveSeatRequestResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ApproveSeatRequestResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -16569,6 +18210,8 @@ type DenySeatRequestResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -16603,6 +18246,11 @@ func (r DenySeatRequestResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DenySeatRequestResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DenySeatRequestResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -16653,6 +18301,8 @@ type CompleteSetupResponse struct {
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -16672,6 +18322,11 @@ func (r CompleteSetupResponse) GetApplicationproblemJSON400() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r CompleteSetupResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CompleteSetupResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -16715,6 +18370,10 @@ func (r CompleteSetupResponse) ContentType() string {
 
 // DeleteAccountWithResponse Delete an account permanently (operator)
 //
+// Deletes an account permanently, with its memberships and seats in every organization. Operators only.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /api/v1/accounts/{account} (the `DeleteAccount` operationId).
@@ -16727,6 +18386,10 @@ func (c *ClientWithResponses) DeleteAccountWithResponse(ctx context.Context, acc
 }
 
 // ListEntitlementsWithResponse Where the account may use the calling application now
+//
+// Every organization in which the account may use the calling application now, with the seat's subscription. Authenticated by the application's API key.
+//
+// Needs the calling application's API key (`Authorization: Bearer <key>`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -16741,6 +18404,10 @@ func (c *ClientWithResponses) ListEntitlementsWithResponse(ctx context.Context, 
 
 // ListApplicationsWithResponse List the applications
 //
+// Lists the applications.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/applications (the `ListApplications` operationId).
@@ -16753,6 +18420,10 @@ func (c *ClientWithResponses) ListApplicationsWithResponse(ctx context.Context, 
 }
 
 // CreateApplicationWithBodyWithResponse Define an application (operator)
+//
+// Defines an application: the software whose seats organizations are given. The `key` is permanent and names it in subscriptions and checks.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16767,6 +18438,10 @@ func (c *ClientWithResponses) CreateApplicationWithBodyWithResponse(ctx context.
 
 // CreateApplicationWithResponse Define an application (operator)
 //
+// Defines an application: the software whose seats organizations are given. The `key` is permanent and names it in subscriptions and checks.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/applications (the `CreateApplication` operationId).
@@ -16779,6 +18454,10 @@ func (c *ClientWithResponses) CreateApplicationWithResponse(ctx context.Context,
 }
 
 // GetApplicationWithResponse Get an application
+//
+// An application by key.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -16793,6 +18472,10 @@ func (c *ClientWithResponses) GetApplicationWithResponse(ctx context.Context, ap
 
 // RenameApplicationWithBodyWithResponse Rename an application (operator)
 //
+// Changes an application's display name; its key stays.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/v1/applications/{app} (the `RenameApplication` operationId).
@@ -16805,6 +18488,10 @@ func (c *ClientWithResponses) RenameApplicationWithBodyWithResponse(ctx context.
 }
 
 // RenameApplicationWithResponse Rename an application (operator)
+//
+// Changes an application's display name; its key stays.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16819,6 +18506,10 @@ func (c *ClientWithResponses) RenameApplicationWithResponse(ctx context.Context,
 
 // ListApplicationKeysWithResponse List an application's API keys (operator)
 //
+// Lists the application's API keys, without their secrets: name, prefix, when created, last used and revoked.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/applications/{app}/keys (the `ListApplicationKeys` operationId).
@@ -16831,6 +18522,10 @@ func (c *ClientWithResponses) ListApplicationKeysWithResponse(ctx context.Contex
 }
 
 // CreateApplicationKeyWithBodyWithResponse Issue an API key (operator; shown once)
+//
+// Issues an API key for the application, with which it calls the entitlement operations. The key is in this answer only; Roster keeps a hash. The body (a `name` for the key) is optional.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16845,6 +18540,10 @@ func (c *ClientWithResponses) CreateApplicationKeyWithBodyWithResponse(ctx conte
 
 // CreateApplicationKeyWithResponse Issue an API key (operator; shown once)
 //
+// Issues an API key for the application, with which it calls the entitlement operations. The key is in this answer only; Roster keeps a hash. The body (a `name` for the key) is optional.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/applications/{app}/keys (the `CreateApplicationKey` operationId).
@@ -16857,6 +18556,10 @@ func (c *ClientWithResponses) CreateApplicationKeyWithResponse(ctx context.Conte
 }
 
 // RevokeApplicationKeyWithResponse Revoke an API key (operator)
+//
+// Revokes an API key at once: the next request with it is 401.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -16871,6 +18574,10 @@ func (c *ClientWithResponses) RevokeApplicationKeyWithResponse(ctx context.Conte
 
 // ListPlatformAuditWithResponse The platform's audit events outside organizations (operator)
 //
+// The audit events of actions outside organizations (applications, keys, accounts), newest first. Operators only.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/audit (the `ListPlatformAudit` operationId).
@@ -16883,6 +18590,10 @@ func (c *ClientWithResponses) ListPlatformAuditWithResponse(ctx context.Context,
 }
 
 // LoginWithBodyWithResponse Log in
+//
+// Exchanges an email and a password for a session token, sent as `Authorization: Bearer <token>` afterwards. `password_reset_required` says the account must change its password first. Attempts are rate limited per client address, per email and per known device (`device_token`); a refusal never says whether the email has an account.
+//
+// Public: no credentials.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16897,6 +18608,10 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, par
 
 // LoginWithResponse Log in
 //
+// Exchanges an email and a password for a session token, sent as `Authorization: Bearer <token>` afterwards. `password_reset_required` says the account must change its password first. Attempts are rate limited per client address, per email and per known device (`device_token`); a refusal never says whether the email has an account.
+//
+// Public: no credentials.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/auth/login (the `Login` operationId).
@@ -16909,6 +18624,10 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, params *Log
 }
 
 // LogoutWithResponse Log out (revoke this session)
+//
+// Revokes the session whose token authenticates the request. Other sessions of the account stay.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -16923,6 +18642,10 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, params *Lo
 
 // RequestPasswordResetWithBodyWithResponse Email a password-reset link (202 whether or not the email is known)
 //
+// Emails a password-reset link to the address when it has an account. The answer is 202 either way, so that it tells nobody whether the email is known.
+//
+// Public: no credentials.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
@@ -16935,6 +18658,10 @@ func (c *ClientWithResponses) RequestPasswordResetWithBodyWithResponse(ctx conte
 }
 
 // RequestPasswordResetWithResponse Email a password-reset link (202 whether or not the email is known)
+//
+// Emails a password-reset link to the address when it has an account. The answer is 202 either way, so that it tells nobody whether the email is known.
+//
+// Public: no credentials.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16949,6 +18676,10 @@ func (c *ClientWithResponses) RequestPasswordResetWithResponse(ctx context.Conte
 
 // ConfirmPasswordResetWithBodyWithResponse Set a new password with a reset link's token; every session is revoked
 //
+// Sets a new password with the token of a password-reset email. Every session of the account is revoked; the token works once.
+//
+// Public: no credentials.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
@@ -16961,6 +18692,10 @@ func (c *ClientWithResponses) ConfirmPasswordResetWithBodyWithResponse(ctx conte
 }
 
 // ConfirmPasswordResetWithResponse Set a new password with a reset link's token; every session is revoked
+//
+// Sets a new password with the token of a password-reset email. Every session of the account is revoked; the token works once.
+//
+// Public: no credentials.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16975,6 +18710,10 @@ func (c *ClientWithResponses) ConfirmPasswordResetWithResponse(ctx context.Conte
 
 // SignUpWithBodyWithResponse Sign up: emails a verification link
 //
+// Starts a sign-up, when sign-up is enabled: a verification email goes to the address, whose link completes it (POST /api/v1/auth/verify-email). The answer is 202 whether or not the address has an account already.
+//
+// Public: no credentials.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/auth/signup (the `SignUp` operationId).
@@ -16987,6 +18726,10 @@ func (c *ClientWithResponses) SignUpWithBodyWithResponse(ctx context.Context, pa
 }
 
 // SignUpWithResponse Sign up: emails a verification link
+//
+// Starts a sign-up, when sign-up is enabled: a verification email goes to the address, whose link completes it (POST /api/v1/auth/verify-email). The answer is 202 whether or not the address has an account already.
+//
+// Public: no credentials.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17001,6 +18744,10 @@ func (c *ClientWithResponses) SignUpWithResponse(ctx context.Context, params *Si
 
 // VerifyEmailWithBodyWithResponse Follow a sign-up's verification link with the password chosen there: the account becomes active
 //
+// Completes a sign-up with the token of its verification email: the account becomes active and its email verified.
+//
+// Public: no credentials.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/auth/verify-email (the `VerifyEmail` operationId).
@@ -17013,6 +18760,10 @@ func (c *ClientWithResponses) VerifyEmailWithBodyWithResponse(ctx context.Contex
 }
 
 // VerifyEmailWithResponse Follow a sign-up's verification link with the password chosen there: the account becomes active
+//
+// Completes a sign-up with the token of its verification email: the account becomes active and its email verified.
+//
+// Public: no credentials.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17027,6 +18778,10 @@ func (c *ClientWithResponses) VerifyEmailWithResponse(ctx context.Context, param
 
 // CheckWithResponse May this account use this application in this organization now?
 //
+// Whether the account may use the calling application in the organization now: `allowed` and the reason (ok, no-seat, not-member, deactivated, subscription-inactive, account-disabled). Authenticated by the application's API key.
+//
+// Needs the calling application's API key (`Authorization: Bearer <key>`).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/check (the `Check` operationId).
@@ -17039,6 +18794,10 @@ func (c *ClientWithResponses) CheckWithResponse(ctx context.Context, params *Che
 }
 
 // PreviewInvitationWithResponse What an invitation link offers
+//
+// What an invitation link offers, for the page that accepts it: the organization, the email invited, the inviter, the expiry and whether the email has an account (to log in with) or not (to give names and a password).
+//
+// Public: no credentials.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17053,6 +18812,10 @@ func (c *ClientWithResponses) PreviewInvitationWithResponse(ctx context.Context,
 
 // AcceptInvitationWithBodyWithResponse Accept an invitation: with names and a password, or with the invited account's session
 //
+// Accepts an invitation. A person new to Roster gives a password (and the names the inviter left out); an existing account accepts with its own session. The membership becomes active and its reserved seats are the person's.
+//
+// Without credentials, or with a session (`Authorization: Bearer <token>`) of the invited account.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/invitations/{token}/accept (the `AcceptInvitation` operationId).
@@ -17065,6 +18828,10 @@ func (c *ClientWithResponses) AcceptInvitationWithBodyWithResponse(ctx context.C
 }
 
 // AcceptInvitationWithResponse Accept an invitation: with names and a password, or with the invited account's session
+//
+// Accepts an invitation. A person new to Roster gives a password (and the names the inviter left out); an existing account accepts with its own session. The membership becomes active and its reserved seats are the person's.
+//
+// Without credentials, or with a session (`Authorization: Bearer <token>`) of the invited account.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17079,6 +18846,10 @@ func (c *ClientWithResponses) AcceptInvitationWithResponse(ctx context.Context, 
 
 // GetMeWithResponse The caller's account and memberships
 //
+// The calling account and each of its memberships: organization, role, state, teams and seats.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/me (the `GetMe` operationId).
@@ -17091,6 +18862,10 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 }
 
 // UpdateMeWithBodyWithResponse Change the caller's own names, phone or username
+//
+// Changes the caller's own first and last name, phone or username. Fields left out stay as they are; no body changes nothing.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17105,6 +18880,10 @@ func (c *ClientWithResponses) UpdateMeWithBodyWithResponse(ctx context.Context, 
 
 // UpdateMeWithResponse Change the caller's own names, phone or username
 //
+// Changes the caller's own first and last name, phone or username. Fields left out stay as they are; no body changes nothing.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/v1/me (the `UpdateMe` operationId).
@@ -17117,6 +18896,10 @@ func (c *ClientWithResponses) UpdateMeWithResponse(ctx context.Context, body Upd
 }
 
 // ChangePasswordWithBodyWithResponse Change the caller's password
+//
+// Changes the caller's password, given the current one. Wrong current passwords are rate limited per account. A session that must reset its password may call this.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17131,6 +18914,10 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 
 // ChangePasswordWithResponse Change the caller's password
 //
+// Changes the caller's password, given the current one. Wrong current passwords are rate limited per account. A session that must reset its password may call this.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /api/v1/me/password (the `ChangePassword` operationId).
@@ -17143,6 +18930,10 @@ func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, bo
 }
 
 // ListOrganizationsWithResponse List the organizations the caller may see
+//
+// Lists the organizations the caller may see, filtered by `q` (name or slug), `kind` and `parent`. Paged with `limit` and `cursor`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17157,6 +18948,10 @@ func (c *ClientWithResponses) ListOrganizationsWithResponse(ctx context.Context,
 
 // CreateOrganizationWithBodyWithResponse Create a partner or an organization
 //
+// Creates a partner or an organization, optionally under a partner (`parent`). Operators create anything; a partner's admins create organizations under their partner.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations (the `CreateOrganization` operationId).
@@ -17169,6 +18964,10 @@ func (c *ClientWithResponses) CreateOrganizationWithBodyWithResponse(ctx context
 }
 
 // CreateOrganizationWithResponse Create a partner or an organization
+//
+// Creates a partner or an organization, optionally under a partner (`parent`). Operators create anything; a partner's admins create organizations under their partner.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17183,6 +18982,10 @@ func (c *ClientWithResponses) CreateOrganizationWithResponse(ctx context.Context
 
 // DeleteOrganizationWithResponse Delete an organization
 //
+// Deletes an organization with its memberships, roles and teams; the accounts survive. A partner that still has organizations is 409.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /api/v1/organizations/{org} (the `DeleteOrganization` operationId).
@@ -17195,6 +18998,10 @@ func (c *ClientWithResponses) DeleteOrganizationWithResponse(ctx context.Context
 }
 
 // GetOrganizationWithResponse Get an organization
+//
+// An organization by id or slug, with its settings.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17209,6 +19016,10 @@ func (c *ClientWithResponses) GetOrganizationWithResponse(ctx context.Context, o
 
 // UpdateOrganizationWithBodyWithResponse Change an organization's name, slug or settings
 //
+// Changes an organization's name, slug or settings (invitation lifetime, how soon a subscription is "ending soon", SCIM activation emails). Needs `organization.manage`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/v1/organizations/{org} (the `UpdateOrganization` operationId).
@@ -17221,6 +19032,10 @@ func (c *ClientWithResponses) UpdateOrganizationWithBodyWithResponse(ctx context
 }
 
 // UpdateOrganizationWithResponse Change an organization's name, slug or settings
+//
+// Changes an organization's name, slug or settings (invitation lifetime, how soon a subscription is "ending soon", SCIM activation emails). Needs `organization.manage`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17235,6 +19050,10 @@ func (c *ClientWithResponses) UpdateOrganizationWithResponse(ctx context.Context
 
 // ListAuditWithResponse The organization's audit events, newest first
 //
+// The organization's audit events, newest first: who did what to which object, with the state before and after.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/organizations/{org}/audit (the `ListAudit` operationId).
@@ -17247,6 +19066,10 @@ func (c *ClientWithResponses) ListAuditWithResponse(ctx context.Context, org str
 }
 
 // ListImportsWithResponse The organization's imports, newest first
+//
+// The organization's imports, newest first, with their counters.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17261,6 +19084,10 @@ func (c *ClientWithResponses) ListImportsWithResponse(ctx context.Context, org s
 
 // UploadImportWithBodyWithResponse Upload an .xlsx or .csv file of people; it is applied in the background
 //
+// Uploads an .xlsx or .csv file of people (multipart field `file`). It is checked to be readable at once and applied in the background; the import's state and rejected rows are at GET …/imports/{id}.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/imports (the `UploadImport` operationId).
@@ -17273,6 +19100,10 @@ func (c *ClientWithResponses) UploadImportWithBodyWithResponse(ctx context.Conte
 }
 
 // ImportTemplateWithResponse The import template, with the caller's choices as drop-downs
+//
+// An .xlsx template for importing people, with the organization's roles, teams and applications as drop-downs.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17287,6 +19118,10 @@ func (c *ClientWithResponses) ImportTemplateWithResponse(ctx context.Context, or
 
 // GetImportWithResponse An import's state, progress and rejected rows
 //
+// An import's state, counters and rejected rows (row, field, message).
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/organizations/{org}/imports/{id} (the `GetImport` operationId).
@@ -17299,6 +19134,10 @@ func (c *ClientWithResponses) GetImportWithResponse(ctx context.Context, org str
 }
 
 // ImportErrorsWithResponse An import's rejected rows as a workbook to fix and upload again
+//
+// An import's rejected rows as a workbook: the file's own columns and an `error` column, to fix and upload again.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17313,6 +19152,10 @@ func (c *ClientWithResponses) ImportErrorsWithResponse(ctx context.Context, org 
 
 // ListInvitationsWithResponse List invitations, newest first
 //
+// The organization's invitations, newest first, filtered by `status`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/organizations/{org}/invitations (the `ListInvitations` operationId).
@@ -17325,6 +19168,10 @@ func (c *ClientWithResponses) ListInvitationsWithResponse(ctx context.Context, o
 }
 
 // InviteWithBodyWithResponse Invite several people with one role, teams and applications
+//
+// Invites up to 500 people with one role, teams and applications. Each email has its own result; one that fails leaves the others. Counts against the caller's invitation emails.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17339,6 +19186,10 @@ func (c *ClientWithResponses) InviteWithBodyWithResponse(ctx context.Context, or
 
 // InviteWithResponse Invite several people with one role, teams and applications
 //
+// Invites up to 500 people with one role, teams and applications. Each email has its own result; one that fails leaves the others. Counts against the caller's invitation emails.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/invitations (the `Invite` operationId).
@@ -17351,6 +19202,10 @@ func (c *ClientWithResponses) InviteWithResponse(ctx context.Context, org string
 }
 
 // ResendInvitationsWithBodyWithResponse Resend several pending or expired invitations
+//
+// Resends several pending or expired invitations, each with a new link; each has its own result. Counts against the caller's invitation emails.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17365,6 +19220,10 @@ func (c *ClientWithResponses) ResendInvitationsWithBodyWithResponse(ctx context.
 
 // ResendInvitationsWithResponse Resend several pending or expired invitations
 //
+// Resends several pending or expired invitations, each with a new link; each has its own result. Counts against the caller's invitation emails.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/invitations/resend (the `ResendInvitations` operationId).
@@ -17377,6 +19236,10 @@ func (c *ClientWithResponses) ResendInvitationsWithResponse(ctx context.Context,
 }
 
 // CancelInvitationWithResponse Cancel an invitation; the invited membership and its seats go
+//
+// Cancels a pending or expired invitation: the invited membership and its reserved seats go. An accepted one is 409.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17391,6 +19254,10 @@ func (c *ClientWithResponses) CancelInvitationWithResponse(ctx context.Context, 
 
 // GetInvitationWithResponse Get an invitation
 //
+// One invitation (its token is never shown: it travels only in the email).
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/organizations/{org}/invitations/{id} (the `GetInvitation` operationId).
@@ -17403,6 +19270,10 @@ func (c *ClientWithResponses) GetInvitationWithResponse(ctx context.Context, org
 }
 
 // ResendInvitationWithResponse Resend a pending or expired invitation with a new link
+//
+// Resends a pending or expired invitation with a new link and a new expiry; the old link stops working. No body is needed. Counts against the caller's invitation emails.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17417,6 +19288,10 @@ func (c *ClientWithResponses) ResendInvitationWithResponse(ctx context.Context, 
 
 // ListJoinRequestsWithResponse List requests to join, newest first
 //
+// The requests to join the organization, newest first, filtered by `status`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/organizations/{org}/join-requests (the `ListJoinRequests` operationId).
@@ -17429,6 +19304,10 @@ func (c *ClientWithResponses) ListJoinRequestsWithResponse(ctx context.Context, 
 }
 
 // CreateJoinRequestWithBodyWithResponse Ask, as the calling account, to join the organization
+//
+// The calling account asks to join the organization, with an optional message. Rate limited per account.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17443,6 +19322,10 @@ func (c *ClientWithResponses) CreateJoinRequestWithBodyWithResponse(ctx context.
 
 // CreateJoinRequestWithResponse Ask, as the calling account, to join the organization
 //
+// The calling account asks to join the organization, with an optional message. Rate limited per account.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/join-requests (the `CreateJoinRequest` operationId).
@@ -17455,6 +19338,10 @@ func (c *ClientWithResponses) CreateJoinRequestWithResponse(ctx context.Context,
 }
 
 // ApproveJoinRequestWithBodyWithResponse Approve: the requester is invited
+//
+// Approves a join request: the requester is invited with the role, teams and applications given (member and none when left out).
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17469,6 +19356,10 @@ func (c *ClientWithResponses) ApproveJoinRequestWithBodyWithResponse(ctx context
 
 // ApproveJoinRequestWithResponse Approve: the requester is invited
 //
+// Approves a join request: the requester is invited with the role, teams and applications given (member and none when left out).
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/join-requests/{id}/approve (the `ApproveJoinRequest` operationId).
@@ -17481,6 +19372,10 @@ func (c *ClientWithResponses) ApproveJoinRequestWithResponse(ctx context.Context
 }
 
 // DenyJoinRequestWithResponse Deny: nothing else changes
+//
+// Denies a join request; nothing else changes.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17495,6 +19390,10 @@ func (c *ClientWithResponses) DenyJoinRequestWithResponse(ctx context.Context, o
 
 // ListMembersWithResponse List and search members
 //
+// Lists and searches the organization's members: `q` matches email, names and username; filters by role, team, state, application and subscription. Paged with `limit` and `cursor`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/organizations/{org}/members (the `ListMembers` operationId).
@@ -17507,6 +19406,10 @@ func (c *ClientWithResponses) ListMembersWithResponse(ctx context.Context, org s
 }
 
 // AddMemberWithBodyWithResponse Add one person
+//
+// Adds one person. With `send_invite: true` the person is invited by email (names optional: the invitee gives them on accepting); with `send_invite: false` a new email becomes an active account with the given names and password. An existing account this organization does not manage is always invited. Seats for `applications` are given or reserved at once. Counts against the caller's invitation emails.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17521,6 +19424,10 @@ func (c *ClientWithResponses) AddMemberWithBodyWithResponse(ctx context.Context,
 
 // AddMemberWithResponse Add one person
 //
+// Adds one person. With `send_invite: true` the person is invited by email (names optional: the invitee gives them on accepting); with `send_invite: false` a new email becomes an active account with the given names and password. An existing account this organization does not manage is always invited. Seats for `applications` are given or reserved at once. Counts against the caller's invitation emails.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/members (the `AddMember` operationId).
@@ -17533,6 +19440,10 @@ func (c *ClientWithResponses) AddMemberWithResponse(ctx context.Context, org str
 }
 
 // ExportMembersCsvWithResponse The member list (with its filters) as CSV
+//
+// The member list, with the list's filters, as CSV in the import's columns plus `state`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17547,6 +19458,10 @@ func (c *ClientWithResponses) ExportMembersCsvWithResponse(ctx context.Context, 
 
 // ExportMembersXlsxWithResponse The member list (with its filters) as a workbook
 //
+// The member list, with the list's filters, as an .xlsx workbook in the import's columns plus `state`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/organizations/{org}/members/export.xlsx (the `ExportMembersXlsx` operationId).
@@ -17559,6 +19474,10 @@ func (c *ClientWithResponses) ExportMembersXlsxWithResponse(ctx context.Context,
 }
 
 // RemoveMembersWithBodyWithResponse Remove several members
+//
+// Removes several members at once; each has its own result.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17573,6 +19492,10 @@ func (c *ClientWithResponses) RemoveMembersWithBodyWithResponse(ctx context.Cont
 
 // RemoveMembersWithResponse Remove several members
 //
+// Removes several members at once; each has its own result.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/members/remove (the `RemoveMembers` operationId).
@@ -17585,6 +19508,10 @@ func (c *ClientWithResponses) RemoveMembersWithResponse(ctx context.Context, org
 }
 
 // RemoveMemberWithResponse Remove a member from the organization
+//
+// Removes a member from the organization, with their teams and seats; the account and its other memberships stay.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17599,6 +19526,10 @@ func (c *ClientWithResponses) RemoveMemberWithResponse(ctx context.Context, org 
 
 // GetMemberWithResponse Get a member
 //
+// One member by account id.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/organizations/{org}/members/{account} (the `GetMember` operationId).
@@ -17611,6 +19542,10 @@ func (c *ClientWithResponses) GetMemberWithResponse(ctx context.Context, org str
 }
 
 // UpdateMemberWithBodyWithResponse Change a member's role, teams or details
+//
+// Changes a member's role, teams or profile fields. Fields left out stay as they are.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17625,6 +19560,10 @@ func (c *ClientWithResponses) UpdateMemberWithBodyWithResponse(ctx context.Conte
 
 // UpdateMemberWithResponse Change a member's role, teams or details
 //
+// Changes a member's role, teams or profile fields. Fields left out stay as they are.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/v1/organizations/{org}/members/{account} (the `UpdateMember` operationId).
@@ -17637,6 +19576,10 @@ func (c *ClientWithResponses) UpdateMemberWithResponse(ctx context.Context, org 
 }
 
 // DeactivateMemberWithResponse Deactivate a member
+//
+// Deactivates a member: the membership and its data stay, and the entitlement check answers `deactivated`. The last active owner cannot be deactivated.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17651,6 +19594,10 @@ func (c *ClientWithResponses) DeactivateMemberWithResponse(ctx context.Context, 
 
 // ReactivateMemberWithResponse Reactivate a member
 //
+// Reactivates a deactivated member.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/members/{account}/reactivate (the `ReactivateMember` operationId).
@@ -17663,6 +19610,10 @@ func (c *ClientWithResponses) ReactivateMemberWithResponse(ctx context.Context, 
 }
 
 // ListRolesWithResponse List predefined and custom roles
+//
+// The predefined roles and the organization's custom roles, with their permissions.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17677,6 +19628,10 @@ func (c *ClientWithResponses) ListRolesWithResponse(ctx context.Context, org str
 
 // CreateRoleWithBodyWithResponse Create a custom role
 //
+// Creates a custom role from the permission catalogue, within the caller's own permissions.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/roles (the `CreateRole` operationId).
@@ -17689,6 +19644,10 @@ func (c *ClientWithResponses) CreateRoleWithBodyWithResponse(ctx context.Context
 }
 
 // CreateRoleWithResponse Create a custom role
+//
+// Creates a custom role from the permission catalogue, within the caller's own permissions.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17703,6 +19662,10 @@ func (c *ClientWithResponses) CreateRoleWithResponse(ctx context.Context, org st
 
 // DeleteRoleWithResponse Delete a custom role no one holds
 //
+// Deletes a custom role that no member holds.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /api/v1/organizations/{org}/roles/{role} (the `DeleteRole` operationId).
@@ -17715,6 +19678,10 @@ func (c *ClientWithResponses) DeleteRoleWithResponse(ctx context.Context, org st
 }
 
 // GetRoleWithResponse Get a role
+//
+// One role with its permissions.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17729,6 +19696,10 @@ func (c *ClientWithResponses) GetRoleWithResponse(ctx context.Context, org strin
 
 // UpdateRoleWithBodyWithResponse Change a custom role
 //
+// Changes a custom role's name, permissions or whether it may be assigned. Fields left out stay as they are.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/v1/organizations/{org}/roles/{role} (the `UpdateRole` operationId).
@@ -17741,6 +19712,10 @@ func (c *ClientWithResponses) UpdateRoleWithBodyWithResponse(ctx context.Context
 }
 
 // UpdateRoleWithResponse Change a custom role
+//
+// Changes a custom role's name, permissions or whether it may be assigned. Fields left out stay as they are.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17755,6 +19730,10 @@ func (c *ClientWithResponses) UpdateRoleWithResponse(ctx context.Context, org st
 
 // ListScimTokensWithResponse List the organization's SCIM tokens
 //
+// The organization's SCIM tokens, without their secrets.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/organizations/{org}/scim-tokens (the `ListScimTokens` operationId).
@@ -17767,6 +19746,10 @@ func (c *ClientWithResponses) ListScimTokensWithResponse(ctx context.Context, or
 }
 
 // CreateScimTokenWithBodyWithResponse Issue a SCIM token for an identity provider (shown once)
+//
+// Issues a SCIM token for an identity provider, which provisions users and groups at /scim/v2/organizations/{org}. The token is in this answer only. Needs `organization.manage`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17781,6 +19764,10 @@ func (c *ClientWithResponses) CreateScimTokenWithBodyWithResponse(ctx context.Co
 
 // CreateScimTokenWithResponse Issue a SCIM token for an identity provider (shown once)
 //
+// Issues a SCIM token for an identity provider, which provisions users and groups at /scim/v2/organizations/{org}. The token is in this answer only. Needs `organization.manage`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/scim-tokens (the `CreateScimToken` operationId).
@@ -17793,6 +19780,10 @@ func (c *ClientWithResponses) CreateScimTokenWithResponse(ctx context.Context, o
 }
 
 // RevokeScimTokenWithResponse Revoke a SCIM token
+//
+// Revokes a SCIM token at once.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17807,6 +19798,10 @@ func (c *ClientWithResponses) RevokeScimTokenWithResponse(ctx context.Context, o
 
 // ListOrgSeatRequestsWithResponse The organization's seat requests
 //
+// The organization's own seat requests, filtered by `status`.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/organizations/{org}/seat-requests (the `ListOrgSeatRequests` operationId).
@@ -17819,6 +19814,10 @@ func (c *ClientWithResponses) ListOrgSeatRequestsWithResponse(ctx context.Contex
 }
 
 // CreateSeatRequestWithBodyWithResponse Ask for more seats
+//
+// Asks the operators for more seats of an application, with a note.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17833,6 +19832,10 @@ func (c *ClientWithResponses) CreateSeatRequestWithBodyWithResponse(ctx context.
 
 // CreateSeatRequestWithResponse Ask for more seats
 //
+// Asks the operators for more seats of an application, with a note.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/seat-requests (the `CreateSeatRequest` operationId).
@@ -17845,6 +19848,10 @@ func (c *ClientWithResponses) CreateSeatRequestWithResponse(ctx context.Context,
 }
 
 // ListSubscriptionsWithResponse List subscriptions with their seat counts
+//
+// The organization's subscriptions with their seat counts, state and badges.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17859,6 +19866,10 @@ func (c *ClientWithResponses) ListSubscriptionsWithResponse(ctx context.Context,
 
 // CreateSubscriptionWithBodyWithResponse Give the organization a seat quota (operator or partner)
 //
+// Gives the organization a seat quota of an application for a period. Operators, or the admins of the organization's partner.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions (the `CreateSubscription` operationId).
@@ -17871,6 +19882,10 @@ func (c *ClientWithResponses) CreateSubscriptionWithBodyWithResponse(ctx context
 }
 
 // CreateSubscriptionWithResponse Give the organization a seat quota (operator or partner)
+//
+// Gives the organization a seat quota of an application for a period. Operators, or the admins of the organization's partner.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17885,6 +19900,10 @@ func (c *ClientWithResponses) CreateSubscriptionWithResponse(ctx context.Context
 
 // GetSubscriptionWithResponse Get a subscription
 //
+// One subscription with its seat counts.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/organizations/{org}/subscriptions/{sub} (the `GetSubscription` operationId).
@@ -17897,6 +19916,10 @@ func (c *ClientWithResponses) GetSubscriptionWithResponse(ctx context.Context, o
 }
 
 // UpdateSubscriptionWithBodyWithResponse Change a quota or end date (operator or partner)
+//
+// Changes a subscription's quota or end date; a quota below the seats assigned is 409.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17911,6 +19934,10 @@ func (c *ClientWithResponses) UpdateSubscriptionWithBodyWithResponse(ctx context
 
 // UpdateSubscriptionWithResponse Change a quota or end date (operator or partner)
 //
+// Changes a subscription's quota or end date; a quota below the seats assigned is 409.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/v1/organizations/{org}/subscriptions/{sub} (the `UpdateSubscription` operationId).
@@ -17923,6 +19950,10 @@ func (c *ClientWithResponses) UpdateSubscriptionWithResponse(ctx context.Context
 }
 
 // RenewSubscriptionWithBodyWithResponse Renew, copying the seats (operator or partner)
+//
+// Renews a subscription: a new one for the next period, with the old one's seats copied. A subscription is renewed once.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17937,6 +19968,10 @@ func (c *ClientWithResponses) RenewSubscriptionWithBodyWithResponse(ctx context.
 
 // RenewSubscriptionWithResponse Renew, copying the seats (operator or partner)
 //
+// Renews a subscription: a new one for the next period, with the old one's seats copied. A subscription is renewed once.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/renew (the `RenewSubscription` operationId).
@@ -17949,6 +19984,10 @@ func (c *ClientWithResponses) RenewSubscriptionWithResponse(ctx context.Context,
 }
 
 // UpdateSeatsWithBodyWithResponse Assign and unassign several seats, all or nothing
+//
+// Assigns and unassigns several seats of a subscription, all or nothing.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17963,6 +20002,10 @@ func (c *ClientWithResponses) UpdateSeatsWithBodyWithResponse(ctx context.Contex
 
 // UpdateSeatsWithResponse Assign and unassign several seats, all or nothing
 //
+// Assigns and unassigns several seats of a subscription, all or nothing.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/subscriptions/{sub}/seats (the `UpdateSeats` operationId).
@@ -17975,6 +20018,10 @@ func (c *ClientWithResponses) UpdateSeatsWithResponse(ctx context.Context, org s
 }
 
 // UnassignSeatWithResponse Take a member's seat back
+//
+// Takes a member's seat of the subscription back.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17989,6 +20036,10 @@ func (c *ClientWithResponses) UnassignSeatWithResponse(ctx context.Context, org 
 
 // AssignSeatWithResponse Give a member a seat
 //
+// Gives a member a seat of the subscription; 409 `quota-exceeded` when none is left.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /api/v1/organizations/{org}/subscriptions/{sub}/seats/{account} (the `AssignSeat` operationId).
@@ -18001,6 +20052,10 @@ func (c *ClientWithResponses) AssignSeatWithResponse(ctx context.Context, org st
 }
 
 // GetSummaryWithResponse Member and seat counts
+//
+// Counts of the organization's members by state, and its subscriptions with their seat counts.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -18015,6 +20070,10 @@ func (c *ClientWithResponses) GetSummaryWithResponse(ctx context.Context, org st
 
 // ListTeamsWithResponse List teams
 //
+// The organization's teams.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/organizations/{org}/teams (the `ListTeams` operationId).
@@ -18027,6 +20086,10 @@ func (c *ClientWithResponses) ListTeamsWithResponse(ctx context.Context, org str
 }
 
 // CreateTeamWithBodyWithResponse Create a team
+//
+// Creates a team; names are unique in the organization, compared case-insensitively.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18041,6 +20104,10 @@ func (c *ClientWithResponses) CreateTeamWithBodyWithResponse(ctx context.Context
 
 // CreateTeamWithResponse Create a team
 //
+// Creates a team; names are unique in the organization, compared case-insensitively.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/organizations/{org}/teams (the `CreateTeam` operationId).
@@ -18053,6 +20120,10 @@ func (c *ClientWithResponses) CreateTeamWithResponse(ctx context.Context, org st
 }
 
 // DeleteTeamWithResponse Delete a team
+//
+// Deletes a team; its members stay members.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -18067,6 +20138,10 @@ func (c *ClientWithResponses) DeleteTeamWithResponse(ctx context.Context, org st
 
 // GetTeamWithResponse Get a team
 //
+// One team.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/organizations/{org}/teams/{team} (the `GetTeam` operationId).
@@ -18079,6 +20154,10 @@ func (c *ClientWithResponses) GetTeamWithResponse(ctx context.Context, org strin
 }
 
 // RenameTeamWithBodyWithResponse Rename a team
+//
+// Renames a team.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18093,6 +20172,10 @@ func (c *ClientWithResponses) RenameTeamWithBodyWithResponse(ctx context.Context
 
 // RenameTeamWithResponse Rename a team
 //
+// Renames a team.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/v1/organizations/{org}/teams/{team} (the `RenameTeam` operationId).
@@ -18105,6 +20188,10 @@ func (c *ClientWithResponses) RenameTeamWithResponse(ctx context.Context, org st
 }
 
 // ListPermissionsWithResponse The permission catalogue and the predefined roles
+//
+// The permission catalogue, each with what it allows, and the predefined roles (owner, admin, member) with their permissions.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -18119,6 +20206,10 @@ func (c *ClientWithResponses) ListPermissionsWithResponse(ctx context.Context, r
 
 // ListSeatRequestsWithResponse Every organization's seat requests (operator)
 //
+// Every organization's requests for more seats, filtered by `status`. Operators only.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/seat-requests (the `ListSeatRequests` operationId).
@@ -18131,6 +20222,10 @@ func (c *ClientWithResponses) ListSeatRequestsWithResponse(ctx context.Context, 
 }
 
 // ApproveSeatRequestWithBodyWithResponse Approve, raising the quota (operator)
+//
+// Approves a seat request: the quota of the organization's current subscription of the application rises by `seats`, or by the quantity asked for when left out. Operators only.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18145,6 +20240,10 @@ func (c *ClientWithResponses) ApproveSeatRequestWithBodyWithResponse(ctx context
 
 // ApproveSeatRequestWithResponse Approve, raising the quota (operator)
 //
+// Approves a seat request: the quota of the organization's current subscription of the application rises by `seats`, or by the quantity asked for when left out. Operators only.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/seat-requests/{id}/approve (the `ApproveSeatRequest` operationId).
@@ -18157,6 +20256,10 @@ func (c *ClientWithResponses) ApproveSeatRequestWithResponse(ctx context.Context
 }
 
 // DenySeatRequestWithResponse Deny (operator)
+//
+// Denies a seat request; the quota stays. Operators only.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -18171,6 +20274,10 @@ func (c *ClientWithResponses) DenySeatRequestWithResponse(ctx context.Context, i
 
 // CompleteSetupWithBodyWithResponse Create the first operator with a one-time setup token
 //
+// Creates the first operator with the one-time setup token that `roster serve` prints on first start with an empty store. The token works once.
+//
+// Public: no credentials.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/setup (the `CompleteSetup` operationId).
@@ -18183,6 +20290,10 @@ func (c *ClientWithResponses) CompleteSetupWithBodyWithResponse(ctx context.Cont
 }
 
 // CompleteSetupWithResponse Create the first operator with a one-time setup token
+//
+// Creates the first operator with the one-time setup token that `roster serve` prints on first start with an empty store. The token works once.
+//
+// Public: no credentials.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18451,6 +20562,13 @@ func ParseCreateApplicationResponse(rsp *http.Response) (*CreateApplicationRespo
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18594,6 +20712,13 @@ func ParseRenameApplicationResponse(rsp *http.Response) (*RenameApplicationRespo
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18736,6 +20861,13 @@ func ParseCreateApplicationKeyResponse(rsp *http.Response) (*CreateApplicationKe
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -18937,6 +21069,13 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19015,6 +21154,13 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19064,6 +21210,13 @@ func ParseRequestPasswordResetResponse(rsp *http.Response) (*RequestPasswordRese
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -19129,6 +21282,13 @@ func ParseConfirmPasswordResetResponse(rsp *http.Response) (*ConfirmPasswordRese
 		}
 		response.ApplicationproblemJSON410 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19178,6 +21338,13 @@ func ParseSignUpResponse(rsp *http.Response) (*SignUpResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -19246,6 +21413,13 @@ func ParseVerifyEmailResponse(rsp *http.Response) (*VerifyEmailResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -19451,6 +21625,13 @@ func ParseAcceptInvitationResponse(rsp *http.Response) (*AcceptInvitationRespons
 		}
 		response.ApplicationproblemJSON410 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19594,6 +21775,13 @@ func ParseUpdateMeResponse(rsp *http.Response) (*UpdateMeResponse, error) {
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19664,6 +21852,13 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -19807,6 +22002,13 @@ func ParseCreateOrganizationResponse(rsp *http.Response) (*CreateOrganizationRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -20021,6 +22223,13 @@ func ParseUpdateOrganizationResponse(rsp *http.Response) (*UpdateOrganizationRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -20239,6 +22448,13 @@ func ParseUploadImportResponse(rsp *http.Response) (*UploadImportResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -20627,6 +22843,13 @@ func ParseInviteResponse(rsp *http.Response) (*InviteResponse, error) {
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20708,6 +22931,13 @@ func ParseResendInvitationsResponse(rsp *http.Response) (*ResendInvitationsRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -20930,6 +23160,13 @@ func ParseResendInvitationResponse(rsp *http.Response) (*ResendInvitationRespons
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -21080,6 +23317,13 @@ func ParseCreateJoinRequestResponse(rsp *http.Response) (*CreateJoinRequestRespo
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -21162,6 +23406,13 @@ func ParseApproveJoinRequestResponse(rsp *http.Response) (*ApproveJoinRequestRes
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -21243,6 +23494,13 @@ func ParseDenyJoinRequestResponse(rsp *http.Response) (*DenyJoinRequestResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -21387,12 +23645,26 @@ func ParseAddMemberResponse(rsp *http.Response) (*AddMemberResponse, error) {
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Problem
@@ -21638,6 +23910,13 @@ func ParseRemoveMembersResponse(rsp *http.Response) (*RemoveMembersResponse, err
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -21852,6 +24131,13 @@ func ParseUpdateMemberResponse(rsp *http.Response) (*UpdateMemberResponse, error
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -21927,6 +24213,13 @@ func ParseDeactivateMemberResponse(rsp *http.Response) (*DeactivateMemberRespons
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -22001,6 +24294,13 @@ func ParseReactivateMemberResponse(rsp *http.Response) (*ReactivateMemberRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -22144,6 +24444,13 @@ func ParseCreateRoleResponse(rsp *http.Response) (*CreateRoleResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -22359,6 +24666,13 @@ func ParseUpdateRoleResponse(rsp *http.Response) (*UpdateRoleResponse, error) {
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -22501,6 +24815,13 @@ func ParseCreateScimTokenResponse(rsp *http.Response) (*CreateScimTokenResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -22716,6 +25037,13 @@ func ParseCreateSeatRequestResponse(rsp *http.Response) (*CreateSeatRequestRespo
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -22858,6 +25186,13 @@ func ParseCreateSubscriptionResponse(rsp *http.Response) (*CreateSubscriptionRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -23002,6 +25337,13 @@ func ParseUpdateSubscriptionResponse(rsp *http.Response) (*UpdateSubscriptionRes
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23077,6 +25419,13 @@ func ParseRenewSubscriptionResponse(rsp *http.Response) (*RenewSubscriptionRespo
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23151,6 +25500,13 @@ func ParseUpdateSeatsResponse(rsp *http.Response) (*UpdateSeatsResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -23297,6 +25653,13 @@ func ParseAssignSeatResponse(rsp *http.Response) (*AssignSeatResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -23508,6 +25871,13 @@ func ParseCreateTeamResponse(rsp *http.Response) (*CreateTeamResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -23723,6 +26093,13 @@ func ParseRenameTeamResponse(rsp *http.Response) (*RenameTeamResponse, error) {
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23934,6 +26311,13 @@ func ParseApproveSeatRequestResponse(rsp *http.Response) (*ApproveSeatRequestRes
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24009,6 +26393,13 @@ func ParseDenySeatRequestResponse(rsp *http.Response) (*DenySeatRequestResponse,
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24062,6 +26453,13 @@ func ParseCompleteSetupResponse(rsp *http.Response) (*CompleteSetupResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem

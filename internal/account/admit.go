@@ -27,7 +27,7 @@ type AddMemberInput struct {
 // manages (or, for an operator, any active account) is linked as an active member as
 // it is. Every other existing account is invited instead, whatever send_invite says:
 // the answer's state is then invited. With send_invite: true the person is invited
-// (see invite). A password is chosen only for a new account: with an email Roster
+// (see invite); names are optional then, the invitee gives them on accepting. A password is chosen only for a new account: with an email Roster
 // knows it is EINVALID. Needs members.invite (and seats.assign to give seats),
 // decided before the body is looked at, and the role within the actor's own
 // permissions. Errors: EINVALID, EFORBIDDEN (also a disabled account), EROLECEILING,
@@ -92,7 +92,8 @@ func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in 
 	var fresh Account
 	switch {
 	case existing.ID == "" && *in.SendInvite:
-		if fresh, err = newInviteeAccount(in); err != nil {
+		// The invitee gives the names the inviter leaves out on accepting.
+		if fresh, err = newInviteeAccount(in, false); err != nil {
 			return m, err
 		}
 	case existing.ID == "":
@@ -262,10 +263,12 @@ func duplicateMember(email string, org Organization) error {
 		Fields: []FieldError{{Field: "email", Message: "is already a member of this organization"}}}
 }
 
-// newInviteeAccount validates the names an inviter gives a person new to Roster.
-func newInviteeAccount(in AddMemberInput) (Account, error) {
-	first, errF := NormalizeName("first_name", in.FirstName, true)
-	last, errL := NormalizeName("last_name", in.LastName, true)
+// newInviteeAccount validates the names an inviter gives a person new to Roster:
+// required for an account created with a password (namesRequired), optional for an
+// invitee, who gives them on accepting (AcceptInvitation asks for the missing ones).
+func newInviteeAccount(in AddMemberInput, namesRequired bool) (Account, error) {
+	first, errF := NormalizeName("first_name", in.FirstName, namesRequired)
+	last, errL := NormalizeName("last_name", in.LastName, namesRequired)
 	phone, errP := NormalizePhone("phone", in.Phone)
 	username, errU := NormalizeUsername("username", in.Username)
 	if err := collect(errF, errL, errP, errU); err != nil {
@@ -277,7 +280,7 @@ func newInviteeAccount(in AddMemberInput) (Account, error) {
 // newMemberAccount validates and builds the account of a person new to Roster whom
 // an organization creates with a password.
 func (s *Service) newMemberAccount(ctx context.Context, email string, in AddMemberInput) (Account, error) {
-	acct, err := newInviteeAccount(in)
+	acct, err := newInviteeAccount(in, true)
 	if err := collect(err, CheckPassword("password", in.Password)); err != nil {
 		return Account{}, err
 	}

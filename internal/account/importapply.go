@@ -137,13 +137,14 @@ func (s *Service) applyRow(ctx context.Context, tx Tx, actor Actor, a access, p 
 		}
 	}
 	var fresh Account
-	if acct.ID == "" { // a person new to Roster: the row names them
+	if acct.ID == "" { // a person new to Roster: the row names them, unless invited
+		// (as with POST …/members, an invitee gives the names left out on accepting)
 		var v Validation
-		if first == "" {
-			v.Add(ColFirstName, "is required for a person new to Roster")
+		if first == "" && !invite {
+			v.Add(ColFirstName, "is required for a person new to Roster made a member without an invitation (send_invite no)")
 		}
-		if last == "" {
-			v.Add(ColLastName, "is required for a person new to Roster")
+		if last == "" && !invite {
+			v.Add(ColLastName, "is required for a person new to Roster made a member without an invitation (send_invite no)")
 		}
 		if err := v.Err(); err != nil {
 			return importUnchanged, err

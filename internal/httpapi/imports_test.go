@@ -106,7 +106,7 @@ func TestImportFlow(t *testing.T) {
 			{"old@acme.test", "", "", "admin", "Sales", "", "", "updated"},
 			{"new4@acme.test", "New", "Four", "", "", "studio", "no", "seat 2 of 2"},
 			{"new5@acme.test", "New", "Five", "", "", "studio", "no", "no seat left"},
-			{"new6@acme.test", "", "", "", "", "", "", "names missing"},
+			{"new6@acme.test", "", "", "", "", "", "no", "names missing"},
 			{"new7@acme.test", "New", "Seven", "owner", "", "", "", "above the caller"},
 			{"new8@acme.test", "New", "Eight", "member", "", "", "maybe", "bad send_invite"},
 		})
@@ -200,7 +200,7 @@ func TestImportRefusals(t *testing.T) {
 		problem(t, e.call(e.op, "POST", path, upload{name: "x.csv", content: []byte{}}), 422, "validation", "file")
 		big := bytes.Repeat([]byte("a@x.test\n"), 10_000)
 		problem(t, e.call(e.op, "POST", path, upload{name: "big.csv", content: append([]byte("email\n"), big...)}), 413, "too-large")
-		problem(t, e.call(e.op, "POST", path, map[string]any{"file": "x"}), 422, "validation")
+		problem(t, e.call(e.op, "POST", path, map[string]any{"file": "x"}), 415, "unsupported-media-type") // not a multipart form
 		if got := e.must(200, e.op, "GET", "/api/v1/organizations/acme/members", nil)["total"]; got != 0.0 {
 			t.Errorf("a refused file added %v members", got)
 		}

@@ -79,8 +79,8 @@ type addMemberInput struct {
 	OrgPath
 	Body struct {
 		Email                     string   `json:"email" required:"true"`
-		FirstName                 string   `json:"first_name" doc:"Required when the email has no account yet."`
-		LastName                  string   `json:"last_name" doc:"Required when the email has no account yet."`
+		FirstName                 string   `json:"first_name" doc:"Required with send_invite false when the email has no account yet; an invitee gives it on accepting."`
+		LastName                  string   `json:"last_name" doc:"Required with send_invite false when the email has no account yet; an invitee gives it on accepting."`
 		Phone                     string   `json:"phone" doc:"International format; stored as E.164."`
 		Username                  string   `json:"username"`
 		Role                      string   `json:"role" doc:"A role id; member when omitted."`
@@ -96,12 +96,23 @@ type memberOutput struct {
 	Body MemberView
 }
 
+// addMember counts against the caller's invitation emails as POST …/invitations
+// does: one is taken before the use case, which may send one whatever send_invite
+// says (an existing account the organization does not manage is always invited),
+// and given back when none was sent (an error, or an active member).
 func (s *Server) addMember(ctx context.Context, in *addMemberInput) (*memberOutput, error) {
 	b := in.Body
-	m, err := s.svc.AddMember(ctx, actorFrom(ctx), in.Org, account.AddMemberInput{
+	actor := actorFrom(ctx)
+	if err := s.AllowInvitations(ctx, actor, 1); err != nil {
+		return nil, err
+	}
+	m, err := s.svc.AddMember(ctx, actor, in.Org, account.AddMemberInput{
 		Email: b.Email, FirstName: b.FirstName, LastName: b.LastName, Phone: b.Phone, Username: b.Username,
 		Role: b.Role, Teams: b.Teams, Applications: b.Applications, SendInvite: b.SendInvite,
 		Password: b.Password, ResetPasswordOnFirstLogin: b.ResetPasswordOnFirstLogin})
+	if err != nil || m.State != account.MemberInvited {
+		s.RefundInvitations(actor, 1)
+	}
 	return memberOut(ctx, s, m, err)
 }
 

@@ -70,6 +70,15 @@ var statusOf = map[string]int{
 // time a restarted database takes to accept connections again.
 const unavailableRetry = 5
 
+// The problem types of HTTP itself, which no use case answers (the domain's codes,
+// account.E…, are the others): API.md's 405 and 415, and huma's 406 and 408.
+const (
+	slugMethodNotAllowed     = "method-not-allowed"     // 405: the path is known, the method is not (with Allow)
+	slugNotAcceptable        = "not-acceptable"         // 406: no answer in a media type the Accept header takes
+	slugRequestTimeout       = "request-timeout"        // 408: the body did not arrive in time
+	slugUnsupportedMediaType = "unsupported-media-type" // 415: a body the operation cannot read (Content-Type)
+)
+
 // slugOfStatus names problems that come from HTTP itself rather than the domain.
 func slugOfStatus(status int) string {
 	switch status {
@@ -79,8 +88,16 @@ func slugOfStatus(status int) string {
 		return account.EUNAUTHENTICATED
 	case http.StatusForbidden:
 		return account.EFORBIDDEN
-	case http.StatusNotFound, http.StatusMethodNotAllowed:
+	case http.StatusNotFound:
 		return account.ENOTFOUND
+	case http.StatusMethodNotAllowed:
+		return slugMethodNotAllowed
+	case http.StatusNotAcceptable:
+		return slugNotAcceptable
+	case http.StatusRequestTimeout:
+		return slugRequestTimeout
+	case http.StatusUnsupportedMediaType:
+		return slugUnsupportedMediaType
 	case http.StatusConflict:
 		return account.ECONFLICT
 	case http.StatusRequestEntityTooLarge:

@@ -76,6 +76,17 @@ func (s *Server) routes() {
 	upload := op("upload-import", http.MethodPost, "/api/v1/organizations/{org}/imports", "Upload an .xlsx or .csv file of people; it is applied in the background", "Imports", session, http.StatusAccepted)
 	upload.MaxBodyBytes, upload.BodyReadTimeout = 0, 2*time.Minute // limitUpload bounds the size
 	upload.Errors = append(upload.Errors, http.StatusRequestEntityTooLarge)
+	// A body that is not a multipart form is 415, as a body that is not JSON is to the
+	// other operations; it is decided after authentication (huma runs an operation's
+	// middlewares after the API's).
+	upload.Middlewares = huma.Middlewares{func(hctx huma.Context, next func(huma.Context)) {
+		if !isMultipart(hctx.Header("Content-Type")) {
+			s.writeHuma(hctx, newProblem(hctx.Context(), http.StatusUnsupportedMediaType, slugUnsupportedMediaType,
+				"an import is uploaded as multipart/form-data with the file in the field file"))
+			return
+		}
+		next(hctx)
+	}}
 	huma.Register(api, upload, s.uploadImport)
 	huma.Register(api, op("list-imports", http.MethodGet, "/api/v1/organizations/{org}/imports", "The organization's imports, newest first", "Imports", session), s.listImports)
 	huma.Register(api, op("get-import", http.MethodGet, "/api/v1/organizations/{org}/imports/{id}", "An import's state, progress and rejected rows", "Imports", session), s.getImport)
@@ -117,6 +128,15 @@ func (s *Server) routes() {
 	huma.Register(api, op("list-audit", http.MethodGet, "/api/v1/organizations/{org}/audit", "The organization's audit events, newest first", "Audit", session), s.listAudit)
 }
 
+// callers says, in each operation's description, what credentials it takes.
+var callers = map[authMode]string{
+	public:          "Public: no credentials.",
+	session:         "Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.",
+	sessionReset:    "Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.",
+	application:     "Needs the calling application's API key (`Authorization: Bearer <key>`).",
+	optionalSession: "Without credentials, or with a session (`Authorization: Bearer <token>`) of the invited account.",
+}
+
 // op describes one operation. status is its success status (200 when omitted).
 func op(id, method, path, summary, tag string, mode authMode, status ...int) huma.Operation {
 	o := huma.Operation{
@@ -138,7 +158,13 @@ func op(id, method, path, summary, tag string, mode authMode, status ...int) hum
 	if method == http.MethodPost {
 		o.Parameters = append(o.Parameters, &huma.Param{Ref: "#/components/parameters/IdempotencyKey"})
 	}
+	o.Description = descriptions[id]
+	if who := callers[mode]; who != "" {
+		o.Description += "\n\n" + who
+	}
 	switch mode {
+	case public:
+		o.Security = []map[string][]string{} // none: "security: []", not the document's default
 	case application:
 		o.Security = []map[string][]string{{"applicationKey": {}}}
 		o.Errors = append(o.Errors, http.StatusUnauthorized, http.StatusForbidden)
@@ -153,13 +179,16 @@ func op(id, method, path, summary, tag string, mode authMode, status ...int) hum
 		o.Errors = append(o.Errors, http.StatusNotFound, http.StatusGone)
 	}
 	switch id {
-	case "sign-up", "request-password-reset", "invite", "resend-invitation", "resend-invitations", "create-join-request", "approve-join-request":
+	case "sign-up", "request-password-reset", "invite", "add-member", "resend-invitation", "resend-invitations", "create-join-request", "approve-join-request":
 		o.Errors = append(o.Errors, http.StatusTooManyRequests)
 	case "verify-email", "confirm-password-reset":
 		o.Errors = append(o.Errors, http.StatusGone)
 	}
 	if method != http.MethodGet {
 		o.Errors = append(o.Errors, http.StatusConflict)
+	}
+	if method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
+		o.Errors = append(o.Errors, http.StatusUnsupportedMediaType) // a body that is not JSON (an upload's: not multipart)
 	}
 	if id == "login" {
 		o.Errors = append(o.Errors, http.StatusUnauthorized, http.StatusTooManyRequests)

@@ -321,7 +321,7 @@ func TestSecurityHeaders(t *testing.T) {
 		{"POST", "/api/v1/organizations", e.op, map[string]any{"name": ""}, 422},
 		{"POST", "/api/v1/organizations", e.op, `{"name":`, 400},
 		{"GET", "/api/v1/nowhere", "", nil, 404},
-		{"DELETE", "/api/v1/me", e.op, nil, 404}, // a wrong method falls through to the catch-all
+		{"DELETE", "/api/v1/me", e.op, nil, 405}, // a wrong method on a known path
 		{"GET", "/healthz", "", nil, 500},        // Ready panics: the middleware's recovery answers
 	}...) {
 		panicking.Store(c.status == 500)

@@ -155,6 +155,10 @@ func NewServer(d Deps) *Server {
 	cfg.SchemasPath = ""
 	cfg.CreateHooks = nil // no $schema links in bodies: the contract's bodies are exact
 	cfg.FieldsOptionalByDefault = true
+	// The document is served by the server it describes: its paths are relative to
+	// that server's root, wherever it runs.
+	cfg.Servers = []*huma.Server{{URL: "/", Description: "The Roster server that serves this document."}}
+	cfg.Tags = tags
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer":         {Type: "http", Scheme: "bearer", Description: "A session token from POST /api/v1/auth/login."},
 		"applicationKey": {Type: "http", Scheme: "bearer", Description: "An application's API key (POST /api/v1/applications/{app}/keys)."},
@@ -164,6 +168,8 @@ func NewServer(d Deps) *Server {
 	s.api.UseMiddleware(s.authenticate, s.idempotent)
 	s.routes()
 	requireAnswerFields(s.api)
+	optionalBodies(s.api)
+	unusedSchemas(s.api)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	if d.Metrics != nil {
@@ -176,11 +182,17 @@ func NewServer(d Deps) *Server {
 	s.mux.Handle("POST /setup/{token}", s.setupHandler())
 	noRoute := func(w http.ResponseWriter, r *http.Request) {
 		r.Pattern = "" // logged and counted as "unmatched", not as the catch-all's pattern
+		if allow := s.allowedMethods(r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeProblem(w, newProblem(r.Context(), http.StatusMethodNotAllowed, slugMethodNotAllowed,
+				r.Method+" is not a method of "+r.URL.Path+"; it takes "+strings.Join(allow, ", ")))
+			return
+		}
 		writeProblem(w, newProblem(r.Context(), http.StatusNotFound, account.ENOTFOUND, "no such route"))
 	}
 	s.mux.HandleFunc("/api/", noRoute)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if s.console != nil {
+		if s.console != nil && !apiOwned(r.URL.Path) {
 			s.console.ServeHTTP(w, r)
 			return
 		}
@@ -212,6 +224,27 @@ func orDefault(l, def ratelimit.Limit) ratelimit.Limit {
 	return l
 }
 
+// probeMethods are the methods a 405's Allow header may name.
+var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// allowedMethods lists the methods the API serves at r's path when r's own method
+// reached a catch-all: the path is known (405 with these in Allow) unless none.
+// The mux says it, for each method in turn: the routes are its patterns, and
+// nothing else needs to know them. GET routes serve HEAD too (net/http).
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var allow []string
+	for _, m := range probeMethods {
+		if m == r.Method {
+			continue
+		}
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" && pattern != "/api/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
+
 // MountConsole serves every path outside the API with h (the admin console); without
 // it they answer 404 problems. Call it before serving.
 func (s *Server) MountConsole(h http.Handler) { s.console = h }
@@ -222,18 +255,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // OpenAPI returns the API's OpenAPI document.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
+// healthz answers 200 {"status": "ok"} while the store is migrated and reachable,
+// and otherwise the 503 problem every operation answers without its store
+// (unavailable, with Retry-After); the cause is logged, not shown.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if s.ready != nil {
 		if err := s.ready(ctx); err != nil {
 			s.log.WarnContext(ctx, "health check failed", "err", err)
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_ = json.NewEncoder(w).Encode(map[string]string{"status": "unavailable"})
+			p := newProblem(r.Context(), http.StatusServiceUnavailable, account.EUNAVAILABLE, "the store is unreachable or not migrated")
+			p.retryAfter = unavailableRetry
+			writeProblem(w, p)
 			return
 		}
 	}
+	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
 }
 

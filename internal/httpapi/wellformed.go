@@ -47,6 +47,7 @@ func (s *Server) wellFormed(next http.Handler) http.Handler {
 			fault = wellformed.Query(r)
 		}
 		ctype := r.Header.Get("Content-Type")
+		var buffered []byte // the body, when it was read here whole
 		if fault == nil && r.Body != nil && r.Body != http.NoBody && !isMultipart(ctype) {
 			// Read what the operation may accept (maxBody) and one byte more; a longer
 			// body is passed on as it came, for the operation to refuse as too large.
@@ -68,7 +69,7 @@ func (s *Server) wellFormed(next http.Handler) http.Handler {
 				if wellformed.IsJSON(ctype) {
 					fault = wellformed.JSON(b)
 				}
-				r.Body = io.NopCloser(bytes.NewReader(b))
+				r.Body, buffered = io.NopCloser(bytes.NewReader(b)), b
 			} else {
 				r.Body = struct {
 					io.Reader
@@ -82,6 +83,11 @@ func (s *Server) wellFormed(next http.Handler) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			if err := r.ParseForm(); err == nil {
 				fault = wellformed.Values(r.PostForm)
+			}
+			if buffered != nil {
+				// What reads the body next (an operation, which answers 415 to a form)
+				// reads it as sent; the setup page reads the parsed r.PostForm.
+				r.Body = io.NopCloser(bytes.NewReader(buffered))
 			}
 		}
 		if fault != nil {

@@ -31,8 +31,8 @@ func WriteTemplate(w io.Writer, o account.ImportOffer) error {
 		Sheet: "People",
 		Columns: []spreadsheet.Column{
 			{Name: account.ColEmail, Required: true, Note: "The person's email address. A row whose email is already a member of " + o.Organization.Name + " updates that member."},
-			{Name: account.ColFirstName, Note: "Required for a person who has no Roster account yet."},
-			{Name: account.ColLastName, Note: "Required for a person who has no Roster account yet."},
+			{Name: account.ColFirstName, Note: "Required for a person who has no Roster account yet and is not invited (send_invite no); an invitee gives it on accepting."},
+			{Name: account.ColLastName, Note: "Required for a person who has no Roster account yet and is not invited (send_invite no); an invitee gives it on accepting."},
 			{Name: account.ColPhone, Note: "With the country code, e.g. +44 20 7946 0018."},
 			{Name: account.ColUsername, Note: "Optional; unique across Roster."},
 			{Name: account.ColRole, Note: "A role you may grant; member when empty.", Choices: roles, Strict: true},
