@@ -25,11 +25,7 @@ func (a Access) Can(p Permission) bool { return a.Permissions.Has(p) }
 // part in it (so other tenants stay invisible).
 func (s *Service) FindAccess(ctx context.Context, actor Actor, orgRef string) (acc Access, err error) {
 	defer wrap(&err, "FindAccess(%s)", orgRef)
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, "")
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, "", func(tx Tx, a access) error {
 		acc.Organization, acc.Permissions = a.org, a.perms
 		acc.ManageSubscriptions = a.org.Kind == KindOrganization && s.canManageSubscriptions(ctx, tx, actor, a) == nil
 		custom, err := tx.CustomRoles(ctx, a.org.ID)
@@ -67,11 +63,7 @@ type Newcomer struct {
 // EINVALID for a malformed email.
 func (s *Service) FindNewcomer(ctx context.Context, actor Actor, orgRef, email string) (n Newcomer, err error) {
 	defer wrap(&err, "FindNewcomer(%s)", orgRef)
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersInvite)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermMembersInvite, func(tx Tx, a access) error {
 		if n.Email, err = NormalizeEmail("email", email); err != nil {
 			return err
 		}

@@ -113,11 +113,7 @@ func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in 
 		}
 		return m, v.Err()
 	}
-	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersInvite)
-		if err != nil {
-			return err
-		}
+	err = s.writeIn(ctx, actor, orgRef, PermMembersInvite, func(tx Tx, a access) error {
 		role, err := s.assignableRole(ctx, tx, a, "role", in.Role)
 		if err != nil {
 			return err

@@ -11,11 +11,7 @@ type AuditQuery struct {
 // FindAuditEvents lists an organization's audit trail. Needs audit.read.
 func (s *Service) FindAuditEvents(ctx context.Context, actor Actor, orgRef string, q AuditQuery) (p Page[AuditEvent], err error) {
 	defer wrap(&err, "FindAuditEvents(%s)", orgRef)
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermAuditRead)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermAuditRead, func(tx Tx, a access) error {
 		limit, errL := pageLimit(q.Limit)
 		cur, errC := decodeCursor(q.Cursor)
 		if err := collect(errL, errC); err != nil {

@@ -31,11 +31,7 @@ func (s *Service) StartImport(ctx context.Context, actor Actor, orgRef string, u
 	if len(name) > 200 {
 		name = strings.ToValidUTF8(name[:200], "")
 	}
-	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermImportsRun)
-		if err != nil {
-			return err
-		}
+	err = s.writeIn(ctx, actor, orgRef, PermImportsRun, func(tx Tx, a access) error {
 		now := s.now()
 		imp = Import{ID: s.ids.New(), OrgID: a.org.ID, ActorID: actor.Account.ID, FileName: name, Format: up.Format,
 			Size: int64(len(up.Content)), State: ImportQueued, Total: up.Total, CreatedAt: now, UpdatedAt: now}
@@ -86,11 +82,7 @@ func (s *Service) CheckImport(ctx context.Context, actor Actor, orgRef string) e
 // FindImport returns an import with its first rejected rows (at most limit). Needs
 // imports.run.
 func (s *Service) FindImport(ctx context.Context, actor Actor, orgRef, id string, limit int) (imp Import, errs []ImportError, err error) {
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermImportsRun)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermImportsRun, func(tx Tx, a access) error {
 		if imp, err = tx.Import(ctx, a.org.ID, id); err != nil {
 			return notFound(err, "import")
 		}
@@ -109,11 +101,7 @@ type ImportQuery struct {
 // FindImports lists an organization's imports, newest first. Needs imports.run.
 func (s *Service) FindImports(ctx context.Context, actor Actor, orgRef string, q ImportQuery) (p Page[Import], err error) {
 	defer wrap(&err, "FindImports(%s)", orgRef)
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermImportsRun)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermImportsRun, func(tx Tx, a access) error {
 		limit, cur, err := listParams(q.Limit, q.Cursor, "", "")
 		if err != nil {
 			return err
@@ -138,11 +126,7 @@ func (s *Service) FindImports(ctx context.Context, actor Actor, orgRef string, q
 // error report). Needs imports.run.
 func (s *Service) EachImportError(ctx context.Context, actor Actor, orgRef, id string, fn func(Import, ImportError) error) (err error) {
 	var imp Import
-	if err := s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermImportsRun)
-		if err != nil {
-			return err
-		}
+	if err := s.readIn(ctx, actor, orgRef, PermImportsRun, func(tx Tx, a access) error {
 		imp, err = tx.Import(ctx, a.org.ID, id)
 		return notFound(err, "import")
 	}); err != nil {
@@ -193,11 +177,7 @@ type ImportOffer struct {
 // FindImportOffer returns the choices of an organization's import template. Needs
 // imports.run.
 func (s *Service) FindImportOffer(ctx context.Context, actor Actor, orgRef string) (o ImportOffer, err error) {
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermImportsRun)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermImportsRun, func(tx Tx, a access) error {
 		o.Organization = a.org
 		custom, err := tx.CustomRoles(ctx, a.org.ID)
 		if err != nil {

@@ -246,11 +246,7 @@ type InvitationQuery struct {
 // members.read.
 func (s *Service) FindInvitations(ctx context.Context, actor Actor, orgRef string, q InvitationQuery) (p Page[Invitation], err error) {
 	defer wrap(&err, "FindInvitations(%s)", orgRef)
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
 		limit, cur, err := listParams(q.Limit, q.Cursor, "status", q.Status, string(InvitationPending), string(InvitationAccepted), string(InvitationExpired), string(InvitationCancelled))
 		if err != nil {
 			return err
@@ -270,11 +266,7 @@ func (s *Service) FindInvitations(ctx context.Context, actor Actor, orgRef strin
 
 // FindInvitation returns one invitation of the organization. Needs members.read.
 func (s *Service) FindInvitation(ctx context.Context, actor Actor, orgRef, id string) (inv Invitation, err error) {
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
 		inv, err = tx.Invitation(ctx, a.org.ID, id)
 		return notFound(err, "invitation")
 	})

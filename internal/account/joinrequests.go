@@ -95,11 +95,7 @@ type JoinRequestQuery struct {
 // join_requests.review.
 func (s *Service) FindJoinRequests(ctx context.Context, actor Actor, orgRef string, q JoinRequestQuery) (p Page[JoinRequest], err error) {
 	defer wrap(&err, "FindJoinRequests(%s)", orgRef)
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermJoinRequestsReview)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermJoinRequestsReview, func(tx Tx, a access) error {
 		limit, cur, err := listParams(q.Limit, q.Cursor, "status", q.Status, string(JoinRequestPending), string(JoinRequestApproved), string(JoinRequestDenied))
 		if err != nil {
 			return err

@@ -71,11 +71,7 @@ func teamsNamed(teams []Team, names []string) (ids, canonical []string, err erro
 
 // FindMember returns one member. Needs members.read.
 func (s *Service) FindMember(ctx context.Context, actor Actor, orgRef, accountID string) (m Member, err error) {
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
 		m, err = tx.Member(ctx, a.org.ID, accountID)
 		m = redact(actor, a.org, m)
 		return notFound(err, "member")
@@ -98,11 +94,7 @@ type MemberQuery struct {
 // cursor.
 func (s *Service) FindMembers(ctx context.Context, actor Actor, orgRef string, q MemberQuery) (p Page[Member], err error) {
 	defer wrap(&err, "FindMembers(%s)", orgRef)
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
 		limit, cur, err := listParams(q.Limit, q.Cursor, "state", q.State, string(MemberInvited), string(MemberActive), string(MemberDeactivated))
 		if err := collect(err, CheckText("q", q.Q), CheckText("role", q.Role), CheckText("team", q.Team),
 			CheckText("application", q.Application), CheckText("subscription", q.Subscription)); err != nil {
@@ -395,11 +387,7 @@ func (s *Service) RemoveMembers(ctx context.Context, actor Actor, orgRef string,
 	case len(accountIDs) > maxBulk:
 		return nil, Invalid("accounts", "must name at most 500 accounts")
 	}
-	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRemove)
-		if err != nil {
-			return err
-		}
+	err = s.writeIn(ctx, actor, orgRef, PermMembersRemove, func(tx Tx, a access) error {
 		results = results[:0]
 		seen := map[string]bool{}
 		for _, id := range accountIDs {
@@ -472,11 +460,7 @@ type Summary struct {
 
 // FindSummary returns the organization's counts. Needs members.read.
 func (s *Service) FindSummary(ctx context.Context, actor Actor, orgRef string) (sum Summary, err error) {
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
 		sum.Organization = a.org
 		if sum.Members, err = tx.CountMembers(ctx, a.org.ID); err != nil {
 			return err

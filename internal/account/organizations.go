@@ -155,11 +155,7 @@ type UpdateOrganizationInput struct {
 // ENOTFOUND, ECONFLICT (slug taken).
 func (s *Service) UpdateOrganization(ctx context.Context, actor Actor, ref string, in UpdateOrganizationInput) (o Organization, err error) {
 	defer wrap(&err, "UpdateOrganization(%s)", ref)
-	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, ref, PermOrganizationManage)
-		if err != nil {
-			return err
-		}
+	err = s.writeIn(ctx, actor, ref, PermOrganizationManage, func(tx Tx, a access) error {
 		o = a.org
 		var v Validation
 		if in.Name != nil {
@@ -208,11 +204,7 @@ func (s *Service) UpdateOrganization(ctx context.Context, actor Actor, ref strin
 // organization under the partner, may. A partner with organizations is ECONFLICT.
 func (s *Service) DeleteOrganization(ctx context.Context, actor Actor, ref string) (err error) {
 	defer wrap(&err, "DeleteOrganization(%s)", ref)
-	return s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, ref, "")
-		if err != nil {
-			return err
-		}
+	return s.writeIn(ctx, actor, ref, "", func(tx Tx, a access) error {
 		o := a.org
 		if !actor.Account.Operator {
 			if o.ParentID == "" {

@@ -8,11 +8,7 @@ import (
 // FindRoles lists the predefined roles then the organization's custom roles.
 // Needs members.read (whoever sees members needs to read their roles).
 func (s *Service) FindRoles(ctx context.Context, actor Actor, orgRef string) (roles []Role, err error) {
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
 		custom, err := tx.CustomRoles(ctx, a.org.ID)
 		roles = append(PredefinedRoles(), custom...)
 		return err
@@ -22,11 +18,7 @@ func (s *Service) FindRoles(ctx context.Context, actor Actor, orgRef string) (ro
 
 // FindRole returns one role of the organization. Needs members.read.
 func (s *Service) FindRole(ctx context.Context, actor Actor, orgRef, id string) (r Role, err error) {
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
 		r, err = s.role(ctx, tx, a.org.ID, id)
 		return notFound(err, "role")
 	})
@@ -56,11 +48,7 @@ func (s *Service) CreateRole(ctx context.Context, actor Actor, orgRef string, in
 	if in.Permissions == nil {
 		return r, Invalid("permissions", "is required (it may be empty)")
 	}
-	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermRolesManage)
-		if err != nil {
-			return err
-		}
+	err = s.writeIn(ctx, actor, orgRef, PermRolesManage, func(tx Tx, a access) error {
 		now := s.now()
 		r = Role{ID: s.ids.New(), OrgID: a.org.ID, Active: true, CreatedAt: now, UpdatedAt: now}
 		if err := s.applyRoleInput(a, &r, in); err != nil {

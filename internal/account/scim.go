@@ -39,11 +39,7 @@ func (s *Service) CreateSCIMToken(ctx context.Context, actor Actor, orgRef, desc
 		return t, "", err
 	}
 	token, hash := s.newToken(scimTokenPrefix)
-	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermOrganizationManage)
-		if err != nil {
-			return err
-		}
+	err = s.writeIn(ctx, actor, orgRef, PermOrganizationManage, func(tx Tx, a access) error {
 		t = SCIMToken{ID: s.ids.New(), OrgID: a.org.ID, Description: description, Hash: hash,
 			Prefix: token[:len(scimTokenPrefix)+6], CreatedBy: actor.Account.ID, CreatedAt: s.now()}
 		if err := tx.CreateSCIMToken(ctx, t); err != nil {
@@ -58,11 +54,7 @@ func (s *Service) CreateSCIMToken(ctx context.Context, actor Actor, orgRef, desc
 // FindSCIMTokens lists the organization's SCIM tokens, revoked ones included, newest
 // first. Needs organization.manage.
 func (s *Service) FindSCIMTokens(ctx context.Context, actor Actor, orgRef string) (ts []SCIMToken, err error) {
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermOrganizationManage)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermOrganizationManage, func(tx Tx, a access) error {
 		ts, err = tx.SCIMTokens(ctx, a.org.ID)
 		return err
 	})
@@ -73,11 +65,7 @@ func (s *Service) FindSCIMTokens(ctx context.Context, actor Actor, orgRef string
 // Errors: ENOTFOUND (no such token in the organization, or revoked already).
 func (s *Service) RevokeSCIMToken(ctx context.Context, actor Actor, orgRef, id string) (err error) {
 	defer wrap(&err, "RevokeSCIMToken(%s, %s)", orgRef, id)
-	return s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermOrganizationManage)
-		if err != nil {
-			return err
-		}
+	return s.writeIn(ctx, actor, orgRef, PermOrganizationManage, func(tx Tx, a access) error {
 		if err := tx.RevokeSCIMToken(ctx, a.org.ID, id, s.now()); err != nil {
 			return notFound(err, "SCIM token")
 		}

@@ -38,11 +38,7 @@ func (s *Service) CreateSCIMGroup(ctx context.Context, actor Actor, orgRef strin
 	if err := collect(errN, errE); err != nil {
 		return g, err
 	}
-	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermTeamsManage)
-		if err != nil {
-			return err
-		}
+	err = s.writeIn(ctx, actor, orgRef, PermTeamsManage, func(tx Tx, a access) error {
 		if err := s.checkTeamName(ctx, tx, a.org.ID, "", "displayName", name); err != nil {
 			return err
 		}
@@ -80,11 +76,7 @@ func (s *Service) ReplaceSCIMGroup(ctx context.Context, actor Actor, orgRef, id 
 // parallel) apply one after the other. An error of change is returned as it is.
 func (s *Service) PatchSCIMGroup(ctx context.Context, actor Actor, orgRef, id string, change func(SCIMGroup) (SCIMGroupInput, error)) (g SCIMGroup, err error) {
 	defer wrap(&err, "PatchSCIMGroup(%s, %s)", orgRef, id)
-	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermTeamsManage)
-		if err != nil {
-			return err
-		}
+	err = s.writeIn(ctx, actor, orgRef, PermTeamsManage, func(tx Tx, a access) error {
 		if err := tx.LockOrganization(ctx, a.org.ID); err != nil {
 			return err
 		}
@@ -214,11 +206,7 @@ func (s *Service) setGroupMembers(ctx context.Context, tx Tx, actor Actor, a acc
 
 // FindSCIMGroup returns one team as SCIM shows it. Needs members.read.
 func (s *Service) FindSCIMGroup(ctx context.Context, actor Actor, orgRef, id string) (g SCIMGroup, err error) {
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
 		g, err = tx.SCIMGroup(ctx, a.org.ID, id)
 		return notFound(err, "group")
 	})
@@ -229,11 +217,7 @@ func (s *Service) FindSCIMGroup(ctx context.Context, actor Actor, orgRef, id str
 // Needs members.read. Errors: EINVALID (field "filter").
 func (s *Service) FindSCIMGroups(ctx context.Context, actor Actor, orgRef string, q SCIMQuery) (gs []SCIMGroup, total int, err error) {
 	defer wrap(&err, "FindSCIMGroups(%s)", orgRef)
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
 		q.OrgID = a.org.ID
 		gs, total, err = tx.FindSCIMGroups(ctx, q)
 		return err

@@ -163,11 +163,7 @@ func (s *Service) CreateSCIMUser(ctx context.Context, actor Actor, orgRef string
 		return u, err
 	}
 	email, from := in.primaryEmail()
-	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersInvite)
-		if err != nil {
-			return err
-		}
+	err = s.writeIn(ctx, actor, orgRef, PermMembersInvite, func(tx Tx, a access) error {
 		role, err := s.assignableRole(ctx, tx, a, "roles", in.Role)
 		if err != nil {
 			return err
@@ -332,11 +328,7 @@ func (s *Service) ReplaceSCIMUser(ctx context.Context, actor Actor, orgRef, acco
 // error of change is returned as it is.
 func (s *Service) PatchSCIMUser(ctx context.Context, actor Actor, orgRef, accountID string, change func(SCIMUser) (SCIMUserInput, error)) (u SCIMUser, err error) {
 	defer wrap(&err, "PatchSCIMUser(%s, %s)", orgRef, accountID)
-	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersManage)
-		if err != nil {
-			return err
-		}
+	err = s.writeIn(ctx, actor, orgRef, PermMembersManage, func(tx Tx, a access) error {
 		if err := tx.LockOrganization(ctx, a.org.ID); err != nil {
 			return err
 		}
@@ -420,11 +412,7 @@ func (s *Service) scimActivate(ctx context.Context, tx Tx, actor Actor, a access
 
 // FindSCIMUser returns one member as SCIM shows it. Needs members.read.
 func (s *Service) FindSCIMUser(ctx context.Context, actor Actor, orgRef, accountID string) (u SCIMUser, err error) {
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
 		u, err = tx.SCIMUser(ctx, a.org.ID, accountID)
 		u.Member = redact(actor, a.org, u.Member)
 		return notFound(err, "user")
@@ -437,11 +425,7 @@ func (s *Service) FindSCIMUser(ctx context.Context, actor Actor, orgRef, account
 // "filter") for a filter the store cannot compile.
 func (s *Service) FindSCIMUsers(ctx context.Context, actor Actor, orgRef string, q SCIMQuery) (us []SCIMUser, total int, err error) {
 	defer wrap(&err, "FindSCIMUsers(%s)", orgRef)
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
 		q.OrgID = a.org.ID
 		us, total, err = tx.FindSCIMUsers(ctx, q)
 		for i := range us {

@@ -73,11 +73,7 @@ func (s *Service) RequestSeats(ctx context.Context, actor Actor, orgRef string, 
 	if err := v.Err(); err != nil {
 		return r, err
 	}
-	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermSeatsRequest)
-		if err != nil {
-			return err
-		}
+	err = s.writeIn(ctx, actor, orgRef, PermSeatsRequest, func(tx Tx, a access) error {
 		app, err := tx.Application(ctx, in.Application)
 		if ErrorCode(err) == ENOTFOUND {
 			return Invalid("application", "unknown application "+quote(in.Application))

@@ -187,6 +187,31 @@ func (s *Service) authorize(ctx context.Context, tx Tx, actor Actor, orgRef stri
 	return a, nil
 }
 
+// readIn runs fn in one read transaction once actor is authorized in orgRef (with
+// need, unless empty), handing it the actor's access there: a use case written with
+// it cannot reach the organization's data before it is authorized.
+func (s *Service) readIn(ctx context.Context, actor Actor, orgRef string, need Permission, fn func(tx Tx, a access) error) error {
+	return s.store.Read(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, need)
+		if err != nil {
+			return err
+		}
+		return fn(tx, a)
+	})
+}
+
+// writeIn is readIn for a write: fn runs in one write transaction (on PostgreSQL
+// maybe more than once, see Store), authorized in it.
+func (s *Service) writeIn(ctx context.Context, actor Actor, orgRef string, need Permission, fn func(tx Tx, a access) error) error {
+	return s.store.Write(ctx, func(tx Tx) error {
+		a, err := s.authorize(ctx, tx, actor, orgRef, need)
+		if err != nil {
+			return err
+		}
+		return fn(tx, a)
+	})
+}
+
 // permitted decides, before a use case looks at its input, whether actor may act in
 // orgRef with every permission of need: a caller who may not act learns nothing
 // from how the body would have been validated (API.md: authorization is decided

@@ -60,11 +60,7 @@ func checkSeats(v *Validation, seats *int) {
 // period. Errors: EINVALID, EFORBIDDEN, ENOTFOUND.
 func (s *Service) CreateSubscription(ctx context.Context, actor Actor, orgRef string, in SubscriptionInput) (org Organization, sub Subscription, err error) {
 	defer wrap(&err, "CreateSubscription(%s)", orgRef)
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, "")
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, "", func(tx Tx, a access) error {
 		return s.canManageSubscriptions(ctx, tx, actor, a)
 	})
 	if err != nil {
@@ -79,11 +75,7 @@ func (s *Service) CreateSubscription(ctx context.Context, actor Actor, orgRef st
 	if err := v.Err(); err != nil {
 		return org, sub, err
 	}
-	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, "")
-		if err != nil {
-			return err
-		}
+	err = s.writeIn(ctx, actor, orgRef, "", func(tx Tx, a access) error {
 		org = a.org
 		if err := s.canManageSubscriptions(ctx, tx, actor, a); err != nil {
 			return err
@@ -112,11 +104,7 @@ func (s *Service) CreateSubscription(ctx context.Context, actor Actor, orgRef st
 // FindSubscriptions lists an organization's subscriptions with their counts. Needs
 // members.read.
 func (s *Service) FindSubscriptions(ctx context.Context, actor Actor, orgRef string) (org Organization, subs []Subscription, err error) {
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
 		org = a.org
 		subs, err = tx.Subscriptions(ctx, a.org.ID)
 		return err
@@ -126,11 +114,7 @@ func (s *Service) FindSubscriptions(ctx context.Context, actor Actor, orgRef str
 
 // FindSubscription returns one subscription of the organization. Needs members.read.
 func (s *Service) FindSubscription(ctx context.Context, actor Actor, orgRef, id string) (org Organization, sub Subscription, err error) {
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
 		org = a.org
 		sub, err = tx.Subscription(ctx, a.org.ID, id)
 		return notFound(err, "subscription")

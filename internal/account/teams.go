@@ -4,11 +4,7 @@ import "context"
 
 // FindTeams lists the organization's teams with their member counts. Needs members.read.
 func (s *Service) FindTeams(ctx context.Context, actor Actor, orgRef string) (teams []Team, err error) {
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
 		teams, err = tx.Teams(ctx, a.org.ID)
 		return err
 	})
@@ -17,11 +13,7 @@ func (s *Service) FindTeams(ctx context.Context, actor Actor, orgRef string) (te
 
 // FindTeam returns one team. Needs members.read.
 func (s *Service) FindTeam(ctx context.Context, actor Actor, orgRef, id string) (t Team, err error) {
-	err = s.store.Read(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersRead)
-		if err != nil {
-			return err
-		}
+	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
 		t, err = tx.Team(ctx, a.org.ID, id)
 		return notFound(err, "team")
 	})
@@ -40,11 +32,7 @@ func (s *Service) CreateTeam(ctx context.Context, actor Actor, orgRef, name stri
 	if err != nil {
 		return t, err
 	}
-	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermTeamsManage)
-		if err != nil {
-			return err
-		}
+	err = s.writeIn(ctx, actor, orgRef, PermTeamsManage, func(tx Tx, a access) error {
 		if err := s.checkTeamName(ctx, tx, a.org.ID, "", "name", name); err != nil {
 			return err
 		}
@@ -68,11 +56,7 @@ func (s *Service) RenameTeam(ctx context.Context, actor Actor, orgRef, id, name 
 	if err != nil {
 		return t, err
 	}
-	err = s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermTeamsManage)
-		if err != nil {
-			return err
-		}
+	err = s.writeIn(ctx, actor, orgRef, PermTeamsManage, func(tx Tx, a access) error {
 		cur, err := tx.Team(ctx, a.org.ID, id)
 		if err != nil {
 			return notFound(err, "team")
@@ -97,11 +81,7 @@ func (s *Service) RenameTeam(ctx context.Context, actor Actor, orgRef, id, name 
 // DeleteTeam deletes a team; its members stay in the organization. Needs teams.manage.
 func (s *Service) DeleteTeam(ctx context.Context, actor Actor, orgRef, id string) (err error) {
 	defer wrap(&err, "DeleteTeam(%s, %s)", orgRef, id)
-	return s.store.Write(ctx, func(tx Tx) error {
-		a, err := s.authorize(ctx, tx, actor, orgRef, PermTeamsManage)
-		if err != nil {
-			return err
-		}
+	return s.writeIn(ctx, actor, orgRef, PermTeamsManage, func(tx Tx, a access) error {
 		cur, err := tx.Team(ctx, a.org.ID, id)
 		if err != nil {
 			return notFound(err, "team")
