@@ -208,7 +208,7 @@ func (s *Service) addActive(ctx context.Context, tx Tx, actor Actor, a access, a
 			if err := tx.UpdateAccount(ctx, acct); err != nil {
 				return Member{}, err
 			}
-			if err := s.audit(ctx, tx, actor, a.org.ID, "account.activated", "account", acct.ID, before, accountState(acct)); err != nil {
+			if err := s.audit(ctx, tx, actor, a.org.ID, AuditAccountActivated, "account", acct.ID, before, accountState(acct)); err != nil {
 				return Member{}, err
 			}
 		}
@@ -231,7 +231,7 @@ func (s *Service) addActive(ctx context.Context, tx Tx, actor Actor, a access, a
 	if linked {
 		after["linked_by_operator"] = true
 	}
-	if err := s.audit(ctx, tx, actor, a.org.ID, "member.added", "account", acct.ID, nil, after); err != nil {
+	if err := s.audit(ctx, tx, actor, a.org.ID, AuditMemberAdded, "account", acct.ID, nil, after); err != nil {
 		return m, err
 	}
 	if len(in.apps) == 0 {

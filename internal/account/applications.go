@@ -36,7 +36,7 @@ func (s *Service) CreateApplication(ctx context.Context, actor Actor, in Applica
 		if err := tx.CreateApplication(ctx, app); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, "", "application.created", "application", app.ID, nil, map[string]any{"key": key, "name": name})
+		return s.audit(ctx, tx, actor, "", AuditApplicationCreated, "application", app.ID, nil, map[string]any{"key": key, "name": name})
 	})
 	return app, err
 }
@@ -83,7 +83,7 @@ func (s *Service) RenameApplication(ctx context.Context, actor Actor, ref, name 
 		if err := tx.UpdateApplication(ctx, app); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, "", "application.updated", "application", app.ID,
+		return s.audit(ctx, tx, actor, "", AuditApplicationUpdated, "application", app.ID,
 			map[string]any{"name": before}, map[string]any{"name": name})
 	})
 	return app, err
@@ -110,7 +110,7 @@ func (s *Service) CreateApplicationKey(ctx context.Context, actor Actor, ref, na
 		if err := tx.CreateApplicationKey(ctx, k); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, "", "application_key.created", "application_key", k.ID, nil,
+		return s.audit(ctx, tx, actor, "", AuditApplicationKeyCreated, "application_key", k.ID, nil,
 			map[string]any{"application": app.Key, "name": name, "prefix": k.Prefix})
 	})
 	return k, key, err
@@ -147,7 +147,7 @@ func (s *Service) RevokeApplicationKey(ctx context.Context, actor Actor, ref, id
 		if err := tx.RevokeApplicationKey(ctx, app.ID, id, s.now()); err != nil {
 			return notFound(err, "application key")
 		}
-		return s.audit(ctx, tx, actor, "", "application_key.revoked", "application_key", id, nil, nil)
+		return s.audit(ctx, tx, actor, "", AuditApplicationKeyRevoked, "application_key", id, nil, nil)
 	})
 }
 

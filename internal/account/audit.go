@@ -2,6 +2,84 @@ package account
 
 import "context"
 
+// AuditAction names what an audit event records, as "<object>.<what happened>"; the
+// catalogue below is every action Roster writes.
+type AuditAction string
+
+// The audit actions.
+const (
+	AuditAccountActivated              AuditAction = "account.activated"
+	AuditAccountClaimed                AuditAction = "account.claimed"
+	AuditAccountDeleted                AuditAction = "account.deleted"
+	AuditAccountPasswordChanged        AuditAction = "account.password_changed"
+	AuditAccountPasswordReset          AuditAction = "account.password_reset"
+	AuditAccountPasswordResetRequested AuditAction = "account.password_reset_requested"
+	AuditAccountSignedUp               AuditAction = "account.signed_up"
+	AuditAccountSignupRequested        AuditAction = "account.signup_requested"
+	AuditAccountUpdated                AuditAction = "account.updated"
+
+	AuditApplicationCreated AuditAction = "application.created"
+	AuditApplicationUpdated AuditAction = "application.updated"
+
+	AuditApplicationKeyCreated AuditAction = "application_key.created"
+	AuditApplicationKeyRevoked AuditAction = "application_key.revoked"
+
+	AuditAuthLogin  AuditAction = "auth.login"
+	AuditAuthLogout AuditAction = "auth.logout"
+
+	AuditEmailRetried AuditAction = "email.retried"
+
+	AuditImportFailed   AuditAction = "import.failed"
+	AuditImportFinished AuditAction = "import.finished"
+	AuditImportStarted  AuditAction = "import.started"
+
+	AuditInvitationAccepted  AuditAction = "invitation.accepted"
+	AuditInvitationCancelled AuditAction = "invitation.cancelled"
+	AuditInvitationCreated   AuditAction = "invitation.created"
+	AuditInvitationResent    AuditAction = "invitation.resent"
+
+	AuditJoinRequestApproved AuditAction = "join_request.approved"
+	AuditJoinRequestCreated  AuditAction = "join_request.created"
+	AuditJoinRequestDenied   AuditAction = "join_request.denied"
+
+	AuditMemberAdded       AuditAction = "member.added"
+	AuditMemberDeactivated AuditAction = "member.deactivated"
+	AuditMemberInvited     AuditAction = "member.invited"
+	AuditMemberReactivated AuditAction = "member.reactivated"
+	AuditMemberRemoved     AuditAction = "member.removed"
+	AuditMemberSCIMUpdated AuditAction = "member.scim_updated"
+	AuditMemberUpdated     AuditAction = "member.updated"
+
+	AuditOperatorBootstrapped AuditAction = "operator.bootstrapped"
+
+	AuditOrganizationCreated AuditAction = "organization.created"
+	AuditOrganizationDeleted AuditAction = "organization.deleted"
+	AuditOrganizationUpdated AuditAction = "organization.updated"
+
+	AuditRoleCreated AuditAction = "role.created"
+	AuditRoleDeleted AuditAction = "role.deleted"
+	AuditRoleUpdated AuditAction = "role.updated"
+
+	AuditSCIMTokenCreated AuditAction = "scim_token.created"
+	AuditSCIMTokenRevoked AuditAction = "scim_token.revoked"
+
+	AuditSeatAssigned   AuditAction = "seat.assigned"
+	AuditSeatUnassigned AuditAction = "seat.unassigned"
+
+	AuditSeatRequestApproved AuditAction = "seat_request.approved"
+	AuditSeatRequestCreated  AuditAction = "seat_request.created"
+	AuditSeatRequestDenied   AuditAction = "seat_request.denied"
+
+	AuditSubscriptionCreated AuditAction = "subscription.created"
+	AuditSubscriptionRenewed AuditAction = "subscription.renewed"
+	AuditSubscriptionUpdated AuditAction = "subscription.updated"
+
+	AuditTeamCreated        AuditAction = "team.created"
+	AuditTeamDeleted        AuditAction = "team.deleted"
+	AuditTeamMembersChanged AuditAction = "team.members_changed"
+	AuditTeamRenamed        AuditAction = "team.renamed"
+)
+
 // AuditQuery pages through an organization's audit events, newest first.
 type AuditQuery struct {
 	Cursor string

@@ -123,7 +123,7 @@ func (s *Service) LoginWith(ctx context.Context, in LoginInput) (res LoginResult
 				return err
 			}
 		}
-		return s.audit(ctx, tx, actor, "", "auth.login", "account", a.ID, nil, nil)
+		return s.audit(ctx, tx, actor, "", AuditAuthLogin, "account", a.ID, nil, nil)
 	})
 	return LoginResult{Token: token, Session: sess, Account: a, DeviceToken: device}, err
 }
@@ -199,7 +199,7 @@ func (s *Service) Logout(ctx context.Context, actor Actor) error {
 		if err := tx.DeleteSession(ctx, actor.SessionID); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, "", "auth.logout", "account", actor.Account.ID, nil, nil)
+		return s.audit(ctx, tx, actor, "", AuditAuthLogout, "account", actor.Account.ID, nil, nil)
 	})
 }
 
@@ -243,7 +243,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor Actor, current, next
 		if err := tx.DeleteSessionsOfAccount(ctx, a.ID, actor.SessionID); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, "", "account.password_changed", "account", a.ID, nil, nil)
+		return s.audit(ctx, tx, actor, "", AuditAccountPasswordChanged, "account", a.ID, nil, nil)
 	})
 }
 
@@ -340,7 +340,7 @@ func (s *Service) createOperator(ctx context.Context, tx Tx, a Account, ip strin
 	if err := tx.CreateAccount(ctx, a); err != nil {
 		return err
 	}
-	return s.audit(ctx, tx, Actor{Account: a, IP: ip}, "", "operator.bootstrapped", "account", a.ID, nil, accountState(a))
+	return s.audit(ctx, tx, Actor{Account: a, IP: ip}, "", AuditOperatorBootstrapped, "account", a.ID, nil, accountState(a))
 }
 
 // PurgeExpiredSessions deletes sessions, emailed one-time links and idempotency keys

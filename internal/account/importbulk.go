@@ -91,7 +91,7 @@ func (s *Service) bulkAdd(ctx context.Context, tx Tx, actor Actor, a access, row
 			names = []string{}
 		}
 		after := memberState(Member{Membership: ms, Account: acct, Teams: names, Seats: []MemberSeat{}})
-		action := "member.added"
+		action := AuditMemberAdded
 		if p.invite {
 			token, hash := s.newToken(invitationPrefix)
 			inv := Invitation{
@@ -110,7 +110,7 @@ func (s *Service) bulkAdd(ctx context.Context, tx Tx, actor Actor, a access, row
 				emails = append(emails, e)
 			}
 			after["invitation"], after["expires_at"] = inv.ID, inv.ExpiresAt
-			action = "member.invited"
+			action = AuditMemberInvited
 			counts.invited++
 		} else {
 			after["account_created"] = true

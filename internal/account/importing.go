@@ -41,7 +41,7 @@ func (s *Service) StartImport(ctx context.Context, actor Actor, orgRef string, u
 		if err := tx.CreateImport(ctx, imp, up.Content); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, a.org.ID, "import.started", "import", imp.ID, nil,
+		return s.audit(ctx, tx, actor, a.org.ID, AuditImportStarted, "import", imp.ID, nil,
 			map[string]any{"file_name": name, "format": up.Format, "size": imp.Size, "rows": up.Total})
 	})
 	return imp, err
@@ -247,7 +247,7 @@ func (s *Service) FailImport(ctx context.Context, imp Import, reason string) err
 		if err != nil || !ok {
 			return err
 		}
-		return s.audit(ctx, tx, Actor{Account: Account{ID: imp.ActorID}}, imp.OrgID, "import.failed", "import", imp.ID, nil,
+		return s.audit(ctx, tx, Actor{Account: Account{ID: imp.ActorID}}, imp.OrgID, AuditImportFailed, "import", imp.ID, nil,
 			map[string]any{"error": imp.Error, "processed": imp.Processed})
 	})
 }
@@ -355,7 +355,7 @@ func (s *Service) ApplyImportRows(ctx context.Context, imp Import, rows []Import
 			return ErrLeaseLost
 		}
 		if out.State == ImportDone {
-			return s.audit(ctx, tx, actor, imp.OrgID, "import.finished", "import", imp.ID, nil, map[string]any{
+			return s.audit(ctx, tx, actor, imp.OrgID, AuditImportFinished, "import", imp.ID, nil, map[string]any{
 				"total": out.Total, "created": out.Created, "invited": out.Invited, "updated": out.Updated, "failed": out.Failed})
 		}
 		return nil

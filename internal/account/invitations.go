@@ -86,7 +86,7 @@ func (s *Service) invite(ctx context.Context, tx Tx, actor Actor, a access, in i
 		after["invitation"] = inv.ID
 		after["expires_at"] = inv.ExpiresAt
 	}
-	return m, inv, s.audit(ctx, tx, actor, a.org.ID, "member.invited", "account", acct.ID, nil, after)
+	return m, inv, s.audit(ctx, tx, actor, a.org.ID, AuditMemberInvited, "account", acct.ID, nil, after)
 }
 
 // issueInvitation writes a pending invitation of acct to a.org with role and its
@@ -127,7 +127,7 @@ func (s *Service) reinvite(ctx context.Context, tx Tx, actor Actor, a access, m 
 	if err != nil {
 		return err
 	}
-	return s.audit(ctx, tx, actor, a.org.ID, "invitation.created", "invitation", inv.ID, nil,
+	return s.audit(ctx, tx, actor, a.org.ID, AuditInvitationCreated, "invitation", inv.ID, nil,
 		map[string]any{"email": inv.Email, "expires_at": inv.ExpiresAt})
 }
 
@@ -386,7 +386,7 @@ func (s *Service) resend(ctx context.Context, tx Tx, actor Actor, a access, id s
 	if err := s.sendInvitation(ctx, tx, actor, a.org, m.Account, role, apps, inv, token); err != nil {
 		return inv, err
 	}
-	return inv, s.audit(ctx, tx, actor, a.org.ID, "invitation.resent", "invitation", inv.ID, before,
+	return inv, s.audit(ctx, tx, actor, a.org.ID, AuditInvitationResent, "invitation", inv.ID, before,
 		map[string]any{"expires_at": inv.ExpiresAt, "email": inv.Email})
 }
 
@@ -431,7 +431,7 @@ func (s *Service) cancelInvitation(ctx context.Context, tx Tx, actor Actor, inv 
 	if err := tx.UpdateInvitation(ctx, inv); err != nil {
 		return err
 	}
-	return s.audit(ctx, tx, actor, inv.OrgID, "invitation.cancelled", "invitation", inv.ID,
+	return s.audit(ctx, tx, actor, inv.OrgID, AuditInvitationCancelled, "invitation", inv.ID,
 		map[string]any{"state": InvitationPending, "email": inv.Email}, map[string]any{"state": InvitationCancelled})
 }
 
@@ -598,19 +598,19 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor *Actor, in AcceptI
 			return err
 		}
 		before := accountState(cur)
-		action := ""
+		var action AuditAction
 		switch {
 		case claiming:
 			if !claimable(cur) { // claimed meanwhile, by another link of the mailbox
 				return Errorf(EUNAUTHENTICATED, "%s has claimed this account already: log in and accept with its session", cur.Email)
 			}
-			cur.PasswordHash, cur.MustResetPassword, action = hash, false, "account.claimed"
+			cur.PasswordHash, cur.MustResetPassword, action = hash, false, AuditAccountClaimed
 		case hash != "":
 			if cur.State != AccountPending { // activated meanwhile, by another invitation or a sign-up
 				return Errorf(EUNAUTHENTICATED, "%s has a Roster account now: log in and accept with its session", cur.Email)
 			}
 			cur.FirstName, cur.LastName, cur.PasswordHash = acct.FirstName, acct.LastName, hash
-			cur.State, action = AccountActive, "account.activated"
+			cur.State, action = AccountActive, AuditAccountActivated
 		}
 		// Following the emailed link proves the mailbox.
 		if action != "" || !cur.EmailVerified {
@@ -645,16 +645,16 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor *Actor, in AcceptI
 		if actor != nil && !claiming {
 			by.SessionID = actor.SessionID
 		}
-		if action == "account.claimed" {
+		if action == AuditAccountClaimed {
 			if err := s.audit(ctx, tx, by, "", action, "account", cur.ID, before, accountState(cur)); err != nil {
 				return err
 			}
 		}
 		after := map[string]any{"state": MemberActive, "invitation": inv.ID}
-		if action == "account.activated" {
+		if action == AuditAccountActivated {
 			after["account_activated"] = true
 		}
-		return s.audit(ctx, tx, by, inv.OrgID, "invitation.accepted", "account", cur.ID,
+		return s.audit(ctx, tx, by, inv.OrgID, AuditInvitationAccepted, "account", cur.ID,
 			map[string]any{"state": MemberInvited}, after)
 	})
 	return res, err

@@ -57,7 +57,7 @@ func (s *Service) RequestToJoin(ctx context.Context, actor Actor, orgRef, messag
 				return err
 			}
 		}
-		return s.audit(ctx, tx, actor, org.ID, "join_request.created", "join_request", r.ID, nil,
+		return s.audit(ctx, tx, actor, org.ID, AuditJoinRequestCreated, "join_request", r.ID, nil,
 			map[string]any{"account": actor.Account.ID, "email": actor.Account.Email, "message": message})
 	})
 	return r, err
@@ -203,6 +203,10 @@ func (s *Service) decide(ctx context.Context, tx Tx, actor Actor, r *JoinRequest
 	if invitationID != "" {
 		after["invitation"] = invitationID
 	}
-	return s.audit(ctx, tx, actor, r.OrgID, "join_request."+string(to), "join_request", r.ID,
+	action := AuditJoinRequestApproved
+	if to == JoinRequestDenied {
+		action = AuditJoinRequestDenied
+	}
+	return s.audit(ctx, tx, actor, r.OrgID, action, "join_request", r.ID,
 		map[string]any{"state": JoinRequestPending}, after)
 }

@@ -264,21 +264,21 @@ func (s *Service) updateMember(ctx context.Context, tx Tx, actor Actor, a access
 	if len(after) == 0 && len(before) == 0 {
 		return m, nil
 	}
-	return m, s.audit(ctx, tx, actor, a.org.ID, "member.updated", "account", accountID, before, after)
+	return m, s.audit(ctx, tx, actor, a.org.ID, AuditMemberUpdated, "account", accountID, before, after)
 }
 
 // DeactivateMember suspends a membership, keeping its data (and, later, its seats).
 // Needs members.manage. An organization's last active owner cannot be deactivated.
 func (s *Service) DeactivateMember(ctx context.Context, actor Actor, orgRef, accountID string) (Member, error) {
-	return s.setMemberState(ctx, actor, orgRef, accountID, MemberDeactivated, "member.deactivated")
+	return s.setMemberState(ctx, actor, orgRef, accountID, MemberDeactivated, AuditMemberDeactivated)
 }
 
 // ReactivateMember restores a deactivated membership. Needs members.manage.
 func (s *Service) ReactivateMember(ctx context.Context, actor Actor, orgRef, accountID string) (Member, error) {
-	return s.setMemberState(ctx, actor, orgRef, accountID, MemberActive, "member.reactivated")
+	return s.setMemberState(ctx, actor, orgRef, accountID, MemberActive, AuditMemberReactivated)
 }
 
-func (s *Service) setMemberState(ctx context.Context, actor Actor, orgRef, accountID string, to MemberState, action string) (m Member, err error) {
+func (s *Service) setMemberState(ctx context.Context, actor Actor, orgRef, accountID string, to MemberState, action AuditAction) (m Member, err error) {
 	defer wrap(&err, "%s(%s, %s)", action, orgRef, accountID)
 	err = s.store.Write(ctx, func(tx Tx) error {
 		a, cur, err := s.manageable(ctx, tx, actor, orgRef, accountID, PermMembersManage)
@@ -311,9 +311,9 @@ func (s *Service) changeState(ctx context.Context, tx Tx, actor Actor, a access,
 	if err := tx.UpdateMembership(ctx, m.Membership); err != nil {
 		return m, err
 	}
-	kind, action := NoticeReactivated, "member.reactivated"
+	kind, action := NoticeReactivated, AuditMemberReactivated
 	if to == MemberDeactivated {
-		kind, action = NoticeDeactivated, "member.deactivated"
+		kind, action = NoticeDeactivated, AuditMemberDeactivated
 	}
 	if err := s.notify(ctx, tx, a.org.ID, s.notice(kind, a.org, actor, cur)); err != nil {
 		return m, err
@@ -361,7 +361,7 @@ func (s *Service) removeMember(ctx context.Context, tx Tx, actor Actor, a access
 	} else if err := s.notify(ctx, tx, a.org.ID, s.notice(NoticeRemoved, a.org, actor, cur)); err != nil {
 		return err
 	}
-	return s.audit(ctx, tx, actor, a.org.ID, "member.removed", "account", cur.AccountID, memberState(redact(Actor{}, a.org, cur)), nil)
+	return s.audit(ctx, tx, actor, a.org.ID, AuditMemberRemoved, "account", cur.AccountID, memberState(redact(Actor{}, a.org, cur)), nil)
 }
 
 // RemoveResult is the outcome for one account of RemoveMembers.
@@ -439,7 +439,7 @@ func (s *Service) DeleteAccount(ctx context.Context, actor Actor, accountID stri
 		for _, am := range ms {
 			// Each organization's own trail records that it lost this member.
 			m := redact(Actor{}, am.Organization, Member{Membership: am.Membership, Account: acct, Teams: am.Teams})
-			if err := s.audit(ctx, tx, actor, am.OrgID, "member.removed", "account", accountID,
+			if err := s.audit(ctx, tx, actor, am.OrgID, AuditMemberRemoved, "account", accountID,
 				memberState(m), map[string]any{"reason": "account deleted"}); err != nil {
 				return err
 			}
@@ -447,7 +447,7 @@ func (s *Service) DeleteAccount(ctx context.Context, actor Actor, accountID stri
 		if err := tx.DeleteAccount(ctx, accountID); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, "", "account.deleted", "account", accountID, accountState(acct), nil)
+		return s.audit(ctx, tx, actor, "", AuditAccountDeleted, "account", accountID, accountState(acct), nil)
 	})
 }
 

@@ -76,7 +76,7 @@ func (s *Service) CreateOrganization(ctx context.Context, actor Actor, in Create
 		if err := tx.CreateOrganization(ctx, o); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, o.ID, "organization.created", "organization", o.ID, nil, orgState(o))
+		return s.audit(ctx, tx, actor, o.ID, AuditOrganizationCreated, "organization", o.ID, nil, orgState(o))
 	})
 	return o, err
 }
@@ -194,7 +194,7 @@ func (s *Service) UpdateOrganization(ctx context.Context, actor Actor, ref strin
 		if err := tx.UpdateOrganization(ctx, o); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, o.ID, "organization.updated", "organization", o.ID, before, after)
+		return s.audit(ctx, tx, actor, o.ID, AuditOrganizationUpdated, "organization", o.ID, before, after)
 	})
 	return o, err
 }
@@ -230,7 +230,7 @@ func (s *Service) DeleteOrganization(ctx context.Context, actor Actor, ref strin
 		if err := tx.DeleteOrganization(ctx, o.ID); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, o.ID, "organization.deleted", "organization", o.ID, orgState(o), nil)
+		return s.audit(ctx, tx, actor, o.ID, AuditOrganizationDeleted, "organization", o.ID, orgState(o), nil)
 	})
 }
 

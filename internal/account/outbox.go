@@ -105,6 +105,6 @@ func (s *Service) RetryEmail(ctx context.Context, actor Actor, id string) (err e
 		if err := tx.RetryEmail(ctx, id, s.now()); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, "", "email.retried", "email", id, nil, nil)
+		return s.audit(ctx, tx, actor, "", AuditEmailRetried, "email", id, nil, nil)
 	})
 }

@@ -35,7 +35,7 @@ func (s *Service) UpdateProfile(ctx context.Context, actor Actor, in ProfileInpu
 			return err
 		}
 		before, after := diff(accountState(cur), accountState(a))
-		return s.audit(ctx, tx, actor, "", "account.updated", "account", a.ID, before, after)
+		return s.audit(ctx, tx, actor, "", AuditAccountUpdated, "account", a.ID, before, after)
 	})
 	return a, err
 }

@@ -60,7 +60,7 @@ func (s *Service) CreateRole(ctx context.Context, actor Actor, orgRef string, in
 		if err := tx.CreateRole(ctx, r); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, a.org.ID, "role.created", "role", r.ID, nil, roleState(r))
+		return s.audit(ctx, tx, actor, a.org.ID, AuditRoleCreated, "role", r.ID, nil, roleState(r))
 	})
 	return r, err
 }
@@ -91,7 +91,7 @@ func (s *Service) UpdateRole(ctx context.Context, actor Actor, orgRef, id string
 		if err := tx.UpdateRole(ctx, r); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, a.org.ID, "role.updated", "role", r.ID, before, after)
+		return s.audit(ctx, tx, actor, a.org.ID, AuditRoleUpdated, "role", r.ID, before, after)
 	})
 	return r, err
 }
@@ -114,7 +114,7 @@ func (s *Service) DeleteRole(ctx context.Context, actor Actor, orgRef, id string
 		if err := tx.DeleteRole(ctx, a.org.ID, id); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, a.org.ID, "role.deleted", "role", id, roleState(cur), nil)
+		return s.audit(ctx, tx, actor, a.org.ID, AuditRoleDeleted, "role", id, roleState(cur), nil)
 	})
 }
 

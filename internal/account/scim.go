@@ -45,7 +45,7 @@ func (s *Service) CreateSCIMToken(ctx context.Context, actor Actor, orgRef, desc
 		if err := tx.CreateSCIMToken(ctx, t); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, a.org.ID, "scim_token.created", "scim_token", t.ID, nil,
+		return s.audit(ctx, tx, actor, a.org.ID, AuditSCIMTokenCreated, "scim_token", t.ID, nil,
 			map[string]any{"description": description, "prefix": t.Prefix})
 	})
 	return t, token, err
@@ -69,7 +69,7 @@ func (s *Service) RevokeSCIMToken(ctx context.Context, actor Actor, orgRef, id s
 		if err := tx.RevokeSCIMToken(ctx, a.org.ID, id, s.now()); err != nil {
 			return notFound(err, "SCIM token")
 		}
-		return s.audit(ctx, tx, actor, a.org.ID, "scim_token.revoked", "scim_token", id, nil, nil)
+		return s.audit(ctx, tx, actor, a.org.ID, AuditSCIMTokenRevoked, "scim_token", id, nil, nil)
 	})
 }
 

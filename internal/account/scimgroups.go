@@ -50,7 +50,7 @@ func (s *Service) CreateSCIMGroup(ctx context.Context, actor Actor, orgRef strin
 		if err := tx.PutSCIMGroup(ctx, a.org.ID, t.ID, &ext, now); err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, actor, a.org.ID, "team.created", "team", t.ID, nil,
+		if err := s.audit(ctx, tx, actor, a.org.ID, AuditTeamCreated, "team", t.ID, nil,
 			map[string]any{"name": name, "external_id": ext}); err != nil {
 			return err
 		}
@@ -103,7 +103,7 @@ func (s *Service) PatchSCIMGroup(ctx context.Context, actor Actor, orgRef, id st
 			if err := tx.UpdateTeam(ctx, t); err != nil {
 				return err
 			}
-			if err := s.audit(ctx, tx, actor, a.org.ID, "team.renamed", "team", id,
+			if err := s.audit(ctx, tx, actor, a.org.ID, AuditTeamRenamed, "team", id,
 				map[string]any{"name": cur.Name}, map[string]any{"name": name}); err != nil {
 				return err
 			}
@@ -201,7 +201,7 @@ func (s *Service) setGroupMembers(ctx context.Context, tx Tx, actor Actor, a acc
 	if len(removed) > 0 {
 		after["removed"] = removed
 	}
-	return s.audit(ctx, tx, actor, a.org.ID, "team.members_changed", "team", t.ID, nil, after)
+	return s.audit(ctx, tx, actor, a.org.ID, AuditTeamMembersChanged, "team", t.ID, nil, after)
 }
 
 // FindSCIMGroup returns one team as SCIM shows it. Needs members.read.

@@ -277,7 +277,7 @@ func (s *Service) putSCIMData(ctx context.Context, tx Tx, actor Actor, before, a
 	if len(b) == 0 && len(a) == 0 {
 		return nil
 	}
-	return s.audit(ctx, tx, actor, after.OrgID, "member.scim_updated", "account", after.AccountID, b, a)
+	return s.audit(ctx, tx, actor, after.OrgID, AuditMemberSCIMUpdated, "account", after.AccountID, b, a)
 }
 
 // sameSCIMData reports whether a and b say the same of a member.

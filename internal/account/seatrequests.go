@@ -103,7 +103,7 @@ func (s *Service) RequestSeats(ctx context.Context, actor Actor, orgRef string, 
 				return err
 			}
 		}
-		return s.audit(ctx, tx, actor, a.org.ID, "seat_request.created", "seat_request", r.ID, nil,
+		return s.audit(ctx, tx, actor, a.org.ID, AuditSeatRequestCreated, "seat_request", r.ID, nil,
 			map[string]any{"application": app.Key, "quantity": r.Quantity, "note": note})
 	})
 	return r, err
@@ -210,11 +210,11 @@ func (s *Service) ApproveSeatRequest(ctx context.Context, actor Actor, id string
 		if err := tx.UpdateSeatRequest(ctx, r); err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, actor, r.OrgID, "subscription.updated", "subscription", target.ID,
+		if err := s.audit(ctx, tx, actor, r.OrgID, AuditSubscriptionUpdated, "subscription", target.ID,
 			map[string]any{"seats": before}, map[string]any{"seats": target.Seats, "seat_request": r.ID}); err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, actor, r.OrgID, "seat_request.approved", "seat_request", r.ID, nil,
+		if err := s.audit(ctx, tx, actor, r.OrgID, AuditSeatRequestApproved, "seat_request", r.ID, nil,
 			map[string]any{"seats": seats, "subscription": target.ID}); err != nil {
 			return err
 		}
@@ -247,7 +247,7 @@ func (s *Service) DenySeatRequest(ctx context.Context, actor Actor, id string) (
 		if err := tx.UpdateSeatRequest(ctx, r); err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, actor, r.OrgID, "seat_request.denied", "seat_request", r.ID, nil, nil); err != nil {
+		if err := s.audit(ctx, tx, actor, r.OrgID, AuditSeatRequestDenied, "seat_request", r.ID, nil, nil); err != nil {
 			return err
 		}
 		return s.notifyRequester(ctx, tx, actor, r, NoticeSeatRequestDenied, r.Quantity)

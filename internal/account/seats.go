@@ -84,7 +84,7 @@ func (s *Service) assign(ctx context.Context, tx Tx, actor Actor, sc *seatScope,
 			return err
 		}
 	}
-	return s.audit(ctx, tx, actor, sc.org.ID, "seat.assigned", "account", accountID, nil,
+	return s.audit(ctx, tx, actor, sc.org.ID, AuditSeatAssigned, "account", accountID, nil,
 		map[string]any{"subscription": sub.ID, "application": sub.ApplicationKey})
 }
 
@@ -134,7 +134,7 @@ func (s *Service) unassign(ctx context.Context, tx Tx, actor Actor, sc *seatScop
 	if err := s.seatNotice(ctx, tx, actor, sc, accountID, NoticeSeatUnassigned); err != nil {
 		return err
 	}
-	return s.audit(ctx, tx, actor, sc.org.ID, "seat.unassigned", "account", accountID,
+	return s.audit(ctx, tx, actor, sc.org.ID, AuditSeatUnassigned, "account", accountID,
 		map[string]any{"subscription": sub.ID, "application": sub.ApplicationKey}, nil)
 }
 

@@ -83,7 +83,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput, ip string) (err er
 		if err := s.notify(ctx, tx, "", n); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, Actor{IP: ip}, "", "account.signup_requested", "email", email, nil, nil)
+		return s.audit(ctx, tx, Actor{IP: ip}, "", AuditAccountSignupRequested, "email", email, nil, nil)
 	})
 }
 
@@ -164,7 +164,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token, password, ip string) (
 				return err
 			}
 		}
-		return s.audit(ctx, tx, Actor{Account: a, IP: ip}, "", "account.signed_up", "account", a.ID, before, accountState(a))
+		return s.audit(ctx, tx, Actor{Account: a, IP: ip}, "", AuditAccountSignedUp, "account", a.ID, before, accountState(a))
 	})
 	return a, err
 }
@@ -201,7 +201,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, ip string) (e
 		if err := s.notify(ctx, tx, "", n); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, Actor{IP: ip}, "", "account.password_reset_requested", "account", acct.ID, nil, nil)
+		return s.audit(ctx, tx, Actor{IP: ip}, "", AuditAccountPasswordResetRequested, "account", acct.ID, nil, nil)
 	})
 }
 
@@ -241,7 +241,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword, ip stri
 			return err
 		}
 		if managed != "" {
-			if err := s.audit(ctx, tx, Actor{Account: a, IP: ip}, "", "account.claimed", "account", a.ID, before, accountState(a)); err != nil {
+			if err := s.audit(ctx, tx, Actor{Account: a, IP: ip}, "", AuditAccountClaimed, "account", a.ID, before, accountState(a)); err != nil {
 				return err
 			}
 		}
@@ -251,7 +251,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword, ip stri
 		if err := tx.DeleteAccountTokens(ctx, TokenPasswordReset, a.ID); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, Actor{Account: a, IP: ip}, "", "account.password_reset", "account", a.ID, nil, nil)
+		return s.audit(ctx, tx, Actor{Account: a, IP: ip}, "", AuditAccountPasswordReset, "account", a.ID, nil, nil)
 	})
 }
 

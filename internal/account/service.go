@@ -260,7 +260,7 @@ func (s *Service) role(ctx context.Context, tx Tx, orgID, id string) (Role, erro
 }
 
 // audit writes one audit event in tx. before and after are marshalled as JSON objects.
-func (s *Service) audit(ctx context.Context, tx Tx, actor Actor, orgID, action, targetType, targetID string, before, after any) error {
+func (s *Service) audit(ctx context.Context, tx Tx, actor Actor, orgID string, action AuditAction, targetType, targetID string, before, after any) error {
 	ev, err := s.auditEvent(actor, orgID, action, targetType, targetID, before, after)
 	if err != nil {
 		return err
@@ -269,13 +269,13 @@ func (s *Service) audit(ctx context.Context, tx Tx, actor Actor, orgID, action, 
 }
 
 // auditEvent builds an audit event (audit writes it; bulk imports write many at once).
-func (s *Service) auditEvent(actor Actor, orgID, action, targetType, targetID string, before, after any) (AuditEvent, error) {
+func (s *Service) auditEvent(actor Actor, orgID string, action AuditAction, targetType, targetID string, before, after any) (AuditEvent, error) {
 	ev := AuditEvent{
 		ID:         s.ids.New(),
 		OrgID:      orgID,
 		ActorID:    actor.Account.ID,
 		ActorEmail: actor.Account.Email,
-		Action:     action,
+		Action:     string(action),
 		TargetType: targetType,
 		TargetID:   targetID,
 		IP:         actor.IP,

@@ -96,7 +96,7 @@ func (s *Service) CreateSubscription(ctx context.Context, actor Actor, orgRef st
 		if err := tx.CreateSubscription(ctx, sub); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, a.org.ID, "subscription.created", "subscription", sub.ID, nil, subscriptionState(sub))
+		return s.audit(ctx, tx, actor, a.org.ID, AuditSubscriptionCreated, "subscription", sub.ID, nil, subscriptionState(sub))
 	})
 	return org, sub, err
 }
@@ -166,7 +166,7 @@ func (s *Service) UpdateSubscription(ctx context.Context, actor Actor, orgRef, i
 			}
 			return err
 		}
-		return s.audit(ctx, tx, actor, a.org.ID, "subscription.updated", "subscription", sub.ID, b, after)
+		return s.audit(ctx, tx, actor, a.org.ID, AuditSubscriptionUpdated, "subscription", sub.ID, b, after)
 	})
 	return org, sub, err
 }
@@ -220,7 +220,7 @@ func (s *Service) RenewSubscription(ctx context.Context, actor Actor, orgRef, id
 		sub.Assigned = n
 		after := subscriptionState(sub)
 		after["renewed_from"], after["seats_copied"] = old.ID, n
-		return s.audit(ctx, tx, actor, a.org.ID, "subscription.renewed", "subscription", sub.ID, nil, after)
+		return s.audit(ctx, tx, actor, a.org.ID, AuditSubscriptionRenewed, "subscription", sub.ID, nil, after)
 	})
 	return org, sub, err
 }

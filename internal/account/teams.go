@@ -41,7 +41,7 @@ func (s *Service) CreateTeam(ctx context.Context, actor Actor, orgRef, name stri
 		if err := tx.CreateTeam(ctx, t); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, a.org.ID, "team.created", "team", t.ID, nil, map[string]any{"name": name})
+		return s.audit(ctx, tx, actor, a.org.ID, AuditTeamCreated, "team", t.ID, nil, map[string]any{"name": name})
 	})
 	return t, err
 }
@@ -72,7 +72,7 @@ func (s *Service) RenameTeam(ctx context.Context, actor Actor, orgRef, id, name 
 		if err := tx.UpdateTeam(ctx, t); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, a.org.ID, "team.renamed", "team", id,
+		return s.audit(ctx, tx, actor, a.org.ID, AuditTeamRenamed, "team", id,
 			map[string]any{"name": cur.Name}, map[string]any{"name": name})
 	})
 	return t, err
@@ -89,7 +89,7 @@ func (s *Service) DeleteTeam(ctx context.Context, actor Actor, orgRef, id string
 		if err := tx.DeleteTeam(ctx, a.org.ID, id); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, a.org.ID, "team.deleted", "team", id,
+		return s.audit(ctx, tx, actor, a.org.ID, AuditTeamDeleted, "team", id,
 			map[string]any{"name": cur.Name, "members": cur.Members}, nil)
 	})
 }
