@@ -6,13 +6,6 @@ import (
 	"strings"
 )
 
-func orElse(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
 // assignableRole resolves a role id the actor may grant: it must exist in the
 // organization, be active, and hold no permission the actor lacks.
 func (s *Service) assignableRole(ctx context.Context, tx Tx, a access, field, id string) (Role, error) {

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -205,7 +206,7 @@ func (s *Service) CreateSCIMUser(ctx context.Context, actor Actor, orgRef string
 		// A new account, or one the organization manages, is an active member at once;
 		// anyone else is invited (no silent linking): an inactive user's invitation
 		// waits until the identity provider activates it.
-		offer := activeMember{email: orElse(email, fresh.Email), fresh: fresh, role: role, hold: !in.Active}
+		offer := activeMember{email: cmp.Or(email, fresh.Email), fresh: fresh, role: role, hold: !in.Active}
 		var m Member
 		switch {
 		case existing.ID == "", Manages(a.org, existing):

@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -239,11 +240,11 @@ func renderUser(u account.SCIMUser, location string, defaults bool) map[string]a
 	acct := u.Account
 	// The identity provider's names where it gave them, else the account's (which
 	// the service has redacted where the organization may not see them).
-	given, family := orElse(d.GivenName, acct.FirstName), orElse(d.FamilyName, acct.LastName)
+	given, family := cmp.Or(d.GivenName, acct.FirstName), cmp.Or(d.FamilyName, acct.LastName)
 	display, formatted := d.DisplayName, d.Formatted
 	if defaults {
 		full := strings.TrimSpace(given + " " + family)
-		display, formatted = orElse(display, full), orElse(formatted, full)
+		display, formatted = cmp.Or(display, full), cmp.Or(formatted, full)
 	}
 	r := map[string]any{
 		"schemas":  []string{userSchema},
@@ -461,11 +462,4 @@ func canonicalKey(m map[string]any, name string) string {
 // sent one when made active again).
 func scimActive(m account.Member) bool {
 	return m.State == account.MemberActive || m.State == account.MemberInvited && m.Invitation != nil
-}
-
-func orElse(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
