@@ -213,9 +213,32 @@ func (s *Service) FindImportOffer(ctx context.Context, actor Actor, orgRef strin
 	return o, err
 }
 
-// ClaimImport gives the runner owner the next import to work on, leased until now +
+// ImportJobs is the import runner's side of imports: claiming the next job, reading
+// its file, applying its rows with the uploader's permissions as they are now,
+// failing or releasing it. None of it takes an actor, so it is not on Service, whose
+// every use case acts for someone: only the runner holds one.
+type ImportJobs struct{ s *Service }
+
+// ImportJobs returns the runner's side of imports.
+func (s *Service) ImportJobs() ImportJobs { return ImportJobs{s: s} }
+
+// ImportUpload returns the file uploaded for an import of orgRef. Needs imports.run.
+func (s *Service) ImportUpload(ctx context.Context, actor Actor, orgRef, id string) (b []byte, err error) {
+	err = s.readIn(ctx, actor, orgRef, PermImportsRun, func(tx Tx, a access) error {
+		imp, err := tx.Import(ctx, a.org.ID, id)
+		if err != nil {
+			return notFound(err, "import")
+		}
+		b, err = tx.ImportFile(ctx, imp.ID)
+		return err
+	})
+	return b, err
+}
+
+// Claim gives the runner owner the next import to work on, leased until now +
 // lease; ok is false when there is none.
-func (s *Service) ClaimImport(ctx context.Context, owner string, lease time.Duration) (imp Import, ok bool, err error) {
+func (j ImportJobs) Claim(ctx context.Context, owner string, lease time.Duration) (imp Import, ok bool, err error) {
+	s := j.s
 	err = s.store.Write(ctx, func(tx Tx) error {
 		now := s.now()
 		var err error
@@ -228,8 +251,9 @@ func (s *Service) ClaimImport(ctx context.Context, owner string, lease time.Dura
 	return imp, err == nil, err
 }
 
-// ImportFile returns an import's uploaded file.
-func (s *Service) ImportFile(ctx context.Context, id string) (b []byte, err error) {
+// File returns an import's uploaded file.
+func (j ImportJobs) File(ctx context.Context, id string) (b []byte, err error) {
+	s := j.s
 	err = s.store.Read(ctx, func(tx Tx) error {
 		b, err = tx.ImportFile(ctx, id)
 		return err
@@ -237,9 +261,10 @@ func (s *Service) ImportFile(ctx context.Context, id string) (b []byte, err erro
 	return b, err
 }
 
-// FailImport stops a claimed import for good with reason (its file could not be
+// Fail stops a claimed import for good with reason (its file could not be
 // read to the end); the rows applied so far stay applied.
-func (s *Service) FailImport(ctx context.Context, imp Import, reason string) error {
+func (j ImportJobs) Fail(ctx context.Context, imp Import, reason string) error {
+	s := j.s
 	return s.store.Write(ctx, func(tx Tx) error {
 		now := s.now()
 		imp.State, imp.Error, imp.UpdatedAt, imp.FinishedAt, imp.LeaseUntil = ImportFailed, truncate(reason, 500), now, now, now
@@ -252,10 +277,11 @@ func (s *Service) FailImport(ctx context.Context, imp Import, reason string) err
 	})
 }
 
-// ReleaseImport gives up a claimed import without finishing it (the process is
+// Release gives up a claimed import without finishing it (the process is
 // stopping), so that a runner may take it over at once rather than when the lease
 // lapses. The rows applied so far stay applied.
-func (s *Service) ReleaseImport(ctx context.Context, imp Import) error {
+func (j ImportJobs) Release(ctx context.Context, imp Import) error {
+	s := j.s
 	return s.store.Write(ctx, func(tx Tx) error {
 		imp.LeaseUntil, imp.UpdatedAt = s.now(), s.now()
 		_, err := tx.UpdateImport(ctx, imp)
@@ -263,18 +289,19 @@ func (s *Service) ReleaseImport(ctx context.Context, imp Import) error {
 	})
 }
 
-// ErrLeaseLost is returned by ApplyImportRows when another runner took the import
+// ErrLeaseLost is returned by ImportJobs.ApplyRows when another runner took the import
 // over (this runner stalled past its lease): nothing of the batch was applied.
 var ErrLeaseLost = Errorf(ECONFLICT, "another runner took the import over")
 
-// ApplyImportRows applies the next rows of a claimed import — the data rows right
+// ApplyRows applies the next rows of a claimed import — the data rows right
 // after imp.Processed, in file order — in one transaction with their audit events,
 // emails, rejected rows and the new progress, and renews the lease. Each row is
 // applied with the uploader's permissions as they are now, or rejected with its
 // reasons; a rejected row leaves nothing behind. It returns the import as
 // committed. Errors: ErrLeaseLost; a store error (nothing applied).
-func (s *Service) ApplyImportRows(ctx context.Context, imp Import, rows []ImportRow, lease time.Duration) (out Import, err error) {
-	defer wrap(&err, "ApplyImportRows(%s)", imp.ID)
+func (j ImportJobs) ApplyRows(ctx context.Context, imp Import, rows []ImportRow, lease time.Duration) (out Import, err error) {
+	s := j.s
+	defer wrap(&err, "ImportJobs.ApplyRows(%s)", imp.ID)
 	err = s.store.Write(ctx, func(tx Tx) error {
 		out = imp
 		var rejected []ImportError

@@ -79,7 +79,7 @@ func (r *Runner) Run(ctx context.Context) error {
 // RunOnce claims one due import and works on it until it is done, fails, or another
 // runner takes it over; it reports whether there was one.
 func (r *Runner) RunOnce(ctx context.Context) (bool, error) {
-	imp, ok, err := r.Service.ClaimImport(ctx, r.ownerID(), orDefault(r.Lease, DefaultLease))
+	imp, ok, err := r.Service.ImportJobs().Claim(ctx, r.ownerID(), orDefault(r.Lease, DefaultLease))
 	if err != nil || !ok {
 		return false, err
 	}
@@ -91,17 +91,17 @@ func (r *Runner) process(ctx context.Context, imp account.Import) error {
 	if imp.Processed > 0 {
 		log.InfoContext(ctx, "resuming import", "processed", imp.Processed, "total", imp.Total)
 	}
-	content, err := r.Service.ImportFile(ctx, imp.ID)
+	content, err := r.Service.ImportJobs().File(ctx, imp.ID)
 	if err != nil {
 		return err
 	}
 	rd, cells, err := openStored(content)
 	if err != nil {
-		return r.Service.FailImport(ctx, imp, "the stored file cannot be read: "+err.Error())
+		return r.Service.ImportJobs().Fail(ctx, imp, "the stored file cannot be read: "+err.Error())
 	}
 	header, err := account.ParseImportHeader(cells)
 	if err != nil {
-		return r.Service.FailImport(ctx, imp, "the stored file cannot be read: "+err.Error())
+		return r.Service.ImportJobs().Fail(ctx, imp, "the stored file cannot be read: "+err.Error())
 	}
 	seen := map[string]int{} // email → the row it first appeared in
 	batchSize := orDefault(r.Batch, DefaultBatch)
@@ -111,7 +111,7 @@ func (r *Runner) process(ctx context.Context, imp account.Import) error {
 		row, err := rd.next()
 		eof := errors.Is(err, io.EOF)
 		if err != nil && !eof {
-			return r.Service.FailImport(ctx, imp, fmt.Sprintf("the file became unreadable after %d rows: %v", imp.Processed, err))
+			return r.Service.ImportJobs().Fail(ctx, imp, fmt.Sprintf("the file became unreadable after %d rows: %v", imp.Processed, err))
 		}
 		if !eof {
 			ir := header.Row(row.Number, row.Cells, problems(row))
@@ -129,13 +129,13 @@ func (r *Runner) process(ctx context.Context, imp account.Import) error {
 			batch = append(batch, ir)
 		}
 		if len(batch) == batchSize || eof && (len(batch) > 0 || imp.Processed < imp.Total) {
-			out, err := r.Service.ApplyImportRows(ctx, imp, batch, orDefault(r.Lease, DefaultLease))
+			out, err := r.Service.ImportJobs().ApplyRows(ctx, imp, batch, orDefault(r.Lease, DefaultLease))
 			if errors.Is(err, account.ErrLeaseLost) {
 				log.WarnContext(ctx, "import taken over by another runner")
 				return nil
 			}
 			if err != nil && ctx.Err() != nil { // stopping: the batch rolled back; hand the job on
-				if err := r.Service.ReleaseImport(context.WithoutCancel(ctx), imp); err != nil {
+				if err := r.Service.ImportJobs().Release(context.WithoutCancel(ctx), imp); err != nil {
 					log.WarnContext(ctx, "releasing the import", "err", err)
 				}
 				return nil
@@ -146,7 +146,7 @@ func (r *Runner) process(ctx context.Context, imp account.Import) error {
 			imp, batch = out, batch[:0]
 		}
 		if eof && imp.State == account.ImportRunning { // the file holds fewer rows than counted at upload
-			return r.Service.FailImport(ctx, imp, fmt.Sprintf("the file ended after %d of %d rows", imp.Processed, imp.Total))
+			return r.Service.ImportJobs().Fail(ctx, imp, fmt.Sprintf("the file ended after %d of %d rows", imp.Processed, imp.Total))
 		}
 		if eof || imp.State != account.ImportRunning && imp.State != account.ImportQueued {
 			if imp.State == account.ImportDone {

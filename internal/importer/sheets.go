@@ -73,7 +73,7 @@ func WriteErrorReport(ctx context.Context, w io.Writer, svc *account.Service, ac
 	}
 	err := svc.EachImportError(ctx, actor, orgRef, id, func(imp account.Import, e account.ImportError) error {
 		if out == nil {
-			header, err := fileHeader(ctx, svc, imp.ID)
+			header, err := fileHeader(ctx, svc, actor, orgRef, imp.ID)
 			if err != nil {
 				return err
 			}
@@ -106,8 +106,8 @@ func WriteErrorReport(ctx context.Context, w io.Writer, svc *account.Service, ac
 }
 
 // fileHeader is the header row of an import's file.
-func fileHeader(ctx context.Context, svc *account.Service, id string) ([]string, error) {
-	content, err := svc.ImportFile(ctx, id)
+func fileHeader(ctx context.Context, svc *account.Service, actor account.Actor, orgRef, id string) ([]string, error) {
+	content, err := svc.ImportUpload(ctx, actor, orgRef, id)
 	if err != nil {
 		return nil, err
 	}
