@@ -148,7 +148,7 @@ func (r WritersReport) Write(w io.Writer) {
 		r.Members, float64(r.Members)/secs, r.Invitations, r.SeatChanges, float64(r.SeatChanges)/secs)
 	for i, m := range r.Retries {
 		if len(m) == 0 {
-			fmt.Fprintf(w, "Server %d (%s): no store retries reported (SQLite)\n", i+1, r.Bases[i])
+			fmt.Fprintf(w, "Server %d (%s): no store retries reported\n", i+1, r.Bases[i])
 			continue
 		}
 		fmt.Fprintf(w, "Server %d (%s): transactions retried after a deadlock (40P01) %.0f, after a serialization failure (40001) %.0f\n",
@@ -190,7 +190,7 @@ func RunWriters(ctx context.Context, cfg WritersConfig) (WritersReport, error) {
 		return WritersReport{}, fmt.Errorf("no server to load")
 	}
 	for i, b := range cfg.BaseURLs {
-		cfg.BaseURLs[i] = strings.TrimRight(b, "/")
+		cfg.BaseURLs[i] = strings.TrimRight(strings.TrimSpace(b), "/")
 	}
 	cfg.Workers = cmp(cfg.Workers, 16)
 	cfg.Seats = cmp(cfg.Seats, 100_000)
