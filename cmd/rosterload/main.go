@@ -6,6 +6,15 @@
 //	roster serve --log-level warn &
 //	rosterload -base http://127.0.0.1:8080 -duration 10m
 //
+// With -mix writers it runs the writers workload instead: -workers (default 16)
+// concurrent writers of every kind into one organization (bulk invitations, adds,
+// bulk seat changes of two applications, small CSV imports waited for, SCIM users
+// added to a group), through every server of a comma-separated -base in turn, then
+// checks through the API that no seat was oversold and that the counts are exactly
+// what was written:
+//
+//	rosterload -mix writers -base http://127.0.0.1:8081,http://127.0.0.1:8082 -duration 60s
+//
 // It needs an operator's credentials (ROSTER_BOOTSTRAP_EMAIL and
 // ROSTER_BOOTSTRAP_PASSWORD, or -email and -password) and seeds an organization of
 // its own. It exits 1 when any request failed.
@@ -19,6 +28,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -40,12 +50,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet("rosterload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg soak.Config
-	fs.StringVar(&cfg.BaseURL, "base", "http://127.0.0.1:8080", "the Roster server to load")
+	mix := fs.String("mix", "soak", "the load: soak (the mixed soak) or writers (concurrent writers into one organization)")
+	fs.StringVar(&cfg.BaseURL, "base", "http://127.0.0.1:8080", "the Roster server to load; with -mix writers, several separated by commas, taken in turn")
 	fs.StringVar(&cfg.OperatorEmail, "email", getenv("ROSTER_BOOTSTRAP_EMAIL"), "an operator's email (env ROSTER_BOOTSTRAP_EMAIL)")
 	fs.StringVar(&cfg.OperatorPassword, "password", getenv("ROSTER_BOOTSTRAP_PASSWORD"), "the operator's password (env ROSTER_BOOTSTRAP_PASSWORD)")
 	fs.StringVar(&cfg.MetricsToken, "metrics-token", getenv("ROSTER_METRICS_TOKEN"), "the server's --metrics-token, if any (env ROSTER_METRICS_TOKEN)")
 	fs.DurationVar(&cfg.Duration, "duration", time.Minute, "how long the load runs, after seeding")
-	fs.IntVar(&cfg.Workers, "workers", 8, "concurrent clients")
+	fs.IntVar(&cfg.Workers, "workers", 0, "concurrent clients (default 8; with -mix writers 16)")
 	fs.IntVar(&cfg.Members, "members", 100, "members seeded; the subscription's quota is half of them")
 	fs.DurationVar(&cfg.LoginEvery, "login-every", 2500*time.Millisecond, "one login (and logout) per this, across workers")
 	fs.DurationVar(&cfg.InviteEvery, "invite-every", 250*time.Millisecond, "one invitation (and its cancellation) per this, across workers")
@@ -59,6 +70,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.Duration <= 0 {
 		return errors.New("-duration must be positive")
 	}
+	bases := strings.Split(cfg.BaseURL, ",")
+	switch *mix {
+	case "writers":
+		return runWriters(ctx, cfg, bases, stdout, stderr)
+	case "soak":
+	default:
+		return fmt.Errorf("-mix %q: want soak or writers", *mix)
+	}
+	if len(bases) != 1 {
+		return errors.New("-mix soak loads one server: give one -base")
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
 	fmt.Fprintf(stderr, "rosterload: seeding %d members on %s, then %s of load with %d workers\n",
 		cfg.Members, cfg.BaseURL, cfg.Duration, cfg.Workers)
 	rep, err := soak.Run(ctx, cfg)
@@ -68,6 +93,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	rep.Write(stdout)
 	if n := rep.TotalErrors(); n > 0 {
 		return fmt.Errorf("%d requests failed", n)
+	}
+	return nil
+}
+
+// runWriters runs the writers workload and fails on any 5xx, failed operation or
+// broken invariant.
+func runWriters(ctx context.Context, cfg soak.Config, bases []string, stdout, stderr io.Writer) error {
+	wc := soak.WritersConfig{BaseURLs: bases, OperatorEmail: cfg.OperatorEmail, OperatorPassword: cfg.OperatorPassword,
+		Duration: cfg.Duration, Workers: cfg.Workers, MetricsToken: cfg.MetricsToken}
+	if wc.Workers <= 0 {
+		wc.Workers = 16
+	}
+	fmt.Fprintf(stderr, "rosterload: seeding an organization on %s, then %s of %d writers\n", strings.Join(bases, ", "), cfg.Duration, wc.Workers)
+	rep, err := soak.RunWriters(ctx, wc)
+	if err != nil {
+		return err
+	}
+	rep.Write(stdout)
+	if n, f, b := rep.FiveXX(), rep.Failed(), rep.Broken(); n > 0 || f > 0 || len(b) > 0 {
+		return fmt.Errorf("%d answers were 5xx, %d operations failed, %d invariants broken", n, f, len(b))
 	}
 	return nil
 }

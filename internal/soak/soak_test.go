@@ -48,3 +48,30 @@ func TestTrend(t *testing.T) {
 		t.Errorf("report:\n%s", b.String())
 	}
 }
+
+// TestWritersReport: a 5xx, a failed operation, a broken invariant and a deadlock
+// retry each show in the totals that rosterload and TestWriters judge by.
+func TestWritersReport(t *testing.T) {
+	r := WritersReport{Elapsed: 10 * time.Second, Workers: 16, Bases: []string{"http://a", "http://b"},
+		Kinds: map[string]KindStats{
+			KindInvite: {Ops: 10, Requests: 10, FiveXX: 1, Errors: 1, P50: time.Millisecond},
+			KindImport: {Ops: 5, Requests: 20, Errors: 2},
+		},
+		Retries:    []map[string]float64{{"40P01": 2, "40001": 0}, {}},
+		Invariants: []Invariant{{What: "seats within the quota", OK: true}, {What: "counts agree", OK: false}},
+	}
+	if r.FiveXX() != 1 || r.Failed() != 3 || r.DeadlockRetries() != 2 {
+		t.Errorf("5xx %d, failed %d, deadlock retries %v", r.FiveXX(), r.Failed(), r.DeadlockRetries())
+	}
+	if b := r.Broken(); len(b) != 1 || b[0] != "counts agree" {
+		t.Errorf("broken = %v", b)
+	}
+	var b strings.Builder
+	r.Write(&b)
+	for _, want := range []string{"15 operations (1.5/s), 30 requests (3.0/s), 1 5xx, 3 failed",
+		"| bulk invitations | 10 | 1.0 | 10 | 1 | 1 | 1.0 ms |", "deadlock (40P01) 2", "no store retries reported", "- BROKEN: counts agree"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+}
