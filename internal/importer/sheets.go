@@ -107,7 +107,7 @@ func WriteErrorReport(ctx context.Context, w io.Writer, svc *account.Service, ac
 
 // fileHeader is the header row of an import's file.
 func fileHeader(ctx context.Context, svc *account.Service, actor account.Actor, orgRef, id string) ([]string, error) {
-	content, err := svc.ImportUpload(ctx, actor, orgRef, id)
+	content, err := svc.UploadedFile(ctx, actor, orgRef, id)
 	if err != nil {
 		return nil, err
 	}
