@@ -215,6 +215,7 @@ func (c *Console) addUserChoices(ctx context.Context, p *page, v *addUserView) e
 		return err
 	}
 	seen := map[string]bool{}
+	v.Subs = nil // the choices are read afresh (a second read after an error would list each twice)
 	for _, s := range sum.Subscriptions {
 		if s.State(p.now) != account.SubscriptionExpired && !seen[s.ApplicationKey] {
 			seen[s.ApplicationKey] = true

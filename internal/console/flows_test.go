@@ -174,7 +174,7 @@ func TestConsoleUsers(t *testing.T) {
 			t.Fatal(err) // meanwhile, elsewhere: the last seat goes
 		}
 		b.click(`#panel form[action$="/assign"] button`)
-		b.see("#panel .alert", "all 3 seats of studio are taken")
+		b.see("#panel .alert", "all 3 seats of Studio are taken")
 
 		// Details: edit, and administrator rights.
 		b.click(`#row-` + w.bob.AccountID + ` .name a`)

@@ -1256,7 +1256,7 @@ func seatRequestsPage(p *page, v *seatRequestsView) templ.Component {
 			if v.Confirm != "" {
 				for _, sr := range v.Page.Items {
 					if sr.ID == v.Confirm && sr.Status == account.SeatRequestPending {
-						templ_7745c5c3_Err = confirmBox("confirm-title", "Deny "+sr.Organization.Name+"'s request for "+plural(sr.Quantity, "seat", "seats")+" of "+sr.ApplicationKey+"? No quota changes.",
+						templ_7745c5c3_Err = confirmBox("confirm-title", "Deny "+sr.Organization.Name+"'s request for "+plural(sr.Quantity, "seat", "seats")+" of "+p.appName(sr.ApplicationKey)+"? No quota changes.",
 							"/operator/seat-requests/"+seg(sr.ID)+"/deny", "Yes, deny", "/operator/seat-requests"+v.query(v.Cursor)).Render(ctx, templ_7745c5c3_Buffer)
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
@@ -1368,9 +1368,9 @@ func seatRequestsPage(p *page, v *seatRequestsView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var70 string
-				templ_7745c5c3_Var70, templ_7745c5c3_Err = templ.JoinStringErrs(sr.ApplicationKey)
+				templ_7745c5c3_Var70, templ_7745c5c3_Err = templ.JoinStringErrs(p.appName(sr.ApplicationKey))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `operator.templ`, Line: 283, Col: 54}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `operator.templ`, Line: 283, Col: 65}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var70))
 				if templ_7745c5c3_Err != nil {

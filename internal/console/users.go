@@ -154,6 +154,20 @@ func (c *Console) usersView(ctx context.Context, p *page, f memberFilter) (*user
 	return v, err
 }
 
+// bulkActions reports whether the list offers an action on selected members, and so
+// selection checkboxes.
+func (v *usersView) bulkActions(p *page) bool {
+	return p.Can(account.PermMembersRemove) || p.Can(account.PermMembersInvite)
+}
+
+// columns is how many columns the list has.
+func (v *usersView) columns(p *page) int {
+	if v.bulkActions(p) {
+		return 7
+	}
+	return 6
+}
+
 // appName names a subscription's application.
 func (v *usersView) appName(key string) string {
 	if n := v.AppNames[key]; n != "" {

@@ -221,3 +221,19 @@ func goneTitle(prob *problem) string {
 	}
 	return "This invitation link is no longer valid"
 }
+
+// roleName names role id among roles; a predefined role by its name, and an
+// unknown custom role (one the viewer may not read) as such, never by its id.
+func roleName(roles []account.Role, id string) string {
+	for _, r := range roles {
+		if r.ID == id {
+			return r.Name
+		}
+	}
+	for _, r := range account.PredefinedRoles() {
+		if r.ID == id {
+			return r.Name
+		}
+	}
+	return "Custom role"
+}

@@ -1,0 +1,117 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"roster.dev/roster/internal/account"
+)
+
+// orgApps gives acme an application "support" named Support Desk with a
+// subscription of seats seats, in force now.
+func orgApps(t *testing.T, e *orgEnv, seats int) account.Subscription {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.svc.CreateApplication(ctx, e.op, account.ApplicationInput{Key: "support", Name: "Support Desk"}); err != nil {
+		t.Fatal(err)
+	}
+	now := e.clock.Now()
+	_, sub, err := e.svc.CreateSubscription(ctx, e.op, "acme", account.SubscriptionInput{Application: "support", Seats: &seats,
+		StartsAt: now.AddDate(0, -1, 0), EndsAt: now.AddDate(1, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sub
+}
+
+// A viewer whose custom role reads members but manages nothing sees role names,
+// not ids, and no selection checkboxes that lead nowhere; application names stand
+// where keys would; audit targets are named.
+func TestReadOnlyViewerSeesNames(t *testing.T) {
+	orgEach(t, func(t *testing.T, e *orgEnv) {
+		ctx := context.Background()
+		adaActor := e.actor("ada@acme.test")
+		sub := orgApps(t, e, 1)
+		name, perms, on := "Auditor", []string{"members.read", "audit.read"}, true
+		role, err := e.svc.CreateRole(ctx, adaActor, "acme", account.RoleInput{Name: &name, Permissions: &perms, Active: &on})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.addMember(e.op, "acme", "rob@acme.test", role.ID)
+		mel := orgMemberID(t, e, "mel@acme.test")
+		if _, _, err := e.svc.AssignSeat(ctx, adaActor, "acme", sub.ID, mel); err != nil {
+			t.Fatal(err)
+		}
+		rob := e.browser("rob@acme.test")
+
+		body := rob.page("/o/acme/users")
+		orgHas(t, body, ">Auditor<", ">Admin<", ">Member<", "Support Desk")
+		orgLacks(t, body, ">"+role.ID, ">admin<", `name="id"`, "data-select-all", "Remove selected", "Resend invitation")
+		body = rob.page("/o/acme/users/" + orgMemberID(t, e, "rob@acme.test"))
+		orgHas(t, body, "<dd>Auditor</dd>")
+		orgLacks(t, body, "<dd>"+role.ID)
+
+		// Mel's own page names the application and the role.
+		body = e.browser("mel@acme.test").page("/me")
+		orgHas(t, body, `<span class="chip">Support Desk</span>`, ">Member<")
+		orgLacks(t, body, `<span class="chip">support</span>`)
+
+		// The audit log names the member a seat went to and the role created.
+		body = rob.page("/o/acme/audit")
+		orgHas(t, body, "Fmel Lmel &lt;mel@acme.test&gt;", ">Auditor<")
+
+		// A full subscription says so by the application's name.
+		gus := e.addMember(e.op, "acme", "gus@acme.test", account.RoleMember)
+		_, _, err = e.svc.AssignSeat(ctx, adaActor, "acme", sub.ID, gus.AccountID)
+		if err == nil || !strings.Contains(account.ErrorMessage(err), "seats of Support Desk are taken") {
+			t.Errorf("assigning past the quota: %v, want it to name Support Desk", err)
+		}
+		no := false
+		_, err = e.svc.AddMember(ctx, adaActor, "acme", account.AddMemberInput{Email: "new@acme.test", Role: "member",
+			Applications: []string{"support"}, SendInvite: &no, Password: orgPassword, FirstName: "N", LastName: "N"})
+		if err == nil || !strings.Contains(account.ErrorMessage(err), "no seat of Support Desk is left") {
+			t.Errorf("adding with a seat past the quota: %v, want it to name Support Desk", err)
+		}
+	})
+}
+
+// After a validation error the Add user form lists each application once.
+func TestAddUserErrorKeepsChoices(t *testing.T) {
+	orgEach(t, func(t *testing.T, e *orgEnv) {
+		orgApps(t, e, 5)
+		ada := e.browser("ada@acme.test")
+		body := ada.refused("/o/acme/users/new", url.Values{"step": {"details"}, "email": {"newbie@acme.test"},
+			"first_name": {"New"}, "last_name": {"Bie"}, "phone": {"not a phone"}, "role": {"member"},
+			"application": {"support"}}, http.StatusUnprocessableEntity)
+		if n := strings.Count(body, `name="application" value="support"`); n != 1 {
+			t.Errorf("the form lists Support Desk %d times after an error, want once\n%s", n, orgMain(body))
+		}
+		orgHas(t, body, `name="application" value="support" checked`)
+	})
+}
+
+// A member who cannot add or invite people or import is refused the screens
+// when opening them, not after filling them in.
+func TestScreensOfferedOnlyToWhoCanUseThem(t *testing.T) {
+	orgEach(t, func(t *testing.T, e *orgEnv) {
+		mel := e.browser("mel@acme.test")
+		for _, path := range []string{"/o/acme/users/new", "/o/acme/invite", "/o/acme/import"} {
+			r := mel.get(path)
+			if r.Status != http.StatusForbidden {
+				t.Errorf("a member opens %s: %d, want 403", path, r.Status)
+			}
+			orgLacks(t, r.Body, `<form method="post" action="`+path+`"`)
+			orgHas(t, r.Body, "does not allow this")
+		}
+		ada := e.browser("ada@acme.test")
+		for _, path := range []string{"/o/acme/users/new", "/o/acme/invite", "/o/acme/import"} {
+			ada.page(path)
+		}
+	})
+}
+
+var _ = time.Second
