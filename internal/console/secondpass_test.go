@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -115,3 +116,60 @@ func TestScreensOfferedOnlyToWhoCanUseThem(t *testing.T) {
 }
 
 var _ = time.Second
+
+// Filtered lists say exactly how many match, with thousands separated.
+func TestUserCountsExact(t *testing.T) {
+	orgEach(t, func(t *testing.T, e *orgEnv) {
+		for i := range 52 {
+			e.addMember(e.op, "acme", "p"+strconv.Itoa(100+i)+"@acme.test", account.RoleMember)
+		}
+		ada := e.browser("ada@acme.test")
+		body := ada.page("/o/acme/users?q=acme.test")
+		orgHas(t, body, "54 users match", "Next page")
+		orgLacks(t, body, "More than")
+		body = ada.page("/o/acme/users?state=active")
+		orgHas(t, body, "54 users match")
+		body = ada.page("/o/acme/users")
+		orgHas(t, body, `<span class="muted" id="list-count">54 users</span>`)
+	})
+}
+
+// The import page pages its rejected rows and says the error report holds them
+// all, rather than stopping at the first hundred.
+func TestImportRejectedRowsPaged(t *testing.T) {
+	orgEach(t, func(t *testing.T, e *orgEnv) {
+		ctx := context.Background()
+		adaActor := e.actor("ada@acme.test")
+		imp, err := e.svc.StartImport(ctx, adaActor, "acme", account.ImportUpload{FileName: "people.csv", Format: "csv",
+			Content: []byte("email\n"), Total: 250})
+		if err != nil {
+			t.Fatal(err)
+		}
+		claimed, ok, err := e.svc.ClaimImport(ctx, "test", time.Minute)
+		if err != nil || !ok {
+			t.Fatalf("claim: %v %v", ok, err)
+		}
+		rows := make([]account.ImportRow, 250)
+		for i := range rows {
+			rows[i] = account.ImportRow{Row: i + 2, Values: []string{"bad"},
+				Problems: []account.FieldError{{Field: "email", Message: "is not a valid email address"}}}
+		}
+		if _, err := e.svc.ApplyImportRows(ctx, claimed, rows, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		ada := e.browser("ada@acme.test")
+		base := "/o/acme/import/" + imp.ID
+		body := ada.page(base)
+		orgHas(t, body, "Showing file rows 2 to 101 of 250 rejected rows; every one of them is in the error report.",
+			`href="`+base+`?after=101"`, "<td data-label=\"Row\">101</td>")
+		orgLacks(t, body, "<td data-label=\"Row\">102</td>")
+		body = ada.page(base + "?after=101")
+		orgHas(t, body, "Showing file rows 102 to 201 of 250", `href="`+base+`?after=201"`, "First rejected rows")
+		body = ada.page(base + "?after=201")
+		orgHas(t, body, "Showing file rows 202 to 251 of 250", "<td data-label=\"Row\">251</td>")
+		orgLacks(t, body, "Next rejected rows")
+		if r := ada.get(base + "?after=-3"); r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("a negative page = %d, want 422", r.Status)
+		}
+	})
+}

@@ -71,26 +71,19 @@ func (f memberFilter) memberQuery() account.MemberQuery {
 		Cursor: f.Cursor, Limit: 50}
 }
 
-// listQuery is the screen's query: it spares the count where the header has it
-// already (no filter) and where counting costs most (a search, a team), and says
-// "more than a page" instead.
+// listQuery is the screen's query: it spares the count only where the header has
+// it already (no filter); every filtered list says exactly how many match.
 func (f memberFilter) listQuery() account.MemberQuery {
 	q := f.memberQuery()
-	q.NoTotal = f.Q != "" || f.Team != "" || f.query(false) == ""
+	q.NoTotal = f.query(false) == ""
 	return q
 }
 
 // matches is how many members the list holds, as the screen says it.
 func (v *usersView) matches() string {
 	n := v.Page.Total
-	switch {
-	case n >= 0:
-	case v.Filter.query(false) == "":
+	if n < 0 {
 		n = v.Summary.Members.Total
-	case v.Page.NextCursor != "":
-		return "More than " + itoa(len(v.Page.Items)) + " users match"
-	default:
-		n = len(v.Page.Items)
 	}
 	if v.Filter.query(false) == "" {
 		return plural(n, "user", "users")
@@ -351,5 +344,5 @@ func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
-	return itoa(n) + " " + many
+	return num(n) + " " + many
 }
