@@ -1,9 +1,9 @@
 package console
 
 import (
-	"strconv"
 	"bytes"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"roster.dev/roster/internal/account"
