@@ -173,3 +173,63 @@ func TestImportRejectedRowsPaged(t *testing.T) {
 		}
 	})
 }
+
+// Every error is a sentence about a field the person sees, next to it, and all of
+// them at once: no API field names, no indexes, no "account:" prefixes.
+func TestErrorsAreSentences(t *testing.T) {
+	orgEach(t, func(t *testing.T, e *orgEnv) {
+		ctx := context.Background()
+		if _, err := e.svc.CreateApplication(ctx, e.op, account.ApplicationInput{Key: "studio", Name: "Studio"}); err != nil {
+			t.Fatal(err)
+		}
+		op := e.browser(opEmail)
+		body := op.refused("/o/acme/subscriptions", url.Values{"application": {"studio"}, "seats": {"2"},
+			"starts_at": {"2027-03-01"}, "ends_at": {"2027-01-01"}}, http.StatusUnprocessableEntity)
+		orgHas(t, body, "End date must be after the start date.")
+		orgLacks(t, body, "after starts_at", "Ends on must")
+
+		body = op.refused("/operator/organizations", url.Values{"name": {"Acme again"}, "slug": {"acme"}, "kind": {"organization"}}, http.StatusConflict)
+		orgHas(t, body, "Slug is already taken.")
+		orgLacks(t, body, "from the name if empty already", "organization: slug")
+
+		ada := e.browser("ada@acme.test")
+		body = ada.page("/o/acme/invite")
+		r0 := ada.post("/o/acme/invite", url.Values{"emails": {"ann@acme.test, bob@acme.test, nope"}, "role": {"member"}})
+		orgHas(t, r0.Body, "nope:", "The address is not a valid email address")
+		orgLacks(t, r0.Body, "emails[", "Email 3")
+
+		// The panel: every error at once, each on its field and in the summary.
+		mel := orgMemberID(t, e, "mel@acme.test")
+		e.addMember(e.op, "acme", "kim@acme.test", account.RoleMember)
+		kim := orgMemberID(t, e, "kim@acme.test")
+		if _, err := e.svc.UpdateMember(ctx, e.actor("ada@acme.test"), "acme", kim, account.UpdateMemberInput{Username: ptr("kim")}); err != nil {
+			t.Fatal(err)
+		}
+		r := ada.post("/o/acme/users/"+mel+"/edit", url.Values{"first_name": {"Mel"}, "last_name": {"Lee"},
+			"phone": {"call me"}, "username": {"kim"}, "role": {"member"}})
+		if r.Status < 400 {
+			t.Fatalf("a bad phone was saved: %d", r.Status)
+		}
+		orgLacks(t, r.Body, "account: ", "phone: ")
+		if n := strings.Count(r.Body, "Phone number "); n != 2 { // the summary and the field
+			t.Errorf("the phone error shows %d times, want twice (summary and field)\n%s", n, orgMain(r.Body))
+		}
+		orgHas(t, r.Body, `id="e-phone"`)
+
+		// A taken username alone: a sentence, no "account:".
+		r = ada.post("/o/acme/users/"+mel+"/edit", url.Values{"first_name": {"Mel"}, "last_name": {"Lee"},
+			"phone": {""}, "username": {"kim"}, "role": {"member"}})
+		orgHas(t, r.Body, "Username is already taken.", `id="e-username"`)
+		orgLacks(t, r.Body, "account: username")
+
+		// A required field does not say it is optional.
+		body = ada.refused("/o/acme/users/new", url.Values{"step": {"details"}, "email": {"new@acme.test"},
+			"first_name": {""}, "last_name": {""}, "role": {"member"}}, http.StatusUnprocessableEntity)
+		orgHas(t, body, "First name is required")
+		if i := strings.Index(body, `for="f-first_name"`); i < 0 || strings.Contains(body[i:i+120], "(optional)") {
+			t.Errorf("first name says (optional) beside its 'is required'\n%s", orgMain(body))
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }

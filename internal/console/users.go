@@ -217,9 +217,8 @@ func (c *Console) inlineUpdate(w http.ResponseWriter, r *http.Request, p *page, 
 		return
 	}
 	v.RowErrors[id] = prob.Message
-	for _, m := range prob.Fields {
-		v.RowErrors[id] = strings.TrimSpace(v.RowErrors[id] + " " + m)
-		break
+	if len(prob.Order) > 0 {
+		v.RowErrors[id] = strings.Join(prob.sentences(), " ")
 	}
 	c.render(w, r, prob.Status, usersPage(p, v))
 }

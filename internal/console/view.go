@@ -3,7 +3,6 @@ package console
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io/fs"
 	"net/url"
 	"strconv"
@@ -184,18 +183,6 @@ func parseQuery(u string) url.Values {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// errorText is a domain error as one sentence: its message and its first field's.
-func errorText(err error) string {
-	var e *account.Error
-	if !errors.As(err, &e) {
-		return account.ErrorMessage(err)
-	}
-	if len(e.Fields) > 0 && e.Code == account.EINVALID {
-		return e.Fields[0].Field + " " + e.Fields[0].Message
-	}
-	return e.Message
-}
 
 func importStateText(imp account.Import) string {
 	switch imp.State {
