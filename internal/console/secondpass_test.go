@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/storetest"
 )
 
 // orgApps gives acme an application "support" named Support Desk with a
@@ -115,7 +117,6 @@ func TestScreensOfferedOnlyToWhoCanUseThem(t *testing.T) {
 	})
 }
 
-var _ = time.Second
 
 // Filtered lists say exactly how many match, with thousands separated.
 func TestUserCountsExact(t *testing.T) {
@@ -233,3 +234,60 @@ func TestErrorsAreSentences(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Resending invitations in bulk asks first, naming who gets one; nothing is sent
+// until the confirmation.
+func TestBulkResendConfirms(t *testing.T) {
+	orgEach(t, func(t *testing.T, e *orgEnv) {
+		ctx := context.Background()
+		yes := true
+		fay, err := e.svc.AddMember(ctx, e.actor("ada@acme.test"), "acme", account.AddMemberInput{Email: "fay@acme.test",
+			FirstName: "Fay", LastName: "Field", SendInvite: &yes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := e.invitationToken("fay@acme.test")
+		ada := e.browser("ada@acme.test")
+		mel := orgMemberID(t, e, "mel@acme.test")
+		form := url.Values{"action": {"resend"}, "id": {fay.AccountID, mel}, "back": {"/o/acme/users"}}
+		body := ada.page("/o/acme/users") // the list offers the action
+		orgHas(t, body, `value="resend"`)
+		r := ada.post("/o/acme/users/bulk", form)
+		if r.Status != http.StatusOK {
+			t.Fatalf("bulk resend = %d, want the confirmation page", r.Status)
+		}
+		orgHas(t, r.Body, "Send 1 new invitation?", "fay@acme.test", "1 selected user has no pending invitation", `value="resend-confirmed"`)
+		if got := e.invitationToken("fay@acme.test"); got != first {
+			t.Fatal("an invitation was sent before the confirmation")
+		}
+		form.Set("action", "resend-confirmed")
+		body = ada.submit("/o/acme/users/bulk", form, "/o/acme/users")
+		orgHas(t, body, "1 user sent a new invitation.")
+		if got := e.invitationToken("fay@acme.test"); got == first {
+			t.Error("no new invitation after the confirmation")
+		}
+	})
+}
+
+// An operator with nothing set up yet sees what to do first, not an empty table.
+func TestOperatorFirstSteps(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newOpEnv(t, db)
+		op := e.login(opEmail, opPass)
+		res := op.get("/operator")
+		wantIn(t, res, "Set up your first customer", `href="/operator/applications">Register an application`, "Create an organization")
+		if strings.Contains(res.Body, "0</strong> listed") || strings.Contains(res.Body, "No partner or organization matches") {
+			t.Errorf("the empty operator page shows an empty list:\n%s", res.Body)
+		}
+		if _, err := e.svc.CreateApplication(context.Background(), e.op, account.ApplicationInput{Key: "studio", Name: "Studio"}); err != nil {
+			t.Fatal(err)
+		}
+		wantIn(t, op.get("/operator"), "Applications registered: 1 application")
+		op.wantRedirect(op.post("/operator/organizations", url.Values{"name": {"Acme"}, "kind": {"organization"}}), "/operator?q=acme")
+		res = op.get("/operator")
+		if strings.Contains(res.Body, "Set up your first customer") {
+			t.Error("the first steps stay once an organization exists")
+		}
+		wantIn(t, op.get("/operator?q=zzz"), "clear the search")
+	})
+}

@@ -258,6 +258,17 @@ func (c *Console) bulk(w http.ResponseWriter, r *http.Request, p *page) {
 		}
 		c.redirect(w, r, back(p, r), summarize(len(results), failures(results, func(x account.RemoveResult) error { return x.Err }), "removed"))
 	case "resend":
+		members := make([]account.Member, 0, len(ids))
+		for _, id := range ids {
+			m, err := c.svc.FindMember(ctx, p.Actor, p.Org().ID, id)
+			if err != nil {
+				c.fail(w, r, p, err)
+				return
+			}
+			members = append(members, m)
+		}
+		c.render(w, r, http.StatusOK, confirmBulkResend(p, members, back(p, r)))
+	case "resend-confirmed":
 		var invIDs []string
 		skipped := 0
 		for _, id := range ids {
@@ -344,4 +355,22 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return num(n) + " " + many
+}
+
+// invitedCount is how many of members have a pending invitation.
+func invitedCount(members []account.Member) int {
+	n := 0
+	for _, m := range members {
+		if m.Invitation != nil {
+			n++
+		}
+	}
+	return n
+}
+
+func pluralVerb(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
 }
