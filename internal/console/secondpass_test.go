@@ -117,7 +117,6 @@ func TestScreensOfferedOnlyToWhoCanUseThem(t *testing.T) {
 	})
 }
 
-
 // Filtered lists say exactly how many match, with thousands separated.
 func TestUserCountsExact(t *testing.T) {
 	orgEach(t, func(t *testing.T, e *orgEnv) {
