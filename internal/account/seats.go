@@ -137,8 +137,16 @@ func (s *Service) unassign(ctx context.Context, tx Tx, actor Actor, sc *seatScop
 		return &Error{Code: ENOTFOUND, Message: "the account holds no seat of this subscription",
 			Fields: []FieldError{{Field: field, Message: "holds no seat of this subscription"}}}
 	}
-	if err := s.seatNotice(ctx, tx, actor, sc, accountID, NoticeSeatUnassigned); err != nil {
+	// A seat of an entry that another entry of the application renews is no loss of
+	// access: the member still holds the renewal's seat, and hears nothing.
+	keeps, err := s.keepsAccess(ctx, tx, sc, accountID)
+	if err != nil {
 		return err
+	}
+	if !keeps {
+		if err := s.seatNotice(ctx, tx, actor, sc, accountID, NoticeSeatUnassigned); err != nil {
+			return err
+		}
 	}
 	return s.audit(ctx, tx, actor, sc.org.ID, "seat.unassigned", "account", accountID,
 		map[string]any{"subscription": sub.ID, "application": sub.ApplicationKey}, nil)
@@ -259,4 +267,21 @@ func appName(ctx context.Context, tx Tx, key string) string {
 		return a.Name
 	}
 	return key
+}
+
+// keepsAccess reports whether accountID still holds a seat of the scope's
+// application in the scope's organization under another subscription in force
+// now: the access an unassigned seat gave goes on.
+func (s *Service) keepsAccess(ctx context.Context, tx Tx, sc *seatScope, accountID string) (bool, error) {
+	held, err := tx.SeatsOfAccount(ctx, accountID, sc.sub.ApplicationID)
+	if err != nil {
+		return false, err
+	}
+	now := s.now()
+	for _, h := range held {
+		if h.Organization.ID == sc.org.ID && h.Subscription.ID != sc.sub.ID && h.Subscription.State(now) == SubscriptionActive {
+			return true, nil
+		}
+	}
+	return false, nil
 }

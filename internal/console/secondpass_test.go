@@ -290,3 +290,74 @@ func TestOperatorFirstSteps(t *testing.T) {
 		wantIn(t, op.get("/operator?q=zzz"), "clear the search")
 	})
 }
+
+// A holder of an entry and its renewal has one chip of the application, and
+// losing the old entry's seat is no "access has ended" email while the renewal's
+// seat still grants it. An invited person without names shows their email once.
+func TestRenewalHoldersAndInvitees(t *testing.T) {
+	orgEach(t, func(t *testing.T, e *orgEnv) {
+		ctx := context.Background()
+		adaActor := e.actor("ada@acme.test")
+		old := orgApps(t, e, 3)
+		mel := orgMemberID(t, e, "mel@acme.test")
+		if _, _, err := e.svc.AssignSeat(ctx, adaActor, "acme", old.ID, mel); err != nil {
+			t.Fatal(err)
+		}
+		seats, now := 3, e.clock.Now()
+		_, renewal, err := e.svc.RenewSubscription(ctx, e.op, "acme", old.ID, account.SubscriptionInput{Seats: &seats,
+			StartsAt: now.AddDate(0, 0, -1), EndsAt: now.AddDate(2, 0, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := e.svc.Invite(ctx, adaActor, "acme", account.InviteInput{Emails: []string{"ivy@elsewhere.test"}, Role: "member"}); err != nil || res[0].Err != nil {
+			t.Fatalf("invite: %v %+v", err, res)
+		}
+		ivy := struct{ AccountID string }{orgMemberID(t, e, "ivy@elsewhere.test")}
+		ada := e.browser("ada@acme.test")
+		body := ada.page("/o/acme/users")
+		row := func(id string) string {
+			i := strings.Index(body, `id="row-`+id+`"`)
+			if i < 0 {
+				t.Fatalf("no row %s", id)
+			}
+			return body[i : i+strings.Index(body[i:], "</tr>")]
+		}
+		if n := strings.Count(row(mel), `<span class="chip">Support Desk</span>`); n != 1 {
+			t.Errorf("mel holds both entries and shows %d Support Desk chips, want 1", n)
+		}
+		if n := strings.Count(row(ivy.AccountID), ">ivy@elsewhere.test<"); n != 1 {
+			t.Errorf("the invitee's row shows their email %d times, want once:\n%s", n, row(ivy.AccountID))
+		}
+		panel := ada.page("/o/acme/users/" + ivy.AccountID)
+		head := panel[strings.Index(panel, `id="panel"`):strings.Index(panel, `id="licenses-title"`)]
+		if strings.Count(head, "ivy@elsewhere.test") != 1 {
+			t.Errorf("the invitee's panel repeats their email:\n%s", head)
+		}
+
+		ended := func() int {
+			msgs, err := e.db.FindEmails(ctx, "", 500)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, m := range msgs {
+				if m.To == "mel@acme.test" && strings.Contains(m.Subject, "has ended") {
+					n++
+				}
+			}
+			return n
+		}
+		if err := e.svc.UnassignSeat(ctx, adaActor, "acme", old.ID, mel); err != nil {
+			t.Fatal(err)
+		}
+		if n := ended(); n != 0 {
+			t.Errorf("unassigning the old entry while the renewal grants access: %d 'has ended' emails, want none", n)
+		}
+		if err := e.svc.UnassignSeat(ctx, adaActor, "acme", renewal.ID, mel); err != nil {
+			t.Fatal(err)
+		}
+		if n := ended(); n != 1 {
+			t.Errorf("unassigning the last seat: %d 'has ended' emails, want 1", n)
+		}
+	})
+}

@@ -242,3 +242,15 @@ func num(n int) string {
 	}
 	return b.String()
 }
+
+// seatApps are the applications of seats, each once: a member holding the seats of
+// an entry and of its renewal has one application, not two.
+func seatApps(seats []account.MemberSeat) []string {
+	var out []string
+	for _, s := range seats {
+		if !contains(out, s.ApplicationKey) {
+			out = append(out, s.ApplicationKey)
+		}
+	}
+	return out
+}
