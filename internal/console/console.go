@@ -182,6 +182,11 @@ func (c *Console) problemOf(ctx context.Context, err error) *problem {
 		p.Message = "Something went wrong on our side; the request id " + hp.RequestID + " identifies it in the server's log."
 	}
 	for _, f := range hp.Errors {
+		if hp.Code() == account.EQUOTAEXCEEDED { // the message names the application; the field ("no seat left") does not
+			name, _ := formField(f.Field)
+			p.setField(name, sentenceEnd(p.Message))
+			continue
+		}
 		p.addField(f.Field, f.Message)
 	}
 	// A message that only restates its fields ("account: username is already

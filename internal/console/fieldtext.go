@@ -141,6 +141,18 @@ func (p *problem) addField(field, msg string) {
 	p.Order = append(p.Order, name)
 }
 
+// summary are the field errors the banner lists under its message: all of them,
+// but for one that only repeats the message.
+func (p *problem) summary() []string {
+	var out []string
+	for _, s := range p.sentences() {
+		if !strings.EqualFold(s, sentenceEnd(p.Message)) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // sentences are the problem's field errors, in the order the domain gave them.
 func (p *problem) sentences() []string {
 	if p == nil {
@@ -159,6 +171,9 @@ func errorText(err error) string {
 	e, ok := err.(*account.Error)
 	if !ok || len(e.Fields) == 0 {
 		return sentenceEnd(account.ErrorMessage(err))
+	}
+	if e.Code == account.EQUOTAEXCEEDED { // its message names the application; its field, a position
+		return sentenceEnd(e.Message)
 	}
 	p := &problem{Fields: map[string]string{}}
 	for _, f := range e.Fields {
