@@ -58,6 +58,11 @@ func TestReadOnlyViewerSeesNames(t *testing.T) {
 		orgHas(t, body, "<dd>Auditor</dd>")
 		orgLacks(t, body, "<dd>"+role.ID)
 
+		// Rob's own page and the switcher name his custom role.
+		body = rob.page("/me")
+		orgHas(t, body, `<td data-label="Role">Auditor</td>`)
+		orgLacks(t, body, ">"+role.ID+"<", "Custom role")
+
 		// Mel's own page names the application and the role.
 		body = e.browser("mel@acme.test").page("/me")
 		orgHas(t, body, `<span class="chip">Support Desk</span>`, ">Member<")

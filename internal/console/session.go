@@ -38,6 +38,9 @@ type page struct {
 	storeErr error
 	// apps names the applications by key, for every place a key would otherwise show.
 	apps map[string]string
+	// roles are the custom roles of the signed-in account's memberships that it may
+	// read, to name them in the switcher and on /me.
+	roles []account.Role
 }
 
 // appName is the name of the application with key (the key if it is unknown).
@@ -207,6 +210,15 @@ func (c *Console) authed(title string, h handler) http.HandlerFunc {
 		p.apps = make(map[string]string, len(apps))
 		for _, a := range apps {
 			p.apps[a.Key] = a.Name
+		}
+		// A custom role of one's own is named where one may read it (members.read).
+		for _, m := range ms {
+			if roleName(nil, m.RoleID) != customRole {
+				continue
+			}
+			if role, err := c.svc.FindRole(r.Context(), p.Actor, m.Organization.ID, m.RoleID); err == nil {
+				p.roles = append(p.roles, role)
+			}
 		}
 		h(w, r, p)
 	}

@@ -222,8 +222,11 @@ func roleName(roles []account.Role, id string) string {
 			return r.Name
 		}
 	}
-	return "Custom role"
+	return customRole
 }
+
+// customRole names a custom role the viewer may not read.
+const customRole = "Custom role"
 
 // num writes a count for people to read, thousands separated: 20,008.
 func num(n int) string {
