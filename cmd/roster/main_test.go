@@ -168,6 +168,26 @@ func TestServeSetupLink(t *testing.T) {
 			res.Body.Close()
 		}
 	}
+	// The page has the console's look; a well-formed link never issued opens no form.
+	if !strings.Contains(string(page), ":focus-visible{outline:3px solid") || !strings.Contains(string(page), `class="card"`) {
+		t.Error("the setup page is not styled as the console")
+	}
+	tok := strings.TrimPrefix(link, base+"/setup/")
+	other := tok[:len(tok)-1] + map[bool]string{true: "B", false: "A"}[strings.HasSuffix(tok, "A")]
+	wantGone := func(u, why string) {
+		t.Helper()
+		res, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode == 200 || !strings.Contains(string(b), "This setup link is used or unknown") ||
+			!strings.Contains(string(b), why) || strings.Contains(string(b), "<form") {
+			t.Errorf("GET %s = %d, want the used-or-unknown page saying %q, without a form:\n%s", u, res.StatusCode, why, b)
+		}
+	}
+	wantGone(base+"/setup/"+other, "was never issued")
 	form := url.Values{"email": {"boss@roster.test"}, "first_name": {"Bo"}, "password": {"correct horse battery"}}
 	res, err = http.PostForm(link, form)
 	if err != nil || res.StatusCode != 200 {
@@ -178,6 +198,7 @@ func TestServeSetupLink(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("login as the new operator = %d", status)
 	}
+	wantGone(link, "Roster is set up already")
 	token := strings.TrimPrefix(link, base+"/setup/")
 	status, body := postJSON(t, base+"/api/v1/setup", "", map[string]any{"token": token, "email": "again@roster.test", "password": "correct horse battery"})
 	if status != 400 || body["type"] != "https://roster.dev/problems/invalid-token" {

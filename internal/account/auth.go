@@ -286,6 +286,33 @@ type SetupInput struct {
 	Token, Email, FirstName, LastName, Password string
 }
 
+// CheckSetup tells whether a setup link can still be used, so that its page shows
+// the form only then. Errors: EINVALIDTOKEN (unknown, used or expired token),
+// ECONFLICT (an operator exists already: Roster is set up).
+func (s *Service) CheckSetup(ctx context.Context, token string) (err error) {
+	defer wrap(&err, "CheckSetup")
+	if !WellFormedToken(setupPrefix, token) {
+		return Errorf(EINVALIDTOKEN, "the setup link is unknown, used or expired")
+	}
+	return s.store.Read(ctx, func(tx Tx) error {
+		n, err := tx.CountOperators(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return Errorf(ECONFLICT, "Roster is set up already: its operator logs in to the console")
+		}
+		ok, err := tx.SetupTokenLive(ctx, TokenHash(token), s.now())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return Errorf(EINVALIDTOKEN, "the setup link is unknown, used or expired")
+		}
+		return nil
+	})
+}
+
 // CompleteSetup consumes a one-time setup token and creates the first operator.
 // Errors: EINVALIDTOKEN (unknown, used or expired token), ECONFLICT (an operator
 // exists already), EINVALID.

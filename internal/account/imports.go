@@ -92,6 +92,43 @@ func (s *Service) FindImport(ctx context.Context, actor Actor, orgRef, id string
 	return imp, errs, err
 }
 
+// ImportErrorPage is a page of an import's rejected rows: every error of each row
+// on it, and NextRow, the last row shown when more follow (0 on the last page).
+type ImportErrorPage struct {
+	Errors  []ImportError
+	NextRow int
+}
+
+// FindImportErrors pages an import's rejected rows after row afterRow, at most
+// limit errors a page; a row's errors are never split over two pages. Needs
+// imports.run.
+func (s *Service) FindImportErrors(ctx context.Context, actor Actor, orgRef, id string, afterRow, limit int) (p ImportErrorPage, err error) {
+	defer wrap(&err, "FindImportErrors(%s)", orgRef)
+	if afterRow < 0 {
+		return p, Invalid("after", "must be a row number")
+	}
+	limit = min(max(limit, 1), 1000)
+	err = s.readIn(ctx, actor, orgRef, PermImportsRun, func(tx Tx, a access) error {
+		imp, err := tx.Import(ctx, a.org.ID, id)
+		if err != nil {
+			return notFound(err, "import")
+		}
+		errs, err := tx.ImportErrors(ctx, imp.ID, afterRow, limit+1)
+		if err != nil || len(errs) <= limit {
+			p.Errors = errs
+			return err
+		}
+		next := errs[limit].Row
+		errs = errs[:limit]
+		for len(errs) > 1 && errs[len(errs)-1].Row == next { // the next page starts with that row, whole
+			errs = errs[:len(errs)-1]
+		}
+		p.Errors, p.NextRow = errs, errs[len(errs)-1].Row
+		return nil
+	})
+	return p, err
+}
+
 // ImportQuery pages FindImports.
 type ImportQuery struct {
 	Cursor string

@@ -67,13 +67,19 @@ func (s *Service) assign(ctx context.Context, tx Tx, actor Actor, sc *seatScope,
 	if sub.State(s.now()) == SubscriptionExpired {
 		return Errorf(ECONFLICT, "the subscription ended on %s; assign seats of its renewal", sub.EndsAt.Format("2006-01-02"))
 	}
+	// The name is read first: after a refused seat PostgreSQL's transaction reads
+	// nothing more, and a full quota is told by the application's name.
+	name, nerr := sc.applicationName(ctx, tx)
+	if nerr != nil {
+		return nerr
+	}
 	added, err := tx.AssignSeat(ctx, sc.org.ID, sub.ID, accountID, s.now())
 	switch ErrorCode(err) {
 	case ENOTFOUND:
 		return &Error{Code: ENOTFOUND, Message: "only members of the organization can hold a seat",
 			Fields: []FieldError{{Field: field, Message: "is not a member of this organization"}}}
 	case EQUOTAEXCEEDED:
-		return &Error{Code: EQUOTAEXCEEDED, Message: "all " + itoa(sub.Seats) + " seats of " + sub.ApplicationKey + " are taken; request more seats",
+		return &Error{Code: EQUOTAEXCEEDED, Message: "all " + itoa(sub.Seats) + " seats of " + name + " are taken; request more seats",
 			Fields: []FieldError{{Field: field, Message: "no seat left"}}}
 	}
 	if err != nil || !added {
@@ -131,8 +137,16 @@ func (s *Service) unassign(ctx context.Context, tx Tx, actor Actor, sc *seatScop
 		return &Error{Code: ENOTFOUND, Message: "the account holds no seat of this subscription",
 			Fields: []FieldError{{Field: field, Message: "holds no seat of this subscription"}}}
 	}
-	if err := s.seatNotice(ctx, tx, actor, sc, accountID, NoticeSeatUnassigned); err != nil {
+	// A seat of an entry that another entry of the application renews is no loss of
+	// access: the member still holds the renewal's seat, and hears nothing.
+	keeps, err := s.keepsAccess(ctx, tx, sc, accountID)
+	if err != nil {
 		return err
+	}
+	if !keeps {
+		if err := s.seatNotice(ctx, tx, actor, sc, accountID, NoticeSeatUnassigned); err != nil {
+			return err
+		}
 	}
 	return s.audit(ctx, tx, actor, sc.org.ID, AuditSeatUnassigned, "account", accountID,
 		map[string]any{"subscription": sub.ID, "application": sub.ApplicationKey}, nil)
@@ -237,11 +251,37 @@ func (s *Service) seatsForApplications(ctx context.Context, tx Tx, orgID string,
 		case !active:
 			v.Add(fieldIndex("applications", i), "the organization's subscription of "+quote(key)+" is not active")
 		case best == nil:
-			return nil, &Error{Code: EQUOTAEXCEEDED, Message: "no seat of " + key + " is left; request more seats",
+			return nil, &Error{Code: EQUOTAEXCEEDED, Message: "no seat of " + appName(ctx, tx, key) + " is left; request more seats",
 				Fields: []FieldError{{Field: fieldIndex("applications", i), Message: "no seat left"}}}
 		default:
 			out = append(out, *best)
 		}
 	}
 	return out, v.Err()
+}
+
+// appName is the name of the application with key, for a message a person reads;
+// the key itself if the application cannot be read.
+func appName(ctx context.Context, tx Tx, key string) string {
+	if a, err := tx.Application(ctx, key); err == nil && a.Name != "" {
+		return a.Name
+	}
+	return key
+}
+
+// keepsAccess reports whether accountID still holds a seat of the scope's
+// application in the scope's organization under another subscription in force
+// now: the access an unassigned seat gave goes on.
+func (s *Service) keepsAccess(ctx context.Context, tx Tx, sc *seatScope, accountID string) (bool, error) {
+	held, err := tx.SeatsOfAccount(ctx, accountID, sc.sub.ApplicationID)
+	if err != nil {
+		return false, err
+	}
+	now := s.now()
+	for _, h := range held {
+		if h.Organization.ID == sc.org.ID && h.Subscription.ID != sc.sub.ID && h.Subscription.State(now) == SubscriptionActive {
+			return true, nil
+		}
+	}
+	return false, nil
 }

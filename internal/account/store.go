@@ -147,6 +147,8 @@ type SetupTx interface {
 	CreateSetupToken(ctx context.Context, hash []byte, expiresAt time.Time) error
 	// ConsumeSetupToken deletes the token and reports whether it existed unexpired.
 	ConsumeSetupToken(ctx context.Context, hash []byte, now time.Time) (bool, error)
+	// SetupTokenLive reports whether the token exists unexpired, without using it.
+	SetupTokenLive(ctx context.Context, hash []byte, now time.Time) (bool, error)
 }
 
 // ApplicationTx holds the queries of applications and their API keys.

@@ -99,7 +99,7 @@ func (c *Console) addUser(w http.ResponseWriter, r *http.Request, p *page) {
 func (c *Console) addUserProblem(w http.ResponseWriter, r *http.Request, p *page, v *addUserView, err error) {
 	v.Problem = c.problemOf(r.Context(), err)
 	if v.Problem.Status == http.StatusConflict && account.ErrorCode(err) == account.EDUPLICATEEMAIL {
-		v.Problem.Fields["email"] = "is already a member of this organization"
+		v.Problem.setField("email", "This person is already a member of "+p.Org().Name+".")
 		v.Step = "email"
 	}
 	if v.Step == "details" {
@@ -155,11 +155,14 @@ func (c *Console) addToPartner(w http.ResponseWriter, r *http.Request, p *page, 
 		}
 	}
 	if len(done) == 0 && len(failed) == 0 {
-		failed = append(failed, "choose a role in at least one organization or in the partner")
+		v.Problem = &problem{Status: http.StatusUnprocessableEntity, Fields: map[string]string{},
+			Message: "Choose a role in at least one of the organizations, or in " + p.Org().Name + " itself: nobody was added."}
+		c.render(w, r, v.Problem.Status, addUserPage(p, v))
+		return
 	}
 	if len(failed) > 0 {
 		v.Problem = &problem{Status: http.StatusUnprocessableEntity, Fields: map[string]string{},
-			Message: "Not added to " + strings.Join(failed, "; ") + "."}
+			Message: "Not added to " + strings.Join(failed, " Not added to ")}
 		if len(done) > 0 {
 			v.Problem.Message = "Added to " + strings.Join(done, ", ") + ". " + v.Problem.Message
 		}
@@ -215,6 +218,7 @@ func (c *Console) addUserChoices(ctx context.Context, p *page, v *addUserView) e
 		return err
 	}
 	seen := map[string]bool{}
+	v.Subs = nil // the choices are read afresh (a second read after an error would list each twice)
 	for _, s := range sum.Subscriptions {
 		if s.State(p.now) != account.SubscriptionExpired && !seen[s.ApplicationKey] {
 			seen[s.ApplicationKey] = true

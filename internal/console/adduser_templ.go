@@ -985,9 +985,9 @@ func invitePage(p *page, v *inviteView) templ.Component {
 							return templ_7745c5c3_Err
 						}
 						var templ_7745c5c3_Var44 string
-						templ_7745c5c3_Var44, templ_7745c5c3_Err = templ.JoinStringErrs(errorText(res.Err))
+						templ_7745c5c3_Var44, templ_7745c5c3_Err = templ.JoinStringErrs(resultText(res.Err))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `adduser.templ`, Line: 171, Col: 81}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `adduser.templ`, Line: 171, Col: 82}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var44))
 						if templ_7745c5c3_Err != nil {

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -18,6 +19,9 @@ import (
 type auditView struct {
 	Cursor string
 	Page   account.Page[account.AuditEvent]
+	// Names name the events' targets where the viewer may read them: an account by
+	// its name and email, a role or team by its name.
+	Names map[string]string
 }
 
 // audit renders the Audit log screen; ?cursor= pages.
@@ -29,7 +33,62 @@ func (c *Console) audit(w http.ResponseWriter, r *http.Request, p *page) {
 		c.fail(w, r, p, err)
 		return
 	}
+	v.Names = c.auditTargetNames(r.Context(), p, v.Page.Items)
 	c.render(w, r, http.StatusOK, auditPage(p, v))
+}
+
+// auditTargetNames names the targets of events: members (and, for an operator, any
+// account), roles and teams the viewer may read. A target it may not read, or one
+// deleted since, keeps the name its event recorded, if any (auditTarget).
+func (c *Console) auditTargetNames(ctx context.Context, p *page, events []account.AuditEvent) map[string]string {
+	names := map[string]string{p.Org().ID: p.Org().Name}
+	if p.Can(account.PermMembersRead) {
+		if roles, err := c.svc.FindRoles(ctx, p.Actor, p.Org().ID); err == nil {
+			for _, r := range roles {
+				names[r.ID] = r.Name
+			}
+		}
+		if teams, err := c.svc.FindTeams(ctx, p.Actor, p.Org().ID); err == nil {
+			for _, t := range teams {
+				names[t.ID] = t.Name
+			}
+		}
+	}
+	for _, e := range events {
+		if e.TargetType != "account" || e.TargetID == "" || names[e.TargetID] != "" || !p.Can(account.PermMembersRead) {
+			continue
+		}
+		if m, err := c.svc.FindMember(ctx, p.Actor, p.Org().ID, e.TargetID); err == nil {
+			names[e.TargetID] = accountLabel(m.Account)
+		}
+	}
+	return names
+}
+
+// accountLabel is a person as a list shows them: name and email, or the email
+// alone when they have no name.
+func accountLabel(a account.Account) string {
+	if n := account.DisplayName(a); n != a.Email && a.Email != "" {
+		return n + " <" + a.Email + ">"
+	}
+	return a.Email
+}
+
+// auditTarget names an event's target: from names, else from the event's own
+// record (an email or a name it kept), else nothing.
+func auditTarget(v *auditView, e account.AuditEvent) string {
+	if n := v.Names[e.TargetID]; n != "" {
+		return n
+	}
+	for _, obj := range []map[string]json.RawMessage{auditObject(e.After), auditObject(e.Before)} {
+		for _, k := range []string{"email", "name", "slug"} {
+			var s string
+			if raw, ok := obj[k]; ok && json.Unmarshal(raw, &s) == nil && s != "" {
+				return s
+			}
+		}
+	}
+	return ""
 }
 
 func auditPageURL(p *page, cursor string) string {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -151,10 +152,16 @@ func (c *Console) redirect(w http.ResponseWriter, r *http.Request, url, flash st
 type problem struct {
 	Status  int
 	Message string
-	Fields  map[string]string
+	// Fields are the form fields' errors, each as sentences (addField), by the
+	// form field's name; Order lists them as the domain gave them.
+	Fields map[string]string
+	Order  []string
 	// RetryAfter, in seconds, is the Retry-After the API would send (0: none).
 	RetryAfter int
 }
+
+// takenMessage is the store's and the domain's answer to a unique name taken.
+var takenMessage = regexp.MustCompile(`^[a-z ]+: [a-z_]+ is already taken`)
 
 func (p *problem) field(name string) string {
 	if p == nil {
@@ -175,11 +182,16 @@ func (c *Console) problemOf(ctx context.Context, err error) *problem {
 		p.Message = "Something went wrong on our side; the request id " + hp.RequestID + " identifies it in the server's log."
 	}
 	for _, f := range hp.Errors {
-		if _, dup := p.Fields[f.Field]; !dup {
-			p.Fields[f.Field] = f.Message
+		if hp.Code() == account.EQUOTAEXCEEDED { // the message names the application; the field ("no seat left") does not
+			name, _ := formField(f.Field)
+			p.setField(name, sentenceEnd(p.Message))
+			continue
 		}
+		p.addField(f.Field, f.Message)
 	}
-	if len(p.Fields) > 0 && hp.Code() == account.EINVALID {
+	// A message that only restates its fields ("account: username is already
+	// taken") gives way to the fields' own sentences.
+	if len(p.Fields) > 0 && (hp.Code() == account.EINVALID || takenMessage.MatchString(p.Message)) {
 		p.Message = "Please correct the fields marked below."
 	}
 	return p

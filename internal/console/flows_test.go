@@ -174,7 +174,7 @@ func TestConsoleUsers(t *testing.T) {
 			t.Fatal(err) // meanwhile, elsewhere: the last seat goes
 		}
 		b.click(`#panel form[action$="/assign"] button`)
-		b.see("#panel .alert", "all 3 seats of studio are taken")
+		b.see("#panel .alert", "all 3 seats of Studio are taken")
 
 		// Details: edit, and administrator rights.
 		b.click(`#row-` + w.bob.AccountID + ` .name a`)
@@ -214,6 +214,8 @@ func TestConsoleUsers(t *testing.T) {
 		b.open("/o/acme/users")
 		b.click(`#row-` + fay.AccountID + ` input[name=id]`)
 		b.click(`#bulk button[value=resend]`)
+		b.see("#confirm-title", "Send 1 new invitation?")
+		b.click(`button[value=resend-confirmed]`)
 		b.see(".flash", "1 user sent a new invitation")
 		if _, err := s.svc.PreviewInvitation(ctx, strings.TrimPrefix(s.link(first, "/invitations/"), "/invitations/")); err == nil {
 			t.Fatal("the first invitation link still works after a resend")

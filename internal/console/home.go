@@ -90,7 +90,7 @@ func (c *Console) joinRequest(w http.ResponseWriter, r *http.Request, p *page) {
 	if err != nil {
 		prob := c.problemOf(ctx, err)
 		if prob.Status == http.StatusNotFound {
-			prob.Fields["organization"] = "does not name an organization"
+			prob.setField("organization", "No organization has this short name; check it with the organization.")
 		}
 		c.render(w, r, prob.Status, mePage(p, org, msg, prob, profileOf(p.Actor.Account), nil))
 		return

@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"roster.dev/roster/internal/account"
@@ -59,15 +60,48 @@ func (c *Console) upload(w http.ResponseWriter, r *http.Request, p *page) {
 	c.redirect(w, r, p.base()+"/import/"+seg(imp.ID), "Your file is uploaded; its rows are applied in the background.")
 }
 
+// importErrorsPage is how many rejected rows' errors the import page lists at once.
+const importErrorsPage = 100
+
+// importErrorsView is the page of rejected rows shown, after row After.
+type importErrorsView struct {
+	After int
+	Page  account.ImportErrorPage
+}
+
+// summary says which rejected rows the page shows, of how many.
+func (v *importErrorsView) summary(imp account.Import) string {
+	if len(v.Page.Errors) == 0 {
+		return ""
+	}
+	first, last := v.Page.Errors[0].Row, v.Page.Errors[len(v.Page.Errors)-1].Row
+	if v.After == 0 && v.Page.NextRow == 0 {
+		return "All " + plural(imp.Failed, "rejected row", "rejected rows") + " are listed below and in the error report."
+	}
+	return "Showing file rows " + num(first) + " to " + num(last) + " of " + plural(imp.Failed, "rejected row", "rejected rows") +
+		"; every one of them is in the error report."
+}
+
 // importProgress shows one import; while it runs the page refreshes its progress
 // section every second.
 func (c *Console) importProgress(w http.ResponseWriter, r *http.Request, p *page) {
-	imp, errs, err := c.svc.FindImport(r.Context(), p.Actor, p.Org().ID, r.PathValue("id"), 100)
+	ctx := r.Context()
+	imp, _, err := c.svc.FindImport(ctx, p.Actor, p.Org().ID, r.PathValue("id"), 1)
 	if err != nil {
 		c.fail(w, r, p, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, importPage(p, imp, errs))
+	v := &importErrorsView{}
+	if a := r.URL.Query().Get("after"); a != "" {
+		if v.After, err = strconv.Atoi(a); err != nil {
+			v.After = -1
+		}
+	}
+	if v.Page, err = c.svc.FindImportErrors(ctx, p.Actor, p.Org().ID, imp.ID, v.After, importErrorsPage); err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, importPage(p, imp, v))
 }
 
 func (c *Console) importTemplate(w http.ResponseWriter, r *http.Request, p *page) {

@@ -330,7 +330,7 @@ func (c *Console) decideSeatRequest(w http.ResponseWriter, r *http.Request, p *p
 		}
 		var sr account.SeatRequest
 		sr, err = c.svc.ApproveSeatRequest(ctx, p.Actor, id, seats)
-		done = "Approved: " + plural(sr.ApprovedSeats, "seat", "seats") + " added to " + sr.Organization.Name + "'s " + sr.ApplicationKey + " quota."
+		done = "Approved: " + plural(sr.ApprovedSeats, "seat", "seats") + " added to " + sr.Organization.Name + "'s " + p.appName(sr.ApplicationKey) + " quota."
 	case "deny":
 		var sr account.SeatRequest
 		sr, err = c.svc.DenySeatRequest(ctx, p.Actor, id)

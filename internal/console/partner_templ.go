@@ -326,7 +326,7 @@ func partnerPage(p *page, v *partnerView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = field(createProb(v.Creating, v.Problem), "slug", "Slug, from the name if empty", "text", v.New.Slug, "off", false).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = field(createProb(v.Creating, v.Problem), "slug", "Slug (made from the name if left empty)", "text", v.New.Slug, "off", false).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -1,6 +1,10 @@
 package console
 
-import "net/http"
+import (
+	"net/http"
+
+	"roster.dev/roster/internal/account"
+)
 
 // routes is the console's whole surface, one line per page or action.
 func (c *Console) routes() {
@@ -36,11 +40,11 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /o/{org}/users", c.inOrg("Users", "users", c.users))
 	m.HandleFunc("POST /o/{org}/users/bulk", c.inOrg("Users", "users", c.bulk))
 	m.HandleFunc("GET /o/{org}/users/{account}", c.inOrg("Users", "users", c.member))
-	m.HandleFunc("GET /o/{org}/users/new", c.inOrg("Add user", "users", c.addUserForm))
+	m.HandleFunc("GET /o/{org}/users/new", c.inOrg("Add user", "users", c.needs(account.PermMembersInvite, c.addUserForm)))
 	m.HandleFunc("POST /o/{org}/users/new", c.inOrg("Add user", "users", c.addUser))
 	m.HandleFunc("GET /o/{org}/users/export.xlsx", c.inOrg("Export", "users", c.export("xlsx")))
 	m.HandleFunc("GET /o/{org}/users/export.csv", c.inOrg("Export", "users", c.export("csv")))
-	m.HandleFunc("GET /o/{org}/invite", c.inOrg("Invite users", "users", c.inviteForm))
+	m.HandleFunc("GET /o/{org}/invite", c.inOrg("Invite users", "users", c.needs(account.PermMembersInvite, c.inviteForm)))
 	m.HandleFunc("POST /o/{org}/invite", c.inOrg("Invite users", "users", c.invite))
 	m.HandleFunc("POST /o/{org}/users/{account}/role", c.inOrg("Users", "users", c.setRole))
 	m.HandleFunc("POST /o/{org}/users/{account}/teams", c.inOrg("Users", "users", c.setTeams))
@@ -48,7 +52,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /o/{org}/users/{account}/{action}", c.inOrg("Users", "users", c.memberAction))
 
 	// Import and its reports.
-	m.HandleFunc("GET /o/{org}/import", c.inOrg("Import users", "import", c.imports))
+	m.HandleFunc("GET /o/{org}/import", c.inOrg("Import users", "import", c.needs(account.PermImportsRun, c.imports)))
 	m.HandleFunc("POST /o/{org}/import", c.inOrg("Import users", "import", c.upload))
 	m.HandleFunc("GET /o/{org}/import/template.xlsx", c.inOrg("Import users", "import", c.importTemplate))
 	m.HandleFunc("GET /o/{org}/import/{id}", c.inOrg("Import", "import", c.importProgress))

@@ -36,6 +36,19 @@ type page struct {
 	now         time.Time // the console's clock when the request came
 	// storeErr is why the session could not be looked up: the store is unavailable.
 	storeErr error
+	// apps names the applications by key, for every place a key would otherwise show.
+	apps map[string]string
+	// roles are the custom roles of the signed-in account's memberships that it may
+	// read, to name them in the switcher and on /me.
+	roles []account.Role
+}
+
+// appName is the name of the application with key (the key if it is unknown).
+func (p *page) appName(key string) string {
+	if n := p.apps[key]; n != "" {
+		return n
+	}
+	return key
 }
 
 // Org is the organization in scope.
@@ -189,6 +202,24 @@ func (c *Console) authed(title string, h handler) http.HandlerFunc {
 			return
 		}
 		p.Memberships = ms
+		apps, err := c.svc.FindApplications(r.Context(), p.Actor)
+		if err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
+		p.apps = make(map[string]string, len(apps))
+		for _, a := range apps {
+			p.apps[a.Key] = a.Name
+		}
+		// A custom role of one's own is named where one may read it (members.read).
+		for _, m := range ms {
+			if roleName(nil, m.RoleID) != customRole {
+				continue
+			}
+			if role, err := c.svc.FindRole(r.Context(), p.Actor, m.Organization.ID, m.RoleID); err == nil {
+				p.roles = append(p.roles, role)
+			}
+		}
 		h(w, r, p)
 	}
 }
@@ -206,6 +237,20 @@ func (c *Console) inOrg(title, section string, h handler) http.HandlerFunc {
 		p.Access, p.Section = &acc, section
 		h(w, r, p)
 	})
+}
+
+// needs serves h only to an account that holds perm in the organization in scope:
+// a screen whose one purpose is an action the account cannot take is refused when
+// it is opened, not after it was filled in.
+func (c *Console) needs(perm account.Permission, h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, p *page) {
+		if !p.Can(perm) {
+			c.fail(w, r, p, &account.Error{Code: account.EFORBIDDEN,
+				Message: "your role in " + p.Org().Name + " does not allow this; ask one of its administrators"})
+			return
+		}
+		h(w, r, p)
+	}
 }
 
 func (c *Console) memberships(ctx context.Context, actor account.Actor) ([]account.AccountMembership, error) {

@@ -71,26 +71,19 @@ func (f memberFilter) memberQuery() account.MemberQuery {
 		Cursor: f.Cursor, Limit: 50}
 }
 
-// listQuery is the screen's query: it spares the count where the header has it
-// already (no filter) and where counting costs most (a search, a team), and says
-// "more than a page" instead.
+// listQuery is the screen's query: it spares the count only where the header has
+// it already (no filter); every filtered list says exactly how many match.
 func (f memberFilter) listQuery() account.MemberQuery {
 	q := f.memberQuery()
-	q.NoTotal = f.Q != "" || f.Team != "" || f.query(false) == ""
+	q.NoTotal = f.query(false) == ""
 	return q
 }
 
 // matches is how many members the list holds, as the screen says it.
 func (v *usersView) matches() string {
 	n := v.Page.Total
-	switch {
-	case n >= 0:
-	case v.Filter.query(false) == "":
+	if n < 0 {
 		n = v.Summary.Members.Total
-	case v.Page.NextCursor != "":
-		return "More than " + itoa(len(v.Page.Items)) + " users match"
-	default:
-		n = len(v.Page.Items)
 	}
 	if v.Filter.query(false) == "" {
 		return plural(n, "user", "users")
@@ -154,6 +147,20 @@ func (c *Console) usersView(ctx context.Context, p *page, f memberFilter) (*user
 	return v, err
 }
 
+// bulkActions reports whether the list offers an action on selected members, and so
+// selection checkboxes.
+func (v *usersView) bulkActions(p *page) bool {
+	return p.Can(account.PermMembersRemove) || p.Can(account.PermMembersInvite)
+}
+
+// columns is how many columns the list has.
+func (v *usersView) columns(p *page) int {
+	if v.bulkActions(p) {
+		return 7
+	}
+	return 6
+}
+
 // appName names a subscription's application.
 func (v *usersView) appName(key string) string {
 	if n := v.AppNames[key]; n != "" {
@@ -210,9 +217,8 @@ func (c *Console) inlineUpdate(w http.ResponseWriter, r *http.Request, p *page, 
 		return
 	}
 	v.RowErrors[id] = prob.Message
-	for _, m := range prob.Fields {
-		v.RowErrors[id] = strings.TrimSpace(v.RowErrors[id] + " " + m)
-		break
+	if len(prob.Order) > 0 {
+		v.RowErrors[id] = strings.Join(prob.sentences(), " ")
 	}
 	c.render(w, r, prob.Status, usersPage(p, v))
 }
@@ -252,6 +258,17 @@ func (c *Console) bulk(w http.ResponseWriter, r *http.Request, p *page) {
 		}
 		c.redirect(w, r, back(p, r), summarize(len(results), failures(results, func(x account.RemoveResult) error { return x.Err }), "removed"))
 	case "resend":
+		members := make([]account.Member, 0, len(ids))
+		for _, id := range ids {
+			m, err := c.svc.FindMember(ctx, p.Actor, p.Org().ID, id)
+			if err != nil {
+				c.fail(w, r, p, err)
+				return
+			}
+			members = append(members, m)
+		}
+		c.render(w, r, http.StatusOK, confirmBulkResend(p, members, back(p, r)))
+	case "resend-confirmed":
 		var invIDs []string
 		skipped := 0
 		for _, id := range ids {
@@ -337,5 +354,23 @@ func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
-	return itoa(n) + " " + many
+	return num(n) + " " + many
+}
+
+// invitedCount is how many of members have a pending invitation.
+func invitedCount(members []account.Member) int {
+	n := 0
+	for _, m := range members {
+		if m.Invitation != nil {
+			n++
+		}
+	}
+	return n
+}
+
+func pluralVerb(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
 }

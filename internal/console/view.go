@@ -3,7 +3,6 @@ package console
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io/fs"
 	"net/url"
 	"strconv"
@@ -185,18 +184,6 @@ func parseQuery(u string) url.Values {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// errorText is a domain error as one sentence: its message and its first field's.
-func errorText(err error) string {
-	var e *account.Error
-	if !errors.As(err, &e) {
-		return account.ErrorMessage(err)
-	}
-	if len(e.Fields) > 0 && e.Code == account.EINVALID {
-		return e.Fields[0].Field + " " + e.Fields[0].Message
-	}
-	return e.Message
-}
-
 func importStateText(imp account.Import) string {
 	switch imp.State {
 	case account.ImportQueued:
@@ -220,4 +207,53 @@ func goneTitle(prob *problem) string {
 		return "This invitation was cancelled"
 	}
 	return "This invitation link is no longer valid"
+}
+
+// roleName names role id among roles; a predefined role by its name, and an
+// unknown custom role (one the viewer may not read) as such, never by its id.
+func roleName(roles []account.Role, id string) string {
+	for _, r := range roles {
+		if r.ID == id {
+			return r.Name
+		}
+	}
+	for _, r := range account.PredefinedRoles() {
+		if r.ID == id {
+			return r.Name
+		}
+	}
+	return customRole
+}
+
+// customRole names a custom role the viewer may not read.
+const customRole = "Custom role"
+
+// num writes a count for people to read, thousands separated: 20,008.
+func num(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// seatApps are the applications of seats, each once: a member holding the seats of
+// an entry and of its renewal has one application, not two.
+func seatApps(seats []account.MemberSeat) []string {
+	var out []string
+	for _, s := range seats {
+		if !contains(out, s.ApplicationKey) {
+			out = append(out, s.ApplicationKey)
+		}
+	}
+	return out
 }

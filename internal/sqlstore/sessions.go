@@ -76,6 +76,14 @@ func (t *tx) CreateSetupToken(ctx context.Context, hash []byte, expiresAt time.T
 	return translate(err, "setup token")
 }
 
+// SetupTokenLive reports whether the token exists unexpired at now.
+func (t *tx) SetupTokenLive(ctx context.Context, hash []byte, now time.Time) (bool, error) {
+	var n int
+	err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2`,
+		hash, ts(now)).Scan(&n)
+	return n > 0, err
+}
+
 // ConsumeSetupToken deletes the token and reports whether it existed unexpired at now;
 // the one DELETE makes concurrent consumers of one token see it once. Expired tokens
 // are purged on the way.

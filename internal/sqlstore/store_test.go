@@ -1129,8 +1129,23 @@ func TestSetupTokens(t *testing.T) {
 			}
 			return nil
 		})
+		live := func(hash string, now time.Time) bool {
+			var ok bool
+			write(t, db, func(tx account.Tx) (err error) {
+				ok, err = tx.SetupTokenLive(ctx, []byte(hash), now)
+				return err
+			})
+			return ok
+		}
+		if !live("a", t0) || live("a", t0.Add(2*time.Hour)) || live("zz", t0) {
+			t.Errorf("SetupTokenLive: fresh a = %v, expired a = %v, unknown = %v; want true, false, false",
+				live("a", t0), live("a", t0.Add(2*time.Hour)), live("zz", t0))
+		}
 		if !consume("a", t0) {
 			t.Errorf("a fresh token was refused")
+		}
+		if live("a", t0) {
+			t.Errorf("a used token is live")
 		}
 		if consume("a", t0) {
 			t.Errorf("a token was consumed twice")
