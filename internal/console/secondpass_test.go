@@ -150,7 +150,7 @@ func TestImportRejectedRowsPaged(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		claimed, ok, err := e.svc.ClaimImport(ctx, "test", time.Minute)
+		claimed, ok, err := e.svc.ImportJobs().Claim(ctx, "test", time.Minute)
 		if err != nil || !ok {
 			t.Fatalf("claim: %v %v", ok, err)
 		}
@@ -159,7 +159,7 @@ func TestImportRejectedRowsPaged(t *testing.T) {
 			rows[i] = account.ImportRow{Row: i + 2, Values: []string{"bad"},
 				Problems: []account.FieldError{{Field: "email", Message: "is not a valid email address"}}}
 		}
-		if _, err := e.svc.ApplyImportRows(ctx, claimed, rows, time.Minute); err != nil {
+		if _, err := e.svc.ImportJobs().ApplyRows(ctx, claimed, rows, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		ada := e.browser("ada@acme.test")
