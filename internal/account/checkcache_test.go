@@ -11,6 +11,7 @@ import (
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
+	"roster.dev/roster/internal/testwait"
 )
 
 type testClock struct {
@@ -88,7 +89,7 @@ func TestCheckFromMemory(t *testing.T) {
 			done := make(chan struct{})
 			go func() { defer close(done); dbs[0].RunCacheLease(leaseCtx) }()
 			t.Cleanup(func() { stop(); <-done })
-			waitFor(t, func() bool { _, ok := dbs[0].CacheEpoch(); return ok })
+			testwait.For(t, 10*time.Second, "the cache lease taken", func() bool { _, ok := dbs[0].CacheEpoch(); return ok })
 
 			check := func(want string) {
 				t.Helper()
@@ -144,16 +145,5 @@ func TestCheckFromMemory(t *testing.T) {
 				t.Fatalf("a revoked key authenticates: %v", err)
 			}
 		})
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met after 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -17,9 +17,25 @@ import (
 	"roster.dev/roster/internal/outbox"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
+	"roster.dev/roster/internal/testwait"
 )
 
 var _ outbox.Store = (*sqlstore.DB)(nil)
+
+// countingStore counts the claims made through it, and those that found nothing due.
+type countingStore struct {
+	outbox.Store
+	calls, empty atomic.Int32
+}
+
+func (s *countingStore) ClaimEmails(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration) ([]account.OutboxMessage, error) {
+	ms, err := s.Store.ClaimEmails(ctx, owner, now, limit, lease)
+	if err == nil && len(ms) == 0 {
+		s.empty.Add(1)
+	}
+	s.calls.Add(1)
+	return ms, err
+}
 
 var ctx = context.Background()
 
@@ -358,25 +374,25 @@ func TestDefaultBackoff(t *testing.T) {
 }
 
 // TestWakeOnCommit: with the store's OnEmail wired to Wake, a committed email is
-// delivered at once, not at the next poll (an hour away here).
+// delivered at once, not at the next poll (an hour away here): the worker has
+// found the outbox empty before the email is committed, so only the wake-up can
+// make it look again.
 func TestWakeOnCommit(t *testing.T) {
 	db := storetest.Open(t, sqlstore.SQLite)
 	srv := smtptest.Start(t)
 	w := newWorker(t, db, srv, &clock{t: time.Now()})
-	w.Now, w.PollEvery = nil, time.Hour
+	claims := &countingStore{Store: db}
+	w.Store, w.Now, w.PollEvery = claims, nil, time.Hour
 	db.OnEmail(w.Wake)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = w.Run(runCtx) }()
 	defer func() { cancel(); <-done }()
-	time.Sleep(50 * time.Millisecond) // Run has found the outbox empty and waits
+	testwait.For(t, 20*time.Second, "the worker has found the outbox empty", func() bool { return claims.empty.Load() == 1 })
 	enqueue(t, db, time.Now(), "ada@acme.example")
-	deadline := time.Now().Add(20 * time.Second)
-	for len(srv.Received()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the committed email was not delivered: the worker was not woken")
-		}
-		time.Sleep(10 * time.Millisecond)
+	testwait.For(t, 20*time.Second, "the committed email delivered (the worker woken)", func() bool { return len(srv.Received()) == 1 })
+	if n := claims.calls.Load(); n != 2 {
+		t.Errorf("the worker claimed %d times, want 2: the empty poll and the one woken", n)
 	}
 	w.Wake()
 	w.Wake() // never blocks, even with a wake-up pending

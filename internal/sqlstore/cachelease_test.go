@@ -2,12 +2,14 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
+	"roster.dev/roster/internal/testwait"
 )
 
 // TestCacheLease: a process holding the cache lease raises its epoch on its own
@@ -139,7 +141,14 @@ func TestCacheLeaseWaitsForWrites(t *testing.T) {
 			nextDone := make(chan struct{})
 			go func() { defer close(nextDone); next.RunCacheLease(nextCtx) }()
 			t.Cleanup(func() { stopNext(); <-nextDone })
-			time.Sleep(2 * time.Second) // past the first lease's end, and the next one's first tries
+			// The next process tries to take the lease, and waits for the write.
+			testwait.For(t, 10*time.Second, "the next process waiting to take the lease", func() bool {
+				waiting, err := sqlstore.WaitingForLease(context.Background(), first, next)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return waiting
+			})
 			if _, ok := next.CacheEpoch(); ok {
 				t.Fatal("another process took the lease while the holder's write was in flight")
 			}
@@ -161,16 +170,10 @@ func leaseWrite(t *testing.T, db *sqlstore.DB, fn func(account.Tx) error) {
 
 func waitLease(t *testing.T, db *sqlstore.DB, want bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, ok := db.CacheEpoch(); ok == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the cache lease held = %v after 10s, want %v", !want, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.For(t, 10*time.Second, fmt.Sprintf("the cache lease held = %v", want), func() bool {
+		_, ok := db.CacheEpoch()
+		return ok == want
+	})
 }
 
 // TestChangesChecks: which statements raise the cache epoch.
