@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"roster.dev/roster/internal/testwait"
+	"roster.dev/roster/internal/testtime"
 )
 
 // TestCheck: the entitlement check answers each reason of API.md, and a change is
@@ -37,7 +37,7 @@ func TestCheck(t *testing.T) {
 		check("no-seat")
 		e.must(200, e.op, "PUT", seat, nil)
 		check("ok")
-		testwait.For(t, 10*time.Second, "the cache lease taken", func() bool { _, ok := e.db.CacheEpoch(); return ok })
+		testtime.WaitFor(t, 10*time.Second, "the cache lease taken", func() bool { _, ok := e.db.CacheEpoch(); return ok })
 		hits, _ := e.svc.CheckCacheStats()
 		check("ok")
 		check("ok")

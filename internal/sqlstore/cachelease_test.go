@@ -9,7 +9,7 @@ import (
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
-	"roster.dev/roster/internal/testwait"
+	"roster.dev/roster/internal/testtime"
 )
 
 // TestCacheLease: a process holding the cache lease raises its epoch on its own
@@ -142,7 +142,7 @@ func TestCacheLeaseWaitsForWrites(t *testing.T) {
 			go func() { defer close(nextDone); next.RunCacheLease(nextCtx) }()
 			t.Cleanup(func() { stopNext(); <-nextDone })
 			// The next process tries to take the lease, and waits for the write.
-			testwait.For(t, 10*time.Second, "the next process waiting to take the lease", func() bool {
+			testtime.WaitFor(t, 10*time.Second, "the next process waiting to take the lease", func() bool {
 				waiting, err := sqlstore.WaitingForLease(context.Background(), first, next)
 				if err != nil {
 					t.Fatal(err)
@@ -170,7 +170,7 @@ func leaseWrite(t *testing.T, db *sqlstore.DB, fn func(account.Tx) error) {
 
 func waitLease(t *testing.T, db *sqlstore.DB, want bool) {
 	t.Helper()
-	testwait.For(t, 10*time.Second, fmt.Sprintf("the cache lease held = %v", want), func() bool {
+	testtime.WaitFor(t, 10*time.Second, fmt.Sprintf("the cache lease held = %v", want), func() bool {
 		_, ok := db.CacheEpoch()
 		return ok == want
 	})

@@ -15,7 +15,7 @@ import (
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
-	"roster.dev/roster/internal/testwait"
+	"roster.dev/roster/internal/testtime"
 )
 
 // t0 has microseconds, the precision both engines keep, and a zone other than UTC.
@@ -389,7 +389,7 @@ func TestLockOrganizationSerialisesWriters(t *testing.T) {
 				return err
 			}
 			close(locked)
-			testwait.For(t, 10*time.Second, "the second writer waiting for the lock", func() bool {
+			testtime.WaitFor(t, 10*time.Second, "the second writer waiting for the lock", func() bool {
 				n, err := sqlstore.WaitingWriters(ctx, db)
 				return err == nil && n > waiting0
 			})
