@@ -17,10 +17,10 @@ import (
 // the lease before that write commits, so the holder stops trusting it before the
 // writer returns; and the lease is taken again only after a quiet time.
 func TestCacheLease(t *testing.T) {
-	sqlstore.SetLeaseQuiet(t, 300*time.Millisecond)
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			dbs := storetest.OpenShared(t, engine, 2)
+			sqlstore.SetLeaseQuiet(300*time.Millisecond, dbs...)
 			holder, other := dbs[0], dbs[1]
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
@@ -110,10 +110,10 @@ func TestCacheLease(t *testing.T) {
 // flight, not even one that the previous holder began while it trusted its lease
 // (it did not read the row, and the new holder could not see its changes yet).
 func TestCacheLeaseWaitsForWrites(t *testing.T) {
-	sqlstore.SetLeaseQuiet(t, 0)
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			dbs := storetest.OpenShared(t, engine, 2)
+			sqlstore.SetLeaseQuiet(0, dbs...)
 			first, next := dbs[0], dbs[1]
 			firstCtx, stopFirst := context.WithCancel(context.Background())
 			firstDone := make(chan struct{})

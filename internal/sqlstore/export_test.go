@@ -10,12 +10,12 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
-// SetLeaseQuiet shortens the time after a revocation in which the cache lease is
-// not taken again, until the test ends.
-func SetLeaseQuiet(t interface{ Cleanup(func()) }, d time.Duration) {
-	old := leaseQuiet
-	leaseQuiet = d
-	t.Cleanup(func() { leaseQuiet = old })
+// SetLeaseQuiet shortens the time after a revocation in which the dbs do not take
+// the cache lease again. Call it before their RunCacheLease starts.
+func SetLeaseQuiet(d time.Duration, dbs ...*DB) {
+	for _, db := range dbs {
+		db.leaseQuiet = d
+	}
 }
 
 // WaitingForLease reports whether db is in the middle of taking the cache lease,
