@@ -160,6 +160,9 @@ func (c client) must(want int, method, path string, body any) map[string]any {
 // seats of a 100-seat subscription, and checks that a change made through one is
 // what the other's entitlement check answers at once.
 func TestTwoProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two Roster processes under load for seconds: skipped by -short (go test ./... runs it)")
+	}
 	if os.Getenv(storetest.PostgresURLEnv) == "" {
 		t.Skipf("set %s to run Roster processes on PostgreSQL", storetest.PostgresURLEnv)
 	}
@@ -252,6 +255,9 @@ func TestTwoProcesses(t *testing.T) {
 // email must arrive exactly once, every change must be what both processes answer
 // at once, and no request may fail with a 5xx or hang.
 func TestTwoProcessesMixedLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two Roster processes under 12 s of mixed load: skipped by -short (go test ./... runs it)")
+	}
 	if os.Getenv(storetest.PostgresURLEnv) == "" {
 		t.Skipf("set %s to run Roster processes on PostgreSQL", storetest.PostgresURLEnv)
 	}

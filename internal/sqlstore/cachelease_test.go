@@ -17,6 +17,7 @@ import (
 // the lease before that write commits, so the holder stops trusting it before the
 // writer returns; and the lease is taken again only after a quiet time.
 func TestCacheLease(t *testing.T) {
+	t.Parallel() // its own databases and quiet time; it mostly waits for the lease
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			dbs := storetest.OpenShared(t, engine, 2)
@@ -110,6 +111,7 @@ func TestCacheLease(t *testing.T) {
 // flight, not even one that the previous holder began while it trusted its lease
 // (it did not read the row, and the new holder could not see its changes yet).
 func TestCacheLeaseWaitsForWrites(t *testing.T) {
+	t.Parallel() // its own databases and quiet time; it mostly waits for the lease
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			dbs := storetest.OpenShared(t, engine, 2)
