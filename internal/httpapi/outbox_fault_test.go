@@ -33,6 +33,9 @@ func (s *switchSender) Send(ctx context.Context, m mail.Message) error {
 // accepts mail every invitation arrives exactly once — with two workers competing
 // for the outbox, as two Roster processes would.
 func TestInvitationsSurviveMailOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 invitations through a mail outage: skipped by -short (go test ./... runs it)")
+	}
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		e := newEnv(t, db)
 		e.org("acme", "")
