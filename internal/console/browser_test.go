@@ -115,8 +115,12 @@ func (s *stack) link(text, prefix string) string {
 }
 
 // chromium finds the browser; without one the browser tests skip, unless
-// ROSTER_REQUIRE_BROWSER is set (CI sets it, after installing Chromium).
+// ROSTER_REQUIRE_BROWSER is set (CI sets it, after installing Chromium). Under
+// -short they skip: each flow takes 10–30 s.
 func chromium(t *testing.T) string {
+	if testing.Short() {
+		t.Skip("browser tests skipped by -short (go test ./... runs them)")
+	}
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
