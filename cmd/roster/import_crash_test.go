@@ -18,6 +18,7 @@ import (
 
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
+	"roster.dev/roster/internal/testtime"
 )
 
 // crashRows is the size of the import the crash test interrupts.
@@ -80,16 +81,13 @@ func (c importClient) upload(org string, content []byte) map[string]any {
 // waitImport polls an import until stop says so or it is finished.
 func (c importClient) waitImport(org, id string, stop func(map[string]any) bool) map[string]any {
 	c.t.Helper()
-	deadline := time.Now().Add(10 * time.Minute)
-	for time.Now().Before(deadline) {
-		status, imp := c.do("GET", "/api/v1/organizations/"+org+"/imports/"+id, nil)
-		if status == 200 && (stop(imp) || imp["state"] == "done" || imp["state"] == "failed") {
-			return imp
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	c.t.Fatalf("import %s did not get there within 10 minutes", id)
-	return nil
+	var imp map[string]any
+	testtime.WaitFor(c.t, 10*time.Minute, "import "+id+" there", func() bool {
+		var status int
+		status, imp = c.do("GET", "/api/v1/organizations/"+org+"/imports/"+id, nil)
+		return status == 200 && (stop(imp) || imp["state"] == "done" || imp["state"] == "failed")
+	})
+	return imp
 }
 
 // outcome is what an import leaves behind, to compare two runs.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"roster.dev/roster/internal/testtime"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -36,16 +38,7 @@ func TestServeDrains(t *testing.T) {
 		done <- run(ctx, []string{"serve", "--addr", addr, "--shutdown-delay", "1500ms"},
 			func(k string) string { return env[k] }, io.Discard, stderr)
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if status, _ := get(t, base+"/readyz"); status == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no /readyz within 30s\n%s", stderr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testtime.WaitFor(t, 30*time.Second, "ready (/readyz 200)", func() bool { status, _ := get(t, base+"/readyz"); return status == 200 })
 	postJSON(t, base+"/api/v1/auth/login", "", map[string]any{"email": "op@roster.test", "password": "correct horse battery"})
 	status, body := get(t, base+"/metrics")
 	if status != 200 || !strings.Contains(body, `roster_http_requests_total{route="POST /api/v1/auth/login",status="2xx"} 1`) ||

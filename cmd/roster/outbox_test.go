@@ -14,6 +14,7 @@ import (
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/mail/smtptest"
 	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/testtime"
 )
 
 // enqueue writes an email to the outbox of the store at dbURL, as a use case would.
@@ -41,13 +42,7 @@ func TestServeDeliversOutbox(t *testing.T) {
 		"ROSTER_BOOTSTRAP_PASSWORD": "correct horse battery"}, "--smtp", srv.URL(), "--mail-from", "Roster <roster@acme.test>")
 	enqueue(t, dbURL, account.Email{ID: "mail1", Kind: "test", To: "ada@acme.test", Subject: "Hello",
 		Text: "Hello, Ada.", HTML: "<p>Hello, Ada.</p>", CreatedAt: time.Now()})
-	deadline := time.Now().Add(20 * time.Second)
-	for len(srv.Received()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the outbox worker delivered nothing within 20s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testtime.WaitFor(t, 20*time.Second, "the outbox worker has delivered", func() bool { return len(srv.Received()) > 0 })
 	got := srv.Received()[0]
 	if got.Header.Get("Subject") != "Hello" || !strings.Contains(got.Header.Get("From"), "roster@acme.test") || got.Text != "Hello, Ada." {
 		t.Errorf("delivered %+v", got)

@@ -33,41 +33,56 @@ func TestMain(m *testing.M) {
 
 // startProcesses runs n `roster serve` child processes on env at once (they may
 // share one store, which they migrate and bootstrap together) until the test ends;
-// it returns their base URLs and their logs.
-func startProcesses(t *testing.T, n int, env map[string]string) ([]string, []*lockedBuffer) {
+// it returns their base URLs, their logs, and a function that stops them all (with
+// SIGINT, and waits until they have exited) before the test ends.
+func startProcesses(t *testing.T, n int, env map[string]string) ([]string, []*lockedBuffer, func()) {
 	t.Helper()
-	bases, logs := make([]string, n), make([]*lockedBuffer, n)
+	bases, logs, stops := make([]string, n), make([]*lockedBuffer, n), make([]func(), n)
 	var wg sync.WaitGroup
 	for i := range bases {
 		wg.Add(1)
-		go func() { defer wg.Done(); bases[i], logs[i] = startProcess(t, env) }()
+		go func() { defer wg.Done(); bases[i], logs[i], stops[i] = startProcess(t, env) }()
 	}
 	wg.Wait()
 	if t.Failed() {
 		t.FailNow()
 	}
-	return bases, logs
+	stopAll := func() {
+		var wg sync.WaitGroup
+		for _, stop := range stops {
+			wg.Go(stop)
+		}
+		wg.Wait()
+	}
+	return bases, logs, stopAll
 }
 
-// startProcess runs `roster serve` as a child process until the test ends.
-func startProcess(t *testing.T, env map[string]string) (string, *lockedBuffer) {
+// startProcess runs `roster serve` as a child process until the test ends, or until
+// the stop it returns is called: that sends SIGINT and waits until it has exited.
+func startProcess(t *testing.T, env map[string]string) (string, *lockedBuffer, func()) {
 	t.Helper()
 	base, cmd, logs := spawn(t, env)
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("roster serve exited with %v\n%s", err, logs.String())
-			}
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Errorf("roster serve did not stop on SIGINT within 30s")
+	var once sync.Once
+	stop := func() { once.Do(func() { stopProcess(t, cmd, logs) }) }
+	t.Cleanup(stop)
+	return base, logs, stop
+}
+
+// stopProcess sends cmd SIGINT and waits for it to exit, failing the test if it
+// exits with an error or not within 30 seconds (then it is killed).
+func stopProcess(t *testing.T, cmd *exec.Cmd, logs *lockedBuffer) {
+	_ = cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("roster serve exited with %v\n%s", err, logs.String())
 		}
-	})
-	return base, logs
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Errorf("roster serve did not stop on SIGINT within 30s")
+	}
 }
 
 // spawn starts `roster serve` as a child process and waits for /healthz; stopping
@@ -145,12 +160,15 @@ func (c client) must(want int, method, path string, body any) map[string]any {
 // seats of a 100-seat subscription, and checks that a change made through one is
 // what the other's entitlement check answers at once.
 func TestTwoProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two Roster processes under load for seconds: skipped by -short (go test ./... runs it)")
+	}
 	if os.Getenv(storetest.PostgresURLEnv) == "" {
 		t.Skipf("set %s to run Roster processes on PostgreSQL", storetest.PostgresURLEnv)
 	}
 	env := map[string]string{"ROSTER_DATABASE_URL": storetest.PostgresURL(t),
 		"ROSTER_BOOTSTRAP_EMAIL": "op@roster.test", "ROSTER_BOOTSTRAP_PASSWORD": "correct horse battery"}
-	bases, _ := startProcesses(t, 2, env)
+	bases, _, _ := startProcesses(t, 2, env)
 	var wg sync.WaitGroup
 	login := client{t: t, base: bases[0]}.must(200, "POST", "/api/v1/auth/login", map[string]any{"email": "op@roster.test", "password": "correct horse battery"})
 	a := client{t: t, base: bases[0], token: login["token"].(string)}
@@ -237,13 +255,16 @@ func TestTwoProcesses(t *testing.T) {
 // email must arrive exactly once, every change must be what both processes answer
 // at once, and no request may fail with a 5xx or hang.
 func TestTwoProcessesMixedLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two Roster processes under 12 s of mixed load: skipped by -short (go test ./... runs it)")
+	}
 	if os.Getenv(storetest.PostgresURLEnv) == "" {
 		t.Skipf("set %s to run Roster processes on PostgreSQL", storetest.PostgresURLEnv)
 	}
 	smtpSrv := smtptest.Start(t)
 	dbURL := storetest.PostgresURL(t)
 	const pw = "correct horse battery"
-	bases, logs := startProcesses(t, 2, map[string]string{"ROSTER_DATABASE_URL": dbURL, "ROSTER_SMTP_URL": smtpSrv.URL(),
+	bases, logs, stopAll := startProcesses(t, 2, map[string]string{"ROSTER_DATABASE_URL": dbURL, "ROSTER_SMTP_URL": smtpSrv.URL(),
 		"ROSTER_BOOTSTRAP_EMAIL": "op@roster.test", "ROSTER_BOOTSTRAP_PASSWORD": pw})
 	token := client{t: t, base: bases[0]}.must(200, "POST", "/api/v1/auth/login", map[string]any{"email": "op@roster.test", "password": pw})["token"].(string)
 	ops := []client{{t: t, base: bases[0], token: token}, {t: t, base: bases[1], token: token}}
@@ -406,7 +427,9 @@ func TestTwoProcessesMixedLoad(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	time.Sleep(2500 * time.Millisecond) // a poll of each worker: a duplicate would show now
+	// Both processes stop: each worker finishes the message in flight, so a duplicate
+	// being sent now would have arrived once they have exited.
+	stopAll()
 	seen := map[string]int{}
 	to := map[string]int{}
 	for _, m := range smtpSrv.Received() {

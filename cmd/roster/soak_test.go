@@ -15,6 +15,9 @@ import (
 // The ten-minute runs of BENCHMARKS.md use the rosterload command.
 func TestSoak(t *testing.T) {
 	d := 3 * time.Second
+	if testing.Short() && os.Getenv("ROSTER_SOAK_DURATION") == "" {
+		t.Skip("the soak starts a server on each engine and loads it: skipped by -short (go test ./... runs it)")
+	}
 	if v := os.Getenv("ROSTER_SOAK_DURATION"); v != "" {
 		var err error
 		if d, err = time.ParseDuration(v); err != nil {

@@ -3,7 +3,6 @@ package account_test
 import (
 	"context"
 	"crypto/rand"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,19 +10,8 @@ import (
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
+	"roster.dev/roster/internal/testtime"
 )
-
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // TestCheckFromMemory: with the cache lease held, checks are answered from memory
 // and still never stale — after the process's own change, after the clock passes a
@@ -34,7 +22,7 @@ func TestCheckFromMemory(t *testing.T) {
 		t.Run(string(engine), func(t *testing.T) {
 			ctx := context.Background()
 			dbs := storetest.OpenShared(t, engine, 2)
-			clock := &testClock{now: time.Now()}
+			clock := testtime.At(time.Now())
 			newService := func(db *sqlstore.DB) *account.Service {
 				return account.NewService(account.Options{Store: db, Now: clock.Now,
 					Hasher: password.NewHasher(password.TestParams, 2, rand.Reader)})
@@ -88,7 +76,7 @@ func TestCheckFromMemory(t *testing.T) {
 			done := make(chan struct{})
 			go func() { defer close(done); dbs[0].RunCacheLease(leaseCtx) }()
 			t.Cleanup(func() { stop(); <-done })
-			waitFor(t, func() bool { _, ok := dbs[0].CacheEpoch(); return ok })
+			testtime.WaitFor(t, 10*time.Second, "the cache lease taken", func() bool { _, ok := dbs[0].CacheEpoch(); return ok })
 
 			check := func(want string) {
 				t.Helper()
@@ -119,13 +107,13 @@ func TestCheckFromMemory(t *testing.T) {
 			check(account.ReasonOK)
 			check(account.ReasonOK)
 			// Time alone: the subscription ends, nothing is written.
-			clock.Add(31 * 24 * time.Hour)
+			clock.Advance(31 * 24 * time.Hour)
 			hits, _ = svc.CheckCacheStats()
 			check(account.ReasonSubscriptionInactive)
 			if h, _ := svc.CheckCacheStats(); h != hits+1 {
 				t.Fatalf("the check after the subscription's end read the store (hits %d → %d): the test proves nothing", hits, h)
 			}
-			clock.Add(-31 * 24 * time.Hour)
+			clock.Advance(-31 * 24 * time.Hour)
 			check(account.ReasonOK)
 
 			// Another process's changes: seen by the very next check.
@@ -144,16 +132,5 @@ func TestCheckFromMemory(t *testing.T) {
 				t.Fatalf("a revoked key authenticates: %v", err)
 			}
 		})
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met after 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"roster.dev/roster/internal/mail/smtptest"
 	"roster.dev/roster/internal/outbox"
 	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/testtime"
 )
 
 // pass is the password of the people the browser tests log in as.
@@ -89,18 +90,18 @@ func must[T any](t *testing.T) func(T, error) T {
 // returns its text part.
 func (s *stack) mailTo(addr, subject string) string {
 	s.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
+	var text string
+	testtime.WaitFor(s.t, 15*time.Second, fmt.Sprintf("an email to %s about %q", addr, subject), func() bool {
 		got := s.smtp.Received()
 		for i := len(got) - 1; i >= 0; i-- {
 			if len(got[i].To) > 0 && strings.EqualFold(got[i].To[0], addr) && strings.Contains(got[i].Header.Get("Subject"), subject) {
-				return got[i].Text
+				text = got[i].Text
+				return true
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	s.t.Fatalf("no email to %s about %q arrived", addr, subject)
-	return ""
+		return false
+	})
+	return text
 }
 
 // link picks the first link under base out of an email's text.
@@ -114,8 +115,12 @@ func (s *stack) link(text, prefix string) string {
 }
 
 // chromium finds the browser; without one the browser tests skip, unless
-// ROSTER_REQUIRE_BROWSER is set (CI sets it, after installing Chromium).
+// ROSTER_REQUIRE_BROWSER is set (CI sets it, after installing Chromium). Under
+// -short they skip: each flow takes 10–30 s.
 func chromium(t *testing.T) string {
+	if testing.Short() {
+		t.Skip("browser tests skipped by -short (go test ./... runs them)")
+	}
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
@@ -328,21 +333,21 @@ func (b *tab) resize(width int) {
 // download waits for a file the page downloaded and returns its bytes.
 func (b *tab) download(before map[string]bool) []byte {
 	b.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	var data []byte
+	testtime.WaitFor(b.t, 10*time.Second, "a download arrived", func() bool {
 		entries, _ := os.ReadDir(b.dl)
 		for _, e := range entries {
 			if !before[e.Name()] && !strings.HasSuffix(e.Name(), ".crdownload") {
-				data, err := os.ReadFile(filepath.Join(b.dl, e.Name()))
-				if err == nil && len(data) > 0 {
-					return data
+				d, err := os.ReadFile(filepath.Join(b.dl, e.Name()))
+				if err == nil && len(d) > 0 {
+					data = d
+					return true
 				}
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b.t.Fatal("no download arrived")
-	return nil
+		return false
+	})
+	return data
 }
 
 func (b *tab) downloads() map[string]bool {

@@ -18,6 +18,7 @@ import (
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
+	"roster.dev/roster/internal/testtime"
 )
 
 // screenshots is the folder the README shows the console from, which the SQLite
@@ -743,11 +744,10 @@ func TestConsoleInviteAndAccess(t *testing.T) {
 		b.click(`form[action$="/resend"] button`)
 		b.see(".flash", "new invitation is on its way to dee@acme.test")
 		var fresh string
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			if fresh = s.link(s.mailTo("dee@acme.test", "invited you"), "/invitations/"); fresh != dee {
-				break
-			}
-		}
+		testtime.WaitFor(t, 10*time.Second, "a new invitation link emailed to dee@acme.test", func() bool {
+			fresh = s.link(s.mailTo("dee@acme.test", "invited you"), "/invitations/")
+			return fresh != dee
+		})
 		b.logout()
 		b.open(fresh)
 		b.see("h1", "Join Acme Corp")

@@ -15,6 +15,7 @@ import (
 	"roster.dev/roster/internal/httpapi"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
+	"roster.dev/roster/internal/testtime"
 )
 
 const (
@@ -30,7 +31,7 @@ type orgEnv struct {
 	db    *sqlstore.DB
 	svc   *account.Service
 	srv   *httptest.Server
-	clock *testClock
+	clock *testtime.Clock
 	ts    *testServer
 	op    account.Actor
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/testtime"
 )
 
 // The operator every test server starts with.
@@ -24,20 +24,6 @@ const (
 	opEmail = "op@roster.test"
 	opPass  = "correct horse battery"
 )
-
-// testClock is the settable clock of a test server's service, API and console:
-// tests move it to expire links and sessions.
-type testClock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.off) }
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.off += d
-}
 
 // testServer is Roster's whole handler (the API with the console mounted) over one
 // database, as cmd/roster wires it, with cheap password hashing and a generous
@@ -47,8 +33,8 @@ type testServer struct {
 	svc     *account.Service
 	api     *httpapi.Server
 	handler http.Handler
-	clock   *testClock
-	op      account.Actor // the operator, for setting up through the use cases
+	clock   *testtime.Clock // the service's, API's and console's (real time): tests move it to expire links and sessions
+	op      account.Actor   // the operator, for setting up through the use cases
 }
 
 // serverOptions change what newTestServer wires; the zero value is fine.
@@ -60,7 +46,7 @@ type serverOptions struct {
 
 func newTestServer(tb testing.TB, db *sqlstore.DB, baseURL string, o serverOptions) *testServer {
 	tb.Helper()
-	s := &testServer{db: db, clock: &testClock{}}
+	s := &testServer{db: db, clock: &testtime.Clock{}}
 	s.svc = account.NewService(account.Options{
 		Store: db, Hasher: password.NewHasher(password.TestParams, 4, rand.Reader), Now: s.clock.Now,
 		Rand: rand.Reader, Renderer: mail.NewNoticeRenderer(), BaseURL: baseURL,

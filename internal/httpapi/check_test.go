@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"roster.dev/roster/internal/testtime"
 )
 
 // TestCheck: the entitlement check answers each reason of API.md, and a change is
@@ -35,7 +37,7 @@ func TestCheck(t *testing.T) {
 		check("no-seat")
 		e.must(200, e.op, "PUT", seat, nil)
 		check("ok")
-		waitUntil(t, func() bool { _, ok := e.db.CacheEpoch(); return ok })
+		testtime.WaitFor(t, 10*time.Second, "the cache lease taken", func() bool { _, ok := e.db.CacheEpoch(); return ok })
 		hits, _ := e.svc.CheckCacheStats()
 		check("ok")
 		check("ok")
@@ -92,15 +94,3 @@ func TestCheck(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
-// waitUntil polls cond for up to 10 seconds.
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met after 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}

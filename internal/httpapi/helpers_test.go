@@ -22,6 +22,7 @@ import (
 	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
+	"roster.dev/roster/internal/testtime"
 )
 
 const (
@@ -38,20 +39,7 @@ type env struct {
 	api   *httpapi.Server
 	op    string // the operator's session token
 	logs  *syncBuffer
-	clock *clock
-}
-
-// clock is a settable test clock for the rate limiters.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	clock *testtime.Clock
 }
 
 type syncBuffer struct {
@@ -70,7 +58,7 @@ type envOption func(*httpapi.Deps)
 
 func newEnv(t testing.TB, db *sqlstore.DB, opts ...envOption) *env {
 	t.Helper()
-	e := &env{t: t, db: db, logs: &syncBuffer{}, clock: &clock{now: time.Now()}}
+	e := &env{t: t, db: db, logs: &syncBuffer{}, clock: testtime.At(time.Now())}
 	// As in roster serve: entitlement checks come from memory while this process
 	// holds the cache lease, so every test of a change and the next check proves it
 	// never answers stale.

@@ -20,6 +20,7 @@ import (
 	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
+	"roster.dev/roster/internal/testtime"
 )
 
 // TestLoginDeviceTokens: OWASP's device cookies. Failed logins from clients that are
@@ -185,7 +186,7 @@ func TestSelfServiceAnswersBeforeTheStore(t *testing.T) {
 				close(gate.open)
 			}
 		}()
-		clock := &clock{now: time.Now()}
+		clock := testtime.At(time.Now())
 		opts := account.Options{Hasher: password.NewHasher(password.TestParams, 4, rand.Reader), Now: clock.Now,
 			Rand: rand.Reader, Renderer: mail.NewNoticeRenderer(), BaseURL: "http://roster.test"}
 		setup := opts

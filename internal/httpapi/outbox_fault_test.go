@@ -16,6 +16,7 @@ import (
 	"roster.dev/roster/internal/outbox"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
+	"roster.dev/roster/internal/testtime"
 )
 
 // switchSender sends through whichever sender is current: the test swaps a dead
@@ -32,15 +33,20 @@ func (s *switchSender) Send(ctx context.Context, m mail.Message) error {
 // accepts mail every invitation arrives exactly once — with two workers competing
 // for the outbox, as two Roster processes would.
 func TestInvitationsSurviveMailOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 invitations through a mail outage: skipped by -short (go test ./... runs it)")
+	}
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		e := newEnv(t, db)
 		e.org("acme", "")
 
 		var refusing atomic.Bool
+		var refused atomic.Int64
 		refusing.Store(true)
 		live := smtptest.Start(t, func(s *smtptest.Server) {
 			s.Rcpt = func(string) error {
 				if refusing.Load() {
+					refused.Add(1)
 					return smtptest.Reply(451, "try again later")
 				}
 				return nil
@@ -90,17 +96,18 @@ func TestInvitationsSurviveMailOutage(t *testing.T) {
 				sender.set(up) // the server is back, but refuses mail for a while
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
+		// The workers try the live server while it refuses.
+		testtime.WaitFor(t, 60*time.Second, "the live server refusing 100 recipients", func() bool { return refused.Load() >= 100 })
 		if got := len(live.Received()); got != 0 {
 			t.Fatalf("%d messages accepted while refusing", got)
 		}
 		refusing.Store(false)
 
-		deadline := time.Now().Add(60 * time.Second)
-		for len(live.Received()) < n && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-		}
-		time.Sleep(300 * time.Millisecond) // a duplicate would arrive now
+		testtime.WaitFor(t, 60*time.Second, fmt.Sprintf("%d messages delivered", n), func() bool { return len(live.Received()) >= n })
+		// The workers stop, each after finishing the message in flight: a duplicate
+		// being sent now has arrived once they have returned.
+		cancel()
+		workers.Wait()
 		got := live.Received()
 		if len(got) != n {
 			t.Fatalf("%d messages delivered, want %d", len(got), n)

@@ -18,6 +18,9 @@ import (
 // PostgreSQL each of these touches the organization's member counts and several
 // subscriptions' seat counters in one transaction; none may deadlock into a 5xx.
 func TestConcurrentWriters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("16 writers at once for seconds on each engine: skipped by -short (go test ./... runs it)")
+	}
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		e := newEnv(t, db, func(d *httpapi.Deps) {
 			d.InvitesPerAccount = ratelimit.Limit{Every: time.Microsecond, Burst: 1_000_000}

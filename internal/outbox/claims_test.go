@@ -15,6 +15,7 @@ import (
 	"roster.dev/roster/internal/outbox"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
+	"roster.dev/roster/internal/testtime"
 )
 
 // senderFunc is a mail.Sender of a function.
@@ -42,7 +43,7 @@ func wantReceivedOnce(t *testing.T, srv *smtptest.Server, ids []string) {
 func TestWorkerHandsBackClaimsOnShutdown(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		srv := smtptest.Start(t)
-		c := &clock{t: t0}
+		c := testtime.At(t0)
 		a := newWorker(t, db, srv, c)
 		a.ID, a.BatchSize = "worker-a", 4
 		ids := enqueue(t, db, t0, "ada@acme.example", "bob@acme.example", "cy@acme.example", "di@acme.example")
@@ -85,7 +86,7 @@ func TestWorkerHandsBackClaimsOnShutdown(t *testing.T) {
 func TestWorkerFinishTimeout(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		srv := smtptest.Start(t)
-		c := &clock{t: t0}
+		c := testtime.At(t0)
 		a := newWorker(t, db, srv, c)
 		a.ID, a.FinishTimeout = "worker-a", 50*time.Millisecond
 		ids := enqueue(t, db, t0, "ada@acme.example", "bob@acme.example")
@@ -161,7 +162,7 @@ func TestWorkerRenewsClaims(t *testing.T) {
 func TestWorkerLapsedClaim(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		srv := smtptest.Start(t)
-		c := &clock{t: t0}
+		c := testtime.At(t0)
 		ids := enqueue(t, db, t0, "ada@acme.example")
 		// A worker's claim, at the default lease, and then the worker is gone.
 		if ms, err := db.ClaimEmails(ctx, "worker-dead", t0, 10, outbox.DefaultLease); err != nil || len(ms) != 1 {
@@ -169,9 +170,9 @@ func TestWorkerLapsedClaim(t *testing.T) {
 		}
 		w := newWorker(t, db, srv, c)
 		w.ID = "worker-b"
-		c.Add(outbox.DefaultLease - time.Second)
+		c.Advance(outbox.DefaultLease - time.Second)
 		runOnce(t, w, 0, 0, 0)
-		c.Add(time.Second + time.Microsecond)
+		c.Advance(time.Second + time.Microsecond)
 		if c.Now().Sub(t0) > time.Minute+time.Millisecond {
 			t.Fatalf("the default lease is %v, want about a minute", outbox.DefaultLease)
 		}
@@ -192,7 +193,7 @@ func TestWorkerDropAfterData(t *testing.T) {
 		srv := smtptest.Start(t, func(s *smtptest.Server) {
 			s.DropAfterData = func(smtptest.Received) bool { return drops.Add(-1) >= 0 }
 		})
-		c := &clock{t: t0}
+		c := testtime.At(t0)
 		w := newWorker(t, db, srv, c)
 		ids := enqueue(t, db, t0, "ada@acme.example")
 		runOnce(t, w, 0, 1, 0)
@@ -200,7 +201,7 @@ func TestWorkerDropAfterData(t *testing.T) {
 			t.Fatalf("after the drop: %+v", m)
 		}
 		runOnce(t, w, 0, 0, 0) // not again before the backoff
-		c.Add(backoff)
+		c.Advance(backoff)
 		runOnce(t, w, 1, 0, 0)
 		got := srv.CountByMessageID()
 		if len(got) != 1 || got[mail.MessageID(ids[0], "")] != 2 {
@@ -235,7 +236,7 @@ func (s *failingMarks) MarkEmailSent(ctx context.Context, id string, at time.Tim
 func TestWorkerMarkFails(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		srv := smtptest.Start(t)
-		c := &clock{t: t0}
+		c := testtime.At(t0)
 		store := &failingMarks{DB: db}
 		w := newWorker(t, db, srv, c)
 		w.Store, w.ID, w.MarkRetryWait = store, "worker-a", time.Millisecond
@@ -265,7 +266,7 @@ func TestWorkerMarkFails(t *testing.T) {
 		if got := srv.CountByMessageID()[mail.MessageID(more[0], "")]; got != 1 {
 			t.Errorf("bob@ received %d times before the lease lapsed, want once", got)
 		}
-		c.Add(outbox.DefaultLease + time.Microsecond)
+		c.Advance(outbox.DefaultLease + time.Microsecond)
 		runOnce(t, b, 1, 0, 0)
 		if got := srv.CountByMessageID(); got[mail.MessageID(more[0], "")] != 2 || got[mail.MessageID(more[1], "")] != 1 {
 			t.Errorf("received %v, want bob@ twice (same Message-ID) and cy@ once", got)

@@ -17,36 +17,34 @@ import (
 	"roster.dev/roster/internal/outbox"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
+	"roster.dev/roster/internal/testtime"
 )
 
 var _ outbox.Store = (*sqlstore.DB)(nil)
+
+// countingStore counts the claims made through it, and those that found nothing due.
+type countingStore struct {
+	outbox.Store
+	calls, empty atomic.Int32
+}
+
+func (s *countingStore) ClaimEmails(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration) ([]account.OutboxMessage, error) {
+	ms, err := s.Store.ClaimEmails(ctx, owner, now, limit, lease)
+	if err == nil && len(ms) == 0 {
+		s.empty.Add(1)
+	}
+	s.calls.Add(1)
+	return ms, err
+}
 
 var ctx = context.Background()
 
 var t0 = time.Date(2025, 3, 4, 5, 6, 7, 123456000, time.UTC)
 
-// clock is a settable Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 const backoff = time.Minute
 
 // newWorker is a worker on db sending to srv, at the time of c, with a fixed backoff.
-func newWorker(t *testing.T, db *sqlstore.DB, srv *smtptest.Server, c *clock) *outbox.Worker {
+func newWorker(t *testing.T, db *sqlstore.DB, srv *smtptest.Server, c *testtime.Clock) *outbox.Worker {
 	t.Helper()
 	sender, err := mail.NewSMTPSender(srv.URL(), "Roster <no-reply@roster.example>")
 	if err != nil {
@@ -111,7 +109,7 @@ func message(t *testing.T, db *sqlstore.DB, id string) account.OutboxMessage {
 func TestWorkerDeliversOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		srv := smtptest.Start(t)
-		c := &clock{t: t0}
+		c := testtime.At(t0)
 		w := newWorker(t, db, srv, c)
 		w.BatchSize = 3
 		ids := enqueue(t, db, t0, "ada@acme.example", "bob@acme.example", "cy@acme.example", "di@acme.example")
@@ -139,7 +137,7 @@ func TestWorkerDeliversOnce(t *testing.T) {
 		}
 
 		// The later message when due.
-		c.Add(time.Hour)
+		c.Advance(time.Hour)
 		runOnce(t, w, 1, 0, 0)
 		if n := len(srv.Received()); n != 5 {
 			t.Errorf("%d messages received, want 5", n)
@@ -159,7 +157,7 @@ func TestWorkerRetriesTemporaryFailures(t *testing.T) {
 				return nil
 			}
 		})
-		c := &clock{t: t0}
+		c := testtime.At(t0)
 		w := newWorker(t, db, srv, c)
 		ids := enqueue(t, db, t0, "busy@acme.example")
 
@@ -169,7 +167,7 @@ func TestWorkerRetriesTemporaryFailures(t *testing.T) {
 			t.Fatalf("after a 451: %+v", m)
 		}
 		runOnce(t, w, 0, 0, 0) // not due before its backoff
-		c.Add(backoff)
+		c.Advance(backoff)
 		runOnce(t, w, 1, 0, 0)
 		m = message(t, db, ids[0])
 		if m.State != account.OutboxSent || m.Attempts != 2 || m.LastError != "" {
@@ -194,7 +192,7 @@ func TestWorkerFailures(t *testing.T) {
 				return nil
 			}
 		})
-		c := &clock{t: t0}
+		c := testtime.At(t0)
 		w := newWorker(t, db, srv, c)
 		w.MaxAttempts = 3
 		var mu sync.Mutex
@@ -208,15 +206,15 @@ func TestWorkerFailures(t *testing.T) {
 		if m.State != account.OutboxFailed || m.Attempts != 1 || !strings.Contains(m.LastError, "550") {
 			t.Fatalf("after a 550: %+v", m)
 		}
-		c.Add(backoff)
+		c.Advance(backoff)
 		runOnce(t, w, 0, 1, 0)
-		c.Add(backoff)
+		c.Advance(backoff)
 		runOnce(t, w, 0, 0, 1)
 		m = message(t, db, ids[0])
 		if m.State != account.OutboxFailed || m.Attempts != 3 || !strings.Contains(m.LastError, "451") {
 			t.Fatalf("after MaxAttempts: %+v", m)
 		}
-		c.Add(24 * time.Hour)
+		c.Advance(24 * time.Hour)
 		runOnce(t, w, 0, 0, 0)
 
 		// An operator's retry sends it again with MaxAttempts fresh attempts.
@@ -240,7 +238,7 @@ func TestWorkerFailures(t *testing.T) {
 func TestWorkerLeaseExpiry(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		srv := smtptest.Start(t)
-		c := &clock{t: t0}
+		c := testtime.At(t0)
 		w := newWorker(t, db, srv, c)
 		w.Lease = 5 * time.Minute
 		ids := enqueue(t, db, t0, "ada@acme.example")
@@ -248,7 +246,7 @@ func TestWorkerLeaseExpiry(t *testing.T) {
 			t.Fatalf("claim: %v, %v", ms, err)
 		}
 		runOnce(t, w, 0, 0, 0)
-		c.Add(w.Lease + time.Microsecond)
+		c.Advance(w.Lease + time.Microsecond)
 		runOnce(t, w, 1, 0, 0)
 		if m := message(t, db, ids[0]); m.State != account.OutboxSent || m.Attempts != 2 {
 			t.Fatalf("after expiry: %+v", m)
@@ -259,7 +257,7 @@ func TestWorkerLeaseExpiry(t *testing.T) {
 func TestWorkerConnectionRefused(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		srv := smtptest.Start(t)
-		c := &clock{t: t0}
+		c := testtime.At(t0)
 		w := newWorker(t, db, srv, c)
 		// A sender to a port where nothing listens.
 		dead, err := mail.NewSMTPSender("smtp://127.0.0.1:1", "a@b.example")
@@ -278,7 +276,7 @@ func TestWorkerConnectionRefused(t *testing.T) {
 func TestWorkerLogSender(t *testing.T) {
 	db := storetest.Open(t, sqlstore.SQLite)
 	var buf bytes.Buffer
-	c := &clock{t: t0}
+	c := testtime.At(t0)
 	w := &outbox.Worker{Store: db, Sender: mail.NewLogSender(slog.New(slog.NewTextHandler(&buf, nil))), Now: c.Now,
 		Log: slog.New(slog.DiscardHandler)}
 	ids := enqueue(t, db, t0, "ada@acme.example")
@@ -358,25 +356,25 @@ func TestDefaultBackoff(t *testing.T) {
 }
 
 // TestWakeOnCommit: with the store's OnEmail wired to Wake, a committed email is
-// delivered at once, not at the next poll (an hour away here).
+// delivered at once, not at the next poll (an hour away here): the worker has
+// found the outbox empty before the email is committed, so only the wake-up can
+// make it look again.
 func TestWakeOnCommit(t *testing.T) {
 	db := storetest.Open(t, sqlstore.SQLite)
 	srv := smtptest.Start(t)
-	w := newWorker(t, db, srv, &clock{t: time.Now()})
-	w.Now, w.PollEvery = nil, time.Hour
+	w := newWorker(t, db, srv, testtime.At(time.Now()))
+	claims := &countingStore{Store: db}
+	w.Store, w.Now, w.PollEvery = claims, nil, time.Hour
 	db.OnEmail(w.Wake)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = w.Run(runCtx) }()
 	defer func() { cancel(); <-done }()
-	time.Sleep(50 * time.Millisecond) // Run has found the outbox empty and waits
+	testtime.WaitFor(t, 20*time.Second, "the worker has found the outbox empty", func() bool { return claims.empty.Load() == 1 })
 	enqueue(t, db, time.Now(), "ada@acme.example")
-	deadline := time.Now().Add(20 * time.Second)
-	for len(srv.Received()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the committed email was not delivered: the worker was not woken")
-		}
-		time.Sleep(10 * time.Millisecond)
+	testtime.WaitFor(t, 20*time.Second, "the committed email delivered (the worker woken)", func() bool { return len(srv.Received()) == 1 })
+	if n := claims.calls.Load(); n != 2 {
+		t.Errorf("the worker claimed %d times, want 2: the empty poll and the one woken", n)
 	}
 	w.Wake()
 	w.Wake() // never blocks, even with a wake-up pending

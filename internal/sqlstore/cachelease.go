@@ -45,9 +45,9 @@ const (
 	holderLock = 0x726f7374657202
 )
 
-// leaseQuiet is how long after a revocation the lease is not taken again (a
-// variable for tests).
-var leaseQuiet = 30 * time.Second
+// defaultLeaseQuiet is how long after a revocation the lease is not taken again
+// (DB.leaseQuiet, which tests shorten).
+const defaultLeaseQuiet = 30 * time.Second
 
 // cacheState is what CacheEpoch answers from, replaced as a whole so that the
 // epoch and the lease are always read together.
@@ -211,7 +211,7 @@ func (db *DB) acquireLease(ctx context.Context) (taken bool, err error) {
 	var free bool
 	err = db.lease.QueryRowContext(ctx, `SELECT (holder IS NULL OR holder = $1 OR until_ms < `+now+`)
 		AND revoked_at_ms < `+now+` - $2 FROM cache_lease WHERE id = 1`,
-		db.instance, leaseQuiet.Milliseconds()).Scan(&free)
+		db.instance, db.leaseQuiet.Milliseconds()).Scan(&free)
 	if err != nil || !free {
 		return false, err
 	}
@@ -219,7 +219,7 @@ func (db *DB) acquireLease(ctx context.Context) (taken bool, err error) {
 	n, err := db.leaseTx(ctx, []int64{holderLock, leaseLock}, `UPDATE cache_lease SET holder = $1, until_ms = `+now+` + $2, revoked = FALSE
 		WHERE id = 1 AND (holder IS NULL OR holder = $1 OR until_ms < `+now+`)
 			AND revoked_at_ms < `+now+` - $3`,
-		db.instance, leaseTTL.Milliseconds(), leaseQuiet.Milliseconds())
+		db.instance, leaseTTL.Milliseconds(), db.leaseQuiet.Milliseconds())
 	if err != nil || n == 0 {
 		return false, err
 	}

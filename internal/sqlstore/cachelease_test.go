@@ -2,12 +2,14 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
+	"roster.dev/roster/internal/testtime"
 )
 
 // TestCacheLease: a process holding the cache lease raises its epoch on its own
@@ -15,10 +17,11 @@ import (
 // the lease before that write commits, so the holder stops trusting it before the
 // writer returns; and the lease is taken again only after a quiet time.
 func TestCacheLease(t *testing.T) {
-	sqlstore.SetLeaseQuiet(t, 300*time.Millisecond)
+	t.Parallel() // its own databases and quiet time; it mostly waits for the lease
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			dbs := storetest.OpenShared(t, engine, 2)
+			sqlstore.SetLeaseQuiet(300*time.Millisecond, dbs...)
 			holder, other := dbs[0], dbs[1]
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
@@ -108,10 +111,11 @@ func TestCacheLease(t *testing.T) {
 // flight, not even one that the previous holder began while it trusted its lease
 // (it did not read the row, and the new holder could not see its changes yet).
 func TestCacheLeaseWaitsForWrites(t *testing.T) {
-	sqlstore.SetLeaseQuiet(t, 0)
+	t.Parallel() // its own databases and quiet time; it mostly waits for the lease
 	for _, engine := range storetest.Engines(t) {
 		t.Run(string(engine), func(t *testing.T) {
 			dbs := storetest.OpenShared(t, engine, 2)
+			sqlstore.SetLeaseQuiet(0, dbs...)
 			first, next := dbs[0], dbs[1]
 			firstCtx, stopFirst := context.WithCancel(context.Background())
 			firstDone := make(chan struct{})
@@ -139,7 +143,14 @@ func TestCacheLeaseWaitsForWrites(t *testing.T) {
 			nextDone := make(chan struct{})
 			go func() { defer close(nextDone); next.RunCacheLease(nextCtx) }()
 			t.Cleanup(func() { stopNext(); <-nextDone })
-			time.Sleep(2 * time.Second) // past the first lease's end, and the next one's first tries
+			// The next process tries to take the lease, and waits for the write.
+			testtime.WaitFor(t, 10*time.Second, "the next process waiting to take the lease", func() bool {
+				waiting, err := sqlstore.WaitingForLease(context.Background(), first, next)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return waiting
+			})
 			if _, ok := next.CacheEpoch(); ok {
 				t.Fatal("another process took the lease while the holder's write was in flight")
 			}
@@ -161,16 +172,10 @@ func leaseWrite(t *testing.T, db *sqlstore.DB, fn func(account.Tx) error) {
 
 func waitLease(t *testing.T, db *sqlstore.DB, want bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, ok := db.CacheEpoch(); ok == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the cache lease held = %v after 10s, want %v", !want, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testtime.WaitFor(t, 10*time.Second, fmt.Sprintf("the cache lease held = %v", want), func() bool {
+		_, ok := db.CacheEpoch()
+		return ok == want
+	})
 }
 
 // TestChangesChecks: which statements raise the cache epoch.

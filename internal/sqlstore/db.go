@@ -66,6 +66,9 @@ type DB struct {
 	cache    atomic.Pointer[cacheState]
 	clock0   time.Time
 	leaseLog leaseLog
+	// leaseQuiet is how long after a revocation this process does not take the
+	// lease (defaultLeaseQuiet; tests shorten it before RunCacheLease starts).
+	leaseQuiet time.Duration
 	// retries counts the write transactions run again (Write).
 	retries retryCounts
 	// timeout bounds every statement (Options.Timeout; 0: none). rawURL opens the
@@ -75,7 +78,7 @@ type DB struct {
 }
 
 func newDB(engine Engine, writer, reader, lease *sql.DB) *DB {
-	db := &DB{engine: engine, writer: writer, reader: reader, lease: lease, instance: newInstance(), clock0: time.Now()}
+	db := &DB{engine: engine, writer: writer, reader: reader, lease: lease, instance: newInstance(), clock0: time.Now(), leaseQuiet: defaultLeaseQuiet}
 	db.cache.Store(&cacheState{})
 	return db
 }

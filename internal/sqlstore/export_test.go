@@ -10,12 +10,43 @@ import (
 	"roster.dev/roster/internal/account"
 )
 
-// SetLeaseQuiet shortens the time after a revocation in which the cache lease is
-// not taken again, until the test ends.
-func SetLeaseQuiet(t interface{ Cleanup(func()) }, d time.Duration) {
-	old := leaseQuiet
-	leaseQuiet = d
-	t.Cleanup(func() { leaseQuiet = old })
+// SetLeaseQuiet shortens the time after a revocation in which the dbs do not take
+// the cache lease again. Call it before their RunCacheLease starts.
+func SetLeaseQuiet(d time.Duration, dbs ...*DB) {
+	for _, db := range dbs {
+		db.leaseQuiet = d
+	}
+}
+
+// WaitingForLease reports whether db is in the middle of taking the cache lease,
+// waiting for a write in flight: on PostgreSQL, a session of the database (asked
+// through probe, another DB on it) waits for an advisory lock; on SQLite, the lease
+// is free by the database's clock and db's writer connection, through which it takes
+// the lease, is busy (its BEGIN IMMEDIATE waits for the write lock).
+func WaitingForLease(ctx context.Context, probe, db *DB) (bool, error) {
+	if db.engine == SQLite {
+		var free bool
+		err := probe.reader.QueryRowContext(ctx, `SELECT holder IS NULL OR until_ms < `+db.nowMillis()+`
+			FROM cache_lease WHERE id = 1`).Scan(&free)
+		return free && db.lease.Stats().InUse > 0, err
+	}
+	var n int
+	err := probe.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`).Scan(&n)
+	return n > 0, err
+}
+
+// WaitingWriters is how many write transactions of db wait for a lock now: on
+// SQLite for the one writer connection (counted since the DB opened; a test takes
+// the difference), on PostgreSQL for a lock of any kind.
+func WaitingWriters(ctx context.Context, db *DB) (int64, error) {
+	if db.engine == SQLite {
+		return db.writer.Stats().WaitCount, nil
+	}
+	var n int64
+	err := db.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+	return n, err
 }
 
 // ChangesChecks exposes changesChecks.

@@ -15,6 +15,7 @@ import (
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
+	"roster.dev/roster/internal/testtime"
 )
 
 // t0 has microseconds, the precision both engines keep, and a zone other than UTC.
@@ -386,6 +387,10 @@ func TestLockOrganizationSerialisesWriters(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		createOrgs(t, db, newOrg("org-1", "One", "one", account.KindOrganization, ""))
 		locked := make(chan struct{})
+		waiting0, err := sqlstore.WaitingWriters(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var firstDone, secondLocked time.Time
 		errc := make(chan error, 1)
 		go func() {
@@ -401,7 +406,10 @@ func TestLockOrganizationSerialisesWriters(t *testing.T) {
 				return err
 			}
 			close(locked)
-			time.Sleep(150 * time.Millisecond)
+			testtime.WaitFor(t, 10*time.Second, "the second writer waiting for the lock", func() bool {
+				n, err := sqlstore.WaitingWriters(ctx, db)
+				return err == nil && n > waiting0
+			})
 			firstDone = time.Now()
 			return nil
 		})
