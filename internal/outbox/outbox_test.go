@@ -394,7 +394,7 @@ func TestWorkerNeverMailsPlaceholders(t *testing.T) {
 				return nil
 			}
 		})
-		c := &clock{t: t0}
+		c := testtime.At(t0)
 		w := newWorker(t, db, srv, c)
 		ids := enqueue(t, db, t0, "06h3qq1smtzt3ktx8d2wae9vsm@scim.invalid", "ada@acme.example")
 		runOnce(t, w, 1, 0, 1)

@@ -26,7 +26,7 @@ func SetLeaseQuiet(d time.Duration, dbs ...*DB) {
 func WaitingForLease(ctx context.Context, probe, db *DB) (bool, error) {
 	if db.engine == SQLite {
 		var free bool
-		err := probe.reader.QueryRowContext(ctx, `SELECT holder IS NULL OR until_ms < `+db.nowMillis()+`
+		err := probe.reader.QueryRowContext(ctx, `SELECT holder IS NULL OR until_ms < `+db.engine.nowMillis()+`
 			FROM cache_lease WHERE id = 1`).Scan(&free)
 		return free && db.lease.Stats().InUse > 0, err
 	}
