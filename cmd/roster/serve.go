@@ -121,17 +121,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	workerDone := make(chan struct{})
 	go func() {
 		defer close(workerDone)
-		if err := worker.Run(workerCtx); err != nil {
-			log.Error("outbox worker stopped", "err", err)
-		}
+		worker.Run(workerCtx)
 	}()
 	defer func() { stopWorker(); <-workerDone }() // before the store closes
 	runnerDone := make(chan struct{})
 	go func() {
 		defer close(runnerDone)
-		if err := runner.Run(ctx); err != nil {
-			log.Error("import runner stopped", "err", err)
-		}
+		runner.Run(ctx)
 	}()
 	defer func() { <-runnerDone }() // a batch in flight commits or rolls back first
 
@@ -149,14 +145,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	case <-ctx.Done():
 	}
+	// /readyz answers 503 from now on; for --shutdown-delay requests are still served,
+	// so that a load balancer takes this process out of its pool before it stops
+	// accepting.
+	api.Drain()
 	if cfg.ShutdownDelay > 0 {
-		// /readyz answers 503 while requests are still served, so that a load balancer
-		// takes this process out of its pool before it stops accepting.
-		api.Drain()
 		log.Info("draining: /readyz answers 503", "for", cfg.ShutdownDelay.String())
 		time.Sleep(cfg.ShutdownDelay)
 	}
-	api.Drain()
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()

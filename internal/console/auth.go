@@ -5,7 +5,7 @@ import (
 	"net/url"
 
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/httpedge"
 )
 
 // maxForm bounds every form body but the import upload.
@@ -133,7 +133,7 @@ func (c *Console) resetConfirm(w http.ResponseWriter, r *http.Request, p *page) 
 		c.render(w, r, http.StatusNotFound, resetConfirmPage(p, "", deadResetLink(http.StatusNotFound)))
 		return
 	}
-	err := c.svc.ResetPassword(r.Context(), token, formValue(r, "new_password"), httpapi.ClientIP(r.Context()))
+	err := c.svc.ResetPassword(r.Context(), token, formValue(r, "new_password"), httpedge.ClientIP(r.Context()))
 	if err != nil {
 		prob := c.problemOf(r.Context(), err)
 		if prob.Status == http.StatusNotFound || prob.Status == http.StatusGone || prob.Status == http.StatusBadRequest {
@@ -197,7 +197,7 @@ func (c *Console) verify(w http.ResponseWriter, r *http.Request, p *page) {
 		c.render(w, r, prob.Status, verifyPage(p, token, false, prob))
 		return
 	}
-	if _, err := c.svc.VerifyEmail(r.Context(), token, pw, httpapi.ClientIP(r.Context())); err != nil {
+	if _, err := c.svc.VerifyEmail(r.Context(), token, pw, httpedge.ClientIP(r.Context())); err != nil {
 		prob := c.problemOf(r.Context(), err)
 		if prob.Status != http.StatusUnprocessableEntity {
 			prob = deadVerifyLink(prob.Status)
@@ -254,7 +254,7 @@ func (c *Console) acceptInvitation(w http.ResponseWriter, r *http.Request, p *pa
 	default:
 		in.FirstName, in.LastName, in.Password = f.FirstName, f.LastName, formValue(r, "password")
 	}
-	res, err := c.svc.AcceptInvitation(ctx, actor, in, httpapi.ClientIP(ctx))
+	res, err := c.svc.AcceptInvitation(ctx, actor, in, httpedge.ClientIP(ctx))
 	if err != nil {
 		prob := c.problemOf(ctx, err)
 		if prob.Status == http.StatusNotFound || prob.Status == http.StatusGone {
@@ -267,7 +267,7 @@ func (c *Console) acceptInvitation(w http.ResponseWriter, r *http.Request, p *pa
 	welcome := "Welcome to " + res.Organization.Name + "."
 	if actor == nil {
 		// A new account logs in with the password it just chose.
-		login, err := c.svc.Login(ctx, res.Account.Email, in.Password, httpapi.ClientIP(ctx), truncate(r.UserAgent(), 200))
+		login, err := c.svc.Login(ctx, res.Account.Email, in.Password, httpedge.ClientIP(ctx), truncate(r.UserAgent(), 200))
 		if err != nil {
 			c.redirect(w, r, "/login", welcome+" Log in to start.")
 			return

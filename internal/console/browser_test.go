@@ -58,8 +58,8 @@ func newStack(t *testing.T, db *sqlstore.DB) *stack {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); _ = worker.Run(ctx) }()
-	go func() { defer wg.Done(); _ = runner.Run(ctx) }()
+	go func() { defer wg.Done(); worker.Run(ctx) }()
+	go func() { defer wg.Done(); runner.Run(ctx) }()
 	srv.Config.Handler = s.handler
 	srv.Start()
 	t.Cleanup(func() {

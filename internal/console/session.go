@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/httpedge"
 	"roster.dev/roster/internal/wellformed"
 )
 
@@ -79,7 +79,7 @@ func (c *Console) newPage(w http.ResponseWriter, r *http.Request, title string) 
 	if err != nil || ck.Value == "" {
 		return p
 	}
-	actor, err := c.svc.Authenticate(r.Context(), ck.Value, httpapi.ClientIP(r.Context()))
+	actor, err := c.svc.Authenticate(r.Context(), ck.Value, httpedge.ClientIP(r.Context()))
 	if account.ErrorCode(err) == account.EUNAVAILABLE {
 		// The session may well be valid: keep it, and say the store is away.
 		p.storeErr = err

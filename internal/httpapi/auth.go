@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/httpedge"
 )
 
 type loginInput struct {
@@ -57,7 +58,7 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error
 // elsewhere never lock the account's own devices out. A right password gives the
 // failure allowance back. The console's login shares these limits with the API's.
 func (s *Server) Login(ctx context.Context, in account.LoginInput) (account.LoginResult, error) {
-	ip := s.clientIP(ctx)
+	ip := httpedge.ClientIP(ctx)
 	in.IP = ip
 	// A client that presents no device token cannot be a known device: its address's
 	// allowance is spent before the store is read.
@@ -216,7 +217,7 @@ type accountOutput struct {
 func (s *Server) completeSetup(ctx context.Context, in *setupInput) (*accountOutput, error) {
 	b := in.Body
 	a, err := s.svc.CompleteSetup(ctx, account.SetupInput{Token: b.Token, Email: b.Email,
-		FirstName: b.FirstName, LastName: b.LastName, Password: b.Password}, s.clientIP(ctx))
+		FirstName: b.FirstName, LastName: b.LastName, Password: b.Password}, httpedge.ClientIP(ctx))
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

@@ -43,7 +43,7 @@ func TestImportResumesAfterPostgresOutage(t *testing.T) {
 		Batch: 1, Lease: time.Second, PollEvery: 20 * time.Millisecond}
 	rctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { _ = r.Run(rctx) })
+	wg.Go(func() { r.Run(rctx) })
 	t.Cleanup(func() { stop(); wg.Wait() })
 
 	// Part way through: some rows applied, not all.

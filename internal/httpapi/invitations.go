@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/httpedge"
 )
 
 // InvitationRefView is the invitation inside an invited member.
@@ -301,7 +302,7 @@ func (s *Server) acceptInvitation(ctx context.Context, in *acceptInvitationInput
 	if a, ok := ctx.Value(actorKey).(account.Actor); ok {
 		actor = &a
 	}
-	res, err := s.svc.AcceptInvitation(ctx, actor, ai, s.clientIP(ctx))
+	res, err := s.svc.AcceptInvitation(ctx, actor, ai, httpedge.ClientIP(ctx))
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

@@ -44,7 +44,7 @@ func BenchmarkInvitations(b *testing.B) {
 					Log: slog.New(slog.NewTextHandler(io.Discard, nil)), PollEvery: 20 * time.Millisecond}
 				db.OnEmail(w.Wake) // as serve wires it
 				var wg sync.WaitGroup
-				wg.Go(func() { _ = w.Run(ctx) })
+				wg.Go(func() { w.Run(ctx) })
 
 				start := time.Now()
 				for sent := 0; sent < n; {

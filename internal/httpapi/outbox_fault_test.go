@@ -76,7 +76,7 @@ func TestInvitationsSurviveMailOutage(t *testing.T) {
 			w := &outbox.Worker{Store: db, Sender: sender, From: "Roster <roster@acme.test>",
 				Log: slog.New(slog.NewTextHandler(io.Discard, nil)), BatchSize: 50, MaxAttempts: 1_000_000,
 				Backoff: func(int) time.Duration { return 20 * time.Millisecond }, PollEvery: 10 * time.Millisecond}
-			workers.Go(func() { _ = w.Run(ctx) })
+			workers.Go(func() { w.Run(ctx) })
 		}
 		defer func() { cancel(); workers.Wait() }()
 

@@ -13,6 +13,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/httpedge"
 )
 
 // problemBase prefixes every problem type.
@@ -46,29 +47,6 @@ func (p *Problem) ContentType(ct string) string {
 	}
 	return ct
 }
-
-// statusOf maps each domain error code to its HTTP status: the one table for it.
-var statusOf = map[string]int{
-	account.EINVALID:         http.StatusUnprocessableEntity,
-	account.EUNAUTHENTICATED: http.StatusUnauthorized,
-	account.EFORBIDDEN:       http.StatusForbidden,
-	account.ENOTFOUND:        http.StatusNotFound,
-	account.ECONFLICT:        http.StatusConflict,
-	account.EDUPLICATEEMAIL:  http.StatusConflict,
-	account.EQUOTAEXCEEDED:   http.StatusConflict,
-	account.EROLECEILING:     http.StatusForbidden,
-	account.EINVALIDTOKEN:    http.StatusBadRequest,
-	account.ETOKENEXPIRED:    http.StatusGone,
-	account.ERATELIMITED:     http.StatusTooManyRequests,
-	account.EPASSWORDRESET:   http.StatusForbidden,
-	account.ETOOLARGE:        http.StatusRequestEntityTooLarge,
-	account.EUNAVAILABLE:     http.StatusServiceUnavailable,
-	account.EINTERNAL:        http.StatusInternalServerError,
-}
-
-// unavailableRetry is the Retry-After, in seconds, of a 503 unavailable: about the
-// time a restarted database takes to accept connections again.
-const unavailableRetry = 5
 
 // The problem types of HTTP itself, which no use case answers (the domain's codes,
 // account.E…, are the others): API.md's 405 and 415, and huma's 406 and 408.
@@ -138,16 +116,12 @@ func problemFor(ctx context.Context, log *slog.Logger, err error) *Problem {
 		log.ErrorContext(ctx, "internal error", "err", err, "request_id", requestID(ctx))
 		return newProblem(ctx, http.StatusInternalServerError, account.EINTERNAL, "internal error; the request id identifies it in the server's log")
 	}
-	status, ok := statusOf[de.Code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	p = newProblem(ctx, status, de.Code, de.Message)
+	p = newProblem(ctx, httpedge.Status(de.Code), de.Code, de.Message)
 	p.Errors = de.Fields
 	if de.Code == account.EUNAVAILABLE {
 		// The cause (which the domain error wraps) is for the operator, not the client.
 		log.WarnContext(ctx, "store unavailable", "err", err, "request_id", requestID(ctx))
-		p.retryAfter = unavailableRetry
+		p.retryAfter = httpedge.UnavailableRetryAfter
 	}
 	return p
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/httpedge"
 )
 
 type signUpInput struct {
@@ -33,7 +34,7 @@ func (s *Server) SignUp(ctx context.Context, in account.SignUpInput) error {
 	if err := s.svc.CheckSignUp(in); err != nil {
 		return err
 	}
-	ip := s.clientIP(ctx)
+	ip := httpedge.ClientIP(ctx)
 	return s.bg.enqueue(ctx, "sign-up", func(ctx context.Context) error { return s.svc.SignUp(ctx, in, ip) })
 }
 
@@ -48,7 +49,7 @@ func (s *Server) RequestPasswordReset(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	ip := s.clientIP(ctx)
+	ip := httpedge.ClientIP(ctx)
 	return s.bg.enqueue(ctx, "password reset", func(ctx context.Context) error {
 		return s.svc.RequestPasswordReset(ctx, email, ip)
 	})
@@ -57,7 +58,7 @@ func (s *Server) RequestPasswordReset(ctx context.Context, email string) error {
 // AllowSelfService limits the public requests that send email, per client address
 // and per address mailed, so that nobody can flood a mailbox through Roster.
 func (s *Server) AllowSelfService(ctx context.Context, email string) error {
-	if ok, wait := s.selfIP.Allow(s.clientIP(ctx)); !ok {
+	if ok, wait := s.selfIP.Allow(httpedge.ClientIP(ctx)); !ok {
 		return rateLimited(ctx, wait, "too many requests from this address; try again later")
 	}
 	if ok, wait := s.selfEmail.Allow(account.EmailKey(email)); !ok {
@@ -75,7 +76,7 @@ type verifyEmailInput struct {
 
 // verifyEmail follows a sign-up's link with the password the person chooses there.
 func (s *Server) verifyEmail(ctx context.Context, in *verifyEmailInput) (*accountOutput, error) {
-	a, err := s.svc.VerifyEmail(ctx, in.Body.Token, in.Body.Password, s.clientIP(ctx))
+	a, err := s.svc.VerifyEmail(ctx, in.Body.Token, in.Body.Password, httpedge.ClientIP(ctx))
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -105,5 +106,5 @@ type confirmPasswordResetInput struct {
 
 // confirmPasswordReset sets the new password and revokes every session.
 func (s *Server) confirmPasswordReset(ctx context.Context, in *confirmPasswordResetInput) (*struct{}, error) {
-	return nil, s.fail(ctx, s.svc.ResetPassword(ctx, in.Body.Token, in.Body.NewPassword, s.clientIP(ctx)))
+	return nil, s.fail(ctx, s.svc.ResetPassword(ctx, in.Body.Token, in.Body.NewPassword, httpedge.ClientIP(ctx)))
 }

@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"runtime/debug"
@@ -23,6 +22,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/httpedge"
 	"roster.dev/roster/internal/importer"
 	"roster.dev/roster/internal/metrics"
 	"roster.dev/roster/internal/ratelimit"
@@ -265,7 +265,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		if err := s.ready(ctx); err != nil {
 			s.log.WarnContext(ctx, "health check failed", "err", err)
 			p := newProblem(r.Context(), http.StatusServiceUnavailable, account.EUNAVAILABLE, "the store is unreachable or not migrated")
-			p.retryAfter = unavailableRetry
+			p.retryAfter = httpedge.UnavailableRetryAfter
 			writeProblem(w, p)
 			return
 		}
@@ -326,7 +326,7 @@ func metricsAuth(token string, next http.Handler) http.Handler {
 		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := bearer(r.Header.Get("Authorization"))
+		got, ok := httpedge.Bearer(r.Header.Get("Authorization"))
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 			writeProblem(w, newProblem(r.Context(), http.StatusUnauthorized, account.EUNAUTHENTICATED,
 				"/metrics needs the metrics token: Authorization: Bearer <token>"))
@@ -344,7 +344,7 @@ func localClient(r *http.Request) bool {
 			return false
 		}
 	}
-	ip, err := netip.ParseAddr(clientIP(r.RemoteAddr))
+	ip, err := netip.ParseAddr(httpedge.PeerIP(r.RemoteAddr))
 	return err == nil && ip.Unmap().IsLoopback()
 }
 
@@ -353,19 +353,8 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	actorKey
-	ipKey
 	appKey
 )
-
-// clientIP is the address the request came from, as the middleware recorded it.
-func (s *Server) clientIP(ctx context.Context) string { return ClientIP(ctx) }
-
-// ClientIP is the address a request came from, as the server's middleware recorded
-// it in the request's context.
-func ClientIP(ctx context.Context) string {
-	ip, _ := ctx.Value(ipKey).(string)
-	return ip
-}
 
 func requestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey).(string)
@@ -385,7 +374,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
-		ctx = context.WithValue(ctx, ipKey, clientIP(r.RemoteAddr))
+		ctx = httpedge.WithClientIP(ctx, httpedge.PeerIP(r.RemoteAddr))
 		r = r.WithContext(ctx)
 		h := w.Header()
 		h.Set("X-Request-ID", id)
@@ -412,7 +401,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			elapsed := time.Since(start)
 			s.metrics.ObserveRequest(route, rec.status, elapsed)
 			s.log.InfoContext(ctx, "request", "method", r.Method, "route", route, "status", rec.status,
-				"duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id, "ip", clientIP(r.RemoteAddr))
+				"duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id, "ip", httpedge.PeerIP(r.RemoteAddr))
 			if rec.again != 0 {
 				s.log.WarnContext(ctx, "a second status for an answer already sent", "method", r.Method, "route", route,
 					"status", rec.status, "second_status", rec.again, "request_id", id)
@@ -483,7 +472,7 @@ func (s *Server) authenticate(hctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	ctx := hctx.Context()
-	token, ok := bearer(hctx.Header("Authorization"))
+	token, ok := httpedge.Bearer(hctx.Header("Authorization"))
 	if !ok && mode == optionalSession {
 		next(hctx)
 		return
@@ -506,7 +495,7 @@ func (s *Server) authenticate(hctx huma.Context, next func(huma.Context)) {
 		next(huma.WithValue(hctx, appKey, app))
 		return
 	}
-	actor, err := s.svc.Authenticate(ctx, token, s.clientIP(ctx))
+	actor, err := s.svc.Authenticate(ctx, token, httpedge.ClientIP(ctx))
 	if err != nil {
 		s.writeHuma(hctx, problemFor(ctx, s.log, err))
 		return
@@ -543,27 +532,10 @@ func (p *Problem) GetHeaders() http.Header {
 	return h
 }
 
-func bearer(h string) (string, bool) {
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	token = strings.TrimSpace(token)
-	return token, token != ""
-}
-
 // actorFrom returns the authenticated actor of an operation that requires one.
 func actorFrom(ctx context.Context) account.Actor {
 	a, _ := ctx.Value(actorKey).(account.Actor)
 	return a
-}
-
-func clientIP(remoteAddr string) string {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		return remoteAddr
-	}
-	return host
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/httpedge"
 )
 
 // The setup page is what the one-time link printed at first start opens: a form that
@@ -103,7 +104,7 @@ func (s *Server) setupHandler() http.Handler {
 			v.Email, v.FirstName, v.LastName = r.PostFormValue("email"), r.PostFormValue("first_name"), r.PostFormValue("last_name")
 			_, err := s.svc.CompleteSetup(r.Context(), account.SetupInput{Token: r.PathValue("token"),
 				Email: v.Email, FirstName: v.FirstName, LastName: v.LastName, Password: r.PostFormValue("password")},
-				s.clientIP(r.Context()))
+				httpedge.ClientIP(r.Context()))
 			if err == nil {
 				v.Done = true
 			} else {

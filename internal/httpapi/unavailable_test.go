@@ -83,7 +83,7 @@ func TestPostgresOutage(t *testing.T) {
 	w := &outbox.Worker{Store: db, Sender: sender, From: "Roster <roster@acme.test>",
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), BatchSize: 10, MaxAttempts: 1000,
 		Backoff: func(int) time.Duration { return 20 * time.Millisecond }, PollEvery: 20 * time.Millisecond}
-	wg.Go(func() { _ = w.Run(wctx) })
+	wg.Go(func() { w.Run(wctx) })
 	t.Cleanup(func() { stop(); wg.Wait() })
 	delivered := func(n int) {
 		t.Helper()

@@ -51,12 +51,12 @@ func (r *Runner) wakeChan() chan struct{} {
 	return r.wake
 }
 
-// Run applies imports until ctx ends; then it returns nil.
-func (r *Runner) Run(ctx context.Context) error {
+// Run applies imports until ctx ends.
+func (r *Runner) Run(ctx context.Context) {
 	for {
 		did, err := r.RunOnce(ctx)
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
 		if err != nil {
 			r.log().ErrorContext(ctx, "import runner", "err", err)
@@ -68,7 +68,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil
+			return
 		case <-t.C:
 		case <-r.wakeChan():
 			t.Stop()

@@ -166,15 +166,15 @@ func orDefault[T int | time.Duration](v, def T) T {
 	return def
 }
 
-// Run delivers until ctx ends (then it returns nil): it works through due messages
+// Run delivers until ctx ends: it works through due messages
 // batch after batch, and polls every PollEvery once none is due. A store error is
 // logged and retried at the next poll.
-func (w *Worker) Run(ctx context.Context) error {
+func (w *Worker) Run(ctx context.Context) {
 	batch := orDefault(w.BatchSize, DefaultBatchSize)
 	for {
 		sent, retried, failed, err := w.RunOnce(ctx)
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
 		if err != nil {
 			w.log().ErrorContext(ctx, "outbox: delivery interrupted", "err", err)
@@ -186,7 +186,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil
+			return
 		case <-t.C:
 		case <-w.wakeChan():
 			t.Stop()

@@ -309,11 +309,7 @@ func TestWorkersShareTheOutbox(t *testing.T) {
 			for _, db := range dbs {
 				w := newWorker(t, db, srv, nil)
 				w.Now, w.BatchSize, w.PollEvery = nil, 4, 10*time.Millisecond
-				wg.Go(func() {
-					if err := w.Run(ctx); err != nil {
-						t.Errorf("Run: %v", err)
-					}
-				})
+				wg.Go(func() { w.Run(ctx) })
 			}
 			for ctx.Err() == nil {
 				counts, err := dbs[1].CountEmails(ctx)
@@ -368,7 +364,7 @@ func TestWakeOnCommit(t *testing.T) {
 	db.OnEmail(w.Wake)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { defer close(done); _ = w.Run(runCtx) }()
+	go func() { defer close(done); w.Run(runCtx) }()
 	defer func() { cancel(); <-done }()
 	testtime.WaitFor(t, 20*time.Second, "the worker has found the outbox empty", func() bool { return claims.empty.Load() == 1 })
 	enqueue(t, db, time.Now(), "ada@acme.example")

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/httpedge"
 )
 
 // Error is a SCIM error response (RFC 7644 §3.12).
@@ -53,36 +54,30 @@ func errorFor(r *http.Request, log *slog.Logger, err error) *Error {
 	if field != "" && len(de.Fields) > 0 {
 		detail += ": " + field + " " + de.Fields[0].Message
 	}
+	// The status is the one every HTTP surface gives the code (httpedge); SCIM adds
+	// its scimType, and answers a value it refuses with 400, as RFC 7644 §3.12 says.
 	switch de.Code {
 	case account.EINVALID:
 		if field == "filter" {
 			return &Error{Status: http.StatusBadRequest, Type: "invalidFilter", Detail: detail}
 		}
 		return invalidValue(detail)
-	case account.ENOTFOUND:
-		return &Error{Status: http.StatusNotFound, Detail: detail}
 	case account.EDUPLICATEEMAIL:
 		return &Error{Status: http.StatusConflict, Type: "uniqueness", Detail: detail}
 	case account.ECONFLICT:
 		if field != "" {
 			return &Error{Status: http.StatusConflict, Type: "uniqueness", Detail: detail}
 		}
-		return &Error{Status: http.StatusConflict, Detail: detail}
-	case account.EQUOTAEXCEEDED:
-		return &Error{Status: http.StatusConflict, Detail: detail}
-	case account.EFORBIDDEN, account.EROLECEILING:
-		return &Error{Status: http.StatusForbidden, Detail: detail}
-	case account.EUNAUTHENTICATED:
-		return &Error{Status: http.StatusUnauthorized, Detail: detail}
 	case account.EUNAVAILABLE:
 		log.WarnContext(r.Context(), "scim: store unavailable", "err", err, "path", r.URL.Path)
-		return &Error{Status: http.StatusServiceUnavailable, Detail: detail, RetryAfter: 5}
+		return &Error{Status: http.StatusServiceUnavailable, Detail: detail, RetryAfter: httpedge.UnavailableRetryAfter}
 	}
-	if de.Code == account.EINTERNAL {
+	status := httpedge.Status(de.Code)
+	if status == http.StatusInternalServerError {
 		log.ErrorContext(r.Context(), "scim: internal error", "err", err, "path", r.URL.Path)
-		return &Error{Status: http.StatusInternalServerError, Detail: "internal error"}
+		return &Error{Status: status, Detail: "internal error"}
 	}
-	return &Error{Status: http.StatusBadRequest, Detail: detail}
+	return &Error{Status: status, Detail: detail}
 }
 
 func writeError(w http.ResponseWriter, e *Error) {

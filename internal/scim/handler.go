@@ -10,13 +10,13 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/httpedge"
 	"roster.dev/roster/internal/wellformed"
 )
 
@@ -71,7 +71,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	token, ok := bearer(r.Header.Get("Authorization"))
+	token, ok := httpedge.Bearer(r.Header.Get("Authorization"))
 	if !ok {
 		writeError(w, &Error{Status: http.StatusUnauthorized, Detail: "this needs the organization's SCIM token: Authorization: Bearer <token>"})
 		return
@@ -80,7 +80,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusUnauthorized, Detail: "the SCIM token is not valid"})
 		return
 	}
-	actor, err := h.svc.AuthenticateSCIM(r.Context(), org, token, remoteIP(r.RemoteAddr))
+	actor, err := h.svc.AuthenticateSCIM(r.Context(), org, token, httpedge.RequestIP(r))
 	if err != nil {
 		writeError(w, errorFor(r, h.log, err))
 		return
@@ -141,23 +141,6 @@ func malformed(r *http.Request) *Error {
 		return &Error{Status: http.StatusBadRequest, Type: "invalidFilter", Detail: "filter " + fault.Message}
 	}
 	return invalidValue(fault.Field + " " + fault.Message)
-}
-
-func bearer(h string) (string, bool) {
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	token = strings.TrimSpace(token)
-	return token, token != ""
-}
-
-func remoteIP(addr string) string {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	return host
 }
 
 func methodNotAllowed(w http.ResponseWriter) {
