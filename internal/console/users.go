@@ -240,14 +240,10 @@ func (c *Console) bulk(w http.ResponseWriter, r *http.Request, p *page) {
 	}
 	switch action {
 	case "remove":
-		members := make([]account.Member, 0, len(ids))
-		for _, id := range ids {
-			m, err := c.svc.FindMember(ctx, p.Actor, p.Org().ID, id)
-			if err != nil {
-				c.fail(w, r, p, err)
-				return
-			}
-			members = append(members, m)
+		members, err := c.selected(ctx, p, ids)
+		if err != nil {
+			c.fail(w, r, p, err)
+			return
 		}
 		c.render(w, r, http.StatusOK, confirmBulkRemove(p, members, back(p, r)))
 	case "remove-confirmed":
@@ -258,14 +254,10 @@ func (c *Console) bulk(w http.ResponseWriter, r *http.Request, p *page) {
 		}
 		c.redirect(w, r, back(p, r), summarize(len(results), failures(results, func(x account.RemoveResult) error { return x.Err }), "removed"))
 	case "resend":
-		members := make([]account.Member, 0, len(ids))
-		for _, id := range ids {
-			m, err := c.svc.FindMember(ctx, p.Actor, p.Org().ID, id)
-			if err != nil {
-				c.fail(w, r, p, err)
-				return
-			}
-			members = append(members, m)
+		members, err := c.selected(ctx, p, ids)
+		if err != nil {
+			c.fail(w, r, p, err)
+			return
 		}
 		c.render(w, r, http.StatusOK, confirmBulkResend(p, members, back(p, r)))
 	case "resend-confirmed":
@@ -373,4 +365,18 @@ func pluralVerb(n int) string {
 		return "is"
 	}
 	return "are"
+}
+
+// selected is the members a bulk action was asked for, to name them on its
+// confirmation page.
+func (c *Console) selected(ctx context.Context, p *page, ids []string) ([]account.Member, error) {
+	members := make([]account.Member, 0, len(ids))
+	for _, id := range ids {
+		m, err := c.svc.FindMember(ctx, p.Actor, p.Org().ID, id)
+		if err != nil {
+			return nil, err
+		}
+		members = append(members, m)
+	}
+	return members, nil
 }

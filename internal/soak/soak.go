@@ -393,25 +393,34 @@ func (s *state) post(ctx context.Context, token, path string, body any, want int
 
 // call sends one request and decodes a JSON answer.
 func (s *state) call(ctx context.Context, token, method, path string, body any) (int, map[string]any, error) {
-	var r io.Reader
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			return 0, nil, err
 		}
-		r = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.cfg.BaseURL+path, r)
+	return send(ctx, s.cfg.Client, s.cfg.BaseURL, token, method, path, "application/json", b)
+}
+
+// send sends one request to base with client, the body (if any) of contentType, as
+// token (none when ""), and decodes a JSON answer.
+func send(ctx context.Context, client *http.Client, base, token, method, path, contentType string, body []byte) (int, map[string]any, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, r)
 	if err != nil {
 		return 0, nil, err
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	res, err := s.cfg.Client.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}

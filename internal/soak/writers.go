@@ -308,36 +308,7 @@ func (s *wstate) call(ctx context.Context, base, token, method, path, contentTyp
 	if base == "" {
 		base = s.base()
 	}
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, base+path, r)
-	if err != nil {
-		return 0, nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := s.cfg.Client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		return res.StatusCode, nil, err
-	}
-	var out map[string]any
-	if len(raw) > 0 && strings.Contains(res.Header.Get("Content-Type"), "json") {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			return res.StatusCode, nil, fmt.Errorf("%s %s: %w", method, path, err)
-		}
-	}
-	return res.StatusCode, out, nil
+	return send(ctx, s.cfg.Client, base, token, method, path, contentType, body)
 }
 
 func jsonBody(v any) []byte {
