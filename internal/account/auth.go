@@ -128,6 +128,17 @@ func (s *Service) LoginWith(ctx context.Context, in LoginInput) (res LoginResult
 	return LoginResult{Token: token, Session: sess, Account: a, DeviceToken: device}, err
 }
 
+// revokeCredentials ends what the account's old password opened: every session but
+// keepSessionID's (the one that changed it, if any) and every device token, so that
+// a client that logged in with the old password no longer counts as a known device
+// of the account (its failed logins share the unknown clients' allowance again).
+func revokeCredentials(ctx context.Context, tx Tx, accountID, keepSessionID string) error {
+	if err := tx.DeleteSessionsOfAccount(ctx, accountID, keepSessionID); err != nil {
+		return err
+	}
+	return tx.DeleteAccountTokens(ctx, TokenDevice, accountID)
+}
+
 // knownDevice returns the first of tokens that is an unexpired device token of the
 // account, or "".
 func (s *Service) knownDevice(ctx context.Context, tx Tx, accountID string, tokens []string) (string, error) {
@@ -240,7 +251,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor Actor, current, next
 		if err := tx.UpdateAccount(ctx, a); err != nil {
 			return err
 		}
-		if err := tx.DeleteSessionsOfAccount(ctx, a.ID, actor.SessionID); err != nil {
+		if err := revokeCredentials(ctx, tx, a.ID, actor.SessionID); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, actor, "", AuditAccountPasswordChanged, "account", a.ID, nil, nil)

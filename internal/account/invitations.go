@@ -622,7 +622,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor *Actor, in AcceptI
 		}
 		if claiming {
 			// The organization that chose the old password is locked out with it.
-			if err := tx.DeleteSessionsOfAccount(ctx, cur.ID, ""); err != nil {
+			if err := revokeCredentials(ctx, tx, cur.ID, ""); err != nil {
 				return err
 			}
 		}

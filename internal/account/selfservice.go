@@ -245,7 +245,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword, ip stri
 				return err
 			}
 		}
-		if err := tx.DeleteSessionsOfAccount(ctx, a.ID, ""); err != nil {
+		if err := revokeCredentials(ctx, tx, a.ID, ""); err != nil {
 			return err
 		}
 		if err := tx.DeleteAccountTokens(ctx, TokenPasswordReset, a.ID); err != nil {

@@ -251,3 +251,39 @@ func TestSelfServiceAnswersBeforeTheStore(t *testing.T) {
 		}
 	})
 }
+
+// TestNewPasswordForgetsDevices: a changed or reset password ends the known devices
+// of the account with its sessions — a client that logged in with the old password
+// (the attacker who had it) no longer gets a known device's allowance of failed
+// logins; the next login with the new password makes a device known again.
+func TestNewPasswordForgetsDevices(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.org("acme", "")
+		e.member(e.op, "acme", "ada@acme.test", "member")
+		login := func(password, device string) (string, string) {
+			t.Helper()
+			b := e.must(200, "", "POST", "/api/v1/auth/login", map[string]any{"email": "ada@acme.test", "password": password, "device_token": device})
+			return b["token"].(string), b["device_token"].(string)
+		}
+		session, device := login(pw, "")
+		if _, again := login(pw, device); again != device {
+			t.Fatalf("a known device is not kept: %q then %q", device, again)
+		}
+
+		e.must(204, session, "PUT", "/api/v1/me/password", map[string]any{"current_password": pw, "new_password": "ada's second secret"})
+		_, after := login("ada's second secret", device)
+		if after == device {
+			t.Error("the device of the old password is still known after a password change")
+		}
+		if _, again := login("ada's second secret", after); again != after {
+			t.Errorf("the new device is not known: %q then %q", after, again)
+		}
+
+		e.must(202, "", "POST", "/api/v1/auth/password-reset", map[string]any{"email": "ada@acme.test"})
+		token := e.link(account.NoticePasswordReset, "ada@acme.test")
+		e.must(204, "", "POST", "/api/v1/auth/password-reset/confirm", map[string]any{"token": token, "new_password": "ada's third secret"})
+		if _, reset := login("ada's third secret", after); reset == after {
+			t.Error("the device is still known after a password reset")
+		}
+	})
+}
