@@ -72,6 +72,27 @@ func (s *Service) FindMember(ctx context.Context, actor Actor, orgRef, accountID
 	return m, err
 }
 
+// FindMembersByID returns the members of accountIDs, in their order, in one
+// transaction authorized once; an id that is no member is left out. Needs
+// members.read.
+func (s *Service) FindMembersByID(ctx context.Context, actor Actor, orgRef string, accountIDs []string) (ms []Member, err error) {
+	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
+		ms = make([]Member, 0, len(accountIDs))
+		for _, id := range accountIDs {
+			m, err := tx.Member(ctx, a.org.ID, id)
+			switch {
+			case ErrorCode(err) == ENOTFOUND:
+				continue
+			case err != nil:
+				return err
+			}
+			ms = append(ms, redact(actor, a.org, m))
+		}
+		return nil
+	})
+	return ms, err
+}
+
 // MemberQuery filters FindMembers; Team is a team name, Role a role id.
 type MemberQuery struct {
 	Q, Role, Team, State, Application, Subscription, Cursor string

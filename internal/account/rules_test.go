@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -403,5 +404,31 @@ func TestRenewalRule(t *testing.T) {
 		if n := subscriptions(); n != 3 {
 			t.Errorf("after renewing the renewal: %d subscriptions, want 3", n)
 		}
+	})
+}
+
+// TestFindMembersByID: the members of the ids asked for, in their order, in the
+// organization asked about only — a member of another organization, or an id of no
+// one, is left out; a caller who may not read the members gets nothing.
+func TestFindMembersByID(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		r := newRules(t, db)
+		acme, globex := r.org(), r.org()
+		ada, adaActor := r.member(r.op, acme, account.RoleAdmin)
+		bob, _ := r.member(r.op, acme, account.RoleMember)
+		gus, _ := r.member(r.op, globex, account.RoleMember)
+		got, err := r.svc.FindMembersByID(r.ctx, adaActor, acme.Slug, []string{bob.AccountID, gus.AccountID, "nobody", ada.AccountID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, m := range got {
+			ids = append(ids, m.AccountID)
+		}
+		if want := []string{bob.AccountID, ada.AccountID}; !slices.Equal(ids, want) {
+			t.Errorf("FindMembersByID = %v, want %v (Globex's member and an unknown id left out)", ids, want)
+		}
+		_, err = r.svc.FindMembersByID(r.ctx, adaActor, globex.Slug, []string{gus.AccountID})
+		wantCode(t, "another organization's members", err, account.ENOTFOUND)
 	})
 }

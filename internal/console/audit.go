@@ -37,8 +37,8 @@ func (c *Console) audit(w http.ResponseWriter, r *http.Request, p *page) {
 	c.render(w, r, http.StatusOK, auditPage(p, v))
 }
 
-// auditTargetNames names the targets of events: members (and, for an operator, any
-// account), roles and teams the viewer may read. A target it may not read, or one
+// auditTargetNames names the targets of events: members, roles and teams the viewer
+// may read (members in one read, not one per event). A target it may not read, or one
 // deleted since, keeps the name its event recorded, if any (auditTarget).
 func (c *Console) auditTargetNames(ctx context.Context, p *page, events []account.AuditEvent) map[string]string {
 	names := map[string]string{p.Org().ID: p.Org().Name}
@@ -54,12 +54,18 @@ func (c *Console) auditTargetNames(ctx context.Context, p *page, events []accoun
 			}
 		}
 	}
+	if !p.Can(account.PermMembersRead) {
+		return names
+	}
+	var ids []string
 	for _, e := range events {
-		if e.TargetType != "account" || e.TargetID == "" || names[e.TargetID] != "" || !p.Can(account.PermMembersRead) {
-			continue
+		if e.TargetType == "account" && e.TargetID != "" && names[e.TargetID] == "" && !slices.Contains(ids, e.TargetID) {
+			ids = append(ids, e.TargetID)
 		}
-		if m, err := c.svc.FindMember(ctx, p.Actor, p.Org().ID, e.TargetID); err == nil {
-			names[e.TargetID] = accountLabel(m.Account)
+	}
+	if members, err := c.svc.FindMembersByID(ctx, p.Actor, p.Org().ID, ids); err == nil {
+		for _, m := range members {
+			names[m.AccountID] = accountLabel(m.Account)
 		}
 	}
 	return names

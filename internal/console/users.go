@@ -370,13 +370,9 @@ func pluralVerb(n int) string {
 // selected is the members a bulk action was asked for, to name them on its
 // confirmation page.
 func (c *Console) selected(ctx context.Context, p *page, ids []string) ([]account.Member, error) {
-	members := make([]account.Member, 0, len(ids))
-	for _, id := range ids {
-		m, err := c.svc.FindMember(ctx, p.Actor, p.Org().ID, id)
-		if err != nil {
-			return nil, err
-		}
-		members = append(members, m)
+	members, err := c.svc.FindMembersByID(ctx, p.Actor, p.Org().ID, ids)
+	if err == nil && len(members) != len(ids) {
+		err = account.Errorf(account.ENOTFOUND, "member not found")
 	}
-	return members, nil
+	return members, err
 }
