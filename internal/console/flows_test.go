@@ -106,7 +106,7 @@ func TestConsoleUsers(t *testing.T) {
 		b.see("#list-count", "2 users match")
 		b.see("#users", "Bob Baker")
 		b.absent("#row-" + w.ada.AccountID)
-		if b.count(`#card-`+w.studio.ID+`[aria-pressed=true]`) != 1 {
+		if b.count(`#card-`+w.studio.ID+`[aria-current=true]`) != 1 {
 			t.Fatal("the chosen card is not marked pressed")
 		}
 		b.click("#card-" + w.studio.ID)
