@@ -87,7 +87,7 @@ func auditTarget(v *auditView, e account.AuditEvent) string {
 		return n
 	}
 	for _, obj := range []map[string]json.RawMessage{auditObject(e.After), auditObject(e.Before)} {
-		for _, k := range []string{"email", "name", "slug"} {
+		for _, k := range []string{"email", "name", "slug", "description"} {
 			var s string
 			if raw, ok := obj[k]; ok && json.Unmarshal(raw, &s) == nil && s != "" {
 				return s
@@ -95,6 +95,22 @@ func auditTarget(v *auditView, e account.AuditEvent) string {
 		}
 	}
 	return ""
+}
+
+// targetKinds name the kinds of things the audit log records changes to.
+var targetKinds = map[string]string{
+	"account": "account", "application": "application", "application_key": "API key",
+	"import": "import", "invitation": "invitation", "join_request": "join request",
+	"organization": "organization", "role": "role", "scim_token": "SCIM token",
+	"seat_request": "seat request", "subscription": "subscription", "team": "team",
+}
+
+// targetKind names the kind of an event's target in words.
+func targetKind(t string) string {
+	if k, ok := targetKinds[t]; ok {
+		return k
+	}
+	return strings.ReplaceAll(t, "_", " ")
 }
 
 func auditPageURL(p *page, cursor string) string {

@@ -63,6 +63,7 @@ type Console struct {
 	log       *slog.Logger
 	limits    Limits
 	secure    bool
+	baseURL   string
 	maxUpload int64
 	sheet     spreadsheet.Limits
 	onImport  func()
@@ -82,7 +83,7 @@ func New(d Deps) *Console {
 	}
 	c := &Console{
 		svc: d.Service, log: d.Logger, limits: d.Limits,
-		secure:    strings.HasPrefix(d.BaseURL, "https://"),
+		secure:    strings.HasPrefix(d.BaseURL, "https://"), baseURL: strings.TrimRight(d.BaseURL, "/"),
 		maxUpload: d.MaxUploadBytes, sheet: d.SheetLimits, onImport: d.OnImport,
 		signUp: d.SignUp, now: d.Now, mux: http.NewServeMux(),
 	}

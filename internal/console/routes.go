@@ -96,6 +96,8 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /o/{org}/subscriptions/{sub}/{action}", c.inOrg("Subscriptions", "subscriptions", c.subscriptionAction))
 	m.HandleFunc("GET /o/{org}/settings", c.inOrg("Settings", "settings", c.settings))
 	m.HandleFunc("POST /o/{org}/settings", c.inOrg("Settings", "settings", c.saveSettings))
+	m.HandleFunc("POST /o/{org}/settings/scim-tokens", c.inOrg("Settings", "settings", c.createSCIMToken))
+	m.HandleFunc("POST /o/{org}/settings/scim-tokens/{token}/revoke", c.inOrg("Settings", "settings", c.revokeSCIMToken))
 	m.HandleFunc("POST /o/{org}/delete", c.inOrg("Settings", "settings", c.deleteOrganization))
 }
 

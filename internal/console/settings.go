@@ -17,6 +17,15 @@ type settingsView struct {
 	CanDelete                   bool
 	Problem                     *problem
 	DeleteProblem               *problem
+
+	// SCIM provisioning: the organization's tokens, the one just issued (shown on
+	// that answer only), the one whose revocation waits for confirmation.
+	SCIMURL       string
+	Tokens        []account.SCIMToken
+	NewToken      string
+	TokenDesc     string
+	TokenProblem  *problem
+	ConfirmRevoke *account.SCIMToken
 }
 
 // invitationLifetimes are the lifetimes offered; another value set through the API
@@ -48,13 +57,19 @@ func ttlLabel(h string) string {
 	return plural(n, "hour", "hours")
 }
 
-func (c *Console) settingsOf(p *page) *settingsView {
+func (c *Console) settingsOf(r *http.Request, p *page) (*settingsView, error) {
 	o := p.Org()
+	tokens, err := c.svc.FindSCIMTokens(r.Context(), p.Actor, o.ID)
+	if err != nil {
+		return nil, err
+	}
 	return &settingsView{Name: o.Name, Slug: o.Slug, TTL: strconv.Itoa(o.InvitationTTLHours),
 		EndingSoon: strconv.Itoa(o.EndingSoonDays),
 		// Only an operator deletes a partner or an organization of its own, and a
 		// partner's managers those under the partner: the same people who set quotas.
-		CanDelete: p.operator() || p.Access.ManageSubscriptions}
+		CanDelete: p.operator() || p.Access.ManageSubscriptions,
+		SCIMURL:   c.baseURL + "/scim/v2/organizations/" + url.PathEscape(o.Slug),
+		Tokens:    tokens}, nil
 }
 
 // needManage keeps the page to those who may change the settings.
@@ -66,14 +81,72 @@ func (c *Console) needManage(w http.ResponseWriter, r *http.Request, p *page) bo
 	return false
 }
 
-// settings renders the settings form; ?confirm=delete asks to confirm the deletion.
+// settings renders the settings form; ?confirm=delete asks to confirm the
+// deletion, ?revoke=<token id> a SCIM token's revocation.
 func (c *Console) settings(w http.ResponseWriter, r *http.Request, p *page) {
 	if !c.needManage(w, r, p) {
 		return
 	}
-	v := c.settingsOf(p)
-	v.Confirm = r.URL.Query().Get("confirm") == "delete" && v.CanDelete
+	v, err := c.settingsOf(r, p)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	q := r.URL.Query()
+	v.Confirm = q.Get("confirm") == "delete" && v.CanDelete
+	if id := q.Get("revoke"); id != "" {
+		for i, t := range v.Tokens {
+			if t.ID == id && t.RevokedAt.IsZero() {
+				v.ConfirmRevoke = &v.Tokens[i]
+			}
+		}
+		if v.ConfirmRevoke == nil {
+			c.fail(w, r, p, account.Errorf(account.ENOTFOUND, "no such SCIM token"))
+			return
+		}
+	}
 	c.render(w, r, http.StatusOK, settingsPage(p, v))
+}
+
+// createSCIMToken issues a SCIM token and shows it on this answer only: it is never
+// stored in the clear, nor put in a flash cookie.
+func (c *Console) createSCIMToken(w http.ResponseWriter, r *http.Request, p *page) {
+	limitForm(w, r)
+	if !c.needManage(w, r, p) {
+		return
+	}
+	desc := formValue(r, "description")
+	_, token, err := c.svc.CreateSCIMToken(r.Context(), p.Actor, p.Org().ID, desc)
+	v, ferr := c.settingsOf(r, p)
+	if ferr != nil {
+		c.fail(w, r, p, ferr)
+		return
+	}
+	if err != nil {
+		v.TokenProblem, v.TokenDesc = c.problemOf(r.Context(), err), desc
+		c.render(w, r, v.TokenProblem.Status, settingsPage(p, v))
+		return
+	}
+	p.Flash = "SCIM token issued. Copy it now: it is shown only this once."
+	// The token must not outlive this answer: the address becomes the settings'
+	// (a reload does not post again), and hx-history="false" on the token keeps
+	// htmx from copying the page into its history cache.
+	w.Header().Set("HX-Replace-Url", p.base()+"/settings")
+	v.NewToken, v.TokenDesc = token, desc
+	c.render(w, r, http.StatusCreated, settingsPage(p, v))
+}
+
+// revokeSCIMToken revokes a SCIM token (after the confirmation on the settings).
+func (c *Console) revokeSCIMToken(w http.ResponseWriter, r *http.Request, p *page) {
+	limitForm(w, r)
+	if !c.needManage(w, r, p) {
+		return
+	}
+	if err := c.svc.RevokeSCIMToken(r.Context(), p.Actor, p.Org().ID, r.PathValue("token")); err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	c.redirect(w, r, p.base()+"/settings#scim-title", "SCIM token revoked: the identity provider's requests with it fail at once.")
 }
 
 // saveSettings changes the name, slug, invitation lifetime and ending-soon window.
@@ -82,7 +155,11 @@ func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request, p *page) 
 	if !c.needManage(w, r, p) {
 		return
 	}
-	v := c.settingsOf(p)
+	v, err := c.settingsOf(r, p)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
 	v.Name, v.Slug, v.TTL, v.EndingSoon = formValue(r, "name"), formValue(r, "slug"),
 		strings.TrimSpace(formValue(r, "invitation_ttl_hours")), strings.TrimSpace(formValue(r, "ending_soon_days"))
 	in := account.UpdateOrganizationInput{Name: &v.Name, Slug: &v.Slug}
@@ -97,7 +174,7 @@ func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request, p *page) 
 	} else {
 		in.EndingSoonDays = &n
 	}
-	err := val.Err()
+	err = val.Err()
 	var o account.Organization
 	if err == nil {
 		o, err = c.svc.UpdateOrganization(r.Context(), p.Actor, p.Org().ID, in)
@@ -121,7 +198,11 @@ func (c *Console) deleteOrganization(w http.ResponseWriter, r *http.Request, p *
 			c.fail(w, r, p, err)
 			return
 		}
-		v := c.settingsOf(p)
+		v, ferr := c.settingsOf(r, p)
+		if ferr != nil {
+			c.fail(w, r, p, ferr)
+			return
+		}
 		v.DeleteProblem = prob
 		c.render(w, r, prob.Status, settingsPage(p, v))
 		return
@@ -135,4 +216,12 @@ func (c *Console) deleteOrganization(w http.ResponseWriter, r *http.Request, p *
 		}
 	}
 	c.redirect(w, r, next, kindLabel(o.Kind)+" "+o.Name+" deleted.")
+}
+
+// tokenName is how a SCIM token is named in lists: its description, or its prefix.
+func tokenName(t account.SCIMToken) string {
+	if t.Description != "" {
+		return t.Description
+	}
+	return t.Prefix + "…"
 }
