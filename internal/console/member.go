@@ -62,9 +62,10 @@ func (c *Console) renderPanel(w http.ResponseWriter, r *http.Request, p *page, s
 		c.fail(w, r, p, err)
 		return
 	}
-	if confirm != "deactivate" && confirm != "remove" {
-		// ?confirm= is data: only the two destructive actions are asked about, and
-		// nothing else ever becomes the confirmation form's action.
+	if confirm != "deactivate" && confirm != "remove" && (confirm != "delete-account" || !p.operator()) {
+		// ?confirm= is data: only the destructive actions are asked about (the
+		// account's permanent deletion only of an operator), and nothing else ever
+		// becomes the confirmation form's action.
 		confirm = ""
 	}
 	v.Panel = &panelView{Member: m, Back: p.base() + "/users" + v.Filter.query(true), Confirm: confirm, Problem: prob}
@@ -114,6 +115,23 @@ func (c *Console) memberAction(w http.ResponseWriter, r *http.Request, p *page) 
 		if err = c.svc.RemoveMember(ctx, p.Actor, org, id); err == nil {
 			c.redirect(w, r, back(p, r), "Removed from "+p.Org().Name+"; their seats here are free again.")
 			return
+		}
+	case "delete-account":
+		// The operator types the account's email address to confirm: the deletion
+		// cannot be undone, and reaches every organization of the account. Who may
+		// delete is the domain's decision, taken first.
+		var m account.Member
+		if m, err = c.svc.FindMember(ctx, p.Actor, org, id); err == nil {
+			if !p.operator() {
+				err = c.svc.DeleteAccount(ctx, p.Actor, id) // refused: operators only
+			} else if account.EmailKey(formValue(r, "confirm_email")) != account.EmailKey(m.Account.Email) {
+				err = account.Invalid("confirm_email", "type the account's email address, "+m.Account.Email+", to confirm")
+				c.renderPanel(w, r, p, http.StatusUnprocessableEntity, "delete-account", c.problemOf(ctx, err))
+				return
+			} else if err = c.svc.DeleteAccount(ctx, p.Actor, id); err == nil {
+				c.redirect(w, r, back(p, r), "The account of "+m.Account.Email+" is deleted, with its memberships in every organization.")
+				return
+			}
 		}
 	case "resend":
 		var m account.Member
