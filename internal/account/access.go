@@ -9,8 +9,8 @@ import (
 type Access struct {
 	Organization Organization
 	Permissions  PermissionSet
-	// Grantable are the roles the actor may give: predefined and active custom
-	// roles whose permissions the actor holds.
+	// Grantable are the roles the actor may give: the predefined and active custom
+	// roles whose permissions the actor holds (the Roles of an Offer).
 	Grantable []Role
 	// ManageSubscriptions is true for an operator, and for a partner's managers in
 	// the organizations under the partner.
@@ -32,11 +32,7 @@ func (s *Service) FindAccess(ctx context.Context, actor Actor, orgRef string) (a
 		if err != nil {
 			return err
 		}
-		for _, r := range append(PredefinedRoles(), custom...) {
-			if (r.Predefined || r.Active) && a.perms.Covers(r.Permissions) {
-				acc.Grantable = append(acc.Grantable, r)
-			}
-		}
+		acc.Grantable = grantable(a, custom)
 		return nil
 	})
 	return acc, err

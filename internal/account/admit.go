@@ -139,6 +139,32 @@ func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in 
 	return m, err
 }
 
+// InvitationAllowance is each caller's allowance of invitation emails, which the
+// transports keep (httpapi's rate limit, shared by the console so that it is no
+// way around it). AllowInvitations takes n, or refuses (ERATELIMITED);
+// RefundInvitations gives back n taken but not sent.
+type InvitationAllowance interface {
+	AllowInvitations(ctx context.Context, actor Actor, n int) error
+	RefundInvitations(actor Actor, n int)
+}
+
+// AddMemberWithin is AddMember within the actor's allowance of invitation emails,
+// the one rule of every channel that adds a member (POST …/members, the console's
+// Add user): an addition may send an invitation whatever send_invite says (an
+// existing account the organization does not manage is always invited), so one is
+// taken before it, and given back unless the member added is invited (an error, or
+// an active member, sent none). Refused by the allowance, nothing is added.
+func (s *Service) AddMemberWithin(ctx context.Context, actor Actor, orgRef string, in AddMemberInput, allow InvitationAllowance) (Member, error) {
+	if err := allow.AllowInvitations(ctx, actor, 1); err != nil {
+		return Member{}, err
+	}
+	m, err := s.AddMember(ctx, actor, orgRef, in)
+	if err != nil || m.State != MemberInvited {
+		allow.RefundInvitations(actor, 1)
+	}
+	return m, err
+}
+
 // activeMember is who admit (or addActive) adds and with what.
 type activeMember struct {
 	email     string

@@ -202,50 +202,13 @@ func (s *Service) EachImportError(ctx context.Context, actor Actor, orgRef, id s
 	}
 }
 
-// ImportOffer is what an import may grant in an organization, for the template's
-// drop-down lists: the roles the caller may give, the teams and the applications.
-type ImportOffer struct {
-	Organization Organization
-	Roles        []Role
-	Teams        []Team
-	Applications []Application
-}
-
-// FindImportOffer returns the choices of an organization's import template. Needs
+// FindImportOffer returns the choices of an organization's import template: the
+// offer (see FindOffer) of the organization alone, to whoever may import. Needs
 // imports.run.
-func (s *Service) FindImportOffer(ctx context.Context, actor Actor, orgRef string) (o ImportOffer, err error) {
+func (s *Service) FindImportOffer(ctx context.Context, actor Actor, orgRef string) (o Offer, err error) {
 	err = s.readIn(ctx, actor, orgRef, PermImportsRun, func(tx Tx, a access) error {
-		o.Organization = a.org
-		custom, err := tx.CustomRoles(ctx, a.org.ID)
-		if err != nil {
-			return err
-		}
-		for _, r := range append(PredefinedRoles(), custom...) {
-			if r.Active && a.perms.Covers(r.Permissions) {
-				o.Roles = append(o.Roles, r)
-			}
-		}
-		if o.Teams, err = tx.Teams(ctx, a.org.ID); err != nil {
-			return err
-		}
-		subs, err := tx.Subscriptions(ctx, a.org.ID)
-		if err != nil {
-			return err
-		}
-		seen := map[string]bool{}
-		now := s.now()
-		for _, sub := range subs {
-			if seen[sub.ApplicationID] || sub.State(now) == SubscriptionExpired {
-				continue
-			}
-			seen[sub.ApplicationID] = true
-			app, err := tx.Application(ctx, sub.ApplicationID)
-			if err != nil {
-				return err
-			}
-			o.Applications = append(o.Applications, app)
-		}
-		return nil
+		o, err = s.offer(ctx, tx, a)
+		return err
 	})
 	return o, err
 }

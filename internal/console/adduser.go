@@ -14,13 +14,12 @@ type addUserView struct {
 	Step     string // "email" or "details"
 	In       account.AddMemberInput
 	Newcomer account.Newcomer
-	Teams    []account.Team
-	Subs     []account.Subscription
-	AppNames map[string]string
-	Problem  *problem
-	// For a partner: its organizations, each with the roles the admin may give
-	// there, and the role chosen for each ("" for none).
-	Orgs     []account.Access
+	// Offer is what the actor may give: roles, teams and seats, and for a partner
+	// the roles in each of its organizations.
+	Offer   account.Offer
+	Problem *problem
+	// OrgRoles is, for a partner, the role chosen in each of its organizations
+	// ("" for none).
 	OrgRoles map[string]string
 }
 
@@ -76,15 +75,7 @@ func (c *Console) addUser(w http.ResponseWriter, r *http.Request, p *page) {
 		c.addToPartner(w, r, p, v)
 		return
 	}
-	var m account.Member
-	if send {
-		err = c.limits.AllowInvitations(ctx, p.Actor, 1)
-	}
-	if err == nil {
-		if m, err = c.svc.AddMember(ctx, p.Actor, p.Org().ID, v.In); err != nil && send {
-			c.limits.RefundInvitations(p.Actor, 1)
-		}
-	}
+	m, err := c.svc.AddMemberWithin(ctx, p.Actor, p.Org().ID, v.In, c.limits)
 	if err != nil {
 		c.addUserProblem(w, r, p, v, err)
 		return
@@ -114,12 +105,12 @@ func (c *Console) addUserProblem(w http.ResponseWriter, r *http.Request, p *page
 // addToPartner adds a person to a partner as PRODUCT.md's steps go: details, then a
 // role in each of the partner's organizations, then a role in the partner itself.
 // Each membership is its own use case (one transaction, audit event and email
-// each); the page reports every one, so a refusal in one organization is clear and
-// does not undo the others.
+// each, within the invitation limit as every addition is); the page reports every
+// one, so a refusal in one organization is clear and does not undo the others.
 func (c *Console) addToPartner(w http.ResponseWriter, r *http.Request, p *page, v *addUserView) {
 	ctx := r.Context()
 	var done, failed []string
-	for _, o := range v.Orgs {
+	for _, o := range v.Offer.Organizations {
 		role := r.PostForm.Get("org_role:" + o.Organization.ID)
 		v.OrgRoles[o.Organization.ID] = role
 		if role == "" {
@@ -127,12 +118,7 @@ func (c *Console) addToPartner(w http.ResponseWriter, r *http.Request, p *page, 
 		}
 		in := v.In
 		in.Role, in.Teams, in.Applications = role, nil, nil
-		if err := c.allowInvite(ctx, p, in); err != nil {
-			failed = append(failed, o.Organization.Name+": "+errorText(err))
-			continue
-		}
-		if _, err := c.svc.AddMember(ctx, p.Actor, o.Organization.ID, in); err != nil {
-			c.refundInvite(p, in)
+		if _, err := c.svc.AddMemberWithin(ctx, p.Actor, o.Organization.ID, in, c.limits); err != nil {
 			failed = append(failed, o.Organization.Name+": "+errorText(err))
 			continue
 		}
@@ -142,13 +128,7 @@ func (c *Console) addToPartner(w http.ResponseWriter, r *http.Request, p *page, 
 	if partnerRole != "" {
 		in := v.In
 		in.Role = partnerRole
-		err := c.allowInvite(ctx, p, in)
-		if err == nil {
-			if _, err = c.svc.AddMember(ctx, p.Actor, p.Org().ID, in); err != nil {
-				c.refundInvite(p, in)
-			}
-		}
-		if err != nil {
+		if _, err := c.svc.AddMemberWithin(ctx, p.Actor, p.Org().ID, in, c.limits); err != nil {
 			failed = append(failed, p.Org().Name+": "+errorText(err))
 		} else {
 			done = append(done, p.Org().Name)
@@ -172,77 +152,21 @@ func (c *Console) addToPartner(w http.ResponseWriter, r *http.Request, p *page, 
 	c.redirect(w, r, p.base()+"/users", v.Newcomer.Email+" is added to "+strings.Join(done, ", ")+".")
 }
 
-func (c *Console) allowInvite(ctx context.Context, p *page, in account.AddMemberInput) error {
-	if in.SendInvite != nil && !*in.SendInvite {
-		return nil
+// addUserChoices reads what the form may offer: the domain's offer, in one call
+// (for a partner with the roles in each of its organizations).
+func (c *Console) addUserChoices(ctx context.Context, p *page, v *addUserView) (err error) {
+	if v.OrgRoles == nil {
+		v.OrgRoles = map[string]string{}
 	}
-	return c.limits.AllowInvitations(ctx, p.Actor, 1)
-}
-
-// refundInvite gives back what allowInvite took, for an addition that failed.
-func (c *Console) refundInvite(p *page, in account.AddMemberInput) {
-	if in.SendInvite != nil && !*in.SendInvite {
-		return
-	}
-	c.limits.RefundInvitations(p.Actor, 1)
-}
-
-// addUserChoices loads the teams and the subscriptions whose seats may be given,
-// and for a partner its organizations with the roles the admin may give in each.
-func (c *Console) addUserChoices(ctx context.Context, p *page, v *addUserView) error {
-	var err error
-	if p.Org().Kind == account.KindPartner {
-		if v.OrgRoles == nil {
-			v.OrgRoles = map[string]string{}
-		}
-		orgs, err := c.svc.FindOrganizations(ctx, p.Actor, account.OrganizationQuery{Parent: p.Org().ID, Limit: 100})
-		if err != nil {
-			return err
-		}
-		v.Orgs = v.Orgs[:0]
-		for _, o := range orgs.Items {
-			acc, err := c.svc.FindAccess(ctx, p.Actor, o.ID)
-			if err != nil {
-				return err
-			}
-			if acc.Can(account.PermMembersInvite) {
-				v.Orgs = append(v.Orgs, acc)
-			}
-		}
-	}
-	if v.Teams, err = c.svc.FindTeams(ctx, p.Actor, p.Org().ID); err != nil {
-		return err
-	}
-	sum, err := c.svc.FindSummary(ctx, p.Actor, p.Org().ID)
-	if err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	v.Subs = nil // the choices are read afresh (a second read after an error would list each twice)
-	for _, s := range sum.Subscriptions {
-		if s.State(p.now) != account.SubscriptionExpired && !seen[s.ApplicationKey] {
-			seen[s.ApplicationKey] = true
-			v.Subs = append(v.Subs, s)
-		}
-	}
-	apps, err := c.svc.FindApplications(ctx, p.Actor)
-	if err != nil {
-		return err
-	}
-	v.AppNames = map[string]string{}
-	for _, a := range apps {
-		v.AppNames[a.Key] = a.Name
-	}
-	return nil
+	v.Offer, err = c.svc.FindOffer(ctx, p.Actor, p.Org().ID)
+	return err
 }
 
 // inviteView is the Invite users form and, after sending, each email's result.
 type inviteView struct {
 	Emails  string
 	In      account.InviteInput
-	Teams   []account.Team
-	Subs    []account.Subscription
-	Names   map[string]string
+	Offer   account.Offer // the roles, teams and seats the actor may give
 	Results []account.InviteResult
 	Problem *problem
 }
@@ -286,13 +210,9 @@ func (c *Console) invite(w http.ResponseWriter, r *http.Request, p *page) {
 	c.render(w, r, http.StatusOK, invitePage(p, v))
 }
 
-func (c *Console) inviteChoices(ctx context.Context, p *page, v *inviteView) error {
-	a := &addUserView{}
-	if err := c.addUserChoices(ctx, p, a); err != nil {
-		return err
-	}
-	v.Teams, v.Subs, v.Names = a.Teams, a.Subs, a.AppNames
-	return nil
+func (c *Console) inviteChoices(ctx context.Context, p *page, v *inviteView) (err error) {
+	v.Offer, err = c.svc.FindOffer(ctx, p.Actor, p.Org().ID)
+	return err
 }
 
 // splitEmails reads a list of addresses separated by commas, semicolons, spaces or

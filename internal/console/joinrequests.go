@@ -17,12 +17,13 @@ var joinRequestStatuses = []string{
 type joinRequestsView struct {
 	Status, Cursor string
 	Page           account.Page[account.JoinRequest]
-	Teams          []account.Team
-	Apps           []account.Application // of the organization's subscriptions in force or to come
-	Confirm        *account.JoinRequest  // a denial waiting for confirmation
-	Open           string                // the request whose approval form failed
-	Approve        account.ApproveInput  // what that form asked for
-	Problem        *problem
+	// Offer is what an approval may give, as the domain offers it; nil when the
+	// reviewer may not invite (approving needs members.invite).
+	Offer   *account.Offer
+	Confirm *account.JoinRequest // a denial waiting for confirmation
+	Open    string               // the request whose approval form failed
+	Approve account.ApproveInput // what that form asked for
+	Problem *problem
 }
 
 func (v *joinRequestsView) here(p *page) string {
@@ -69,36 +70,16 @@ func (c *Console) joinRequestsView(r *http.Request, p *page, q url.Values) (*joi
 	if err != nil || v.Status != string(account.JoinRequestPending) || len(v.Page.Items) == 0 {
 		return v, err
 	}
-	// What an approval may offer: reading it needs members.read, which a reviewer
-	// without it does without (the member role and no teams).
-	if !p.Can(account.PermMembersRead) {
+	// What an approval may give: the domain's offer, which a reviewer who may not
+	// invite is refused (and is then offered no approval).
+	offer, err := c.svc.FindOffer(ctx, p.Actor, p.Org().ID)
+	switch {
+	case account.ErrorCode(err) == account.EFORBIDDEN:
 		return v, nil
-	}
-	if v.Teams, err = c.svc.FindTeams(ctx, p.Actor, p.Org().ID); err != nil {
+	case err != nil:
 		return nil, err
 	}
-	if !p.Can(account.PermSeatsAssign) {
-		return v, nil
-	}
-	sum, err := c.svc.FindSummary(ctx, p.Actor, p.Org().ID)
-	if err != nil {
-		return nil, err
-	}
-	apps, err := c.svc.FindApplications(ctx, p.Actor)
-	if err != nil {
-		return nil, err
-	}
-	offered := map[string]bool{}
-	for _, s := range sum.Subscriptions {
-		if s.State(p.now) != account.SubscriptionExpired {
-			offered[s.ApplicationKey] = true
-		}
-	}
-	for _, a := range apps {
-		if offered[a.Key] {
-			v.Apps = append(v.Apps, a)
-		}
-	}
+	v.Offer = &offer
 	return v, nil
 }
 

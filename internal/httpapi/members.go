@@ -97,22 +97,13 @@ type memberOutput struct {
 }
 
 // addMember counts against the caller's invitation emails as POST …/invitations
-// does: one is taken before the use case, which may send one whatever send_invite
-// says (an existing account the organization does not manage is always invited),
-// and given back when none was sent (an error, or an active member).
+// does, by the domain's rule for every addition (account.AddMemberWithin).
 func (s *Server) addMember(ctx context.Context, in *addMemberInput) (*memberOutput, error) {
 	b := in.Body
-	actor := actorFrom(ctx)
-	if err := s.AllowInvitations(ctx, actor, 1); err != nil {
-		return nil, err
-	}
-	m, err := s.svc.AddMember(ctx, actor, in.Org, account.AddMemberInput{
+	m, err := s.svc.AddMemberWithin(ctx, actorFrom(ctx), in.Org, account.AddMemberInput{
 		Email: b.Email, FirstName: b.FirstName, LastName: b.LastName, Phone: b.Phone, Username: b.Username,
 		Role: b.Role, Teams: b.Teams, Applications: b.Applications, SendInvite: b.SendInvite,
-		Password: b.Password, ResetPasswordOnFirstLogin: b.ResetPasswordOnFirstLogin})
-	if err != nil || m.State != account.MemberInvited {
-		s.RefundInvitations(actor, 1)
-	}
+		Password: b.Password, ResetPasswordOnFirstLogin: b.ResetPasswordOnFirstLogin}, s)
 	return memberOut(ctx, s, m, err)
 }
 

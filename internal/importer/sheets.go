@@ -11,9 +11,10 @@ import (
 )
 
 // WriteTemplate writes an organization's import template: the columns of API.md,
-// drop-down lists of the roles the caller may grant, yes/no for send_invite, the
-// organization's teams and applications, one example row and an instructions sheet.
-func WriteTemplate(w io.Writer, o account.ImportOffer) error {
+// drop-down lists of what the caller may grant (account.FindImportOffer: the roles,
+// the organization's teams, the applications whose seats they may give), yes/no for
+// send_invite, one example row and an instructions sheet.
+func WriteTemplate(w io.Writer, o account.Offer) error {
 	roles := make([]string, len(o.Roles))
 	for i, r := range o.Roles {
 		roles[i] = r.Name
