@@ -15,6 +15,7 @@ import (
 
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/mail"
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/ratelimit"
@@ -29,10 +30,10 @@ import (
 // failures never keep the owner out; a device that keeps failing is locked itself.
 func TestLoginDeviceTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		e := newEnv(t, db, func(d *httpapi.Deps) {
+		e := newEnv(t, db, withLimits(func(d *limits.Config) {
 			d.LoginPerEmail = ratelimit.Limit{Every: time.Minute, Burst: 3}
 			d.LoginPerDevice = ratelimit.Limit{Every: time.Minute, Burst: 2}
-		})
+		}))
 		e.org("acme", "")
 		e.member(e.op, "acme", "owner@acme.test", "owner")
 		login := "/api/v1/auth/login"
@@ -106,9 +107,9 @@ func TestLoginDeviceTokens(t *testing.T) {
 // are not held to it.
 func TestLoginPerAddressSparesKnownDevices(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		e := newEnv(t, db, func(d *httpapi.Deps) {
+		e := newEnv(t, db, withLimits(func(d *limits.Config) {
 			d.LoginPerIP = ratelimit.Limit{Every: time.Minute, Burst: 4}
-		})
+		}))
 		login := "/api/v1/auth/login"
 		// newEnv's login spent one of the address's four attempts.
 		device := e.must(200, "", "POST", login, map[string]any{"email": operatorEmail, "password": pw})["device_token"].(string)

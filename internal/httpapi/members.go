@@ -103,7 +103,7 @@ type memberOutput struct {
 func (s *Server) addMember(ctx context.Context, in *addMemberInput) (*memberOutput, error) {
 	b := in.Body
 	actor := actorFrom(ctx)
-	if err := s.AllowInvitations(ctx, actor, 1); err != nil {
+	if err := s.allowInvitations(ctx, actor, 1); err != nil {
 		return nil, err
 	}
 	m, err := s.svc.AddMember(ctx, actor, in.Org, account.AddMemberInput{
@@ -111,7 +111,7 @@ func (s *Server) addMember(ctx context.Context, in *addMemberInput) (*memberOutp
 		Role: b.Role, Teams: b.Teams, Applications: b.Applications, SendInvite: b.SendInvite,
 		Password: b.Password, ResetPasswordOnFirstLogin: b.ResetPasswordOnFirstLogin})
 	if err != nil || m.State != account.MemberInvited {
-		s.RefundInvitations(actor, 1)
+		s.limits.RefundInvitations(actor, 1)
 	}
 	return memberOut(ctx, s, m, err)
 }
