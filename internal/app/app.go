@@ -48,7 +48,10 @@ type Options struct {
 	// Rand is the service's randomness; nil is crypto/rand.
 	Rand io.Reader
 	// Hasher hashes passwords; nil is password.DefaultParams on every CPU.
-	Hasher *password.Hasher
+	Hasher account.PasswordHasher
+	// ServiceStore, when set, wraps the store the service reads and writes (a test's
+	// gate or injected fault); the rest (health, outbox, lease) uses DB as it is.
+	ServiceStore func(account.Store) account.Store
 	// Sender delivers the outbox's emails; nil is SMTP at Config.SMTPURL, or the log
 	// when there is none.
 	Sender mail.Sender
@@ -151,12 +154,16 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 			return nil, err
 		}
 	}
+	var store account.Store = db
+	if o.ServiceStore != nil {
+		store = o.ServiceStore(db)
+	}
 	cacheEntries := cfg.CheckCache
 	if cacheEntries == 0 {
 		cacheEntries = -1 // none
 	}
 	a.Service = account.NewService(account.Options{
-		Store:    db,
+		Store:    store,
 		Hasher:   o.Hasher,
 		Now:      o.Now,
 		Rand:     o.Rand,
