@@ -58,18 +58,15 @@ type Options struct {
 	// Limits are the rate limits the API and the console share; zero values take
 	// limits.Defaults.
 	Limits limits.Config
-	// NoConsole and NoSCIM leave the console and the SCIM endpoint out: paths
-	// outside the API, and /scim/, then answer 404 problems.
+	// NoConsole leaves the console out: paths outside the API answer 404 problems.
 	NoConsole bool
-	NoSCIM    bool
 	// OnImport is called after an upload is queued, besides waking the import runner.
 	OnImport func()
 	// Work is the background work Start runs; nil is all of it, as serve runs.
 	Work []Work
-	// API and Console, when set, change the API's and the console's dependencies
-	// last, for a test that swaps one of them.
-	API     func(*httpapi.Deps)
-	Console func(*console.Deps)
+	// API, when set, changes the API's dependencies last, for a test that swaps one
+	// of them (a metrics registry, a readiness check).
+	API func(*httpapi.Deps)
 }
 
 // Work names a piece of the background work Start runs.
@@ -189,21 +186,14 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	}
 	d := httpapi.Deps{Service: svc, Logger: log, Ready: db.Ping, Readiness: db.Ready, Limits: a.Limits,
 		Metrics: a.Metrics, MetricsToken: cfg.MetricsToken, BaseURL: cfg.BaseURL, Now: o.Now,
-		MaxUploadBytes: maxUpload, OnImport: onImport}
-	if !o.NoSCIM {
-		d.SCIM = scim.New(svc, log, cfg.BaseURL)
-	}
+		MaxUploadBytes: maxUpload, OnImport: onImport, SCIM: scim.New(svc, log, cfg.BaseURL)}
 	if o.API != nil {
 		o.API(&d)
 	}
 	a.API = httpapi.NewServer(d)
 	if !o.NoConsole {
-		cd := console.Deps{Service: svc, Logger: log, Limits: a.Limits, BaseURL: cfg.BaseURL, Now: o.Now,
-			MaxUploadBytes: maxUpload, OnImport: onImport, SignUp: cfg.SignUp}
-		if o.Console != nil {
-			o.Console(&cd)
-		}
-		a.API.MountConsole(console.New(cd))
+		a.API.MountConsole(console.New(console.Deps{Service: svc, Logger: log, Limits: a.Limits, BaseURL: cfg.BaseURL,
+			Now: o.Now, MaxUploadBytes: maxUpload, OnImport: onImport, SignUp: cfg.SignUp}))
 	}
 	a.Handler = a.API
 	a.Outbox = &outbox.Worker{Store: db, Sender: o.Sender, From: cfg.MailFrom, Domain: mail.MessageDomain(cfg.BaseURL),
@@ -216,19 +206,25 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		}
 	}
 	// The background work, one line each: a new worker is one more a.add.
-	a.add(Outbox, true, func(ctx context.Context) {
+	a.add(Outbox, afterRequests, func(ctx context.Context) {
 		db.OnEmail(a.Outbox.Wake) // deliver at once; the poll is for retries and other processes
 		a.Outbox.Run(ctx)
 	})
-	a.add(Imports, false, a.Runner.Run) // a batch in flight commits or rolls back before Stop returns
+	a.add(Imports, withStart, a.Runner.Run) // a batch in flight commits or rolls back before Stop returns
 	if cfg.CheckCache > 0 {
-		a.add(CacheLease, false, db.RunCacheLease) // the lease let go before the store closes
+		a.add(CacheLease, withStart, db.RunCacheLease) // the lease let go before the store closes
 	}
-	a.add(Housekeeping, false, func(ctx context.Context) { housekeeping(ctx, svc, db, cfg.OutboxKeepBodies, log) })
+	a.add(Housekeeping, withStart, func(ctx context.Context) { housekeeping(ctx, svc, db, cfg.OutboxKeepBodies, log) })
 	return a, nil
 }
 
-// add registers a background worker (late: see worker), when Options.Work wants it.
+// When a worker stops (see worker): with Start's context, or after the requests.
+const (
+	withStart     = false
+	afterRequests = true
+)
+
+// add registers a background worker, when Options.Work wants it.
 func (a *App) add(name Work, late bool, run func(ctx context.Context)) {
 	if a.want == nil || a.want[name] {
 		a.work = append(a.work, worker{name: name, late: late, run: run})

@@ -28,7 +28,7 @@ import (
 //go:embed static
 var static embed.FS
 
-// Deps are what the console needs, wired by cmd/roster.
+// Deps are what the console needs, wired by internal/app.
 type Deps struct {
 	Service *account.Service
 	Logger  *slog.Logger

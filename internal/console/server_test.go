@@ -24,9 +24,9 @@ const (
 	opPass  = "correct horse battery"
 )
 
-// testServer is Roster's whole handler (the API with the console mounted) over one
-// database, as cmd/roster wires it, with cheap password hashing and a generous
-// login limit (tests log in often).
+// testServer is Roster's whole handler (the API with SCIM and the console mounted)
+// over one database, wired by internal/app as roster serve is, with cheap password
+// hashing and a generous login limit (tests log in often).
 type testServer struct {
 	db      *sqlstore.DB
 	svc     *account.Service

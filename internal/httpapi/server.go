@@ -32,7 +32,7 @@ import (
 // Version is the API document's version.
 const Version = "1.0.0"
 
-// Deps are what the API needs, wired by cmd/roster.
+// Deps are what the API needs, wired by internal/app.
 type Deps struct {
 	Service *account.Service
 	Logger  *slog.Logger
