@@ -3,17 +3,14 @@ package client_test
 import (
 	"context"
 	"crypto/rand"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"roster.dev/roster/client"
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/httpapi"
-	"roster.dev/roster/internal/mail"
+	"roster.dev/roster/internal/app"
+	"roster.dev/roster/internal/config"
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
@@ -129,25 +126,20 @@ func bearer(token string) client.RequestEditorFn {
 // its base URL (the document's server is the API's root, /api/v1 included in paths).
 func startServer(t *testing.T, db *sqlstore.DB, email, secret string) string {
 	t.Helper()
-	svc := account.NewService(account.Options{
-		Store:    db,
-		Hasher:   password.NewHasher(password.TestParams, 2, rand.Reader),
-		Now:      time.Now,
-		Rand:     rand.Reader,
-		Renderer: mail.NewNoticeRenderer(),
-		BaseURL:  "http://roster.test",
+	a, err := app.New(context.Background(), app.Options{
+		Config: config.Config{BaseURL: "http://roster.test", SignUp: true, CheckCache: account.DefaultCheckCacheEntries},
+		DB:     db, Hasher: password.NewHasher(password.TestParams, 2, rand.Reader),
 	})
-	if _, _, err := svc.Bootstrap(context.Background(), email, secret); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
-	api := httpapi.NewServer(httpapi.Deps{
-		Service: svc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: db.Ping,
-		Now: time.Now, BaseURL: "http://roster.test",
-	})
-	srv := httptest.NewServer(api)
+	if _, _, err := a.Service.Bootstrap(context.Background(), email, secret); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(func() {
 		srv.Close()
-		_ = api.Close(context.Background())
+		_ = a.Stop(context.Background())
 	})
 	return srv.URL
 }

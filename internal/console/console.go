@@ -19,6 +19,7 @@ import (
 
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/spreadsheet"
 )
 
@@ -27,25 +28,13 @@ import (
 //go:embed static
 var static embed.FS
 
-// Limits are the API's rate limits, shared so that the console is no way around them
-// (*httpapi.Server implements it).
-type Limits interface {
-	Login(ctx context.Context, in account.LoginInput) (account.LoginResult, error)
-	ChangePassword(ctx context.Context, actor account.Actor, current, next string) error
-	SignUp(ctx context.Context, in account.SignUpInput) error
-	RequestPasswordReset(ctx context.Context, email string) error
-	AllowInvitations(ctx context.Context, actor account.Actor, n int) error
-	// RefundInvitations gives back invitation emails taken but not sent (the
-	// request failed), so that the limit counts only what was applied.
-	RefundInvitations(actor account.Actor, n int)
-	AllowJoinRequest(ctx context.Context, actor account.Actor) error
-}
-
-// Deps are what the console needs, wired by cmd/roster.
+// Deps are what the console needs, wired by internal/app.
 type Deps struct {
 	Service *account.Service
 	Logger  *slog.Logger
-	Limits  Limits
+	// Limits are the rate limits the API shares (internal/limits), so that the console
+	// is no way around them.
+	Limits *limits.Limits
 	// BaseURL is Roster's public URL; an https one makes the session cookie Secure.
 	BaseURL string
 	// MaxUploadBytes and SheetLimits bound an import file; OnImport wakes the runner.
@@ -61,7 +50,7 @@ type Deps struct {
 type Console struct {
 	svc       *account.Service
 	log       *slog.Logger
-	limits    Limits
+	limits    *limits.Limits
 	secure    bool
 	baseURL   string
 	maxUpload int64
@@ -83,7 +72,7 @@ func New(d Deps) *Console {
 	}
 	c := &Console{
 		svc: d.Service, log: d.Logger, limits: d.Limits,
-		secure:    strings.HasPrefix(d.BaseURL, "https://"), baseURL: strings.TrimRight(d.BaseURL, "/"),
+		secure: strings.HasPrefix(d.BaseURL, "https://"), baseURL: strings.TrimRight(d.BaseURL, "/"),
 		maxUpload: d.MaxUploadBytes, sheet: d.SheetLimits, onImport: d.OnImport,
 		signUp: d.SignUp, now: d.Now, mux: http.NewServeMux(),
 	}
@@ -200,9 +189,8 @@ func (c *Console) problemOf(ctx context.Context, err error) *problem {
 
 // retryAfter sends the Retry-After of a rate limit's refusal, when err is one.
 func retryAfter(w http.ResponseWriter, err error) {
-	var hp *httpapi.Problem
-	if errors.As(err, &hp) && hp.RetryAfter() > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(hp.RetryAfter()))
+	if s := limits.RetryAfterOf(err); s > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(s))
 	}
 }
 

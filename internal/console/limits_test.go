@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
@@ -22,7 +22,7 @@ func limitsEnv(t *testing.T, db *sqlstore.DB) *opEnv {
 	t.Helper()
 	e := &opEnv{t: t, db: db}
 	e.srv = httptest.NewUnstartedServer(nil)
-	ts := newTestServer(t, db, "http://"+e.srv.Listener.Addr().String(), serverOptions{api: func(d *httpapi.Deps) {
+	ts := newTestServer(t, db, "http://"+e.srv.Listener.Addr().String(), serverOptions{limits: func(d *limits.Config) {
 		d.LoginPerEmail = ratelimit.Limit{Every: time.Minute, Burst: 3}
 		d.LoginPerDevice = ratelimit.Limit{Every: time.Minute, Burst: 2}
 	}})

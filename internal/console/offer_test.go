@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
@@ -22,7 +22,7 @@ import (
 // then refused.
 func TestAddUserInvitationLimit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		e := newOrgEnv(t, db, func(d *httpapi.Deps) { d.InvitesPerAccount = ratelimit.Limit{Every: time.Hour, Burst: 1} })
+		e := newOrgEnv(t, db, func(c *limits.Config) { c.InvitesPerAccount = ratelimit.Limit{Every: time.Hour, Burst: 1} })
 		ada := e.browser("ada@acme.test")
 		add := func(email string, names bool) orgResp {
 			t.Helper()

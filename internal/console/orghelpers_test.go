@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
 	"roster.dev/roster/internal/testtime"
@@ -41,12 +41,12 @@ func orgEach(t *testing.T, fn func(t *testing.T, e *orgEnv)) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) { fn(t, newOrgEnv(t, db)) })
 }
 
-// newOrgEnv builds the stack; opts change the API's settings (its rate limits).
-func newOrgEnv(t *testing.T, db *sqlstore.DB, opts ...func(*httpapi.Deps)) *orgEnv {
+// newOrgEnv builds the stack; opts change the rate limits.
+func newOrgEnv(t *testing.T, db *sqlstore.DB, opts ...func(*limits.Config)) *orgEnv {
 	t.Helper()
 	e := &orgEnv{t: t, db: db}
 	e.srv = httptest.NewUnstartedServer(nil)
-	ts := newTestServer(t, db, orgMailBase, serverOptions{api: func(d *httpapi.Deps) {
+	ts := newTestServer(t, db, orgMailBase, serverOptions{limits: func(d *limits.Config) {
 		for _, o := range opts {
 			o(d)
 		}

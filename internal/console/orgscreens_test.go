@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
@@ -201,7 +201,7 @@ func TestOrgInvitations(t *testing.T) {
 // rate limit, so the console is no way around it.
 func TestOrgInvitationLimit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		e := newOrgEnv(t, db, func(d *httpapi.Deps) { d.InvitesPerAccount = ratelimit.Limit{Every: time.Hour, Burst: 1} })
+		e := newOrgEnv(t, db, func(d *limits.Config) { d.InvitesPerAccount = ratelimit.Limit{Every: time.Hour, Burst: 1} })
 		ctx := context.Background()
 		adaActor := e.actor("ada@acme.test")
 		orgInvite(t, e, adaActor, "ivy@x.test", "ian@x.test")

@@ -3,16 +3,15 @@ package console_test
 import (
 	"context"
 	"crypto/rand"
-	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 	"time"
 
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/console"
+	"roster.dev/roster/internal/app"
+	"roster.dev/roster/internal/config"
 	"roster.dev/roster/internal/httpapi"
-	"roster.dev/roster/internal/mail"
+	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
@@ -25,9 +24,9 @@ const (
 	opPass  = "correct horse battery"
 )
 
-// testServer is Roster's whole handler (the API with the console mounted) over one
-// database, as cmd/roster wires it, with cheap password hashing and a generous
-// login limit (tests log in often).
+// testServer is Roster's whole handler (the API with SCIM and the console mounted)
+// over one database, wired by internal/app as roster serve is, with cheap password
+// hashing and a generous login limit (tests log in often).
 type testServer struct {
 	db      *sqlstore.DB
 	svc     *account.Service
@@ -39,40 +38,39 @@ type testServer struct {
 
 // serverOptions change what newTestServer wires; the zero value is fine.
 type serverOptions struct {
-	api      func(*httpapi.Deps)
-	console  func(*console.Deps)
+	limits   func(*limits.Config)
 	onImport func()
 }
 
 func newTestServer(tb testing.TB, db *sqlstore.DB, baseURL string, o serverOptions) *testServer {
 	tb.Helper()
 	s := &testServer{db: db, clock: &testtime.Clock{}}
-	s.svc = account.NewService(account.Options{
-		Store: db, Hasher: password.NewHasher(password.TestParams, 4, rand.Reader), Now: s.clock.Now,
-		Rand: rand.Reader, Renderer: mail.NewNoticeRenderer(), BaseURL: baseURL,
-	})
+	opts := app.Options{
+		Config: config.Config{BaseURL: baseURL, SignUp: true, CheckCache: account.DefaultCheckCacheEntries, ImportMaxMB: 5},
+		DB:     db, Now: s.clock.Now, Hasher: password.NewHasher(password.TestParams, 4, rand.Reader),
+		Limits:   limits.Config{LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000}},
+		OnImport: o.onImport,
+	}
+	if o.limits != nil {
+		o.limits(&opts.Limits)
+	}
+	a, err := app.New(context.Background(), opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// Nothing runs in the background (no Start): tests run imports and read the
+	// outbox themselves.
+	tb.Cleanup(func() { a.Stop(context.Background()) })
+	s.svc, s.api = a.Service, a.API
 	ctx := context.Background()
 	if _, _, err := s.svc.Bootstrap(ctx, opEmail, opPass); err != nil {
 		tb.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d := httpapi.Deps{Service: s.svc, Logger: log, Ready: db.Ping, BaseURL: baseURL, Now: s.clock.Now,
-		LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000}, OnImport: o.onImport}
-	if o.api != nil {
-		o.api(&d)
-	}
-	s.api = httpapi.NewServer(d)
-	cd := console.Deps{Service: s.svc, Logger: log, Limits: s.api, BaseURL: baseURL, Now: s.clock.Now,
-		MaxUploadBytes: 5 << 20, OnImport: o.onImport, SignUp: true}
-	if o.console != nil {
-		o.console(&cd)
-	}
-	s.api.MountConsole(console.New(cd))
 	// What a request queued for after its answer (a password reset's email) is done
 	// before the answer reaches the test.
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.api.ServeHTTP(w, r)
-		s.api.Settle()
+		a.Handler.ServeHTTP(w, r)
+		a.Limits.Settle()
 	})
 	s.op = s.actor(tb, opEmail, opPass)
 	return s

@@ -2,9 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
-	"net/http"
-	"slices"
 	"time"
 
 	"roster.dev/roster/internal/account"
@@ -30,13 +27,13 @@ type loginOutput struct {
 	}
 }
 
-// login opens a session under the login limits (Login).
+// login opens a session under the login limits (limits.Limits.Login).
 func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error) {
 	var devices []string
 	if in.Body.DeviceToken != "" {
 		devices = []string{in.Body.DeviceToken}
 	}
-	res, err := s.Login(ctx, account.LoginInput{Email: in.Body.Email, Password: in.Body.Password,
+	res, err := s.limits.Login(ctx, account.LoginInput{Email: in.Body.Email, Password: in.Body.Password,
 		DeviceTokens: devices, UserAgent: truncate(in.UserAgent, 200)})
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -48,58 +45,6 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error
 	out.Body.PasswordResetRequired = res.Account.MustResetPassword
 	out.Body.DeviceToken = res.DeviceToken
 	return out, nil
-}
-
-// Login runs a login attempt from the request's client under the login limits (429
-// with Retry-After), which are OWASP's device cookies: a known device of the account
-// (one of in.DeviceTokens) spends its own allowance of failed attempts; every other
-// client spends its address's allowance of attempts and the email's allowance of
-// failed attempts from unknown clients. So guessing is bounded, and failures from
-// elsewhere never lock the account's own devices out. A right password gives the
-// failure allowance back. The console's login shares these limits with the API's.
-func (s *Server) Login(ctx context.Context, in account.LoginInput) (account.LoginResult, error) {
-	ip := httpedge.ClientIP(ctx)
-	in.IP = ip
-	// A client that presents no device token cannot be a known device: its address's
-	// allowance is spent before the store is read.
-	mayBeKnown := slices.ContainsFunc(in.DeviceTokens, account.IsDeviceToken)
-	if !mayBeKnown {
-		if ok, wait := s.loginIP.Allow(ip); !ok {
-			return account.LoginResult{}, rateLimited(ctx, wait, "too many login attempts from this address")
-		}
-	}
-	in.Gate = func(emailKey, device string) (func(bool), error) {
-		if device != "" {
-			if ok, wait := s.loginDevice.Allow(device); !ok {
-				return nil, rateLimited(ctx, wait, "too many failed logins from this device; try again later")
-			}
-			return func(ok bool) {
-				if ok {
-					s.loginDevice.Refund(device, 1)
-				}
-			}, nil
-		}
-		if mayBeKnown {
-			if ok, wait := s.loginIP.Allow(ip); !ok {
-				return nil, rateLimited(ctx, wait, "too many login attempts from this address")
-			}
-		}
-		if ok, wait := s.loginEmail.Allow(emailKey); !ok {
-			return nil, rateLimited(ctx, wait, "too many failed logins for this email; log in from a device that logged in to it before, or try again later")
-		}
-		return func(ok bool) {
-			if ok {
-				s.loginEmail.Refund(emailKey, 1)
-			}
-		}, nil
-	}
-	return s.svc.LoginWith(ctx, in)
-}
-
-func rateLimited(ctx context.Context, wait time.Duration, detail string) *Problem {
-	p := newProblem(ctx, http.StatusTooManyRequests, account.ERATELIMITED, detail)
-	p.retryAfter = max(1, int((wait+time.Second-1)/time.Second))
-	return p
 }
 
 func (s *Server) logout(ctx context.Context, _ *struct{}) (*struct{}, error) {
@@ -166,35 +111,10 @@ type changePasswordInput struct {
 
 // changePassword sets a new password; every other session of the account is revoked.
 func (s *Server) changePassword(ctx context.Context, in *changePasswordInput) (*struct{}, error) {
-	if err := s.ChangePassword(ctx, actorFrom(ctx), in.Body.CurrentPassword, in.Body.NewPassword); err != nil {
+	if err := s.limits.ChangePassword(ctx, actorFrom(ctx), in.Body.CurrentPassword, in.Body.NewPassword); err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	return nil, nil
-}
-
-// ChangePassword changes the actor's password under the account's allowance of wrong
-// current passwords (429 with Retry-After once it is spent), so that a session cannot
-// guess the password without bound. Only a wrong current password spends it. The
-// console's form shares the allowance with the API.
-func (s *Server) ChangePassword(ctx context.Context, actor account.Actor, current, next string) error {
-	key := actor.Account.ID
-	if ok, wait := s.passwordChecks.Allow(key); !ok {
-		return rateLimited(ctx, wait, "too many wrong current passwords; try again later")
-	}
-	err := s.svc.ChangePassword(ctx, actor, current, next)
-	if !wrongCurrentPassword(err) {
-		s.passwordChecks.Refund(key, 1)
-	}
-	return err
-}
-
-// wrongCurrentPassword reports whether err refuses the current_password.
-func wrongCurrentPassword(err error) bool {
-	var de *account.Error
-	if !errors.As(err, &de) || de.Code != account.EINVALID {
-		return false
-	}
-	return slices.ContainsFunc(de.Fields, func(f account.FieldError) bool { return f.Field == "current_password" })
 }
 
 type setupInput struct {

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,7 +16,8 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/app"
+	"roster.dev/roster/internal/config"
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
@@ -202,11 +202,20 @@ func BenchmarkCheckLoad(b *testing.B) {
 	for _, engine := range storetest.Engines(b) {
 		b.Run(string(engine), func(b *testing.B) {
 			db := storetest.Open(b, engine)
-			newService := func(cacheEntries int) *account.Service {
-				return account.NewService(account.Options{Store: db, CheckCacheEntries: cacheEntries,
-					Hasher: password.NewHasher(password.TestParams, 2, rand.Reader)})
+			// Two processes' worth of Roster over db: one keeps entitlement facts in memory
+			// (and holds the cache lease), the other reads the store for every check.
+			newApp := func(cacheEntries int) *app.App {
+				a, err := app.New(context.Background(), app.Options{
+					Config: config.Config{CheckCache: cacheEntries}, DB: db, NoConsole: true,
+					Hasher: password.NewHasher(password.TestParams, 2, rand.Reader), Work: []app.Work{app.CacheLease},
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				return a
 			}
-			svc := newService(0)
+			cachedApp, uncachedApp := newApp(account.DefaultCheckCacheEntries), newApp(0)
+			svc := cachedApp.Service
 			t0 := time.Now()
 			orgIDs, accounts, key := seedCheckLoad(b, db, svc, orgs, perOrg)
 			b.Logf("%s: seeded %d organizations, %d accounts with seats in %s", engine, orgs, orgs*perOrg, time.Since(t0).Round(time.Second))
@@ -214,9 +223,8 @@ func BenchmarkCheckLoad(b *testing.B) {
 				b.Fatal(err)
 			}
 			ctx, stopLease := context.WithCancel(context.Background())
-			leaseDone := make(chan struct{})
-			go func() { defer close(leaseDone); db.RunCacheLease(ctx) }()
-			defer func() { stopLease(); <-leaseDone }()
+			cachedApp.Start(ctx)
+			defer func() { stopLease(); cachedApp.Stop(context.Background()) }()
 			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 				if _, ok := db.CacheEpoch(); ok {
 					break
@@ -225,12 +233,12 @@ func BenchmarkCheckLoad(b *testing.B) {
 					b.Fatal("the cache lease was not taken")
 				}
 			}
-			server := func(svc *account.Service) *httptest.Server {
-				s := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Service: svc, Logger: slog.New(slog.DiscardHandler)}))
+			server := func(a *app.App) *httptest.Server {
+				s := httptest.NewServer(a.Handler)
 				b.Cleanup(s.Close)
 				return s
 			}
-			cached, uncached := server(svc), server(newService(-1))
+			cached, uncached := server(cachedApp), server(uncachedApp)
 			bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = io.WriteString(w, `{"allowed":true,"reason":"ok"}`)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
@@ -134,9 +135,9 @@ func TestOptionalBodies(t *testing.T) {
 // invitation counts against the inviter's invitation emails, with POST invitations.
 func TestAddMemberInviteeNames(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		e := newEnv(t, db, func(d *httpapi.Deps) {
+		e := newEnv(t, db, withLimits(func(d *limits.Config) {
 			d.InvitesPerAccount = ratelimit.Limit{Every: time.Minute, Burst: 3}
-		})
+		}))
 		e.org("acme", "")
 		members := "/api/v1/organizations/acme/members"
 		m := e.must(201, e.op, "POST", members, map[string]any{"email": "ivy@acme.test", "send_invite": true})
@@ -306,14 +307,14 @@ func TestUnsupportedMediaType(t *testing.T) {
 func TestHealthAndMetricsProblems(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		var down atomic.Bool
-		e := newEnv(t, db, withMetrics(db, "scrape-secret"), func(d *httpapi.Deps) {
+		e := newEnv(t, db, withMetrics(db, "scrape-secret"), withDeps(func(d *httpapi.Deps) {
 			d.Ready = func(ctx context.Context) error {
 				if down.Load() {
 					return errors.New("the store is gone")
 				}
 				return db.Ping(ctx)
 			}
-		})
+		}))
 		if r := e.call("", "GET", "/healthz", nil); r.Status != 200 || r.Body["status"] != "ok" {
 			t.Fatalf("healthz = %d %s", r.Status, r.Raw)
 		}

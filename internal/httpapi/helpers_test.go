@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/app"
+	"roster.dev/roster/internal/config"
 	"roster.dev/roster/internal/httpapi"
-	"roster.dev/roster/internal/mail"
+	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
@@ -54,42 +56,58 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-type envOption func(*httpapi.Deps)
+// envOption changes what newEnv wires (app.Options).
+type envOption func(*app.Options)
+
+// withDeps changes the API's dependencies (after the options before it did).
+func withDeps(f func(*httpapi.Deps)) envOption {
+	return func(o *app.Options) {
+		prev := o.API
+		o.API = func(d *httpapi.Deps) {
+			if prev != nil {
+				prev(d)
+			}
+			f(d)
+		}
+	}
+}
+
+// withLimits changes the rate limits.
+func withLimits(f func(*limits.Config)) envOption {
+	return func(o *app.Options) { f(&o.Limits) }
+}
 
 func newEnv(t testing.TB, db *sqlstore.DB, opts ...envOption) *env {
 	t.Helper()
 	e := &env{t: t, db: db, logs: &syncBuffer{}, clock: testtime.At(time.Now())}
-	// As in roster serve: entitlement checks come from memory while this process
-	// holds the cache lease, so every test of a change and the next check proves it
-	// never answers stale.
-	leaseCtx, stopLease := context.WithCancel(context.Background())
-	leaseDone := make(chan struct{})
-	go func() { defer close(leaseDone); db.RunCacheLease(leaseCtx) }()
-	t.Cleanup(func() { stopLease(); <-leaseDone })
 	// The service and the rate limiters share the test clock: tests move it to
-	// expire links and refill buckets.
-	svc := account.NewService(account.Options{
-		Store:    db,
-		Hasher:   password.NewHasher(password.TestParams, 4, rand.Reader),
-		Now:      e.clock.Now,
-		Rand:     rand.Reader,
-		Renderer: mail.NewNoticeRenderer(),
-		BaseURL:  "http://roster.test",
-	})
-	if _, _, err := svc.Bootstrap(context.Background(), operatorEmail, pw); err != nil {
+	// expire links and refill buckets. The API is served without the console.
+	o := app.Options{
+		Config: config.Config{BaseURL: "http://roster.test", SignUp: true, CheckCache: account.DefaultCheckCacheEntries},
+		DB:     db, Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Now: e.clock.Now,
+		Hasher:    password.NewHasher(password.TestParams, 4, rand.Reader),
+		Limits:    limits.Config{LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000}}, // tests log in often
+		NoConsole: true,
+		// As in roster serve: entitlement checks come from memory while this process
+		// holds the cache lease, so every test of a change and the next check proves
+		// it never answers stale.
+		Work: []app.Work{app.CacheLease},
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	a, err := app.New(context.Background(), o)
+	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc = svc
-	d := httpapi.Deps{
-		Service: svc, Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Ready: db.Ping,
-		Now: e.clock.Now, BaseURL: "http://roster.test",
-		LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000}, // tests log in often
+	ctx, stop := context.WithCancel(context.Background())
+	a.Start(ctx)
+	t.Cleanup(func() { stop(); a.Stop(context.Background()) })
+	if _, _, err := a.Service.Bootstrap(context.Background(), operatorEmail, pw); err != nil {
+		t.Fatal(err)
 	}
-	for _, o := range opts {
-		o(&d)
-	}
-	e.api = httpapi.NewServer(d)
-	e.srv = httptest.NewServer(e.api)
+	e.svc, e.api = a.Service, a.API
+	e.srv = httptest.NewServer(a.Handler)
 	t.Cleanup(e.srv.Close)
 	e.op = e.login(operatorEmail, pw)
 	return e

@@ -18,8 +18,9 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/app"
+	"roster.dev/roster/internal/config"
 	"roster.dev/roster/internal/httpapi"
-	"roster.dev/roster/internal/mail"
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
@@ -435,14 +436,17 @@ func (h failingHasher) Hash(ctx context.Context, pw string) (string, error) {
 // service and server, for requests sent with e's tokens.
 func (e *env) process(db *sqlstore.DB, hasher account.PasswordHasher) *env {
 	e.t.Helper()
-	svc := account.NewService(account.Options{Store: db, Hasher: hasher, Now: e.clock.Now, Rand: rand.Reader,
-		Renderer: mail.NewNoticeRenderer(), BaseURL: "http://roster.test"})
-	api := httpapi.NewServer(httpapi.Deps{Service: svc, Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
-		Ready: db.Ping, Now: e.clock.Now, BaseURL: "http://roster.test"})
-	srv := httptest.NewServer(api)
+	a, err := app.New(context.Background(), app.Options{
+		Config: config.Config{BaseURL: "http://roster.test", SignUp: true, CheckCache: account.DefaultCheckCacheEntries},
+		DB:     db, Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Now: e.clock.Now, Hasher: hasher, NoConsole: true,
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler)
 	e.t.Cleanup(srv.Close)
 	other := *e
-	other.db, other.svc, other.api, other.srv = db, svc, api, srv
+	other.db, other.svc, other.api, other.srv = db, a.Service, a.API, srv
 	return &other
 }
 

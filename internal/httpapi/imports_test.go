@@ -190,7 +190,7 @@ func TestImportFlow(t *testing.T) {
 // applied.
 func TestImportRefusals(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		e := newEnv(t, db, func(d *httpapi.Deps) { d.MaxUploadBytes = 64 << 10 })
+		e := newEnv(t, db, withDeps(func(d *httpapi.Deps) { d.MaxUploadBytes = 64 << 10 }))
 		e.org("acme", "")
 		path := "/api/v1/organizations/acme/imports"
 		problem(t, e.call(e.op, "POST", path, upload{name: "x.xlsx", content: []byte("PK\x03\x04 not really a zip")}), 422, "validation", "file")

@@ -82,12 +82,12 @@ type inviteOutput struct {
 // Invitation emails are rate limited per caller.
 func (s *Server) invite(ctx context.Context, in *inviteInput) (*inviteOutput, error) {
 	actor := actorFrom(ctx)
-	if err := s.AllowInvitations(ctx, actor, len(in.Body.Emails)); err != nil {
+	if err := s.allowInvitations(ctx, actor, len(in.Body.Emails)); err != nil {
 		return nil, err
 	}
 	results, err := s.svc.Invite(ctx, actor, in.Org, account.InviteInput{
 		Emails: in.Body.Emails, Role: in.Body.Role, Teams: in.Body.Teams, Applications: in.Body.Applications})
-	s.RefundInvitations(actor, len(in.Body.Emails)-sent(results, err, func(r account.InviteResult) error { return r.Err }))
+	s.limits.RefundInvitations(actor, len(in.Body.Emails)-sent(results, err, func(r account.InviteResult) error { return r.Err }))
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -106,23 +106,10 @@ func (s *Server) invite(ctx context.Context, in *inviteInput) (*inviteOutput, er
 	return out, nil
 }
 
-// AllowInvitations takes n invitation emails from the caller's allowance. The
-// caller gives back, with RefundInvitations, those it did not send after all: the
-// allowance counts only the invitations committed.
-func (s *Server) AllowInvitations(ctx context.Context, actor account.Actor, n int) error {
-	if n < 1 {
-		return nil
-	}
-	if ok, wait := s.invites.AllowN(actor.Account.ID, n); !ok {
-		return rateLimited(ctx, wait, "too many invitation emails sent from this account; try again later")
-	}
-	return nil
-}
-
-// RefundInvitations gives back n invitation emails taken by AllowInvitations that
-// were not sent: the request failed, or those items of a bulk request did.
-func (s *Server) RefundInvitations(actor account.Actor, n int) {
-	s.invites.Refund(actor.Account.ID, n)
+// allowInvitations takes n invitation emails from the caller's allowance
+// (limits.Limits.AllowInvitations); RefundInvitations gives back those not sent.
+func (s *Server) allowInvitations(ctx context.Context, actor account.Actor, n int) error {
+	return s.fail(ctx, s.limits.AllowInvitations(ctx, actor, n))
 }
 
 // sent counts the items of a bulk request's results that were applied: none when the
@@ -180,12 +167,12 @@ func (s *Server) getInvitation(ctx context.Context, in *InvitationPath) (*invita
 
 func (s *Server) resendInvitation(ctx context.Context, in *InvitationPath) (*invitationOutput, error) {
 	actor := actorFrom(ctx)
-	if err := s.AllowInvitations(ctx, actor, 1); err != nil {
+	if err := s.allowInvitations(ctx, actor, 1); err != nil {
 		return nil, err
 	}
 	inv, err := s.svc.ResendInvitation(ctx, actor, in.Org, in.ID)
 	if err != nil {
-		s.RefundInvitations(actor, 1)
+		s.limits.RefundInvitations(actor, 1)
 		return nil, s.fail(ctx, err)
 	}
 	return &invitationOutput{Body: invitationView(inv, s.now())}, nil
@@ -213,11 +200,11 @@ type resendInvitationsOutput struct {
 
 func (s *Server) resendInvitations(ctx context.Context, in *resendInvitationsInput) (*resendInvitationsOutput, error) {
 	actor := actorFrom(ctx)
-	if err := s.AllowInvitations(ctx, actor, len(in.Body.Invitations)); err != nil {
+	if err := s.allowInvitations(ctx, actor, len(in.Body.Invitations)); err != nil {
 		return nil, err
 	}
 	results, err := s.svc.ResendInvitations(ctx, actor, in.Org, in.Body.Invitations)
-	s.RefundInvitations(actor, len(in.Body.Invitations)-sent(results, err, func(r account.ResendResult) error { return r.Err }))
+	s.limits.RefundInvitations(actor, len(in.Body.Invitations)-sent(results, err, func(r account.ResendResult) error { return r.Err }))
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

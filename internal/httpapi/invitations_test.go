@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
@@ -538,11 +538,11 @@ func TestPasswordReset(t *testing.T) {
 // sign-ups and resets per address answer 429 with Retry-After past their limits.
 func TestEmailRateLimits(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		e := newEnv(t, db, func(d *httpapi.Deps) {
+		e := newEnv(t, db, withLimits(func(d *limits.Config) {
 			d.InvitesPerAccount = ratelimit.Limit{Every: time.Minute, Burst: 3}
 			d.JoinRequestsPerAccount = ratelimit.Limit{Every: time.Minute, Burst: 1}
 			d.SelfServicePerEmail = ratelimit.Limit{Every: time.Minute, Burst: 2}
-		})
+		}))
 		e.org("acme", "")
 		e.org("globex", "")
 		e.must(200, e.op, "POST", "/api/v1/organizations/acme/invitations", map[string]any{"emails": []string{"a@x.test", "b@x.test"}})

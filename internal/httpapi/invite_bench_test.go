@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/mail"
 	"roster.dev/roster/internal/mail/smtptest"
 	"roster.dev/roster/internal/outbox"
@@ -30,9 +30,9 @@ func BenchmarkInvitations(b *testing.B) {
 		b.Run(string(engine), func(b *testing.B) {
 			for range b.N {
 				db := storetest.Open(b, engine)
-				e := newEnv(b, db, func(d *httpapi.Deps) {
+				e := newEnv(b, db, withLimits(func(d *limits.Config) {
 					d.InvitesPerAccount = ratelimit.Limit{Every: time.Microsecond, Burst: 1_000_000}
-				})
+				}))
 				e.org("acme", "")
 				srv := smtptest.Start(b)
 				sender, err := mail.NewSMTPSender(srv.URL(), "Roster <roster@acme.test>")

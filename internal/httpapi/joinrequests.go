@@ -57,7 +57,7 @@ type createJoinRequestInput struct {
 // createJoinRequest asks, as the calling account, to join the organization.
 func (s *Server) createJoinRequest(ctx context.Context, in *createJoinRequestInput) (*joinRequestOutput, error) {
 	actor := actorFrom(ctx)
-	if err := s.AllowJoinRequest(ctx, actor); err != nil {
+	if err := s.allowJoinRequest(ctx, actor); err != nil {
 		return nil, err
 	}
 	msg := ""
@@ -108,7 +108,7 @@ type approveJoinRequestInput struct {
 // approveJoinRequest invites the requester.
 func (s *Server) approveJoinRequest(ctx context.Context, in *approveJoinRequestInput) (*joinRequestOutput, error) {
 	actor := actorFrom(ctx)
-	if err := s.AllowInvitations(ctx, actor, 1); err != nil {
+	if err := s.allowInvitations(ctx, actor, 1); err != nil {
 		return nil, err
 	}
 	var ai account.ApproveInput
@@ -117,7 +117,7 @@ func (s *Server) approveJoinRequest(ctx context.Context, in *approveJoinRequestI
 	}
 	r, err := s.svc.ApproveJoinRequest(ctx, actor, in.Org, in.ID, ai)
 	if err != nil {
-		s.RefundInvitations(actor, 1)
+		s.limits.RefundInvitations(actor, 1)
 		return nil, s.fail(ctx, err)
 	}
 	return &joinRequestOutput{Body: joinRequestView(r)}, nil
@@ -131,11 +131,8 @@ func (s *Server) denyJoinRequest(ctx context.Context, in *JoinRequestPath) (*joi
 	return &joinRequestOutput{Body: joinRequestView(r)}, nil
 }
 
-// AllowJoinRequest takes one join request from the actor's allowance (429 problem
+// allowJoinRequest takes one join request from the actor's allowance (429 problem
 // when it is spent).
-func (s *Server) AllowJoinRequest(ctx context.Context, actor account.Actor) error {
-	if ok, wait := s.joins.Allow(actor.Account.ID); !ok {
-		return rateLimited(ctx, wait, "too many join requests from this account; try again later")
-	}
-	return nil
+func (s *Server) allowJoinRequest(ctx context.Context, actor account.Actor) error {
+	return s.fail(ctx, s.limits.AllowJoinRequest(ctx, actor))
 }

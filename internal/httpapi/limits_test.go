@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/app"
+	"roster.dev/roster/internal/config"
+	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/mail"
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/ratelimit"
@@ -29,10 +31,10 @@ import (
 // failures never keep the owner out; a device that keeps failing is locked itself.
 func TestLoginDeviceTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		e := newEnv(t, db, func(d *httpapi.Deps) {
+		e := newEnv(t, db, withLimits(func(d *limits.Config) {
 			d.LoginPerEmail = ratelimit.Limit{Every: time.Minute, Burst: 3}
 			d.LoginPerDevice = ratelimit.Limit{Every: time.Minute, Burst: 2}
-		})
+		}))
 		e.org("acme", "")
 		e.member(e.op, "acme", "owner@acme.test", "owner")
 		login := "/api/v1/auth/login"
@@ -106,9 +108,9 @@ func TestLoginDeviceTokens(t *testing.T) {
 // are not held to it.
 func TestLoginPerAddressSparesKnownDevices(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		e := newEnv(t, db, func(d *httpapi.Deps) {
+		e := newEnv(t, db, withLimits(func(d *limits.Config) {
 			d.LoginPerIP = ratelimit.Limit{Every: time.Minute, Burst: 4}
-		})
+		}))
 		login := "/api/v1/auth/login"
 		// newEnv's login spent one of the address's four attempts.
 		device := e.must(200, "", "POST", login, map[string]any{"email": operatorEmail, "password": pw})["device_token"].(string)
@@ -194,11 +196,17 @@ func TestSelfServiceAnswersBeforeTheStore(t *testing.T) {
 		if _, _, err := account.NewService(setup).Bootstrap(ctx, operatorEmail, pw); err != nil {
 			t.Fatal(err)
 		}
-		opts.Store = gate
-		e := &env{t: t, db: db, svc: account.NewService(opts), logs: &syncBuffer{}, clock: clock}
-		e.api = httpapi.NewServer(httpapi.Deps{Service: e.svc, Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
-			Now: clock.Now, BaseURL: "http://roster.test"})
-		e.srv = httptest.NewServer(e.api)
+		e := &env{t: t, db: db, logs: &syncBuffer{}, clock: clock}
+		a, err := app.New(ctx, app.Options{
+			Config: config.Config{BaseURL: "http://roster.test", SignUp: true, CheckCache: account.DefaultCheckCacheEntries},
+			DB:     db, ServiceStore: func(account.Store) account.Store { return gate },
+			Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Now: clock.Now, Hasher: opts.Hasher, NoConsole: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.svc, e.api = a.Service, a.API
+		e.srv = httptest.NewServer(a.Handler)
 		defer e.srv.Close()
 		client := &http.Client{Timeout: 20 * time.Second} // a failure here is the handler waiting on the store
 		post := func(path string, body map[string]any) (int, string) {

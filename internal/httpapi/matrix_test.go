@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
@@ -537,11 +537,11 @@ func predefinedPerms(id string) account.PermissionSet {
 
 // matrixLimits lifts the rate limits: the matrix logs in, signs up and invites far
 // more often than a person would.
-func matrixLimits(d *httpapi.Deps) {
+var matrixLimits = withLimits(func(d *limits.Config) {
 	lots := ratelimit.Limit{Every: time.Millisecond, Burst: 100_000}
 	d.LoginPerIP, d.LoginPerEmail, d.InvitesPerAccount, d.JoinRequestsPerAccount = lots, lots, lots, lots
 	d.SelfServicePerIP, d.SelfServicePerEmail = lots, lots
-}
+})
 
 func newWorld(t *testing.T, db *sqlstore.DB) *world {
 	e := newEnv(t, db, matrixLimits)

@@ -103,7 +103,7 @@ func (s *Server) addMember(ctx context.Context, in *addMemberInput) (*memberOutp
 	m, err := s.svc.AddMemberWithin(ctx, actorFrom(ctx), in.Org, account.AddMemberInput{
 		Email: b.Email, FirstName: b.FirstName, LastName: b.LastName, Phone: b.Phone, Username: b.Username,
 		Role: b.Role, Teams: b.Teams, Applications: b.Applications, SendInvite: b.SendInvite,
-		Password: b.Password, ResetPasswordOnFirstLogin: b.ResetPasswordOnFirstLogin}, s)
+		Password: b.Password, ResetPasswordOnFirstLogin: b.ResetPasswordOnFirstLogin}, s.limits)
 	return memberOut(ctx, s, m, err)
 }
 

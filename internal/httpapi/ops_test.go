@@ -21,10 +21,10 @@ import (
 
 // withMetrics serves /metrics from a registry whose store counts are never reused.
 func withMetrics(db *sqlstore.DB, token string) envOption {
-	return func(d *httpapi.Deps) {
+	return withDeps(func(d *httpapi.Deps) {
 		d.Metrics = metrics.New(db, slog.New(slog.DiscardHandler), metrics.Options{StoreEvery: time.Nanosecond})
 		d.MetricsToken = token
-	}
+	})
 }
 
 // sample reads one sample's value from a Prometheus text exposition; -1 when absent.
@@ -124,14 +124,14 @@ func TestMetricsOff(t *testing.T) {
 func TestReadyz(t *testing.T) {
 	db := storetest.Open(t, sqlstore.SQLite)
 	var broken atomic.Bool
-	e := newEnv(t, db, func(d *httpapi.Deps) {
+	e := newEnv(t, db, withDeps(func(d *httpapi.Deps) {
 		d.Readiness = func(ctx context.Context) error {
 			if broken.Load() {
 				return errors.New("the schema is behind")
 			}
 			return db.Ready(ctx)
 		}
-	})
+	}))
 	if r := e.call("", "GET", "/readyz", nil); r.Status != 200 || r.Body["status"] != "ok" {
 		t.Fatalf("readyz = %d %s", r.Status, r.Raw)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/httpedge"
+	"roster.dev/roster/internal/limits"
 )
 
 // problemBase prefixes every problem type.
@@ -106,6 +107,12 @@ func ProblemFor(ctx context.Context, log *slog.Logger, err error) *Problem {
 func problemFor(ctx context.Context, log *slog.Logger, err error) *Problem {
 	var p *Problem
 	if errors.As(err, &p) {
+		return p
+	}
+	var refused *limits.Refused
+	if errors.As(err, &refused) {
+		p = newProblem(ctx, httpedge.Status(refused.Code), refused.Code, refused.Message)
+		p.retryAfter = refused.RetryAfter
 		return p
 	}
 	var de *account.Error

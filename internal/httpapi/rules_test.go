@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
@@ -253,10 +253,10 @@ func TestResetGate(t *testing.T) {
 // TestLoginRateLimit: attempts per email and per address are bounded, with Retry-After.
 func TestLoginRateLimit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		e := newEnv(t, db, func(d *httpapi.Deps) {
+		e := newEnv(t, db, withLimits(func(d *limits.Config) {
 			d.LoginPerEmail = ratelimit.Limit{Every: time.Minute, Burst: 3}
 			d.LoginPerIP = ratelimit.Limit{Every: time.Minute, Burst: 7}
-		})
+		}))
 		// newEnv's login spends one of the address's seven tokens; every attempt spends one,
 		// also those the per-email limit then refuses.
 		bad := map[string]any{"email": "victim@acme.test", "password": "guess guess"}

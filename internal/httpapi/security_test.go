@@ -106,7 +106,7 @@ func TestSecretsStaySecret(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		logs := &syncBuffer{}
 		debug := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		e := newEnv(t, db, matrixLimits, func(d *httpapi.Deps) { d.Logger = debug })
+		e := newEnv(t, db, matrixLimits, withDeps(func(d *httpapi.Deps) { d.Logger = debug }))
 
 		type answer struct {
 			what, text string
@@ -292,7 +292,7 @@ func TestSecretsStaySecret(t *testing.T) {
 func TestSecurityHeaders(t *testing.T) {
 	db := storetest.Open(t, sqlstore.SQLite)
 	var panicking atomic.Bool
-	e := newEnv(t, db, func(d *httpapi.Deps) {
+	e := newEnv(t, db, withDeps(func(d *httpapi.Deps) {
 		ready := d.Ready
 		d.Ready = func(ctx context.Context) error {
 			if panicking.Load() {
@@ -300,7 +300,7 @@ func TestSecurityHeaders(t *testing.T) {
 			}
 			return ready(ctx)
 		}
-	})
+	}))
 	e.org("acme", "")
 	type check struct {
 		method, path, token string

@@ -20,51 +20,8 @@ type signUpInput struct {
 // answer is 202 whether or not the email has an account.
 func (s *Server) signUp(ctx context.Context, in *signUpInput) (*struct{}, error) {
 	b := in.Body
-	return nil, s.fail(ctx, s.SignUp(ctx, account.SignUpInput{Email: b.Email, FirstName: b.FirstName,
+	return nil, s.fail(ctx, s.limits.SignUp(ctx, account.SignUpInput{Email: b.Email, FirstName: b.FirstName,
 		LastName: b.LastName, Password: b.Password}))
-}
-
-// SignUp checks a sign-up under the self-service limits and queues it, to be done
-// after the answer: what the store does differs for a known and an unknown email, the
-// answer must not. The console's form shares it.
-func (s *Server) SignUp(ctx context.Context, in account.SignUpInput) error {
-	if err := s.AllowSelfService(ctx, in.Email); err != nil {
-		return err
-	}
-	if err := s.svc.CheckSignUp(in); err != nil {
-		return err
-	}
-	ip := httpedge.ClientIP(ctx)
-	return s.bg.enqueue(ctx, "sign-up", func(ctx context.Context) error { return s.svc.SignUp(ctx, in, ip) })
-}
-
-// RequestPasswordReset checks a password-reset request under the self-service limits
-// and queues it, to be done after the answer: only a known email has store work to
-// do, and the answer must not show which. The console's form shares it.
-func (s *Server) RequestPasswordReset(ctx context.Context, email string) error {
-	if err := s.AllowSelfService(ctx, email); err != nil {
-		return err
-	}
-	email, err := account.NormalizeEmail("email", email)
-	if err != nil {
-		return err
-	}
-	ip := httpedge.ClientIP(ctx)
-	return s.bg.enqueue(ctx, "password reset", func(ctx context.Context) error {
-		return s.svc.RequestPasswordReset(ctx, email, ip)
-	})
-}
-
-// AllowSelfService limits the public requests that send email, per client address
-// and per address mailed, so that nobody can flood a mailbox through Roster.
-func (s *Server) AllowSelfService(ctx context.Context, email string) error {
-	if ok, wait := s.selfIP.Allow(httpedge.ClientIP(ctx)); !ok {
-		return rateLimited(ctx, wait, "too many requests from this address; try again later")
-	}
-	if ok, wait := s.selfEmail.Allow(account.EmailKey(email)); !ok {
-		return rateLimited(ctx, wait, "too many emails asked for this address; try again later")
-	}
-	return nil
 }
 
 type verifyEmailInput struct {
@@ -92,9 +49,9 @@ type passwordResetInput struct {
 }
 
 // requestPasswordReset emails a reset link if the email has an active account;
-// 202 either way, in the same time (RequestPasswordReset).
+// 202 either way, in the same time (limits.Limits.RequestPasswordReset).
 func (s *Server) requestPasswordReset(ctx context.Context, in *passwordResetInput) (*struct{}, error) {
-	return nil, s.fail(ctx, s.RequestPasswordReset(ctx, in.Body.Email))
+	return nil, s.fail(ctx, s.limits.RequestPasswordReset(ctx, in.Body.Email))
 }
 
 type confirmPasswordResetInput struct {

@@ -24,15 +24,15 @@ import (
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/httpedge"
 	"roster.dev/roster/internal/importer"
+	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/metrics"
-	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/spreadsheet"
 )
 
 // Version is the API document's version.
 const Version = "1.0.0"
 
-// Deps are what the API needs, wired by cmd/roster.
+// Deps are what the API needs, wired by internal/app.
 type Deps struct {
 	Service *account.Service
 	Logger  *slog.Logger
@@ -46,24 +46,9 @@ type Deps struct {
 	// without it /metrics answers loopback clients only (see metricsAuth).
 	Metrics      *metrics.Metrics
 	MetricsToken string
-	// Login limits (Server.Login); zero values take defaults. LoginPerIP bounds the
-	// attempts of clients that are not a known device of the account, per address;
-	// LoginPerEmail the failed attempts of all those clients together, per email;
-	// LoginPerDevice the failed attempts of each known device.
-	LoginPerIP     ratelimit.Limit
-	LoginPerEmail  ratelimit.Limit
-	LoginPerDevice ratelimit.Limit
-	// PasswordChecksPerAccount bounds the wrong current passwords of password
-	// changes, per account.
-	PasswordChecksPerAccount ratelimit.Limit
-	// InvitesPerAccount bounds the invitation emails (sends, resends, approved join
-	// requests) one account sends; JoinRequestsPerAccount the join requests it makes.
-	InvitesPerAccount      ratelimit.Limit
-	JoinRequestsPerAccount ratelimit.Limit
-	// SelfServicePerIP and SelfServicePerEmail bound sign-ups and password-reset
-	// requests per client address and per address mailed.
-	SelfServicePerIP    ratelimit.Limit
-	SelfServicePerEmail ratelimit.Limit
+	// Limits are the rate limits, shared with the console (internal/limits); nil
+	// builds the default ones, on Now's clock.
+	Limits *limits.Limits
 	// MaxUploadBytes bounds an import file (default 20 MiB); SheetLimits bound what
 	// reading it may cost (zip bombs, huge cells). OnImport is called after an
 	// upload is queued (serve wakes its import runner).
@@ -79,23 +64,15 @@ type Deps struct {
 
 // Server is the HTTP handler of the API.
 type Server struct {
-	svc            *account.Service
-	log            *slog.Logger
-	ready          func(ctx context.Context) error
-	readiness      func(ctx context.Context) error
-	draining       atomic.Bool
-	metrics        *metrics.Metrics
-	baseURL        string
-	now            func() time.Time
-	loginIP        *ratelimit.Keyed
-	loginEmail     *ratelimit.Keyed
-	loginDevice    *ratelimit.Keyed
-	passwordChecks *ratelimit.Keyed
-	bg             *background
-	invites        *ratelimit.Keyed
-	joins          *ratelimit.Keyed
-	selfIP         *ratelimit.Keyed
-	selfEmail      *ratelimit.Keyed
+	svc       *account.Service
+	log       *slog.Logger
+	ready     func(ctx context.Context) error
+	readiness func(ctx context.Context) error
+	draining  atomic.Bool
+	metrics   *metrics.Metrics
+	baseURL   string
+	now       func() time.Time
+	limits    *limits.Limits
 
 	maxUpload   int64
 	sheetLimits spreadsheet.Limits
@@ -112,36 +89,21 @@ func NewServer(d Deps) *Server {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.LoginPerIP.Burst == 0 {
-		d.LoginPerIP = ratelimit.Limit{Every: 2 * time.Second, Burst: 30}
+	if d.Limits == nil {
+		d.Limits = limits.New(d.Service, d.Logger, limits.Config{}, d.Now)
 	}
-	d.LoginPerEmail = orDefault(d.LoginPerEmail, ratelimit.Limit{Every: time.Minute, Burst: 10})
-	d.LoginPerDevice = orDefault(d.LoginPerDevice, ratelimit.Limit{Every: time.Minute, Burst: 10})
-	d.PasswordChecksPerAccount = orDefault(d.PasswordChecksPerAccount, ratelimit.Limit{Every: 5 * time.Minute, Burst: 5})
-	d.InvitesPerAccount = orDefault(d.InvitesPerAccount, ratelimit.Limit{Every: 3600 * time.Millisecond, Burst: 1000})
-	d.JoinRequestsPerAccount = orDefault(d.JoinRequestsPerAccount, ratelimit.Limit{Every: time.Minute, Burst: 10})
-	d.SelfServicePerIP = orDefault(d.SelfServicePerIP, ratelimit.Limit{Every: 6 * time.Second, Burst: 20})
-	d.SelfServicePerEmail = orDefault(d.SelfServicePerEmail, ratelimit.Limit{Every: 5 * time.Minute, Burst: 5})
 	if d.MaxUploadBytes <= 0 {
 		d.MaxUploadBytes = importer.DefaultMaxBytes
 	}
 	s := &Server{
-		svc:            d.Service,
-		log:            d.Logger,
-		ready:          d.Ready,
-		readiness:      d.Readiness,
-		metrics:        d.Metrics,
-		baseURL:        d.BaseURL,
-		now:            d.Now,
-		loginIP:        ratelimit.New(d.LoginPerIP, 100_000, d.Now),
-		loginEmail:     ratelimit.New(d.LoginPerEmail, 100_000, d.Now),
-		loginDevice:    ratelimit.New(d.LoginPerDevice, 100_000, d.Now),
-		passwordChecks: ratelimit.New(d.PasswordChecksPerAccount, 100_000, d.Now),
-		bg:             newBackground(d.Logger, 1000),
-		invites:        ratelimit.New(d.InvitesPerAccount, 100_000, d.Now),
-		joins:          ratelimit.New(d.JoinRequestsPerAccount, 100_000, d.Now),
-		selfIP:         ratelimit.New(d.SelfServicePerIP, 100_000, d.Now),
-		selfEmail:      ratelimit.New(d.SelfServicePerEmail, 100_000, d.Now),
+		svc:       d.Service,
+		log:       d.Logger,
+		ready:     d.Ready,
+		readiness: d.Readiness,
+		metrics:   d.Metrics,
+		baseURL:   d.BaseURL,
+		now:       d.Now,
+		limits:    d.Limits,
 
 		maxUpload:   d.MaxUploadBytes,
 		sheetLimits: d.SheetLimits,
@@ -217,13 +179,6 @@ func NewServer(d Deps) *Server {
 	return s
 }
 
-func orDefault(l, def ratelimit.Limit) ratelimit.Limit {
-	if l.Burst == 0 {
-		return def
-	}
-	return l
-}
-
 // probeMethods are the methods a 405's Allow header may name.
 var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
@@ -244,6 +199,15 @@ func (s *Server) allowedMethods(r *http.Request) []string {
 	}
 	return allow
 }
+
+// Settle waits until the work queued after the answers so far (password resets,
+// sign-ups) is done: for tests, which then see its emails (limits.Limits.Settle).
+func (s *Server) Settle() { s.limits.Settle() }
+
+// Close stops taking work for after the answer and waits, until ctx ends, for what is
+// queued to be done (limits.Limits.Close): call it after the HTTP server's Shutdown,
+// before the store closes.
+func (s *Server) Close(ctx context.Context) error { return s.limits.Close(ctx) }
 
 // MountConsole serves every path outside the API with h (the admin console); without
 // it they answer 404 problems. Call it before serving.
@@ -351,14 +315,12 @@ func localClient(r *http.Request) bool {
 type ctxKey int
 
 const (
-	requestIDKey ctxKey = iota
-	actorKey
+	actorKey ctxKey = iota
 	appKey
 )
 
 func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
+	return httpedge.RequestID(ctx)
 }
 
 // middleware gives every request an id, security headers, a log line and panic
@@ -373,7 +335,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
 		}
-		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		ctx := httpedge.WithRequestID(r.Context(), id)
 		ctx = httpedge.WithClientIP(ctx, httpedge.PeerIP(r.RemoteAddr))
 		r = r.WithContext(ctx)
 		h := w.Header()

@@ -6,13 +6,14 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/app"
+	"roster.dev/roster/internal/config"
 	"roster.dev/roster/internal/httpapi"
 	"roster.dev/roster/internal/mail"
 	"roster.dev/roster/internal/password"
@@ -37,10 +38,14 @@ func TestSlowAnswerKeepsItsRequest(t *testing.T) {
 			t.Fatal(err)
 		}
 		gate := &gatedStore{DB: db, open: make(chan struct{})}
-		opts.Store = gate
-		api := httpapi.NewServer(httpapi.Deps{Service: account.NewService(opts), Logger: slog.New(slog.DiscardHandler),
-			BaseURL: "http://roster.test"})
-		srv := httptest.NewServer(api)
+		a, err := app.New(ctx, app.Options{
+			Config: config.Config{BaseURL: "http://roster.test", SignUp: true, CheckCache: account.DefaultCheckCacheEntries},
+			DB:     db, ServiceStore: func(account.Store) account.Store { return gate }, Hasher: opts.Hasher, NoConsole: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(a.Handler)
 		defer srv.Close()
 		// The store answers only well after the body's read deadline has passed.
 		time.AfterFunc(400*time.Millisecond, func() { close(gate.open) })

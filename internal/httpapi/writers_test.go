@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"roster.dev/roster/internal/httpapi"
+	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
@@ -22,9 +22,9 @@ func TestConcurrentWriters(t *testing.T) {
 		t.Skip("16 writers at once for seconds on each engine: skipped by -short (go test ./... runs it)")
 	}
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		e := newEnv(t, db, func(d *httpapi.Deps) {
+		e := newEnv(t, db, withLimits(func(d *limits.Config) {
 			d.InvitesPerAccount = ratelimit.Limit{Every: time.Microsecond, Burst: 1_000_000}
-		})
+		}))
 		e.org("acme", "")
 		for _, app := range []string{"studio", "design"} {
 			e.must(201, e.op, "POST", "/api/v1/applications", map[string]any{"key": app, "name": app})
@@ -191,9 +191,9 @@ func TestRenewOnce(t *testing.T) {
 // request that fail, give their allowance back.
 func TestFailedInvitationsSpendNoAllowance(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		e := newEnv(t, db, func(d *httpapi.Deps) {
+		e := newEnv(t, db, withLimits(func(d *limits.Config) {
 			d.InvitesPerAccount = ratelimit.Limit{Every: time.Hour, Burst: 4}
-		})
+		}))
 		e.org("acme", "")
 		path := "/api/v1/organizations/acme/invitations"
 		for range 5 { // an unknown application fails the whole request, five times over

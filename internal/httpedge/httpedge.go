@@ -66,6 +66,19 @@ func PeerIP(remoteAddr string) string {
 
 type ipKey struct{}
 
+type requestIDKey struct{}
+
+// WithRequestID records, in a request's context, the id its answer and log lines carry.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID is the id the edge gave the request (WithRequestID); "" when none did.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
 // WithClientIP records, in a request's context, the address the request came from.
 func WithClientIP(ctx context.Context, ip string) context.Context {
 	return context.WithValue(ctx, ipKey{}, ip)

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -15,11 +14,11 @@ import (
 	"time"
 
 	"roster.dev/roster/internal/account"
-	"roster.dev/roster/internal/httpapi"
-	"roster.dev/roster/internal/mail"
+	"roster.dev/roster/internal/app"
+	"roster.dev/roster/internal/config"
+	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/ratelimit"
-	"roster.dev/roster/internal/scim"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
 )
@@ -41,21 +40,19 @@ type env struct {
 
 func newEnv(t testing.TB, db *sqlstore.DB) *env {
 	t.Helper()
-	svc := account.NewService(account.Options{
-		Store:    db,
-		Hasher:   password.NewHasher(password.TestParams, 4, rand.Reader),
-		Rand:     rand.Reader,
-		Renderer: mail.NewNoticeRenderer(),
-		BaseURL:  "http://roster.test",
+	a, err := app.New(context.Background(), app.Options{
+		Config: config.Config{BaseURL: "http://roster.test", SignUp: true, CheckCache: account.DefaultCheckCacheEntries},
+		DB:     db, Hasher: password.NewHasher(password.TestParams, 4, rand.Reader),
+		Limits: limits.Config{LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000}},
 	})
-	if _, _, err := svc.Bootstrap(context.Background(), operatorEmail, pw); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	api := httpapi.NewServer(httpapi.Deps{Service: svc, Logger: log, Ready: db.Ping, BaseURL: "http://roster.test",
-		LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000},
-		SCIM:       scim.New(svc, log, "http://roster.test")})
-	e := &env{t: t, db: db, svc: svc, srv: httptest.NewServer(api)}
+	t.Cleanup(func() { a.Stop(context.Background()) })
+	if _, _, err := a.Service.Bootstrap(context.Background(), operatorEmail, pw); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, db: db, svc: a.Service, srv: httptest.NewServer(a.Handler)}
 	t.Cleanup(e.srv.Close)
 	e.op = e.login(operatorEmail, pw)
 	return e

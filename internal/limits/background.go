@@ -1,19 +1,19 @@
-package httpapi
+package limits
 
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/httpedge"
 )
 
 // background runs work after its request is answered, in order, from a bounded queue:
 // the self-service requests whose store work differs between a known and an unknown
 // email (a password reset, a sign-up), so that the answer is the same and takes the
-// same time either way. Server.Close drains it; Server.Settle waits for it.
+// same time either way. Limits.Close drains it; Limits.Settle waits for it.
 type background struct {
 	log  *slog.Logger
 	jobs chan func(context.Context)
@@ -59,7 +59,7 @@ func (b *background) enqueue(ctx context.Context, what string, fn func(ctx conte
 		ctx, cancel := context.WithTimeout(values, jobTimeout)
 		defer cancel()
 		if err := fn(ctx); err != nil {
-			b.log.ErrorContext(ctx, what+" failed after its answer", "err", err, "request_id", requestID(ctx))
+			b.log.ErrorContext(ctx, what+" failed after its answer", "err", err, "request_id", httpedge.RequestID(ctx))
 		}
 	}
 	b.mu.Lock()
@@ -72,9 +72,7 @@ func (b *background) enqueue(ctx context.Context, what string, fn func(ctx conte
 		default:
 		}
 	}
-	p := newProblem(ctx, http.StatusServiceUnavailable, account.EUNAVAILABLE, "the server is busy; try again in a moment")
-	p.retryAfter = 5
-	return p
+	return &Refused{Code: account.EUNAVAILABLE, Message: "the server is busy; try again in a moment", RetryAfter: 5}
 }
 
 // settle waits until every job queued so far has run.
@@ -101,11 +99,3 @@ func (b *background) close(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
-
-// Settle waits until the work queued after the answers so far (password resets,
-// sign-ups) is done: for tests, which then see its emails.
-func (s *Server) Settle() { s.bg.settle() }
-
-// Close stops taking work for after the answer and waits, until ctx ends, for what is
-// queued to be done: call it after the HTTP server's Shutdown, before the store closes.
-func (s *Server) Close(ctx context.Context) error { return s.bg.close(ctx) }
