@@ -1,0 +1,81 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/sqlstore"
+)
+
+// TestPageTransactions pins how many read transactions the console's pages cost,
+// and that showing them writes nothing, so that what a page reads cannot silently
+// grow back: the layout (the organization switcher, the applications' names, the
+// access in the organization) and the page's own content.
+func TestPageTransactions(t *testing.T) {
+	orgEach(t, func(t *testing.T, e *orgEnv) {
+		ctx := context.Background()
+		// ada is also in globex, with a custom role she may read there (the switcher
+		// names it), and globex has a custom role of its own she does not hold.
+		role, err := e.svc.CreateRole(ctx, e.op, "globex", account.RoleInput{Name: ptr("Auditor"),
+			Permissions: &[]string{string(account.PermMembersRead), string(account.PermAuditRead)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		no := false
+		if _, err := e.svc.AddMember(ctx, e.op, "globex", account.AddMemberInput{Email: "ada@acme.test",
+			Role: role.ID, SendInvite: &no}); err != nil {
+			t.Fatal(err)
+		}
+		mel := e.addMember(e.op, "acme", "meg@acme.test", account.RoleMember)
+		e.addMember(e.op, "acme", "max@acme.test", account.RoleMember)
+
+		for _, c := range []struct {
+			who, path string
+			status    int
+			reads     int64
+		}{
+			{"ada@acme.test", "/", http.StatusSeeOther, 4},
+			{"ada@acme.test", "/me", http.StatusOK, 4},
+			{"ada@acme.test", "/o/acme/users", http.StatusOK, 10},
+			{"ada@acme.test", "/o/acme/users?q=meg", http.StatusOK, 10},
+			{"ada@acme.test", "/o/acme/users/" + mel.AccountID, http.StatusOK, 11},
+			{"ada@acme.test", "/o/acme/audit", http.StatusOK, 9},
+			{"ada@acme.test", "/o/acme/settings", http.StatusForbidden, 5},
+			{"ada@acme.test", "/o/globex/users", http.StatusOK, 10},
+			{opEmail, "/o/acme/users", http.StatusOK, 9},
+			{opEmail, "/o/acme/users/" + mel.AccountID, http.StatusOK, 10},
+			{opEmail, "/o/acme/audit", http.StatusOK, 8},
+			{opEmail, "/o/acme/settings", http.StatusOK, 4},
+		} {
+			b := e.browser(c.who)
+			status, n := countedGet(t, e, b, c.path)
+			if status != c.status {
+				t.Errorf("%s: GET %s = %d, want %d", c.who, c.path, status, c.status)
+			}
+			if n.Reads() != c.reads || n.Writes() != 0 {
+				t.Errorf("%s: GET %s ran %d reads and %d writes, want %d and none", c.who, c.path, n.Reads(), n.Writes(), c.reads)
+			}
+		}
+	})
+}
+
+// countedGet serves GET path to b's session, counting the transactions it runs.
+func countedGet(t *testing.T, e *orgEnv, b *orgBrowser, path string) (int, *sqlstore.TxCount) {
+	t.Helper()
+	ctx, n := sqlstore.CountTransactions(context.Background())
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+path, nil)
+	u, err := url.Parse(e.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ck := range b.client.Jar.Cookies(u) {
+		req.AddCookie(ck)
+	}
+	rec := httptest.NewRecorder()
+	e.ts.handler.ServeHTTP(rec, req)
+	return rec.Code, n
+}
