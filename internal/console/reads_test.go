@@ -52,6 +52,15 @@ func TestPageTransactions(t *testing.T) {
 			{opEmail, "/o/acme/users/" + mel.AccountID, http.StatusOK, 2, "meg@acme.test"},
 			{opEmail, "/o/acme/audit", http.StatusOK, 2, "Fmeg Lmeg &lt;meg@acme.test&gt;"},
 			{opEmail, "/o/acme/settings", http.StatusOK, 2, "Delete organization"},
+			{opEmail, "/o/acme/roles", http.StatusOK, 3, "Predefined roles"},
+			{opEmail, "/o/acme/teams", http.StatusOK, 3, ""},
+			{opEmail, "/o/acme/invitations", http.StatusOK, 4, ""},
+			{opEmail, "/o/acme/join-requests", http.StatusOK, 3, ""},
+			{opEmail, "/o/acme/subscriptions", http.StatusOK, 5, ""},
+			{opEmail, "/o/acme/import", http.StatusOK, 3, ""},
+			{opEmail, "/o/acme/users/new", http.StatusOK, 2, ""},
+			{opEmail, "/operator", http.StatusOK, 4, ""},
+			{opEmail, "/me", http.StatusOK, 2, ""},
 		} {
 			b := e.browser(c.who)
 			status, body, n := countedGet(t, e, b, c.path)

@@ -44,6 +44,8 @@ type page struct {
 	storeErr error
 	// apps names the applications by key, for every place a key would otherwise show.
 	apps map[string]string
+	// applications are the applications, as the page's frame read them.
+	applications []account.Application
 	// roles are the custom roles of the signed-in account's memberships that it may
 	// read, to name them in the switcher and on /me.
 	roles []account.Role
@@ -231,7 +233,7 @@ func (c *Console) frame(ctx context.Context, p *page, orgRef string) error {
 // setFrame keeps what the layout shows of f: the memberships for the switcher, the
 // applications' names, the custom roles it may name, and the access in scope.
 func (p *page) setFrame(f account.Frame) {
-	p.Memberships, p.roles, p.Access = f.Memberships, f.Roles, f.Access
+	p.Memberships, p.roles, p.Access, p.applications = f.Memberships, f.Roles, f.Access, f.Applications
 	if f.Access != nil && p.section != "" {
 		p.Section = p.section
 	}
