@@ -14,13 +14,14 @@ import (
 
 // TestPageTransactions pins how many read transactions the console's pages cost,
 // and that showing them writes nothing, so that what a page reads cannot silently
-// grow back: the layout (the organization switcher, the applications' names, the
-// access in the organization) and the page's own content.
+// grow back. A page's frame (the organization switcher, the applications' names,
+// the access in the organization) is one read after the session's; the Users
+// screen, a member's panel and the Audit log read their content in that same read.
 func TestPageTransactions(t *testing.T) {
 	orgEach(t, func(t *testing.T, e *orgEnv) {
 		ctx := context.Background()
 		// ada is also in globex, with a custom role she may read there (the switcher
-		// names it), and globex has a custom role of its own she does not hold.
+		// names it).
 		role, err := e.svc.CreateRole(ctx, e.op, "globex", account.RoleInput{Name: ptr("Auditor"),
 			Permissions: &[]string{string(account.PermMembersRead), string(account.PermAuditRead)}})
 		if err != nil {
@@ -31,7 +32,7 @@ func TestPageTransactions(t *testing.T) {
 			Role: role.ID, SendInvite: &no}); err != nil {
 			t.Fatal(err)
 		}
-		mel := e.addMember(e.op, "acme", "meg@acme.test", account.RoleMember)
+		meg := e.addMember(e.op, "acme", "meg@acme.test", account.RoleMember)
 		e.addMember(e.op, "acme", "max@acme.test", account.RoleMember)
 
 		for _, c := range []struct {
@@ -44,12 +45,12 @@ func TestPageTransactions(t *testing.T) {
 			{"ada@acme.test", "/me", http.StatusOK, 2, "Auditor"},
 			{"ada@acme.test", "/o/acme/users", http.StatusOK, 2, "meg@acme.test"},
 			{"ada@acme.test", "/o/acme/users?q=meg", http.StatusOK, 2, "1 user matches"},
-			{"ada@acme.test", "/o/acme/users/" + mel.AccountID, http.StatusOK, 2, "max@acme.test"},
+			{"ada@acme.test", "/o/acme/users/" + meg.AccountID, http.StatusOK, 2, "max@acme.test"},
 			{"ada@acme.test", "/o/acme/audit", http.StatusOK, 2, "Fmeg Lmeg &lt;meg@acme.test&gt;"},
 			{"ada@acme.test", "/o/acme/settings", http.StatusForbidden, 2, "organization.manage"},
 			{"ada@acme.test", "/o/globex/users", http.StatusOK, 2, "gus@globex.test"},
 			{opEmail, "/o/acme/users", http.StatusOK, 2, "mel@acme.test"},
-			{opEmail, "/o/acme/users/" + mel.AccountID, http.StatusOK, 2, "meg@acme.test"},
+			{opEmail, "/o/acme/users/" + meg.AccountID, http.StatusOK, 2, "meg@acme.test"},
 			{opEmail, "/o/acme/audit", http.StatusOK, 2, "Fmeg Lmeg &lt;meg@acme.test&gt;"},
 			{opEmail, "/o/acme/settings", http.StatusOK, 2, "Delete organization"},
 			{opEmail, "/o/acme/roles", http.StatusOK, 3, "Predefined roles"},
