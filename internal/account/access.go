@@ -26,16 +26,22 @@ func (a Access) Can(p Permission) bool { return a.Permissions.Has(p) }
 func (s *Service) FindAccess(ctx context.Context, actor Actor, orgRef string) (acc Access, err error) {
 	defer wrap(&err, "FindAccess(%s)", orgRef)
 	err = s.readIn(ctx, actor, orgRef, "", func(tx Tx, a access) error {
-		acc.Organization, acc.Permissions = a.org, a.perms
-		acc.ManageSubscriptions = a.org.Kind == KindOrganization && s.canManageSubscriptions(ctx, tx, actor, a) == nil
-		custom, err := tx.CustomRoles(ctx, a.org.ID)
-		if err != nil {
-			return err
-		}
-		acc.Grantable = grantable(a, custom)
-		return nil
+		acc, err = s.accessOf(ctx, tx, actor, a)
+		return err
 	})
 	return acc, err
+}
+
+// accessOf is FindAccess in tx, for the access a decided.
+func (s *Service) accessOf(ctx context.Context, tx Tx, actor Actor, a access) (Access, error) {
+	acc := Access{Organization: a.org, Permissions: a.perms}
+	acc.ManageSubscriptions = a.org.Kind == KindOrganization && s.canManageSubscriptions(ctx, tx, actor, a) == nil
+	custom, err := tx.CustomRoles(ctx, a.org.ID)
+	if err != nil {
+		return Access{}, err
+	}
+	acc.Grantable = grantable(a, custom)
+	return acc, nil
 }
 
 // Newcomer says what adding an email to an organization would mean.

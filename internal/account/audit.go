@@ -90,14 +90,20 @@ type AuditQuery struct {
 func (s *Service) FindAuditEvents(ctx context.Context, actor Actor, orgRef string, q AuditQuery) (p Page[AuditEvent], err error) {
 	defer wrap(&err, "FindAuditEvents(%s)", orgRef)
 	err = s.readIn(ctx, actor, orgRef, PermAuditRead, func(tx Tx, a access) error {
-		limit, errL := pageLimit(q.Limit)
-		cur, errC := decodeCursor(q.Cursor)
-		if err := collect(errL, errC); err != nil {
-			return err
-		}
-		return s.auditPage(ctx, tx, a.org.ID, cur.after, limit, &p)
+		return s.auditEvents(ctx, tx, a, q, &p)
 	})
 	return p, err
+}
+
+// auditEvents is FindAuditEvents in tx, for an actor authorized in a (with
+// audit.read).
+func (s *Service) auditEvents(ctx context.Context, tx Tx, a access, q AuditQuery, p *Page[AuditEvent]) error {
+	limit, errL := pageLimit(q.Limit)
+	cur, errC := decodeCursor(q.Cursor)
+	if err := collect(errL, errC); err != nil {
+		return err
+	}
+	return s.auditPage(ctx, tx, a.org.ID, cur.after, limit, p)
 }
 
 // FindPlatformAuditEvents lists events outside any organization (logins, account

@@ -65,11 +65,16 @@ func teamsNamed(teams []Team, names []string) (ids, canonical []string, err erro
 // FindMember returns one member. Needs members.read.
 func (s *Service) FindMember(ctx context.Context, actor Actor, orgRef, accountID string) (m Member, err error) {
 	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
-		m, err = tx.Member(ctx, a.org.ID, accountID)
-		m = redact(actor, a.org, m)
-		return notFound(err, "member")
+		m, err = s.member(ctx, tx, actor, a, accountID)
+		return err
 	})
 	return m, err
+}
+
+// member is FindMember in tx, for an actor authorized in a (with members.read).
+func (s *Service) member(ctx context.Context, tx Tx, actor Actor, a access, accountID string) (Member, error) {
+	m, err := tx.Member(ctx, a.org.ID, accountID)
+	return redact(actor, a.org, m), notFound(err, "member")
 }
 
 // FindMembersByID returns the members of accountIDs, in their order, in one
@@ -77,20 +82,27 @@ func (s *Service) FindMember(ctx context.Context, actor Actor, orgRef, accountID
 // members.read.
 func (s *Service) FindMembersByID(ctx context.Context, actor Actor, orgRef string, accountIDs []string) (ms []Member, err error) {
 	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
-		ms = make([]Member, 0, len(accountIDs))
-		for _, id := range accountIDs {
-			m, err := tx.Member(ctx, a.org.ID, id)
-			switch {
-			case ErrorCode(err) == ENOTFOUND:
-				continue
-			case err != nil:
-				return err
-			}
-			ms = append(ms, redact(actor, a.org, m))
-		}
-		return nil
+		ms, err = s.membersByID(ctx, tx, actor, a, accountIDs)
+		return err
 	})
 	return ms, err
+}
+
+// membersByID is FindMembersByID in tx, for an actor authorized in a (with
+// members.read).
+func (s *Service) membersByID(ctx context.Context, tx Tx, actor Actor, a access, accountIDs []string) ([]Member, error) {
+	ms := make([]Member, 0, len(accountIDs))
+	for _, id := range accountIDs {
+		m, err := tx.Member(ctx, a.org.ID, id)
+		switch {
+		case ErrorCode(err) == ENOTFOUND:
+			continue
+		case err != nil:
+			return nil, err
+		}
+		ms = append(ms, redact(actor, a.org, m))
+	}
+	return ms, nil
 }
 
 // MemberQuery filters FindMembers; Team is a team name, Role a role id.
@@ -109,43 +121,49 @@ type MemberQuery struct {
 func (s *Service) FindMembers(ctx context.Context, actor Actor, orgRef string, q MemberQuery) (p Page[Member], err error) {
 	defer wrap(&err, "FindMembers(%s)", orgRef)
 	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
-		limit, cur, err := listParams(q.Limit, q.Cursor, "state", q.State, string(MemberInvited), string(MemberActive), string(MemberDeactivated))
-		if err := collect(err, CheckText("q", q.Q), CheckText("role", q.Role), CheckText("team", q.Team),
-			CheckText("application", q.Application), CheckText("subscription", q.Subscription)); err != nil {
-			return err
-		}
-		f := MemberFilter{
-			OrgID: a.org.ID, Q: strings.TrimSpace(q.Q), RoleID: q.Role, TeamName: strings.TrimSpace(q.Team),
-			State: MemberState(q.State), After: cur.after, Limit: limit + 1, SkipTotal: cur.total >= 0 || q.NoTotal,
-		}
-		if q.Application != "" {
-			app, err := tx.Application(ctx, q.Application)
-			if ErrorCode(err) == ENOTFOUND {
-				return Invalid("application", "unknown application "+quote(q.Application))
-			} else if err != nil {
-				return err
-			}
-			f.ApplicationID = app.ID
-		}
-		if q.Subscription != "" {
-			sub, err := tx.Subscription(ctx, a.org.ID, q.Subscription)
-			if ErrorCode(err) == ENOTFOUND {
-				return Invalid("subscription", "no such subscription in this organization")
-			} else if err != nil {
-				return err
-			}
-			f.SubscriptionID = sub.ID
-		}
-		items, total, err := tx.FindMembers(ctx, f)
-		if cur.total >= 0 {
-			total = cur.total
-		} else if q.NoTotal {
-			total = -1
-		}
-		redactAll(actor, a.org, items)
-		p = pageOf(items, total, limit, func(m Member) string { return m.AccountID })
+		p, err = s.findMembers(ctx, tx, actor, a, q)
 		return err
 	})
+	return p, err
+}
+
+// findMembers is FindMembers in tx, for an actor authorized in a (with members.read).
+func (s *Service) findMembers(ctx context.Context, tx Tx, actor Actor, a access, q MemberQuery) (p Page[Member], err error) {
+	limit, cur, err := listParams(q.Limit, q.Cursor, "state", q.State, string(MemberInvited), string(MemberActive), string(MemberDeactivated))
+	if err := collect(err, CheckText("q", q.Q), CheckText("role", q.Role), CheckText("team", q.Team),
+		CheckText("application", q.Application), CheckText("subscription", q.Subscription)); err != nil {
+		return p, err
+	}
+	f := MemberFilter{
+		OrgID: a.org.ID, Q: strings.TrimSpace(q.Q), RoleID: q.Role, TeamName: strings.TrimSpace(q.Team),
+		State: MemberState(q.State), After: cur.after, Limit: limit + 1, SkipTotal: cur.total >= 0 || q.NoTotal,
+	}
+	if q.Application != "" {
+		app, err := tx.Application(ctx, q.Application)
+		if ErrorCode(err) == ENOTFOUND {
+			return p, Invalid("application", "unknown application "+quote(q.Application))
+		} else if err != nil {
+			return p, err
+		}
+		f.ApplicationID = app.ID
+	}
+	if q.Subscription != "" {
+		sub, err := tx.Subscription(ctx, a.org.ID, q.Subscription)
+		if ErrorCode(err) == ENOTFOUND {
+			return p, Invalid("subscription", "no such subscription in this organization")
+		} else if err != nil {
+			return p, err
+		}
+		f.SubscriptionID = sub.ID
+	}
+	items, total, err := tx.FindMembers(ctx, f)
+	if cur.total >= 0 {
+		total = cur.total
+	} else if q.NoTotal {
+		total = -1
+	}
+	redactAll(actor, a.org, items)
+	p = pageOf(items, total, limit, func(m Member) string { return m.AccountID })
 	return p, err
 }
 
@@ -475,13 +493,19 @@ type Summary struct {
 // FindSummary returns the organization's counts. Needs members.read.
 func (s *Service) FindSummary(ctx context.Context, actor Actor, orgRef string) (sum Summary, err error) {
 	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
-		sum.Organization = a.org
-		if sum.Members, err = tx.CountMembers(ctx, a.org.ID); err != nil {
-			return err
-		}
-		sum.Subscriptions, err = tx.Subscriptions(ctx, a.org.ID)
+		sum, err = s.summary(ctx, tx, a)
 		return err
 	})
+	return sum, err
+}
+
+// summary is FindSummary in tx, for an actor authorized in a (with members.read).
+func (s *Service) summary(ctx context.Context, tx Tx, a access) (sum Summary, err error) {
+	sum.Organization = a.org
+	if sum.Members, err = tx.CountMembers(ctx, a.org.ID); err != nil {
+		return sum, err
+	}
+	sum.Subscriptions, err = tx.Subscriptions(ctx, a.org.ID)
 	return sum, err
 }
 

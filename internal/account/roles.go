@@ -9,11 +9,16 @@ import (
 // Needs members.read (whoever sees members needs to read their roles).
 func (s *Service) FindRoles(ctx context.Context, actor Actor, orgRef string) (roles []Role, err error) {
 	err = s.readIn(ctx, actor, orgRef, PermMembersRead, func(tx Tx, a access) error {
-		custom, err := tx.CustomRoles(ctx, a.org.ID)
-		roles = append(PredefinedRoles(), custom...)
+		roles, err = s.roles(ctx, tx, a)
 		return err
 	})
 	return roles, err
+}
+
+// roles is FindRoles in tx, for an actor authorized in a (with members.read).
+func (s *Service) roles(ctx context.Context, tx Tx, a access) ([]Role, error) {
+	custom, err := tx.CustomRoles(ctx, a.org.ID)
+	return append(PredefinedRoles(), custom...), err
 }
 
 // FindRole returns one role of the organization. Needs members.read.

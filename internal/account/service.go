@@ -158,31 +158,47 @@ func (s *Service) authorize(ctx context.Context, tx Tx, actor Actor, orgRef stri
 	} else if actor.Account.Operator {
 		a.perms = AllPermissions
 	} else {
-		visible := false
-		for _, id := range []string{org.ID, org.ParentID} {
-			if id == "" {
-				continue
-			}
-			perms, ok, err := s.memberPermissions(ctx, tx, id, actor.Account.ID)
-			if err != nil {
-				return access{}, err
-			}
-			visible = visible || ok
-			a.perms |= perms
-			if id == org.ID {
-				a.own = perms
-			} else if ok {
-				a.viaPartner = true
-			}
-		}
-		if !visible {
-			return access{}, Errorf(ENOTFOUND, "organization not found")
+		var err error
+		a, err = memberAccess(org, func(orgID string) (PermissionSet, bool, error) {
+			return s.memberPermissions(ctx, tx, orgID, actor.Account.ID)
+		})
+		if err != nil {
+			return access{}, err
 		}
 	}
 	if need != "" {
 		if err := a.require(need); err != nil {
 			return access{}, err
 		}
+	}
+	return a, nil
+}
+
+// memberAccess is a member's access in org: the union of the permissions of its
+// active membership in org and in org's partner, which perms returns for one
+// organization (and whether there is such a membership). An organization where it
+// has neither is not found.
+func memberAccess(org Organization, perms func(orgID string) (PermissionSet, bool, error)) (access, error) {
+	a := access{org: org}
+	visible := false
+	for _, id := range []string{org.ID, org.ParentID} {
+		if id == "" {
+			continue
+		}
+		p, ok, err := perms(id)
+		if err != nil {
+			return access{}, err
+		}
+		visible = visible || ok
+		a.perms |= p
+		if id == org.ID {
+			a.own = p
+		} else if ok {
+			a.viaPartner = true
+		}
+	}
+	if !visible {
+		return access{}, Errorf(ENOTFOUND, "organization not found")
 	}
 	return a, nil
 }

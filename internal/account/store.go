@@ -114,6 +114,9 @@ type RoleTx interface {
 	// Roles (custom ones; predefined roles live in code).
 	CustomRoles(ctx context.Context, orgID string) ([]Role, error)
 	CustomRole(ctx context.Context, orgID, id string) (Role, error)
+	// CustomRolesOfAccount lists the custom roles accountID's memberships hold, each
+	// in its own organization, by id: what a page names beside every membership.
+	CustomRolesOfAccount(ctx context.Context, accountID string) ([]Role, error)
 	CreateRole(ctx context.Context, r Role) error
 	UpdateRole(ctx context.Context, r Role) error
 	DeleteRole(ctx context.Context, orgID, id string) error

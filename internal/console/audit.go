@@ -2,7 +2,6 @@ package console
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -24,49 +23,34 @@ type auditView struct {
 	Names map[string]string
 }
 
-// audit renders the Audit log screen; ?cursor= pages.
+// audit renders the Audit log screen; ?cursor= pages. The page's frame is read with
+// the events and their targets' names (FindAuditLog).
 func (c *Console) audit(w http.ResponseWriter, r *http.Request, p *page) {
 	v := &auditView{Cursor: r.URL.Query().Get("cursor")}
-	var err error
-	v.Page, err = c.svc.FindAuditEvents(r.Context(), p.Actor, p.Org().ID, account.AuditQuery{Cursor: v.Cursor, Limit: 50})
+	f, l, err := c.svc.FindAuditLog(r.Context(), p.Actor, p.orgRef, account.AuditQuery{Cursor: v.Cursor, Limit: 50})
+	p.setFrame(f)
 	if err != nil {
 		c.fail(w, r, p, err)
 		return
 	}
-	v.Names = c.auditTargetNames(r.Context(), p, v.Page.Items)
+	v.Page, v.Names = l.Page, auditTargetNames(p, l)
 	c.render(w, r, http.StatusOK, auditPage(p, v))
 }
 
-// auditTargetNames names the targets of events: members, roles and teams the viewer
-// may read (members in one read, not one per event). A target it may not read, or one
-// deleted since, keeps the name its event recorded, if any (auditTarget).
-func (c *Console) auditTargetNames(ctx context.Context, p *page, events []account.AuditEvent) map[string]string {
+// auditTargetNames names the targets of events: the organization, and the members,
+// roles and teams the viewer may read (the audit log holds them). A target it may
+// not read, or one deleted since, keeps the name its event recorded, if any
+// (auditTarget).
+func auditTargetNames(p *page, l account.AuditLog) map[string]string {
 	names := map[string]string{p.Org().ID: p.Org().Name}
-	if p.Can(account.PermMembersRead) {
-		if roles, err := c.svc.FindRoles(ctx, p.Actor, p.Org().ID); err == nil {
-			for _, r := range roles {
-				names[r.ID] = r.Name
-			}
-		}
-		if teams, err := c.svc.FindTeams(ctx, p.Actor, p.Org().ID); err == nil {
-			for _, t := range teams {
-				names[t.ID] = t.Name
-			}
-		}
+	for _, r := range l.Roles {
+		names[r.ID] = r.Name
 	}
-	if !p.Can(account.PermMembersRead) {
-		return names
+	for _, t := range l.Teams {
+		names[t.ID] = t.Name
 	}
-	var ids []string
-	for _, e := range events {
-		if e.TargetType == "account" && e.TargetID != "" && names[e.TargetID] == "" && !slices.Contains(ids, e.TargetID) {
-			ids = append(ids, e.TargetID)
-		}
-	}
-	if members, err := c.svc.FindMembersByID(ctx, p.Actor, p.Org().ID, ids); err == nil {
-		for _, m := range members {
-			names[m.AccountID] = accountLabel(m.Account)
-		}
+	for _, m := range l.Members {
+		names[m.AccountID] = accountLabel(m.Account)
 	}
 	return names
 }

@@ -46,18 +46,13 @@ func (c *Console) member(w http.ResponseWriter, r *http.Request, p *page) {
 func (c *Console) renderPanel(w http.ResponseWriter, r *http.Request, p *page, status int, confirm string, prob *problem) {
 	ctx := r.Context()
 	id := r.PathValue("account")
-	m, err := c.svc.FindMember(ctx, p.Actor, p.Org().ID, id)
-	if err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
 	q := r.URL.Query()
 	if r.Method == http.MethodPost {
 		if u := back(p, r); u != "" {
 			q = parseQuery(u)
 		}
 	}
-	v, err := c.usersView(ctx, p, filterFrom(q))
+	v, err := c.usersView(ctx, p, filterFrom(q), id)
 	if err != nil {
 		c.fail(w, r, p, err)
 		return
@@ -68,7 +63,7 @@ func (c *Console) renderPanel(w http.ResponseWriter, r *http.Request, p *page, s
 		// becomes the confirmation form's action.
 		confirm = ""
 	}
-	v.Panel = &panelView{Member: m, Back: p.base() + "/users" + v.Filter.query(true), Confirm: confirm, Problem: prob}
+	v.Panel = &panelView{Member: *v.member, Back: p.base() + "/users" + v.Filter.query(true), Confirm: confirm, Problem: prob}
 	c.render(w, r, status, usersPage(p, v))
 }
 

@@ -37,9 +37,9 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /me/profile", c.authed("Your account", c.profile))
 
 	// An organization's Users screen, with the side panel of one member.
-	m.HandleFunc("GET /o/{org}/users", c.inOrg("Users", "users", c.users))
+	m.HandleFunc("GET /o/{org}/users", c.orgScreen("Users", "users", c.users))
 	m.HandleFunc("POST /o/{org}/users/bulk", c.inOrg("Users", "users", c.bulk))
-	m.HandleFunc("GET /o/{org}/users/{account}", c.inOrg("Users", "users", c.member))
+	m.HandleFunc("GET /o/{org}/users/{account}", c.orgScreen("Users", "users", c.member))
 	m.HandleFunc("GET /o/{org}/users/new", c.inOrg("Add user", "users", c.needs(account.PermMembersInvite, c.addUserForm)))
 	m.HandleFunc("POST /o/{org}/users/new", c.inOrg("Add user", "users", c.addUser))
 	m.HandleFunc("GET /o/{org}/users/export.xlsx", c.inOrg("Export", "users", c.export("xlsx")))
@@ -74,7 +74,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /o/{org}/join-requests", c.inOrg("Join requests", "join-requests", c.joinRequests))
 	m.HandleFunc("POST /o/{org}/join-requests/{request}/approve", c.inOrg("Join requests", "join-requests", c.approveJoinRequest))
 	m.HandleFunc("POST /o/{org}/join-requests/{request}/deny", c.inOrg("Join requests", "join-requests", c.denyJoinRequest))
-	m.HandleFunc("GET /o/{org}/audit", c.inOrg("Audit log", "audit", c.audit))
+	m.HandleFunc("GET /o/{org}/audit", c.orgScreen("Audit log", "audit", c.audit))
 
 	// Operations: the operator view, a partner's organizations, an organization's
 	// subscriptions and settings.

@@ -28,6 +28,12 @@ type page struct {
 	Actor    account.Actor
 	SignedIn bool
 	Access   *account.Access // nil outside an organization
+	// orgRef is the {org} of the path (an id or a slug), for the pages that read
+	// their frame with their content.
+	orgRef string
+	// section is the Section of a page in an organization, marked once the actor's
+	// access there is known.
+	section string
 	// Memberships are the signed-in account's, for the organization switcher.
 	Memberships []account.AccountMembership
 	Flash       string
@@ -38,6 +44,8 @@ type page struct {
 	storeErr error
 	// apps names the applications by key, for every place a key would otherwise show.
 	apps map[string]string
+	// applications are the applications, as the page's frame read them.
+	applications []account.Application
 	// roles are the custom roles of the signed-in account's memberships that it may
 	// read, to name them in the switcher and on /me.
 	roles []account.Role
@@ -177,8 +185,16 @@ func (c *Console) malformed(w http.ResponseWriter, r *http.Request, p *page) boo
 
 // authed serves a page that needs a session: without one the browser is sent to log
 // in (and back here afterwards); an account that must change its password is sent to
-// do that first.
+// do that first. The page's frame (the switcher, the applications' names) is read
+// before h runs.
 func (c *Console) authed(title string, h handler) http.HandlerFunc {
+	return c.signedIn(title, func(r *http.Request, p *page) error {
+		return c.frame(r.Context(), p, "")
+	}, h)
+}
+
+// signedIn is authed with the frame read by frame, or by h itself when frame is nil.
+func (c *Console) signedIn(title string, frame func(r *http.Request, p *page) error, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p := c.newPage(w, r, title)
 		if c.malformed(w, r, p) {
@@ -196,45 +212,52 @@ func (c *Console) authed(title string, h handler) http.HandlerFunc {
 			c.redirect(w, r, "/password", "Please choose a new password before you go on.")
 			return
 		}
-		ms, err := c.memberships(r.Context(), p.Actor)
-		if err != nil {
-			c.fail(w, r, p, err)
-			return
-		}
-		p.Memberships = ms
-		apps, err := c.svc.FindApplications(r.Context(), p.Actor)
-		if err != nil {
-			c.fail(w, r, p, err)
-			return
-		}
-		p.apps = make(map[string]string, len(apps))
-		for _, a := range apps {
-			p.apps[a.Key] = a.Name
-		}
-		// A custom role of one's own is named where one may read it (members.read).
-		for _, m := range ms {
-			if roleName(nil, m.RoleID) != customRole {
-				continue
-			}
-			if role, err := c.svc.FindRole(r.Context(), p.Actor, m.Organization.ID, m.RoleID); err == nil {
-				p.roles = append(p.roles, role)
+		if frame != nil {
+			if err := frame(r, p); err != nil {
+				c.fail(w, r, p, err)
+				return
 			}
 		}
 		h(w, r, p)
 	}
 }
 
+// frame reads the page's frame, with the actor's access in orgRef unless it is
+// empty, in one read; what was read is kept even on an error, for the error page.
+func (c *Console) frame(ctx context.Context, p *page, orgRef string) error {
+	f, err := c.svc.FindFrame(ctx, p.Actor, orgRef)
+	p.setFrame(f)
+	return err
+}
+
+// setFrame keeps what the layout shows of f: the memberships for the switcher, the
+// applications' names, the custom roles it may name, and the access in scope.
+func (p *page) setFrame(f account.Frame) {
+	p.Memberships, p.roles, p.Access, p.applications = f.Memberships, f.Roles, f.Access, f.Applications
+	if f.Access != nil && p.section != "" {
+		p.Section = p.section
+	}
+	p.apps = make(map[string]string, len(f.Applications))
+	for _, a := range f.Applications {
+		p.apps[a.Key] = a.Name
+	}
+}
+
 // inOrg serves a page of the organization in the path ({org}, an id or a slug),
-// after resolving the actor's permissions there: another tenant's organization is
-// not found.
+// after resolving the actor's permissions there (in the frame's read): another
+// tenant's organization is not found.
 func (c *Console) inOrg(title, section string, h handler) http.HandlerFunc {
-	return c.authed(title, func(w http.ResponseWriter, r *http.Request, p *page) {
-		acc, err := c.svc.FindAccess(r.Context(), p.Actor, r.PathValue("org"))
-		if err != nil {
-			c.fail(w, r, p, err)
-			return
-		}
-		p.Access, p.Section = &acc, section
+	return c.signedIn(title, func(r *http.Request, p *page) error {
+		p.orgRef, p.section = r.PathValue("org"), section
+		return c.frame(r.Context(), p, p.orgRef)
+	}, h)
+}
+
+// orgScreen is inOrg for a page whose handler reads the frame itself, with its
+// content, in one read (the Users screen: FindMemberList).
+func (c *Console) orgScreen(title, section string, h handler) http.HandlerFunc {
+	return c.signedIn(title, nil, func(w http.ResponseWriter, r *http.Request, p *page) {
+		p.orgRef, p.section = r.PathValue("org"), section
 		h(w, r, p)
 	})
 }
@@ -251,11 +274,6 @@ func (c *Console) needs(perm account.Permission, h handler) handler {
 		}
 		h(w, r, p)
 	}
-}
-
-func (c *Console) memberships(ctx context.Context, actor account.Actor) ([]account.AccountMembership, error) {
-	_, ms, err := c.svc.Me(ctx, actor)
-	return ms, err
 }
 
 func (c *Console) toLogin(w http.ResponseWriter, r *http.Request) {

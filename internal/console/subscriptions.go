@@ -115,10 +115,7 @@ func (c *Console) renderSubs(w http.ResponseWriter, r *http.Request, p *page, v 
 		c.fail(w, r, p, err)
 		return
 	}
-	if v.Apps, err = c.svc.FindApplications(ctx, p.Actor); err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
+	v.Apps = p.applications // as the page's frame read them
 	if p.Can(account.PermSeatsRequest) {
 		v.ShowRequests = true
 		if v.Requests, err = c.svc.FindOrganizationSeatRequests(ctx, p.Actor, p.Org().ID, account.SeatRequestQuery{}); err != nil {

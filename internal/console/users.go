@@ -21,6 +21,7 @@ type usersView struct {
 	Page      account.Page[account.Member]
 	RowErrors map[string]string // account id → the error of an inline change
 	Panel     *panelView
+	member    *account.Member // the panel's member, as read with the list
 }
 
 // memberFilter is the list's query, kept in every link and form of the screen.
@@ -93,7 +94,7 @@ func (v *usersView) matches() string {
 
 // users renders the Users screen.
 func (c *Console) users(w http.ResponseWriter, r *http.Request, p *page) {
-	v, err := c.usersView(r.Context(), p, filterFrom(r.URL.Query()))
+	v, err := c.usersView(r.Context(), p, filterFrom(r.URL.Query()), "")
 	if err != nil {
 		c.failInline(w, r, p, err)
 		return
@@ -108,7 +109,7 @@ func (c *Console) failInline(w http.ResponseWriter, r *http.Request, p *page, er
 		c.fail(w, r, p, err)
 		return
 	}
-	v, err := c.usersView(r.Context(), p, memberFilter{})
+	v, err := c.usersView(r.Context(), p, memberFilter{}, "")
 	if err != nil {
 		c.fail(w, r, p, err)
 		return
@@ -117,34 +118,27 @@ func (c *Console) failInline(w http.ResponseWriter, r *http.Request, p *page, er
 	c.render(w, r, prob.Status, usersPageWithProblem(p, v, prob))
 }
 
-func (c *Console) usersView(ctx context.Context, p *page, f memberFilter) (*usersView, error) {
-	org := p.Org().ID
-	v := &usersView{Filter: f, AppNames: map[string]string{}, RowErrors: map[string]string{}}
-	var err error
-	if v.Summary, err = c.svc.FindSummary(ctx, p.Actor, org); err != nil {
+// usersView reads the Users screen, with the member of memberID's panel when it is
+// not empty, and the page's frame in the same read (FindMemberList).
+func (c *Console) usersView(ctx context.Context, p *page, f memberFilter, memberID string) (*usersView, error) {
+	org := p.orgRef
+	if p.Access != nil {
+		org = p.Org().ID
+	}
+	fr, l, err := c.svc.FindMemberList(ctx, p.Actor, org, f.listQuery(), memberID)
+	p.setFrame(fr)
+	if err != nil {
 		return nil, err
 	}
+	v := &usersView{Filter: f, Summary: l.Summary, AppNames: p.apps, Roles: l.Roles, Teams: l.Teams, Page: l.Page,
+		RowErrors: map[string]string{}, member: l.Member}
 	now := c.now()
 	for _, s := range v.Summary.Subscriptions {
 		if s.State(now) == account.SubscriptionActive {
 			v.Available += s.Available()
 		}
 	}
-	apps, err := c.svc.FindApplications(ctx, p.Actor)
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range apps {
-		v.AppNames[a.Key] = a.Name
-	}
-	if v.Roles, err = c.svc.FindRoles(ctx, p.Actor, org); err != nil {
-		return nil, err
-	}
-	if v.Teams, err = c.svc.FindTeams(ctx, p.Actor, org); err != nil {
-		return nil, err
-	}
-	v.Page, err = c.svc.FindMembers(ctx, p.Actor, org, f.listQuery())
-	return v, err
+	return v, nil
 }
 
 // bulkActions reports whether the list offers an action on selected members, and so
@@ -211,7 +205,7 @@ func (c *Console) inlineUpdate(w http.ResponseWriter, r *http.Request, p *page, 
 		return
 	}
 	u, _ := url.Parse(back(p, r))
-	v, verr := c.usersView(r.Context(), p, filterFrom(u.Query()))
+	v, verr := c.usersView(r.Context(), p, filterFrom(u.Query()), "")
 	if verr != nil {
 		c.fail(w, r, p, verr)
 		return

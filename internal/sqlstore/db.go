@@ -304,6 +304,7 @@ func (db *DB) unbounded() (pool *sql.DB, done func(), err error) {
 // timeout. A store that cannot be reached or does not answer in time fails with
 // account.EUNAVAILABLE.
 func (db *DB) Read(ctx context.Context, fn func(account.Tx) error) error {
+	counted(ctx, false)
 	bctx, cancel := db.bound(ctx)
 	defer cancel()
 	var q querier = db.reader
@@ -331,6 +332,7 @@ func (db *DB) Read(ctx context.Context, fn func(account.Tx) error) error {
 // store that cannot be reached or does not answer in time fails with
 // account.EUNAVAILABLE.
 func (db *DB) Write(ctx context.Context, fn func(account.Tx) error) error {
+	counted(ctx, true)
 	for attempt := 1; ; {
 		err := db.write(ctx, fn)
 		var held *errLeaseHeld

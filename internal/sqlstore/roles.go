@@ -41,6 +41,29 @@ func (t *tx) CustomRoles(ctx context.Context, orgID string) ([]account.Role, err
 	return out, rows.Err()
 }
 
+// CustomRolesOfAccount lists the custom roles of accountID's memberships, by id: the
+// memberships' account index finds them, each role in its membership's organization.
+func (t *tx) CustomRolesOfAccount(ctx context.Context, accountID string) ([]account.Role, error) {
+	rows, err := t.q.QueryContext(ctx, `
+		SELECT `+roleColumns+`
+		FROM memberships m JOIN roles r ON r.org_id = m.org_id AND r.id = m.role_id
+		WHERE m.account_id = $1
+		ORDER BY r.id`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []account.Role{}
+	for rows.Next() {
+		var r account.Role
+		if err := rows.Scan(roleDest(&r)...); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // CustomRole returns orgID's custom role id, or ENOTFOUND.
 func (t *tx) CustomRole(ctx context.Context, orgID, id string) (account.Role, error) {
 	var r account.Role
