@@ -24,11 +24,18 @@ func TestSoak(t *testing.T) {
 			t.Fatalf("ROSTER_SOAK_DURATION: %v", err)
 		}
 	}
+	if raceEnabled && os.Getenv("ROSTER_SOAK_DURATION") == "" {
+		d *= 3 // the race detector slows the server several times over: time for the whole mix
+	}
 	for engine, dbURL := range databases(t) {
 		t.Run(engine, func(t *testing.T) {
 			const pw = "correct horse battery"
+			// Failed requests fail the test, slow ones do not (the figures of record
+			// are rosterload's, in BENCHMARKS.md): the store waits as the test
+			// stores do, not the production 5 s, on a machine the suite shares.
 			base, _, _ := start(t, map[string]string{"ROSTER_DATABASE_URL": dbURL, "ROSTER_LOG_LEVEL": "warn",
-				"ROSTER_BOOTSTRAP_EMAIL": "op@roster.test", "ROSTER_BOOTSTRAP_PASSWORD": pw})
+				"ROSTER_BOOTSTRAP_EMAIL": "op@roster.test", "ROSTER_BOOTSTRAP_PASSWORD": pw,
+				"ROSTER_STORE_TIMEOUT": "30s"})
 			rep, err := soak.Run(context.Background(), soak.Config{BaseURL: base, OperatorEmail: "op@roster.test",
 				OperatorPassword: pw, Duration: d, Workers: 6, Members: 24, SampleEvery: max(d/4, time.Second)})
 			if err != nil {

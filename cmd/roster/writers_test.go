@@ -21,8 +21,13 @@ func TestWriters(t *testing.T) {
 	for engine, dbURL := range databases(t) {
 		t.Run(engine, func(t *testing.T) {
 			const pw = "correct horse battery"
+			// The test proves what is written, not how fast: its servers run
+			// race-instrumented on a machine the rest of the suite shares, where a
+			// bulk write queued behind fifteen others outwaits the production 5 s
+			// store timeout (rosterload's figures in BENCHMARKS.md keep that one).
 			env := map[string]string{"ROSTER_DATABASE_URL": dbURL, "ROSTER_LOG_LEVEL": "warn",
-				"ROSTER_BOOTSTRAP_EMAIL": "op@roster.test", "ROSTER_BOOTSTRAP_PASSWORD": pw}
+				"ROSTER_BOOTSTRAP_EMAIL": "op@roster.test", "ROSTER_BOOTSTRAP_PASSWORD": pw,
+				"ROSTER_STORE_TIMEOUT": "30s"}
 			base1, _, log1 := start(t, env)
 			base2, _, log2 := start(t, env)
 			rep, err := soak.RunWriters(context.Background(), soak.WritersConfig{BaseURLs: []string{base1, base2},
