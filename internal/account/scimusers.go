@@ -18,7 +18,7 @@ const scimNoMailDomain = "scim.invalid"
 // NoMailAddress reports whether email is one Roster gave an account that has no
 // address of its own: never mailed, never shown as the person's address.
 func NoMailAddress(email string) bool {
-	return strings.HasSuffix(strings.ToLower(email), "@"+scimNoMailDomain)
+	return strings.HasSuffix(EmailKey(email), "@"+scimNoMailDomain)
 }
 
 // SCIMValue is one value of a multi-valued SCIM attribute (emails, phoneNumbers) or a
