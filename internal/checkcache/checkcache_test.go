@@ -2,6 +2,8 @@ package checkcache
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -115,5 +117,51 @@ func BenchmarkMapHit(b *testing.B) {
 		if v, hit := m.Get(e, h.Key("org00000000000000000000001", "acc00000000000000000000001", "app00000000000000000000001")); !hit || v[0] != 1 {
 			b.Fatal("missed")
 		}
+	}
+}
+
+// TestMapConcurrent: writers putting what they read at rising epochs and readers
+// looking up at those epochs, all at once: a value is only ever found at the epoch
+// it was put at (run with -race, as CI does).
+func TestMapConcurrent(t *testing.T) {
+	m := New[uint64](Shards * 4)
+	h := NewHasher()
+	keys := make([]Key, 50)
+	for i := range keys {
+		keys[i] = h.Key(fmt.Sprint(i))
+	}
+	var wg sync.WaitGroup
+	var epoch atomic.Uint64
+	epoch.Store(1)
+	bad := make(chan string, 1)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				if w == 0 && i%100 == 0 {
+					epoch.Add(1)
+				}
+				e := Epoch{Value: epoch.Load(), Valid: true}
+				k := keys[(w*31+i)%len(keys)]
+				if v, hit := m.Get(e, k); hit && v != e.Value {
+					select {
+					case bad <- fmt.Sprintf("found %d at epoch %d", v, e.Value):
+					default:
+					}
+					return
+				}
+				m.Put(e, k, e.Value)
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case msg := <-bad:
+		t.Fatal(msg)
+	default:
+	}
+	if m.MaxShardLen() > 4 {
+		t.Fatalf("a shard holds %d entries, limit 4", m.MaxShardLen())
 	}
 }
