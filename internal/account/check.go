@@ -67,8 +67,8 @@ func (s *Service) AuthenticateApplication(ctx context.Context, token string) (Ap
 		return AppActor{}, Errorf(EUNAUTHENTICATED, "invalid or revoked application key")
 	}
 	hash := TokenHash(token)
-	epoch, cacheable := s.checks.epoch()
-	k, hit := s.checks.key(epoch, cacheable, string(hash))
+	epoch := s.checks.epoch()
+	k, hit := s.checks.key(epoch, string(hash))
 	if !hit {
 		var act AppActor
 		err := s.store.Read(ctx, func(tx Tx) error {
@@ -82,7 +82,7 @@ func (s *Service) AuthenticateApplication(ctx context.Context, token string) (Ap
 		if err != nil {
 			return AppActor{}, err
 		}
-		k = s.checks.putKey(epoch, cacheable, string(hash), act)
+		k = s.checks.putKey(epoch, string(hash), act)
 	}
 	// last_used_at is kept to the minute: one write a minute per key, not one per check
 	// (a write that leaves the cache alone: see sqlstore's Write).
@@ -118,10 +118,10 @@ func (s *Service) Check(ctx context.Context, app AppActor, orgRef, accountID, ap
 		return false, "", &Error{Code: EFORBIDDEN, Message: "an application key checks its own application only",
 			Fields: []FieldError{{Field: "application", Message: "is not this key's application"}}}
 	}
-	epoch, cacheable := s.checks.epoch()
+	epoch := s.checks.epoch()
 	key := s.checks.factsKey(orgRef, accountID, app.Application.ID)
 	var seats [cachedPeriods]SeatPeriod
-	if f, hit := s.checks.facts(epoch, cacheable, key, &seats); hit {
+	if f, hit := s.checks.getFacts(epoch, key, &seats); hit {
 		allowed, reason = f.Decide(s.now())
 		return allowed, reason, nil
 	}
@@ -129,7 +129,7 @@ func (s *Service) Check(ctx context.Context, app AppActor, orgRef, accountID, ap
 	if err != nil {
 		return false, "", err
 	}
-	s.checks.putFacts(epoch, cacheable, key, f)
+	s.checks.putFacts(epoch, key, f)
 	allowed, reason = f.Decide(s.now())
 	return allowed, reason, nil
 }

@@ -1,47 +1,32 @@
 package account
 
 import (
-	"encoding/binary"
-	"hash/maphash"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"roster.dev/roster/internal/checkcache"
 )
 
 // checkCache keeps what the entitlement check reads — application keys by hash and
-// entitlement facts by organization, account and application — in memory, each
-// tagged with the store's cache epoch (see CacheEpoch). An entry is used only while
-// the store still reports the epoch it was read at, so a committed change to any of
-// the rows behind it, by this process or another, retires it before the change's
-// writer has its answer; the store decides, the cache only compares numbers.
+// entitlement facts by organization, account and application — in memory while the
+// store vouches for them (see CacheEpoch): each entry is tagged with the epoch it
+// was read at and used only while the store still reports that epoch, so a
+// committed change to any of the rows behind it, by this process or another,
+// retires it before the change's writer has its answer. internal/checkcache keeps
+// the entries and compares the epochs; this file decides what an entry holds.
 //
-// The facts are split into shards, each with its own lock and its own share of the
-// limit; a full shard drops an arbitrary entry. An entry holds no pointer (see
-// cachedFacts), so that a million of them cost the garbage collector nothing to
-// mark, and about 100 bytes (BenchmarkCheckCacheMemory).
+// Facts are kept as cachedFacts, which hold no pointer, so that a million of them
+// cost the garbage collector nothing to mark, and about 100 bytes
+// (BenchmarkCheckCacheMemory); the rare facts that do not fit one are kept apart, in
+// a Map of a small share of the limit.
 type checkCache struct {
 	source CacheEpoch // nil when the store cannot vouch: every check reads it
-	seeds  [2]maphash.Seed
-	shards [cacheShards]factsShard
-	perMax int // entries per shard
-
-	keysMu    sync.RWMutex
-	keysEpoch uint64
-	keys      map[string]*keyEntry
-
-	hits, misses atomic.Uint64
-}
-
-const cacheShards = 64
-
-type factsShard struct {
-	mu    sync.RWMutex
-	epoch uint64
-	m     map[uint64]cachedFacts // by factsKey.find
-	// more holds the rare facts that do not fit a cachedFacts: more than
-	// cachedPeriods periods of access, or a state the store should not have.
-	more map[uint64]moreFacts
+	hash   checkcache.Hasher
+	facts  *checkcache.Map[cachedFacts]
+	more   *checkcache.Map[EntitlementFacts] // more than cachedPeriods periods, or a state the store should not have
+	keys   *checkcache.Map[*keyEntry]        // by the key's hash
+	stats  checkcache.Stats
 }
 
 // keyEntry is one application key, with when its last_used_at was last written.
@@ -49,12 +34,6 @@ type keyEntry struct {
 	actor   AppActor
 	touched atomic.Int64 // unix nanoseconds
 }
-
-// factsKey names one entry by two independent 64-bit hashes of the organization,
-// account and application: find places it, and check must match too, so two
-// different questions share an answer only if both hashes collide (about one chance
-// in 2^128 per pair, with seeds no caller knows).
-type factsKey struct{ find, check uint64 }
 
 // cachedPeriods is how many separate periods of access a cachedFacts holds: one
 // seat's subscription, or a few renewals of it, are one period once merged.
@@ -64,7 +43,6 @@ const cachedPeriods = 2
 // accountStates and memberStates, and the seats' periods merged where they overlap
 // or touch (which changes no answer of Decide).
 type cachedFacts struct {
-	check           uint64
 	found, hasSeats bool
 	account, member uint8
 	n               uint8 // periods[:n] in use
@@ -76,19 +54,14 @@ type cachedPeriod struct {
 	fromNsec, toNsec int32
 }
 
-type moreFacts struct {
-	check uint64
-	facts EntitlementFacts
-}
-
 var (
 	accountStates = [...]AccountState{"", AccountActive, AccountDisabled, AccountPending}
 	memberStates  = [...]MemberState{"", MemberActive, MemberDeactivated, MemberInvited}
 )
 
 // compact returns f as a cachedFacts, if it fits one.
-func compact(check uint64, f EntitlementFacts) (cachedFacts, bool) {
-	c := cachedFacts{check: check, found: f.Found, hasSeats: len(f.Seats) > 0}
+func compact(f EntitlementFacts) (cachedFacts, bool) {
+	c := cachedFacts{found: f.Found, hasSeats: len(f.Seats) > 0}
 	a, m := slices.Index(accountStates[:], f.AccountState), slices.Index(memberStates[:], f.MemberState)
 	if a < 0 || m < 0 {
 		return cachedFacts{}, false
@@ -143,155 +116,80 @@ func (c *cachedFacts) facts(buf *[cachedPeriods]SeatPeriod) EntitlementFacts {
 // MB when full).
 const DefaultCheckCacheEntries = 1_000_000
 
+// maxCachedKeys bounds the application keys kept: keys are few; bound them all the same.
+const maxCachedKeys = 10_000
+
 func newCheckCache(store Store, limit int) *checkCache {
-	c := &checkCache{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, keys: map[string]*keyEntry{}}
+	c := &checkCache{hash: checkcache.NewHasher(), keys: checkcache.New[*keyEntry](maxCachedKeys)}
 	if src, ok := store.(CacheEpoch); ok && limit >= 0 {
 		c.source = src
 	}
 	if limit <= 0 {
 		limit = DefaultCheckCacheEntries
 	}
-	c.perMax = max(1, limit/cacheShards)
-	for i := range c.shards {
-		c.shards[i].m = map[uint64]cachedFacts{}
-		c.shards[i].more = map[uint64]moreFacts{}
-	}
+	// The facts that do not fit a cachedFacts get a 64th of the limit (a shard's
+	// share, at least one entry a shard); the compact ones the rest.
+	more := max(checkcache.Shards, limit/64)
+	c.facts = checkcache.New[cachedFacts](max(checkcache.Shards, limit-more))
+	c.more = checkcache.New[EntitlementFacts](more)
 	return c
 }
 
 // epoch reads the store's epoch once per check, before anything is read from the
 // store, so that what is read can only be tagged with an epoch at least as old.
-func (c *checkCache) epoch() (uint64, bool) {
+func (c *checkCache) epoch() checkcache.Epoch {
 	if c.source == nil {
-		return 0, false
+		return checkcache.Epoch{}
 	}
-	return c.source.CacheEpoch()
+	n, ok := c.source.CacheEpoch()
+	return checkcache.Epoch{Value: n, Valid: ok}
 }
 
 // factsKey returns the key of the facts of an account in an organization for an
 // application.
-func (c *checkCache) factsKey(orgRef, accountID, applicationID string) factsKey {
-	var k [2]uint64
-	var n [8]byte
-	for i := range k {
-		var h maphash.Hash
-		h.SetSeed(c.seeds[i])
-		for _, part := range [...]string{orgRef, accountID, applicationID} {
-			// Each part after its length, so that no two triples hash the same bytes.
-			binary.LittleEndian.PutUint64(n[:], uint64(len(part)))
-			_, _ = h.Write(n[:])
-			_, _ = h.WriteString(part)
-		}
-		k[i] = h.Sum64()
-	}
-	return factsKey{find: k[0], check: k[1]}
+func (c *checkCache) factsKey(orgRef, accountID, applicationID string) checkcache.Key {
+	return c.hash.Key(orgRef, accountID, applicationID)
 }
 
-func (c *checkCache) shard(key factsKey) *factsShard {
-	return &c.shards[key.find%cacheShards]
+// getFacts returns the facts kept for key at e, their Seats in buf.
+func (c *checkCache) getFacts(e checkcache.Epoch, key checkcache.Key, buf *[cachedPeriods]SeatPeriod) (EntitlementFacts, bool) {
+	if cf, hit := c.facts.Get(e, key); hit {
+		c.stats.Hit()
+		return cf.facts(buf), true
+	}
+	if f, hit := c.more.Get(e, key); hit {
+		c.stats.Hit()
+		return f, true
+	}
+	c.stats.Miss()
+	return EntitlementFacts{}, false
 }
 
-// facts returns the facts kept for key at epoch, their Seats in buf.
-func (c *checkCache) facts(epoch uint64, ok bool, key factsKey, buf *[cachedPeriods]SeatPeriod) (EntitlementFacts, bool) {
-	if !ok {
-		c.misses.Add(1)
-		return EntitlementFacts{}, false
-	}
-	sh := c.shard(key)
-	var f EntitlementFacts
-	sh.mu.RLock()
-	hit := sh.epoch == epoch
-	if hit {
-		if cf, found := sh.m[key.find]; found && cf.check == key.check {
-			f = cf.facts(buf)
-		} else if mf, found := sh.more[key.find]; found && mf.check == key.check {
-			f = mf.facts
-		} else {
-			hit = false
-		}
-	}
-	sh.mu.RUnlock()
-	if hit {
-		c.hits.Add(1)
-	} else {
-		c.misses.Add(1)
-	}
-	return f, hit
-}
-
-// putFacts keeps f, read after epoch was taken. A shard holding an older epoch is
-// emptied first; one already at a newer epoch refuses f, which may predate it.
-func (c *checkCache) putFacts(epoch uint64, ok bool, key factsKey, f EntitlementFacts) {
-	if !ok {
+// putFacts keeps f, read after e was taken, in place of what was kept for key.
+func (c *checkCache) putFacts(e checkcache.Epoch, key checkcache.Key, f EntitlementFacts) {
+	if !e.Valid {
 		return
 	}
-	cf, fits := compact(key.check, f)
-	sh := c.shard(key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if sh.epoch != epoch {
-		if epoch < sh.epoch {
-			return
-		}
-		clear(sh.m)
-		clear(sh.more)
-		sh.epoch = epoch
-	}
-	delete(sh.m, key.find)
-	delete(sh.more, key.find)
-	if len(sh.m)+len(sh.more) >= c.perMax {
-		// An arbitrary entry: map order is random.
-		for k := range sh.m {
-			delete(sh.m, k)
-			break
-		}
-		if len(sh.m)+len(sh.more) >= c.perMax { // sh.m was empty
-			for k := range sh.more {
-				delete(sh.more, k)
-				break
-			}
-		}
-	}
-	if fits {
-		sh.m[key.find] = cf
+	if cf, fits := compact(f); fits {
+		c.more.Delete(key)
+		c.facts.Put(e, key, cf)
 		return
 	}
-	sh.more[key.find] = moreFacts{check: key.check, facts: EntitlementFacts{Found: f.Found,
-		AccountState: f.AccountState, MemberState: f.MemberState, Seats: slices.Clone(f.Seats)}}
+	c.facts.Delete(key)
+	c.more.Put(e, key, EntitlementFacts{Found: f.Found, AccountState: f.AccountState, MemberState: f.MemberState,
+		Seats: slices.Clone(f.Seats)})
 }
 
-// key returns the application key kept for hash at epoch.
-func (c *checkCache) key(epoch uint64, ok bool, hash string) (*keyEntry, bool) {
-	if !ok {
-		return nil, false
-	}
-	c.keysMu.RLock()
-	k, hit := c.keys[hash]
-	hit = hit && c.keysEpoch == epoch
-	c.keysMu.RUnlock()
-	return k, hit
+// key returns the application key kept for hash at e.
+func (c *checkCache) key(e checkcache.Epoch, hash string) (*keyEntry, bool) {
+	return c.keys.Get(e, c.hash.Key(hash))
 }
 
-// putKey keeps act (when ok) and returns its entry.
-func (c *checkCache) putKey(epoch uint64, ok bool, hash string, act AppActor) *keyEntry {
+// putKey keeps act (when e is valid) and returns its entry.
+func (c *checkCache) putKey(e checkcache.Epoch, hash string, act AppActor) *keyEntry {
 	k := &keyEntry{actor: act}
 	k.touched.Store(act.Key.LastUsedAt.UnixNano())
-	if !ok {
-		return k
-	}
-	c.keysMu.Lock()
-	defer c.keysMu.Unlock()
-	if c.keysEpoch != epoch {
-		if epoch < c.keysEpoch {
-			return k
-		}
-		clear(c.keys)
-		c.keysEpoch = epoch
-	}
-	if len(c.keys) >= 10_000 { // keys are few; bound them all the same
-		clear(c.keys)
-	}
-	c.keys[hash] = k
+	c.keys.Put(e, c.hash.Key(hash), k)
 	return k
 }
 
@@ -307,6 +205,4 @@ func (k *keyEntry) touchDue(now time.Time) bool {
 
 // CheckCacheStats counts the entitlement checks answered from memory and those
 // that read the store.
-func (s *Service) CheckCacheStats() (hits, misses uint64) {
-	return s.checks.hits.Load(), s.checks.misses.Load()
-}
+func (s *Service) CheckCacheStats() (hits, misses uint64) { return s.checks.stats.Load() }

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"roster.dev/roster/internal/checkcache"
 )
 
 type fixedEpoch struct{}
@@ -24,12 +26,12 @@ func BenchmarkCheckCacheMemory(b *testing.B) {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		c := newCheckCache(epochStore{}, n)
+		c := newCheckCache(epochStore{}, 2*n) // room for all n: none dropped
 		now := time.Now()
 		for i := range n {
 			f := EntitlementFacts{Found: true, AccountState: AccountState("active"), MemberState: MemberState("active"),
 				Seats: []SeatPeriod{{StartsAt: now, EndsAt: now.Add(time.Hour)}}}
-			c.putFacts(1, true, c.factsKey(fmt.Sprintf("org%023d", i%1000), fmt.Sprintf("acc%023d", i), "app00000000000000000000001"), f)
+			c.putFacts(checkcache.Epoch{Value: 1, Valid: true}, c.factsKey(fmt.Sprintf("org%023d", i%1000), fmt.Sprintf("acc%023d", i), "app00000000000000000000001"), f)
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
@@ -38,58 +40,43 @@ func BenchmarkCheckCacheMemory(b *testing.B) {
 	}
 }
 
-// TestCheckCacheBounds: a full shard drops an entry for a new one; an entry read
-// at an older epoch is refused once a newer one is seen.
-func TestCheckCacheBounds(t *testing.T) {
-	c := newCheckCache(epochStore{}, cacheShards*2)
+// TestCheckCacheMore: facts that do not fit a cachedFacts are kept apart, and an
+// account's facts replaced by ones of the other form give one answer.
+func TestCheckCacheMore(t *testing.T) {
+	c := newCheckCache(epochStore{}, 0)
 	many := EntitlementFacts{Found: true, AccountState: AccountActive, MemberState: MemberActive}
 	for i := range 4 { // periods that do not merge: kept apart from the compact entries
 		start := time.Date(2026, 1, 1+2*i, 0, 0, 0, 0, time.UTC)
 		many.Seats = append(many.Seats, SeatPeriod{StartsAt: start, EndsAt: start.Add(24 * time.Hour)})
 	}
-	for i := range 1000 {
-		f := EntitlementFacts{Found: true}
-		if i%3 == 0 {
-			f = many
-		}
-		c.putFacts(1, true, c.factsKey("org", fmt.Sprint(i), "app"), f)
-	}
-	total, more := 0, 0
-	for i := range c.shards {
-		if n := len(c.shards[i].m) + len(c.shards[i].more); n > 2 {
-			t.Fatalf("shard %d holds %d entries, limit 2", i, n)
-		}
-		total += len(c.shards[i].m) + len(c.shards[i].more)
-		more += len(c.shards[i].more)
-	}
-	if total == 0 || more == 0 {
-		t.Fatalf("kept %d entries, %d of them with many periods", total, more)
-	}
+	e := checkcache.Epoch{Value: 3, Valid: true}
 	a := c.factsKey("org", "a", "app")
 	var buf [cachedPeriods]SeatPeriod
-	c.putFacts(3, true, a, EntitlementFacts{Found: true})
-	c.putFacts(2, true, a, EntitlementFacts{})
-	if f, hit := c.facts(3, true, a, &buf); !hit || !f.Found {
-		t.Fatalf("facts at epoch 3 = %v %v, want the ones put at 3", f, hit)
-	}
-	if _, hit := c.facts(4, true, a, &buf); hit {
-		t.Fatal("an entry of epoch 3 answered at epoch 4")
-	}
-	if _, hit := c.facts(3, false, a, &buf); hit {
-		t.Fatal("an entry answered while the store does not vouch")
-	}
-	// Replaced by facts that do not fit an entry, then by facts that do: one answer.
-	c.putFacts(3, true, a, many)
-	if f, hit := c.facts(3, true, a, &buf); !hit || len(f.Seats) != 4 {
+	c.putFacts(e, a, EntitlementFacts{Found: true})
+	c.putFacts(e, a, many)
+	if f, hit := c.getFacts(e, a, &buf); !hit || len(f.Seats) != 4 {
 		t.Fatalf("facts with four periods = %v %v", f, hit)
 	}
-	c.putFacts(3, true, a, EntitlementFacts{})
-	if f, hit := c.facts(3, true, a, &buf); !hit || f.Found {
+	if c.facts.Len() != 0 || c.more.Len() != 1 {
+		t.Fatalf("kept %d compact and %d other facts, want 0 and 1", c.facts.Len(), c.more.Len())
+	}
+	c.putFacts(e, a, EntitlementFacts{})
+	if f, hit := c.getFacts(e, a, &buf); !hit || f.Found {
 		t.Fatalf("facts replaced = %v %v, want not found", f, hit)
 	}
-	// Keys of different parts, even when their concatenations are equal.
-	if c.factsKey("ab", "c", "app") == c.factsKey("a", "bc", "app") {
-		t.Fatal("two different questions have one key")
+	if c.facts.Len() != 1 || c.more.Len() != 0 {
+		t.Fatalf("kept %d compact and %d other facts, want 1 and 0", c.facts.Len(), c.more.Len())
+	}
+	if _, hit := c.getFacts(checkcache.Epoch{Value: 4, Valid: true}, a, &buf); hit {
+		t.Fatal("facts of epoch 3 answered at epoch 4")
+	}
+	// A store that does not vouch keeps nothing.
+	none := newCheckCache(Store(nil), 0)
+	if e := none.epoch(); e.Valid {
+		t.Fatalf("a store without CacheEpoch vouches: %+v", e)
+	}
+	if hits, misses := c.stats.Load(); hits != 2 || misses != 1 {
+		t.Fatalf("stats = %d hits, %d misses; want 2 and 1", hits, misses)
 	}
 }
 
@@ -121,9 +108,9 @@ func TestCachedFacts(t *testing.T) {
 					f := EntitlementFacts{Found: found, AccountState: as, MemberState: ms, Seats: seats}
 					key := c.factsKey("org", fmt.Sprint(n), "app")
 					n++
-					c.putFacts(1, true, key, f)
+					c.putFacts(checkcache.Epoch{Value: 1, Valid: true}, key, f)
 					var buf [cachedPeriods]SeatPeriod
-					got, hit := c.facts(1, true, key, &buf)
+					got, hit := c.getFacts(checkcache.Epoch{Value: 1, Valid: true}, key, &buf)
 					if !hit {
 						t.Fatalf("%+v: not kept", f)
 					}
@@ -141,7 +128,7 @@ func TestCachedFacts(t *testing.T) {
 			}
 		}
 	}
-	if _, fits := compact(0, EntitlementFacts{AccountState: "unheard-of"}); fits {
+	if _, fits := compact(EntitlementFacts{AccountState: "unheard-of"}); fits {
 		t.Fatal("a state the store should not have fits an entry")
 	}
 }
@@ -152,13 +139,14 @@ func BenchmarkCheckCacheHit(b *testing.B) {
 	c := newCheckCache(epochStore{}, 0)
 	now := time.Now()
 	key := c.factsKey("org00000000000000000000001", "acc00000000000000000000001", "app00000000000000000000001")
-	c.putFacts(1, true, key, EntitlementFacts{Found: true, AccountState: AccountActive, MemberState: MemberActive,
+	e := checkcache.Epoch{Value: 1, Valid: true}
+	c.putFacts(e, key, EntitlementFacts{Found: true, AccountState: AccountActive, MemberState: MemberActive,
 		Seats: []SeatPeriod{{StartsAt: now, EndsAt: now.Add(time.Hour)}}})
 	b.ReportAllocs()
 	for b.Loop() {
 		var buf [cachedPeriods]SeatPeriod
 		key := c.factsKey("org00000000000000000000001", "acc00000000000000000000001", "app00000000000000000000001")
-		if f, hit := c.facts(1, true, key, &buf); !hit || !f.Found {
+		if f, hit := c.getFacts(e, key, &buf); !hit || !f.Found {
 			b.Fatal("missed")
 		}
 	}

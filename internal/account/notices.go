@@ -118,7 +118,7 @@ func (s *Service) roleNotice(org Organization, actor Actor, m Member, from, to R
 // address of the reserved .invalid top-level domain (RFC 2606), which can reach no
 // one.
 func Undeliverable(address string) bool {
-	a := strings.ToLower(strings.TrimSpace(address))
+	a := EmailKey(address)
 	at := strings.LastIndexByte(a, '@')
 	if at < 0 || NoMailAddress(a) {
 		return true

@@ -7,7 +7,7 @@ import (
 )
 
 // SCIMGroup is a team as SCIM shows it: its members (Value the account id, Display the
-// member's name) and the identity provider's externalId.
+// member's name) and the identity provider's external id.
 type SCIMGroup struct {
 	Team
 	ExternalID   string
@@ -33,13 +33,13 @@ func (s *Service) CreateSCIMGroup(ctx context.Context, actor Actor, orgRef strin
 	if err = s.permitted(ctx, actor, orgRef, PermTeamsManage); err != nil {
 		return g, err
 	}
-	name, errN := NormalizeName("displayName", in.DisplayName, true)
-	ext, errE := NormalizeName("externalId", in.ExternalID, false)
+	name, errN := NormalizeName(string(FieldName), in.DisplayName, true)
+	ext, errE := NormalizeName(string(FieldExternalID), in.ExternalID, false)
 	if err := collect(errN, errE); err != nil {
 		return g, err
 	}
 	err = s.writeIn(ctx, actor, orgRef, PermTeamsManage, func(tx Tx, a access) error {
-		if err := s.checkTeamName(ctx, tx, a.org.ID, "", "displayName", name); err != nil {
+		if err := s.checkTeamName(ctx, tx, a.org.ID, "", string(FieldName), name); err != nil {
 			return err
 		}
 		now := s.now()
@@ -63,7 +63,7 @@ func (s *Service) CreateSCIMGroup(ctx context.Context, actor Actor, orgRef strin
 	return g, err
 }
 
-// ReplaceSCIMGroup renames a team, sets its externalId and makes its members exactly
+// ReplaceSCIMGroup renames a team, sets its external id and makes its members exactly
 // in.Members. Needs teams.manage, and members.manage for the members added or
 // removed (within the actor's permissions).
 func (s *Service) ReplaceSCIMGroup(ctx context.Context, actor Actor, orgRef, id string, in SCIMGroupInput) (SCIMGroup, error) {
@@ -88,14 +88,14 @@ func (s *Service) PatchSCIMGroup(ctx context.Context, actor Actor, orgRef, id st
 		if err != nil {
 			return err
 		}
-		name, errN := NormalizeName("displayName", in.DisplayName, true)
-		ext, errE := NormalizeName("externalId", in.ExternalID, false)
+		name, errN := NormalizeName(string(FieldName), in.DisplayName, true)
+		ext, errE := NormalizeName(string(FieldExternalID), in.ExternalID, false)
 		if err := collect(errN, errE); err != nil {
 			return err
 		}
 		now := s.now()
 		if cur.Name != name {
-			if err := s.checkTeamName(ctx, tx, a.org.ID, id, "displayName", name); err != nil {
+			if err := s.checkTeamName(ctx, tx, a.org.ID, id, string(FieldName), name); err != nil {
 				return err
 			}
 			t := cur.Team

@@ -18,7 +18,7 @@ const scimNoMailDomain = "scim.invalid"
 // NoMailAddress reports whether email is one Roster gave an account that has no
 // address of its own: never mailed, never shown as the person's address.
 func NoMailAddress(email string) bool {
-	return strings.HasSuffix(strings.ToLower(email), "@"+scimNoMailDomain)
+	return strings.HasSuffix(EmailKey(email), "@"+scimNoMailDomain)
 }
 
 // SCIMValue is one value of a multi-valued SCIM attribute (emails, phoneNumbers) or a
@@ -39,9 +39,9 @@ type SCIMUserData struct {
 	UserName       string // unique in the organization, case-insensitively
 	ExternalID     string
 	DisplayName    string
-	GivenName      string // name.givenName, as the identity provider gave it
-	FamilyName     string // name.familyName
-	Formatted      string // name.formatted
+	GivenName      string // as the identity provider gave it
+	FamilyName     string //
+	Formatted      string // the whole name, formatted
 	Emails         []SCIMValue
 	Phones         []SCIMValue
 	Department     string
@@ -52,14 +52,14 @@ type SCIMUserData struct {
 }
 
 // SCIMUser is a member as SCIM shows it. Data is zero (Data.AccountID empty) for a
-// member that no identity provider has described: its userName is then the account's
+// member that no identity provider has described: its user name is then the account's
 // email.
 type SCIMUser struct {
 	Member
 	Data SCIMUserData
 }
 
-// UserName is the member's SCIM userName.
+// UserName is the member's user name: the identity provider's, else the account's email.
 func (u SCIMUser) UserName() string {
 	if u.Data.UserName != "" {
 		return u.Data.UserName
@@ -89,11 +89,11 @@ func (in *SCIMUserInput) validate() error {
 	in.UserName = strings.TrimSpace(in.UserName)
 	switch {
 	case in.UserName == "":
-		v.Add("userName", "is required")
+		v.Add(string(FieldUserName), "is required")
 	case len(in.UserName) > maxEmailLen:
-		v.Add("userName", "is too long")
+		v.Add(string(FieldUserName), "is too long")
 	case !printable(in.UserName):
-		v.Add("userName", "holds control characters")
+		v.Add(string(FieldUserName), "holds control characters")
 	}
 	for _, vs := range [][]SCIMValue{in.Emails, in.Phones} {
 		for _, x := range vs {
@@ -103,12 +103,12 @@ func (in *SCIMUserInput) validate() error {
 		}
 	}
 	for _, f := range []struct {
-		name string
+		name Field
 		val  *string
-	}{{"externalId", &in.ExternalID}, {"displayName", &in.DisplayName}, {"name.givenName", &in.GivenName},
-		{"name.familyName", &in.FamilyName}, {"name.formatted", &in.Formatted}, {"department", &in.Department},
-		{"employeeNumber", &in.EmployeeNumber}, {"manager", &in.Manager}} {
-		n, err := NormalizeName(f.name, *f.val, false)
+	}{{FieldExternalID, &in.ExternalID}, {FieldDisplayName, &in.DisplayName}, {FieldGivenName, &in.GivenName},
+		{FieldFamilyName, &in.FamilyName}, {FieldFormattedName, &in.Formatted}, {FieldDepartment, &in.Department},
+		{FieldEmployeeNumber, &in.EmployeeNumber}, {"manager", &in.Manager}} {
+		n, err := NormalizeName(string(f.name), *f.val, false)
 		addErr(&v, err)
 		*f.val = n
 	}
@@ -124,11 +124,11 @@ func printable(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
-// primaryEmail is the address to give a new account: userName when it is one (from
-// is "userName"), else the primary (or first) valid address of emails.
-func (in SCIMUserInput) primaryEmail() (email, from string) {
-	if e, err := NormalizeEmail("userName", in.UserName); err == nil {
-		return e, "userName"
+// primaryEmail is the address to give a new account: the user name when it is one
+// (ofUserName), else the primary (or first) valid address of emails.
+func (in SCIMUserInput) primaryEmail() (email string, ofUserName bool) {
+	if e, err := NormalizeEmail(string(FieldUserName), in.UserName); err == nil {
+		return e, true
 	}
 	emails := slices.Clone(in.Emails)
 	slices.SortStableFunc(emails, func(a, b SCIMValue) int {
@@ -141,20 +141,20 @@ func (in SCIMUserInput) primaryEmail() (email, from string) {
 		return 1
 	})
 	for _, e := range emails {
-		if addr, err := NormalizeEmail("emails", e.Value); err == nil {
-			return addr, "emails"
+		if addr, err := NormalizeEmail(string(FieldEmails), e.Value); err == nil {
+			return addr, false
 		}
 	}
-	return "", ""
+	return "", false
 }
 
-// CreateSCIMUser provisions a member: the account of userName (when it is an email
-// address) or of the primary email joins the organization, or a new account is
+// CreateSCIMUser provisions a member: the account of the user name (when it is an
+// email address) or of the primary email joins the organization, or a new account is
 // created, which is sent a link to set its password. When the primary email's account
 // is a member already (identity providers may give several users one address), the
 // new user gets an account of its own that is never mailed. Needs members.invite and
 // the role within the actor's permissions. Errors: EINVALID, EFORBIDDEN,
-// EROLECEILING, ECONFLICT (userName taken, field "userName"), EDUPLICATEEMAIL.
+// EROLECEILING, ECONFLICT (the user name taken, field FieldUserName), EDUPLICATEEMAIL.
 func (s *Service) CreateSCIMUser(ctx context.Context, actor Actor, orgRef string, in SCIMUserInput) (u SCIMUser, err error) {
 	defer wrap(&err, "CreateSCIMUser(%s)", orgRef)
 	if err = s.permitted(ctx, actor, orgRef, PermMembersInvite); err != nil {
@@ -163,7 +163,7 @@ func (s *Service) CreateSCIMUser(ctx context.Context, actor Actor, orgRef string
 	if err := in.validate(); err != nil {
 		return u, err
 	}
-	email, from := in.primaryEmail()
+	email, ofUserName := in.primaryEmail()
 	err = s.writeIn(ctx, actor, orgRef, PermMembersInvite, func(tx Tx, a access) error {
 		role, err := s.assignableRole(ctx, tx, a, "roles", in.Role)
 		if err != nil {
@@ -183,9 +183,9 @@ func (s *Service) CreateSCIMUser(ctx context.Context, actor Actor, orgRef string
 		}
 		if existing.ID != "" {
 			if _, err := tx.Membership(ctx, a.org.ID, existing.ID); err == nil {
-				if from == "userName" {
+				if ofUserName {
 					return &Error{Code: EDUPLICATEEMAIL, Message: email + " is already a member of " + a.org.Name,
-						Fields: []FieldError{{Field: "userName", Message: "is already a member of this organization"}}}
+						Fields: []FieldError{{Field: string(FieldUserName), Message: "is already a member of this organization"}}}
 				}
 				existing, email = Account{}, "" // the address is someone else's here
 			} else if ErrorCode(err) != ENOTFOUND {
@@ -241,8 +241,8 @@ func (s *Service) CreateSCIMUser(ctx context.Context, actor Actor, orgRef string
 }
 
 func scimUserNameTaken(name string) error {
-	return &Error{Code: ECONFLICT, Message: "userName " + quote(name) + " is taken in this organization",
-		Fields: []FieldError{{Field: "userName", Message: "is taken"}}}
+	return &Error{Code: ECONFLICT, Message: "the user name " + quote(name) + " is taken in this organization",
+		Fields: []FieldError{{Field: string(FieldUserName), Message: "is taken"}}}
 }
 
 // sendActivation mails a new account its activation email: the organization created
@@ -317,7 +317,7 @@ func scimState(d SCIMUserData) map[string]any {
 // ReplaceSCIMUser applies a whole SCIM User to a member: names (through the same
 // rules as UpdateMember), role, active (deactivate or reactivate, with their
 // emails), and the SCIM data. Needs members.manage, and the member within the
-// actor's permissions. Errors: as UpdateMember, and ECONFLICT for a userName taken
+// actor's permissions. Errors: as UpdateMember, and ECONFLICT for a user name taken
 // or for deactivating a member who has not accepted an invitation.
 func (s *Service) ReplaceSCIMUser(ctx context.Context, actor Actor, orgRef, accountID string, in SCIMUserInput) (SCIMUser, error) {
 	return s.PatchSCIMUser(ctx, actor, orgRef, accountID, func(SCIMUser) (SCIMUserInput, error) { return in, nil })

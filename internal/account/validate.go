@@ -19,7 +19,12 @@ const (
 	maxPasswordLen = 256 // bounds the work an argon2 hash does on attacker input
 )
 
-// EmailKey is the form in which emails are compared and stored for uniqueness.
+// EmailKey is the form in which emails are compared and stored for uniqueness: the
+// address trimmed and lower-cased (no Unicode normalisation: an address is stored as
+// given). It is the one definition of that key: the store's email_key column, every
+// use case's lookup, the importer's duplicate rows, the console's comparison of an
+// invitation's address, the API's self-service rate limit, NoMailAddress and
+// Undeliverable all go through it.
 func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 // NormalizeEmail validates an address and returns it trimmed. It accepts only a bare

@@ -155,6 +155,11 @@ func TestUndeliverable(t *testing.T) {
 			t.Errorf("Undeliverable(%q) = false", a)
 		}
 	}
+	for _, a := range []string{placeholder, strings.ToUpper(placeholder), " " + placeholder + " "} {
+		if !NoMailAddress(a) {
+			t.Errorf("NoMailAddress(%q) = false", a)
+		}
+	}
 	for _, a := range []string{"ada@acme.example", "ada@invalid.example", "ada@scim.invalid.example", "invalid@acme.example"} {
 		if Undeliverable(a) {
 			t.Errorf("Undeliverable(%q) = true", a)

@@ -49,6 +49,9 @@ func errorFor(r *http.Request, log *slog.Logger, err error) *Error {
 	field := ""
 	if len(de.Fields) > 0 {
 		field = de.Fields[0].Field
+		if name, ok := attrNames[account.Field(field)]; ok {
+			field = name
+		}
 	}
 	detail := de.Message
 	if field != "" && len(de.Fields) > 0 {
@@ -78,6 +81,16 @@ func errorFor(r *http.Request, log *slog.Logger, err error) *Error {
 		return &Error{Status: status, Detail: "internal error"}
 	}
 	return &Error{Status: status, Detail: detail}
+}
+
+// attrNames are the SCIM attributes of the domain's fields that the use cases name in
+// their errors (the use cases speak of members and teams): a team's name is a
+// Group's displayName.
+var attrNames = map[account.Field]string{
+	account.FieldUserName: "userName", account.FieldExternalID: "externalId", account.FieldDisplayName: "displayName",
+	account.FieldGivenName: "name.givenName", account.FieldFamilyName: "name.familyName",
+	account.FieldFormattedName: "name.formatted", account.FieldEmployeeNumber: "employeeNumber",
+	account.FieldName: "displayName",
 }
 
 func writeError(w http.ResponseWriter, e *Error) {

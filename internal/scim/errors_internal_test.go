@@ -33,4 +33,15 @@ func TestErrorStatusIsTheEdges(t *testing.T) {
 	if e := errorFor(r, log, errors.New("disk on fire")); e.Status != 500 || e.Detail != "internal error" {
 		t.Errorf("an internal error: %+v", e)
 	}
+	// The use cases name the domain's fields; SCIM names its attributes.
+	for _, c := range []struct {
+		field account.Field
+		want  string
+	}{{account.FieldUserName, "userName"}, {account.FieldGivenName, "name.givenName"}, {account.FieldName, "displayName"},
+		{account.FieldExternalID, "externalId"}, {account.FieldEmails, "emails"}} {
+		e := errorFor(r, log, account.Invalid(string(c.field), "is too long"))
+		if want := "validation failed: " + c.want + " is too long"; e.Detail != want || e.Type != "invalidValue" {
+			t.Errorf("%s: %+v, want detail %q", c.field, e, want)
+		}
+	}
 }

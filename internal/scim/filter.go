@@ -21,56 +21,85 @@ type filterError struct{ msg string }
 
 func (e *filterError) Error() string { return "invalid filter: " + e.msg }
 
-// resolver maps an attribute path as written to its canonical name and kind.
-type resolver func(path string) (string, account.SCIMAttrKind, bool)
+// filter is a parsed SCIM filter (RFC 7644 §3.4.2.2): a logical node ("and", "or"
+// with Left and Right; "not" with Left) or a comparison of Attr (a canonical name of
+// userAttrs or groupAttrs, or a sub-attribute's name in a PATCH path) by Op ("eq",
+// "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr") with Value: a string for
+// text, a bool for boolAttr, a time.Time for timeAttr; none for "pr". A value filter
+// (emails[type eq "work" and value eq "…"]) is Op "has" with Attr a name of
+// userValueAttrs or groupValueAttrs and Left a filter over that attribute's
+// sub-attributes: some value of Attr matches Left. Field is the domain's name of
+// Attr (none in a PATCH path): query turns the filter into the account.Filter the
+// store compiles.
+type filter struct {
+	Op          string
+	Left, Right *filter
+	Attr        string
+	Field       account.Field
+	Text        string
+	Bool        bool
+	Time        time.Time
+}
 
-// schemaResolver resolves against a table of canonical names (SCIMUserAttrs or
-// SCIMGroupAttrs), case-insensitively, with or without the core schema's URN.
-func schemaResolver(attrs map[string]account.SCIMAttrKind, core string) resolver {
+// query returns f as the domain's filter.
+func (f *filter) query() *account.Filter {
+	if f == nil {
+		return nil
+	}
+	return &account.Filter{Op: account.FilterOp(f.Op), Left: f.Left.query(), Right: f.Right.query(), Field: f.Field,
+		Text: f.Text, Bool: f.Bool, Time: f.Time}
+}
+
+// resolver maps an attribute path as written to its canonical name and attribute.
+type resolver func(path string) (string, filterAttr, bool)
+
+// schemaResolver resolves against a table of canonical names (userAttrs or
+// groupAttrs), case-insensitively, with or without the core schema's URN.
+func schemaResolver(attrs map[string]filterAttr, core string) resolver {
 	byKey := make(map[string]string, len(attrs))
 	for name := range attrs {
 		byKey[strings.ToLower(name)] = name
 	}
-	return func(path string) (string, account.SCIMAttrKind, bool) {
+	return func(path string) (string, filterAttr, bool) {
 		key := strings.ToLower(path)
 		if core != "" {
 			key = strings.TrimPrefix(key, strings.ToLower(core)+":")
 		}
 		name, ok := byKey[key]
 		if !ok {
-			return "", 0, false
+			return "", filterAttr{}, false
 		}
 		return name, attrs[name], true
 	}
 }
 
 // valueResolver maps a multi-valued attribute as written (emails) to its canonical
-// name and the resolver of its sub-attributes, for value filters.
-type valueResolver func(path string) (string, resolver, bool)
+// name, its domain field and the resolver of its sub-attributes, for value filters.
+type valueResolver func(path string) (string, account.Field, resolver, bool)
 
-// valuesResolver resolves against SCIMUserValueAttrs or SCIMGroupValueAttrs.
-func valuesResolver(attrs map[string]map[string]account.SCIMAttrKind, core string) valueResolver {
+// valuesResolver resolves against userValueAttrs or groupValueAttrs.
+func valuesResolver(attrs map[string]valueAttr, core string) valueResolver {
 	byKey := make(map[string]string, len(attrs))
 	for name := range attrs {
 		byKey[strings.ToLower(name)] = name
 	}
-	return func(path string) (string, resolver, bool) {
+	return func(path string) (string, account.Field, resolver, bool) {
 		key := strings.TrimPrefix(strings.ToLower(path), strings.ToLower(core)+":")
 		name, ok := byKey[key]
 		if !ok {
-			return "", nil, false
+			return "", "", nil, false
 		}
-		return name, schemaResolver(attrs[name], ""), true
+		return name, attrs[name].field, schemaResolver(attrs[name].subs, ""), true
 	}
 }
 
 // anyText resolves every simple name as text: value filters of PATCH paths
 // (emails[type eq "work"]), evaluated on a resource's own values.
-func anyText(path string) (string, account.SCIMAttrKind, bool) {
+func anyText(path string) (string, filterAttr, bool) {
 	if path == "" || strings.ContainsAny(path, ".:") {
-		return "", 0, false
+		return "", filterAttr{}, false
 	}
-	return strings.ToLower(path), account.SCIMText, true
+	return strings.ToLower(path), filterAttr{kind: textAttr}, true
 }
 
 // parseFilter parses a SCIM filter (RFC 7644 §3.4.2.2): comparisons with eq, ne, co,
@@ -81,7 +110,7 @@ func anyText(path string) (string, account.SCIMAttrKind, bool) {
 // values, when not nil, allows value filters of multi-valued attributes (RFC 7644
 // §3.4.2.2 valuePath): emails[type eq "work"], and, as Entra ID writes them,
 // emails[type eq "work"].value eq "…" (some value of type work and that value).
-func parseFilter(s string, resolve resolver, values ...valueResolver) (*account.SCIMFilter, error) {
+func parseFilter(s string, resolve resolver, values ...valueResolver) (*filter, error) {
 	if len(s) > maxFilterLen {
 		return nil, &filterError{"longer than 4096 bytes"}
 	}
@@ -161,7 +190,7 @@ func (p *parser) peekWord(w string) bool {
 	return p.pos < len(p.toks) && !p.toks[p.pos].quoted && strings.EqualFold(p.toks[p.pos].text, w)
 }
 
-func (p *parser) or(depth int) (*account.SCIMFilter, error) {
+func (p *parser) or(depth int) (*filter, error) {
 	l, err := p.and(depth)
 	if err != nil {
 		return nil, err
@@ -172,12 +201,12 @@ func (p *parser) or(depth int) (*account.SCIMFilter, error) {
 		if err != nil {
 			return nil, err
 		}
-		l = &account.SCIMFilter{Op: "or", Left: l, Right: r}
+		l = &filter{Op: "or", Left: l, Right: r}
 	}
 	return l, nil
 }
 
-func (p *parser) and(depth int) (*account.SCIMFilter, error) {
+func (p *parser) and(depth int) (*filter, error) {
 	l, err := p.factor(depth)
 	if err != nil {
 		return nil, err
@@ -188,12 +217,12 @@ func (p *parser) and(depth int) (*account.SCIMFilter, error) {
 		if err != nil {
 			return nil, err
 		}
-		l = &account.SCIMFilter{Op: "and", Left: l, Right: r}
+		l = &filter{Op: "and", Left: l, Right: r}
 	}
 	return l, nil
 }
 
-func (p *parser) factor(depth int) (*account.SCIMFilter, error) {
+func (p *parser) factor(depth int) (*filter, error) {
 	if depth > maxFilterDepth {
 		return nil, &filterError{"nested too deeply"}
 	}
@@ -206,7 +235,7 @@ func (p *parser) factor(depth int) (*account.SCIMFilter, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &account.SCIMFilter{Op: "not", Left: f}, nil
+		return &filter{Op: "not", Left: f}, nil
 	}
 	if p.peekWord("(") {
 		p.pos++
@@ -225,11 +254,11 @@ func (p *parser) factor(depth int) (*account.SCIMFilter, error) {
 
 // valuePath parses attr[filter], and attr[filter].sub op value, which means
 // attr[filter and sub op value].
-func (p *parser) valuePath(attr string, depth int) (*account.SCIMFilter, error) {
+func (p *parser) valuePath(attr string, depth int) (*filter, error) {
 	if p.values == nil {
 		return nil, &filterError{"value filters are not supported here"}
 	}
-	name, sub, ok := p.values(attr)
+	name, field, sub, ok := p.values(attr)
 	if !ok {
 		return nil, &filterError{"unknown multi-valued attribute " + strconv.Quote(attr)}
 	}
@@ -252,15 +281,15 @@ func (p *parser) valuePath(attr string, depth int) (*account.SCIMFilter, error) 
 		if err != nil {
 			return nil, err
 		}
-		inner = &account.SCIMFilter{Op: "and", Left: inner, Right: c}
+		inner = &filter{Op: "and", Left: inner, Right: c}
 	}
-	return &account.SCIMFilter{Op: "has", Attr: name, Left: inner}, nil
+	return &filter{Op: "has", Attr: name, Field: field, Left: inner}, nil
 }
 
 var operators = map[string]bool{"eq": true, "ne": true, "co": true, "sw": true, "ew": true,
 	"gt": true, "ge": true, "lt": true, "le": true, "pr": true}
 
-func (p *parser) comparison(depth int) (*account.SCIMFilter, error) {
+func (p *parser) comparison(depth int) (*filter, error) {
 	at := p.toks[p.pos]
 	if at.quoted || at.text == ")" || at.text == "[" || at.text == "]" {
 		return nil, &filterError{"expected an attribute, found " + strconv.Quote(at.text)}
@@ -269,14 +298,14 @@ func (p *parser) comparison(depth int) (*account.SCIMFilter, error) {
 	if p.peekWord("[") {
 		return p.valuePath(at.text, depth)
 	}
-	name, kind, ok := p.resolve(at.text)
+	name, a, ok := p.resolve(at.text)
 	if !ok {
 		return nil, &filterError{"unknown attribute " + strconv.Quote(at.text)}
 	}
 	if p.pos >= len(p.toks) || p.toks[p.pos].quoted || !operators[strings.ToLower(p.toks[p.pos].text)] {
 		return nil, &filterError{"expected an operator after " + at.text}
 	}
-	f := &account.SCIMFilter{Op: strings.ToLower(p.toks[p.pos].text), Attr: name}
+	f := &filter{Op: strings.ToLower(p.toks[p.pos].text), Attr: name, Field: a.field}
 	p.pos++
 	if f.Op == "pr" {
 		return f, nil
@@ -289,20 +318,20 @@ func (p *parser) comparison(depth int) (*account.SCIMFilter, error) {
 	if !v.quoted && strings.EqualFold(v.text, "null") {
 		switch f.Op {
 		case "eq": // equal to null: absent
-			return &account.SCIMFilter{Op: "not", Left: &account.SCIMFilter{Op: "pr", Attr: name}}, nil
+			return &filter{Op: "not", Left: &filter{Op: "pr", Attr: name, Field: a.field}}, nil
 		case "ne":
-			return &account.SCIMFilter{Op: "pr", Attr: name}, nil
+			return &filter{Op: "pr", Attr: name, Field: a.field}, nil
 		}
 		return nil, &filterError{"null compares only with eq and ne"}
 	}
-	switch kind {
-	case account.SCIMBool:
+	switch a.kind {
+	case boolAttr:
 		b, err := strconv.ParseBool(strings.ToLower(v.text))
 		if err != nil {
 			return nil, &filterError{at.text + " compares with true or false"}
 		}
 		f.Bool = b
-	case account.SCIMTime:
+	case timeAttr:
 		t, err := time.Parse(time.RFC3339Nano, v.text)
 		if err != nil {
 			return nil, &filterError{at.text + " compares with an RFC 3339 time"}
@@ -314,6 +343,9 @@ func (p *parser) comparison(depth int) (*account.SCIMFilter, error) {
 	if !validText(f.Text) {
 		return nil, &filterError{"value holds control characters"}
 	}
+	if !a.kind.applies(f.Op) {
+		return nil, &filterError{"operator " + f.Op + " does not apply to " + name}
+	}
 	return f, nil
 }
 
@@ -323,7 +355,7 @@ func validText(s string) bool {
 
 // matches evaluates a value filter (parsed with anyText) on one value of a
 // multi-valued attribute: what PATCH paths such as emails[type eq "work"] select.
-func matches(f *account.SCIMFilter, v map[string]any) bool {
+func matches(f *filter, v map[string]any) bool {
 	switch f.Op {
 	case "and":
 		return matches(f.Left, v) && matches(f.Right, v)

@@ -167,7 +167,7 @@ func readBody(r *http.Request) (map[string]any, error) {
 
 // listParams reads filter, startIndex, count, attributes and excludedAttributes.
 type listParams struct {
-	filter              *account.SCIMFilter
+	filter              *filter
 	offset, limit       int
 	startIndex          int
 	attributes, exclude []string
@@ -232,10 +232,10 @@ func listResponse(total, startIndex int, resources []any) map[string]any {
 		"itemsPerPage": len(resources), "Resources": resources}
 }
 
-var userResolver = schemaResolver(account.SCIMUserAttrs, userSchema)
-var groupResolver = schemaResolver(account.SCIMGroupAttrs, groupSchema)
-var userValues = valuesResolver(account.SCIMUserValueAttrs, userSchema)
-var groupValues = valuesResolver(account.SCIMGroupValueAttrs, groupSchema)
+var userResolver = schemaResolver(userAttrs, userSchema)
+var groupResolver = schemaResolver(groupAttrs, groupSchema)
+var userValues = valuesResolver(userValueAttrs, userSchema)
+var groupValues = valuesResolver(groupValueAttrs, groupSchema)
 
 func (h *Handler) users(w http.ResponseWriter, r *request, id string) {
 	ctx := r.Context()
@@ -249,7 +249,7 @@ func (h *Handler) users(w http.ResponseWriter, r *request, id string) {
 			writeError(w, errorFor(r.Request, h.log, err))
 			return
 		}
-		us, total, err := h.svc.FindSCIMUsers(ctx, r.actor, r.org, account.SCIMQuery{Filter: p.filter, Offset: p.offset, Limit: p.limit})
+		us, total, err := h.svc.FindSCIMUsers(ctx, r.actor, r.org, account.SCIMQuery{Filter: p.filter.query(), Offset: p.offset, Limit: p.limit})
 		if err != nil {
 			writeError(w, errorFor(r.Request, h.log, err))
 			return
@@ -358,7 +358,7 @@ func (h *Handler) groups(w http.ResponseWriter, r *request, id string) {
 			writeError(w, errorFor(r.Request, h.log, err))
 			return
 		}
-		gs, total, err := h.svc.FindSCIMGroups(ctx, r.actor, r.org, account.SCIMQuery{Filter: p.filter, Offset: p.offset, Limit: p.limit})
+		gs, total, err := h.svc.FindSCIMGroups(ctx, r.actor, r.org, account.SCIMQuery{Filter: p.filter.query(), Offset: p.offset, Limit: p.limit})
 		if err != nil {
 			writeError(w, errorFor(r.Request, h.log, err))
 			return

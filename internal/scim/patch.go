@@ -3,8 +3,6 @@ package scim
 import (
 	"slices"
 	"strings"
-
-	"roster.dev/roster/internal/account"
 )
 
 // maxPatchOps bounds the operations of one PATCH request.
@@ -370,7 +368,7 @@ func asList(v any) ([]any, bool) {
 }
 
 // splitPath parses a PATCH path.
-func splitPath(path string) (attr string, filter *account.SCIMFilter, sub string, err error) {
+func splitPath(path string) (attr string, filter *filter, sub string, err error) {
 	lower := strings.ToLower(path)
 	for _, urn := range []string{userSchema, groupSchema} {
 		if strings.HasPrefix(lower, strings.ToLower(urn)+":") {

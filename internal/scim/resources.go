@@ -16,7 +16,7 @@ const (
 	listSchema     = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 	errorSchema    = "urn:ietf:params:scim:api:messages:2.0:Error"
 	patchSchema    = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-	enterpriseURN  = account.SCIMEnterprise
+	enterpriseURN  = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 	timeFormatSCIM = "2006-01-02T15:04:05.000Z07:00"
 )
 

@@ -92,19 +92,21 @@ func (e Engine) textArg(ph string) string {
 
 // jsonValues are the columns of the values of a JSON array column, one row each, as
 // alias je: the text sub-attributes lower-cased, primary a condition.
-func (e Engine) jsonValues(col string) (from string, elem map[string]scimCol) {
+func (e Engine) jsonValues(col string) (from string, elem map[account.Field]scimCol) {
 	text := func(sub string) scimCol {
 		if e == Postgres {
-			return scimCol{expr: "lower(COALESCE(je.value->>'" + sub + "', ''))", kind: account.SCIMText}
+			return scimCol{expr: "lower(COALESCE(je.value->>'" + sub + "', ''))", kind: colText}
 		}
-		return scimCol{expr: "lower(COALESCE(json_extract(je.value, '$." + sub + "'), ''))", kind: account.SCIMText}
+		return scimCol{expr: "lower(COALESCE(json_extract(je.value, '$." + sub + "'), ''))", kind: colText}
 	}
-	elem = map[string]scimCol{"value": text("value"), "type": text("type"), "display": text("display")}
+	// The keys of the stored JSON (scimValue).
+	elem = map[account.Field]scimCol{account.FieldValue: text("value"), account.FieldType: text("type"),
+		account.FieldDisplay: text("display")}
 	if e == Postgres {
-		elem["primary"] = scimCol{expr: "COALESCE(je.value->>'primary' = 'true', false)", kind: account.SCIMBool}
+		elem[account.FieldPrimary] = scimCol{expr: "COALESCE(je.value->>'primary' = 'true', false)", kind: colBool}
 		return "jsonb_array_elements(CAST(" + col + " AS jsonb)) je", elem
 	}
-	elem["primary"] = scimCol{expr: "(COALESCE(json_extract(je.value, '$.primary'), 0) = 1)", kind: account.SCIMBool}
+	elem[account.FieldPrimary] = scimCol{expr: "(COALESCE(json_extract(je.value, '$.primary'), 0) = 1)", kind: colBool}
 	return "json_each(" + col + ") je", elem
 }
 
