@@ -6,8 +6,10 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -255,6 +257,33 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]string, error) {
 		out = append(out, fmt.Sprintf("%05d %-30s %s", s.Source.Version, s.Source.Path, s.State))
 	}
 	return out, nil
+}
+
+// MigrationsDigest is a SHA-256 over the engine's migrations (names and contents),
+// in hex: two binaries with the same digest build the same schema. Tests name
+// their migrated template databases by it.
+func MigrationsDigest(engine Engine) (string, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+string(engine))
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	err = fs.WalkDir(sub, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(sub, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s %d\n", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // migrator is goose over the embedded migrations; done closes what it opened.

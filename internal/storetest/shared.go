@@ -20,7 +20,7 @@ func OpenShared(t testing.TB, engine sqlstore.Engine, n int) []*sqlstore.DB {
 	case sqlstore.SQLite:
 		rawURL = "sqlite://" + filepath.Join(t.TempDir(), "roster.db")
 	case sqlstore.Postgres:
-		rawURL = PostgresURL(t)
+		rawURL = postgresDatabaseFrom(context.Background(), t, true)
 	default:
 		t.Fatalf("storetest: unknown engine %q", engine)
 	}
