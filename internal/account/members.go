@@ -374,8 +374,7 @@ func (s *Service) LeaveOrganization(ctx context.Context, actor Actor, orgRef str
 		}
 		if err := s.keepOwner(ctx, tx, cur); err != nil {
 			if ErrorCode(err) == ECONFLICT {
-				return &Error{Code: ECONFLICT, Message: "you are the last active owner of " + org.Name +
-					": make someone else owner before you leave", Fields: []FieldError{{Field: "org", Message: "needs another active owner before you leave"}}}
+				return Errorf(ECONFLICT, "you are the last active owner of %s: make someone else owner before you leave", org.Name)
 			}
 			return err
 		}

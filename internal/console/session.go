@@ -41,6 +41,9 @@ type page struct {
 	// roles are the custom roles of the signed-in account's memberships that it may
 	// read, to name them in the switcher and on /me.
 	roles []account.Role
+	// partners are the organizations under the partners the account administers,
+	// for the switcher and /me.
+	partners []partnerOrgs
 }
 
 // appName is the name of the application with key (the key if it is unknown).
@@ -202,6 +205,10 @@ func (c *Console) authed(title string, h handler) http.HandlerFunc {
 			return
 		}
 		p.Memberships = ms
+		if p.partners, err = c.partnerOrganizations(r.Context(), p.Actor, ms); err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
 		apps, err := c.svc.FindApplications(r.Context(), p.Actor)
 		if err != nil {
 			c.fail(w, r, p, err)
