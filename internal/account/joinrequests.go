@@ -273,7 +273,7 @@ func (s *Service) CancelJoinRequest(ctx context.Context, actor Actor, id string)
 			return err
 		}
 		return s.audit(ctx, tx, actor, r.OrgID, AuditJoinRequestCancelled, "join_request", r.ID,
-			map[string]any{"state": JoinRequestPending}, map[string]any{"state": JoinRequestCancelled, "account": r.AccountID})
+			map[string]any{"state": JoinRequestPending}, map[string]any{"state": JoinRequestCancelled, "account": r.AccountID, "email": r.Account.Email})
 	})
 	return r, err
 }
