@@ -369,8 +369,11 @@ func (s *Service) LeaveOrganization(ctx context.Context, actor Actor, orgRef str
 			return notFound(err, "organization")
 		}
 		cur, err := tx.Member(ctx, org.ID, actor.Account.ID)
-		if err != nil { // not a member: the organization stays invisible
+		switch {
+		case ErrorCode(err) == ENOTFOUND: // not a member: the organization stays invisible
 			return Errorf(ENOTFOUND, "organization not found")
+		case err != nil:
+			return err
 		}
 		if err := s.keepOwner(ctx, tx, cur); err != nil {
 			if ErrorCode(err) == ECONFLICT {
