@@ -173,15 +173,18 @@ func (e InvitationViewState) Valid() bool {
 
 // Defines values for JoinRequestViewState.
 const (
-	JoinRequestViewStateApproved JoinRequestViewState = "approved"
-	JoinRequestViewStateDenied   JoinRequestViewState = "denied"
-	JoinRequestViewStatePending  JoinRequestViewState = "pending"
+	JoinRequestViewStateApproved  JoinRequestViewState = "approved"
+	JoinRequestViewStateCancelled JoinRequestViewState = "cancelled"
+	JoinRequestViewStateDenied    JoinRequestViewState = "denied"
+	JoinRequestViewStatePending   JoinRequestViewState = "pending"
 )
 
 // Valid indicates whether the value is a known member of the JoinRequestViewState enum.
 func (e JoinRequestViewState) Valid() bool {
 	switch e {
 	case JoinRequestViewStateApproved:
+		return true
+	case JoinRequestViewStateCancelled:
 		return true
 	case JoinRequestViewStateDenied:
 		return true
@@ -264,6 +267,30 @@ func (e OrganizationViewKind) Valid() bool {
 	case OrganizationViewKindOrganization:
 		return true
 	case OrganizationViewKindPartner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OwnJoinRequestViewState.
+const (
+	OwnJoinRequestViewStateApproved  OwnJoinRequestViewState = "approved"
+	OwnJoinRequestViewStateCancelled OwnJoinRequestViewState = "cancelled"
+	OwnJoinRequestViewStateDenied    OwnJoinRequestViewState = "denied"
+	OwnJoinRequestViewStatePending   OwnJoinRequestViewState = "pending"
+)
+
+// Valid indicates whether the value is a known member of the OwnJoinRequestViewState enum.
+func (e OwnJoinRequestViewState) Valid() bool {
+	switch e {
+	case OwnJoinRequestViewStateApproved:
+		return true
+	case OwnJoinRequestViewStateCancelled:
+		return true
+	case OwnJoinRequestViewStateDenied:
+		return true
+	case OwnJoinRequestViewStatePending:
 		return true
 	default:
 		return false
@@ -356,15 +383,18 @@ func (e ListInvitationsParamsStatus) Valid() bool {
 
 // Defines values for ListJoinRequestsParamsStatus.
 const (
-	ListJoinRequestsParamsStatusApproved ListJoinRequestsParamsStatus = "approved"
-	ListJoinRequestsParamsStatusDenied   ListJoinRequestsParamsStatus = "denied"
-	ListJoinRequestsParamsStatusPending  ListJoinRequestsParamsStatus = "pending"
+	ListJoinRequestsParamsStatusApproved  ListJoinRequestsParamsStatus = "approved"
+	ListJoinRequestsParamsStatusCancelled ListJoinRequestsParamsStatus = "cancelled"
+	ListJoinRequestsParamsStatusDenied    ListJoinRequestsParamsStatus = "denied"
+	ListJoinRequestsParamsStatusPending   ListJoinRequestsParamsStatus = "pending"
 )
 
 // Valid indicates whether the value is a known member of the ListJoinRequestsParamsStatus enum.
 func (e ListJoinRequestsParamsStatus) Valid() bool {
 	switch e {
 	case ListJoinRequestsParamsStatusApproved:
+		return true
+	case ListJoinRequestsParamsStatusCancelled:
 		return true
 	case ListJoinRequestsParamsStatusDenied:
 		return true
@@ -766,7 +796,7 @@ type JoinRequestView struct {
 	CreatedAt time.Time     `json:"created_at"`
 	DecidedAt *time.Time    `json:"decided_at,omitempty"`
 
-	// DecidedBy The account id that approved or denied it.
+	// DecidedBy The account id that approved, denied or cancelled it.
 	DecidedBy *string `json:"decided_by,omitempty"`
 	Id        string  `json:"id"`
 
@@ -778,6 +808,13 @@ type JoinRequestView struct {
 
 // JoinRequestViewState defines model for JoinRequestView.State.
 type JoinRequestViewState string
+
+// JoinedOrganizationView defines model for JoinedOrganizationView.
+type JoinedOrganizationView struct {
+	Id   string `json:"id"`
+	Name string `json:"name"`
+	Slug string `json:"slug"`
+}
 
 // ListApplicationKeyView defines model for ListApplicationKeyView.
 type ListApplicationKeyView struct {
@@ -988,6 +1025,27 @@ type OrganizationView struct {
 
 // OrganizationViewKind defines model for OrganizationView.Kind.
 type OrganizationViewKind string
+
+// OwnJoinRequestView defines model for OwnJoinRequestView.
+type OwnJoinRequestView struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// DecidedAt When it was approved, denied or cancelled.
+	DecidedAt    *time.Time              `json:"decided_at,omitempty"`
+	Id           string                  `json:"id"`
+	Message      string                  `json:"message"`
+	Organization JoinedOrganizationView  `json:"organization"`
+	State        OwnJoinRequestViewState `json:"state"`
+}
+
+// OwnJoinRequestViewState defines model for OwnJoinRequestView.State.
+type OwnJoinRequestViewState string
+
+// OwnJoinRequestsOutputBody defines model for OwnJoinRequestsOutputBody.
+type OwnJoinRequestsOutputBody struct {
+	// Items Newest first: every pending request, and those decided or cancelled in the last 90 days (at most 100).
+	Items *[]OwnJoinRequestView `json:"items,omitempty"`
+}
 
 // PasswordResetInputBody defines model for PasswordResetInputBody.
 type PasswordResetInputBody struct {
@@ -1366,6 +1424,12 @@ type CheckParams struct {
 
 // AcceptInvitationParams defines parameters for AcceptInvitation.
 type AcceptInvitationParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CancelOwnJoinRequestParams defines parameters for CancelOwnJoinRequest.
+type CancelOwnJoinRequestParams struct {
 	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -2136,6 +2200,33 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/me (the `UpdateMe` operationId).
 	UpdateMe(ctx context.Context, body UpdateMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOwnJoinRequests The caller's own join requests, in every organization
+	//
+	//
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
+	// Corresponds with GET /api/v1/me/join-requests (the `ListOwnJoinRequests` operationId).
+	ListOwnJoinRequests(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelOwnJoinRequest Withdraw one of the caller's own pending join requests
+	//
+	//
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
+	// Corresponds with POST /api/v1/me/join-requests/{id}/cancel (the `CancelOwnJoinRequest` operationId).
+	CancelOwnJoinRequest(ctx context.Context, id string, params *CancelOwnJoinRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LeaveOrganization Leave an organization: the caller's own membership ends, as a removal
+	//
+	//
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
+	// Corresponds with DELETE /api/v1/me/memberships/{org} (the `LeaveOrganization` operationId).
+	LeaveOrganization(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangePasswordWithBody Change the caller's password
 	//
@@ -3594,6 +3685,57 @@ func (c *Client) UpdateMeWithBody(ctx context.Context, contentType string, body 
 // Corresponds with PATCH /api/v1/me (the `UpdateMe` operationId).
 func (c *Client) UpdateMe(ctx context.Context, body UpdateMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateMeRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOwnJoinRequests The caller's own join requests, in every organization
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
+// Corresponds with GET /api/v1/me/join-requests (the `ListOwnJoinRequests` operationId).
+func (c *Client) ListOwnJoinRequests(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOwnJoinRequestsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelOwnJoinRequest Withdraw one of the caller's own pending join requests
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
+// Corresponds with POST /api/v1/me/join-requests/{id}/cancel (the `CancelOwnJoinRequest` operationId).
+func (c *Client) CancelOwnJoinRequest(ctx context.Context, id string, params *CancelOwnJoinRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelOwnJoinRequestRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LeaveOrganization Leave an organization: the caller's own membership ends, as a removal
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
+// Corresponds with DELETE /api/v1/me/memberships/{org} (the `LeaveOrganization` operationId).
+func (c *Client) LeaveOrganization(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLeaveOrganizationRequest(c.Server, org)
 	if err != nil {
 		return nil, err
 	}
@@ -6270,6 +6412,116 @@ func NewUpdateMeRequestWithBody(server string, contentType string, body io.Reade
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListOwnJoinRequestsRequest constructs an http.Request for the ListOwnJoinRequests method
+func NewListOwnJoinRequestsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/me/join-requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCancelOwnJoinRequestRequest constructs an http.Request for the CancelOwnJoinRequest method
+func NewCancelOwnJoinRequestRequest(server string, id string, params *CancelOwnJoinRequestParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/me/join-requests/%s/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewLeaveOrganizationRequest constructs an http.Request for the LeaveOrganization method
+func NewLeaveOrganizationRequest(server string, org string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "org", org, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/me/memberships/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -10140,6 +10392,39 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /api/v1/me (the `UpdateMe` operationId).
 	UpdateMeWithResponse(ctx context.Context, body UpdateMeJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateMeResponse, error)
 
+	// ListOwnJoinRequestsWithResponse The caller's own join requests, in every organization
+	//
+	//
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/me/join-requests (the `ListOwnJoinRequests` operationId).
+	ListOwnJoinRequestsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListOwnJoinRequestsResponse, error)
+
+	// CancelOwnJoinRequestWithResponse Withdraw one of the caller's own pending join requests
+	//
+	//
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/me/join-requests/{id}/cancel (the `CancelOwnJoinRequest` operationId).
+	CancelOwnJoinRequestWithResponse(ctx context.Context, id string, params *CancelOwnJoinRequestParams, reqEditors ...RequestEditorFn) (*CancelOwnJoinRequestResponse, error)
+
+	// LeaveOrganizationWithResponse Leave an organization: the caller's own membership ends, as a removal
+	//
+	//
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/me/memberships/{org} (the `LeaveOrganization` operationId).
+	LeaveOrganizationWithResponse(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*LeaveOrganizationResponse, error)
+
 	// ChangePasswordWithBodyWithResponse Change the caller's password
 	//
 	// Changes the caller's password, given the current one. Wrong current passwords are rate limited per account. A session that must reset its password may call this.
@@ -12840,6 +13125,269 @@ func (r UpdateMeResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListOwnJoinRequestsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OwnJoinRequestsOutputBody
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOwnJoinRequestsResponse) GetJSON200() *OwnJoinRequestsOutputBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListOwnJoinRequestsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOwnJoinRequestsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListOwnJoinRequestsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListOwnJoinRequestsResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListOwnJoinRequestsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListOwnJoinRequestsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOwnJoinRequestsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOwnJoinRequestsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOwnJoinRequestsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOwnJoinRequestsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CancelOwnJoinRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OwnJoinRequestView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelOwnJoinRequestResponse) GetJSON200() *OwnJoinRequestView {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelOwnJoinRequestResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelOwnJoinRequestResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelOwnJoinRequestResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelOwnJoinRequestResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelOwnJoinRequestResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CancelOwnJoinRequestResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CancelOwnJoinRequestResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelOwnJoinRequestResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelOwnJoinRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelOwnJoinRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelOwnJoinRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelOwnJoinRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type LeaveOrganizationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r LeaveOrganizationResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r LeaveOrganizationResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r LeaveOrganizationResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r LeaveOrganizationResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r LeaveOrganizationResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r LeaveOrganizationResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r LeaveOrganizationResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r LeaveOrganizationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LeaveOrganizationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LeaveOrganizationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LeaveOrganizationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -18895,6 +19443,51 @@ func (c *ClientWithResponses) UpdateMeWithResponse(ctx context.Context, body Upd
 	return ParseUpdateMeResponse(rsp)
 }
 
+// ListOwnJoinRequestsWithResponse The caller's own join requests, in every organization
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/me/join-requests (the `ListOwnJoinRequests` operationId).
+func (c *ClientWithResponses) ListOwnJoinRequestsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListOwnJoinRequestsResponse, error) {
+	rsp, err := c.ListOwnJoinRequests(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOwnJoinRequestsResponse(rsp)
+}
+
+// CancelOwnJoinRequestWithResponse Withdraw one of the caller's own pending join requests
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/me/join-requests/{id}/cancel (the `CancelOwnJoinRequest` operationId).
+func (c *ClientWithResponses) CancelOwnJoinRequestWithResponse(ctx context.Context, id string, params *CancelOwnJoinRequestParams, reqEditors ...RequestEditorFn) (*CancelOwnJoinRequestResponse, error) {
+	rsp, err := c.CancelOwnJoinRequest(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelOwnJoinRequestResponse(rsp)
+}
+
+// LeaveOrganizationWithResponse Leave an organization: the caller's own membership ends, as a removal
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/me/memberships/{org} (the `LeaveOrganization` operationId).
+func (c *ClientWithResponses) LeaveOrganizationWithResponse(ctx context.Context, org string, reqEditors ...RequestEditorFn) (*LeaveOrganizationResponse, error) {
+	rsp, err := c.LeaveOrganization(ctx, org, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLeaveOrganizationResponse(rsp)
+}
+
 // ChangePasswordWithBodyWithResponse Change the caller's password
 //
 // Changes the caller's password, given the current one. Wrong current passwords are rate limited per account. A session that must reset its password may call this.
@@ -21781,6 +22374,227 @@ func ParseUpdateMeResponse(rsp *http.Response) (*UpdateMeResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListOwnJoinRequestsResponse parses an HTTP response from a ListOwnJoinRequestsWithResponse call
+func ParseListOwnJoinRequestsResponse(rsp *http.Response) (*ListOwnJoinRequestsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOwnJoinRequestsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OwnJoinRequestsOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCancelOwnJoinRequestResponse parses an HTTP response from a CancelOwnJoinRequestWithResponse call
+func ParseCancelOwnJoinRequestResponse(rsp *http.Response) (*CancelOwnJoinRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelOwnJoinRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OwnJoinRequestView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseLeaveOrganizationResponse parses an HTTP response from a LeaveOrganizationWithResponse call
+func ParseLeaveOrganizationResponse(rsp *http.Response) (*LeaveOrganizationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LeaveOrganizationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem

@@ -38,13 +38,15 @@ const (
 	AuditInvitationCreated   AuditAction = "invitation.created"
 	AuditInvitationResent    AuditAction = "invitation.resent"
 
-	AuditJoinRequestApproved AuditAction = "join_request.approved"
-	AuditJoinRequestCreated  AuditAction = "join_request.created"
-	AuditJoinRequestDenied   AuditAction = "join_request.denied"
+	AuditJoinRequestApproved  AuditAction = "join_request.approved"
+	AuditJoinRequestCancelled AuditAction = "join_request.cancelled"
+	AuditJoinRequestCreated   AuditAction = "join_request.created"
+	AuditJoinRequestDenied    AuditAction = "join_request.denied"
 
 	AuditMemberAdded       AuditAction = "member.added"
 	AuditMemberDeactivated AuditAction = "member.deactivated"
 	AuditMemberInvited     AuditAction = "member.invited"
+	AuditMemberLeft        AuditAction = "member.left"
 	AuditMemberReactivated AuditAction = "member.reactivated"
 	AuditMemberRemoved     AuditAction = "member.removed"
 	AuditMemberSCIMUpdated AuditAction = "member.scim_updated"

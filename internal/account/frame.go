@@ -17,6 +17,28 @@ type Frame struct {
 	// Access is the actor's access in the organization asked for (as FindAccess
 	// returns it); nil outside one.
 	Access *Access
+	// Partners are the partners the account administers (an active membership
+	// with a role above member), each with the organizations under it, at most
+	// MaxFramePartnerOrganizations of them.
+	Partners []PartnerOrganizations
+}
+
+// PartnerOrganizations is a partner the account administers and the organizations
+// under it; More says the partner has others than those listed.
+type PartnerOrganizations struct {
+	Partner       Organization
+	Organizations []Organization
+	More          bool
+}
+
+// MaxFramePartnerOrganizations bounds the organizations of one partner a frame
+// lists: the full list is the partner's own page.
+const MaxFramePartnerOrganizations = 25
+
+// Administers reports whether a membership makes its account an administrator of
+// the organization: active, with a role above member.
+func Administers(m AccountMembership) bool {
+	return m.State == MemberActive && m.RoleID != RoleMember
 }
 
 // FindFrame returns a page's frame in one read: the account's part, and with an
@@ -72,6 +94,21 @@ func (s *Service) accountFrame(ctx context.Context, tx Tx, actor Actor, f *Frame
 	}
 	if f.Applications, err = tx.Applications(ctx); err != nil {
 		return err
+	}
+	for _, m := range f.Memberships {
+		if m.Organization.Kind != KindPartner || !Administers(m) {
+			continue
+		}
+		orgs, _, err := tx.FindOrganizations(ctx, OrganizationFilter{ParentID: m.OrgID, VisibleTo: actor.Account.ID,
+			Limit: MaxFramePartnerOrganizations + 1})
+		if err != nil {
+			return err
+		}
+		po := PartnerOrganizations{Partner: m.Organization, Organizations: orgs}
+		if len(orgs) > MaxFramePartnerOrganizations {
+			po.Organizations, po.More = orgs[:MaxFramePartnerOrganizations], true
+		}
+		f.Partners = append(f.Partners, po)
 	}
 	custom := false
 	for _, m := range f.Memberships {

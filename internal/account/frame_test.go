@@ -97,12 +97,27 @@ func TestFrameReadsOnce(t *testing.T) {
 					named = append(named, ro)
 				}
 			}
+			// The partners it administers, with their organizations as FindOrganizations
+			// lists them.
+			var partners []account.PartnerOrganizations
+			for _, m := range ms {
+				if m.Organization.Kind != account.KindPartner || !account.Administers(m) {
+					continue
+				}
+				pg, err := r.svc.FindOrganizations(r.ctx, a, account.OrganizationQuery{Parent: m.Organization.ID,
+					Limit: account.MaxFramePartnerOrganizations})
+				if err != nil {
+					t.Fatal(err)
+				}
+				partners = append(partners, account.PartnerOrganizations{Partner: m.Organization, Organizations: pg.Items,
+					More: pg.NextCursor != ""})
+			}
 			var f account.Frame
 			once(who.name+": FindFrame", func(ctx context.Context) { f, err = r.svc.FindFrame(ctx, a, "") })
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := account.Frame{Memberships: ms, Applications: apps, Roles: named}
+			want := account.Frame{Memberships: ms, Applications: apps, Roles: named, Partners: partners}
 			if d := cmp.Diff(want, f); d != "" {
 				t.Errorf("%s: FindFrame differs from Me, FindApplications and FindRole (-want +got):\n%s", who.name, d)
 			}

@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -45,7 +46,7 @@ func (s *Service) RequestToJoin(ctx context.Context, actor Actor, orgRef, messag
 			}
 			return err
 		}
-		reviewers, err := s.reviewers(ctx, tx, org.ID)
+		reviewers, err := s.holders(ctx, tx, org.ID, PermJoinRequestsReview)
 		if err != nil {
 			return err
 		}
@@ -63,12 +64,12 @@ func (s *Service) RequestToJoin(ctx context.Context, actor Actor, orgRef, messag
 	return r, err
 }
 
-// reviewers are the accounts of orgID's active members whose role may review join
-// requests.
-func (s *Service) reviewers(ctx context.Context, tx Tx, orgID string) ([]Account, error) {
+// holders are the accounts of orgID's active members whose role holds perm: who
+// reviews join requests, who is told that a member left.
+func (s *Service) holders(ctx context.Context, tx Tx, orgID string, perm Permission) ([]Account, error) {
 	var roleIDs []string
 	for _, r := range PredefinedRoles() {
-		if r.Permissions.Has(PermJoinRequestsReview) {
+		if r.Permissions.Has(perm) {
 			roleIDs = append(roleIDs, r.ID)
 		}
 	}
@@ -77,7 +78,7 @@ func (s *Service) reviewers(ctx context.Context, tx Tx, orgID string) ([]Account
 		return nil, err
 	}
 	for _, r := range custom {
-		if r.Active && r.Permissions.Has(PermJoinRequestsReview) {
+		if r.Active && r.Permissions.Has(perm) {
 			roleIDs = append(roleIDs, r.ID)
 		}
 	}
@@ -96,7 +97,7 @@ type JoinRequestQuery struct {
 func (s *Service) FindJoinRequests(ctx context.Context, actor Actor, orgRef string, q JoinRequestQuery) (p Page[JoinRequest], err error) {
 	defer wrap(&err, "FindJoinRequests(%s)", orgRef)
 	err = s.readIn(ctx, actor, orgRef, PermJoinRequestsReview, func(tx Tx, a access) error {
-		limit, cur, err := listParams(q.Limit, q.Cursor, "status", q.Status, string(JoinRequestPending), string(JoinRequestApproved), string(JoinRequestDenied))
+		limit, cur, err := listParams(q.Limit, q.Cursor, "status", q.Status, string(JoinRequestPending), string(JoinRequestApproved), string(JoinRequestDenied), string(JoinRequestCancelled))
 		if err != nil {
 			return err
 		}
@@ -209,4 +210,79 @@ func (s *Service) decide(ctx context.Context, tx Tx, actor Actor, r *JoinRequest
 	}
 	return s.audit(ctx, tx, actor, r.OrgID, action, "join_request", r.ID,
 		map[string]any{"state": JoinRequestPending}, after)
+}
+
+// Bounds of the requester's own list of join requests: every pending one, and those
+// decided or cancelled in the last 90 days, at most 100.
+const (
+	ownJoinRequestsWindow = 90 * 24 * time.Hour
+	maxOwnJoinRequests    = 100
+)
+
+// FindOwnJoinRequests lists the calling account's own join requests in every
+// organization, newest first, each with its organization: the pending ones and
+// those decided or cancelled in the last 90 days (at most 100). Any logged-in
+// account may ask; it sees only its own.
+func (s *Service) FindOwnJoinRequests(ctx context.Context, actor Actor) (rs []JoinRequest, err error) {
+	defer wrap(&err, "FindOwnJoinRequests")
+	if err := ownAccount(actor); err != nil {
+		return nil, err
+	}
+	err = s.store.Read(ctx, func(tx Tx) error {
+		rs, err = tx.JoinRequestsOfAccount(ctx, actor.Account.ID, s.now().Add(-ownJoinRequestsWindow), maxOwnJoinRequests)
+		return err
+	})
+	return rs, err
+}
+
+// CancelJoinRequest withdraws the calling account's own pending join request: it
+// leaves the reviewers' pending list, and the organization's audit trail records
+// it. Only the requester cancels: another account's request, in any organization,
+// is not found. Errors: ENOTFOUND, ECONFLICT (approved, denied or cancelled
+// already, as for a reviewer deciding it twice).
+func (s *Service) CancelJoinRequest(ctx context.Context, actor Actor, id string) (r JoinRequest, err error) {
+	defer wrap(&err, "CancelJoinRequest(%s)", id)
+	if err := ownAccount(actor); err != nil {
+		return r, err
+	}
+	if err := CheckText("id", id); err != nil {
+		return r, err
+	}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		mine, err := tx.JoinRequestOfAccount(ctx, actor.Account.ID, id)
+		if err != nil {
+			return notFound(err, "join request")
+		}
+		// A reviewer deciding it at the same moment locks the organization first too:
+		// whoever comes second sees it decided.
+		if err := tx.LockOrganization(ctx, mine.OrgID); err != nil {
+			return err
+		}
+		if r, err = tx.JoinRequest(ctx, mine.OrgID, id); err != nil {
+			return notFound(err, "join request")
+		}
+		if r.State != JoinRequestPending {
+			return Errorf(ECONFLICT, "the request was %s already", r.State)
+		}
+		now := s.now()
+		r.State, r.DecidedBy, r.DecidedAt, r.UpdatedAt = JoinRequestCancelled, actor.Account.ID, now, now
+		if err := tx.UpdateJoinRequest(ctx, r); err != nil {
+			return err
+		}
+		if r.Organization, err = tx.OrganizationByRef(ctx, r.OrgID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, r.OrgID, AuditJoinRequestCancelled, "join_request", r.ID,
+			map[string]any{"state": JoinRequestPending}, map[string]any{"state": JoinRequestCancelled, "account": r.AccountID, "email": r.Account.Email})
+	})
+	return r, err
+}
+
+// ownAccount refuses the self-service use cases to a SCIM client, which acts for an
+// organization and has no account of its own.
+func ownAccount(actor Actor) error {
+	if actor.SCIMOrgID != "" || actor.Account.ID == "" {
+		return Errorf(EFORBIDDEN, "only a person signed in to their own account may do this")
+	}
+	return nil
 }

@@ -363,11 +363,49 @@ func (s *Service) RemoveMember(ctx context.Context, actor Actor, orgRef, account
 		if err != nil {
 			return err
 		}
-		return s.removeMember(ctx, tx, actor, a, cur)
+		return s.removeMember(ctx, tx, actor, a, cur, false)
 	})
 }
 
-func (s *Service) removeMember(ctx context.Context, tx Tx, actor Actor, a access, cur Member) error {
+// LeaveOrganization ends the calling account's own membership of an organization (by
+// id or slug), as a removal does: its seats are freed, its teams left, a pending
+// invitation cancelled. The person is emailed a confirmation and the members who
+// may remove members are told; the audit trail records the member's own act. No
+// permission is needed, but the last active owner cannot leave. Errors: ENOTFOUND
+// (no membership there), ECONFLICT (the last active owner).
+func (s *Service) LeaveOrganization(ctx context.Context, actor Actor, orgRef string) (err error) {
+	defer wrap(&err, "LeaveOrganization(%s)", orgRef)
+	if err := ownAccount(actor); err != nil {
+		return err
+	}
+	if err := CheckText("org", orgRef); err != nil {
+		return err
+	}
+	return s.store.Write(ctx, func(tx Tx) error {
+		org, err := tx.OrganizationByRef(ctx, orgRef)
+		if err != nil {
+			return notFound(err, "organization")
+		}
+		cur, err := tx.Member(ctx, org.ID, actor.Account.ID)
+		switch {
+		case ErrorCode(err) == ENOTFOUND: // not a member: the organization stays invisible
+			return Errorf(ENOTFOUND, "organization not found")
+		case err != nil:
+			return err
+		}
+		if err := s.keepOwner(ctx, tx, cur); err != nil {
+			if ErrorCode(err) == ECONFLICT {
+				return Errorf(ECONFLICT, "you are the last active owner of %s: make someone else owner before you leave", org.Name)
+			}
+			return err
+		}
+		return s.removeMember(ctx, tx, actor, access{org: org}, cur, true)
+	})
+}
+
+// removeMember ends cur's membership; leaving says cur is the actor, leaving on
+// their own (the emails and the audit action say so).
+func (s *Service) removeMember(ctx context.Context, tx Tx, actor Actor, a access, cur Member, leaving bool) error {
 	if err := s.keepOwner(ctx, tx, cur); err != nil {
 		return err
 	}
@@ -390,10 +428,39 @@ func (s *Service) removeMember(ctx context.Context, tx Tx, actor Actor, a access
 		case ErrorCode(err) != ENOTFOUND:
 			return err
 		}
+	} else if leaving {
+		if err := s.notifyLeft(ctx, tx, actor, a.org, cur); err != nil {
+			return err
+		}
 	} else if err := s.notify(ctx, tx, a.org.ID, s.notice(NoticeRemoved, a.org, actor, cur)); err != nil {
 		return err
 	}
-	return s.audit(ctx, tx, actor, a.org.ID, AuditMemberRemoved, "account", cur.AccountID, memberState(redact(Actor{}, a.org, cur)), nil)
+	action := AuditMemberRemoved
+	if leaving {
+		action = AuditMemberLeft
+	}
+	return s.audit(ctx, tx, actor, a.org.ID, action, "account", cur.AccountID, memberState(redact(Actor{}, a.org, cur)), nil)
+}
+
+// notifyLeft confirms to the person who left org that they did, and tells the
+// members who may remove members (the membership is gone: the person is not among
+// them).
+func (s *Service) notifyLeft(ctx context.Context, tx Tx, actor Actor, org Organization, cur Member) error {
+	if err := s.notify(ctx, tx, org.ID, s.notice(NoticeLeft, org, actor, cur)); err != nil {
+		return err
+	}
+	admins, err := s.holders(ctx, tx, org.ID, PermMembersRemove)
+	if err != nil {
+		return err
+	}
+	for _, to := range admins {
+		n := s.notice(NoticeMemberLeft, org, actor, Member{Account: to})
+		n.Link = s.baseURL + "/o/" + org.Slug + "/users" // the console's Users screen
+		if err := s.notify(ctx, tx, org.ID, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RemoveResult is the outcome for one account of RemoveMembers.
@@ -446,7 +513,7 @@ func (s *Service) removeOne(ctx context.Context, tx Tx, actor Actor, a access, a
 	if err := s.canManage(ctx, tx, actor, a, cur); err != nil {
 		return err
 	}
-	return s.removeMember(ctx, tx, actor, a, cur)
+	return s.removeMember(ctx, tx, actor, a, cur, false)
 }
 
 // DeleteAccount permanently deletes an account and all its memberships, sessions and

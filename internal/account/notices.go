@@ -15,6 +15,10 @@ const (
 	NoticeDeactivated    = "member.deactivated"
 	NoticeReactivated    = "member.reactivated"
 	NoticeRemoved        = "member.removed"
+	// NoticeLeft confirms to a member that they left an organization;
+	// NoticeMemberLeft tells its administrators.
+	NoticeLeft       = "member.left"
+	NoticeMemberLeft = "member.left.admin"
 
 	// Emails of the invitation, join-request, sign-up and password-reset flows.
 	NoticeInvitation    = "invitation"

@@ -246,6 +246,13 @@ type JoinRequestTx interface {
 	JoinRequest(ctx context.Context, orgID, id string) (JoinRequest, error)
 	UpdateJoinRequest(ctx context.Context, r JoinRequest) error
 	FindJoinRequests(ctx context.Context, f JoinRequestFilter) ([]JoinRequest, int, error)
+	// JoinRequestOfAccount returns accountID's own join request id (in any
+	// organization), or ENOTFOUND: the requester's view, scoped by the account.
+	JoinRequestOfAccount(ctx context.Context, accountID, id string) (JoinRequest, error)
+	// JoinRequestsOfAccount lists accountID's join requests in every organization,
+	// newest first, with Organization filled: the pending ones and those updated at
+	// or after since, at most limit.
+	JoinRequestsOfAccount(ctx context.Context, accountID string, since time.Time, limit int) ([]JoinRequest, error)
 	// ActiveMembersWithRoles lists the accounts of orgID's active members holding one
 	// of roleIDs (whom to tell about a join request), by email.
 	ActiveMembersWithRoles(ctx context.Context, orgID string, roleIDs []string) ([]Account, error)

@@ -44,7 +44,15 @@ func (c *Console) keepFlash(w http.ResponseWriter, r *http.Request, p *page, url
 // the form to ask to join another organization.
 func (c *Console) me(w http.ResponseWriter, r *http.Request, p *page) {
 	p.Section = "me"
-	c.render(w, r, http.StatusOK, mePage(p, "", "", nil, profileOf(p.Actor.Account), nil))
+	v, err := c.meView(r.Context(), p)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	// ?cancel= and ?leave= are data: only the person's own pending request, or one
+	// of their memberships, is ever asked about.
+	v.confirmFor(p, r.URL.Query().Get("cancel"), r.URL.Query().Get("leave"))
+	c.render(w, r, http.StatusOK, mePage(p, v))
 }
 
 // profileForm is the profile card's fields.
@@ -67,7 +75,7 @@ func (c *Console) profile(w http.ResponseWriter, r *http.Request, p *page) {
 		Phone: &f.Phone, Username: &f.Username})
 	if err != nil {
 		prob := c.problemOf(ctx, err)
-		c.render(w, r, prob.Status, mePage(p, "", "", nil, f, prob))
+		c.renderMe(w, r, p, prob.Status, &meView{Profile: f, ProfileProblem: prob})
 		return
 	}
 	c.redirect(w, r, "/me", "Your profile is saved.")
@@ -92,7 +100,7 @@ func (c *Console) joinRequest(w http.ResponseWriter, r *http.Request, p *page) {
 		if prob.Status == http.StatusNotFound {
 			prob.setField("organization", "No organization has this short name; check it with the organization.")
 		}
-		c.render(w, r, prob.Status, mePage(p, org, msg, prob, profileOf(p.Actor.Account), nil))
+		c.renderMe(w, r, p, prob.Status, &meView{JoinOrg: org, JoinMessage: msg, JoinProblem: prob})
 		return
 	}
 	c.redirect(w, r, "/me", "Your request to join is sent; the organization's administrators will answer it.")

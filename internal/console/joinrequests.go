@@ -10,6 +10,7 @@ import (
 // joinRequestStatuses are the Join requests screen's tabs, in order.
 var joinRequestStatuses = []string{
 	string(account.JoinRequestPending), string(account.JoinRequestApproved), string(account.JoinRequestDenied),
+	string(account.JoinRequestCancelled),
 }
 
 // joinRequestsView is the Join requests screen: one status's requests, a page at a

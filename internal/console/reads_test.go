@@ -42,7 +42,7 @@ func TestPageTransactions(t *testing.T) {
 			want      string // on the page
 		}{
 			{"ada@acme.test", "/", http.StatusSeeOther, 2, ""},
-			{"ada@acme.test", "/me", http.StatusOK, 2, "Auditor"},
+			{"ada@acme.test", "/me", http.StatusOK, 3, "Auditor"}, // and one's own join requests
 			{"ada@acme.test", "/o/acme/users", http.StatusOK, 2, "meg@acme.test"},
 			{"ada@acme.test", "/o/acme/users?q=meg", http.StatusOK, 2, "1 user matches"},
 			{"ada@acme.test", "/o/acme/users/" + meg.AccountID, http.StatusOK, 2, "max@acme.test"},
@@ -61,7 +61,7 @@ func TestPageTransactions(t *testing.T) {
 			{opEmail, "/o/acme/import", http.StatusOK, 3, ""},
 			{opEmail, "/o/acme/users/new", http.StatusOK, 2, ""},
 			{opEmail, "/operator", http.StatusOK, 4, ""},
-			{opEmail, "/me", http.StatusOK, 2, ""},
+			{opEmail, "/me", http.StatusOK, 3, ""}, // and one's own join requests
 		} {
 			b := e.browser(c.who)
 			status, body, n := countedGet(t, e, b, c.path)

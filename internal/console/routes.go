@@ -35,6 +35,8 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /me", c.authed("Your account", c.me))
 	m.HandleFunc("POST /me/join-requests", c.authed("Your account", c.joinRequest))
 	m.HandleFunc("POST /me/profile", c.authed("Your account", c.profile))
+	m.HandleFunc("POST /me/join-requests/{request}/cancel", c.authed("Your account", c.cancelOwnJoinRequest))
+	m.HandleFunc("POST /me/memberships/{org}/leave", c.authed("Your account", c.leaveOrganization))
 
 	// An organization's Users screen, with the side panel of one member.
 	m.HandleFunc("GET /o/{org}/users", c.orgScreen("Users", "users", c.users))

@@ -49,6 +49,9 @@ type page struct {
 	// roles are the custom roles of the signed-in account's memberships that it may
 	// read, to name them in the switcher and on /me.
 	roles []account.Role
+	// partners are the organizations under the partners the account administers,
+	// for the switcher and /me.
+	partners []account.PartnerOrganizations
 }
 
 // appName is the name of the application with key (the key if it is unknown).
@@ -234,6 +237,7 @@ func (c *Console) frame(ctx context.Context, p *page, orgRef string) error {
 // applications' names, the custom roles it may name, and the access in scope.
 func (p *page) setFrame(f account.Frame) {
 	p.Memberships, p.roles, p.Access, p.applications = f.Memberships, f.Roles, f.Access, f.Applications
+	p.partners = f.Partners
 	if f.Access != nil && p.section != "" {
 		p.Section = p.section
 	}

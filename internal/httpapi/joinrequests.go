@@ -20,10 +20,10 @@ type JoinRequestView struct {
 	ID         string        `json:"id"`
 	Account    RequesterView `json:"account"`
 	Message    string        `json:"message"`
-	State      string        `json:"state" enum:"pending,approved,denied"`
+	State      string        `json:"state" enum:"pending,approved,denied,cancelled"`
 	CreatedAt  time.Time     `json:"created_at"`
 	DecidedAt  *time.Time    `json:"decided_at"`
-	DecidedBy  *string       `json:"decided_by" doc:"The account id that approved or denied it."`
+	DecidedBy  *string       `json:"decided_by" doc:"The account id that approved, denied or cancelled it."`
 	Invitation *string       `json:"invitation" doc:"The invitation an approval sent."`
 }
 
@@ -73,7 +73,7 @@ func (s *Server) createJoinRequest(ctx context.Context, in *createJoinRequestInp
 
 type listJoinRequestsInput struct {
 	OrgPath
-	Status string `query:"status" enum:"pending,approved,denied" doc:"Only requests in this state."`
+	Status string `query:"status" enum:"pending,approved,denied,cancelled" doc:"Only requests in this state."`
 	PageQuery
 }
 
@@ -135,4 +135,75 @@ func (s *Server) denyJoinRequest(ctx context.Context, in *JoinRequestPath) (*joi
 // when it is spent).
 func (s *Server) allowJoinRequest(ctx context.Context, actor account.Actor) error {
 	return s.fail(ctx, s.limits.AllowJoinRequest(ctx, actor))
+}
+
+// JoinedOrganizationView names the organization a join request of the caller's asks
+// to join.
+type JoinedOrganizationView struct {
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+}
+
+// OwnJoinRequestView is one of the caller's own join requests.
+type OwnJoinRequestView struct {
+	ID           string                 `json:"id"`
+	Organization JoinedOrganizationView `json:"organization"`
+	Message      string                 `json:"message"`
+	State        string                 `json:"state" enum:"pending,approved,denied,cancelled"`
+	CreatedAt    time.Time              `json:"created_at"`
+	DecidedAt    *time.Time             `json:"decided_at" doc:"When it was approved, denied or cancelled."`
+}
+
+func ownJoinRequestView(r account.JoinRequest) OwnJoinRequestView {
+	v := OwnJoinRequestView{ID: r.ID, Message: r.Message, State: string(r.State), CreatedAt: r.CreatedAt,
+		Organization: JoinedOrganizationView{ID: r.Organization.ID, Slug: r.Organization.Slug, Name: r.Organization.Name}}
+	if v.Organization.ID == "" {
+		v.Organization.ID = r.OrgID
+	}
+	if !r.DecidedAt.IsZero() {
+		at := r.DecidedAt
+		v.DecidedAt = &at
+	}
+	return v
+}
+
+type ownJoinRequestsOutput struct {
+	Body struct {
+		Items []OwnJoinRequestView `json:"items" doc:"Newest first: every pending request, and those decided or cancelled in the last 90 days (at most 100)."`
+	}
+}
+
+// listOwnJoinRequests lists the caller's own join requests, in every organization.
+func (s *Server) listOwnJoinRequests(ctx context.Context, _ *struct{}) (*ownJoinRequestsOutput, error) {
+	rs, err := s.svc.FindOwnJoinRequests(ctx, actorFrom(ctx))
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	out := &ownJoinRequestsOutput{}
+	out.Body.Items = mapSlice(rs, ownJoinRequestView)
+	return out, nil
+}
+
+type ownJoinRequestOutput struct {
+	Body OwnJoinRequestView
+}
+
+// OwnJoinRequestPath addresses one of the caller's own join requests.
+type OwnJoinRequestPath struct {
+	ID string `path:"id" maxLength:"64" doc:"The join request's id."`
+}
+
+// cancelOwnJoinRequest withdraws the caller's own pending join request.
+func (s *Server) cancelOwnJoinRequest(ctx context.Context, in *OwnJoinRequestPath) (*ownJoinRequestOutput, error) {
+	r, err := s.svc.CancelJoinRequest(ctx, actorFrom(ctx), in.ID)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &ownJoinRequestOutput{Body: ownJoinRequestView(r)}, nil
+}
+
+// leaveOrganization ends the caller's own membership of an organization.
+func (s *Server) leaveOrganization(ctx context.Context, in *OrgPath) (*struct{}, error) {
+	return nil, s.fail(ctx, s.svc.LeaveOrganization(ctx, actorFrom(ctx), in.Org))
 }

@@ -228,6 +228,31 @@ var matrixRoutes = map[string]route{
 		return call{params: map[string]string{"token": token}, body: map[string]any{"first_name": "A", "last_name": "C", "password": pw}}
 	}},
 	"list-permissions": {rule: anySession},
+	// One's own join requests and memberships: every account, each its own. The
+	// caller asks to join a fresh organization, then cancels; the caller is made a
+	// member of a fresh organization, then leaves (the attacks on another account's
+	// request or on an organization one is not in: TestOwnJoinRequests,
+	// TestLeaveOrganization, TestMeJoinRequestsAndLeave).
+	"list-own-join-requests": {rule: anySession},
+	"cancel-own-join-request": {rule: anySession, fresh: func(w *world, p *who) call {
+		slug := w.fresh("asked")
+		w.e.org(slug, "")
+		token := p.token
+		if p.email == "" { // no account of its own: refused before the request is looked at
+			token = w.e.login(w.freshAccount(), pw)
+		}
+		jr := w.e.must(201, token, "POST", "/api/v1/organizations/"+slug+"/join-requests", map[string]any{"message": "hi"})
+		return call{params: map[string]string{"id": jr["id"].(string)}}
+	}},
+	"leave-organization": {rule: anySession, fresh: func(w *world, p *who) call {
+		slug := w.fresh("left")
+		w.e.org(slug, "")
+		if p.email != "" {
+			w.e.must(201, w.e.op, "POST", "/api/v1/organizations/"+slug+"/members",
+				map[string]any{"email": p.email, "role": "member", "send_invite": false})
+		}
+		return call{params: map[string]string{"org": slug}}
+	}},
 
 	// Platform. An organization under north: the operator and north's managers;
 	// nobody else sees north, and parent is a body field: 422 as for no such partner.

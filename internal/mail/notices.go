@@ -141,6 +141,18 @@ var noticeCopies = map[string]noticeCopy{
 		Action: "See the subscriptions",
 		Footer: seatRequestFooter,
 	},
+	account.NoticeLeft: {
+		Subject: "You left {{.Organization}}",
+		Lead: "You, {{.Actor}}, left {{.Organization}}: your seats and teams there are given up. " +
+			"Your Roster account and your other organizations are not affected. To come back, ask to join {{.Organization}} again.",
+		Action: "Open Roster",
+	},
+	account.NoticeMemberLeft: {
+		Subject: "{{.Actor}} left {{.Organization}}",
+		Lead:    "{{.Actor}} ({{.ActorEmail}}) left {{.Organization}} on their own; their seats there are free again.",
+		Action:  "See the users",
+		Footer:  "Roster, for {{.Organization}}. You get this email because you may remove members of {{.Organization}}.",
+	},
 	account.NoticeRemoved: {
 		Subject: "You were removed from {{.Organization}}",
 		Lead:    "{{.Actor}} removed you from {{.Organization}}, with your seats there. Your Roster account and your other organizations are not affected.",

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"time"
 
 	"roster.dev/roster/internal/account"
 )
@@ -117,6 +118,43 @@ func (t *tx) ActiveMembersWithRoles(ctx context.Context, orgID string, roleIDs [
 			return nil, err
 		}
 		out = append(out, acc)
+	}
+	return out, rows.Err()
+}
+
+// JoinRequestOfAccount returns accountID's join request id, in whichever
+// organization, or ENOTFOUND (another account's request included).
+func (t *tx) JoinRequestOfAccount(ctx context.Context, accountID, id string) (account.JoinRequest, error) {
+	var r account.JoinRequest
+	err := t.q.QueryRowContext(ctx, `SELECT `+joinRequestColumns+joinRequestFrom+`
+		WHERE r.id = $1 AND r.account_id = $2`, id, accountID).
+		Scan(joinRequestDest(&r)...)
+	if err != nil {
+		return account.JoinRequest{}, translate(err, "join request")
+	}
+	return r, nil
+}
+
+// JoinRequestsOfAccount lists accountID's join requests, newest first, each with
+// its organization: the pending ones and those updated at or after since, at most
+// limit.
+func (t *tx) JoinRequestsOfAccount(ctx context.Context, accountID string, since time.Time, n int) ([]account.JoinRequest, error) {
+	var a args
+	conds := []string{`r.account_id = ` + a.add(accountID),
+		`(r.state = 'pending' OR r.updated_at >= ` + a.add(ts(since)) + `)`}
+	rows, err := t.q.QueryContext(ctx, `SELECT `+joinRequestColumns+`, `+organizationColumns+joinRequestFrom+
+		` JOIN organizations o ON o.id = r.org_id`+where(conds)+` ORDER BY r.id DESC`+limit(&a, n), a...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []account.JoinRequest{}
+	for rows.Next() {
+		var r account.JoinRequest
+		if err := rows.Scan(append(joinRequestDest(&r), organizationDest(&r.Organization)...)...); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
 	}
 	return out, rows.Err()
 }
