@@ -202,11 +202,14 @@ func (s *Service) CreateSCIMUser(ctx context.Context, actor Actor, orgRef string
 			}
 			fresh = Account{ID: id, Email: mailTo, FirstName: in.GivenName, LastName: in.FamilyName,
 				State: AccountActive, CreatedAt: now, UpdatedAt: now}
+			if fresh.Phone, fresh.Username, err = scimRequiredProfile(a.org, in); err != nil {
+				return err
+			}
 		}
 		// A new account, or one the organization manages, is an active member at once;
 		// anyone else is invited (no silent linking): an inactive user's invitation
 		// waits until the identity provider activates it.
-		offer := activeMember{email: cmp.Or(email, fresh.Email), fresh: fresh, role: role, hold: !in.Active}
+		offer := activeMember{email: cmp.Or(email, fresh.Email), fresh: fresh, role: role, hold: !in.Active, fieldName: scimField}
 		var m Member
 		switch {
 		case existing.ID == "", Manages(a.org, existing):
