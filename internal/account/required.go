@@ -1,6 +1,9 @@
 package account
 
-import "context"
+import (
+	"cmp"
+	"context"
+)
 
 // The required profile fields (required_profile_fields, an organization setting):
 // the one rule every channel applies when an organization supplies a person's
@@ -124,4 +127,31 @@ func scimRequiredProfile(org Organization, in SCIMUserInput) (phone, username st
 		username, err = NormalizeUsername(scimField(FieldUsername), in.UserName)
 	}
 	return phone, username, err
+}
+
+// scimRequiredUpdate gives an account the organization may edit, from a SCIM User
+// replacing or patching its member, each required field it lacks (as
+// scimRequiredProfile finds them). A replacement (PUT) that still leaves one
+// missing is refused (EINVALID naming phoneNumbers or userName); a PATCH is not, so
+// that an identity provider can still deactivate such a member.
+func scimRequiredUpdate(org Organization, cur Account, in SCIMUserInput, upd *UpdateMemberInput, replace bool) error {
+	phone, username, err := scimRequiredProfile(org, in)
+	if err != nil { // userName is no username
+		if replace && cur.Username == "" {
+			return err
+		}
+		username = ""
+	}
+	if org.RequirePhone && cur.Phone == "" && phone != "" {
+		upd.Phone = &phone
+	}
+	if org.RequireUsername && cur.Username == "" && username != "" {
+		upd.Username = &username
+	}
+	if !replace {
+		return nil
+	}
+	after := cur
+	after.Phone, after.Username = cmp.Or(cur.Phone, phone), cmp.Or(cur.Username, username)
+	return checkRequired(org, after, scimField)
 }

@@ -71,7 +71,7 @@ func TestRequiredProfileFields(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		r := newRules(t, db)
 		acme, globex := r.org(), r.org()
-		_, admin := r.member(r.op, acme, account.RoleAdmin)
+		adminM, admin := r.member(r.op, acme, account.RoleAdmin) // without a phone, from before the rule
 		acme = r.require(acme, "phone")
 		no, yes := false, true
 		add := func(org account.Organization, email, phone string, invite bool) (account.Member, error) {
@@ -145,6 +145,21 @@ func TestRequiredProfileFields(t *testing.T) {
 				Phones: []account.SCIMValue{{Value: "+14155550109"}, {Value: "+14155550104", Primary: true}}}})
 		if err != nil || u.Member.Account.Phone != "+14155550104" {
 			t.Errorf("SCIM with phoneNumbers: %+v, %v", u.Member.Account, err)
+		}
+		// A replacement of a member acme manages gives it the phone it lacks, or is
+		// refused; a PATCH without one is not (the identity provider may deactivate).
+		user := account.SCIMUserInput{Active: true, Role: account.RoleAdmin,
+			SCIMUserData: account.SCIMUserData{UserName: adminM.Account.Email, GivenName: "M", FamilyName: adminM.Account.LastName}}
+		_, err = r.svc.ReplaceSCIMUser(r.ctx, r.op, acme.Slug, adminM.AccountID, user)
+		wantField(t, "SCIM replacement without phoneNumbers", err, "phoneNumbers")
+		if _, err := r.svc.PatchSCIMUser(r.ctx, r.op, acme.Slug, adminM.AccountID, func(account.SCIMUser) (account.SCIMUserInput, error) {
+			return user, nil
+		}); err != nil {
+			t.Errorf("SCIM PATCH without phoneNumbers: %v", err)
+		}
+		user.Phones = []account.SCIMValue{{Value: "+14155550108"}}
+		if u, err := r.svc.ReplaceSCIMUser(r.ctx, r.op, acme.Slug, adminM.AccountID, user); err != nil || u.Member.Account.Phone != "+14155550108" {
+			t.Errorf("SCIM replacement with phoneNumbers: %+v, %v", u.Member.Account, err)
 		}
 		if _, err := r.svc.CreateSCIMUser(r.ctx, r.op, globex.Slug, account.SCIMUserInput{Active: true,
 			SCIMUserData: account.SCIMUserData{UserName: "scim3@globex.test", GivenName: "S", FamilyName: "Three"}}); err != nil {
