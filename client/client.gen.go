@@ -1017,6 +1017,9 @@ type OrganizationView struct {
 	Name               string               `json:"name"`
 	Parent             *string              `json:"parent,omitempty"`
 
+	// RequiredProfileFields The profile fields the organization requires (phone, username); empty when none.
+	RequiredProfileFields *[]string `json:"required_profile_fields,omitempty"`
+
 	// ScimActivationEmail People SCIM provisions with a new account are emailed a link to set their password.
 	ScimActivationEmail bool      `json:"scim_activation_email"`
 	Slug                string    `json:"slug"`
@@ -1317,6 +1320,9 @@ type UpdateOrganizationInputBody struct {
 	// InvitationTtlHours How long an invitation stays valid, 1 to 720 hours.
 	InvitationTtlHours *int64  `json:"invitation_ttl_hours,omitempty"`
 	Name               *string `json:"name,omitempty"`
+
+	// RequiredProfileFields The profile fields required of the people the organization adds with a profile (send_invite false, import rows with send_invite no, SCIM) and kept by every update: a subset of phone and username; [] requires none.
+	RequiredProfileFields *[]string `json:"required_profile_fields,omitempty"`
 
 	// ScimActivationEmail Whether people SCIM provisions with a new account are emailed a link to set their password.
 	ScimActivationEmail *bool   `json:"scim_activation_email,omitempty"`

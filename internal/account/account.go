@@ -56,8 +56,32 @@ type Organization struct {
 	// SCIMActivationEmail sends the people SCIM provisions with a new account a link
 	// to set their password (on by default).
 	SCIMActivationEmail bool
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// RequirePhone and RequireUsername are the profile fields the organization
+	// requires of the people it adds with a profile (required_profile_fields; see
+	// RequiredFields): off by default.
+	RequirePhone    bool
+	RequireUsername bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// The profile fields an organization may require (required_profile_fields).
+const (
+	FieldPhone    = "phone"
+	FieldUsername = "username"
+)
+
+// RequiredFields returns the profile fields the organization requires, in the order
+// phone, username; empty when it requires none.
+func (o Organization) RequiredFields() []string {
+	fs := []string{}
+	if o.RequirePhone {
+		fs = append(fs, FieldPhone)
+	}
+	if o.RequireUsername {
+		fs = append(fs, FieldUsername)
+	}
+	return fs
 }
 
 // Default organization settings.

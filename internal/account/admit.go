@@ -30,7 +30,10 @@ type AddMemberInput struct {
 // (see invite); names are optional then, the invitee gives them on accepting. A password is chosen only for a new account: with an email Roster
 // knows it is EINVALID. Needs members.invite (and seats.assign to give seats),
 // decided before the body is looked at, and the role within the actor's own
-// permissions. Errors: EINVALID, EFORBIDDEN (also a disabled account), EROLECEILING,
+// permissions. An account created with send_invite: false must have the profile
+// fields the organization requires (EINVALID naming phone or username, see
+// checkRequired); an invitation is exempt, as the invitee's profile is their own.
+// Errors: EINVALID, EFORBIDDEN (also a disabled account), EROLECEILING,
 // EDUPLICATEEMAIL (already a member), ECONFLICT (username taken), ENOTFOUND.
 func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in AddMemberInput) (m Member, err error) {
 	defer wrap(&err, "AddMember(%s)", orgRef)
@@ -176,6 +179,9 @@ type activeMember struct {
 	// hold makes invite create the invited membership without an invitation (SCIM's
 	// inactive users): one is sent when the member is activated.
 	hold bool
+	// fieldName names a missing required field as the channel calls it (an import's
+	// column, a SCIM attribute); nil: the API's phone and username.
+	fieldName func(string) string
 }
 
 // admit is how the channels without an invitation add someone (send_invite: false,
@@ -216,6 +222,9 @@ func (s *Service) addActive(ctx context.Context, tx Tx, actor Actor, a access, a
 			return Member{}, Errorf(ECONFLICT, "the account changed meanwhile; try again")
 		}
 		acct = in.fresh
+		if err := checkRequired(a.org, acct, in.fieldName); err != nil {
+			return Member{}, err
+		}
 		acct.ManagedBy = a.managerFor()
 		if err := tx.CreateAccount(ctx, acct); err != nil {
 			return Member{}, err

@@ -230,6 +230,15 @@ func (s *Service) updateMember(ctx context.Context, tx Tx, actor Actor, a access
 	if err := v.Err(); err != nil {
 		return m, err
 	}
+	if acct != cur.Account {
+		orgs, err := accountOrganizations(ctx, tx, accountID)
+		if err != nil {
+			return m, err
+		}
+		if err := checkKept(orgs, cur.Account, acct); err != nil {
+			return m, err
+		}
+	}
 	var notices []Notice
 	if in.Role != nil && *in.Role != cur.RoleID {
 		role, err := s.assignableRole(ctx, tx, a, "role", *in.Role)

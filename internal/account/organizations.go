@@ -149,6 +149,9 @@ type UpdateOrganizationInput struct {
 	EndingSoonDays     *int
 	// SCIMActivationEmail turns the activation email of SCIM-created accounts on or off.
 	SCIMActivationEmail *bool
+	// RequiredProfileFields replaces the profile fields the organization requires
+	// (required_profile_fields): a subset of phone and username; empty requires none.
+	RequiredProfileFields *[]string
 }
 
 // UpdateOrganization needs organization.manage. Errors: EINVALID, EFORBIDDEN,
@@ -183,11 +186,16 @@ func (s *Service) UpdateOrganization(ctx context.Context, actor Actor, ref strin
 		if in.SCIMActivationEmail != nil {
 			o.SCIMActivationEmail = *in.SCIMActivationEmail
 		}
+		if in.RequiredProfileFields != nil {
+			var err error
+			o.RequirePhone, o.RequireUsername, err = parseRequiredFields(*in.RequiredProfileFields)
+			addErr(&v, err)
+		}
 		if err := v.Err(); err != nil {
 			return err
 		}
 		before, after := diff(orgState(a.org), orgState(o))
-		if len(after) == 0 {
+		if len(after) == 0 && len(before) == 0 {
 			return nil
 		}
 		o.UpdatedAt = s.now()
@@ -239,6 +247,9 @@ func orgState(o Organization) map[string]any {
 		"name": o.Name, "slug": o.Slug, "kind": o.Kind,
 		"invitation_ttl_hours": o.InvitationTTLHours, "ending_soon_days": o.EndingSoonDays,
 		"scim_activation_email": o.SCIMActivationEmail,
+	}
+	if fs := o.RequiredFields(); len(fs) > 0 { // absent while off, as before the setting existed
+		m["required_profile_fields"] = fs
 	}
 	if o.ParentID != "" {
 		m["parent"] = o.ParentID

@@ -30,6 +30,13 @@ func (s *Service) UpdateProfile(ctx context.Context, actor Actor, in ProfileInpu
 		if a == cur {
 			return nil
 		}
+		orgs, err := accountOrganizations(ctx, tx, cur.ID)
+		if err != nil {
+			return err
+		}
+		if err := checkKept(orgs, cur, a); err != nil {
+			return err
+		}
 		a.UpdatedAt = s.now()
 		if err := tx.UpdateAccount(ctx, a); err != nil {
 			return err

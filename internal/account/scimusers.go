@@ -202,11 +202,14 @@ func (s *Service) CreateSCIMUser(ctx context.Context, actor Actor, orgRef string
 			}
 			fresh = Account{ID: id, Email: mailTo, FirstName: in.GivenName, LastName: in.FamilyName,
 				State: AccountActive, CreatedAt: now, UpdatedAt: now}
+			if fresh.Phone, fresh.Username, err = scimRequiredProfile(a.org, in); err != nil {
+				return err
+			}
 		}
 		// A new account, or one the organization manages, is an active member at once;
 		// anyone else is invited (no silent linking): an inactive user's invitation
 		// waits until the identity provider activates it.
-		offer := activeMember{email: cmp.Or(email, fresh.Email), fresh: fresh, role: role, hold: !in.Active}
+		offer := activeMember{email: cmp.Or(email, fresh.Email), fresh: fresh, role: role, hold: !in.Active, fieldName: scimField}
 		var m Member
 		switch {
 		case existing.ID == "", Manages(a.org, existing):
@@ -320,7 +323,7 @@ func scimState(d SCIMUserData) map[string]any {
 // actor's permissions. Errors: as UpdateMember, and ECONFLICT for a user name taken
 // or for deactivating a member who has not accepted an invitation.
 func (s *Service) ReplaceSCIMUser(ctx context.Context, actor Actor, orgRef, accountID string, in SCIMUserInput) (SCIMUser, error) {
-	return s.PatchSCIMUser(ctx, actor, orgRef, accountID, func(SCIMUser) (SCIMUserInput, error) { return in, nil })
+	return s.patchSCIMUser(ctx, actor, orgRef, accountID, func(SCIMUser) (SCIMUserInput, error) { return in, nil }, true)
 }
 
 // PatchSCIMUser is ReplaceSCIMUser with the new User computed by change from the
@@ -328,6 +331,13 @@ func (s *Service) ReplaceSCIMUser(ctx context.Context, actor Actor, orgRef, acco
 // lock: concurrent PATCH requests apply one after the other and lose nothing. An
 // error of change is returned as it is.
 func (s *Service) PatchSCIMUser(ctx context.Context, actor Actor, orgRef, accountID string, change func(SCIMUser) (SCIMUserInput, error)) (u SCIMUser, err error) {
+	return s.patchSCIMUser(ctx, actor, orgRef, accountID, change, false)
+}
+
+// patchSCIMUser is PatchSCIMUser; replace (PUT) also refuses a User without the
+// profile fields the organization requires of an account it may edit (see
+// scimRequiredUpdate).
+func (s *Service) patchSCIMUser(ctx context.Context, actor Actor, orgRef, accountID string, change func(SCIMUser) (SCIMUserInput, error), replace bool) (u SCIMUser, err error) {
 	defer wrap(&err, "PatchSCIMUser(%s, %s)", orgRef, accountID)
 	err = s.writeIn(ctx, actor, orgRef, PermMembersManage, func(tx Tx, a access) error {
 		if err := tx.LockOrganization(ctx, a.org.ID); err != nil {
@@ -357,6 +367,9 @@ func (s *Service) PatchSCIMUser(ctx context.Context, actor Actor, orgRef, accoun
 			}
 			if in.FamilyName != "" && in.FamilyName != cur.Account.LastName {
 				upd.LastName = &in.FamilyName
+			}
+			if err := scimRequiredUpdate(a.org, cur.Account, in, &upd, replace); err != nil {
+				return err
 			}
 		}
 		if in.Role != "" && in.Role != cur.RoleID {

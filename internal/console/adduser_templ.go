@@ -233,11 +233,11 @@ func addUserPage(p *page, v *addUserView) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = field(v.Problem, "phone", "Phone, with country code (+44 …)", "tel", v.In.Phone, "off", false).Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = field(v.Problem, "phone", "Phone, with country code (+44 …)", "tel", v.In.Phone, "off", p.Org().RequirePhone).Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = field(v.Problem, "username", "Username", "text", v.In.Username, "off", false).Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = field(v.Problem, "username", "Username", "text", v.In.Username, "off", p.Org().RequireUsername).Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

@@ -33,6 +33,7 @@ var fieldLabels = map[string]string{
 	"kind":                          "Kind",
 	"last_name":                     "Last name",
 	"message":                       "Message",
+	"required_profile_fields":       "Required fields",
 	"name":                          "Name",
 	"new_password":                  "New password",
 	"note":                          "Note",

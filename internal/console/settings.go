@@ -13,10 +13,12 @@ import (
 // confirmation.
 type settingsView struct {
 	Name, Slug, TTL, EndingSoon string
-	Confirm                     bool
-	CanDelete                   bool
-	Problem                     *problem
-	DeleteProblem               *problem
+	// RequirePhone and RequireUsername are the checkboxes of required_profile_fields.
+	RequirePhone, RequireUsername bool
+	Confirm                       bool
+	CanDelete                     bool
+	Problem                       *problem
+	DeleteProblem                 *problem
 
 	// SCIM provisioning: the organization's tokens, the one just issued (shown on
 	// that answer only), the one whose revocation waits for confirmation.
@@ -64,7 +66,7 @@ func (c *Console) settingsOf(r *http.Request, p *page) (*settingsView, error) {
 		return nil, err
 	}
 	return &settingsView{Name: o.Name, Slug: o.Slug, TTL: strconv.Itoa(o.InvitationTTLHours),
-		EndingSoon: strconv.Itoa(o.EndingSoonDays),
+		EndingSoon: strconv.Itoa(o.EndingSoonDays), RequirePhone: o.RequirePhone, RequireUsername: o.RequireUsername,
 		// Only an operator deletes a partner or an organization of its own, and a
 		// partner's managers those under the partner: the same people who set quotas.
 		CanDelete: p.operator() || p.Access.ManageSubscriptions,
@@ -149,7 +151,8 @@ func (c *Console) revokeSCIMToken(w http.ResponseWriter, r *http.Request, p *pag
 	c.redirect(w, r, p.base()+"/settings#scim-title", "SCIM token revoked: the identity provider's requests with it fail at once.")
 }
 
-// saveSettings changes the name, slug, invitation lifetime and ending-soon window.
+// saveSettings changes the name, slug, invitation lifetime, ending-soon window and
+// required profile fields.
 func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request, p *page) {
 	limitForm(w, r)
 	if !c.needManage(w, r, p) {
@@ -162,7 +165,15 @@ func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request, p *page) 
 	}
 	v.Name, v.Slug, v.TTL, v.EndingSoon = formValue(r, "name"), formValue(r, "slug"),
 		strings.TrimSpace(formValue(r, "invitation_ttl_hours")), strings.TrimSpace(formValue(r, "ending_soon_days"))
-	in := account.UpdateOrganizationInput{Name: &v.Name, Slug: &v.Slug}
+	v.RequirePhone, v.RequireUsername = formValue(r, "require_phone") != "", formValue(r, "require_username") != ""
+	required := []string{}
+	if v.RequirePhone {
+		required = append(required, account.FieldPhone)
+	}
+	if v.RequireUsername {
+		required = append(required, account.FieldUsername)
+	}
+	in := account.UpdateOrganizationInput{Name: &v.Name, Slug: &v.Slug, RequiredProfileFields: &required}
 	var val account.Validation
 	if n, err := strconv.Atoi(v.TTL); err != nil {
 		val.Add("invitation_ttl_hours", "must be a whole number of hours")

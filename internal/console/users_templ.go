@@ -2017,11 +2017,11 @@ func memberEditForm(p *page, v *usersView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = field(v.Panel.Problem, "phone", "Phone (with country code)", "tel", v.Panel.Member.Account.Phone, "off", false).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = field(v.Panel.Problem, "phone", "Phone (with country code)", "tel", v.Panel.Member.Account.Phone, "off", p.Org().RequirePhone).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = field(v.Panel.Problem, "username", "Username", "text", v.Panel.Member.Account.Username, "off", false).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = field(v.Panel.Problem, "username", "Username", "text", v.Panel.Member.Account.Username, "off", p.Org().RequireUsername).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

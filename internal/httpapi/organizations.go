@@ -78,6 +78,8 @@ type updateOrganizationInput struct {
 		InvitationTTLHours  *int    `json:"invitation_ttl_hours" doc:"How long an invitation stays valid, 1 to 720 hours."`
 		EndingSoonDays      *int    `json:"ending_soon_days" doc:"The window of the starting_soon and ending_soon badges, 1 to 365 days."`
 		SCIMActivationEmail *bool   `json:"scim_activation_email" doc:"Whether people SCIM provisions with a new account are emailed a link to set their password."`
+		// Not an enum: the domain's 422 names required_profile_fields itself.
+		RequiredProfileFields *[]string `json:"required_profile_fields" doc:"The profile fields required of the people the organization adds with a profile (send_invite false, import rows with send_invite no, SCIM) and kept by every update: a subset of phone and username; [] requires none."`
 	}
 }
 
@@ -85,7 +87,7 @@ func (s *Server) updateOrganization(ctx context.Context, in *updateOrganizationI
 	b := in.Body
 	o, err := s.svc.UpdateOrganization(ctx, actorFrom(ctx), in.Org, account.UpdateOrganizationInput{
 		Name: b.Name, Slug: b.Slug, InvitationTTLHours: b.InvitationTTLHours, EndingSoonDays: b.EndingSoonDays,
-		SCIMActivationEmail: b.SCIMActivationEmail})
+		SCIMActivationEmail: b.SCIMActivationEmail, RequiredProfileFields: b.RequiredProfileFields})
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

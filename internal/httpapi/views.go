@@ -94,23 +94,25 @@ func (s *Server) invitationRef(inv *account.Invitation) *InvitationRefView {
 
 // OrganizationView is a partner or an organization with its settings.
 type OrganizationView struct {
-	ID                  string    `json:"id"`
-	Kind                string    `json:"kind" enum:"partner,organization"`
-	Name                string    `json:"name"`
-	Slug                string    `json:"slug"`
-	Parent              *string   `json:"parent"`
-	InvitationTTLHours  int       `json:"invitation_ttl_hours"`
-	EndingSoonDays      int       `json:"ending_soon_days"`
-	SCIMActivationEmail bool      `json:"scim_activation_email" doc:"People SCIM provisions with a new account are emailed a link to set their password."`
-	CreatedAt           time.Time `json:"created_at"`
-	UpdatedAt           time.Time `json:"updated_at"`
+	ID                    string    `json:"id"`
+	Kind                  string    `json:"kind" enum:"partner,organization"`
+	Name                  string    `json:"name"`
+	Slug                  string    `json:"slug"`
+	Parent                *string   `json:"parent"`
+	InvitationTTLHours    int       `json:"invitation_ttl_hours"`
+	EndingSoonDays        int       `json:"ending_soon_days"`
+	SCIMActivationEmail   bool      `json:"scim_activation_email" doc:"People SCIM provisions with a new account are emailed a link to set their password."`
+	RequiredProfileFields []string  `json:"required_profile_fields" doc:"The profile fields the organization requires (phone, username); empty when none."`
+	CreatedAt             time.Time `json:"created_at"`
+	UpdatedAt             time.Time `json:"updated_at"`
 }
 
 func organizationView(o account.Organization) OrganizationView {
 	return OrganizationView{
 		ID: o.ID, Kind: string(o.Kind), Name: o.Name, Slug: o.Slug, Parent: nullable(o.ParentID),
 		InvitationTTLHours: o.InvitationTTLHours, EndingSoonDays: o.EndingSoonDays,
-		SCIMActivationEmail: o.SCIMActivationEmail, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		SCIMActivationEmail: o.SCIMActivationEmail, RequiredProfileFields: o.RequiredFields(),
+		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 	}
 }
 
