@@ -67,8 +67,8 @@ type Organization struct {
 
 // The profile fields an organization may require (required_profile_fields).
 const (
-	FieldPhone    = "phone"
-	FieldUsername = "username"
+	ProfilePhone    = "phone"
+	ProfileUsername = "username"
 )
 
 // RequiredFields returns the profile fields the organization requires, in the order
@@ -76,10 +76,10 @@ const (
 func (o Organization) RequiredFields() []string {
 	fs := []string{}
 	if o.RequirePhone {
-		fs = append(fs, FieldPhone)
+		fs = append(fs, ProfilePhone)
 	}
 	if o.RequireUsername {
-		fs = append(fs, FieldUsername)
+		fs = append(fs, ProfileUsername)
 	}
 	return fs
 }

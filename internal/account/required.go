@@ -16,7 +16,7 @@ import (
 
 // requiredValue is the value of a required profile field in acct.
 func requiredValue(acct Account, field string) string {
-	if field == FieldPhone {
+	if field == ProfilePhone {
 		return acct.Phone
 	}
 	return acct.Username
@@ -48,7 +48,7 @@ func checkRequired(org Organization, acct Account, name func(string) string) err
 // one of orgs requires, naming the field.
 func checkKept(orgs []Organization, before, after Account) error {
 	var v Validation
-	for _, f := range []string{FieldPhone, FieldUsername} {
+	for _, f := range []string{ProfilePhone, ProfileUsername} {
 		if requiredValue(after, f) != "" || requiredValue(before, f) == "" {
 			continue
 		}
@@ -64,7 +64,7 @@ func checkKept(orgs []Organization, before, after Account) error {
 
 // requires reports whether the organization requires the profile field f.
 func (o Organization) requires(f string) bool {
-	return (f == FieldPhone && o.RequirePhone) || (f == FieldUsername && o.RequireUsername)
+	return (f == ProfilePhone && o.RequirePhone) || (f == ProfileUsername && o.RequireUsername)
 }
 
 // accountOrganizations returns the organizations the account belongs to (as a member
@@ -87,11 +87,11 @@ func parseRequiredFields(fields []string) (phone, username bool, err error) {
 	var v Validation
 	for _, f := range fields {
 		switch {
-		case f != FieldPhone && f != FieldUsername:
+		case f != ProfilePhone && f != ProfileUsername:
 			v.Add("required_profile_fields", "holds "+quote(f)+": only phone and username may be required")
-		case (f == FieldPhone && phone) || (f == FieldUsername && username):
+		case (f == ProfilePhone && phone) || (f == ProfileUsername && username):
 			v.Add("required_profile_fields", "names "+f+" twice")
-		case f == FieldPhone:
+		case f == ProfilePhone:
 			phone = true
 		default:
 			username = true
@@ -100,12 +100,13 @@ func parseRequiredFields(fields []string) (phone, username bool, err error) {
 	return phone, username, v.Err()
 }
 
-// scimField names a required field as SCIM calls it.
+// scimField names a required field as the SCIM use cases do (the domain fields the
+// SCIM endpoint maps to its attributes: phoneNumbers, userName).
 func scimField(f string) string {
-	if f == FieldPhone {
-		return "phoneNumbers"
+	if f == ProfilePhone {
+		return string(FieldPhones)
 	}
-	return "userName"
+	return string(FieldUserName)
 }
 
 // scimRequiredProfile is what a SCIM User gives the new account of an organization
@@ -118,13 +119,13 @@ func scimRequiredProfile(org Organization, in SCIMUserInput) (phone, username st
 		for _, primary := range []bool{true, false} {
 			for _, p := range in.Phones {
 				if phone == "" && p.Primary == primary {
-					phone, _ = NormalizePhone(scimField(FieldPhone), p.Value)
+					phone, _ = NormalizePhone(scimField(ProfilePhone), p.Value)
 				}
 			}
 		}
 	}
 	if org.RequireUsername {
-		username, err = NormalizeUsername(scimField(FieldUsername), in.UserName)
+		username, err = NormalizeUsername(scimField(ProfileUsername), in.UserName)
 	}
 	return phone, username, err
 }
@@ -132,7 +133,7 @@ func scimRequiredProfile(org Organization, in SCIMUserInput) (phone, username st
 // scimRequiredUpdate gives an account the organization may edit, from a SCIM User
 // replacing or patching its member, each required field it lacks (as
 // scimRequiredProfile finds them). A replacement (PUT) that still leaves one
-// missing is refused (EINVALID naming phoneNumbers or userName); a PATCH is not, so
+// missing is refused (EINVALID naming FieldPhones or FieldUserName, which the SCIM endpoint calls phoneNumbers and userName); a PATCH is not, so
 // that an identity provider can still deactivate such a member.
 func scimRequiredUpdate(org Organization, cur Account, in SCIMUserInput, upd *UpdateMemberInput, replace bool) error {
 	phone, username, err := scimRequiredProfile(org, in)

@@ -139,7 +139,7 @@ func TestRequiredProfileFields(t *testing.T) {
 		// SCIM: a new account takes its phone from phoneNumbers, and is refused without one.
 		_, err = r.svc.CreateSCIMUser(r.ctx, r.op, acme.Slug, account.SCIMUserInput{Active: true,
 			SCIMUserData: account.SCIMUserData{UserName: "scim1@acme.test", GivenName: "S", FamilyName: "One"}})
-		wantField(t, "SCIM without phoneNumbers", err, "phoneNumbers")
+		wantField(t, "SCIM without phoneNumbers", err, string(account.FieldPhones))
 		u, err := r.svc.CreateSCIMUser(r.ctx, r.op, acme.Slug, account.SCIMUserInput{Active: true,
 			SCIMUserData: account.SCIMUserData{UserName: "scim2@acme.test", GivenName: "S", FamilyName: "Two",
 				Phones: []account.SCIMValue{{Value: "+14155550109"}, {Value: "+14155550104", Primary: true}}}})
@@ -151,7 +151,7 @@ func TestRequiredProfileFields(t *testing.T) {
 		user := account.SCIMUserInput{Active: true, Role: account.RoleAdmin,
 			SCIMUserData: account.SCIMUserData{UserName: adminM.Account.Email, GivenName: "M", FamilyName: adminM.Account.LastName}}
 		_, err = r.svc.ReplaceSCIMUser(r.ctx, r.op, acme.Slug, adminM.AccountID, user)
-		wantField(t, "SCIM replacement without phoneNumbers", err, "phoneNumbers")
+		wantField(t, "SCIM replacement without phoneNumbers", err, string(account.FieldPhones))
 		if _, err := r.svc.PatchSCIMUser(r.ctx, r.op, acme.Slug, adminM.AccountID, func(account.SCIMUser) (account.SCIMUserInput, error) {
 			return user, nil
 		}); err != nil {

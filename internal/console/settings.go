@@ -168,10 +168,10 @@ func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request, p *page) 
 	v.RequirePhone, v.RequireUsername = formValue(r, "require_phone") != "", formValue(r, "require_username") != ""
 	required := []string{}
 	if v.RequirePhone {
-		required = append(required, account.FieldPhone)
+		required = append(required, account.ProfilePhone)
 	}
 	if v.RequireUsername {
-		required = append(required, account.FieldUsername)
+		required = append(required, account.ProfileUsername)
 	}
 	in := account.UpdateOrganizationInput{Name: &v.Name, Slug: &v.Slug, RequiredProfileFields: &required}
 	var val account.Validation

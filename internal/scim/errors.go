@@ -90,7 +90,7 @@ var attrNames = map[account.Field]string{
 	account.FieldUserName: "userName", account.FieldExternalID: "externalId", account.FieldDisplayName: "displayName",
 	account.FieldGivenName: "name.givenName", account.FieldFamilyName: "name.familyName",
 	account.FieldFormattedName: "name.formatted", account.FieldEmployeeNumber: "employeeNumber",
-	account.FieldName: "displayName",
+	account.FieldName: "displayName", account.FieldPhones: "phoneNumbers",
 }
 
 func writeError(w http.ResponseWriter, e *Error) {
