@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -29,12 +30,34 @@ func TestRowMenu(t *testing.T) {
 		b.run(chromedp.WaitVisible(summary, chromedp.ByQuery), settled(), chromedp.Focus(summary, chromedp.ByQuery), chromedp.KeyEvent(kb.Enter))
 		b.run(chromedp.WaitVisible(row+" details.rowmenu[open] .pop", chromedp.ByQuery))
 		b.see(row+" details.rowmenu .pop", "Deactivate")
+		// axe-core over the page with the menu open (skipped without axe-core, as
+		// TestAccessibility is).
+		t.Run("axe", func(t *testing.T) {
+			src := axeSource(t)
+			parent := b.t
+			b.t = t
+			defer func() { b.t = parent }()
+			for _, v := range b.axe(src) {
+				t.Errorf("the open row menu: %s (%s): %s\n\t%s", v.ID, v.Impact, v.Help, strings.Join(v.Targets, "\n\t"))
+			}
+		})
 		b.run(chromedp.KeyEvent(kb.Escape), chromedp.WaitNotPresent(row+" details.rowmenu[open]", chromedp.ByQuery))
 		var focused string
 		b.run(chromedp.Evaluate(`document.activeElement.getAttribute("aria-label")`, &focused))
 		if focused != "Actions for Cat Cole" {
 			t.Fatalf("after Escape the focus is on %q, want the menu's button", focused)
 		}
+
+		// On a phone the open menu is in view, whole.
+		b.viewport(390, 844)
+		b.open("/o/acme/users")
+		b.click(summary)
+		b.run(chromedp.WaitVisible(row+" details.rowmenu[open] .pop", chromedp.ByQuery))
+		if pop := b.box(row + " details.rowmenu .pop"); pop.Left < 0 || pop.Right > 390 || pop.Width < 100 {
+			t.Errorf("390 px: the open menu spans %.0f–%.0f, out of the screen", pop.Left, pop.Right)
+		}
+		b.viewport(1280, 800)
+		b.open("/o/acme/users")
 
 		// A click opens it; Remove asks first.
 		b.click(summary)
