@@ -86,6 +86,11 @@ func TestUserRowActions(t *testing.T) {
 			"/o/acme/users?state=deactivated")
 		orgHas(t, body, "Reactivated.", "0 users match")
 
+		// Resend from the row, as the panel does: at once, back to the list.
+		body = admin.submit("/o/acme/users/"+ivy+"/resend", url.Values{"back": {"/o/acme/users?state=invited"}, "from": {"list"}},
+			"/o/acme/users?state=invited")
+		orgHas(t, body, "A new invitation is on its way", "1 user matches")
+
 		// Cancel an invitation from its row: a confirmation, then the use case.
 		body = admin.page("/o/acme/users/" + ivy + "?confirm=cancel-invitation")
 		orgHas(t, body, "Cancel the invitation of ivy@x.test?", "Yes, cancel the invitation", `action="/o/acme/users/`+ivy+`/cancel-invitation"`)
