@@ -206,31 +206,57 @@ func (v *usersView) rowConfirmURL(p *page, m account.Member, action string) stri
 	return p.base() + "/users/" + seg(m.AccountID) + q
 }
 
-// toggleable are the subscriptions whose seat m's row assigns or unassigns: those
-// m holds a seat of, and the others not expired; in the list filtered by a
-// subscription, only that one.
+// toggleable are the subscriptions whose seat m's row assigns or unassigns. In the
+// list filtered by a subscription's card, that one; in the full list, one per
+// application (an entry and its renewal are one application to a person): the
+// entry in force that started last, else the next to start, else an expired one
+// m still holds a seat of (to free it).
 func (v *usersView) toggleable(p *page, m account.Member) []account.Subscription {
 	var out []account.Subscription
+	if v.Filter.Subscription != "" {
+		for _, s := range v.Summary.Subscriptions {
+			if s.ID == v.Filter.Subscription {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	now := nowOf(p)
+	rank := func(s account.Subscription) int {
+		switch s.State(now) {
+		case account.SubscriptionActive:
+			return 3
+		case account.SubscriptionUpcoming:
+			return 2
+		}
+		if holds(m, s.ID) {
+			return 1
+		}
+		return 0
+	}
+	better := func(a, b account.Subscription) bool { // a rather than b
+		ra, rb := rank(a), rank(b)
+		if ra != rb {
+			return ra > rb
+		}
+		if ra == 2 {
+			return a.StartsAt.Before(b.StartsAt)
+		}
+		return a.StartsAt.After(b.StartsAt)
+	}
+	at := map[string]int{} // application → its index in out
 	for _, s := range v.Summary.Subscriptions {
-		if v.Filter.Subscription != "" && s.ID != v.Filter.Subscription {
+		if rank(s) == 0 {
 			continue
 		}
-		if holds(m, s.ID) || s.State(nowOf(p)) != account.SubscriptionExpired {
+		if i, ok := at[s.ApplicationKey]; !ok {
+			at[s.ApplicationKey] = len(out)
 			out = append(out, s)
+		} else if better(s, out[i]) {
+			out[i] = s
 		}
 	}
 	return out
-}
-
-// seatLabel names a subscription on a seat toggle: its application, with its start
-// date when the organization has another entry of that application (a renewal).
-func (v *usersView) seatLabel(s account.Subscription) string {
-	for _, o := range v.Summary.Subscriptions {
-		if o.ID != s.ID && o.ApplicationKey == s.ApplicationKey {
-			return v.appName(s.ApplicationKey) + " from " + date(s.StartsAt)
-		}
-	}
-	return v.appName(s.ApplicationKey)
 }
 
 // holds reports whether m holds a seat of subscription id.
