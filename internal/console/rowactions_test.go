@@ -164,3 +164,43 @@ func TestUserRowActions(t *testing.T) {
 			url.Values{"back": {"/o/acme/users"}, "from": {"list"}, "subscription": {sub.ID}}, http.StatusForbidden)
 	})
 }
+
+// An application with an entry and its renewal has one seat toggle on a row: the
+// entry the person holds a seat of, pressed, or else the renewal (in force, started
+// last) to assign.
+func TestSeatToggleOfRenewal(t *testing.T) {
+	orgEach(t, func(t *testing.T, e *orgEnv) {
+		ctx := context.Background()
+		adaActor := e.actor("ada@acme.test")
+		old := orgApps(t, e, 3)
+		mel := orgMemberID(t, e, "mel@acme.test")
+		ada := orgMemberID(t, e, "ada@acme.test")
+		if _, _, err := e.svc.AssignSeat(ctx, adaActor, "acme", old.ID, mel); err != nil {
+			t.Fatal(err)
+		}
+		seats, now := 3, e.clock.Now()
+		_, renewal, err := e.svc.RenewSubscription(ctx, e.op, "acme", old.ID, account.SubscriptionInput{Seats: &seats,
+			StartsAt: now.AddDate(0, 0, -1), EndsAt: now.AddDate(2, 0, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err := e.svc.FindMember(ctx, adaActor, "acme", mel); err != nil || len(m.Seats) != 2 {
+			t.Fatalf("after the renewal mel holds %v, %v; want both entries", m.Seats, err)
+		}
+		// The renewal carries mel's seat over: mel gives up the renewal's and keeps
+		// the old entry's.
+		if err := e.svc.UnassignSeat(ctx, adaActor, "acme", renewal.ID, mel); err != nil {
+			t.Fatal(err)
+		}
+		body := e.browser("ada@acme.test").page("/o/acme/users")
+		row := orgRow(body, mel)
+		if n := strings.Count(row, "seat-toggle"); n != 1 {
+			t.Errorf("mel's row has %d seat toggles, want 1", n)
+		}
+		orgHas(t, row, `aria-pressed="true"`, `action="/o/acme/users/`+mel+`/unassign"`, `value="`+old.ID+`"`)
+		row = orgRow(body, ada)
+		orgHas(t, row, `aria-pressed="false"`, `action="/o/acme/users/`+ada+`/assign"`, `value="`+renewal.ID+`"`)
+		// The old entry's card lists mel with that entry's toggle.
+		orgHas(t, orgRow(e.browser("ada@acme.test").page("/o/acme/users?subscription="+old.ID), mel), `value="`+old.ID+`"`, `aria-pressed="true"`)
+	})
+}

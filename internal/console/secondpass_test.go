@@ -327,8 +327,8 @@ func TestRenewalHoldersAndInvitees(t *testing.T) {
 			}
 			return body[i : i+strings.Index(body[i:], "</tr>")]
 		}
-		// (An admin sees the application as a seat toggle, of the entry in force
-		// that started last: the renewal.)
+		// (An admin sees the application as a seat toggle, of the held entry in
+		// force that started last: the renewal.)
 		if n := strings.Count(row(mel), `aria-label="Support Desk seat for`); n != 1 {
 			t.Errorf("mel holds both entries and shows %d Support Desk seat toggles, want 1", n)
 		}

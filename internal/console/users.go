@@ -208,9 +208,9 @@ func (v *usersView) rowConfirmURL(p *page, m account.Member, action string) stri
 
 // toggleable are the subscriptions whose seat m's row assigns or unassigns. In the
 // list filtered by a subscription's card, that one; in the full list, one per
-// application (an entry and its renewal are one application to a person): the
-// entry in force that started last, else the next to start, else an expired one
-// m still holds a seat of (to free it).
+// application (an entry and its renewal are one application to a person): an
+// entry m holds a seat of if there is one (so the toggle shows it pressed and
+// frees it), else the entry in force that started last, else the next to start.
 func (v *usersView) toggleable(p *page, m account.Member) []account.Subscription {
 	var out []account.Subscription
 	if v.Filter.Subscription != "" {
@@ -223,23 +223,24 @@ func (v *usersView) toggleable(p *page, m account.Member) []account.Subscription
 	}
 	now := nowOf(p)
 	rank := func(s account.Subscription) int {
+		held := 0
+		if holds(m, s.ID) {
+			held = 10
+		}
 		switch s.State(now) {
 		case account.SubscriptionActive:
-			return 3
+			return held + 3
 		case account.SubscriptionUpcoming:
-			return 2
+			return held + 2
 		}
-		if holds(m, s.ID) {
-			return 1
-		}
-		return 0
+		return held // expired: only to free a seat still held
 	}
 	better := func(a, b account.Subscription) bool { // a rather than b
 		ra, rb := rank(a), rank(b)
 		if ra != rb {
 			return ra > rb
 		}
-		if ra == 2 {
+		if ra%10 == 2 { // upcoming: the next to start
 			return a.StartsAt.Before(b.StartsAt)
 		}
 		return a.StartsAt.After(b.StartsAt)
