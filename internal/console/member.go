@@ -57,7 +57,7 @@ func (c *Console) renderPanel(w http.ResponseWriter, r *http.Request, p *page, s
 		c.fail(w, r, p, err)
 		return
 	}
-	if confirm != "deactivate" && confirm != "remove" && (confirm != "delete-account" || !p.operator()) {
+	if confirm != "deactivate" && confirm != "remove" && confirm != "cancel-invitation" && (confirm != "delete-account" || !p.operator()) {
 		// ?confirm= is data: only the destructive actions are asked about (the
 		// account's permanent deletion only of an operator), and nothing else ever
 		// becomes the confirmation form's action.
@@ -68,16 +68,22 @@ func (c *Console) renderPanel(w http.ResponseWriter, r *http.Request, p *page, s
 }
 
 // memberAction answers the panel's forms: every one changes one thing through its
-// use case and comes back to the panel, with the error inline when it failed.
+// use case and comes back to the panel, with the error inline when it failed. The
+// list's rows post some of them too (from=list): they come back to the list, with
+// the error on the member's row.
 func (c *Console) memberAction(w http.ResponseWriter, r *http.Request, p *page) {
 	limitForm(w, r)
 	ctx := r.Context()
 	org, id := p.Org().ID, r.PathValue("account")
+	fromList := formValue(r, "from") == "list"
 	here := p.base() + "/users/" + seg(id)
 	if b := formValue(r, "back"); b != "" {
 		if u := parseQuery(b).Encode(); u != "" {
 			here += "?" + u
 		}
+	}
+	if fromList {
+		here = back(p, r)
 	}
 	var err error
 	done := ""
@@ -140,6 +146,16 @@ func (c *Console) memberAction(w http.ResponseWriter, r *http.Request, p *page) 
 			}
 		}
 		done = "A new invitation is on its way; the old link no longer works."
+	case "cancel-invitation":
+		var m account.Member
+		if m, err = c.svc.FindMember(ctx, p.Actor, org, id); err == nil {
+			if m.Invitation == nil {
+				err = account.Errorf(account.ECONFLICT, "%s has no pending invitation", m.Account.Email)
+			} else if err = c.svc.CancelInvitation(ctx, p.Actor, org, m.Invitation.ID); err == nil {
+				c.redirect(w, r, back(p, r), "The invitation of "+m.Account.Email+" is cancelled; its link no longer works.")
+				return
+			}
+		}
 	case "assign":
 		_, _, err = c.svc.AssignSeat(ctx, p.Actor, org, formValue(r, "subscription"), id)
 		done = "Seat assigned; the user is told by email."
@@ -152,8 +168,12 @@ func (c *Console) memberAction(w http.ResponseWriter, r *http.Request, p *page) 
 	}
 	if err != nil {
 		prob := c.problemOf(ctx, err)
-		if prob.Status == http.StatusNotFound && r.PathValue("action") != "assign" && r.PathValue("action") != "unassign" {
+		if prob.Status == http.StatusNotFound && (fromList || r.PathValue("action") != "assign" && r.PathValue("action") != "unassign") {
 			c.fail(w, r, p, err)
+			return
+		}
+		if fromList {
+			c.rowFailed(w, r, p, id, prob)
 			return
 		}
 		c.renderPanel(w, r, p, prob.Status, "", prob)

@@ -149,10 +149,140 @@ func (v *usersView) bulkActions(p *page) bool {
 
 // columns is how many columns the list has.
 func (v *usersView) columns(p *page) int {
+	n := 6
 	if v.bulkActions(p) {
-		return 7
+		n++
 	}
-	return 6
+	if v.rowActions(p) {
+		n++
+	}
+	return n
+}
+
+// rowActions reports whether the viewer may act on a member from its row, and so
+// whether the rows have an actions column (a "…" menu, a trash icon).
+func (v *usersView) rowActions(p *page) bool {
+	return p.Can(account.PermMembersManage) || p.Can(account.PermMembersRemove) || p.Can(account.PermMembersInvite)
+}
+
+// menuItem is one entry of a row's "…" menu: a form posting Action at once (not
+// destructive), or a link to the panel's confirmation of Action.
+type menuItem struct {
+	Action, Label string
+	Post          bool
+}
+
+// menuItems are the actions the viewer may take on m from its row, as the panel
+// offers them: deactivating, removing and cancelling an invitation are confirmed
+// first; reactivating and resending are not destructive and happen at once.
+func (v *usersView) menuItems(p *page, m account.Member) []menuItem {
+	var items []menuItem
+	if p.Can(account.PermMembersManage) {
+		switch m.State {
+		case account.MemberActive:
+			items = append(items, menuItem{Action: "deactivate", Label: "Deactivate"})
+		case account.MemberDeactivated:
+			items = append(items, menuItem{Action: "reactivate", Label: "Reactivate", Post: true})
+		}
+	}
+	if m.State == account.MemberInvited && m.Invitation != nil && p.Can(account.PermMembersInvite) {
+		items = append(items, menuItem{Action: "resend", Label: "Resend invitation", Post: true},
+			menuItem{Action: "cancel-invitation", Label: "Cancel invitation"})
+	}
+	if p.Can(account.PermMembersRemove) {
+		items = append(items, menuItem{Action: "remove", Label: "Remove"})
+	}
+	return items
+}
+
+// rowConfirmURL is m's panel asking to confirm action, over the list as it is.
+func (v *usersView) rowConfirmURL(p *page, m account.Member, action string) string {
+	q := v.Filter.query(true)
+	if q == "" {
+		q = "?confirm=" + action
+	} else {
+		q += "&confirm=" + action
+	}
+	return p.base() + "/users/" + seg(m.AccountID) + q
+}
+
+// toggleable are the subscriptions whose seat m's row assigns or unassigns. In the
+// list filtered by a subscription's card, that one; in the full list, one per
+// application (an entry and its renewal are one application to a person): an
+// entry m holds a seat of if there is one (so the toggle shows it pressed and
+// frees it), else the entry in force that started last, else the next to start.
+func (v *usersView) toggleable(p *page, m account.Member) []account.Subscription {
+	var out []account.Subscription
+	if v.Filter.Subscription != "" {
+		for _, s := range v.Summary.Subscriptions {
+			if s.ID == v.Filter.Subscription {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	now := nowOf(p)
+	rank := func(s account.Subscription) int {
+		held := 0
+		if holds(m, s.ID) {
+			held = 10
+		}
+		switch s.State(now) {
+		case account.SubscriptionActive:
+			return held + 3
+		case account.SubscriptionUpcoming:
+			return held + 2
+		}
+		return held // expired: only to free a seat still held
+	}
+	better := func(a, b account.Subscription) bool { // a rather than b
+		ra, rb := rank(a), rank(b)
+		if ra != rb {
+			return ra > rb
+		}
+		if ra%10 == 2 { // upcoming: the next to start
+			return a.StartsAt.Before(b.StartsAt)
+		}
+		return a.StartsAt.After(b.StartsAt)
+	}
+	at := map[string]int{} // application → its index in out
+	for _, s := range v.Summary.Subscriptions {
+		if rank(s) == 0 {
+			continue
+		}
+		if i, ok := at[s.ApplicationKey]; !ok {
+			at[s.ApplicationKey] = len(out)
+			out = append(out, s)
+		} else if better(s, out[i]) {
+			out[i] = s
+		}
+	}
+	return out
+}
+
+// holds reports whether m holds a seat of subscription id.
+func holds(m account.Member, id string) bool {
+	for _, s := range m.Seats {
+		if s.SubscriptionID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// toggleAction is what m's seat toggle of subscription id does.
+func toggleAction(m account.Member, id string) string {
+	if holds(m, id) {
+		return "unassign"
+	}
+	return "assign"
+}
+
+func boolText(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
 }
 
 // appName names a subscription's application.
@@ -204,6 +334,11 @@ func (c *Console) inlineUpdate(w http.ResponseWriter, r *http.Request, p *page, 
 		c.fail(w, r, p, err)
 		return
 	}
+	c.rowFailed(w, r, p, id, prob)
+}
+
+// rowFailed shows the list the form came from with prob on member id's row.
+func (c *Console) rowFailed(w http.ResponseWriter, r *http.Request, p *page, id string, prob *problem) {
 	u, _ := url.Parse(back(p, r))
 	v, verr := c.usersView(r.Context(), p, filterFrom(u.Query()), "")
 	if verr != nil {

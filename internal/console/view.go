@@ -154,12 +154,18 @@ func confirmQuestion(action string, m account.Member, org string) string {
 	if action == "remove" {
 		return "Remove " + name + " from " + org + "? Their seats here are freed and a pending invitation is cancelled; their account and other organizations are not touched."
 	}
+	if action == "cancel-invitation" {
+		return "Cancel the invitation of " + m.Account.Email + "? Its link stops working, they leave " + org + " and the seats it reserved are freed."
+	}
 	return "Deactivate " + name + "? They lose access to " + org + " at once but keep their seats and data; you can reactivate them later."
 }
 
 func confirmLabel(action string) string {
 	if action == "remove" {
 		return "Yes, remove"
+	}
+	if action == "cancel-invitation" {
+		return "Yes, cancel the invitation"
 	}
 	return "Yes, deactivate"
 }

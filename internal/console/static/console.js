@@ -16,6 +16,24 @@
       if (t.form.requestSubmit) { t.form.requestSubmit(); } else { t.form.submit(); }
     }
   });
+  // A row's "…" menu (a details disclosure) closes on Escape, focus back on its
+  // summary; opening one closes the others.
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape" || !e.target.closest) { return; }
+    var menu = e.target.closest("details.rowmenu[open]");
+    if (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    }
+  });
+  document.addEventListener("toggle", function (e) {
+    var t = e.target;
+    if (t.matches && t.matches("details.rowmenu") && t.open) {
+      document.querySelectorAll("details.rowmenu[open]").forEach(function (d) {
+        if (d !== t) { d.open = false; }
+      });
+    }
+  }, true);
   // After htmx swaps a page, move focus to its main landmark for screen readers,
   // unless an element asked for focus.
   document.addEventListener("htmx:afterSettle", function (e) {
