@@ -618,6 +618,28 @@ type EntitlementView struct {
 	Subscription string          `json:"subscription"`
 }
 
+// EventList defines model for EventList.
+type EventList struct {
+	Items *[]EventView `json:"items,omitempty"`
+
+	// NextCursor The sequence to read after next time (the last one listed, or the after given).
+	NextCursor string `json:"next_cursor"`
+}
+
+// EventView defines model for EventView.
+type EventView struct {
+	// Data The organization, the actor, the object as the API shows it, and previous values for updates.
+	Data interface{} `json:"data,omitempty"`
+
+	// Id The event's id: the webhook-id of its deliveries.
+	Id string `json:"id"`
+
+	// Sequence Its place in this application's feed: increasing, in commit order.
+	Sequence  int64     `json:"sequence"`
+	Timestamp time.Time `json:"timestamp"`
+	Type      string    `json:"type"`
+}
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	Field   string `json:"field"`
@@ -1300,6 +1322,21 @@ type CreateApplicationParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	// After The last sequence seen: only later events are listed (0 or empty: from the oldest kept).
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// Types Only these event types, comma-separated.
+	Types *string `form:"types,omitempty" json:"types,omitempty"`
+
+	// Limit At most this many (default 50, max 500).
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Wait When nothing is there yet, wait up to this long for an event ("30s", or seconds; at most 30s).
+	Wait *string `form:"wait,omitempty" json:"wait,omitempty"`
+}
+
 // CreateApplicationKeyParams defines parameters for CreateApplicationKey.
 type CreateApplicationKeyParams struct {
 	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
@@ -1897,6 +1934,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/applications/{app} (the `RenameApplication` operationId).
 	RenameApplication(ctx context.Context, app string, body RenameApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListEvents The application's change events, in commit order
+	//
+	// The application's change events, in the order they were committed, each with a `sequence` increasing per application: pass the last one seen as `after` to read on (`next_cursor` is that value). An application learns only events of organizations subscribed to it, and seat and subscription events of its own subscriptions. With `wait` (up to 30s) an empty answer waits until an event arrives. Events are kept 30 days (`--events-keep`).
+	//
+	// Needs the application's own API key (`Authorization: Bearer <key>`) or an operator's session; another application's key answers 404.
+	//
+	// Corresponds with GET /api/v1/applications/{app}/events (the `ListEvents` operationId).
+	ListEvents(ctx context.Context, app string, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListApplicationKeys List an application's API keys (operator)
 	//
@@ -3125,6 +3171,25 @@ func (c *Client) RenameApplicationWithBody(ctx context.Context, app string, cont
 // Corresponds with PATCH /api/v1/applications/{app} (the `RenameApplication` operationId).
 func (c *Client) RenameApplication(ctx context.Context, app string, body RenameApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRenameApplicationRequest(c.Server, app, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEvents The application's change events, in commit order
+//
+// The application's change events, in the order they were committed, each with a `sequence` increasing per application: pass the last one seen as `after` to read on (`next_cursor` is that value). An application learns only events of organizations subscribed to it, and seat and subscription events of its own subscriptions. With `wait` (up to 30s) an empty answer waits until an event arrives. Events are kept 30 days (`--events-keep`).
+//
+// Needs the application's own API key (`Authorization: Bearer <key>`) or an operator's session; another application's key answers 404.
+//
+// Corresponds with GET /api/v1/applications/{app}/events (the `ListEvents` operationId).
+func (c *Client) ListEvents(ctx context.Context, app string, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEventsRequest(c.Server, app, params)
 	if err != nil {
 		return nil, err
 	}
@@ -5498,6 +5563,103 @@ func NewRenameApplicationRequestWithBody(server string, app string, contentType 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListEventsRequest constructs an http.Request for the ListEvents method
+func NewListEventsRequest(server string, app string, params *ListEventsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "app", app, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/applications/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Wait != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -9887,6 +10049,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /api/v1/applications/{app} (the `RenameApplication` operationId).
 	RenameApplicationWithResponse(ctx context.Context, app string, body RenameApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*RenameApplicationResponse, error)
 
+	// ListEventsWithResponse The application's change events, in commit order
+	//
+	// The application's change events, in the order they were committed, each with a `sequence` increasing per application: pass the last one seen as `after` to read on (`next_cursor` is that value). An application learns only events of organizations subscribed to it, and seat and subscription events of its own subscriptions. With `wait` (up to 30s) an empty answer waits until an event arrives. Events are kept 30 days (`--events-keep`).
+	//
+	// Needs the application's own API key (`Authorization: Bearer <key>`) or an operator's session; another application's key answers 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/applications/{app}/events (the `ListEvents` operationId).
+	ListEventsWithResponse(ctx context.Context, app string, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error)
+
 	// ListApplicationKeysWithResponse List an application's API keys (operator)
 	//
 	// Lists the application's API keys, without their secrets: name, prefix, when created, last used and revoked.
@@ -11567,6 +11740,89 @@ func (r RenameApplicationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RenameApplicationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEventsResponse) GetJSON200() *EventList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEventsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -18504,6 +18760,23 @@ func (c *ClientWithResponses) RenameApplicationWithResponse(ctx context.Context,
 	return ParseRenameApplicationResponse(rsp)
 }
 
+// ListEventsWithResponse The application's change events, in commit order
+//
+// The application's change events, in the order they were committed, each with a `sequence` increasing per application: pass the last one seen as `after` to read on (`next_cursor` is that value). An application learns only events of organizations subscribed to it, and seat and subscription events of its own subscriptions. With `wait` (up to 30s) an empty answer waits until an event arrives. Events are kept 30 days (`--events-keep`).
+//
+// Needs the application's own API key (`Authorization: Bearer <key>`) or an operator's session; another application's key answers 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/applications/{app}/events (the `ListEvents` operationId).
+func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, app string, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error) {
+	rsp, err := c.ListEvents(ctx, app, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEventsResponse(rsp)
+}
+
 // ListApplicationKeysWithResponse List an application's API keys (operator)
 //
 // Lists the application's API keys, without their secrets: name, prefix, when created, last used and revoked.
@@ -20718,6 +20991,74 @@ func ParseRenameApplicationResponse(rsp *http.Response) (*RenameApplicationRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListEventsResponse parses an HTTP response from a ListEventsWithResponse call
+func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem

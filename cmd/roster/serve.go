@@ -15,6 +15,7 @@ import (
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/config"
 	"roster.dev/roster/internal/console"
+	"roster.dev/roster/internal/eventrelay"
 	"roster.dev/roster/internal/httpapi"
 	"roster.dev/roster/internal/importer"
 	"roster.dev/roster/internal/mail"
@@ -73,6 +74,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	runner := &importer.Runner{Service: svc, Log: log, Lease: cfg.ImportLease}
+	// The event relay numbers the change events into the applications' feeds (and
+	// prunes them after --events-keep); it runs until the store closes.
+	relay := &eventrelay.Relay{Store: db, Log: log, Keep: cfg.EventsKeep}
+	db.OnEvent(relay.Wake)
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	relayDone := make(chan struct{})
+	go func() { defer close(relayDone); relay.Run(relayCtx) }()
+	defer func() { stopRelay(); <-relayDone }() // before the store closes
 	var m *metrics.Metrics
 	if cfg.Metrics {
 		opts := metrics.Options{CheckCache: svc.CheckCacheStats,
@@ -92,7 +101,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	api := httpapi.NewServer(httpapi.Deps{Service: svc, Logger: log, Ready: db.Ping, Readiness: db.Ready,
 		Metrics: m, MetricsToken: cfg.MetricsToken, BaseURL: cfg.BaseURL,
 		MaxUploadBytes: int64(cfg.ImportMaxMB) << 20, OnImport: runner.Wake,
-		SCIM: scim.New(svc, log, cfg.BaseURL)})
+		SCIM: scim.New(svc, log, cfg.BaseURL), Events: relay})
 	api.MountConsole(console.New(console.Deps{Service: svc, Logger: log, Limits: api, BaseURL: cfg.BaseURL,
 		MaxUploadBytes: int64(cfg.ImportMaxMB) << 20, OnImport: runner.Wake, SignUp: cfg.SignUp}))
 	srv := &http.Server{

@@ -375,7 +375,7 @@ func (s *Service) removeMember(ctx context.Context, tx Tx, actor Actor, a access
 	} else if err := s.notify(ctx, tx, a.org.ID, s.notice(NoticeRemoved, a.org, actor, cur)); err != nil {
 		return err
 	}
-	return s.audit(ctx, tx, actor, a.org.ID, AuditMemberRemoved, "account", cur.AccountID, memberState(redact(Actor{}, a.org, cur)), nil)
+	return s.auditGone(ctx, tx, actor, a.org.ID, AuditMemberRemoved, "account", cur.AccountID, memberState(redact(Actor{}, a.org, cur)), nil, &cur)
 }
 
 // RemoveResult is the outcome for one account of RemoveMembers.
@@ -453,8 +453,12 @@ func (s *Service) DeleteAccount(ctx context.Context, actor Actor, accountID stri
 		for _, am := range ms {
 			// Each organization's own trail records that it lost this member.
 			m := redact(Actor{}, am.Organization, Member{Membership: am.Membership, Account: acct, Teams: am.Teams})
-			if err := s.audit(ctx, tx, actor, am.OrgID, AuditMemberRemoved, "account", accountID,
-				memberState(m), map[string]any{"reason": "account deleted"}); err != nil {
+			full, err := tx.Member(ctx, am.OrgID, accountID)
+			if err != nil {
+				return err
+			}
+			if err := s.auditGone(ctx, tx, actor, am.OrgID, AuditMemberRemoved, "account", accountID,
+				memberState(m), map[string]any{"reason": "account deleted"}, &full); err != nil {
 				return err
 			}
 		}

@@ -260,12 +260,21 @@ func (s *Service) role(ctx context.Context, tx Tx, orgID, id string) (Role, erro
 }
 
 // audit writes one audit event in tx. before and after are marshalled as JSON objects.
+// An action that has a change event (eventOf) emits it beside, in the same tx.
 func (s *Service) audit(ctx context.Context, tx Tx, actor Actor, orgID string, action AuditAction, targetType, targetID string, before, after any) error {
+	return s.auditGone(ctx, tx, actor, orgID, action, targetType, targetID, before, after, nil)
+}
+
+// auditGone is audit for a member.removed event: gone is the member as it was.
+func (s *Service) auditGone(ctx context.Context, tx Tx, actor Actor, orgID string, action AuditAction, targetType, targetID string, before, after any, gone *Member) error {
 	ev, err := s.auditEvent(actor, orgID, action, targetType, targetID, before, after)
 	if err != nil {
 		return err
 	}
-	return tx.InsertAudit(ctx, ev)
+	if err := tx.InsertAudit(ctx, ev); err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, ev, before, after, gone)
 }
 
 // auditEvent builds an audit event (audit writes it; bulk imports write many at once).

@@ -57,6 +57,7 @@ type Tx interface {
 	SCIMGroupTx
 	IdempotencyTx
 	AuditTx
+	EventTx
 
 	// Savepoint runs fn inside a savepoint of the transaction: if fn fails, its writes
 	// are rolled back and the transaction goes on (per-item results of bulk requests).

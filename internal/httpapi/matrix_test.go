@@ -378,6 +378,16 @@ var matrixRoutes = map[string]route{
 		return call{query: "organization=acme&application=studio&account=" + w.params["account"]}
 	}},
 	"list-entitlements": {rule: applicationKey},
+	// The feed of studio: its own key and the operator.
+	"list-events": {rule: func(p *who) outcome {
+		switch p.kind {
+		case anonymous:
+			return unauthenticated
+		case appKey, operator:
+			return allowed
+		}
+		return forbidden
+	}},
 
 	"list-audit": {rule: perm(account.PermAuditRead)},
 }

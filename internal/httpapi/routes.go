@@ -121,6 +121,8 @@ func (s *Server) routes() {
 	huma.Register(api, op("check", http.MethodGet, "/api/v1/check", "May this account use this application in this organization now?", "Entitlements", application), s.check)
 	huma.Register(api, op("list-entitlements", http.MethodGet, "/api/v1/accounts/{account}/entitlements", "Where the account may use the calling application now", "Entitlements", application), s.listEntitlements)
 
+	huma.Register(api, op("list-events", http.MethodGet, "/api/v1/applications/{app}/events", "The application's change events, in commit order", "Events", applicationOrSession), s.listEvents)
+
 	huma.Register(api, op("list-scim-tokens", http.MethodGet, "/api/v1/organizations/{org}/scim-tokens", "List the organization's SCIM tokens", "SCIM", session), s.listSCIMTokens)
 	huma.Register(api, op("create-scim-token", http.MethodPost, "/api/v1/organizations/{org}/scim-tokens", "Issue a SCIM token for an identity provider (shown once)", "SCIM", session, http.StatusCreated), s.createSCIMToken)
 	huma.Register(api, op("revoke-scim-token", http.MethodDelete, "/api/v1/organizations/{org}/scim-tokens/{id}", "Revoke a SCIM token", "SCIM", session, http.StatusNoContent), s.revokeSCIMToken)
@@ -130,11 +132,12 @@ func (s *Server) routes() {
 
 // callers says, in each operation's description, what credentials it takes.
 var callers = map[authMode]string{
-	public:          "Public: no credentials.",
-	session:         "Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.",
-	sessionReset:    "Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.",
-	application:     "Needs the calling application's API key (`Authorization: Bearer <key>`).",
-	optionalSession: "Without credentials, or with a session (`Authorization: Bearer <token>`) of the invited account.",
+	public:               "Public: no credentials.",
+	session:              "Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.",
+	applicationOrSession: "Needs the application's own API key (`Authorization: Bearer <key>`) or an operator's session; another application's key answers 404.",
+	sessionReset:         "Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.",
+	application:          "Needs the calling application's API key (`Authorization: Bearer <key>`).",
+	optionalSession:      "Without credentials, or with a session (`Authorization: Bearer <token>`) of the invited account.",
 }
 
 // op describes one operation. status is its success status (200 when omitted).
@@ -168,6 +171,9 @@ func op(id, method, path, summary, tag string, mode authMode, status ...int) hum
 	case application:
 		o.Security = []map[string][]string{{"applicationKey": {}}}
 		o.Errors = append(o.Errors, http.StatusUnauthorized, http.StatusForbidden)
+	case applicationOrSession:
+		o.Security = []map[string][]string{{"applicationKey": {}}, {"bearer": {}}}
+		o.Errors = append(o.Errors, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound)
 	case session, sessionReset:
 		o.Security = []map[string][]string{{"bearer": {}}}
 		o.Errors = append(o.Errors, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound)

@@ -60,6 +60,8 @@ type DB struct {
 	ckpt *checkpointer
 	// onEmail, when set, is called after a write that enqueued an email commits.
 	onEmail atomic.Pointer[func()]
+	// onEvent, when set, is called after a write that wrote a change event commits.
+	onEvent atomic.Pointer[func()]
 	// The cache lease (cachelease.go): this process's name in it, the state
 	// CacheEpoch answers from, and the origin of its monotonic clock.
 	instance string
@@ -453,6 +455,9 @@ func (db *DB) write(parent context.Context, fn func(account.Tx) error) (err erro
 		if fn := db.onEmail.Load(); t.enqueued && fn != nil {
 			(*fn)()
 		}
+		if fn := db.onEvent.Load(); t.evented && fn != nil {
+			(*fn)()
+		}
 	}()
 	if err := db.fenceWrite(ctx, sqlTx); err != nil {
 		return err
@@ -479,6 +484,8 @@ type tx struct {
 	savepoints int
 	// enqueued records that the transaction wrote an outbox message (see OnEmail).
 	enqueued bool
+	// evented records that the transaction wrote a change event (see OnEvent).
+	evented bool
 	// orgLocked holds the organizations whose row lock the transaction holds
 	// (LockOrganization, PostgreSQL), so that each is taken once.
 	orgLocked map[string]bool
