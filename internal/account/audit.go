@@ -74,6 +74,12 @@ const (
 	AuditSubscriptionRenewed AuditAction = "subscription.renewed"
 	AuditSubscriptionUpdated AuditAction = "subscription.updated"
 
+	AuditWebhookCreated         AuditAction = "webhook.created"
+	AuditWebhookDeleted         AuditAction = "webhook.deleted"
+	AuditWebhookDeliveryRetried AuditAction = "webhook.delivery_retried"
+	AuditWebhookSecretRotated   AuditAction = "webhook.secret_rotated"
+	AuditWebhookUpdated         AuditAction = "webhook.updated"
+
 	AuditTeamCreated        AuditAction = "team.created"
 	AuditTeamDeleted        AuditAction = "team.deleted"
 	AuditTeamMembersChanged AuditAction = "team.members_changed"

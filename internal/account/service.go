@@ -36,6 +36,9 @@ type Options struct {
 	// CheckCacheEntries bounds the entitlement facts kept in memory (0: the default,
 	// DefaultCheckCacheEntries); negative keeps none, so every check reads the store.
 	CheckCacheEntries int
+	// WebhooksAllowPrivate lets webhook endpoints be http URLs and private,
+	// loopback or link-local addresses (tests, local receivers).
+	WebhooksAllowPrivate bool
 }
 
 // Service holds the use cases. Every exported method that changes something opens one
@@ -55,6 +58,8 @@ type Service struct {
 	disableSignUp bool
 	// checks keeps what the entitlement check reads, while the store vouches for it.
 	checks *checkCache
+	// webhooksAllowPrivate: see Options.WebhooksAllowPrivate.
+	webhooksAllowPrivate bool
 }
 
 // NewService returns a Service over the given dependencies.
@@ -85,6 +90,8 @@ func NewService(o Options) *Service {
 
 		disableSignUp: o.DisableSignUp,
 		checks:        newCheckCache(o.Store, o.CheckCacheEntries),
+
+		webhooksAllowPrivate: o.WebhooksAllowPrivate,
 	}
 }
 

@@ -58,6 +58,7 @@ type Tx interface {
 	IdempotencyTx
 	AuditTx
 	EventTx
+	WebhookTx
 
 	// Savepoint runs fn inside a savepoint of the transaction: if fn fails, its writes
 	// are rolled back and the transaction goes on (per-item results of bulk requests).
