@@ -24,6 +24,7 @@ import (
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/scim"
 	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/webhooks"
 )
 
 // serve runs the server until ctx ends, then shuts down gracefully: /readyz turns
@@ -61,6 +62,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 		DisableSignUp:     !cfg.SignUp,
 		CheckCacheEntries: cacheEntries,
+
+		WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
 	})
 	// The address is taken before anything is created: a port in use fails here,
 	// before a setup link is printed that this process could never serve.
@@ -82,6 +85,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	relayDone := make(chan struct{})
 	go func() { defer close(relayDone); relay.Run(relayCtx) }()
 	defer func() { stopRelay(); <-relayDone }() // before the store closes
+	// The webhook worker delivers what the relay made due; stopped after the
+	// requests, it finishes its attempts in flight before the store closes.
+	hooks := &webhooks.Worker{Store: db, Log: log, AllowPrivate: cfg.WebhooksAllowPrivate}
+	db.OnDelivery(hooks.Wake)
+	hooksCtx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
+	hooksDone := make(chan struct{})
+	go func() { defer close(hooksDone); hooks.Run(hooksCtx) }()
+	defer func() { stopHooks(); <-hooksDone }()
 	var m *metrics.Metrics
 	if cfg.Metrics {
 		opts := metrics.Options{CheckCache: svc.CheckCacheStats,

@@ -472,3 +472,23 @@ func (s *Service) RetryDelivery(ctx context.Context, actor Actor, appRef, webhoo
 		return s.audit(ctx, tx, actor, "", AuditWebhookDeliveryRetried, "webhook_delivery", id, nil, map[string]any{"webhook": webhookID})
 	})
 }
+
+// DeliveryJob is a claimed delivery with what its worker needs: the endpoint (its
+// URL and secrets) and the event.
+type DeliveryJob struct {
+	Delivery Delivery
+	Webhook  Webhook
+	Event    Event
+}
+
+// DeliveryOutcome is the result of one attempt. Gone says the endpoint answered
+// 410 Gone (it is disabled); NextAt, when not zero, is when to try again (else the
+// delivery is done: delivered when Delivered, failed otherwise).
+type DeliveryOutcome struct {
+	Delivered  bool
+	Gone       bool
+	StatusCode int
+	DurationMS int
+	Error      string
+	NextAt     time.Time
+}

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -99,6 +100,7 @@ const relayLockKey = 0x726f737465723a65
 // sequence is given only after every lower sequence of its application is visible,
 // and a reader of "after N" can never miss an event that committed late.
 func (db *DB) RelayEvents(ctx context.Context, now time.Time, batch int) (n int, err error) {
+	delivered := false
 	if batch <= 0 {
 		batch = 500
 	}
@@ -117,6 +119,10 @@ func (db *DB) RelayEvents(ctx context.Context, now time.Time, batch int) (n int,
 		}
 		if err = sqlTx.Commit(); err != nil {
 			err, n = classify(ctx, fmt.Errorf("commit: %w", err)), 0
+			return
+		}
+		if fn := db.onDelivery.Load(); delivered && fn != nil {
+			(*fn)()
 		}
 	}()
 	if db.engine == Postgres {
@@ -124,9 +130,9 @@ func (db *DB) RelayEvents(ctx context.Context, now time.Time, batch int) (n int,
 			return 0, err
 		}
 	}
-	type pending struct{ app, event string }
+	type pending struct{ app, event, typ string }
 	rows, err := sqlTx.QueryContext(ctx, `
-		SELECT f.application_id, f.event_id FROM event_feed f
+		SELECT f.application_id, f.event_id, e.type FROM event_feed f JOIN events e ON e.id = f.event_id
 		WHERE f.sequence IS NULL ORDER BY f.event_id, f.application_id LIMIT $1`, batch)
 	if err != nil {
 		return 0, err
@@ -134,7 +140,7 @@ func (db *DB) RelayEvents(ctx context.Context, now time.Time, batch int) (n int,
 	var todo []pending
 	for rows.Next() {
 		var p pending
-		if err := rows.Scan(&p.app, &p.event); err != nil {
+		if err := rows.Scan(&p.app, &p.event, &p.typ); err != nil {
 			rows.Close()
 			return 0, err
 		}
@@ -145,7 +151,27 @@ func (db *DB) RelayEvents(ctx context.Context, now time.Time, batch int) (n int,
 		return 0, err
 	}
 	last := map[string]int64{}
+	hooks := map[string][]account.Webhook{}
 	for _, p := range todo {
+		ws, ok := hooks[p.app]
+		if !ok {
+			if ws, err = enabledWebhooks(ctx, sqlTx, p.app); err != nil {
+				return 0, err
+			}
+			hooks[p.app] = ws
+		}
+		// Its deliveries are written with its number: none is lost between the two.
+		for _, w := range ws {
+			if !w.Takes(account.EventType(p.typ)) {
+				continue
+			}
+			if _, err := sqlTx.ExecContext(ctx, `
+				INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, state, next_at, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5)`, db.ids().New(), w.ID, p.event, p.typ, ts(now)); err != nil {
+				return 0, err
+			}
+			delivered = true
+		}
 		seq, ok := last[p.app]
 		if !ok {
 			err := sqlTx.QueryRowContext(ctx, `SELECT last_sequence FROM event_sequences WHERE application_id = $1`, p.app).Scan(&seq)
@@ -200,4 +226,33 @@ func (db *DB) pruneEventsBatch(ctx context.Context, before time.Time, batch int)
 		return 0, classify(ctx, err)
 	}
 	return res.RowsAffected()
+}
+
+// enabledWebhooks lists the enabled endpoints of an application (for the relay).
+func enabledWebhooks(ctx context.Context, q querier, app string) ([]account.Webhook, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+webhookColumns+`
+		FROM webhook_endpoints w WHERE w.application_id = $1 AND w.enabled ORDER BY w.id`, app)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []account.Webhook
+	for rows.Next() {
+		w, err := scanWebhook(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// OnDelivery sets a function called after a relay or a write that made webhook
+// deliveries due commits (serve wakes the delivery worker with it). It must not block.
+func (db *DB) OnDelivery(fn func()) { db.onDelivery.Store(&fn) }
+
+// ids makes the ids of the rows the store writes itself (deliveries).
+func (db *DB) ids() *account.IDSource {
+	db.idsOnce.Do(func() { db.idSource = account.NewIDSource(rand.Reader, time.Now) })
+	return db.idSource
 }

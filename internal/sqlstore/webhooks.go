@@ -107,7 +107,7 @@ func (t *tx) InsertDirectEvent(ctx context.Context, e account.Event, d account.D
 		INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, state, next_at, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, 'pending', $5, $6, $6)`,
 		d.ID, d.WebhookID, e.ID, string(e.Type), ts(d.NextAt), ts(d.CreatedAt))
-	t.evented = true
+	t.delivered = true
 	return translate(err, "delivery")
 }
 
@@ -156,5 +156,6 @@ func (t *tx) RetryDelivery(ctx context.Context, applicationID, webhookID, id str
 		WHERE id = $3 AND endpoint_id = $2
 			AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE application_id = $1)`,
 		applicationID, webhookID, id, ts(at))
+	t.delivered = true
 	return affected(res, err, "delivery")
 }
