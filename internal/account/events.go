@@ -95,6 +95,15 @@ var eventOf = map[AuditAction]EventType{
 	AuditSubscriptionRenewed: EventSubscriptionRenewed,
 
 	AuditOrganizationUpdated: EventOrganizationUpdated,
+	AuditOrganizationDeleted: EventOrganizationDeleted,
+
+	AuditSeatRequestCreated:  EventSeatRequestCreated,
+	AuditSeatRequestApproved: EventSeatRequestApproved,
+	AuditSeatRequestDenied:   EventSeatRequestDenied,
+
+	AuditJoinRequestCreated:  EventJoinRequestCreated,
+	AuditJoinRequestApproved: EventJoinRequestApproved,
+	AuditJoinRequestDenied:   EventJoinRequestDenied,
 }
 
 // Event is one change event. Applications are the ids of the applications that
@@ -142,6 +151,8 @@ type EventData struct {
 	Invitation   *EventInvitation   `json:"invitation,omitempty"`
 	Seat         *EventSeat         `json:"seat,omitempty"`
 	Subscription *EventSubscription `json:"subscription,omitempty"`
+	SeatRequest  *EventSeatRequest  `json:"seat_request,omitempty"`
+	JoinRequest  *EventJoinRequest  `json:"join_request,omitempty"`
 	// Previous holds, for an update, the changed fields' values before it.
 	Previous map[string]any `json:"previous,omitempty"`
 }
@@ -240,6 +251,47 @@ type EventSubscription struct {
 	RenewedFrom *string           `json:"renewed_from"`
 }
 
+// EventSeatRequest is a request for more seats, as GET /api/v1/seat-requests shows it.
+type EventSeatRequest struct {
+	ID            string            `json:"id"`
+	Application   string            `json:"application"`
+	Quantity      int               `json:"quantity"`
+	Note          string            `json:"note"`
+	Status        SeatRequestStatus `json:"status"`
+	RequestedBy   EventActor        `json:"requested_by"`
+	ApprovedSeats int               `json:"approved_seats"`
+	Subscription  *string           `json:"subscription"`
+	CreatedAt     time.Time         `json:"created_at"`
+	DecidedAt     *time.Time        `json:"decided_at"`
+}
+
+// EventJoinRequest is a request to join, as GET …/join-requests shows it.
+type EventJoinRequest struct {
+	ID         string           `json:"id"`
+	Account    EventRequester   `json:"account"`
+	Message    string           `json:"message"`
+	State      JoinRequestState `json:"state"`
+	CreatedAt  time.Time        `json:"created_at"`
+	DecidedAt  *time.Time       `json:"decided_at"`
+	DecidedBy  *string          `json:"decided_by"`
+	Invitation *string          `json:"invitation"`
+}
+
+// EventRequester is who asked to join.
+type EventRequester struct {
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
 func eventOrganization(o Organization) EventOrganization {
 	return EventOrganization{ID: o.ID, Slug: o.Slug, Name: o.Name, Kind: o.Kind, Parent: optional(o.ParentID)}
 }
@@ -314,6 +366,14 @@ func (s *Service) emit(ctx context.Context, tx Tx, ev AuditEvent, before, after 
 }
 
 func (s *Service) emitOne(ctx context.Context, tx Tx, typ EventType, ev AuditEvent, before, after any, gone *Member) error {
+	if typ == EventOrganizationDeleted {
+		// Its subscriptions are gone with it: DeleteOrganization emits it itself,
+		// with the applications read before (emitOrganizationDeleted).
+		if _, ok := stateValue(after, "applications").([]string); !ok {
+			return Errorf(EINTERNAL, "organization.deleted of %s emitted without its applications", ev.OrgID)
+		}
+		return nil
+	}
 	org, err := tx.OrganizationByRef(ctx, ev.OrgID)
 	if err != nil {
 		return err
@@ -377,6 +437,27 @@ func (s *Service) emitOne(ctx context.Context, tx Tx, typ EventType, ev AuditEve
 		}
 	case EventSubscriptionCreated, EventSubscriptionUpdated, EventSubscriptionRenewed:
 		err = subscriptionApp(ev.TargetID)
+	case EventSeatRequestCreated, EventSeatRequestApproved, EventSeatRequestDenied:
+		// A request for seats of one application: that application's only.
+		r, rerr := tx.SeatRequest(ctx, ev.TargetID)
+		if rerr == nil && r.OrgID != org.ID {
+			rerr = Errorf(ENOTFOUND, "seat request not found")
+		}
+		if rerr != nil {
+			return rerr
+		}
+		d.SeatRequest = &EventSeatRequest{ID: r.ID, Application: r.ApplicationKey, Quantity: r.Quantity, Note: r.Note,
+			Status: r.Status, RequestedBy: EventActor{ID: r.RequestedBy, Email: r.RequesterEmail}, ApprovedSeats: r.ApprovedSeats,
+			Subscription: optional(r.SubscriptionID), CreatedAt: r.CreatedAt, DecidedAt: optionalTime(r.DecidedAt)}
+		apps = []string{r.ApplicationID}
+	case EventJoinRequestCreated, EventJoinRequestApproved, EventJoinRequestDenied:
+		r, rerr := tx.JoinRequest(ctx, org.ID, ev.TargetID)
+		if rerr != nil {
+			return rerr
+		}
+		d.JoinRequest = &EventJoinRequest{ID: r.ID, Message: r.Message, State: r.State, CreatedAt: r.CreatedAt,
+			Account:   EventRequester{ID: r.Account.ID, Email: r.Account.Email, FirstName: r.Account.FirstName, LastName: r.Account.LastName},
+			DecidedAt: optionalTime(r.DecidedAt), DecidedBy: optional(r.DecidedBy), Invitation: optional(r.InvitationID)}
 	}
 	if err != nil {
 		return err
@@ -486,4 +567,22 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// emitOrganizationDeleted writes the organization.deleted event of o, whose
+// subscriptions' applications apps were read before it was deleted.
+func (s *Service) emitOrganizationDeleted(ctx context.Context, tx Tx, actor Actor, o Organization, apps []string) error {
+	if len(apps) == 0 {
+		return nil
+	}
+	d := EventData{Organization: eventOrganization(o)}
+	if actor.Account.ID != "" {
+		d.Actor = &EventActor{ID: actor.Account.ID, Email: actor.Account.Email}
+	}
+	data, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return tx.InsertEvent(ctx, Event{ID: s.ids.New(), OrgID: o.ID, Type: EventOrganizationDeleted, Data: data,
+		CreatedAt: s.now(), Applications: apps})
 }

@@ -241,3 +241,53 @@ func TestEventFeedLongPoll(t *testing.T) {
 		}
 	})
 }
+
+// TestEventFeedRequestsAndDeletion: seat requests go to their application only,
+// join requests to the organization's applications, and deleting an organization
+// tells the applications it subscribed to, though its subscriptions go with it.
+func TestEventFeedRequestsAndDeletion(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.must(201, e.op, "POST", "/api/v1/applications", map[string]any{"key": "studio", "name": "Studio"})
+		e.must(201, e.op, "POST", "/api/v1/applications", map[string]any{"key": "support", "name": "Support"})
+		studioKey := e.must(201, e.op, "POST", "/api/v1/applications/studio/keys", map[string]any{"name": "events"})["key"].(string)
+		supportKey := e.must(201, e.op, "POST", "/api/v1/applications/support/keys", map[string]any{"name": "events"})["key"].(string)
+		e.org("acme", "")
+		e.org("globex", "")
+		e.subscribe("acme", "studio", 3, 30*24*time.Hour)
+		e.subscribe("acme", "support", 3, 30*24*time.Hour)
+		e.member(e.op, "acme", "ada@acme.test", "admin")
+		ada := e.login("ada@acme.test", pw)
+		e.relay()
+		studioFrom, supportFrom := len(e.feed(studioKey, "studio", 0, "")), len(e.feed(supportKey, "support", 0, ""))
+
+		sr := e.must(201, ada, "POST", "/api/v1/organizations/acme/seat-requests", map[string]any{"application": "studio", "quantity": 2, "note": "new hires"})
+		e.must(200, e.op, "POST", "/api/v1/seat-requests/"+sr["id"].(string)+"/approve", map[string]any{"seats": 2})
+		e.member(e.op, "globex", "gus@globex.test", "member")
+		jr := e.must(201, e.login("gus@globex.test", pw), "POST", "/api/v1/organizations/acme/join-requests", map[string]any{"message": "hi"})
+		e.must(200, ada, "POST", "/api/v1/organizations/acme/join-requests/"+jr["id"].(string)+"/deny", nil)
+		e.must(204, e.op, "DELETE", "/api/v1/organizations/acme", nil)
+		e.relay()
+
+		studio := e.feed(studioKey, "studio", studioFrom, "")
+		if got, want := eventTypes(studio), []string{"seat_request.created", "subscription.updated", "seat_request.approved",
+			"join_request.created", "join_request.denied", "organization.deleted"}; !slices.Equal(got, want) {
+			t.Fatalf("studio's feed = %q\nwant %q", got, want)
+		}
+		if d := jpath(studio[0], "data", "seat_request"); jpath(d, "application") != "studio" || jpath(d, "quantity") != 2.0 || jpath(d, "status") != "pending" {
+			t.Errorf("seat_request.created = %v", d)
+		}
+		if d := jpath(studio[2], "data", "seat_request"); jpath(d, "status") != "approved" || jpath(d, "approved_seats") != 2.0 {
+			t.Errorf("seat_request.approved = %v", d)
+		}
+		if d := jpath(studio[4], "data", "join_request"); jpath(d, "state") != "denied" || jpath(d, "account", "email") != "gus@globex.test" {
+			t.Errorf("join_request.denied = %v", d)
+		}
+		if d := jpath(studio[5], "data", "organization"); jpath(d, "slug") != "acme" {
+			t.Errorf("organization.deleted = %v", d)
+		}
+		support := e.feed(supportKey, "support", supportFrom, "")
+		if got, want := eventTypes(support), []string{"join_request.created", "join_request.denied", "organization.deleted"}; !slices.Equal(got, want) {
+			t.Errorf("support's feed = %q\nwant %q (no seat request of studio)", got, want)
+		}
+	})
+}
