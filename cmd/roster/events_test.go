@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -72,6 +73,18 @@ func TestServeDeliversEvents(t *testing.T) {
 			if err := json.Unmarshal(body, &ev); err != nil || ev["type"] != "member.added" {
 				t.Fatalf("body %s", body)
 			}
+
+			// The metrics count the delivery; nothing waits in the queue.
+			testtime.WaitFor(t, 10*time.Second, "the delivery counted in /metrics", func() bool {
+				res, err := http.Get(base + "/metrics")
+				if err != nil {
+					return false
+				}
+				defer res.Body.Close()
+				b, _ := io.ReadAll(res.Body)
+				return strings.Contains(string(b), `roster_webhook_deliveries_total{outcome="delivered"} 1`) &&
+					strings.Contains(string(b), "roster_webhook_queue_depth 0") && strings.Contains(string(b), "roster_webhook_oldest_pending_seconds 0")
+			})
 
 			req, _ := http.NewRequest("GET", base+"/api/v1/applications/studio/events?types=member.added", nil)
 			req.Header.Set("Authorization", "Bearer "+key)

@@ -85,14 +85,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	relayDone := make(chan struct{})
 	go func() { defer close(relayDone); relay.Run(relayCtx) }()
 	defer func() { stopRelay(); <-relayDone }() // before the store closes
-	// The webhook worker delivers what the relay made due; stopped after the
-	// requests, it finishes its attempts in flight before the store closes.
-	hooks := &webhooks.Worker{Store: db, Log: log, AllowPrivate: cfg.WebhooksAllowPrivate}
-	db.OnDelivery(hooks.Wake)
-	hooksCtx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
-	hooksDone := make(chan struct{})
-	go func() { defer close(hooksDone); hooks.Run(hooksCtx) }()
-	defer func() { stopHooks(); <-hooksDone }()
 	var m *metrics.Metrics
 	if cfg.Metrics {
 		opts := metrics.Options{CheckCache: svc.CheckCacheStats,
@@ -100,7 +92,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 				st := db.CacheLeaseStats()
 				return st.Held, st.Taken, st.Revoked, st.Lapsed
 			},
-			StoreRetries: db.WriteRetries}
+			StoreRetries: db.WriteRetries, WebhookQueue: db.WebhookQueue}
 		if db.Engine() == sqlstore.SQLite {
 			opts.SQLiteWAL = func() (int64, int64, uint64, uint64, uint64) {
 				st := db.WALStats()
@@ -109,6 +101,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		m = metrics.New(db, log, opts)
 	}
+	// The webhook worker delivers what the relay made due; stopped after the
+	// requests, it finishes its attempts in flight before the store closes.
+	hooks := &webhooks.Worker{Store: db, Log: log, AllowPrivate: cfg.WebhooksAllowPrivate, Observe: m.ObserveWebhook}
+	db.OnDelivery(hooks.Wake)
+	hooksCtx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
+	hooksDone := make(chan struct{})
+	go func() { defer close(hooksDone); hooks.Run(hooksCtx) }()
+	defer func() { stopHooks(); <-hooksDone }()
 	api := httpapi.NewServer(httpapi.Deps{Service: svc, Logger: log, Ready: db.Ping, Readiness: db.Ready,
 		Metrics: m, MetricsToken: cfg.MetricsToken, BaseURL: cfg.BaseURL,
 		MaxUploadBytes: int64(cfg.ImportMaxMB) << 20, OnImport: runner.Wake,

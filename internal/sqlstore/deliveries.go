@@ -137,3 +137,15 @@ func (db *DB) ReleaseDeliveryClaims(ctx context.Context, owner string, ids []str
 		WHERE claimed_by = `+by+` AND state = 'pending' AND claimed_until IS NOT NULL AND id IN (`+a.list(ids)+`)`, a...)
 	return classify(ctx, err)
 }
+
+// WebhookQueue reports the pending deliveries and when the oldest of them was made
+// (zero when none is pending), for the metrics.
+func (db *DB) WebhookQueue(ctx context.Context) (int, time.Time, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	var n int
+	var oldest time.Time
+	err := db.reader.QueryRowContext(ctx, `
+		SELECT COUNT(*), MIN(created_at) FROM webhook_deliveries WHERE state = 'pending'`).Scan(&n, scanTime{&oldest})
+	return n, oldest, classify(ctx, err)
+}
