@@ -103,7 +103,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	// The webhook worker delivers what the relay made due; stopped after the
 	// requests, it finishes its attempts in flight before the store closes.
-	hooks := &webhooks.Worker{Store: db, Log: log, AllowPrivate: cfg.WebhooksAllowPrivate, Observe: m.ObserveWebhook}
+	hooks := &webhooks.Worker{Store: db, Log: log, AllowPrivate: cfg.WebhooksAllowPrivate, Observe: m.ObserveWebhook,
+		OnFailing: svc.DisableFailingWebhook}
 	db.OnDelivery(hooks.Wake)
 	hooksCtx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
 	hooksDone := make(chan struct{})

@@ -77,6 +77,7 @@ const (
 	AuditWebhookCreated         AuditAction = "webhook.created"
 	AuditWebhookDeleted         AuditAction = "webhook.deleted"
 	AuditWebhookDeliveryRetried AuditAction = "webhook.delivery_retried"
+	AuditWebhookDisabled        AuditAction = "webhook.disabled"
 	AuditWebhookSecretRotated   AuditAction = "webhook.secret_rotated"
 	AuditWebhookUpdated         AuditAction = "webhook.updated"
 

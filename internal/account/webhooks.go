@@ -29,8 +29,11 @@ type Webhook struct {
 	PreviousUntil  time.Time
 	// DisabledReason says why Roster disabled the endpoint ("410 Gone"), or "".
 	DisabledReason string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// FailingSince is the first failed attempt since the last delivered one (zero
+	// when that one succeeded): failing for FailingLimit disables the endpoint.
+	FailingSince time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Secrets are the secrets that sign a delivery at now: the current one, and the
@@ -491,4 +494,52 @@ type DeliveryOutcome struct {
 	DurationMS int
 	Error      string
 	NextAt     time.Time
+}
+
+// FailingLimit is how long an endpoint's deliveries may fail, none delivered, before
+// Roster disables it and tells the operators.
+const FailingLimit = 5 * 24 * time.Hour
+
+// DisableFailingWebhook disables an endpoint that has failed every attempt since
+// since, if that is FailingLimit ago or more and it is still enabled, audits it and
+// emails every active operator; the delivery worker calls it (Roster is the actor).
+func (s *Service) DisableFailingWebhook(ctx context.Context, applicationID, id string, since time.Time) (err error) {
+	defer wrap(&err, "DisableFailingWebhook(%s)", id)
+	if since.IsZero() || s.now().Sub(since) < FailingLimit {
+		return nil
+	}
+	return s.store.Write(ctx, func(tx Tx) error {
+		app, err := tx.Application(ctx, applicationID)
+		if err != nil {
+			return notFound(err, "application")
+		}
+		w, err := tx.Webhook(ctx, app.ID, id)
+		if err != nil {
+			return notFound(err, "webhook")
+		}
+		if !w.Enabled {
+			return nil
+		}
+		w.Enabled, w.DisabledReason, w.UpdatedAt = false, "failing for 5 days", s.now()
+		if err := tx.UpdateWebhook(ctx, w); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, Actor{}, "", AuditWebhookDisabled, "webhook", w.ID,
+			map[string]any{"enabled": true}, map[string]any{"enabled": false, "reason": w.DisabledReason, "failing_since": since}); err != nil {
+			return err
+		}
+		operators, err := tx.ActiveOperators(ctx)
+		if err != nil {
+			return err
+		}
+		for _, op := range operators {
+			n := s.notice(NoticeWebhookDisabled, Organization{}, Actor{}, Member{Account: op})
+			n.Application, n.Message, n.Expires = app.Name, w.URL, since.UTC().Format("2006-01-02 15:04 UTC")
+			n.Link = s.baseURL + "/operator"
+			if err := s.notify(ctx, tx, "", n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -67,7 +67,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, owner string, now time.Time, 
 		if err := rows.Scan(&d.ID, &d.WebhookID, &d.EventID, &dtyp, &state, &d.Attempts, &d.StatusCode,
 			&d.DurationMS, &d.Error, scanTime{&d.NextAt}, scanTime{&d.CreatedAt}, scanTime{&d.UpdatedAt},
 			&w.ID, &w.ApplicationID, &w.URL, &events, &w.Description, &w.Enabled, &w.Secret,
-			&w.PreviousSecret, scanTime{&w.PreviousUntil}, &w.DisabledReason, scanTime{&w.CreatedAt}, scanTime{&w.UpdatedAt},
+			&w.PreviousSecret, scanTime{&w.PreviousUntil}, &w.DisabledReason, scanTime{&w.FailingSince}, scanTime{&w.CreatedAt}, scanTime{&w.UpdatedAt},
 			&e.ID, &e.OrgID, &etyp, &data, scanTime{&e.CreatedAt}); err != nil {
 			return nil, err
 		}
@@ -81,7 +81,10 @@ func (db *DB) ClaimDeliveries(ctx context.Context, owner string, now time.Time, 
 // CompleteDelivery records an attempt of a delivery owner claimed, and lets go of
 // the claim: delivered, due again at o.NextAt, or failed. A 410 Gone disables the
 // endpoint, and ends its other pending deliveries as failed.
-func (db *DB) CompleteDelivery(ctx context.Context, owner, id string, now time.Time, o account.DeliveryOutcome) error {
+//
+// It reports since when the endpoint has been failing (zero once a delivery
+// succeeds): the first failure after its last success.
+func (db *DB) CompleteDelivery(ctx context.Context, owner, id string, now time.Time, o account.DeliveryOutcome) (failingSince time.Time, err error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	state, next := account.DeliveryFailed, now
@@ -93,7 +96,7 @@ func (db *DB) CompleteDelivery(ctx context.Context, owner, id string, now time.T
 	}
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return classify(ctx, fmt.Errorf("begin: %w", err))
+		return failingSince, classify(ctx, fmt.Errorf("begin: %w", err))
 	}
 	defer tx.Rollback()
 	var endpoint string
@@ -104,22 +107,32 @@ func (db *DB) CompleteDelivery(ctx context.Context, owner, id string, now time.T
 		RETURNING endpoint_id`,
 		id, owner, string(state), ts(next), o.StatusCode, o.DurationMS, o.Error, ts(now)).Scan(&endpoint)
 	if err != nil {
-		return classify(ctx, translate(err, "delivery"))
+		return failingSince, classify(ctx, translate(err, "delivery"))
 	}
 	if o.Gone {
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = '410 Gone', updated_at = $2 WHERE id = $1`,
 			endpoint, ts(now)); err != nil {
-			return classify(ctx, err)
+			return failingSince, classify(ctx, err)
 		}
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE webhook_deliveries SET state = 'failed', last_error = 'the endpoint answered 410 Gone: disabled',
 				claimed_until = NULL, updated_at = $2
 			WHERE endpoint_id = $1 AND state = 'pending' AND claimed_until IS NULL`, endpoint, ts(now)); err != nil {
-			return classify(ctx, err)
+			return failingSince, classify(ctx, err)
 		}
 	}
-	return classify(ctx, tx.Commit())
+	if !o.Gone {
+		q, args := `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 RETURNING failing_since`, []any{endpoint}
+		if !o.Delivered {
+			q = `UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $2) WHERE id = $1 RETURNING failing_since`
+			args = append(args, ts(now))
+		}
+		if err := tx.QueryRowContext(ctx, q, args...).Scan(scanTime{&failingSince}); err != nil {
+			return failingSince, classify(ctx, err)
+		}
+	}
+	return failingSince, classify(ctx, tx.Commit())
 }
 
 // ReleaseDeliveryClaims hands back the claims owner holds on the deliveries ids (at

@@ -11,13 +11,13 @@ import (
 var _ account.WebhookTx = (*tx)(nil)
 
 const webhookColumns = `w.id, w.application_id, w.url, w.events, w.description, w.enabled, w.secret,
-	w.previous_secret, w.previous_until, w.disabled_reason, w.created_at, w.updated_at`
+	w.previous_secret, w.previous_until, w.disabled_reason, w.failing_since, w.created_at, w.updated_at`
 
 func scanWebhook(sc interface{ Scan(...any) error }) (account.Webhook, error) {
 	var w account.Webhook
 	var events string
 	err := sc.Scan(&w.ID, &w.ApplicationID, &w.URL, &events, &w.Description, &w.Enabled, &w.Secret,
-		&w.PreviousSecret, scanTime{&w.PreviousUntil}, &w.DisabledReason, scanTime{&w.CreatedAt}, scanTime{&w.UpdatedAt})
+		&w.PreviousSecret, scanTime{&w.PreviousUntil}, &w.DisabledReason, scanTime{&w.FailingSince}, scanTime{&w.CreatedAt}, scanTime{&w.UpdatedAt})
 	w.Events = splitTypes(events)
 	return w, err
 }
@@ -82,7 +82,8 @@ func (t *tx) Webhooks(ctx context.Context, applicationID string) ([]account.Webh
 func (t *tx) UpdateWebhook(ctx context.Context, w account.Webhook) error {
 	res, err := t.q.ExecContext(ctx, `
 		UPDATE webhook_endpoints SET url = $3, events = $4, description = $5, enabled = $6, secret = $7,
-			previous_secret = $8, previous_until = $9, disabled_reason = $10, updated_at = $11
+			previous_secret = $8, previous_until = $9, disabled_reason = $10, updated_at = $11,
+			failing_since = CASE WHEN $6 THEN failing_since ELSE NULL END
 		WHERE application_id = $1 AND id = $2`,
 		w.ApplicationID, w.ID, w.URL, joinTypes(w.Events), w.Description, w.Enabled, w.Secret,
 		w.PreviousSecret, nullTime(w.PreviousUntil), w.DisabledReason, ts(w.UpdatedAt))

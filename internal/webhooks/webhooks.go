@@ -36,7 +36,7 @@ import (
 // Store is what the worker needs of sqlstore.DB.
 type Store interface {
 	ClaimDeliveries(ctx context.Context, owner string, now time.Time, n int, lease time.Duration, skip []string) ([]account.DeliveryJob, error)
-	CompleteDelivery(ctx context.Context, owner, id string, now time.Time, o account.DeliveryOutcome) error
+	CompleteDelivery(ctx context.Context, owner, id string, now time.Time, o account.DeliveryOutcome) (failingSince time.Time, err error)
 	ReleaseDeliveryClaims(ctx context.Context, owner string, ids []string) error
 }
 
@@ -71,6 +71,9 @@ type Worker struct {
 	// Observe, when set, counts each attempt's outcome: "delivered", "retry",
 	// "failed" or "gone".
 	Observe func(outcome string)
+	// OnFailing is told of an endpoint failing since account.FailingLimit or more
+	// (account.Service.DisableFailingWebhook disables it and emails the operators).
+	OnFailing func(ctx context.Context, applicationID, webhookID string, since time.Time) error
 
 	once     sync.Once
 	owner    string
@@ -229,8 +232,17 @@ func (w *Worker) attempt(ctx context.Context, j account.DeliveryJob) {
 	if w.Observe != nil {
 		w.Observe(outcome)
 	}
-	if err := w.Store.CompleteDelivery(ctx, w.owner, j.Delivery.ID, w.Now(), o); err != nil {
+	since, err := w.Store.CompleteDelivery(ctx, w.owner, j.Delivery.ID, w.Now(), o)
+	if err != nil {
 		w.Log.Error("record a webhook delivery", "delivery", j.Delivery.ID, "err", err)
+		return
+	}
+	if !since.IsZero() && w.Now().Sub(since) >= account.FailingLimit && w.OnFailing != nil {
+		if err := w.OnFailing(ctx, j.Webhook.ApplicationID, j.Webhook.ID, since); err != nil {
+			w.Log.Error("disable a failing webhook endpoint", "webhook", j.Webhook.ID, "err", err)
+		} else {
+			w.Log.Warn("disabled a webhook endpoint failing for 5 days", "webhook", j.Webhook.ID, "url", j.Webhook.URL, "failing_since", since)
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/mail"
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/sqlstore"
 	"roster.dev/roster/internal/storetest"
@@ -323,4 +324,60 @@ func TestDialRefusesPrivate(t *testing.T) {
 	if resp.StatusCode != http.StatusFound || len(moved.requests()) != 1 {
 		t.Errorf("a redirect: status %d after %d requests, want 302 after 1", resp.StatusCode, len(moved.requests()))
 	}
+}
+
+// TestFailingEndpointDisabled: an endpoint whose deliveries fail for 5 days, none
+// delivered, is disabled, audited, and the operators are emailed; a delivered one
+// clears the count.
+func TestFailingEndpointDisabled(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newWorld(t, db)
+		w.svc = account.NewService(account.Options{Store: db, Hasher: password.NewHasher(password.TestParams, 2, rand.Reader),
+			Now: w.clock.Now, Rand: rand.Reader, WebhooksAllowPrivate: true, Renderer: mail.NewNoticeRenderer()})
+		w.w.OnFailing = w.svc.DisableFailingWebhook
+		down := newReceiver(t, func(int, *http.Request) int { return http.StatusServiceUnavailable })
+		flaky := newReceiver(t, func(n int, _ *http.Request) int {
+			if n == 1 {
+				return http.StatusBadGateway
+			}
+			return 200
+		})
+		h, f := w.hook(down.srv.URL), w.hook(flaky.srv.URL)
+		w.event("ev-1", account.EventMemberAdded)
+		w.drain()
+		start := w.clock.Now()
+		cur, err := w.svc.FindWebhook(ctx, w.op, "studio", h.ID)
+		if err != nil || !cur.Enabled || !cur.FailingSince.Equal(start.Truncate(time.Microsecond)) {
+			t.Fatalf("after a first failure: %+v, %v", cur, err)
+		}
+		w.clock.Advance(time.Minute)
+		w.drain() // the flaky one's retry is delivered
+		if fl, _ := w.svc.FindWebhook(ctx, w.op, "studio", f.ID); !fl.FailingSince.IsZero() {
+			t.Errorf("a delivered retry left failing_since %v", fl.FailingSince)
+		}
+		w.clock.Advance(account.FailingLimit - 2*time.Minute)
+		w.event("ev-2", account.EventMemberAdded)
+		w.drain()
+		if cur, _ := w.svc.FindWebhook(ctx, w.op, "studio", h.ID); !cur.Enabled {
+			t.Fatalf("disabled before 5 days of failures: %+v", cur)
+		}
+		w.clock.Advance(2 * time.Minute)
+		w.event("ev-3", account.EventMemberAdded)
+		w.drain()
+		cur, _ = w.svc.FindWebhook(ctx, w.op, "studio", h.ID)
+		if cur.Enabled || cur.DisabledReason != "failing for 5 days" {
+			t.Fatalf("after 5 days of failures: enabled %v, reason %q", cur.Enabled, cur.DisabledReason)
+		}
+		if fl, _ := w.svc.FindWebhook(ctx, w.op, "studio", f.ID); !fl.Enabled {
+			t.Errorf("the flaky endpoint was disabled too")
+		}
+		emails, err := db.CountEmails(ctx)
+		if err != nil || emails[account.OutboxPending] != 1 {
+			t.Errorf("emails %v (%v), want 1 pending to the operator", emails, err)
+		}
+		p, err := w.svc.FindPlatformAuditEvents(ctx, w.op, account.AuditQuery{Limit: 50})
+		if err != nil || len(p.Items) == 0 || p.Items[0].Action != string(account.AuditWebhookDisabled) {
+			t.Errorf("the platform trail begins with %+v (%v), want webhook.disabled", p.Items[:min(1, len(p.Items))], err)
+		}
+	})
 }

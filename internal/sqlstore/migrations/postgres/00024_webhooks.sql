@@ -14,6 +14,9 @@ CREATE TABLE webhook_endpoints (
     previous_secret TEXT NOT NULL DEFAULT '',
     previous_until  TIMESTAMPTZ,
     disabled_reason TEXT NOT NULL DEFAULT '',
+    -- When its deliveries began to fail without one delivered since (NULL when the
+    -- last one succeeded): failing for 5 days disables it.
+    failing_since   TIMESTAMPTZ,
     created_at      TIMESTAMPTZ NOT NULL,
     updated_at      TIMESTAMPTZ NOT NULL
 );
