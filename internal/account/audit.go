@@ -76,6 +76,13 @@ const (
 	AuditSubscriptionRenewed AuditAction = "subscription.renewed"
 	AuditSubscriptionUpdated AuditAction = "subscription.updated"
 
+	AuditWebhookCreated         AuditAction = "webhook.created"
+	AuditWebhookDeleted         AuditAction = "webhook.deleted"
+	AuditWebhookDeliveryRetried AuditAction = "webhook.delivery_retried"
+	AuditWebhookDisabled        AuditAction = "webhook.disabled"
+	AuditWebhookSecretRotated   AuditAction = "webhook.secret_rotated"
+	AuditWebhookUpdated         AuditAction = "webhook.updated"
+
 	AuditTeamCreated        AuditAction = "team.created"
 	AuditTeamDeleted        AuditAction = "team.deleted"
 	AuditTeamMembersChanged AuditAction = "team.members_changed"

@@ -139,5 +139,13 @@ func (s *Service) bulkAdd(ctx context.Context, tx Tx, actor Actor, a access, row
 	if err := tx.EnqueueEmails(ctx, emails); err != nil {
 		return counts, err
 	}
-	return counts, tx.InsertAudits(ctx, audits)
+	if err := tx.InsertAudits(ctx, audits); err != nil {
+		return counts, err
+	}
+	for _, ev := range audits { // each member's event, once every row is written
+		if err := s.emit(ctx, tx, ev, nil, nil, nil); err != nil {
+			return counts, err
+		}
+	}
+	return counts, nil
 }

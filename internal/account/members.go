@@ -448,7 +448,7 @@ func (s *Service) removeMember(ctx context.Context, tx Tx, actor Actor, a access
 	if leaving {
 		action = AuditMemberLeft
 	}
-	return s.audit(ctx, tx, actor, a.org.ID, action, "account", cur.AccountID, memberState(redact(Actor{}, a.org, cur)), nil)
+	return s.auditGone(ctx, tx, actor, a.org.ID, action, "account", cur.AccountID, memberState(redact(Actor{}, a.org, cur)), nil, &cur)
 }
 
 // notifyLeft confirms to the person who left org that they did, and tells the
@@ -547,8 +547,12 @@ func (s *Service) DeleteAccount(ctx context.Context, actor Actor, accountID stri
 		for _, am := range ms {
 			// Each organization's own trail records that it lost this member.
 			m := redact(Actor{}, am.Organization, Member{Membership: am.Membership, Account: acct, Teams: am.Teams})
-			if err := s.audit(ctx, tx, actor, am.OrgID, AuditMemberRemoved, "account", accountID,
-				memberState(m), map[string]any{"reason": "account deleted"}); err != nil {
+			full, err := tx.Member(ctx, am.OrgID, accountID)
+			if err != nil {
+				return err
+			}
+			if err := s.auditGone(ctx, tx, actor, am.OrgID, AuditMemberRemoved, "account", accountID,
+				memberState(m), map[string]any{"reason": "account deleted"}, &full); err != nil {
 				return err
 			}
 		}

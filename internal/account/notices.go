@@ -35,6 +35,11 @@ const (
 	NoticeSeatRequest         = "seat_request.created"
 	NoticeSeatRequestApproved = "seat_request.approved"
 	NoticeSeatRequestDenied   = "seat_request.denied"
+
+	// NoticeWebhookDisabled tells the operators that Roster disabled a webhook
+	// endpoint whose deliveries failed for 5 days (Application, Message: its URL,
+	// Expires: since when).
+	NoticeWebhookDisabled = "webhook.disabled"
 )
 
 // Notice is an email telling a person that their access changed: what changed, in

@@ -235,10 +235,18 @@ func (s *Service) DeleteOrganization(ctx context.Context, actor Actor, ref strin
 				return Errorf(ECONFLICT, "the partner still has %d organizations; delete or move them first", n)
 			}
 		}
+		apps, err := tx.SubscribedApplications(ctx, o.ID) // before they go with it
+		if err != nil {
+			return err
+		}
 		if err := tx.DeleteOrganization(ctx, o.ID); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, o.ID, AuditOrganizationDeleted, "organization", o.ID, orgState(o), nil)
+		if err := s.emitOrganizationDeleted(ctx, tx, actor, o, apps); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, o.ID, AuditOrganizationDeleted, "organization", o.ID, orgState(o),
+			map[string]any{"applications": apps})
 	})
 }
 

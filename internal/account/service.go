@@ -36,6 +36,9 @@ type Options struct {
 	// CheckCacheEntries bounds the entitlement facts kept in memory (0: the default,
 	// DefaultCheckCacheEntries); negative keeps none, so every check reads the store.
 	CheckCacheEntries int
+	// WebhooksAllowPrivate lets webhook endpoints be http URLs and private,
+	// loopback or link-local addresses (tests, local receivers).
+	WebhooksAllowPrivate bool
 }
 
 // Service holds the use cases. Every exported method that changes something opens one
@@ -55,6 +58,8 @@ type Service struct {
 	disableSignUp bool
 	// checks keeps what the entitlement check reads, while the store vouches for it.
 	checks *checkCache
+	// webhooksAllowPrivate: see Options.WebhooksAllowPrivate.
+	webhooksAllowPrivate bool
 }
 
 // NewService returns a Service over the given dependencies.
@@ -85,6 +90,8 @@ func NewService(o Options) *Service {
 
 		disableSignUp: o.DisableSignUp,
 		checks:        newCheckCache(o.Store, o.CheckCacheEntries),
+
+		webhooksAllowPrivate: o.WebhooksAllowPrivate,
 	}
 }
 
@@ -276,12 +283,21 @@ func (s *Service) role(ctx context.Context, tx Tx, orgID, id string) (Role, erro
 }
 
 // audit writes one audit event in tx. before and after are marshalled as JSON objects.
+// An action that has a change event (eventOf) emits it beside, in the same tx.
 func (s *Service) audit(ctx context.Context, tx Tx, actor Actor, orgID string, action AuditAction, targetType, targetID string, before, after any) error {
+	return s.auditGone(ctx, tx, actor, orgID, action, targetType, targetID, before, after, nil)
+}
+
+// auditGone is audit for a member.removed event: gone is the member as it was.
+func (s *Service) auditGone(ctx context.Context, tx Tx, actor Actor, orgID string, action AuditAction, targetType, targetID string, before, after any, gone *Member) error {
 	ev, err := s.auditEvent(actor, orgID, action, targetType, targetID, before, after)
 	if err != nil {
 		return err
 	}
-	return tx.InsertAudit(ctx, ev)
+	if err := tx.InsertAudit(ctx, ev); err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, ev, before, after, gone)
 }
 
 // auditEvent builds an audit event (audit writes it; bulk imports write many at once).

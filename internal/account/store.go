@@ -57,6 +57,8 @@ type Tx interface {
 	SCIMGroupTx
 	IdempotencyTx
 	AuditTx
+	EventTx
+	WebhookTx
 
 	// Savepoint runs fn inside a savepoint of the transaction: if fn fails, its writes
 	// are rolled back and the transaction goes on (per-item results of bulk requests).

@@ -21,6 +21,7 @@ import (
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/config"
 	"roster.dev/roster/internal/console"
+	"roster.dev/roster/internal/eventrelay"
 	"roster.dev/roster/internal/httpapi"
 	"roster.dev/roster/internal/importer"
 	"roster.dev/roster/internal/limits"
@@ -30,6 +31,7 @@ import (
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/scim"
 	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/webhooks"
 )
 
 // Options are what New builds the app from: serve's configuration, and the knobs
@@ -78,6 +80,8 @@ const (
 	Imports      Work = "imports"      // runs the queued imports
 	CacheLease   Work = "cache-lease"  // holds the check cache's lease (with Config.CheckCache > 0)
 	Housekeeping Work = "housekeeping" // purges expired sessions, empties old emails' bodies
+	Events       Work = "events"       // numbers the change events into the applications' feeds, prunes old ones
+	Webhooks     Work = "webhooks"     // delivers the events to the applications' webhook endpoints
 )
 
 // App is Roster, built: Handler serves every route; Start runs the background work,
@@ -90,8 +94,11 @@ type App struct {
 	Handler http.Handler // the API, with SCIM and the console mounted
 	Runner  *importer.Runner
 	Outbox  *outbox.Worker
-	Metrics *metrics.Metrics // nil without Config.Metrics
-	Log     *slog.Logger
+	// Relay numbers the change events into the feeds; Webhooks delivers them.
+	Relay    *eventrelay.Relay
+	Webhooks *webhooks.Worker
+	Metrics  *metrics.Metrics // nil without Config.Metrics
+	Log      *slog.Logger
 
 	cfg    config.Config
 	ownDB  bool
@@ -169,6 +176,8 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 
 		DisableSignUp:     !cfg.SignUp,
 		CheckCacheEntries: cacheEntries,
+
+		WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
 	})
 	svc := a.Service
 	a.Limits = limits.New(svc, log, o.Limits, o.Now)
@@ -184,9 +193,12 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if maxUpload <= 0 {
 		maxUpload = importer.DefaultMaxBytes
 	}
+	// The event relay numbers the change events into the applications' feeds (and
+	// prunes them after --events-keep); the feed's long polls wait on it.
+	a.Relay = &eventrelay.Relay{Store: db, Log: log, Keep: cfg.EventsKeep}
 	d := httpapi.Deps{Service: svc, Logger: log, Ready: db.Ping, Readiness: db.Ready, Limits: a.Limits,
 		Metrics: a.Metrics, MetricsToken: cfg.MetricsToken, BaseURL: cfg.BaseURL, Now: o.Now,
-		MaxUploadBytes: maxUpload, OnImport: onImport, SCIM: scim.New(svc, log, cfg.BaseURL)}
+		MaxUploadBytes: maxUpload, OnImport: onImport, SCIM: scim.New(svc, log, cfg.BaseURL), Events: a.Relay}
 	if o.API != nil {
 		o.API(&d)
 	}
@@ -198,6 +210,8 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	a.Handler = a.API
 	a.Outbox = &outbox.Worker{Store: db, Sender: o.Sender, From: cfg.MailFrom, Domain: mail.MessageDomain(cfg.BaseURL),
 		Log: log, Observe: a.Metrics.ObserveDelivery}
+	a.Webhooks = &webhooks.Worker{Store: db, Log: log, AllowPrivate: cfg.WebhooksAllowPrivate,
+		Observe: a.Metrics.ObserveWebhook, OnFailing: svc.DisableFailingWebhook}
 
 	if o.Work != nil {
 		a.want = map[Work]bool{}
@@ -215,6 +229,17 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		a.add(CacheLease, withStart, db.RunCacheLease) // the lease let go before the store closes
 	}
 	a.add(Housekeeping, withStart, func(ctx context.Context) { housekeeping(ctx, svc, db, cfg.OutboxKeepBodies, log) })
+	// The relay and the webhook worker outlive the requests, as the outbox does: the
+	// events the last requests wrote are numbered and delivered before the store
+	// closes (a delivery in flight finishes its attempt).
+	a.add(Events, afterRequests, func(ctx context.Context) {
+		db.OnEvent(a.Relay.Wake)
+		a.Relay.Run(ctx)
+	})
+	a.add(Webhooks, afterRequests, func(ctx context.Context) {
+		db.OnDelivery(a.Webhooks.Wake) // at once; the poll is for retries and other processes
+		a.Webhooks.Run(ctx)
+	})
 	return a, nil
 }
 
@@ -239,7 +264,7 @@ func newMetrics(db *sqlstore.DB, svc *account.Service, log *slog.Logger) *metric
 			st := db.CacheLeaseStats()
 			return st.Held, st.Taken, st.Revoked, st.Lapsed
 		},
-		StoreRetries: db.WriteRetries}
+		StoreRetries: db.WriteRetries, WebhookQueue: db.WebhookQueue}
 	if db.Engine() == sqlstore.SQLite {
 		opts.SQLiteWAL = func() (int64, int64, uint64, uint64, uint64) {
 			st := db.WALStats()

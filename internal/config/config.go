@@ -43,6 +43,11 @@ type Config struct {
 	// OutboxKeepBodies is how long the text and HTML of a sent email are kept; 0
 	// keeps them for ever. Who was sent what, when, stays listed.
 	OutboxKeepBodies time.Duration
+	// EventsKeep is how long change events stay in the applications' feeds.
+	EventsKeep time.Duration
+	// WebhooksAllowPrivate lets webhook endpoints be http URLs and private,
+	// loopback or link-local addresses (tests, local receivers).
+	WebhooksAllowPrivate bool
 
 	// Metrics serves Prometheus metrics at /metrics on the API's listener; with
 	// MetricsToken set, only to "Authorization: Bearer <MetricsToken>", without it
@@ -67,6 +72,8 @@ const (
 	DefaultStoreTimeout = 5 * time.Second
 	// DefaultOutboxKeepBodies is the default of --outbox-keep-bodies: 30 days.
 	DefaultOutboxKeepBodies = 30 * 24 * time.Hour
+	// DefaultEventsKeep is the default of --events-keep: 30 days.
+	DefaultEventsKeep = 30 * 24 * time.Hour
 )
 
 // Getenv looks up an environment variable (os.Getenv, or a map in tests).
@@ -101,6 +108,8 @@ func ParseServe(args []string, getenv Getenv, stdout, stderr io.Writer) (Config,
 	fs.StringVar(&c.MetricsToken, "metrics-token", getenv("ROSTER_METRICS_TOKEN"), "when set, /metrics wants Authorization: Bearer <token> from any client; unset, /metrics answers only clients on this host (a loopback peer, not relayed by a proxy) and is 404 to others (env ROSTER_METRICS_TOKEN)")
 	fs.DurationVar(&c.StoreTimeout, "store-timeout", env.duration("ROSTER_STORE_TIMEOUT", DefaultStoreTimeout), "longest a database statement, or the wait for a connection, may take before the request answers 503 unavailable, e.g. 5s (env ROSTER_STORE_TIMEOUT)")
 	fs.DurationVar(&c.OutboxKeepBodies, "outbox-keep-bodies", env.duration("ROSTER_OUTBOX_KEEP_BODIES", DefaultOutboxKeepBodies), "how long the text of a sent email is kept, e.g. 720h; 0 keeps it for ever (its address, subject and time stay listed) (env ROSTER_OUTBOX_KEEP_BODIES)")
+	fs.DurationVar(&c.EventsKeep, "events-keep", env.duration("ROSTER_EVENTS_KEEP", DefaultEventsKeep), "how long change events stay in the applications' event feeds, e.g. 720h; an hour or more (env ROSTER_EVENTS_KEEP)")
+	fs.BoolVar(&c.WebhooksAllowPrivate, "webhooks-allow-private", env.bool("ROSTER_WEBHOOKS_ALLOW_PRIVATE", false), "let webhook endpoints be http, and private, loopback or link-local addresses: for tests and local receivers only (env ROSTER_WEBHOOKS_ALLOW_PRIVATE)")
 	delay := fs.String("shutdown-delay", envOr(getenv, "ROSTER_SHUTDOWN_DELAY", "0s"), "on SIGTERM, answer /readyz 503 for this long before closing the listener, e.g. 10s behind a load balancer (env ROSTER_SHUTDOWN_DELAY)")
 	level := fs.String("log-level", envOr(getenv, "ROSTER_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env ROSTER_LOG_LEVEL)")
 	if err := ParseFlags(fs, args, stdout); err != nil {
@@ -148,6 +157,13 @@ func ParseServe(args []string, getenv Getenv, stdout, stderr io.Writer) (Config,
 			name = "ROSTER_OUTBOX_KEEP_BODIES"
 		}
 		return Config{}, fmt.Errorf("%s: %s is neither 0 (keep for ever) nor an hour or more", name, c.OutboxKeepBodies)
+	}
+	if c.EventsKeep < time.Hour {
+		name := "--events-keep"
+		if !given["events-keep"] {
+			name = "ROSTER_EVENTS_KEEP"
+		}
+		return Config{}, fmt.Errorf("%s: %s is not an hour or more", name, c.EventsKeep)
 	}
 	c.ImportLease = time.Minute
 	if v := getenv("ROSTER_IMPORT_LEASE"); v != "" {

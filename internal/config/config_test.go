@@ -21,7 +21,7 @@ func TestParseServeDefaults(t *testing.T) {
 	}
 	want := Config{Addr: DefaultAddr, DatabaseURL: DefaultDatabase, BaseURL: "http://127.0.0.1:8080",
 		MailFrom: DefaultMailFrom, LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, CheckCache: 1_000_000, ImportMaxMB: 20, ImportLease: time.Minute, Metrics: true, StoreTimeout: 5 * time.Second,
-		OutboxKeepBodies: 30 * 24 * time.Hour}
+		OutboxKeepBodies: 30 * 24 * time.Hour, EventsKeep: 30 * 24 * time.Hour}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("defaults (-want +got):\n%s", d)
 	}
@@ -42,7 +42,7 @@ func TestParseServeEnvAndFlags(t *testing.T) {
 		SMTPURL: "smtp://u:p@mail:25", MailFrom: "Acme <hi@acme.example>", LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, CheckCache: 1_000_000, ImportMaxMB: 20, ImportLease: time.Minute,
 		BootstrapEmail: "op@acme.example", BootstrapPassword: "correct horse",
 		Metrics: false, MetricsToken: "scrape-me", ShutdownDelay: 15 * time.Second, StoreTimeout: 2 * time.Second,
-		OutboxKeepBodies: 30 * 24 * time.Hour}
+		OutboxKeepBodies: 30 * 24 * time.Hour, EventsKeep: 30 * 24 * time.Hour}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
@@ -149,6 +149,37 @@ func TestOutboxKeepBodies(t *testing.T) {
 		c, err := ParseServe(tc.args, env(tc.env), io.Discard, io.Discard)
 		if err != nil || c.OutboxKeepBodies != tc.want {
 			t.Errorf("ParseServe(%q, %v): keep %v, %v; want %v", tc.args, tc.env, c.OutboxKeepBodies, err, tc.want)
+		}
+	}
+}
+
+// TestEventsKeep: the flag and the variable set how long events are kept; less than
+// an hour is refused, naming where it came from.
+func TestEventsKeep(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want time.Duration
+	}{
+		{nil, nil, 30 * 24 * time.Hour},
+		{nil, map[string]string{"ROSTER_EVENTS_KEEP": "2160h"}, 90 * 24 * time.Hour},
+		{[]string{"--events-keep", "1h"}, map[string]string{"ROSTER_EVENTS_KEEP": "48h"}, time.Hour},
+	} {
+		c, err := ParseServe(tc.args, env(tc.env), io.Discard, io.Discard)
+		if err != nil || c.EventsKeep != tc.want {
+			t.Errorf("ParseServe(%q, %v): keep %v, %v; want %v", tc.args, tc.env, c.EventsKeep, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		name string
+	}{
+		{[]string{"--events-keep", "0"}, nil, "--events-keep"},
+		{nil, map[string]string{"ROSTER_EVENTS_KEEP": "59m"}, "ROSTER_EVENTS_KEEP"},
+	} {
+		if _, err := ParseServe(tc.args, env(tc.env), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), tc.name) {
+			t.Errorf("ParseServe(%q, %v) = %v, want an error naming %s", tc.args, tc.env, err, tc.name)
 		}
 	}
 }

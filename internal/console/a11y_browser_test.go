@@ -158,6 +158,7 @@ func TestAccessibility(t *testing.T) {
 		t.Skip("the pages' markup is the same under -race; the plain run checks it")
 	}
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		chromium(t) // skips here, not in a width's subtest
 		src := axeSource(t)
 		s := newStack(t, db)
 		w := seedAcme(t, s)

@@ -103,9 +103,19 @@ var descriptions = map[string]string{
 	"check":             "Whether the account may use the calling application in the organization now: `allowed` and the reason (ok, no-seat, not-member, deactivated, subscription-inactive, account-disabled). Authenticated by the application's API key.",
 	"list-entitlements": "Every organization in which the account may use the calling application now, with the seat's subscription. Authenticated by the application's API key.",
 
-	"list-scim-tokens":  "The organization's SCIM tokens, without their secrets.",
-	"create-scim-token": "Issues a SCIM token for an identity provider, which provisions users and groups at /scim/v2/organizations/{org}. The token is in this answer only. Needs `organization.manage`.",
-	"revoke-scim-token": "Revokes a SCIM token at once.",
+	"create-webhook":          "Adds an endpoint that the application's events are POSTed to, signed as Standard Webhooks says (`webhook-id`, `webhook-timestamp`, `webhook-signature`). The URL must be https. The secret is in this answer only.",
+	"list-webhooks":           "The application's webhook endpoints, without their secrets.",
+	"get-webhook":             "One webhook endpoint, without its secret.",
+	"update-webhook":          "Changes an endpoint's URL, event types, description, or enabled flag (enabling it again after Roster disabled it on a 410 Gone).",
+	"delete-webhook":          "Deletes an endpoint and its deliveries.",
+	"rotate-webhook-secret":   "Gives the endpoint a new secret, in this answer only; for 24 hours deliveries carry a signature by each, so the receiver can switch over.",
+	"test-webhook":            "Sends a `webhook.test` event to this endpoint only; it is listed among its deliveries.",
+	"list-webhook-deliveries": "The endpoint's deliveries, newest first: each event's latest attempt (status code, duration, error) and when the next one is due.",
+	"retry-webhook-delivery":  "Makes a delivery due again now, whatever its state.",
+	"list-events":             "The application's change events, in the order they were committed, each with a `sequence` increasing per application: pass the last one seen as `after` to read on (`next_cursor` is that value). An application learns only events of organizations subscribed to it, and seat and subscription events of its own subscriptions. With `wait` (up to 30s) an empty answer waits until an event arrives. Events are kept 30 days (`--events-keep`).",
+	"list-scim-tokens":        "The organization's SCIM tokens, without their secrets.",
+	"create-scim-token":       "Issues a SCIM token for an identity provider, which provisions users and groups at /scim/v2/organizations/{org}. The token is in this answer only. Needs `organization.manage`.",
+	"revoke-scim-token":       "Revokes a SCIM token at once.",
 
 	"list-audit": "The organization's audit events, newest first: who did what to which object, with the state before and after.",
 }
@@ -124,6 +134,7 @@ var tags = []*huma.Tag{
 	{Name: "Roles", Description: "Permissions, predefined roles and custom roles."},
 	{Name: "Teams", Description: "An organization's teams."},
 	{Name: "Entitlements", Description: "What applications ask with their API keys: may this account use me here now?"},
+	{Name: "Events", Description: "Change events of the organizations subscribed to an application: its feed, read by the application's own key."},
 	{Name: "SCIM", Description: "Tokens for identity providers that provision an organization over SCIM 2.0."},
 	{Name: "Audit", Description: "Who did what, when."},
 }

@@ -284,10 +284,23 @@ var matrixRoutes = map[string]route{
 		k := w.e.must(201, w.e.op, "POST", "/api/v1/applications/studio/keys", map[string]any{"name": "spare"})
 		return call{params: map[string]string{"id": k["id"].(string)}}
 	}},
-	"list-seat-requests":   {rule: operatorOnly},
-	"approve-seat-request": {rule: operatorOnly, fresh: func(w *world, _ *who) call { return call{params: w.seatRequest(), body: map[string]any{"seats": 1}} }},
-	"deny-seat-request":    {rule: operatorOnly, fresh: func(w *world, _ *who) call { return call{params: w.seatRequest()} }},
-	"list-platform-audit":  {rule: operatorOnly},
+	"list-seat-requests": {rule: operatorOnly},
+	// Webhook endpoints of studio.
+	"create-webhook":        {rule: operatorOnly, body: map[string]any{"url": "https://hooks.example.com/another"}},
+	"list-webhooks":         {rule: operatorOnly},
+	"get-webhook":           {rule: operatorOnly},
+	"update-webhook":        {rule: operatorOnly, body: map[string]any{"description": "CRM"}},
+	"rotate-webhook-secret": {rule: operatorOnly},
+	"test-webhook":          {rule: operatorOnly},
+	"delete-webhook": {rule: operatorOnly, fresh: func(w *world, _ *who) call {
+		h := w.e.must(201, w.e.op, "POST", "/api/v1/applications/studio/webhooks", map[string]any{"url": "https://hooks.example.com/spare"})
+		return call{params: map[string]string{"id": h["id"].(string)}}
+	}},
+	"list-webhook-deliveries": {rule: operatorOnly},
+	"retry-webhook-delivery":  {rule: operatorOnly},
+	"approve-seat-request":    {rule: operatorOnly, fresh: func(w *world, _ *who) call { return call{params: w.seatRequest(), body: map[string]any{"seats": 1}} }},
+	"deny-seat-request":       {rule: operatorOnly, fresh: func(w *world, _ *who) call { return call{params: w.seatRequest()} }},
+	"list-platform-audit":     {rule: operatorOnly},
 
 	// Organization: members.
 	"get-summary":  {rule: perm(account.PermMembersRead)},
@@ -403,6 +416,16 @@ var matrixRoutes = map[string]route{
 		return call{query: "organization=acme&application=studio&account=" + w.params["account"]}
 	}},
 	"list-entitlements": {rule: applicationKey},
+	// The feed of studio: its own key and the operator.
+	"list-events": {rule: func(p *who) outcome {
+		switch p.kind {
+		case anonymous:
+			return unauthenticated
+		case appKey, operator:
+			return allowed
+		}
+		return forbidden
+	}},
 
 	"list-audit": {rule: perm(account.PermAuditRead)},
 }
@@ -627,7 +650,11 @@ func newWorld(t *testing.T, db *sqlstore.DB) *world {
 	imp := e.must(202, e.op, "POST", "/api/v1/organizations/acme/imports", upload{name: "p.csv", content: []byte("email,role\nok@acme.test,member\nbad@acme.test,wizard\n")})
 	e.runImports()
 	sr := w.seatRequest()
+	hook := e.must(201, e.op, "POST", "/api/v1/applications/studio/webhooks", map[string]any{"url": "https://hooks.example.com/roster"})
+	e.must(202, e.op, "POST", "/api/v1/applications/studio/webhooks/"+hook["id"].(string)+"/test", nil)
+	dels := e.must(200, e.op, "GET", "/api/v1/applications/studio/webhooks/"+hook["id"].(string)+"/deliveries", nil)
 	w.params = map[string]string{
+		"webhooks/{id}": hook["id"].(string), "delivery": dels["items"].([]any)[0].(map[string]any)["id"].(string),
 		"org": "acme", "account": accountID(target), "sub": sub["id"].(string), "app": "studio",
 		"team": team["id"].(string), "role": empty["id"].(string), "token": invToken,
 		"invitations/{id}": invID, "join-requests/{id}": jr["id"].(string), "imports/{id}": imp["id"].(string),

@@ -124,6 +124,17 @@ func (s *Server) routes() {
 	huma.Register(api, op("check", http.MethodGet, "/api/v1/check", "May this account use this application in this organization now?", "Entitlements", application), s.check)
 	huma.Register(api, op("list-entitlements", http.MethodGet, "/api/v1/accounts/{account}/entitlements", "Where the account may use the calling application now", "Entitlements", application), s.listEntitlements)
 
+	huma.Register(api, op("create-webhook", http.MethodPost, "/api/v1/applications/{app}/webhooks", "Add a webhook endpoint (operator; its secret is shown once)", "Events", session, http.StatusCreated), s.createWebhook)
+	huma.Register(api, op("list-webhooks", http.MethodGet, "/api/v1/applications/{app}/webhooks", "List an application's webhook endpoints (operator)", "Events", session), s.listWebhooks)
+	huma.Register(api, op("get-webhook", http.MethodGet, "/api/v1/applications/{app}/webhooks/{id}", "Get a webhook endpoint (operator)", "Events", session), s.getWebhook)
+	huma.Register(api, op("update-webhook", http.MethodPatch, "/api/v1/applications/{app}/webhooks/{id}", "Change a webhook endpoint (operator)", "Events", session), s.updateWebhook)
+	huma.Register(api, op("delete-webhook", http.MethodDelete, "/api/v1/applications/{app}/webhooks/{id}", "Delete a webhook endpoint (operator)", "Events", session, http.StatusNoContent), s.deleteWebhook)
+	huma.Register(api, op("rotate-webhook-secret", http.MethodPost, "/api/v1/applications/{app}/webhooks/{id}/rotate-secret", "Give an endpoint a new secret; the old one signs too for 24 hours (operator)", "Events", session), s.rotateWebhookSecret)
+	huma.Register(api, op("test-webhook", http.MethodPost, "/api/v1/applications/{app}/webhooks/{id}/test", "Send a webhook.test event to this endpoint (operator)", "Events", session, http.StatusAccepted), s.testWebhook)
+	huma.Register(api, op("list-webhook-deliveries", http.MethodGet, "/api/v1/applications/{app}/webhooks/{id}/deliveries", "An endpoint's deliveries, newest first (operator)", "Events", session), s.listDeliveries)
+	huma.Register(api, op("retry-webhook-delivery", http.MethodPost, "/api/v1/applications/{app}/webhooks/{id}/deliveries/{delivery}/retry", "Deliver again now (operator)", "Events", session, http.StatusAccepted), s.retryDelivery)
+	huma.Register(api, op("list-events", http.MethodGet, "/api/v1/applications/{app}/events", "The application's change events, in commit order", "Events", applicationOrSession), s.listEvents)
+
 	huma.Register(api, op("list-scim-tokens", http.MethodGet, "/api/v1/organizations/{org}/scim-tokens", "List the organization's SCIM tokens", "SCIM", session), s.listSCIMTokens)
 	huma.Register(api, op("create-scim-token", http.MethodPost, "/api/v1/organizations/{org}/scim-tokens", "Issue a SCIM token for an identity provider (shown once)", "SCIM", session, http.StatusCreated), s.createSCIMToken)
 	huma.Register(api, op("revoke-scim-token", http.MethodDelete, "/api/v1/organizations/{org}/scim-tokens/{id}", "Revoke a SCIM token", "SCIM", session, http.StatusNoContent), s.revokeSCIMToken)
@@ -133,11 +144,12 @@ func (s *Server) routes() {
 
 // callers says, in each operation's description, what credentials it takes.
 var callers = map[authMode]string{
-	public:          "Public: no credentials.",
-	session:         "Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.",
-	sessionReset:    "Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.",
-	application:     "Needs the calling application's API key (`Authorization: Bearer <key>`).",
-	optionalSession: "Without credentials, or with a session (`Authorization: Bearer <token>`) of the invited account.",
+	public:               "Public: no credentials.",
+	session:              "Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.",
+	applicationOrSession: "Needs the application's own API key (`Authorization: Bearer <key>`) or an operator's session; another application's key answers 404.",
+	sessionReset:         "Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login), also one whose account must reset its password.",
+	application:          "Needs the calling application's API key (`Authorization: Bearer <key>`).",
+	optionalSession:      "Without credentials, or with a session (`Authorization: Bearer <token>`) of the invited account.",
 }
 
 // op describes one operation. status is its success status (200 when omitted).
@@ -171,6 +183,9 @@ func op(id, method, path, summary, tag string, mode authMode, status ...int) hum
 	case application:
 		o.Security = []map[string][]string{{"applicationKey": {}}}
 		o.Errors = append(o.Errors, http.StatusUnauthorized, http.StatusForbidden)
+	case applicationOrSession:
+		o.Security = []map[string][]string{{"applicationKey": {}}, {"bearer": {}}}
+		o.Errors = append(o.Errors, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound)
 	case session, sessionReset:
 		o.Security = []map[string][]string{{"bearer": {}}}
 		o.Errors = append(o.Errors, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound)

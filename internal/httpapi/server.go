@@ -60,6 +60,10 @@ type Deps struct {
 	BaseURL string
 	// SCIM, when set, serves /scim/v2/organizations/{org}/… (internal/scim).
 	SCIM http.Handler
+	// Events, when set, tells a long poll of an application's event feed that the
+	// relay numbered something (eventrelay.Relay); without it the poll rereads the
+	// feed every second.
+	Events interface{ Changed() <-chan struct{} }
 }
 
 // Server is the HTTP handler of the API.
@@ -78,6 +82,7 @@ type Server struct {
 	sheetLimits spreadsheet.Limits
 	console     http.Handler
 	onImport    func()
+	events      interface{ Changed() <-chan struct{} }
 	mux         *http.ServeMux
 	api         huma.API
 	handler     http.Handler
@@ -108,6 +113,7 @@ func NewServer(d Deps) *Server {
 		maxUpload:   d.MaxUploadBytes,
 		sheetLimits: d.SheetLimits,
 		onImport:    d.OnImport,
+		events:      d.Events,
 		mux:         http.NewServeMux(),
 	}
 	cfg := huma.DefaultConfig("Roster API", Version)
@@ -418,11 +424,12 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 type authMode int
 
 const (
-	public          authMode = iota // no credentials
-	session                         // a session, whose password need not be reset
-	sessionReset                    // a session, even one that must reset its password
-	application                     // an application's API key
-	optionalSession                 // anonymous, or a session if a bearer token is given
+	public               authMode = iota // no credentials
+	session                              // a session, whose password need not be reset
+	sessionReset                         // a session, even one that must reset its password
+	application                          // an application's API key
+	applicationOrSession                 // an application's API key, or a session
+	optionalSession                      // anonymous, or a session if a bearer token is given
 )
 
 // authenticate resolves the bearer session of operations that need one and puts the
@@ -448,7 +455,7 @@ func (s *Server) authenticate(hctx huma.Context, next func(huma.Context)) {
 		s.writeHuma(hctx, newProblem(ctx, http.StatusUnauthorized, account.EUNAUTHENTICATED, "the bearer token is not valid"))
 		return
 	}
-	if mode == application {
+	if mode == application || mode == applicationOrSession && account.IsApplicationKey(token) {
 		app, err := s.svc.AuthenticateApplication(ctx, token)
 		if err != nil {
 			s.writeHuma(hctx, problemFor(ctx, s.log, err))

@@ -127,6 +127,14 @@ var noticeCopies = map[string]noticeCopy{
 		Action: "Review the request",
 		Footer: "Roster. You get this email because you are an operator of this Roster, who decide on seat requests.",
 	},
+	account.NoticeWebhookDisabled: {
+		Subject: "A webhook endpoint of {{.Application}} is disabled",
+		Lead: "Every delivery to the webhook endpoint {{.Message}} of {{.Application}} has failed since {{.Expires}}, " +
+			"so Roster disabled it: it gets no events until an operator enables it again. " +
+			"Its application can catch up from its event feed.",
+		Action: "Open Roster",
+		Footer: "Roster. You get this email because you are an operator of this Roster.",
+	},
 	account.NoticeSeatRequestApproved: {
 		Subject: "Your request for seats of {{.Application}} in {{.Organization}} is approved",
 		Lead: "{{.Actor}} approved your request for more seats of {{.Application}} in {{.Organization}}: " +

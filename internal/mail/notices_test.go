@@ -62,9 +62,11 @@ func TestNoticeGolden(t *testing.T) {
 	}
 }
 
-// platformNotices are the emails of no organization: sign-up and password reset.
+// platformNotices are the emails of no organization: sign-up, password reset, a
+// disabled webhook endpoint.
 var platformNotices = map[string]bool{
 	account.NoticeVerifyEmail: true, account.NoticeAccountExists: true, account.NoticePasswordReset: true,
+	account.NoticeWebhookDisabled: true,
 }
 
 // TestNoticeEscaping: names are data, never markup or headers.

@@ -49,6 +49,9 @@ type Options struct {
 	// and those a long reader held back (sqlstore.DB.WALStats); nil (PostgreSQL)
 	// leaves them out.
 	SQLiteWAL func() (pages, maxPages int64, passive, restarts, restartsBusy uint64)
+	// WebhookQueue reports the webhook deliveries pending and when the oldest was
+	// made (sqlstore.DB.WebhookQueue); nil leaves the gauges out.
+	WebhookQueue func(ctx context.Context) (pending int, oldest time.Time, err error)
 }
 
 // Metrics holds one server's registry and its instruments. Its methods are safe
@@ -60,6 +63,7 @@ type Metrics struct {
 	checks     *prometheus.CounterVec
 	deliveries *prometheus.CounterVec
 	idempotent *prometheus.CounterVec // idempotency.go
+	webhooks   *prometheus.CounterVec // webhooks.go
 }
 
 // New builds the registry: Roster's instruments, the store's gauges (when store is
@@ -95,6 +99,7 @@ func New(store Store, log *slog.Logger, opts Options) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.registerIdempotency()
+	m.registerWebhooks(log, opts)
 	if cc := opts.CheckCache; cc != nil {
 		for _, result := range []string{"hit", "miss"} {
 			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "roster_check_cache_total",

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,6 +63,13 @@ type DB struct {
 	ckpt *checkpointer
 	// onEmail, when set, is called after a write that enqueued an email commits.
 	onEmail atomic.Pointer[func()]
+	// onEvent, when set, is called after a write that wrote a change event commits.
+	onEvent atomic.Pointer[func()]
+	// onDelivery, when set, is called after webhook deliveries were made due.
+	onDelivery atomic.Pointer[func()]
+	// idSource makes the ids of deliveries (ids(), events.go).
+	idsOnce  sync.Once
+	idSource *account.IDSource
 	// The cache lease (cachelease.go): this process's name in it, the state
 	// CacheEpoch answers from, and the origin of its monotonic clock.
 	instance string
@@ -484,6 +492,12 @@ func (db *DB) write(parent context.Context, fn func(account.Tx) error) (err erro
 		if fn := db.onEmail.Load(); t.enqueued && fn != nil {
 			(*fn)()
 		}
+		if fn := db.onEvent.Load(); t.evented && fn != nil {
+			(*fn)()
+		}
+		if fn := db.onDelivery.Load(); t.delivered && fn != nil {
+			(*fn)()
+		}
 	}()
 	if err := db.fenceWrite(ctx, sqlTx); err != nil {
 		return err
@@ -510,6 +524,10 @@ type tx struct {
 	savepoints int
 	// enqueued records that the transaction wrote an outbox message (see OnEmail).
 	enqueued bool
+	// evented records that the transaction wrote a change event (see OnEvent).
+	evented bool
+	// delivered records that it made a webhook delivery due (see OnDelivery).
+	delivered bool
 	// orgLocked holds the organizations whose row lock the transaction holds
 	// (LockOrganization, PostgreSQL), so that each is taken once.
 	orgLocked map[string]bool
