@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"strings"
@@ -41,7 +42,7 @@ func (c *Console) addUser(w http.ResponseWriter, r *http.Request, p *page) {
 	send := f.Get("send_invite") == "on"
 	v := &addUserView{Step: "details", In: account.AddMemberInput{
 		Email: f.Get("email"), FirstName: f.Get("first_name"), LastName: f.Get("last_name"),
-		Phone: f.Get("phone"), Username: f.Get("username"), Role: orElse(f.Get("role"), "member"),
+		Phone: f.Get("phone"), Username: f.Get("username"), Role: cmp.Or(f.Get("role"), "member"),
 		Teams: f["team"], Applications: f["application"], SendInvite: &send, Password: f.Get("password"),
 		ResetPasswordOnFirstLogin: f.Get("reset_password") == "on",
 	}}
@@ -191,7 +192,7 @@ func (c *Console) invite(w http.ResponseWriter, r *http.Request, p *page) {
 	ctx := r.Context()
 	f := r.PostForm
 	v := &inviteView{Emails: f.Get("emails"), In: account.InviteInput{
-		Emails: splitEmails(f.Get("emails")), Role: orElse(f.Get("role"), "member"),
+		Emails: splitEmails(f.Get("emails")), Role: cmp.Or(f.Get("role"), "member"),
 		Teams: f["team"], Applications: f["application"]}}
 	if err := c.inviteChoices(ctx, p, v); err != nil {
 		c.fail(w, r, p, err)

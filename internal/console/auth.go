@@ -303,9 +303,3 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-func orElse(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
