@@ -200,6 +200,31 @@ func (s *Service) webhookApp(ctx context.Context, tx Tx, _ Actor, appRef string)
 	return app, notFound(err, "application")
 }
 
+// endpointIn runs fn in a read (or, with write, a write) on the endpoint id of
+// appRef's application, once the actor is known to be an operator: the webhook use
+// cases on one endpoint cannot skip either. Errors: EFORBIDDEN, ENOTFOUND (the
+// application, or an endpoint of another application).
+func (s *Service) endpointIn(ctx context.Context, actor Actor, appRef, id string, write bool, fn func(tx Tx, app Application, w Webhook) error) error {
+	if err := requireOperator(actor, "manages webhooks"); err != nil {
+		return err
+	}
+	run := s.store.Read
+	if write {
+		run = s.store.Write
+	}
+	return run(ctx, func(tx Tx) error {
+		app, err := s.webhookApp(ctx, tx, actor, appRef)
+		if err != nil {
+			return err
+		}
+		w, err := tx.Webhook(ctx, app.ID, id)
+		if err != nil {
+			return notFound(err, "webhook")
+		}
+		return fn(tx, app, w)
+	})
+}
+
 // CreateWebhook adds an endpoint to an application and returns it with its secret,
 // which is shown this once. Operators only.
 func (s *Service) CreateWebhook(ctx context.Context, actor Actor, appRef string, in WebhookInput) (w Webhook, err error) {
@@ -270,16 +295,9 @@ func (s *Service) FindWebhooks(ctx context.Context, actor Actor, appRef string) 
 
 // FindWebhook returns one endpoint of an application. Operators only.
 func (s *Service) FindWebhook(ctx context.Context, actor Actor, appRef, id string) (w Webhook, err error) {
-	if err := requireOperator(actor, "manages webhooks"); err != nil {
-		return w, err
-	}
-	err = s.store.Read(ctx, func(tx Tx) error {
-		app, err := s.webhookApp(ctx, tx, actor, appRef)
-		if err != nil {
-			return err
-		}
-		w, err = tx.Webhook(ctx, app.ID, id)
-		return notFound(err, "webhook")
+	err = s.endpointIn(ctx, actor, appRef, id, false, func(_ Tx, _ Application, cur Webhook) error {
+		w = cur
+		return nil
 	})
 	return w, err
 }
@@ -288,18 +306,7 @@ func (s *Service) FindWebhook(ctx context.Context, actor Actor, appRef, id strin
 // Enabling it again clears why Roster disabled it. Operators only.
 func (s *Service) UpdateWebhook(ctx context.Context, actor Actor, appRef, id string, in WebhookInput) (w Webhook, err error) {
 	defer wrap(&err, "UpdateWebhook(%s, %s)", appRef, id)
-	if err := requireOperator(actor, "manages webhooks"); err != nil {
-		return w, err
-	}
-	err = s.store.Write(ctx, func(tx Tx) error {
-		app, err := s.webhookApp(ctx, tx, actor, appRef)
-		if err != nil {
-			return err
-		}
-		cur, err := tx.Webhook(ctx, app.ID, id)
-		if err != nil {
-			return notFound(err, "webhook")
-		}
+	err = s.endpointIn(ctx, actor, appRef, id, true, func(tx Tx, _ Application, cur Webhook) error {
 		w = cur
 		var v Validation
 		if in.URL != nil {
@@ -342,18 +349,7 @@ func (s *Service) UpdateWebhook(ctx context.Context, actor Actor, appRef, id str
 // DeleteWebhook deletes an endpoint and its deliveries. Operators only.
 func (s *Service) DeleteWebhook(ctx context.Context, actor Actor, appRef, id string) (err error) {
 	defer wrap(&err, "DeleteWebhook(%s, %s)", appRef, id)
-	if err := requireOperator(actor, "manages webhooks"); err != nil {
-		return err
-	}
-	return s.store.Write(ctx, func(tx Tx) error {
-		app, err := s.webhookApp(ctx, tx, actor, appRef)
-		if err != nil {
-			return err
-		}
-		cur, err := tx.Webhook(ctx, app.ID, id)
-		if err != nil {
-			return notFound(err, "webhook")
-		}
+	return s.endpointIn(ctx, actor, appRef, id, true, func(tx Tx, app Application, cur Webhook) error {
 		if err := tx.DeleteWebhook(ctx, app.ID, id); err != nil {
 			return err
 		}
@@ -371,15 +367,7 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, actor Actor, appRef, 
 	if secret, err = s.newWebhookSecret(); err != nil {
 		return "", err
 	}
-	err = s.store.Write(ctx, func(tx Tx) error {
-		app, err := s.webhookApp(ctx, tx, actor, appRef)
-		if err != nil {
-			return err
-		}
-		w, err := tx.Webhook(ctx, app.ID, id)
-		if err != nil {
-			return notFound(err, "webhook")
-		}
+	err = s.endpointIn(ctx, actor, appRef, id, true, func(tx Tx, _ Application, w Webhook) error {
 		now := s.now()
 		w.PreviousSecret, w.PreviousUntil, w.Secret, w.UpdatedAt = w.Secret, now.Add(rotationOverlap), secret, now
 		if err := tx.UpdateWebhook(ctx, w); err != nil {
@@ -395,18 +383,7 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, actor Actor, appRef, 
 // like any event, and listed among the endpoint's deliveries. Operators only.
 func (s *Service) TestWebhook(ctx context.Context, actor Actor, appRef, id string) (err error) {
 	defer wrap(&err, "TestWebhook(%s, %s)", appRef, id)
-	if err := requireOperator(actor, "manages webhooks"); err != nil {
-		return err
-	}
-	return s.store.Write(ctx, func(tx Tx) error {
-		app, err := s.webhookApp(ctx, tx, actor, appRef)
-		if err != nil {
-			return err
-		}
-		w, err := tx.Webhook(ctx, app.ID, id)
-		if err != nil {
-			return notFound(err, "webhook")
-		}
+	return s.endpointIn(ctx, actor, appRef, id, true, func(tx Tx, app Application, w Webhook) error {
 		now := s.now()
 		data, err := json.Marshal(map[string]any{"webhook": w.ID, "application": app.Key,
 			"actor": EventActor{ID: actor.Account.ID, Email: actor.Account.Email}})
