@@ -378,6 +378,19 @@ func (s *Service) emitOne(ctx context.Context, tx Tx, typ EventType, ev AuditEve
 		}
 		return nil
 	}
+	// Events of the whole organization go to every application it subscribes to:
+	// with none (an organization without subscriptions, as in a large first
+	// import), nothing is read to build them.
+	var orgApps []string
+	if !ownApplication(typ) {
+		var err error
+		if orgApps, err = tx.SubscribedApplications(ctx, ev.OrgID); err != nil {
+			return err
+		}
+		if len(orgApps) == 0 {
+			return nil // no application learns of it
+		}
+	}
 	org, err := tx.OrganizationByRef(ctx, ev.OrgID)
 	if err != nil {
 		return err
@@ -473,9 +486,7 @@ func (s *Service) emitOne(ctx context.Context, tx Tx, typ EventType, ev AuditEve
 		}
 	}
 	if apps == nil {
-		if apps, err = tx.SubscribedApplications(ctx, org.ID); err != nil {
-			return err
-		}
+		apps = orgApps
 	}
 	if len(apps) == 0 {
 		return nil // no application learns of it
@@ -485,6 +496,18 @@ func (s *Service) emitOne(ctx context.Context, tx Tx, typ EventType, ev AuditEve
 		return err
 	}
 	return tx.InsertEvent(ctx, Event{ID: s.ids.New(), OrgID: org.ID, Type: typ, Data: data, CreatedAt: now, Applications: apps})
+}
+
+// ownApplication reports whether events of type typ go to one application only,
+// that of their subscription (seats, subscriptions, seat requests), rather than to
+// every application the organization subscribes to.
+func ownApplication(typ EventType) bool {
+	switch typ {
+	case EventSeatAssigned, EventSeatUnassigned, EventSubscriptionCreated, EventSubscriptionUpdated,
+		EventSubscriptionRenewed, EventSeatRequestCreated, EventSeatRequestApproved, EventSeatRequestDenied:
+		return true
+	}
+	return false
 }
 
 // stateValue is the value of key in an audit state (a map), or nil.
