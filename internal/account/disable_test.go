@@ -117,7 +117,17 @@ func TestDisableAccount(t *testing.T) {
 		}
 
 		// The trails: the organization's and the platform's, once each way.
-		if got := r.auditActions(org); !slices.Equal(got[:2], []string{"account.enabled", "account.disabled"}) {
+		var bobs []string
+		p0, err := r.svc.FindAuditEvents(ctx, r.op, org.Slug, account.AuditQuery{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range p0.Items {
+			if e.TargetID == bob.AccountID && strings.HasPrefix(e.Action, "account.") {
+				bobs = append(bobs, e.Action)
+			}
+		}
+		if got := bobs; !slices.Equal(got, []string{"account.enabled", "account.disabled"}) {
 			t.Errorf("organization trail = %v", got)
 		}
 		p, err := r.svc.FindPlatformAuditEvents(ctx, r.op, account.AuditQuery{Limit: 100})
@@ -172,6 +182,24 @@ func TestDisableAccount(t *testing.T) {
 		}
 		if d := string(evs[0].Data); !strings.Contains(d, `"id":"`+bob.AccountID+`"`) || !strings.Contains(d, `"id":"`+org.ID+`"`) {
 			t.Errorf("account.disabled's data lacks the member or the organization: %s", d)
+		}
+
+		// Another operator's account may be disabled (the actor stays an active operator).
+		if err := db.Write(ctx, func(tx account.Tx) error {
+			a, err := tx.AccountByID(ctx, ownerActor.Account.ID)
+			if err != nil {
+				return err
+			}
+			a.Operator = true
+			return tx.UpdateAccount(ctx, a)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := r.svc.DisableAccount(ctx, r.op, ownerActor.Account.ID); err != nil || a.State != account.AccountDisabled {
+			t.Fatalf("disable another operator = %v %v", a.State, err)
+		}
+		if _, err := r.svc.EnableAccount(ctx, r.op, ownerActor.Account.ID); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
