@@ -11,6 +11,8 @@ const (
 	AuditAccountActivated              AuditAction = "account.activated"
 	AuditAccountClaimed                AuditAction = "account.claimed"
 	AuditAccountDeleted                AuditAction = "account.deleted"
+	AuditAccountDisabled               AuditAction = "account.disabled"
+	AuditAccountEnabled                AuditAction = "account.enabled"
 	AuditAccountPasswordChanged        AuditAction = "account.password_changed"
 	AuditAccountPasswordReset          AuditAction = "account.password_reset"
 	AuditAccountPasswordResetRequested AuditAction = "account.password_reset_requested"

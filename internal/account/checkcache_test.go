@@ -125,6 +125,19 @@ func TestCheckFromMemory(t *testing.T) {
 				t.Fatal(err)
 			}
 			check(account.ReasonOK)
+			// The account disabled and enabled, here and by the other process.
+			for _, by := range []*account.Service{svc, other} {
+				if _, err := by.DisableAccount(ctx, op, bob); err != nil {
+					t.Fatal(err)
+				}
+				check(account.ReasonAccountDisabled)
+				check(account.ReasonAccountDisabled)
+				if _, err := by.EnableAccount(ctx, op, bob); err != nil {
+					t.Fatal(err)
+				}
+				check(account.ReasonOK)
+				check(account.ReasonOK)
+			}
 			if err := other.RevokeApplicationKey(ctx, op, "studio", keyRow.ID); err != nil {
 				t.Fatal(err)
 			}

@@ -49,7 +49,10 @@ const (
 	EventJoinRequestCancelled EventType = "join_request.cancelled"
 
 	EventAccountDisabled EventType = "account.disabled"
-	EventAccountDeleted  EventType = "account.deleted"
+	// An operator enabled a disabled account again (beyond API.md's list: POST
+	// /api/v1/accounts/{account}/enable).
+	EventAccountEnabled EventType = "account.enabled"
+	EventAccountDeleted EventType = "account.deleted"
 
 	EventDomainVerified EventType = "domain.verified"
 	EventDomainRemoved  EventType = "domain.removed"
@@ -67,7 +70,7 @@ var EventTypes = []EventType{
 	EventSubscriptionCreated, EventSubscriptionUpdated, EventSubscriptionRenewed,
 	EventSeatRequestCreated, EventSeatRequestApproved, EventSeatRequestDenied,
 	EventJoinRequestCreated, EventJoinRequestApproved, EventJoinRequestDenied, EventJoinRequestCancelled,
-	EventAccountDisabled, EventAccountDeleted,
+	EventAccountDisabled, EventAccountEnabled, EventAccountDeleted,
 	EventDomainVerified, EventDomainRemoved,
 	EventWebhookTest,
 }
@@ -108,6 +111,10 @@ var eventOf = map[AuditAction]EventType{
 	AuditJoinRequestApproved:  EventJoinRequestApproved,
 	AuditJoinRequestDenied:    EventJoinRequestDenied,
 	AuditJoinRequestCancelled: EventJoinRequestCancelled,
+
+	// Audited in the platform trail (no event) and in each organization's of the account.
+	AuditAccountDisabled: EventAccountDisabled,
+	AuditAccountEnabled:  EventAccountEnabled,
 }
 
 // Event is one change event. Applications are the ids of the applications that
@@ -356,7 +363,7 @@ func optional(s string) *string {
 // removal that does not give it fails, rather than emit an event without its object).
 func (s *Service) emit(ctx context.Context, tx Tx, ev AuditEvent, before, after any, gone *Member) error {
 	typ, ok := eventOf[AuditAction(ev.Action)]
-	if !ok {
+	if !ok || ev.OrgID == "" { // the platform trail's events concern no organization: none emits
 		return nil
 	}
 	if err := s.emitOne(ctx, tx, typ, ev, before, after, gone); err != nil {
@@ -429,7 +436,8 @@ func (s *Service) emitOne(ctx context.Context, tx Tx, typ EventType, ev AuditEve
 			return Errorf(EINTERNAL, "member.removed of %s emitted without the member", ev.TargetID)
 		}
 		d.Member = eventMember(redact(Actor{}, org, *gone))
-	case EventMemberAdded, EventMemberUpdated, EventMemberDeactivated, EventMemberReactivated:
+	case EventMemberAdded, EventMemberUpdated, EventMemberDeactivated, EventMemberReactivated,
+		EventAccountDisabled, EventAccountEnabled: // the account as a member of this organization
 		err = member(ev.TargetID, false)
 	case EventInvitationCreated, EventInvitationResent, EventInvitationCancelled, EventInvitationAccepted:
 		invID := ev.TargetID

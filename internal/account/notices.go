@@ -40,6 +40,11 @@ const (
 	// endpoint whose deliveries failed for 5 days (Application, Message: its URL,
 	// Expires: since when).
 	NoticeWebhookDisabled = "webhook.disabled"
+
+	// NoticeAccountDisabled tells a person an operator disabled their account;
+	// NoticeAccountEnabled that it is enabled again.
+	NoticeAccountDisabled = "account.disabled"
+	NoticeAccountEnabled  = "account.enabled"
 )
 
 // Notice is an email telling a person that their access changed: what changed, in

@@ -57,10 +57,11 @@ func (c *Console) renderPanel(w http.ResponseWriter, r *http.Request, p *page, s
 		c.fail(w, r, p, err)
 		return
 	}
-	if confirm != "deactivate" && confirm != "remove" && confirm != "cancel-invitation" && (confirm != "delete-account" || !p.operator()) {
+	if confirm != "deactivate" && confirm != "remove" && confirm != "cancel-invitation" &&
+		(confirm != "delete-account" && confirm != "disable-account" || !p.operator()) {
 		// ?confirm= is data: only the destructive actions are asked about (the
-		// account's permanent deletion only of an operator), and nothing else ever
-		// becomes the confirmation form's action.
+		// account's permanent deletion and its disabling only of an operator), and
+		// nothing else ever becomes the confirmation form's action.
 		confirm = ""
 	}
 	v.Panel = &panelView{Member: *v.member, Back: p.base() + "/users" + v.Filter.query(true), Confirm: confirm, Problem: prob}
@@ -133,6 +134,15 @@ func (c *Console) memberAction(w http.ResponseWriter, r *http.Request, p *page) 
 				c.redirect(w, r, back(p, r), "The account of "+m.Account.Email+" is deleted, with its memberships in every organization.")
 				return
 			}
+		}
+	case "disable-account":
+		// Who may disable is the domain's decision (operators only), taken first.
+		if _, err = c.svc.DisableAccount(ctx, p.Actor, id); err == nil {
+			done = "The account is disabled: its sessions ended, it cannot log in, and no application lets it in."
+		}
+	case "enable-account":
+		if _, err = c.svc.EnableAccount(ctx, p.Actor, id); err == nil {
+			done = "The account is enabled again: its memberships and seats count as before."
 		}
 	case "resend":
 		var m account.Member

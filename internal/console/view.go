@@ -157,6 +157,9 @@ func confirmQuestion(action string, m account.Member, org string) string {
 	if action == "cancel-invitation" {
 		return "Cancel the invitation of " + m.Account.Email + "? Its link stops working, they leave " + org + " and the seats it reserved are freed."
 	}
+	if action == "disable-account" {
+		return "Disable the account of " + name + "? Its sessions end at once, it cannot log in, and no application lets it in, in any organization; its memberships and seats are kept, and you can enable it again."
+	}
 	return "Deactivate " + name + "? They lose access to " + org + " at once but keep their seats and data; you can reactivate them later."
 }
 
@@ -166,6 +169,9 @@ func confirmLabel(action string) string {
 	}
 	if action == "cancel-invitation" {
 		return "Yes, cancel the invitation"
+	}
+	if action == "disable-account" {
+		return "Yes, disable the account"
 	}
 	return "Yes, deactivate"
 }

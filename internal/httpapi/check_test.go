@@ -56,6 +56,10 @@ func TestCheck(t *testing.T) {
 		check("deactivated")
 		e.must(200, e.op, "POST", "/api/v1/organizations/acme/members/"+bob+"/reactivate", nil)
 		check("ok") // the seat was kept: one step restores access
+		e.must(200, e.op, "POST", "/api/v1/accounts/"+bob+"/disable", nil)
+		check("account-disabled")
+		e.must(200, e.op, "POST", "/api/v1/accounts/"+bob+"/enable", nil)
+		check("ok")
 
 		// The subscription outside its dates.
 		e.must(200, e.op, "PATCH", "/api/v1/organizations/acme/subscriptions/"+sub["id"].(string), map[string]any{"ends_at": time.Now().Add(-time.Hour).UTC()})

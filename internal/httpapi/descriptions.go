@@ -33,6 +33,8 @@ var descriptions = map[string]string{
 	"update-organization": "Changes an organization's name, slug or settings (invitation lifetime, how soon a subscription is \"ending soon\", SCIM activation emails). Needs `organization.manage`.",
 	"delete-organization": "Deletes an organization with its memberships, roles and teams; the accounts survive. A partner that still has organizations is 409.",
 	"delete-account":      "Deletes an account permanently, with its memberships and seats in every organization. Operators only.",
+	"disable-account":     "Disables an account: its sessions and device tokens end at once, it cannot log in, and every entitlement check of it answers account-disabled; its memberships, teams and seats stay for enable-account to give back. Audited in the platform trail and in each of its organizations' (event account.disabled); the person is emailed. Operators only; not one's own account, nor the last active operator's (409). Disabling a disabled account changes nothing.",
+	"enable-account":      "Enables a disabled account again: it can log in, and its memberships, teams and seats count as before. Audited like disable-account (event account.enabled); the person is emailed. Operators only. Enabling an account that is not disabled changes nothing.",
 	"create-application":  "Defines an application: the software whose seats organizations are given. The `key` is permanent and names it in subscriptions and checks.",
 	"list-applications":   "Lists the applications.",
 	"get-application":     "An application by key.",

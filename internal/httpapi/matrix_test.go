@@ -272,6 +272,14 @@ var matrixRoutes = map[string]route{
 	"delete-account": {rule: operatorOnly, fresh: func(w *world, _ *who) call {
 		return call{params: map[string]string{"account": w.accountIDOf(w.freshAccount())}}
 	}},
+	"disable-account": {rule: operatorOnly, fresh: func(w *world, _ *who) call {
+		return call{params: map[string]string{"account": w.accountIDOf(w.freshAccount())}}
+	}},
+	"enable-account": {rule: operatorOnly, fresh: func(w *world, _ *who) call {
+		id := w.accountIDOf(w.freshAccount())
+		w.e.must(200, w.e.op, "POST", "/api/v1/accounts/"+id+"/disable", nil)
+		return call{params: map[string]string{"account": id}}
+	}},
 	"create-application": {rule: operatorOnly, fresh: func(w *world, _ *who) call {
 		return call{body: map[string]any{"key": w.fresh("app"), "name": "App"}}
 	}},

@@ -106,6 +106,26 @@ func (s *Server) deleteAccount(ctx context.Context, in *AccountPath) (*struct{},
 	return nil, s.fail(ctx, s.svc.DeleteAccount(ctx, actorFrom(ctx), in.Account))
 }
 
+func (s *Server) disableAccount(ctx context.Context, in *AccountPath) (*accountOutput, error) {
+	a, err := s.svc.DisableAccount(ctx, actorFrom(ctx), in.Account)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	out := &accountOutput{}
+	out.Body.Account = accountView(a)
+	return out, nil
+}
+
+func (s *Server) enableAccount(ctx context.Context, in *AccountPath) (*accountOutput, error) {
+	a, err := s.svc.EnableAccount(ctx, actorFrom(ctx), in.Account)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	out := &accountOutput{}
+	out.Body.Account = accountView(a)
+	return out, nil
+}
+
 type auditInput struct {
 	PageQuery
 }

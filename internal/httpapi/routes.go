@@ -41,6 +41,8 @@ func (s *Server) routes() {
 	huma.Register(api, op("update-organization", http.MethodPatch, "/api/v1/organizations/{org}", "Change an organization's name, slug or settings", "Organizations", session), s.updateOrganization)
 	huma.Register(api, op("delete-organization", http.MethodDelete, "/api/v1/organizations/{org}", "Delete an organization", "Organizations", session, http.StatusNoContent), s.deleteOrganization)
 	huma.Register(api, op("delete-account", http.MethodDelete, "/api/v1/accounts/{account}", "Delete an account permanently (operator)", "Accounts", session, http.StatusNoContent), s.deleteAccount)
+	huma.Register(api, op("disable-account", http.MethodPost, "/api/v1/accounts/{account}/disable", "Disable an account (operator)", "Accounts", session), s.disableAccount)
+	huma.Register(api, op("enable-account", http.MethodPost, "/api/v1/accounts/{account}/enable", "Enable a disabled account again (operator)", "Accounts", session), s.enableAccount)
 	huma.Register(api, op("create-application", http.MethodPost, "/api/v1/applications", "Define an application (operator)", "Applications", session, http.StatusCreated), s.createApplication)
 	huma.Register(api, op("list-applications", http.MethodGet, "/api/v1/applications", "List the applications", "Applications", session), s.listApplications)
 	huma.Register(api, op("get-application", http.MethodGet, "/api/v1/applications/{app}", "Get an application", "Applications", session), s.getApplication)

@@ -135,6 +135,22 @@ var noticeCopies = map[string]noticeCopy{
 		Action: "Open Roster",
 		Footer: "Roster. You get this email because you are an operator of this Roster.",
 	},
+	account.NoticeAccountDisabled: {
+		Subject: "Your Roster account is disabled",
+		Lead: "An operator of Roster disabled your account {{.To}}: you are logged out everywhere, you cannot log in, " +
+			"and no application lets you in through it. Nothing is deleted: your memberships, teams and seats come back " +
+			"if an operator enables it again.",
+		Action: "Open Roster",
+		Footer: "Roster. You get this email because the Roster account {{.To}} was disabled. " +
+			"If you think it is a mistake, tell an administrator of your organization.",
+	},
+	account.NoticeAccountEnabled: {
+		Subject: "Your Roster account is enabled again",
+		Lead: "An operator of Roster enabled your account {{.To}} again: you can log in, and your memberships, " +
+			"teams and seats are as they were.",
+		Action: "Log in to Roster",
+		Footer: "Roster. You get this email because the Roster account {{.To}} was enabled again.",
+	},
 	account.NoticeSeatRequestApproved: {
 		Subject: "Your request for seats of {{.Application}} in {{.Organization}} is approved",
 		Lead: "{{.Actor}} approved your request for more seats of {{.Application}} in {{.Organization}}: " +

@@ -63,10 +63,10 @@ func TestNoticeGolden(t *testing.T) {
 }
 
 // platformNotices are the emails of no organization: sign-up, password reset, a
-// disabled webhook endpoint.
+// disabled webhook endpoint, a disabled or enabled account.
 var platformNotices = map[string]bool{
 	account.NoticeVerifyEmail: true, account.NoticeAccountExists: true, account.NoticePasswordReset: true,
-	account.NoticeWebhookDisabled: true,
+	account.NoticeWebhookDisabled: true, account.NoticeAccountDisabled: true, account.NoticeAccountEnabled: true,
 }
 
 // TestNoticeEscaping: names are data, never markup or headers.
