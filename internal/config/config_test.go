@@ -183,3 +183,16 @@ func TestEventsKeep(t *testing.T) {
 		}
 	}
 }
+
+// ROSTER_WEBHOOKS_LEASE sets the webhook worker's claim lease: a duration of 1s or more.
+func TestWebhooksLease(t *testing.T) {
+	c, err := ParseServe(nil, env(map[string]string{"ROSTER_WEBHOOKS_LEASE": "3s"}), io.Discard, io.Discard)
+	if err != nil || c.WebhooksLease != 3*time.Second {
+		t.Errorf("ROSTER_WEBHOOKS_LEASE=3s: lease %v, %v", c.WebhooksLease, err)
+	}
+	for _, v := range []string{"500ms", "soon", "-1m"} {
+		if _, err := ParseServe(nil, env(map[string]string{"ROSTER_WEBHOOKS_LEASE": v}), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "ROSTER_WEBHOOKS_LEASE") {
+			t.Errorf("ROSTER_WEBHOOKS_LEASE=%s: %v, want an error naming it", v, err)
+		}
+	}
+}
