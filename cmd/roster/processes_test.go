@@ -87,10 +87,10 @@ func stopProcess(t *testing.T, cmd *exec.Cmd, logs *lockedBuffer) {
 
 // spawn starts `roster serve` as a child process and waits for /healthz; stopping
 // it is the caller's business.
-func spawn(t *testing.T, env map[string]string) (string, *exec.Cmd, *lockedBuffer) {
+func spawn(t *testing.T, env map[string]string, args ...string) (string, *exec.Cmd, *lockedBuffer) {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(os.Args[0], "serve", "--addr", addr)
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Env = append(os.Environ(), "ROSTER_TEST_RUN_MAIN=1")
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)

@@ -102,6 +102,7 @@ var eventOf = map[AuditAction]EventType{
 
 	AuditOrganizationUpdated: EventOrganizationUpdated,
 	AuditOrganizationDeleted: EventOrganizationDeleted,
+	AuditAccountDeleted:      EventAccountDeleted,
 
 	AuditSeatRequestCreated:  EventSeatRequestCreated,
 	AuditSeatRequestApproved: EventSeatRequestApproved,
@@ -385,6 +386,11 @@ func (s *Service) emitOne(ctx context.Context, tx Tx, typ EventType, ev AuditEve
 		}
 		return nil
 	}
+	if typ == EventAccountDeleted {
+		// Its memberships are gone with it: DeleteAccount emits it itself, with the
+		// organizations and applications read before (emitAccountDeleted).
+		return nil
+	}
 	// Events of the whole organization go to every application it subscribes to:
 	// with none (an organization without subscriptions, as in a large first
 	// import), nothing is read to build them.
@@ -619,5 +625,56 @@ func (s *Service) emitOrganizationDeleted(ctx context.Context, tx Tx, actor Acto
 		return err
 	}
 	return tx.InsertEvent(ctx, Event{ID: s.ids.New(), OrgID: o.ID, Type: EventOrganizationDeleted, Data: data,
+		CreatedAt: s.now(), Applications: apps})
+}
+
+// EventAccountDeletedData is the data of account.deleted: the account as it was,
+// the organizations it belonged to (their ids) and who deleted it.
+type EventAccountDeletedData struct {
+	Account       EventAccount `json:"account"`
+	Organizations []string     `json:"organizations"`
+	Actor         *EventActor  `json:"actor"`
+}
+
+// EventAccount is an account outside any organization's view.
+type EventAccount struct {
+	ID        string  `json:"id"`
+	Email     string  `json:"email"`
+	Username  *string `json:"username"`
+	FirstName string  `json:"first_name"`
+	LastName  string  `json:"last_name"`
+	Phone     *string `json:"phone"`
+}
+
+// emitAccountDeleted writes the account.deleted event of a, which belonged to
+// orgIDs, for every application one of them subscribes to (read in tx before the
+// account's memberships are deleted); nothing when none does.
+func (s *Service) emitAccountDeleted(ctx context.Context, tx Tx, actor Actor, a Account, orgIDs []string) error {
+	var apps []string
+	for _, id := range orgIDs {
+		ids, err := tx.SubscribedApplications(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, app := range ids {
+			if !slices.Contains(apps, app) {
+				apps = append(apps, app)
+			}
+		}
+	}
+	if len(apps) == 0 {
+		return nil
+	}
+	d := EventAccountDeletedData{Organizations: orgIDs,
+		Account: EventAccount{ID: a.ID, Email: a.Email, Username: optional(a.Username), FirstName: a.FirstName,
+			LastName: a.LastName, Phone: optional(a.Phone)}}
+	if actor.Account.ID != "" {
+		d.Actor = &EventActor{ID: actor.Account.ID, Email: actor.Account.Email}
+	}
+	data, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return tx.InsertEvent(ctx, Event{ID: s.ids.New(), Type: EventAccountDeleted, Data: data,
 		CreatedAt: s.now(), Applications: apps})
 }

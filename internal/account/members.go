@@ -544,7 +544,9 @@ func (s *Service) DeleteAccount(ctx context.Context, actor Actor, accountID stri
 		if err != nil {
 			return err
 		}
+		orgIDs := make([]string, 0, len(ms))
 		for _, am := range ms {
+			orgIDs = append(orgIDs, am.OrgID)
 			// Each organization's own trail records that it lost this member.
 			m := redact(Actor{}, am.Organization, Member{Membership: am.Membership, Account: acct, Teams: am.Teams})
 			full, err := tx.Member(ctx, am.OrgID, accountID)
@@ -555,6 +557,9 @@ func (s *Service) DeleteAccount(ctx context.Context, actor Actor, accountID stri
 				memberState(m), map[string]any{"reason": "account deleted"}, &full); err != nil {
 				return err
 			}
+		}
+		if err := s.emitAccountDeleted(ctx, tx, actor, acct, orgIDs); err != nil {
+			return err
 		}
 		if err := tx.DeleteAccount(ctx, accountID); err != nil {
 			return err

@@ -211,7 +211,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	a.Outbox = &outbox.Worker{Store: db, Sender: o.Sender, From: cfg.MailFrom, Domain: mail.MessageDomain(cfg.BaseURL),
 		Log: log, Observe: a.Metrics.ObserveDelivery}
 	a.Webhooks = &webhooks.Worker{Store: db, Log: log, AllowPrivate: cfg.WebhooksAllowPrivate,
-		Observe: a.Metrics.ObserveWebhook, OnFailing: svc.DisableFailingWebhook}
+		Lease: cfg.WebhooksLease, Observe: a.Metrics.ObserveWebhook, OnFailing: svc.DisableFailingWebhook}
 
 	if o.Work != nil {
 		a.want = map[Work]bool{}

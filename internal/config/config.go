@@ -37,6 +37,10 @@ type Config struct {
 	// ImportLease is how long an import runner holds a job between batches before
 	// another process may resume it (env ROSTER_IMPORT_LEASE only; default 1m).
 	ImportLease time.Duration
+	// WebhooksLease is how long a webhook worker holds a claimed delivery before
+	// another process may make the attempt again (env ROSTER_WEBHOOKS_LEASE only;
+	// default 2m, at least 1s; it should exceed the 15 s timeout of an attempt).
+	WebhooksLease time.Duration
 	// StoreTimeout bounds every statement and every wait for a database
 	// connection: past it a request answers 503 unavailable.
 	StoreTimeout time.Duration
@@ -172,6 +176,14 @@ func ParseServe(args []string, getenv Getenv, stdout, stderr io.Writer) (Config,
 			return Config{}, fmt.Errorf("ROSTER_IMPORT_LEASE: %q is not a duration of at least 1s", v)
 		}
 		c.ImportLease = d
+	}
+	c.WebhooksLease = 2 * time.Minute // webhooks.DefaultLease
+	if v := getenv("ROSTER_WEBHOOKS_LEASE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return Config{}, fmt.Errorf("ROSTER_WEBHOOKS_LEASE: %q is not a duration of at least 1s", v)
+		}
+		c.WebhooksLease = d
 	}
 	c.BootstrapEmail = strings.TrimSpace(getenv("ROSTER_BOOTSTRAP_EMAIL"))
 	c.BootstrapPassword = getenv("ROSTER_BOOTSTRAP_PASSWORD")

@@ -20,7 +20,7 @@ func TestParseServeDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Addr: DefaultAddr, DatabaseURL: DefaultDatabase, BaseURL: "http://127.0.0.1:8080",
-		MailFrom: DefaultMailFrom, LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, CheckCache: 1_000_000, ImportMaxMB: 20, ImportLease: time.Minute, Metrics: true, StoreTimeout: 5 * time.Second,
+		MailFrom: DefaultMailFrom, LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, CheckCache: 1_000_000, ImportMaxMB: 20, ImportLease: time.Minute, WebhooksLease: 2 * time.Minute, Metrics: true, StoreTimeout: 5 * time.Second,
 		OutboxKeepBodies: 30 * 24 * time.Hour, EventsKeep: 30 * 24 * time.Hour}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("defaults (-want +got):\n%s", d)
@@ -39,7 +39,7 @@ func TestParseServeEnvAndFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Addr: "0.0.0.0:7000", DatabaseURL: "postgres://db/roster", BaseURL: "https://roster.acme.example",
-		SMTPURL: "smtp://u:p@mail:25", MailFrom: "Acme <hi@acme.example>", LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, CheckCache: 1_000_000, ImportMaxMB: 20, ImportLease: time.Minute,
+		SMTPURL: "smtp://u:p@mail:25", MailFrom: "Acme <hi@acme.example>", LogFormat: "text", LogLevel: slog.LevelInfo, SignUp: true, CheckCache: 1_000_000, ImportMaxMB: 20, ImportLease: time.Minute, WebhooksLease: 2 * time.Minute,
 		BootstrapEmail: "op@acme.example", BootstrapPassword: "correct horse",
 		Metrics: false, MetricsToken: "scrape-me", ShutdownDelay: 15 * time.Second, StoreTimeout: 2 * time.Second,
 		OutboxKeepBodies: 30 * 24 * time.Hour, EventsKeep: 30 * 24 * time.Hour}
@@ -180,6 +180,19 @@ func TestEventsKeep(t *testing.T) {
 	} {
 		if _, err := ParseServe(tc.args, env(tc.env), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), tc.name) {
 			t.Errorf("ParseServe(%q, %v) = %v, want an error naming %s", tc.args, tc.env, err, tc.name)
+		}
+	}
+}
+
+// ROSTER_WEBHOOKS_LEASE sets the webhook worker's claim lease: a duration of 1s or more.
+func TestWebhooksLease(t *testing.T) {
+	c, err := ParseServe(nil, env(map[string]string{"ROSTER_WEBHOOKS_LEASE": "3s"}), io.Discard, io.Discard)
+	if err != nil || c.WebhooksLease != 3*time.Second {
+		t.Errorf("ROSTER_WEBHOOKS_LEASE=3s: lease %v, %v", c.WebhooksLease, err)
+	}
+	for _, v := range []string{"500ms", "soon", "-1m"} {
+		if _, err := ParseServe(nil, env(map[string]string{"ROSTER_WEBHOOKS_LEASE": v}), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "ROSTER_WEBHOOKS_LEASE") {
+			t.Errorf("ROSTER_WEBHOOKS_LEASE=%s: %v, want an error naming it", v, err)
 		}
 	}
 }

@@ -302,4 +302,3 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
-

@@ -291,3 +291,53 @@ func TestEventFeedRequestsAndDeletion(t *testing.T) {
 		}
 	})
 }
+
+// TestEventFeedAccountDeleted: deleting an account emits member.removed in each of
+// its organizations and one account.deleted, with the account as it was and its
+// organizations' ids, to every application one of them subscribes to, and to no
+// other.
+func TestEventFeedAccountDeleted(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		keys := map[string]string{}
+		for _, app := range []string{"studio", "support", "billing"} {
+			e.must(201, e.op, "POST", "/api/v1/applications", map[string]any{"key": app, "name": app})
+			keys[app] = e.must(201, e.op, "POST", "/api/v1/applications/"+app+"/keys", map[string]any{"name": "events"})["key"].(string)
+		}
+		acme, globex := e.org("acme", ""), e.org("globex", "")
+		e.org("initech", "")
+		e.subscribe("acme", "studio", 3, 30*24*time.Hour)
+		e.subscribe("globex", "support", 3, 30*24*time.Hour)
+		e.subscribe("initech", "billing", 3, 30*24*time.Hour)
+		dee := accountID(e.member(e.op, "acme", "dee@acme.test", "member"))
+		second := e.must(201, e.op, "POST", "/api/v1/organizations/globex/members", map[string]any{"email": "dee@acme.test", "role": "member", "send_invite": false})
+		if id := accountID(second); id != dee {
+			t.Fatalf("dee's second membership is account %s, want %s", id, dee)
+		}
+		e.relay()
+		from := map[string]int{}
+		for app, key := range keys {
+			from[app] = len(e.feed(key, app, 0, ""))
+		}
+		e.must(204, e.op, "DELETE", "/api/v1/accounts/"+dee, nil)
+		e.relay()
+
+		for app, org := range map[string]map[string]any{"studio": acme, "support": globex} {
+			evs := e.feed(keys[app], app, from[app], "")
+			if got, want := eventTypes(evs), []string{"member.removed", "account.deleted"}; !slices.Equal(got, want) {
+				t.Fatalf("%s's feed = %q\nwant %q", app, got, want)
+			}
+			if jpath(evs[0], "data", "organization", "id") != org["id"] || jpath(evs[0], "data", "member", "account", "id") != dee {
+				t.Errorf("%s's member.removed = %v", app, evs[0]["data"])
+			}
+			d := jpath(evs[1], "data")
+			orgs, _ := jpath(d, "organizations").([]any)
+			if jpath(d, "account", "id") != dee || jpath(d, "account", "email") != "dee@acme.test" || jpath(d, "account", "first_name") != "Fde" ||
+				jpath(d, "actor", "email") != operatorEmail || len(orgs) != 2 || !slices.Contains(orgs, acme["id"]) || !slices.Contains(orgs, globex["id"]) {
+				t.Errorf("%s's account.deleted = %v", app, d)
+			}
+		}
+		if got := e.feed(keys["billing"], "billing", from["billing"], ""); len(got) != 0 {
+			t.Errorf("billing, of an organization dee was not in, got %q", eventTypes(got))
+		}
+	})
+}

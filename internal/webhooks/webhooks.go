@@ -47,8 +47,10 @@ const (
 	DefaultConcurrency = 16
 	// MaxBody bounds a delivery's body (256 KB).
 	MaxBody = 256 << 10
-	// lease is how long a claim lasts: longer than one attempt's timeout.
-	lease = 2 * time.Minute
+	// DefaultLease is how long a claim lasts: longer than one attempt's timeout.
+	// Past it another worker (another process, if this one died mid-attempt)
+	// makes the attempt again, with the same webhook-id.
+	DefaultLease = 2 * time.Minute
 )
 
 // Schedule is Standard Webhooks' retry schedule: the pause after each failed
@@ -67,7 +69,10 @@ type Worker struct {
 	AllowPrivate bool
 	Poll         time.Duration
 	Timeout      time.Duration
-	Concurrency  int
+	// Lease is how long a claimed delivery stays this worker's (DefaultLease
+	// when zero); it should exceed Timeout.
+	Lease       time.Duration
+	Concurrency int
 	// Observe, when set, counts each attempt's outcome: "delivered", "retry",
 	// "failed" or "gone".
 	Observe func(outcome string)
@@ -93,6 +98,9 @@ func (w *Worker) init() {
 		w.owner = host + "/" + hex.EncodeToString(b[:])
 		if w.Timeout <= 0 {
 			w.Timeout = DefaultTimeout
+		}
+		if w.Lease <= 0 {
+			w.Lease = DefaultLease
 		}
 		if w.Poll <= 0 {
 			w.Poll = DefaultPoll
@@ -156,7 +164,7 @@ func (w *Worker) Dispatch(ctx context.Context) (int, error) {
 		skip = append(skip, id)
 	}
 	w.mu.Unlock()
-	jobs, err := w.Store.ClaimDeliveries(ctx, w.owner, w.Now(), free, lease, skip)
+	jobs, err := w.Store.ClaimDeliveries(ctx, w.owner, w.Now(), free, w.Lease, skip)
 	if err != nil {
 		return 0, err
 	}
