@@ -49,7 +49,8 @@ func (s *Service) DisableAccount(ctx context.Context, actor Actor, accountID str
 }
 
 // EnableAccount gives a disabled account back its access: it can log in again, and
-// its memberships, teams and seats count as they did. Operators only; audited like
+// its memberships, teams and seats count as they did; an account that never had a
+// password (invited, not yet activated) is pending again. Operators only; audited like
 // DisableAccount (account.enabled), and the person gets an email. Enabling an
 // account that is not disabled changes nothing.
 func (s *Service) EnableAccount(ctx context.Context, actor Actor, accountID string) (acct Account, err error) {
@@ -66,7 +67,13 @@ func (s *Service) EnableAccount(ctx context.Context, actor Actor, accountID stri
 			acct = cur
 			return nil
 		}
-		if acct, err = s.setAccountState(ctx, tx, actor, cur, AccountActive, AuditAccountEnabled); err != nil {
+		// Back to what it was: an account without a password (invited, never
+		// activated) is pending again, not active.
+		to := AccountActive
+		if cur.PasswordHash == "" {
+			to = AccountPending
+		}
+		if acct, err = s.setAccountState(ctx, tx, actor, cur, to, AuditAccountEnabled); err != nil {
 			return err
 		}
 		return s.notify(ctx, tx, "", s.accountNotice(NoticeAccountEnabled, acct))

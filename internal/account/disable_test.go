@@ -201,5 +201,19 @@ func TestDisableAccount(t *testing.T) {
 		if _, err := r.svc.EnableAccount(ctx, r.op, ownerActor.Account.ID); err != nil {
 			t.Fatal(err)
 		}
+
+		// An invited person who never activated the account is pending again once
+		// enabled, not active without a password.
+		yes := true
+		inv, err := r.svc.AddMember(ctx, r.op, org.Slug, account.AddMemberInput{Email: "ivy@elsewhere.test", SendInvite: &yes})
+		if err != nil || inv.Account.State != account.AccountPending {
+			t.Fatalf("invite = %v %v", inv.Account.State, err)
+		}
+		if a, err := r.svc.DisableAccount(ctx, r.op, inv.AccountID); err != nil || a.State != account.AccountDisabled {
+			t.Fatalf("disable the invited account = %v %v", a.State, err)
+		}
+		if a, err := r.svc.EnableAccount(ctx, r.op, inv.AccountID); err != nil || a.State != account.AccountPending {
+			t.Fatalf("enable the invited account = %v %v, want pending", a.State, err)
+		}
 	})
 }

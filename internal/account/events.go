@@ -631,19 +631,9 @@ func (s *Service) emitOrganizationDeleted(ctx context.Context, tx Tx, actor Acto
 // EventAccountDeletedData is the data of account.deleted: the account as it was,
 // the organizations it belonged to (their ids) and who deleted it.
 type EventAccountDeletedData struct {
-	Account       EventAccount `json:"account"`
-	Organizations []string     `json:"organizations"`
-	Actor         *EventActor  `json:"actor"`
-}
-
-// EventAccount is an account outside any organization's view.
-type EventAccount struct {
-	ID        string  `json:"id"`
-	Email     string  `json:"email"`
-	Username  *string `json:"username"`
-	FirstName string  `json:"first_name"`
-	LastName  string  `json:"last_name"`
-	Phone     *string `json:"phone"`
+	Account       EventActor  `json:"account"` // id and email: see emitAccountDeleted
+	Organizations []string    `json:"organizations"`
+	Actor         *EventActor `json:"actor"`
 }
 
 // emitAccountDeleted writes the account.deleted event of a, which belonged to
@@ -665,9 +655,10 @@ func (s *Service) emitAccountDeleted(ctx context.Context, tx Tx, actor Actor, a 
 	if len(apps) == 0 {
 		return nil
 	}
-	d := EventAccountDeletedData{Organizations: orgIDs,
-		Account: EventAccount{ID: a.ID, Email: a.Email, Username: optional(a.Username), FirstName: a.FirstName,
-			LastName: a.LastName, Phone: optional(a.Phone)}}
+	// The account as every organization may see it (redact): its id and email; the
+	// profile is visible only where an organization manages it, and this event
+	// goes to the applications of all of them.
+	d := EventAccountDeletedData{Organizations: orgIDs, Account: EventActor{ID: a.ID, Email: a.Email}}
 	if actor.Account.ID != "" {
 		d.Actor = &EventActor{ID: actor.Account.ID, Email: actor.Account.Email}
 	}
