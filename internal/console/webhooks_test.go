@@ -201,6 +201,20 @@ func TestOperatorWebhooks(t *testing.T) {
 			t.Fatalf("a cross-origin post deleted the webhook: %v", err)
 		}
 
+		// A query's value never becomes part of a form's action: a crafted confirm
+		// is the list's 404, or the endpoint's page without its confirmation.
+		for _, c := range []string{"..%2F..%2Fkeys", "../" + other.ID, hook.ID + "/../" + other.ID, other.ID} {
+			wantStatus(t, op.get(base+"?confirm="+c), http.StatusNotFound)
+			path := hookPath + "?confirm=" + c
+			body := op.get(path)
+			wantNotIn(t, body, `role="alertdialog"`)
+			for _, got := range postTargets(t, path, body.Body) {
+				if !strings.HasPrefix(got, hookPath) && got != "/logout" {
+					t.Errorf("GET %s has a form posting to %s", path, got)
+				}
+			}
+		}
+
 		// Deletion, after confirming.
 		confirm := op.get(base + "?confirm=" + hook.ID)
 		wantIn(t, confirm, `role="alertdialog"`, "Yes, delete", `action="`+hookPath+`/delete"`)
