@@ -228,8 +228,8 @@ func TestOperatorWebhooks(t *testing.T) {
 	})
 }
 
-// TestWebhookPagesAreNotFoundForOthers: an organization's owner and a partner's
-// admin find none of the webhook pages, and their posts change nothing.
+// TestWebhookPagesAreNotFoundForOthers: an organization's owner and admin and a
+// partner's admin find none of the webhook pages, and their posts change nothing.
 func TestWebhookPagesAreNotFoundForOthers(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		e := newOpEnv(t, db)
@@ -238,7 +238,18 @@ func TestWebhookPagesAreNotFoundForOthers(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.addPerson("globex", "owner@globex.test", "owner")
+		e.addPerson("globex", "admin@globex.test", "admin")
 		e.addPerson("northwind", "pat@northwind.test", "admin")
+		// The partner's admin manages an organization that subscribes to the application.
+		if _, err := e.svc.CreateOrganization(bg, e.op, account.CreateOrganizationInput{Name: "Initech", Slug: "initech",
+			Kind: account.KindOrganization, Parent: "northwind"}); err != nil {
+			t.Fatal(err)
+		}
+		seats := 3
+		if _, _, err := e.svc.CreateSubscription(bg, e.op, "initech", account.SubscriptionInput{Application: "studio", Seats: &seats,
+			StartsAt: time.Now().AddDate(0, -1, 0), EndsAt: time.Now().AddDate(1, 0, 0)}); err != nil {
+			t.Fatal(err)
+		}
 		app, err := e.svc.FindApplication(bg, e.op, "studio")
 		if err != nil {
 			t.Fatal(err)
@@ -256,7 +267,7 @@ func TestWebhookPagesAreNotFoundForOthers(t *testing.T) {
 		}
 		base := "/operator/applications/" + app.ID + "/webhooks"
 		hookPath := base + "/" + hook.ID
-		for _, who := range []string{"owner@globex.test", "pat@northwind.test"} {
+		for _, who := range []string{"owner@globex.test", "admin@globex.test", "pat@northwind.test"} {
 			b := e.login(who, opPass)
 			for _, path := range []string{base, hookPath, hookPath + "?confirm=delete", hookPath + "/deliveries"} {
 				res := b.get(path)
