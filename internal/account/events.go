@@ -363,21 +363,31 @@ func optional(s string) *string {
 // member.removed event, read before it was deleted (nil for the other events: a
 // removal that does not give it fails, rather than emit an event without its object).
 func (s *Service) emit(ctx context.Context, tx Tx, ev AuditEvent, before, after any, gone *Member) error {
+	return s.emitIn(ctx, tx, nil, ev, before, after, gone)
+}
+
+// emitIn is emit for a caller that holds ev's organization as the transaction has
+// it (org, not changed since it was read; nil to read it): a bulk write emits many
+// events of one organization without reading it again for each.
+func (s *Service) emitIn(ctx context.Context, tx Tx, org *Organization, ev AuditEvent, before, after any, gone *Member) error {
 	typ, ok := eventOf[AuditAction(ev.Action)]
 	if !ok || ev.OrgID == "" { // the platform trail's events concern no organization: none emits
 		return nil
 	}
-	if err := s.emitOne(ctx, tx, typ, ev, before, after, gone); err != nil {
+	if org != nil && org.ID != ev.OrgID {
+		return Errorf(EINTERNAL, "an event of %s emitted with organization %s", ev.OrgID, org.ID)
+	}
+	if err := s.emitOne(ctx, tx, org, typ, ev, before, after, gone); err != nil {
 		return err
 	}
 	// An invitation sent with a new membership is audited once, on the member.
 	if _, sent := stateValue(after, "invitation").(string); sent && AuditAction(ev.Action) == AuditMemberInvited {
-		return s.emitOne(ctx, tx, EventInvitationCreated, ev, before, after, gone)
+		return s.emitOne(ctx, tx, org, EventInvitationCreated, ev, before, after, gone)
 	}
 	return nil
 }
 
-func (s *Service) emitOne(ctx context.Context, tx Tx, typ EventType, ev AuditEvent, before, after any, gone *Member) error {
+func (s *Service) emitOne(ctx context.Context, tx Tx, known *Organization, typ EventType, ev AuditEvent, before, after any, gone *Member) error {
 	if typ == EventOrganizationDeleted {
 		// Its subscriptions are gone with it: DeleteOrganization emits it itself,
 		// with the applications read before (emitOrganizationDeleted).
@@ -404,10 +414,16 @@ func (s *Service) emitOne(ctx context.Context, tx Tx, typ EventType, ev AuditEve
 			return nil // no application learns of it
 		}
 	}
-	org, err := tx.OrganizationByRef(ctx, ev.OrgID)
-	if err != nil {
-		return err
+	var org Organization
+	if known != nil {
+		org = *known
+	} else {
+		var err error
+		if org, err = tx.OrganizationByRef(ctx, ev.OrgID); err != nil {
+			return err
+		}
 	}
+	var err error
 	now := ev.CreatedAt
 	d := EventData{Organization: eventOrganization(org)}
 	if ev.ActorID != "" {

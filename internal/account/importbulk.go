@@ -77,6 +77,7 @@ func (s *Service) bulkAdd(ctx context.Context, tx Tx, actor Actor, a access, row
 	var invitations []Invitation
 	var emails []Email
 	audits := make([]AuditEvent, 0, len(rows))
+	afters := make([]map[string]any, 0, len(rows))
 	for _, p := range rows {
 		acct := Account{ID: s.ids.New(), Email: p.email, FirstName: p.first, LastName: p.last, Phone: p.phone,
 			Username: p.username, State: AccountActive, ManagedBy: a.managerFor(), CreatedAt: now, UpdatedAt: now}
@@ -122,7 +123,7 @@ func (s *Service) bulkAdd(ctx context.Context, tx Tx, actor Actor, a access, row
 		if err != nil {
 			return counts, err
 		}
-		audits = append(audits, ev)
+		audits, afters = append(audits, ev), append(afters, after)
 	}
 	if err := tx.CreateAccounts(ctx, accounts); err != nil {
 		return counts, err
@@ -142,8 +143,11 @@ func (s *Service) bulkAdd(ctx context.Context, tx Tx, actor Actor, a access, row
 	if err := tx.InsertAudits(ctx, audits); err != nil {
 		return counts, err
 	}
-	for _, ev := range audits { // each member's event, once every row is written
-		if err := s.emit(ctx, tx, ev, nil, nil, nil); err != nil {
+	// Each member's events, once every row is written: with the audit's after
+	// state, as audit passes it (an invitee's invitation.created comes of it), and
+	// the organization as authorized (nothing of it changes in an import).
+	for i, ev := range audits {
+		if err := s.emitIn(ctx, tx, &a.org, ev, nil, afters[i], nil); err != nil {
 			return counts, err
 		}
 	}

@@ -168,6 +168,15 @@ func TestAccessibility(t *testing.T) {
 			FirstName: "Pat", LastName: "Partner", Role: "admin", SendInvite: &no, Password: pass}))
 		must[account.Member](t)(s.svc.AddMember(ctx, w.adaActor, "acme", account.AddMemberInput{Email: "ivy@elsewhere.test",
 			FirstName: "Ivy", LastName: "Invited", SendInvite: &yes}))
+		// An application's webhook with a delivery, so that the operator's crawl
+		// reaches the webhook screens with a row in each.
+		studio := must[account.Application](t)(s.svc.FindApplication(ctx, s.op, "studio"))
+		hookURL := "https://hooks.example.test/roster"
+		hook := must[account.Webhook](t)(s.svc.CreateWebhook(ctx, s.op, studio.ID, account.WebhookInput{URL: &hookURL,
+			Events: &[]string{"seat.assigned", "seat.unassigned"}}))
+		if err := s.svc.TestWebhook(ctx, s.op, studio.ID, hook.ID); err != nil {
+			t.Fatal(err)
+		}
 
 		for _, width := range []int{1280, 390} {
 			t.Run(fmt.Sprint(width), func(t *testing.T) {
@@ -187,6 +196,13 @@ func TestAccessibility(t *testing.T) {
 					b.login(who, pw)
 					visited := b.audit(src, limit, b.location())
 					t.Logf("%s: %d screens", who, len(visited))
+					if who == opEmail { // the webhook screens are among them
+						for _, want := range []string{"/webhooks?", "/webhooks/{id}?", "/webhooks/{id}?delete", "/webhooks?" + hook.ID, "/deliveries?"} {
+							if !slices.ContainsFunc(visited, func(v string) bool { return strings.HasSuffix(screen(v), want) }) {
+								t.Errorf("the operator's crawl did not check the screen %s: %v", want, visited)
+							}
+						}
+					}
 					// The next person starts without this one's session (on a phone the
 					// header's log-out button is behind the menu).
 					b.run(network.ClearBrowserCookies())

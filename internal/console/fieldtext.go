@@ -21,8 +21,10 @@ var fieldLabels = map[string]string{
 	"applications":                  "Seat",
 	"assign":                        "Seat",
 	"current_password":              "Current password",
+	"description":                   "Description",
 	"email":                         "Email",
 	"emails":                        "Email",
+	"events":                        "Event selection",
 	"ending_soon_days":              "Days before the end to warn",
 	"ends_at":                       "End date",
 	"file":                          "File",
@@ -56,6 +58,7 @@ var fieldLabels = map[string]string{
 	"team":                          "Team",
 	"teams":                         "Team",
 	"unassign":                      "Seat",
+	"url":                           "URL",
 	"user":                          "Person",
 	"username":                      "Username",
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -338,6 +339,92 @@ func TestEventFeedAccountDeleted(t *testing.T) {
 		}
 		if got := e.feed(keys["billing"], "billing", from["billing"], ""); len(got) != 0 {
 			t.Errorf("billing, of an organization dee was not in, got %q", eventTypes(got))
+		}
+	})
+}
+
+// TestImportEvents: an import into an organization that subscribes to two
+// applications emits, for each row applied, the events the same change made through
+// the API emits — in bulk (new people without seats) and row by row (seats, existing
+// accounts), across batches whose rejected rows roll back their savepoints — to
+// both applications, seat events to the seat's application only, and nothing to an
+// application of another organization.
+func TestImportEvents(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		for _, app := range []string{"studio", "support", "other"} {
+			e.must(201, e.op, "POST", "/api/v1/applications", map[string]any{"key": app, "name": app})
+		}
+		e.org("acme", "")
+		e.org("globex", "")
+		e.subscribe("acme", "studio", 1, 30*24*time.Hour)
+		e.subscribe("acme", "support", 5, 30*24*time.Hour)
+		e.subscribe("globex", "other", 5, 30*24*time.Hour)
+		old := accountID(e.member(e.op, "acme", "old@acme.test", "member"))
+		e.relay()
+		base := map[string]int{}
+		for _, app := range []string{"studio", "support", "other"} {
+			base[app] = len(e.feed(e.op, app, 0, ""))
+		}
+
+		file := xlsxFile(t, [][]string{
+			{"email", "first_name", "last_name", "role", "applications", "send_invite"},
+			{"new1@acme.test", "New", "One", "member", "", "no"},          // bulk: member.added
+			{"new2@acme.test", "New", "Two", "member", "", "yes"},         // bulk: member.added (invited), invitation.created
+			{"bad", "Bad", "Email", "", "", ""},                           // rejected
+			{"new3@acme.test", "New", "Three", "", "studio", "no"},        // row by row: member.added, seat.assigned
+			{"new4@acme.test", "New", "Four", "", "studio", "no"},         // no seat left: rolled back, nothing
+			{"old@acme.test", "", "", "admin", "", ""},                    // row by row: member.updated
+			{"new5@acme.test", "New", "Five", "member", "support", "yes"}, // row by row: invited, invitation.created, seat.assigned
+		})
+		e.must(202, e.op, "POST", "/api/v1/organizations/acme/imports", upload{name: "people.xlsx", content: file})
+		e.runImports()
+		e.relay()
+
+		type ev struct{ typ, email string }
+		got := func(app string) []ev {
+			var out []ev
+			for _, x := range e.feed(e.op, app, base[app], "") {
+				email, _ := jpath(x, "data", "member", "account", "email").(string)
+				if inv, ok := jpath(x, "data", "invitation", "email").(string); ok {
+					email = inv
+				}
+				if x["type"] == "seat.assigned" && jpath(x, "data", "seat", "account") == old {
+					email = "old@acme.test"
+				}
+				if jpath(x, "data", "organization", "slug") != "acme" {
+					t.Errorf("%s: an event of %v", app, jpath(x, "data", "organization", "slug"))
+				}
+				out = append(out, ev{x["type"].(string), email})
+			}
+			slices.SortFunc(out, func(a, b ev) int {
+				if a.email != b.email {
+					return strings.Compare(a.email, b.email)
+				}
+				return strings.Compare(a.typ, b.typ)
+			})
+			return out
+		}
+		both := []ev{{"member.added", "new1@acme.test"}, {"invitation.created", "new2@acme.test"}, {"member.added", "new2@acme.test"},
+			{"member.added", "new3@acme.test"}, {"invitation.created", "new5@acme.test"}, {"member.added", "new5@acme.test"},
+			{"member.updated", "old@acme.test"}}
+		with := func(extra ...ev) []ev {
+			out := append(slices.Clone(both), extra...)
+			slices.SortFunc(out, func(a, b ev) int {
+				if a.email != b.email {
+					return strings.Compare(a.email, b.email)
+				}
+				return strings.Compare(a.typ, b.typ)
+			})
+			return out
+		}
+		if g, w := got("studio"), with(ev{"seat.assigned", "new3@acme.test"}); !slices.Equal(g, w) {
+			t.Errorf("studio's events of the import:\n%v\nwant\n%v", g, w)
+		}
+		if g, w := got("support"), with(ev{"seat.assigned", "new5@acme.test"}); !slices.Equal(g, w) {
+			t.Errorf("support's events of the import:\n%v\nwant\n%v", g, w)
+		}
+		if g := got("other"); len(g) != 0 {
+			t.Errorf("other (globex's application) learnt of the import: %v", g)
 		}
 	})
 }

@@ -531,6 +531,12 @@ type tx struct {
 	// orgLocked holds the organizations whose row lock the transaction holds
 	// (LockOrganization, PostgreSQL), so that each is taken once.
 	orgLocked map[string]bool
+	// subscribed caches SubscribedApplications per organization for the
+	// transaction: every audited row of an import into a subscribed organization
+	// asks it. The writes that change the answer (CreateSubscription,
+	// DeleteOrganization) drop their organization's entry, and a rolled-back
+	// savepoint puts back the cache as it was when the savepoint began.
+	subscribed map[string][]string
 }
 
 // Savepoint runs fn inside a savepoint of the write transaction. If fn fails, its
@@ -547,10 +553,11 @@ func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
 	if _, err := t.q.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	held := maps.Clone(t.orgLocked)
+	held, subscribed := maps.Clone(t.orgLocked), maps.Clone(t.subscribed)
 	if err := fn(); err != nil {
-		// The rollback lets go of the locks taken since the savepoint.
-		t.orgLocked = held
+		// The rollback lets go of the locks taken since the savepoint, and undoes
+		// the subscriptions written since: the cache's entries from before it hold.
+		t.orgLocked, t.subscribed = held, subscribed
 		if _, rbErr := t.q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
 			return fmt.Errorf("rollback to savepoint (after %v): %w", err, rbErr)
 		}

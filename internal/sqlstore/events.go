@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"roster.dev/roster/internal/account"
@@ -32,8 +33,27 @@ func (t *tx) InsertEvent(ctx context.Context, e account.Event) error {
 	return nil
 }
 
-// SubscribedApplications lists the applications orgID holds a subscription of.
+// SubscribedApplications lists the applications orgID holds a subscription of. The
+// answer is read once per transaction and organization (see tx.subscribed); within
+// one transaction on PostgreSQL it is therefore the one first read, not one that a
+// subscription committed meanwhile by another transaction would change: every event
+// of the transaction goes to the same applications.
 func (t *tx) SubscribedApplications(ctx context.Context, orgID string) ([]string, error) {
+	if apps, ok := t.subscribed[orgID]; ok {
+		return slices.Clone(apps), nil
+	}
+	apps, err := t.subscribedApplications(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if t.subscribed == nil {
+		t.subscribed = map[string][]string{}
+	}
+	t.subscribed[orgID] = apps
+	return slices.Clone(apps), nil
+}
+
+func (t *tx) subscribedApplications(ctx context.Context, orgID string) ([]string, error) {
 	rows, err := t.q.QueryContext(ctx, `
 		SELECT DISTINCT s.application_id FROM subscriptions s WHERE s.org_id = $1 ORDER BY s.application_id`, orgID)
 	if err != nil {

@@ -221,3 +221,86 @@ func TestEventFeedIsolationAndPrune(t *testing.T) {
 		}
 	})
 }
+
+// TestSubscribedApplicationsInTransaction: the applications an organization
+// subscribes to are read once per transaction, and the answer follows the
+// transaction's own writes: a subscription created in it, one created in a
+// savepoint that rolls back, one in a savepoint that holds, an organization deleted,
+// and another organization's answer apart.
+func TestSubscribedApplicationsInTransaction(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		write(t, db, func(tx account.Tx) error {
+			for _, o := range []account.Organization{newOrg("o1", "O1", "o1", account.KindOrganization, ""),
+				newOrg("o2", "O2", "o2", account.KindOrganization, "")} {
+				if err := tx.CreateOrganization(ctx, o); err != nil {
+					return err
+				}
+			}
+			for _, k := range []string{"a", "b", "c"} {
+				if err := tx.CreateApplication(ctx, account.Application{ID: "app-" + k, Key: k, Name: k, CreatedAt: t0, UpdatedAt: t0}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		sub := func(tx account.Tx, id, org, app string) error {
+			return tx.CreateSubscription(ctx, account.Subscription{ID: id, OrgID: org, ApplicationID: app, Seats: 1,
+				StartsAt: t0, EndsAt: t0.AddDate(1, 0, 0), CreatedAt: t0, UpdatedAt: t0})
+		}
+		check := func(tx account.Tx, org string, want ...string) {
+			t.Helper()
+			got, err := tx.SubscribedApplications(ctx, org)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s subscribes to %q, want %q", org, got, want)
+			}
+		}
+		write(t, db, func(tx account.Tx) error {
+			check(tx, "o1")
+			check(tx, "o2")
+			if err := sub(tx, "s1", "o1", "app-a"); err != nil {
+				return err
+			}
+			check(tx, "o1", "app-a")
+			check(tx, "o2")
+			got, _ := tx.SubscribedApplications(ctx, "o1")
+			got[0] = "changed by the caller" // the answer is the caller's copy
+			check(tx, "o1", "app-a")
+			err := tx.Savepoint(ctx, func() error {
+				if err := sub(tx, "s2", "o1", "app-b"); err != nil {
+					return err
+				}
+				check(tx, "o1", "app-a", "app-b")
+				return account.Errorf(account.EINVALID, "rolled back")
+			})
+			wantCode(t, err, account.EINVALID)
+			check(tx, "o1", "app-a")
+			if err := tx.Savepoint(ctx, func() error { return sub(tx, "s3", "o1", "app-c") }); err != nil {
+				return err
+			}
+			check(tx, "o1", "app-a", "app-c")
+			if err := sub(tx, "s4", "o2", "app-b"); err != nil {
+				return err
+			}
+			check(tx, "o2", "app-b")
+			return nil
+		})
+		read(t, db, func(tx account.Tx) error {
+			check(tx, "o1", "app-a", "app-c")
+			check(tx, "o2", "app-b")
+			return nil
+		})
+		write(t, db, func(tx account.Tx) error {
+			check(tx, "o1", "app-a", "app-c")
+			check(tx, "o2", "app-b")
+			if err := tx.DeleteOrganization(ctx, "o1"); err != nil {
+				return err
+			}
+			check(tx, "o1")
+			check(tx, "o2", "app-b")
+			return nil
+		})
+	})
+}

@@ -271,3 +271,13 @@ func DumpText(ctx context.Context, db *DB) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// CountRows is how many rows table (a fixed name of the schema) holds.
+func CountRows(ctx context.Context, t testing.TB, db *DB, table string) int {
+	t.Helper()
+	var n int
+	if err := db.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -40,7 +40,33 @@ func BenchmarkImport(b *testing.B) {
 	for _, engine := range storetest.Engines(b) {
 		b.Run(string(engine), func(b *testing.B) {
 			for range b.N {
-				benchImportOnce(b, engine, file, n)
+				benchImportOnce(b, engine, file, n, 0)
+			}
+		})
+	}
+}
+
+// BenchmarkImportSubscribed is BenchmarkImport into an organization that holds a
+// subscription of each of ROSTER_BENCH_IMPORT_APPS applications (default 2): every
+// row then writes its member.added change event, for those applications, in the
+// batch's transaction. The baseline is the same plain INSERTs (no events).
+//
+//	ROSTER_BENCH_IMPORT_ROWS=20000 go test -run '^$' -bench ImportSubscribed -benchtime 1x ./internal/sqlstore/
+func BenchmarkImportSubscribed(b *testing.B) {
+	n, apps := 2000, 2
+	for name, p := range map[string]*int{"ROSTER_BENCH_IMPORT_ROWS": &n, "ROSTER_BENCH_IMPORT_APPS": &apps} {
+		if v := os.Getenv(name); v != "" {
+			var err error
+			if *p, err = strconv.Atoi(v); err != nil || *p < 1 {
+				b.Fatalf("%s=%q", name, v)
+			}
+		}
+	}
+	file := benchImportFile(b, n)
+	for _, engine := range storetest.Engines(b) {
+		b.Run(string(engine), func(b *testing.B) {
+			for range b.N {
+				benchImportOnce(b, engine, file, n, apps)
 			}
 		})
 	}
@@ -64,7 +90,7 @@ func benchImportFile(b *testing.B, n int) []byte {
 	return buf.Bytes()
 }
 
-func benchImportOnce(b *testing.B, engine sqlstore.Engine, file []byte, n int) {
+func benchImportOnce(b *testing.B, engine sqlstore.Engine, file []byte, n, apps int) {
 	ctx := context.Background()
 	db := storetest.Open(b, engine)
 	svc := account.NewService(account.Options{Store: db, Hasher: password.NewHasher(password.TestParams, 2, rand.Reader)})
@@ -84,6 +110,18 @@ func benchImportOnce(b *testing.B, engine sqlstore.Engine, file []byte, n int) {
 	}
 	if _, err := svc.CreateTeam(ctx, op, orgs[0].ID, "Sales"); err != nil {
 		b.Fatal(err)
+	}
+	for i := range apps {
+		app, err := svc.CreateApplication(ctx, op, account.ApplicationInput{Key: "app" + strconv.Itoa(i), Name: "App " + strconv.Itoa(i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		seats := 10
+		now := time.Now()
+		if _, _, err := svc.CreateSubscription(ctx, op, orgs[0].ID, account.SubscriptionInput{Application: app.ID, Seats: &seats,
+			StartsAt: now.Add(-time.Hour), EndsAt: now.AddDate(1, 0, 0)}); err != nil {
+			b.Fatal(err)
+		}
 	}
 
 	b.ResetTimer()
@@ -107,6 +145,11 @@ func benchImportOnce(b *testing.B, engine sqlstore.Engine, file []byte, n int) {
 	got, _, err := svc.FindImport(ctx, op, orgs[0].ID, imp.ID, 10)
 	if err != nil || got.State != account.ImportDone || got.Created != n {
 		b.Fatalf("import = %+v, %v", got, err)
+	}
+	if apps > 0 { // every row's member.added for each application, beside each one's subscription.created
+		if got := sqlstore.CountRows(ctx, b, db, "event_feed"); got != n*apps+apps {
+			b.Fatalf("%d feed rows, want %d", got, n*apps+apps)
+		}
 	}
 
 	people := make([][3]string, n)

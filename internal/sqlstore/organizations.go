@@ -72,6 +72,7 @@ func (t *tx) UpdateOrganization(ctx context.Context, o account.Organization) err
 // DeleteOrganization deletes the organization; its memberships, roles and teams go
 // with it (foreign keys cascade).
 func (t *tx) DeleteOrganization(ctx context.Context, id string) error {
+	clear(t.subscribed) // its subscriptions go with it (and those of any organization the deletion reaches)
 	res, err := t.q.ExecContext(ctx, `DELETE FROM organizations WHERE id = $1`, id)
 	return affected(res, err, "organization")
 }

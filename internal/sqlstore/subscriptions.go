@@ -61,6 +61,7 @@ func (t *tx) Subscriptions(ctx context.Context, orgID string) ([]account.Subscri
 // CreateSubscription inserts s with no seat assigned (s.Assigned is ignored). An
 // unknown organization or application is ENOTFOUND.
 func (t *tx) CreateSubscription(ctx context.Context, s account.Subscription) error {
+	delete(t.subscribed, s.OrgID) // it may subscribe the organization to another application
 	_, err := t.q.ExecContext(ctx, `
 		INSERT INTO subscriptions (id, org_id, application_id, seats, assigned, starts_at, ends_at,
 			renewed_from, created_at, updated_at)

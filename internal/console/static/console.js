@@ -34,6 +34,24 @@
       });
     }
   }, true);
+  // A [data-copy] button copies the text of the element it names (a secret shown
+  // once) and says so in the status element marked data-copied with the same id.
+  document.addEventListener("click", function (e) {
+    var t = e.target.closest ? e.target.closest("button[data-copy]") : null;
+    if (!t) { return; }
+    var id = t.getAttribute("data-copy");
+    var src = document.getElementById(id);
+    var status = document.querySelector('[data-copied="' + id + '"]');
+    if (!src || !navigator.clipboard) {
+      if (status) { status.textContent = "Select the text and copy it."; }
+      return;
+    }
+    navigator.clipboard.writeText(src.textContent.trim()).then(function () {
+      if (status) { status.textContent = "Copied."; }
+    }, function () {
+      if (status) { status.textContent = "Could not copy: select the text and copy it."; }
+    });
+  });
   // After htmx swaps a page, move focus to its main landmark for screen readers,
   // unless an element asked for focus.
   document.addEventListener("htmx:afterSettle", function (e) {
