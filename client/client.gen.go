@@ -150,6 +150,24 @@ func (e ImportViewState) Valid() bool {
 	}
 }
 
+// Defines values for InvitationPreviewOutputBodyRequiredFields.
+const (
+	Phone    InvitationPreviewOutputBodyRequiredFields = "phone"
+	Username InvitationPreviewOutputBodyRequiredFields = "username"
+)
+
+// Valid indicates whether the value is a known member of the InvitationPreviewOutputBodyRequiredFields enum.
+func (e InvitationPreviewOutputBodyRequiredFields) Valid() bool {
+	switch e {
+	case Phone:
+		return true
+	case Username:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for InvitationRefViewState.
 const (
 	InvitationRefViewStateExpired InvitationRefViewState = "expired"
@@ -431,6 +449,12 @@ type AcceptInvitationInputBody struct {
 	FirstName *string `json:"first_name,omitempty"`
 	LastName  *string `json:"last_name,omitempty"`
 	Password  *string `json:"password,omitempty"`
+
+	// Phone Only when the preview's required_fields names phone: the account lacks it and the organization requires it.
+	Phone *string `json:"phone,omitempty"`
+
+	// Username Only when the preview's required_fields names username.
+	Username *string `json:"username,omitempty"`
 }
 
 // AcceptInvitationOutputBody defines model for AcceptInvitationOutputBody.
@@ -809,9 +833,15 @@ type InvitationPreviewOutputBody struct {
 	// PasswordRequired The account is managed by an organization: accept with a new password (no session needed), which claims the account from the mailbox and ends its other sessions.
 	PasswordRequired bool `json:"password_required"`
 
+	// RequiredFields The profile fields the organization requires that the account lacks: the acceptance must give each (422 naming the field otherwise).
+	RequiredFields *[]InvitationPreviewOutputBodyRequiredFields `json:"required_fields,omitempty"`
+
 	// Role The name of the role offered.
 	Role string `json:"role"`
 }
+
+// InvitationPreviewOutputBodyRequiredFields defines model for InvitationPreviewOutputBody.RequiredFields.
+type InvitationPreviewOutputBodyRequiredFields string
 
 // InvitationRefView defines model for InvitationRefView.
 type InvitationRefView struct {
