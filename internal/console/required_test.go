@@ -44,6 +44,9 @@ func TestRequiredProfileFieldsConsole(t *testing.T) {
 		body = ada.refused("/o/acme/users/new", add, http.StatusUnprocessableEntity)
 		orgHas(t, body, `id="e-phone"`, "required by Acme")
 		add.Set("phone", "+14155550100")
+		orgHas(t, ada.step("/o/acme/users/new", add), "Check and confirm")
+		add.Set("step", "confirm")
+		add.Set("send_invite", "off")
 		if r := ada.post("/o/acme/users/new", add); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/o/acme/users/") {
 			t.Fatalf("adding with a phone = %d %q\n%s", r.Status, r.Location, orgMain(r.Body))
 		}
