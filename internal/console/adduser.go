@@ -24,7 +24,9 @@ type addUserView struct {
 	Partner bool // the partner's wizard
 	// Target is the organization the person is added to: the page's own, or the
 	// one a partner's administrator chose.
-	Target   account.Organization
+	Target account.Organization
+	// Chosen is the organization a partner's administrator chose ("" before).
+	Chosen   string
 	In       account.AddMemberInput
 	Newcomer account.Newcomer
 	// Offer is what the actor may give in Target: roles, teams and seats.
@@ -172,7 +174,7 @@ func (c *Console) addUser(w http.ResponseWriter, r *http.Request, p *page) {
 	ctx := r.Context()
 	f := r.PostForm
 	step := f.Get("step")
-	v := &addUserView{Partner: p.Org().Kind == account.KindPartner, Target: p.Org(), In: account.AddMemberInput{
+	v := &addUserView{Partner: p.Org().Kind == account.KindPartner, Target: p.Org(), Chosen: f.Get("organization"), In: account.AddMemberInput{
 		Email: f.Get("email"), FirstName: f.Get("first_name"), LastName: f.Get("last_name"),
 		Phone: f.Get("phone"), Username: f.Get("username"), Role: cmp.Or(f.Get("role"), "member"),
 		Teams: f["team"], Applications: f["application"], RequestSeats: f["request_seat"],
