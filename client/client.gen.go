@@ -513,8 +513,11 @@ type AddMemberInputBody struct {
 	Password *string `json:"password,omitempty"`
 
 	// Phone International format; stored as E.164.
-	Phone                     *string `json:"phone,omitempty"`
-	ResetPasswordOnFirstLogin *bool   `json:"reset_password_on_first_login,omitempty"`
+	Phone *string `json:"phone,omitempty"`
+
+	// RequestSeats Application keys with no seat left: the person is added without a seat of each, and a request for one more seat of each is filed in the same transaction (needs seats.request).
+	RequestSeats              *[]string `json:"request_seats,omitempty"`
+	ResetPasswordOnFirstLogin *bool     `json:"reset_password_on_first_login,omitempty"`
 
 	// Role A role id; member when omitted.
 	Role *string `json:"role,omitempty"`
