@@ -889,7 +889,7 @@ func requiredAtAcceptance(prob *problem, inv account.InvitationPreview, f accept
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 64, ", which your profile does not have yet: give it here and it is saved on your profile.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 64, ", which your profile does not have yet: what you give here is saved on your profile.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -852,3 +852,54 @@ func TestConsoleInviteAndAccess(t *testing.T) {
 
 	})
 }
+
+// TestConsoleAcceptRequiredFields: in an organization that requires a phone and a
+// username, the invitation's page asks a new person for both beside the names and
+// the password, at 1280 and 390 px; a refusal marks each field at once and keeps
+// what was typed; given, the person joins.
+func TestConsoleAcceptRequiredFields(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := newStack(t, db)
+		w := seedAcme(t, s)
+		ctx := context.Background()
+		both := []string{account.ProfilePhone, account.ProfileUsername}
+		must[account.Organization](t)(s.svc.UpdateOrganization(ctx, s.op, "acme", account.UpdateOrganizationInput{RequiredProfileFields: &both}))
+		axe := ""
+		if !raceEnabled {
+			axe = axeIfPresent()
+		}
+		b := s.browser(screenshots(db))
+		yes := true
+		for i, width := range []int{1280, 390} {
+			b.resize(width)
+			email := fmt.Sprintf("nia%d@acme.test", i)
+			must[account.Member](t)(s.svc.AddMember(ctx, w.adaActor, "acme", account.AddMemberInput{Email: email, SendInvite: &yes}))
+			b.open(s.link(s.mailTo(email, "invit"), "/invitations/"))
+			b.see("main", "Acme Corp asks every member for a phone number and a username")
+			b.fill("#f-first_name", "Nia")
+			b.fill("#f-last_name", "Noor")
+			b.fill("#f-password", pass)
+			b.fill("#f-username", fmt.Sprintf("nia%d", i))
+			// Past the browser's own check of the required field, as a script may.
+			b.run(chromedp.Evaluate(`document.querySelectorAll("main form [required]").forEach(e => e.removeAttribute("required"))`, nil))
+			b.click("main form button.primary")
+			b.see("#e-phone", "required by Acme Corp")
+			if got := b.value("#f-username"); got != fmt.Sprintf("nia%d", i) {
+				t.Errorf("the refusal lost the username typed: %q", got)
+			}
+			b.fitsWidth()
+			b.accessible(axe, "the invitation page with its errors")
+			b.shot("accept-required")
+			b.fill("#f-password", pass)
+			b.fill("#f-phone", "+44 20 7946 0000")
+			b.click("main form button.primary")
+			b.see(".flash", "Welcome to Acme Corp")
+			a := s.actor(email, pass)
+			if a.Account.Phone != "+442079460000" || a.Account.Username != fmt.Sprintf("nia%d", i) {
+				t.Errorf("%s's profile: phone %q, username %q", email, a.Account.Phone, a.Account.Username)
+			}
+			b.logout()
+		}
+		b.resize(1280)
+	})
+}
