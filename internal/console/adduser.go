@@ -41,12 +41,8 @@ type addUserView struct {
 
 func (v *addUserView) sendInvite() bool { return v.In.SendInvite == nil || *v.In.SendInvite }
 
-// The form fields of Add user, and the screens that show them; every other one is
-// carried as hidden.
-var (
-	personFields = []string{"first_name", "last_name", "phone", "username"}
-	accessFields = []string{"role", "team", "application", "request_seat", "send_invite", "password", "reset_password"}
-)
+// personFields are the fields of the person's own profile (the email aside).
+var personFields = []string{"first_name", "last_name", "phone", "username"}
 
 // shown are the fields the screen of v.Step has inputs of.
 func (v *addUserView) shown() []string {
@@ -142,8 +138,8 @@ func (v *addUserView) appNames(keys []string) []string {
 	return names
 }
 
-// addUserSteps are the screens of each wizard, in order, and whether a Back from a
-// screen may go to another.
+// addUserSteps are the screens of each wizard (false: an organization's, true: a
+// partner's), in order: a step posts the screen after it, Back an earlier one.
 var addUserSteps = map[bool][]string{
 	false: {"email", "details", "confirm"},
 	true:  {"organization", "person", "access", "confirm"},
