@@ -150,6 +150,24 @@ func (e ImportViewState) Valid() bool {
 	}
 }
 
+// Defines values for InvitationPreviewOutputBodyRequiredFields.
+const (
+	Phone    InvitationPreviewOutputBodyRequiredFields = "phone"
+	Username InvitationPreviewOutputBodyRequiredFields = "username"
+)
+
+// Valid indicates whether the value is a known member of the InvitationPreviewOutputBodyRequiredFields enum.
+func (e InvitationPreviewOutputBodyRequiredFields) Valid() bool {
+	switch e {
+	case Phone:
+		return true
+	case Username:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for InvitationRefViewState.
 const (
 	InvitationRefViewStateExpired InvitationRefViewState = "expired"
@@ -431,6 +449,12 @@ type AcceptInvitationInputBody struct {
 	FirstName *string `json:"first_name,omitempty"`
 	LastName  *string `json:"last_name,omitempty"`
 	Password  *string `json:"password,omitempty"`
+
+	// Phone Only when the preview's required_fields names phone: the account lacks it and the organization requires it.
+	Phone *string `json:"phone,omitempty"`
+
+	// Username Only when the preview's required_fields names username.
+	Username *string `json:"username,omitempty"`
 }
 
 // AcceptInvitationOutputBody defines model for AcceptInvitationOutputBody.
@@ -489,8 +513,11 @@ type AddMemberInputBody struct {
 	Password *string `json:"password,omitempty"`
 
 	// Phone International format; stored as E.164.
-	Phone                     *string `json:"phone,omitempty"`
-	ResetPasswordOnFirstLogin *bool   `json:"reset_password_on_first_login,omitempty"`
+	Phone *string `json:"phone,omitempty"`
+
+	// RequestSeats Application keys with no seat left: the person is added without a seat of each, and a request for one more seat of each is filed in the same transaction (needs seats.request).
+	RequestSeats              *[]string `json:"request_seats,omitempty"`
+	ResetPasswordOnFirstLogin *bool     `json:"reset_password_on_first_login,omitempty"`
 
 	// Role A role id; member when omitted.
 	Role *string `json:"role,omitempty"`
@@ -809,9 +836,15 @@ type InvitationPreviewOutputBody struct {
 	// PasswordRequired The account is managed by an organization: accept with a new password (no session needed), which claims the account from the mailbox and ends its other sessions.
 	PasswordRequired bool `json:"password_required"`
 
+	// RequiredFields The profile fields the organization requires that the account lacks: the acceptance must give each (422 naming the field otherwise).
+	RequiredFields *[]InvitationPreviewOutputBodyRequiredFields `json:"required_fields,omitempty"`
+
 	// Role The name of the role offered.
 	Role string `json:"role"`
 }
+
+// InvitationPreviewOutputBodyRequiredFields defines model for InvitationPreviewOutputBody.RequiredFields.
+type InvitationPreviewOutputBodyRequiredFields string
 
 // InvitationRefView defines model for InvitationRefView.
 type InvitationRefView struct {

@@ -2,6 +2,8 @@ package account
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 )
 
@@ -15,6 +17,11 @@ type AddMemberInput struct {
 	Role         string // role id; "member" when empty
 	Teams        []string
 	Applications []string
+	// RequestSeats are application keys the person is to have a seat of that the
+	// organization has none left of: the person is added without it, and a request
+	// for one more seat of each goes to the operators (see RequestSeats), in the
+	// same transaction. Needs seats.request.
+	RequestSeats []string
 	SendInvite   *bool
 	Password     string
 	// ResetPasswordOnFirstLogin makes a new account change its password first.
@@ -37,12 +44,32 @@ type AddMemberInput struct {
 // EDUPLICATEEMAIL (already a member), ECONFLICT (username taken), ENOTFOUND.
 func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in AddMemberInput) (m Member, err error) {
 	defer wrap(&err, "AddMember(%s)", orgRef)
+	return s.addMember(ctx, actor, orgRef, in, false)
+}
+
+// CheckAddMember is AddMember without its effect: every rule applied, in a
+// transaction that is then rolled back (no member, email, audit event or seat
+// request stays). The member returned is the one AddMember would add now — invited
+// or active, so a confirmation can say whether an invitation email goes. Errors: as
+// AddMember.
+func (s *Service) CheckAddMember(ctx context.Context, actor Actor, orgRef string, in AddMemberInput) (m Member, err error) {
+	defer wrap(&err, "CheckAddMember(%s)", orgRef)
+	return s.addMember(ctx, actor, orgRef, in, true)
+}
+
+// errChecked rolls back the transaction of CheckAddMember once every rule passed.
+var errChecked = Errorf(EINTERNAL, "checked only")
+
+func (s *Service) addMember(ctx context.Context, actor Actor, orgRef string, in AddMemberInput, check bool) (m Member, err error) {
 	// Whether the actor may add anyone here does not depend on the email: decided
 	// first, so that no refusal tells whether an address has an account.
 	err = s.store.Read(ctx, func(tx Tx) error {
 		a, err := s.authorize(ctx, tx, actor, orgRef, PermMembersInvite)
 		if err == nil && len(in.Applications) > 0 {
 			err = a.require(PermSeatsAssign)
+		}
+		if err == nil && len(in.RequestSeats) > 0 {
+			err = a.require(PermSeatsRequest)
 		}
 		return err
 	})
@@ -66,6 +93,16 @@ func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in 
 	for i, app := range in.Applications {
 		if strings.TrimSpace(app) == "" {
 			v.Add(fieldIndex("applications", i), "is empty")
+		}
+	}
+	for i, app := range in.RequestSeats {
+		switch {
+		case strings.TrimSpace(app) == "":
+			v.Add(fieldIndex("request_seats", i), "is empty")
+		case slices.Contains(in.Applications, app):
+			v.Add(fieldIndex("request_seats", i), "names "+quote(app)+", whose seat is given already: ask for a seat only of an application you do not give one of")
+		case slices.Contains(in.RequestSeats[:i], app):
+			v.Add(fieldIndex("request_seats", i), "names "+quote(app)+" twice")
 		}
 	}
 	if err := v.Err(); err != nil {
@@ -137,8 +174,28 @@ func (s *Service) AddMember(ctx context.Context, actor Actor, orgRef string, in 
 			m, err = s.admit(ctx, tx, actor, a, offer)
 		}
 		m = redact(actor, a.org, m)
-		return err
+		if err != nil {
+			return err
+		}
+		if len(in.RequestSeats) > 0 {
+			if err := a.require(PermSeatsRequest); err != nil {
+				return err
+			}
+		}
+		for i, app := range in.RequestSeats {
+			note := "For " + email + ", added to " + a.org.Name + " without a seat: none was left."
+			if _, err := s.fileSeatRequest(ctx, tx, actor, a, fieldIndex("request_seats", i), SeatRequestInput{Application: app, Quantity: 1, Note: note}); err != nil {
+				return err
+			}
+		}
+		if check {
+			return errChecked
+		}
+		return nil
 	})
+	if check && errors.Is(err, errChecked) {
+		err = nil
+	}
 	return m, err
 }
 

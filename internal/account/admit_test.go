@@ -74,3 +74,91 @@ func TestAddMemberWithinAllowance(t *testing.T) {
 		}
 	})
 }
+
+// TestAddMemberRequestingSeats: Add user with request_seats adds the person without
+// the seat and files a request for one more seat, in the same transaction, audited
+// beside the addition; it needs seats.request, decided before the body; an
+// application both given and requested is refused naming request_seats; and
+// CheckAddMember applies every rule yet leaves nothing behind.
+func TestAddMemberRequestingSeats(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		r := newRules(t, db)
+		org, sub, _ := r.subscribed(1, 0)
+		_, admin := r.member(r.op, org, account.RoleAdmin)
+		if _, err := r.svc.AddMember(r.ctx, admin, org.Slug, account.AddMemberInput{Email: "first@seats.test", FirstName: "F", LastName: "S",
+			Applications: []string{sub.ApplicationKey}, SendInvite: ptrTo(false), Password: rulesPassword}); err != nil {
+			t.Fatal(err)
+		}
+		events := func() int {
+			p, err := r.svc.FindAuditEvents(r.ctx, r.op, org.Slug, account.AuditQuery{Limit: 500})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(p.Items)
+		}
+		requests := func() []account.SeatRequest {
+			p, err := r.svc.FindOrganizationSeatRequests(r.ctx, r.op, org.Slug, account.SeatRequestQuery{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p.Items
+		}
+		in := account.AddMemberInput{Email: "late@seats.test", FirstName: "L", LastName: "S",
+			RequestSeats: []string{sub.ApplicationKey}, SendInvite: ptrTo(false), Password: rulesPassword}
+
+		// Checked only: the same answer, nothing kept.
+		before := events()
+		m, err := r.svc.CheckAddMember(r.ctx, admin, org.Slug, in)
+		if err != nil || m.State != account.MemberActive || m.Account.Email != "late@seats.test" {
+			t.Fatalf("CheckAddMember = %s %q, %v", m.State, m.Account.Email, err)
+		}
+		if n := events(); n != before || len(requests()) != 0 {
+			t.Fatalf("CheckAddMember left %d audit events and %d seat requests behind", n-before, len(requests()))
+		}
+		if p, _ := r.svc.FindMembers(r.ctx, r.op, org.Slug, account.MemberQuery{Q: "late@"}); len(p.Items) != 0 {
+			t.Fatal("CheckAddMember added the member")
+		}
+		// Its refusals are AddMember's.
+		bad := in
+		bad.Applications = []string{sub.ApplicationKey}
+		_, err = r.svc.CheckAddMember(r.ctx, admin, org.Slug, bad)
+		wantCode(t, "a seat both given and requested", err, account.EINVALID)
+		if e, ok := err.(*account.Error); !ok || len(e.Fields) == 0 || e.Fields[0].Field != "request_seats[0]" {
+			t.Errorf("the refusal names %v, want request_seats[0]", err)
+		}
+
+		// Without seats.request: refused before the body is looked at.
+		name, perms := "Adder", []string{"members.read", "members.invite", "seats.assign"}
+		role, err := r.svc.CreateRole(r.ctx, r.op, org.Slug, account.RoleInput{Name: &name, Permissions: &perms})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, adder := r.member(r.op, org, role.ID)
+		_, err = r.svc.AddMember(r.ctx, adder, org.Slug, account.AddMemberInput{Email: "", RequestSeats: []string{sub.ApplicationKey}})
+		wantCode(t, "requesting a seat without seats.request", err, account.EFORBIDDEN)
+
+		m, err = r.svc.AddMember(r.ctx, admin, org.Slug, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.State != account.MemberActive || len(m.Seats) != 0 {
+			t.Errorf("added %s with %d seats, want active without one", m.State, len(m.Seats))
+		}
+		reqs := requests()
+		if len(reqs) != 1 || reqs[0].ApplicationKey != sub.ApplicationKey || reqs[0].Quantity != 1 ||
+			reqs[0].Status != account.SeatRequestPending || reqs[0].RequestedBy != admin.Account.ID {
+			t.Fatalf("seat requests = %+v, want one pending for one seat by the admin", reqs)
+		}
+		p, err := r.svc.FindAuditEvents(r.ctx, r.op, org.Slug, account.AuditQuery{Limit: 2})
+		if err != nil || len(p.Items) != 2 {
+			t.Fatal(p.Items, err)
+		}
+		got := map[string]bool{p.Items[0].Action: true, p.Items[1].Action: true}
+		if !got[string(account.AuditSeatRequestCreated)] || !got[string(account.AuditMemberAdded)] {
+			t.Errorf("the newest audit events are %v, want the addition and the seat request", got)
+		}
+		if r.assigned(org, sub.ID) != 1 {
+			t.Error("the quota changed")
+		}
+	})
+}

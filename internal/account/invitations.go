@@ -1,6 +1,7 @@
 package account
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"time"
@@ -447,6 +448,9 @@ type InvitationPreview struct {
 	Claim     bool
 	FirstName string
 	LastName  string
+	// Required are the profile fields the organization requires (ProfilePhone,
+	// ProfileUsername) that the account lacks: the acceptance must give them.
+	Required []string
 }
 
 // PreviewInvitation reads an invitation by its token. Errors: ENOTFOUND (unknown,
@@ -472,7 +476,7 @@ func (s *Service) PreviewInvitation(ctx context.Context, token string) (p Invita
 		}
 		p = InvitationPreview{Invitation: inv, Organization: org, Role: role, Inviter: inv.InviterName,
 			AccountExists: acct.State != AccountPending, Claim: claimable(acct),
-			FirstName: acct.FirstName, LastName: acct.LastName}
+			FirstName: acct.FirstName, LastName: acct.LastName, Required: missingRequired(org, acct)}
 		return nil
 	})
 	return p, err
@@ -509,6 +513,11 @@ type AcceptInput struct {
 	FirstName string
 	LastName  string
 	Password  string
+	// Phone and Username complete the profile fields the organization requires
+	// and the account lacks (InvitationPreview.Required); they are the person's
+	// own, so every kind of acceptance may give them.
+	Phone    string
+	Username string
 }
 
 // Accepted is the account and the membership an acceptance activated.
@@ -523,14 +532,20 @@ type Accepted struct {
 // nil for an anonymous caller. Errors: ENOTFOUND, ETOKENEXPIRED (expired, accepted,
 // cancelled — also when another acceptance won a race), EUNAUTHENTICATED (an
 // existing account must log in), EFORBIDDEN (logged in as someone else; disabled
-// account), EINVALID.
+// account), EINVALID (also naming phone or username when the organization requires
+// one the account lacks and the acceptance does not give it, with every other bad
+// field at once), ECONFLICT (username taken).
 func (s *Service) AcceptInvitation(ctx context.Context, actor *Actor, in AcceptInput, ip string) (res Accepted, err error) {
 	defer wrap(&err, "AcceptInvitation")
 	var inv Invitation
 	var acct Account
+	var org Organization
 	err = s.store.Read(ctx, func(tx Tx) error {
 		var err error
 		if inv, err = s.usableInvitation(ctx, tx, in.Token); err != nil {
+			return err
+		}
+		if org, err = tx.OrganizationByRef(ctx, inv.OrgID); err != nil {
 			return err
 		}
 		acct, err = tx.AccountByID(ctx, inv.AccountID)
@@ -553,19 +568,24 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor *Actor, in AcceptI
 	case claiming:
 		// An account an organization manages is claimed from the mailbox: its
 		// person chooses a new password, whatever session they have.
-		if err := CheckPassword("password", in.Password); err != nil {
+		errC := completeRequired(org, &acct, in)
+		if err := collect(CheckPassword("password", in.Password), errC); err != nil {
 			return res, err
 		}
 		if hash, err = s.hasher.Hash(ctx, in.Password); err != nil {
 			return res, err
 		}
 	case actor != nil:
+		if err := completeRequired(org, &acct, in); err != nil {
+			return res, err
+		}
 	case acct.State == AccountActive:
 		return res, Errorf(EUNAUTHENTICATED, "%s has a Roster account: log in and accept with its session", acct.Email)
 	default: // pending: invited, never set up
 		first, errF := NormalizeName("first_name", in.FirstName, acct.FirstName == "")
 		last, errL := NormalizeName("last_name", in.LastName, acct.LastName == "")
-		if err := collect(errF, errL, CheckPassword("password", in.Password)); err != nil {
+		errC := completeRequired(org, &acct, in)
+		if err := collect(errF, errL, CheckPassword("password", in.Password), errC); err != nil {
 			return res, err
 		}
 		if first != "" {
@@ -598,6 +618,17 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor *Actor, in AcceptI
 			return err
 		}
 		before := accountState(cur)
+		org, err := tx.OrganizationByRef(ctx, inv.OrgID)
+		if err != nil {
+			return err
+		}
+		// The profile fields the acceptance completes, checked again against the
+		// organization as it is now (its setting may have changed since).
+		given := cur
+		given.Phone, given.Username = cmp.Or(cur.Phone, acct.Phone), cmp.Or(cur.Username, acct.Username)
+		if err := checkRequired(org, given, nil); err != nil {
+			return err
+		}
 		var action AuditAction
 		switch {
 		case claiming:
@@ -612,8 +643,11 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor *Actor, in AcceptI
 			cur.FirstName, cur.LastName, cur.PasswordHash = acct.FirstName, acct.LastName, hash
 			cur.State, action = AccountActive, AuditAccountActivated
 		}
+		completed := given.Phone != cur.Phone || given.Username != cur.Username
+		profileBefore := accountState(cur)
+		cur.Phone, cur.Username = given.Phone, given.Username
 		// Following the emailed link proves the mailbox.
-		if action != "" || !cur.EmailVerified {
+		if action != "" || !cur.EmailVerified || completed {
 			claim(&cur)
 			cur.UpdatedAt = now
 			if err := tx.UpdateAccount(ctx, cur); err != nil {
@@ -650,6 +684,14 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor *Actor, in AcceptI
 				return err
 			}
 		}
+		if completed && action != AuditAccountClaimed {
+			// The person's own profile, completed: on the platform's trail, as
+			// UpdateProfile records it (a claim's event holds it already).
+			b, a := diff(profileBefore, accountState(cur))
+			if err := s.audit(ctx, tx, by, "", AuditAccountUpdated, "account", cur.ID, b, a); err != nil {
+				return err
+			}
+		}
 		after := map[string]any{"state": MemberActive, "invitation": inv.ID}
 		if action == AuditAccountActivated {
 			after["account_activated"] = true
@@ -658,6 +700,60 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor *Actor, in AcceptI
 			map[string]any{"state": MemberInvited}, after)
 	})
 	return res, err
+}
+
+// missingRequired are the profile fields org requires that acct lacks.
+func missingRequired(org Organization, acct Account) []string {
+	var missing []string
+	for _, f := range org.RequiredFields() {
+		if requiredValue(acct, f) == "" {
+			missing = append(missing, f)
+		}
+	}
+	return missing
+}
+
+// completeRequired gives acct, from an acceptance, each profile field org requires
+// that it lacks. Errors: EINVALID naming each such field that in leaves empty or
+// gives malformed, and each field in gives that acct has already (changed on the
+// person's profile, not here).
+func completeRequired(org Organization, acct *Account, in AcceptInput) error {
+	var v Validation
+	for _, f := range []string{ProfilePhone, ProfileUsername} {
+		given := in.Phone
+		if f == ProfileUsername {
+			given = in.Username
+		}
+		switch {
+		case requiredValue(*acct, f) != "":
+			if strings.TrimSpace(given) != "" && normalizedAs(f, given) != requiredValue(*acct, f) {
+				v.Add(f, "is set on your profile already: change it there, not here")
+			}
+		case strings.TrimSpace(given) == "":
+			if org.requires(f) {
+				v.Add(f, requiredMessage(org))
+			}
+		case f == ProfilePhone:
+			p, err := NormalizePhone(f, given)
+			addErr(&v, err)
+			acct.Phone = p
+		default:
+			u, err := NormalizeUsername(f, given)
+			addErr(&v, err)
+			acct.Username = u
+		}
+	}
+	return v.Err()
+}
+
+// normalizedAs is given as the profile field f stores it ("" when malformed).
+func normalizedAs(f, given string) string {
+	if f == ProfilePhone {
+		p, _ := NormalizePhone(f, given)
+		return p
+	}
+	u, _ := NormalizeUsername(f, given)
+	return u
 }
 
 // claimable reports whether accepting an invitation of a claims it: an organization

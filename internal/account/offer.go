@@ -34,6 +34,10 @@ type Offer struct {
 	// assigned. Applications are their applications, in the same order.
 	Subscriptions []Subscription
 	Applications  []Application
+	// RequestSeats says the actor may ask for seats (seats.request): a form may
+	// then offer, for a subscription with none left, to add the person without the
+	// seat and request one (AddMemberInput.RequestSeats).
+	RequestSeats bool
 	// Organizations are, for a partner, the organizations under it where the actor
 	// may add people (members.invite there), with the roles they may give in each:
 	// a person added to a partner is given a role in each of its organizations
@@ -87,6 +91,7 @@ func (s *Service) offer(ctx context.Context, tx Tx, a access) (o Offer, err erro
 	if !a.perms.Has(PermSeatsAssign) {
 		return o, nil
 	}
+	o.RequestSeats = a.perms.Has(PermSeatsRequest)
 	subs, err := tx.Subscriptions(ctx, a.org.ID)
 	if err != nil {
 		return o, err

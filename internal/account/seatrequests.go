@@ -74,39 +74,47 @@ func (s *Service) RequestSeats(ctx context.Context, actor Actor, orgRef string, 
 		return r, err
 	}
 	err = s.writeIn(ctx, actor, orgRef, PermSeatsRequest, func(tx Tx, a access) error {
-		app, err := tx.Application(ctx, in.Application)
-		if ErrorCode(err) == ENOTFOUND {
-			return Invalid("application", "unknown application "+quote(in.Application))
-		} else if err != nil {
-			return err
-		}
-		r = SeatRequest{ID: s.ids.New(), OrgID: a.org.ID, Organization: a.org, ApplicationID: app.ID, ApplicationKey: app.Key,
-			Quantity: in.Quantity, Note: note, Status: SeatRequestPending, RequestedBy: actor.Account.ID,
-			RequesterEmail: actor.Account.Email, CreatedAt: s.now()}
-		if err := tx.CreateSeatRequest(ctx, r); err != nil {
-			return err
-		}
-		// The operators decide: each active one is told, in this transaction (but an
-		// operator asking on an organization's behalf, who knows).
-		operators, err := tx.ActiveOperators(ctx)
-		if err != nil {
-			return err
-		}
-		for _, op := range operators {
-			if op.ID == actor.Account.ID {
-				continue
-			}
-			n := s.notice(NoticeSeatRequest, a.org, actor, Member{Account: op})
-			n.Application, n.Seats, n.Message = app.Name, r.Quantity, note
-			n.Link = s.baseURL + "/operator/seat-requests" // the console's Seat requests screen
-			if err := s.notify(ctx, tx, a.org.ID, n); err != nil {
-				return err
-			}
-		}
-		return s.audit(ctx, tx, actor, a.org.ID, AuditSeatRequestCreated, "seat_request", r.ID, nil,
-			map[string]any{"application": app.Key, "quantity": r.Quantity, "note": note})
+		r, err = s.fileSeatRequest(ctx, tx, actor, a, "application", SeatRequestInput{Application: in.Application, Quantity: in.Quantity, Note: note})
+		return err
 	})
 	return r, err
+}
+
+// fileSeatRequest records, in tx, a's organization's request for more seats of an
+// application (in validated but for the application, which field names), tells the
+// operators and audits it. Errors: EINVALID naming field (an unknown application).
+func (s *Service) fileSeatRequest(ctx context.Context, tx Tx, actor Actor, a access, field string, in SeatRequestInput) (SeatRequest, error) {
+	app, err := tx.Application(ctx, in.Application)
+	if ErrorCode(err) == ENOTFOUND {
+		return SeatRequest{}, Invalid(field, "unknown application "+quote(in.Application))
+	} else if err != nil {
+		return SeatRequest{}, err
+	}
+	r := SeatRequest{ID: s.ids.New(), OrgID: a.org.ID, Organization: a.org, ApplicationID: app.ID, ApplicationKey: app.Key,
+		Quantity: in.Quantity, Note: in.Note, Status: SeatRequestPending, RequestedBy: actor.Account.ID,
+		RequesterEmail: actor.Account.Email, CreatedAt: s.now()}
+	if err := tx.CreateSeatRequest(ctx, r); err != nil {
+		return r, err
+	}
+	// The operators decide: each active one is told, in this transaction (but an
+	// operator asking on an organization's behalf, who knows).
+	operators, err := tx.ActiveOperators(ctx)
+	if err != nil {
+		return r, err
+	}
+	for _, op := range operators {
+		if op.ID == actor.Account.ID {
+			continue
+		}
+		n := s.notice(NoticeSeatRequest, a.org, actor, Member{Account: op})
+		n.Application, n.Seats, n.Message = app.Name, r.Quantity, in.Note
+		n.Link = s.baseURL + "/operator/seat-requests" // the console's Seat requests screen
+		if err := s.notify(ctx, tx, a.org.ID, n); err != nil {
+			return r, err
+		}
+	}
+	return r, s.audit(ctx, tx, actor, a.org.ID, AuditSeatRequestCreated, "seat_request", r.ID, nil,
+		map[string]any{"application": app.Key, "quantity": r.Quantity, "note": in.Note})
 }
 
 // SeatRequestQuery pages through seat requests.

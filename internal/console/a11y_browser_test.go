@@ -41,6 +41,30 @@ func axeSource(t *testing.T) string {
 	return string(src)
 }
 
+// accessible checks the page as it is now with axe-core, when src holds it (""
+// leaves the check to TestAccessibility's skip): for screens no link reaches, such
+// as a wizard's later steps.
+func (b *tab) accessible(src, screen string) {
+	b.t.Helper()
+	if src == "" {
+		return
+	}
+	for _, v := range b.axe(src) {
+		b.t.Errorf("%s at %d px: %s (%s) %v", screen, b.width, v.Help, v.Impact, v.Targets)
+	}
+}
+
+// axeIfPresent is axe-core when it is installed, else "".
+func axeIfPresent() string {
+	path := os.Getenv("ROSTER_AXE")
+	if path == "" {
+		_, file, _, _ := runtime.Caller(0)
+		path = filepath.Join(filepath.Dir(file), "..", "..", ".ci", "node", "node_modules", "axe-core", "axe.min.js")
+	}
+	src, _ := os.ReadFile(path)
+	return string(src)
+}
+
 // violation is one axe-core rule a page breaks, with where.
 type violation struct {
 	ID      string   `json:"id"`

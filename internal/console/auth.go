@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/httpedge"
@@ -239,7 +240,11 @@ func (c *Console) acceptInvitation(w http.ResponseWriter, r *http.Request, p *pa
 	}
 	in := account.AcceptInput{Token: token}
 	var actor *account.Actor
-	f := acceptForm{FirstName: formValue(r, "first_name"), LastName: formValue(r, "last_name")}
+	f := acceptForm{FirstName: formValue(r, "first_name"), LastName: formValue(r, "last_name"),
+		Phone: formValue(r, "phone"), Username: formValue(r, "username")}
+	// The profile fields the organization requires and the account lacks, on every
+	// kind of acceptance (the domain refuses it without them).
+	in.Phone, in.Username = f.Phone, f.Username
 	switch {
 	case inv.Claim:
 		// The person claims an account an organization set up: a new password, and
@@ -294,6 +299,23 @@ func (c *Console) invitationToken(w http.ResponseWriter, r *http.Request, p *pag
 		return "", false
 	}
 	return token, true
+}
+
+// requiredList names required profile fields as prose: "a phone number and a
+// username".
+func requiredList(fields []string) string {
+	names := make([]string, 0, len(fields))
+	for _, f := range fields {
+		if f == account.ProfilePhone {
+			names = append(names, "a phone number")
+		} else {
+			names = append(names, "a username")
+		}
+	}
+	if len(names) == 2 {
+		return names[0] + " and " + names[1]
+	}
+	return strings.Join(names, ", ")
 }
 
 func truncate(s string, n int) string {

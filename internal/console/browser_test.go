@@ -319,6 +319,25 @@ func (b *tab) shot(name string) {
 	}
 }
 
+// value is the current value of the input sel.
+func (b *tab) value(sel string) string {
+	b.t.Helper()
+	var v string
+	b.run(chromedp.WaitVisible(sel, chromedp.ByQuery), settled(), chromedp.Value(sel, &v, chromedp.ByQuery))
+	return v
+}
+
+// fitsWidth fails the test when the page is wider than the viewport: nothing of
+// it is out of reach sideways.
+func (b *tab) fitsWidth() {
+	b.t.Helper()
+	var over float64
+	b.run(settled(), chromedp.Evaluate(`document.documentElement.scrollWidth - window.innerWidth`, &over))
+	if over > 0 {
+		b.t.Errorf("at %d px the page is %.0f px wider than the screen", b.width, over)
+	}
+}
+
 // resize switches between the desktop (1280) and the phone (390) layout.
 func (b *tab) resize(width int) {
 	b.t.Helper()

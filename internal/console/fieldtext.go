@@ -46,6 +46,7 @@ var fieldLabels = map[string]string{
 	"permissions":                   "Permission",
 	"phone":                         "Phone number",
 	"quantity":                      "Number of seats",
+	"request_seats":                 "Seat request",
 	"reset_password_on_first_login": "Password change on first login",
 	"role":                          "Role",
 	"seats":                         "Seats",

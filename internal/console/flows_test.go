@@ -3,6 +3,7 @@ package console_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -269,12 +270,34 @@ func TestConsoleAddUser(t *testing.T) {
 		b.click(`input[name=application][value=studio]`)
 		b.shot("add-user")
 		b.click("main form button.primary")
+		// The summary, then Back keeps everything, then the confirmation.
+		b.see("#add-summary", "Gus Grant, gus@acme.test")
+		b.see("#add-summary", "Studio")
+		b.see("#add-summary", "An invitation email goes to gus@acme.test")
+		b.see("#wizard-step", "Step 3 of 3")
+		b.shot("add-user-confirm")
+		b.click(`main form button[name=back]`)
+		b.see("#wizard-step", "Step 2 of 3")
+		if got := b.value("#f-first_name") + " " + b.value("#f-phone"); got != "Gus +1 415 555 0100" {
+			t.Fatalf("Back from the summary shows %q", got)
+		}
+		if b.count(`input[name=application][value=studio]:checked`) != 1 {
+			t.Fatal("Back from the summary lost the seat chosen")
+		}
+		b.click("main form button.primary")
+		b.see("#wizard-step", "Step 3 of 3")
+		if n := must[account.Page[account.Member]](t)(s.svc.FindMembers(ctx, s.op, "acme", account.MemberQuery{Q: "gus@"})); len(n.Items) != 0 {
+			t.Fatal("gus was added before the confirmation")
+		}
+		b.click("main form button.primary")
 		b.see(".flash", "invitation is on its way to gus@acme.test")
 		b.see("#panel .badge", "invited")
 		text := s.mailTo("gus@acme.test", "invit")
 		link := s.link(text, "/invitations/")
 
-		// Send invite off: a password the admin sets, changed at first login.
+		// Send invite off: a password the admin sets, changed at first login — on a
+		// phone, where every screen of the wizard fits the width.
+		b.resize(390)
 		b.open("/o/acme/users/new")
 		b.fill("#f-email", "hal@acme.test")
 		b.click("main form button.primary")
@@ -283,9 +306,15 @@ func TestConsoleAddUser(t *testing.T) {
 		b.click(`input[name=send_invite]`)
 		b.fill("#f-password", "first password")
 		b.click(`input[name=reset_password]`)
+		b.fitsWidth()
+		b.click("main form button.primary")
+		b.see("#add-summary", "No email is sent")
+		b.fitsWidth()
+		b.shot("add-user-confirm")
 		b.click("main form button.primary")
 		b.see(".flash", "Hal Hart is added to Acme Corp")
 		b.see("#panel .badge", "active")
+		b.resize(1280)
 
 		// A known account that is not a member keeps its names.
 		_, _ = s.svc.CreateOrganization(ctx, s.op, account.CreateOrganizationInput{Name: "Globex", Slug: "globex", Kind: account.KindOrganization})
@@ -298,6 +327,9 @@ func TestConsoleAddUser(t *testing.T) {
 		b.absent("#f-first_name")
 		b.absent(`input[name=send_invite][type=checkbox]`)
 		b.notSee("main", "Ivy") // globex's account: acme sees only the email
+		b.click("main form button.primary")
+		b.see("#add-summary", "(has a Roster account)")
+		b.notSee("main", "Ivy")
 		b.click("main form button.primary")
 		b.see(".flash", "invitation is on its way to ivy@globex.test")
 		b.see("#profile-own", "you see their details once they accept")
@@ -592,8 +624,9 @@ func TestConsoleRenewal(t *testing.T) {
 	})
 }
 
-// TestConsolePartnerAddUser: a partner's admin adds a person in PRODUCT.md's steps —
-// details, a role in each of the partner's organizations, a role in the partner.
+// TestConsolePartnerAddUser: a partner's admin adds a person in three screens and
+// a summary — the organization, the person, the role, teams and seats there — at
+// 1280 and at 390 px.
 func TestConsolePartnerAddUser(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		s := newStack(t, db)
@@ -602,34 +635,80 @@ func TestConsolePartnerAddUser(t *testing.T) {
 		no := false
 		must[account.Member](t)(s.svc.AddMember(ctx, s.op, "northwind", account.AddMemberInput{Email: "pat@northwind.test",
 			FirstName: "Pat", LastName: "Partner", Role: "admin", SendInvite: &no, Password: pass}))
+		acme := must[account.Organization](t)(s.svc.FindOrganization(ctx, s.op, "acme"))
 		b := s.browser(screenshots(db))
+		axe := ""
+		if !raceEnabled {
+			axe = axeIfPresent()
+		}
 		b.login("pat@northwind.test", pass)
 		b.open("/o/northwind/organizations")
 		b.see("main", "Acme Corp")
-		b.open("/o/northwind/users/new")
-		b.fill("#f-email", "quinn@acme.test")
-		b.click("main form button.primary")
-		b.fill("#f-first_name", "Quinn")
-		b.fill("#f-last_name", "Quill")
-		b.fill("#f-phone", "+351 21 000 0000")
-		b.fill("#f-username", "quinn")
-		if b.count(`#org-roles select option[value=owner]`) != 0 {
-			t.Fatal("a partner admin is offered the owner role in an organization")
+		for i, width := range []int{1280, 390} {
+			b.resize(width)
+			email := fmt.Sprintf("quinn%d@acme.test", i)
+			b.open("/o/northwind/users/new")
+			b.see("#wizard-step", "Step 1 of 4")
+			b.see("#org-choice", "Northwind Partners itself")
+			b.fitsWidth()
+			b.accessible(axe, "the organization step")
+			b.shot("partner-add-user")
+			b.click(`input[name=organization][value="` + acme.ID + `"]`)
+			b.click("main form button.primary")
+			b.see("#wizard-step", "Step 2 of 4")
+			b.see("h1", "Add a user to Acme Corp")
+			b.fill("#f-email", email)
+			b.fill("#f-first_name", "Quinn")
+			b.fill("#f-last_name", "Quill")
+			b.fill("#f-phone", "+351 21 000 0000")
+			b.fill("#f-username", fmt.Sprintf("quinn%d", i))
+			b.fitsWidth()
+			b.accessible(axe, "the person step")
+			b.click("main form button.primary")
+			b.see("#wizard-step", "Step 3 of 4")
+			if b.count(`#f-role option[value=owner]`) != 0 {
+				t.Fatal("a partner admin is offered the owner role in an organization")
+			}
+			b.choose("#f-role", "admin")
+			// The first takes Studio's last seat; the second finds none left and
+			// requests one instead.
+			seat, seats := `input[name=application][value=studio]`, 1
+			if i == 1 {
+				seat, seats = `input[name=request_seat][value=studio]`, 0
+				b.see("main form", "Request seats: Studio")
+			}
+			b.click(seat)
+			b.fitsWidth()
+			b.accessible(axe, "the role, teams and seats step")
+			b.click("main form button.primary")
+			b.see("#add-summary", "Acme Corp")
+			b.see("#add-summary", "Quinn Quill, "+email)
+			if i == 1 {
+				b.see("#add-summary", "One more seat of Studio is requested from the operators")
+			}
+			b.fitsWidth()
+			b.accessible(axe, "the summary")
+			b.shot("partner-add-user-confirm")
+			// Back to role, teams and seats, and on again: nothing lost.
+			b.click(`main form button[name=back]`)
+			b.see("#wizard-step", "Step 3 of 4")
+			if b.count(seat+`:checked`) != 1 {
+				t.Fatal("Back lost the seat chosen")
+			}
+			b.click("main form button.primary")
+			b.see("#add-summary", "Studio")
+			b.click("main form button.primary")
+			b.see(".flash", "invitation is on its way to "+email)
+			m := must[account.Page[account.Member]](t)(s.svc.FindMembers(ctx, s.op, "acme", account.MemberQuery{Q: email}))
+			if len(m.Items) != 1 || m.Items[0].RoleID != "admin" || m.Items[0].State != account.MemberInvited || len(m.Items[0].Seats) != seats {
+				t.Fatalf("%s in acme: %+v", email, m.Items)
+			}
+			if p := must[account.Page[account.Member]](t)(s.svc.FindMembers(ctx, s.op, "northwind", account.MemberQuery{Q: email})); len(p.Items) != 0 {
+				t.Fatalf("%s was added to the partner too", email)
+			}
+			s.mailTo(email, "invit")
 		}
-		acme := must[account.Organization](t)(s.svc.FindOrganization(ctx, s.op, "acme"))
-		b.choose("#f-org-"+acme.ID, "admin")
-		b.choose("#f-role", "")
-		b.shot("partner-add-user")
-		b.click("main form button.primary")
-		b.see(".flash", "quinn@acme.test is added to Acme Corp")
-		m := must[account.Page[account.Member]](t)(s.svc.FindMembers(ctx, s.op, "acme", account.MemberQuery{Q: "quinn"}))
-		if len(m.Items) != 1 || m.Items[0].RoleID != "admin" || m.Items[0].State != account.MemberInvited {
-			t.Fatalf("quinn in acme: %+v", m.Items)
-		}
-		if p := must[account.Page[account.Member]](t)(s.svc.FindMembers(ctx, s.op, "northwind", account.MemberQuery{Q: "quinn"})); len(p.Items) != 0 {
-			t.Fatal("quinn was added to the partner without a partner role")
-		}
-		s.mailTo("quinn@acme.test", "invit")
+		b.resize(1280)
 	})
 }
 
@@ -653,6 +732,8 @@ func TestConsoleInviteAndAccess(t *testing.T) {
 		b.fill("#f-first_name", "Rita")
 		b.fill("#f-last_name", "Root")
 		b.choose("#f-role", "admin")
+		b.click("main form button.primary")
+		b.see("#add-summary", "Admin")
 		b.click("main form button.primary")
 		b.see(".flash", "invitation is on its way to root@acme.test")
 		s.mailTo("root@acme.test", "invited you")
@@ -769,5 +850,56 @@ func TestConsoleInviteAndAccess(t *testing.T) {
 		}
 		b.resize(1280)
 
+	})
+}
+
+// TestConsoleAcceptRequiredFields: in an organization that requires a phone and a
+// username, the invitation's page asks a new person for both beside the names and
+// the password, at 1280 and 390 px; a refusal marks each field at once and keeps
+// what was typed; given, the person joins.
+func TestConsoleAcceptRequiredFields(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := newStack(t, db)
+		w := seedAcme(t, s)
+		ctx := context.Background()
+		both := []string{account.ProfilePhone, account.ProfileUsername}
+		must[account.Organization](t)(s.svc.UpdateOrganization(ctx, s.op, "acme", account.UpdateOrganizationInput{RequiredProfileFields: &both}))
+		axe := ""
+		if !raceEnabled {
+			axe = axeIfPresent()
+		}
+		b := s.browser(screenshots(db))
+		yes := true
+		for i, width := range []int{1280, 390} {
+			b.resize(width)
+			email := fmt.Sprintf("nia%d@acme.test", i)
+			must[account.Member](t)(s.svc.AddMember(ctx, w.adaActor, "acme", account.AddMemberInput{Email: email, SendInvite: &yes}))
+			b.open(s.link(s.mailTo(email, "invit"), "/invitations/"))
+			b.see("main", "Acme Corp asks every member for a phone number and a username")
+			b.fill("#f-first_name", "Nia")
+			b.fill("#f-last_name", "Noor")
+			b.fill("#f-password", pass)
+			b.fill("#f-username", fmt.Sprintf("nia%d", i))
+			// Past the browser's own check of the required field, as a script may.
+			b.run(chromedp.Evaluate(`document.querySelectorAll("main form [required]").forEach(e => e.removeAttribute("required"))`, nil))
+			b.click("main form button.primary")
+			b.see("#e-phone", "required by Acme Corp")
+			if got := b.value("#f-username"); got != fmt.Sprintf("nia%d", i) {
+				t.Errorf("the refusal lost the username typed: %q", got)
+			}
+			b.fitsWidth()
+			b.accessible(axe, "the invitation page with its errors")
+			b.shot("accept-required")
+			b.fill("#f-password", pass)
+			b.fill("#f-phone", "+44 20 7946 0000")
+			b.click("main form button.primary")
+			b.see(".flash", "Welcome to Acme Corp")
+			a := s.actor(email, pass)
+			if a.Account.Phone != "+442079460000" || a.Account.Username != fmt.Sprintf("nia%d", i) {
+				t.Errorf("%s's profile: phone %q, username %q", email, a.Account.Phone, a.Account.Username)
+			}
+			b.logout()
+		}
+		b.resize(1280)
 	})
 }

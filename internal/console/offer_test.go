@@ -26,7 +26,7 @@ func TestAddUserInvitationLimit(t *testing.T) {
 		ada := e.browser("ada@acme.test")
 		add := func(email string, names bool) orgResp {
 			t.Helper()
-			f := url.Values{"step": {"details"}, "email": {email}, "role": {"member"}}
+			f := url.Values{"step": {"confirm"}, "email": {email}, "role": {"member"}, "send_invite": {"off"}}
 			if names {
 				f.Set("first_name", "New")
 				f.Set("last_name", "Person")

@@ -178,6 +178,17 @@ func (b *orgBrowser) page(path string) string {
 	return r.Body
 }
 
+// step POSTs a form that answers with a page (a wizard's next step), and fails
+// the test unless it is 200.
+func (b *orgBrowser) step(path string, form url.Values) string {
+	b.t.Helper()
+	r := b.post(path, form)
+	if r.Status != http.StatusOK {
+		b.t.Fatalf("POST %s = %d, want 200\n%s", path, r.Status, orgMain(r.Body))
+	}
+	return r.Body
+}
+
 // submit POSTs a form, expects a redirect to want, and returns the page it leads
 // to (with the flash message).
 func (b *orgBrowser) submit(path string, form url.Values, want string) string {

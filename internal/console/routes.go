@@ -43,7 +43,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /o/{org}/users/bulk", c.inOrg("Users", "users", c.bulk))
 	m.HandleFunc("GET /o/{org}/users/{account}", c.orgScreen("Users", "users", c.member))
 	m.HandleFunc("GET /o/{org}/users/new", c.inOrg("Add user", "users", c.needs(account.PermMembersInvite, c.addUserForm)))
-	m.HandleFunc("POST /o/{org}/users/new", c.inOrg("Add user", "users", c.addUser))
+	m.HandleFunc("POST /o/{org}/users/new", c.inOrg("Add user", "users", c.needs(account.PermMembersInvite, c.addUser)))
 	m.HandleFunc("GET /o/{org}/users/export.xlsx", c.inOrg("Export", "users", c.export("xlsx")))
 	m.HandleFunc("GET /o/{org}/users/export.csv", c.inOrg("Export", "users", c.export("csv")))
 	m.HandleFunc("GET /o/{org}/invite", c.inOrg("Invite users", "users", c.needs(account.PermMembersInvite, c.inviteForm)))

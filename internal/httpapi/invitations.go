@@ -245,6 +245,7 @@ type invitationPreviewOutput struct {
 		Role             string    `json:"role" doc:"The name of the role offered."`
 		FirstName        string    `json:"first_name" doc:"The names the inviter gave, if any."`
 		LastName         string    `json:"last_name"`
+		RequiredFields   []string  `json:"required_fields" enum:"phone,username" doc:"The profile fields the organization requires that the account lacks: the acceptance must give each (422 naming the field otherwise)."`
 	}
 }
 
@@ -258,6 +259,7 @@ func (s *Server) previewInvitation(ctx context.Context, in *TokenPath) (*invitat
 	b.Organization.Name = p.Organization.Name
 	b.Email, b.Inviter, b.ExpiresAt, b.AccountExists = p.Invitation.Email, p.Inviter, p.Invitation.ExpiresAt, p.AccountExists
 	b.Role, b.FirstName, b.LastName, b.PasswordRequired = p.Role.Name, p.FirstName, p.LastName, p.Claim
+	b.RequiredFields = append([]string{}, p.Required...)
 	return out, nil
 }
 
@@ -267,6 +269,8 @@ type acceptInvitationInput struct {
 		FirstName string `json:"first_name" maxLength:"200"`
 		LastName  string `json:"last_name" maxLength:"200"`
 		Password  string `json:"password" maxLength:"256"`
+		Phone     string `json:"phone" doc:"Only when the preview's required_fields names phone: the account lacks it and the organization requires it."`
+		Username  string `json:"username" doc:"Only when the preview's required_fields names username."`
 	}
 }
 
@@ -282,7 +286,8 @@ type acceptInvitationOutput struct {
 func (s *Server) acceptInvitation(ctx context.Context, in *acceptInvitationInput) (*acceptInvitationOutput, error) {
 	var ai account.AcceptInput
 	if in.Body != nil {
-		ai = account.AcceptInput{FirstName: in.Body.FirstName, LastName: in.Body.LastName, Password: in.Body.Password}
+		ai = account.AcceptInput{FirstName: in.Body.FirstName, LastName: in.Body.LastName, Password: in.Body.Password,
+			Phone: in.Body.Phone, Username: in.Body.Username}
 	}
 	ai.Token = in.Token
 	var actor *account.Actor

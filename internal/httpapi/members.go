@@ -86,6 +86,7 @@ type addMemberInput struct {
 		Role                      string   `json:"role" doc:"A role id; member when omitted."`
 		Teams                     []string `json:"teams" doc:"Team names."`
 		Applications              []string `json:"applications" doc:"Application keys to give a seat of."`
+		RequestSeats              []string `json:"request_seats" doc:"Application keys with no seat left: the person is added without a seat of each, and a request for one more seat of each is filed in the same transaction (needs seats.request)."`
 		SendInvite                *bool    `json:"send_invite" required:"true" doc:"true: invite by email; false: create the account active with password."`
 		Password                  string   `json:"password" doc:"The new account's password when send_invite is false."`
 		ResetPasswordOnFirstLogin bool     `json:"reset_password_on_first_login"`
@@ -102,7 +103,7 @@ func (s *Server) addMember(ctx context.Context, in *addMemberInput) (*memberOutp
 	b := in.Body
 	m, err := s.svc.AddMemberWithin(ctx, actorFrom(ctx), in.Org, account.AddMemberInput{
 		Email: b.Email, FirstName: b.FirstName, LastName: b.LastName, Phone: b.Phone, Username: b.Username,
-		Role: b.Role, Teams: b.Teams, Applications: b.Applications, SendInvite: b.SendInvite,
+		Role: b.Role, Teams: b.Teams, Applications: b.Applications, RequestSeats: b.RequestSeats, SendInvite: b.SendInvite,
 		Password: b.Password, ResetPasswordOnFirstLogin: b.ResetPasswordOnFirstLogin}, s.limits)
 	return memberOut(ctx, s, m, err)
 }

@@ -258,3 +258,32 @@ func TestSeatRequests(t *testing.T) {
 		problem(t, e.call(e.op, "POST", "/api/v1/seat-requests/nope/deny", nil), 404, "not-found")
 	})
 }
+
+// TestAddMemberRequestSeats: POST …/members with request_seats adds the person
+// without the seat none is left of and files a request for one more in the same
+// answer's transaction; a member without seats.request is 403 before the body is
+// read; an application both given and requested is 422 naming request_seats.
+func TestAddMemberRequestSeats(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.org("acme", "")
+		e.must(201, e.op, "POST", "/api/v1/applications", map[string]any{"key": "studio", "name": "Studio"})
+		e.subscribe("acme", "studio", 1, 365*24*time.Hour)
+		e.member(e.op, "acme", "ada@acme.test", "admin", map[string]any{"applications": []string{"studio"}})
+		e.member(e.op, "acme", "mem@acme.test", "member")
+		ada, mem := e.login("ada@acme.test", pw), e.login("mem@acme.test", pw)
+		members := "/api/v1/organizations/acme/members"
+		problem(t, e.call(mem, "POST", members, map[string]any{"email": "x", "request_seats": []string{"studio"}, "send_invite": true}), 403, "forbidden")
+		problem(t, e.call(ada, "POST", members, map[string]any{"email": "new@acme.test", "applications": []string{"studio"},
+			"request_seats": []string{"studio"}, "send_invite": true}), 422, "validation", "request_seats[0]")
+		problem(t, e.call(ada, "POST", members, map[string]any{"email": "new@acme.test", "applications": []string{"studio"}, "send_invite": true}),
+			409, "quota-exceeded")
+		m := e.must(201, ada, "POST", members, map[string]any{"email": "new@acme.test", "request_seats": []string{"studio"}, "send_invite": true})
+		if m["state"] != "invited" || len(seatApps(m)) != 0 {
+			t.Errorf("added = %v, want invited without a seat", m)
+		}
+		reqs := e.must(200, ada, "GET", "/api/v1/organizations/acme/seat-requests", nil)["items"].([]any)
+		if len(reqs) != 1 || reqs[0].(map[string]any)["quantity"] != 1.0 || reqs[0].(map[string]any)["status"] != "pending" {
+			t.Errorf("seat requests = %v, want one pending for one seat", reqs)
+		}
+	})
+}
