@@ -145,14 +145,21 @@ func RawInsertPeople(ctx context.Context, db *DB, orgID string, people [][3]stri
 	return nil
 }
 
-// MemberCountDrift lists the organizations whose kept member count (migrations
-// 00009, 00018) differs from a count of their memberships, as "org: kept N, counted M".
+// MemberCountDrift lists the organizations whose kept member counts (migrations
+// 00009, 00018, 00033), in all and by state, differ from a count of their
+// memberships, as "org: kept …, counted …".
 func MemberCountDrift(ctx context.Context, db *DB) ([]string, error) {
 	rows, err := db.reader.QueryContext(ctx, `
 		SELECT o.id,
-			(SELECT COALESCE(SUM(c.members), 0) FROM organization_member_counts c WHERE c.org_id = o.id),
 			(SELECT COUNT(*) FROM organization_member_counts c WHERE c.org_id = o.id),
-			(SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id)
+			(SELECT COALESCE(SUM(c.members), 0) FROM organization_member_counts c WHERE c.org_id = o.id),
+			(SELECT COALESCE(SUM(c.active), 0) FROM organization_member_counts c WHERE c.org_id = o.id),
+			(SELECT COALESCE(SUM(c.invited), 0) FROM organization_member_counts c WHERE c.org_id = o.id),
+			(SELECT COALESCE(SUM(c.deactivated), 0) FROM organization_member_counts c WHERE c.org_id = o.id),
+			(SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id),
+			(SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id AND m.state = 'active'),
+			(SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id AND m.state = 'invited'),
+			(SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id AND m.state = 'deactivated')
 		FROM organizations o ORDER BY o.id`)
 	if err != nil {
 		return nil, err
@@ -161,14 +168,17 @@ func MemberCountDrift(ctx context.Context, db *DB) ([]string, error) {
 	var drift []string
 	for rows.Next() {
 		var org string
-		var kept, shards, counted int
-		if err := rows.Scan(&org, &kept, &shards, &counted); err != nil {
+		var shards int
+		var kept, counted [4]int
+		if err := rows.Scan(&org, &shards, &kept[0], &kept[1], &kept[2], &kept[3],
+			&counted[0], &counted[1], &counted[2], &counted[3]); err != nil {
 			return nil, err
 		}
 		// SQLite keeps eight shards (00009); PostgreSQL a base row and a row of each
 		// writing transaction since the last fold (00018).
 		if kept != counted || (db.engine == SQLite && shards != 8) || (db.engine == Postgres && shards < 1) {
-			drift = append(drift, fmt.Sprintf("%s: kept %d in %d shards, counted %d", org, kept, shards, counted))
+			drift = append(drift, fmt.Sprintf("%s: kept %v (all, active, invited, deactivated) in %d shards, counted %v",
+				org, kept, shards, counted))
 		}
 	}
 	if err := rows.Err(); err != nil {

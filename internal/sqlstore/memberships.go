@@ -340,7 +340,10 @@ func memberQueries(engine Engine, f account.MemberFilter) memberQuery {
 			after := a.add(f.After)
 			conds = append(conds, col+` > `+after)
 			if engine.boundsMergeJoins() {
-				conds = append(conds, `a.id > `+after) // see below
+				// See below; the memberships need the bound as much as the accounts
+				// (the team filter's later pages at 1,000,000 members: 95–112 ms without
+				// it on m, 1.8 ms with it).
+				conds = append(conds, `m.account_id > `+after, `a.id > `+after)
 			}
 			boundHolds(conds, after)
 		}
@@ -363,6 +366,9 @@ func memberQueries(engine Engine, f account.MemberFilter) memberQuery {
 	switch {
 	case len(conds) == 1:
 		q.count = countMembers(org) // no filter
+	case len(conds) == 2 && f.State != "" && f.Q == "" && f.RoleID == "" && app == "":
+		q.count = countMembersInState(org, f.State) // the state alone
+		q.countArgs = args{f.OrgID}
 	case q.count == "":
 		q.count = `SELECT COUNT(*) FROM memberships ` + x + where(conds)
 	}
@@ -396,6 +402,20 @@ func memberQueries(engine Engine, f account.MemberFilter) memberQuery {
 // triggers of migration 00009 keep.
 func countMembers(org string) string {
 	return `SELECT COALESCE(SUM(members), 0) FROM organization_member_counts WHERE org_id = ` + org
+}
+
+// countMembersInState is the query of how many members of the organization whose id is
+// the parameter org are in state: the sum of that state's column of its shards.
+func countMembersInState(org string, state account.MemberState) string {
+	col := map[account.MemberState]string{
+		account.MemberActive:      "active",
+		account.MemberInvited:     "invited",
+		account.MemberDeactivated: "deactivated",
+	}[state]
+	if col == "" {
+		return `SELECT 0` // no membership is in another state
+	}
+	return `SELECT COALESCE(SUM(` + col + `), 0) FROM organization_member_counts WHERE org_id = ` + org
 }
 
 // loadMemberDetails fills the Teams and Seats of members (all of orgID), and the
@@ -509,32 +529,15 @@ func sortTeamNames(names []string) {
 	})
 }
 
-// CountMembers counts orgID's memberships by state.
+// CountMembers counts orgID's memberships by state: the sums of its shards in
+// organization_member_counts, which the triggers of migrations 00009 and 00033 keep.
 func (t *tx) CountMembers(ctx context.Context, orgID string) (account.MemberCounts, error) {
 	var c account.MemberCounts
-	rows, err := t.q.QueryContext(ctx, `
-		SELECT m.state, COUNT(*) FROM memberships m WHERE m.org_id = $1 GROUP BY m.state`, orgID)
-	if err != nil {
-		return c, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var state account.MemberState
-		var n int
-		if err := rows.Scan(&state, &n); err != nil {
-			return c, err
-		}
-		switch state {
-		case account.MemberActive:
-			c.Active = n
-		case account.MemberInvited:
-			c.Invited = n
-		case account.MemberDeactivated:
-			c.Deactivated = n
-		}
-		c.Total += n
-	}
-	return c, rows.Err()
+	err := t.q.QueryRowContext(ctx, `
+		SELECT COALESCE(SUM(members), 0), COALESCE(SUM(active), 0), COALESCE(SUM(invited), 0),
+			COALESCE(SUM(deactivated), 0)
+		FROM organization_member_counts WHERE org_id = $1`, orgID).Scan(&c.Total, &c.Active, &c.Invited, &c.Deactivated)
+	return c, err
 }
 
 // CountMembersWithRole counts orgID's memberships of roleID in state (any when empty).
