@@ -474,31 +474,37 @@ func TestFindOrganizations(t *testing.T) {
 		}
 		for _, c := range cases {
 			for _, limit := range []int{0, 1, 3} {
-				var got []string
-				after := ""
-				for page := 0; ; page++ {
-					f := c.f
-					f.After, f.Limit = after, limit
-					var items []account.Organization
-					var total int
-					read(t, db, func(tx account.Tx) (err error) {
-						items, total, err = tx.FindOrganizations(ctx, f)
-						return err
-					})
-					if total != len(c.want) {
-						t.Errorf("%s: total = %d, want %d", c.name, total, len(c.want))
+				for _, skip := range []bool{false, true} {
+					var got []string
+					after := ""
+					for page := 0; ; page++ {
+						f := c.f
+						f.After, f.Limit, f.SkipTotal = after, limit, skip
+						var items []account.Organization
+						var total int
+						read(t, db, func(tx account.Tx) (err error) {
+							items, total, err = tx.FindOrganizations(ctx, f)
+							return err
+						})
+						if want := len(c.want); skip {
+							if total != 0 {
+								t.Errorf("%s, total skipped: total = %d", c.name, total)
+							}
+						} else if total != want {
+							t.Errorf("%s: total = %d, want %d", c.name, total, want)
+						}
+						if limit > 0 && len(items) > limit {
+							t.Fatalf("%s: %d items, limit %d", c.name, len(items), limit)
+						}
+						got = append(got, ids(items)...)
+						if limit == 0 || len(items) < limit || page > len(orgs) {
+							break
+						}
+						after = items[len(items)-1].ID
 					}
-					if limit > 0 && len(items) > limit {
-						t.Fatalf("%s: %d items, limit %d", c.name, len(items), limit)
+					if d := cmp.Diff(c.want, got, equate); d != "" {
+						t.Errorf("%s, limit %d, total skipped %t (-want +got):\n%s", c.name, limit, skip, d)
 					}
-					got = append(got, ids(items)...)
-					if limit == 0 || len(items) < limit || page > len(orgs) {
-						break
-					}
-					after = items[len(items)-1].ID
-				}
-				if d := cmp.Diff(c.want, got, equate); d != "" {
-					t.Errorf("%s, limit %d (-want +got):\n%s", c.name, limit, d)
 				}
 			}
 		}
