@@ -30,6 +30,12 @@ func TestMemberCounts(t *testing.T) {
 			if len(drift) > 0 {
 				t.Fatalf("%s: %q", when, drift)
 			}
+			if drift, err = sqlstore.TrigramDrift(ctx, db); err != nil {
+				t.Fatal(err)
+			}
+			if len(drift) > 0 {
+				t.Fatalf("%s: the trigram index: %q", when, drift)
+			}
 		}
 		write := func(fn func(tx account.Tx) error) {
 			t.Helper()
@@ -122,6 +128,15 @@ func TestMemberCounts(t *testing.T) {
 		update("orga", "acc099", func(m *account.Membership) { m.State = account.MemberInvited })
 		update("orga", "acc022", func(m *account.Membership) { m.State = account.MemberActive })
 		update("orga", "acc044", func(m *account.Membership) { m.RoleID = account.RoleAdmin })
+		// A new name: the search text of each of its memberships changes.
+		write(func(tx account.Tx) error {
+			a, err := tx.AccountByID(ctx, "acc066")
+			if err != nil {
+				return err
+			}
+			a.LastName = "Renamed"
+			return tx.UpdateAccount(ctx, a)
+		})
 		checkDrift("after members changed state")
 		for _, state := range []account.MemberState{account.MemberActive, account.MemberInvited, account.MemberDeactivated} {
 			var listed, counted int
@@ -166,6 +181,10 @@ func TestMemberCounts(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkDrift("after the state counts' migration ran again")
+		if err := sqlstore.RedoMigration(ctx, db, 34); err != nil {
+			t.Fatal(err)
+		}
+		checkDrift("after the trigram index's migration ran again")
 		if a := total("orga"); a != 38 {
 			t.Fatalf("after the migration: total %d, want 38", a)
 		}

@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"roster.dev/roster/internal/account"
 )
@@ -199,7 +201,11 @@ func (t *tx) Member(ctx context.Context, orgID, accountID string) (account.Membe
 // their accounts, teams, seats and the invited ones' pending invitations (each loaded
 // for the whole page in one more query), and how many members match f on every page.
 func (t *tx) FindMembers(ctx context.Context, f account.MemberFilter) ([]account.Member, int, error) {
-	q := memberQueries(t.engine, f)
+	rare, err := t.rareNeedle(ctx, f.Q)
+	if err != nil {
+		return nil, 0, err
+	}
+	q := memberQueries(t.engine, f, rare)
 	total := -1
 	if !f.SkipTotal {
 		if err := t.q.QueryRowContext(ctx, q.count, q.countArgs...).Scan(&total); err != nil {
@@ -257,7 +263,14 @@ type memberQuery struct {
 // another filter, or an application with another filter; the application alone counts
 // its distinct holders from seats_pkey. Without a filter the total counts nothing:
 // the store keeps it (countMembers).
-func memberQueries(engine Engine, f account.MemberFilter) memberQuery {
+//
+// A needle of three characters or more is also looked up in the trigram index
+// (migration 00034): on PostgreSQL as a LIKE pattern that pg_trgm's GIN index serves
+// when the planner finds it cheaper; on SQLite, when rare is set (see rareNeedle), as
+// the members whose FTS5 trigrams hold it, so that the search reads its matches only
+// (each found by its number: the unary + keeps SQLite from reading the organization's
+// rows of member_search_rows instead).
+func memberQueries(engine Engine, f account.MemberFilter, rare bool) memberQuery {
 	var a args
 	org := a.add(f.OrgID)
 	// A team or a subscription drives the query: its index lists the members in
@@ -270,7 +283,18 @@ func memberQueries(engine Engine, f account.MemberFilter) memberQuery {
 	}
 	var conds []string
 	if f.Q != "" {
-		conds = append(conds, engine.contains(x+`.search`, a.add(needle(f.Q))))
+		n := needle(f.Q)
+		switch {
+		case engine == Postgres && trigrammable(n):
+			conds = append(conds, x+`.search LIKE `+a.add(likePattern(n)))
+		case rare:
+			conds = append(conds, engine.contains(x+`.search`, a.add(n)), x+`.account_id IN (
+				SELECT r.account_id FROM member_search_rows r
+				WHERE +r.org_id = `+org+` AND r.id IN (
+					SELECT rowid FROM member_trigrams WHERE member_trigrams MATCH `+a.add(ftsPhrase(n))+`))`)
+		default:
+			conds = append(conds, engine.contains(x+`.search`, a.add(n)))
+		}
 	}
 	if f.RoleID != "" {
 		conds = append(conds, x+`.role_id = `+a.add(f.RoleID))
@@ -395,6 +419,44 @@ func memberQueries(engine Engine, f account.MemberFilter) memberQuery {
 	}
 	q.pageArgs = a
 	return q
+}
+
+// rareMatches is how many members of the whole store at most a needle may match for
+// a search to go through SQLite's trigram index: the index lists every match of the
+// store, which the search then narrows to the organization and sorts, while reading
+// memberships_search in order finds the first page of a common needle at once. (A
+// variable, so that tests can take either way.)
+var rareMatches = 5000
+
+// rareNeedle reports whether the needle of q is one for SQLite's trigram index: three
+// characters or more, found in at most rareMatches members of the store (counted by
+// the index, up to one more).
+func (t *tx) rareNeedle(ctx context.Context, q string) (bool, error) {
+	n := needle(q)
+	if t.engine != SQLite || !trigrammable(n) {
+		return false, nil
+	}
+	var found int
+	err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (
+		SELECT rowid FROM member_trigrams WHERE member_trigrams MATCH $1 LIMIT `+strconv.Itoa(rareMatches+1)+`)`,
+		ftsPhrase(n)).Scan(&found)
+	return found <= rareMatches, err
+}
+
+// trigrammable reports whether a trigram index can look needle up: it holds three
+// characters at least.
+func trigrammable(needle string) bool { return utf8.RuneCountInString(needle) >= 3 }
+
+// ftsPhrase is needle as an FTS5 phrase: the trigram tokenizer matches it as a
+// substring.
+func ftsPhrase(needle string) string { return `"` + strings.ReplaceAll(needle, `"`, `""`) + `"` }
+
+// likePattern is a LIKE pattern matching the values that contain needle, its
+// wildcards and escape character escaped (PostgreSQL's LIKE escapes with \ by
+// default).
+func likePattern(needle string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(needle) + "%"
 }
 
 // countMembers is the query of how many members the organization whose id is the

@@ -665,6 +665,10 @@ func TestFindMembers(t *testing.T) {
 			{Q: "%"},      // a LIKE wildcard, matched literally
 			{Q: "o_n"},    // the other one
 			{Q: "nobody"}, // none
+			{Q: `"o_n`},   // FTS5's quote, in a needle for the trigram index
+			{Q: `\%_`},    // LIKE's escape and wildcards, in a pattern for pg_trgm
+			{Q: "ith1"},   // a substring inside a word
+			{Q: "h1 "},    // across words
 			{RoleID: account.RoleAdmin},
 			{RoleID: "role-a"},
 			{RoleID: "role-b"},
@@ -679,6 +683,12 @@ func TestFindMembers(t *testing.T) {
 			{Q: "smith", RoleID: account.RoleMember, State: account.MemberActive},
 		}
 		checkFilters(t, db, s.members, matches, "org-a", filters)
+		// On SQLite a needle of three characters or more goes through the trigram index
+		// when it is rare in the store, as every one is here; the same filters again,
+		// each read from memberships_search as a common one is.
+		sqlstore.SetRareMatches(t, 0)
+		checkFilters(t, db, s.members, matches, "org-a", filters)
+		sqlstore.SetRareMatches(t, 5000)
 		// Sanity of the seed: the filters above select something.
 		for _, c := range []struct {
 			f    account.MemberFilter
