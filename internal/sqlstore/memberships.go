@@ -265,11 +265,14 @@ type memberQuery struct {
 // the store keeps it (countMembers).
 //
 // A needle of three characters or more is also looked up in the trigram index
-// (migration 00034): on PostgreSQL as a LIKE pattern that pg_trgm's GIN index serves
-// when the planner finds it cheaper; on SQLite, when rare is set (see rareNeedle), as
-// the members whose FTS5 trigrams hold it, so that the search reads its matches only
-// (each found by its number: the unary + keeps SQLite from reading the organization's
-// rows of member_search_rows instead).
+// (migration 00034). When rare is set (see rareNeedle) the matches come from the
+// index first and are then paged, so that the search reads its matches only: on
+// SQLite the members whose FTS5 trigrams hold it (each found by its number: the
+// unary + keeps SQLite from reading the organization's rows of member_search_rows
+// instead), on PostgreSQL those whose text is LIKE it, which pg_trgm's GIN index
+// finds. A common needle is matched as the organization's members are read in order,
+// which fills a page at once; on PostgreSQL as a LIKE pattern still, so that the
+// planner may count its matches through the index.
 func memberQueries(engine Engine, f account.MemberFilter, rare bool) memberQuery {
 	var a args
 	org := a.add(f.OrgID)
@@ -282,9 +285,17 @@ func memberQueries(engine Engine, f account.MemberFilter, rare bool) memberQuery
 		x = "k"
 	}
 	var conds []string
+	// matches, when set, replaces the memberships x is read from: a rare needle's
+	// matches on PostgreSQL, found through the trigram index first. OFFSET 0 keeps the
+	// planner from folding them into the page's ordered read, which for a rare needle
+	// reads the organization's members from the cursor on.
+	matches := ""
 	if f.Q != "" {
 		n := needle(f.Q)
 		switch {
+		case engine == Postgres && rare && !driven:
+			// The memberships read are the matches only (see from below).
+			matches = `(SELECT * FROM memberships WHERE org_id = ` + org + ` AND search LIKE ` + a.add(likePattern(n)) + ` OFFSET 0)`
 		case engine == Postgres && trigrammable(n):
 			conds = append(conds, x+`.search LIKE `+a.add(likePattern(n)))
 		case rare:
@@ -377,8 +388,12 @@ func memberQueries(engine Engine, f account.MemberFilter, rare bool) memberQuery
 		return q
 	}
 
+	from := "memberships " + x
+	if matches != "" {
+		from = matches + " " + x
+	}
 	q := memberQuery{countArgs: slices.Clone(a)}
-	if app != "" && len(conds) == 1 {
+	if app != "" && len(conds) == 1 && matches == "" {
 		// Only the application: count its seat holders from the seats side, reading
 		// only the seats of the application's subscriptions (covering seats_pkey), not
 		// probing every membership. A member with several of them counts once.
@@ -388,13 +403,13 @@ func memberQueries(engine Engine, f account.MemberFilter, rare bool) memberQuery
 	}
 	conds = append([]string{x + `.org_id = ` + org}, conds...)
 	switch {
-	case len(conds) == 1:
+	case len(conds) == 1 && matches == "":
 		q.count = countMembers(org) // no filter
 	case len(conds) == 2 && f.State != "" && f.Q == "" && f.RoleID == "" && app == "":
 		q.count = countMembersInState(org, f.State) // the state alone
 		q.countArgs = args{f.OrgID}
 	case q.count == "":
-		q.count = `SELECT COUNT(*) FROM memberships ` + x + where(conds)
+		q.count = `SELECT COUNT(*) FROM ` + from + where(conds)
 	}
 	if f.After != "" {
 		after := a.add(f.After)
@@ -411,7 +426,7 @@ func memberQueries(engine Engine, f account.MemberFilter, rare bool) memberQuery
 	if x == "k" {
 		q.page = selectPage + ` FROM memberships m JOIN accounts a ON a.id = m.account_id
 			WHERE m.org_id = ` + org + ` AND m.account_id IN (
-				SELECT k.account_id FROM memberships k` + where(conds) + ` ORDER BY k.account_id` + limit(&a, f.Limit) + `)
+				SELECT k.account_id FROM ` + from + where(conds) + ` ORDER BY k.account_id` + limit(&a, f.Limit) + `)
 			ORDER BY m.account_id`
 	} else {
 		q.page = selectPage + ` FROM memberships m JOIN accounts a ON a.id = m.account_id` + where(conds) +
@@ -428,18 +443,28 @@ func memberQueries(engine Engine, f account.MemberFilter, rare bool) memberQuery
 // variable, so that tests can take either way.)
 var rareMatches = 5000
 
-// rareNeedle reports whether the needle of q is one for SQLite's trigram index: three
+// rareNeedle reports whether the needle of q is rare, for the trigram index: three
 // characters or more, found in at most rareMatches members of the store (counted by
-// the index, up to one more).
+// the index, up to one more). On PostgreSQL without the index (pg_trgm could not be
+// created) no needle is rare: counting would read every membership.
 func (t *tx) rareNeedle(ctx context.Context, q string) (bool, error) {
 	n := needle(q)
-	if t.engine != SQLite || !trigrammable(n) {
+	if !trigrammable(n) {
 		return false, nil
 	}
+	limit := strconv.Itoa(rareMatches + 1)
+	query := `SELECT COUNT(*) FROM (
+		SELECT rowid FROM member_trigrams WHERE member_trigrams MATCH $1 LIMIT ` + limit + `)`
+	arg := ftsPhrase(n)
+	if t.engine == Postgres {
+		query = `SELECT CASE WHEN EXISTS (
+				SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'memberships_trigrams')
+			THEN (SELECT COUNT(*) FROM (SELECT 1 FROM memberships WHERE search LIKE $1 LIMIT ` + limit + `) s)
+			ELSE ` + limit + ` END`
+		arg = likePattern(n)
+	}
 	var found int
-	err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (
-		SELECT rowid FROM member_trigrams WHERE member_trigrams MATCH $1 LIMIT `+strconv.Itoa(rareMatches+1)+`)`,
-		ftsPhrase(n)).Scan(&found)
+	err := t.q.QueryRowContext(ctx, query, arg).Scan(&found)
 	return found <= rareMatches, err
 }
 
