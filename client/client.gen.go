@@ -39,6 +39,36 @@ func (e AccountViewState) Valid() bool {
 	}
 }
 
+// Defines values for CheckAnswerReason.
+const (
+	CheckAnswerReasonAccountDisabled      CheckAnswerReason = "account-disabled"
+	CheckAnswerReasonDeactivated          CheckAnswerReason = "deactivated"
+	CheckAnswerReasonNoSeat               CheckAnswerReason = "no-seat"
+	CheckAnswerReasonNotMember            CheckAnswerReason = "not-member"
+	CheckAnswerReasonOk                   CheckAnswerReason = "ok"
+	CheckAnswerReasonSubscriptionInactive CheckAnswerReason = "subscription-inactive"
+)
+
+// Valid indicates whether the value is a known member of the CheckAnswerReason enum.
+func (e CheckAnswerReason) Valid() bool {
+	switch e {
+	case CheckAnswerReasonAccountDisabled:
+		return true
+	case CheckAnswerReasonDeactivated:
+		return true
+	case CheckAnswerReasonNoSeat:
+		return true
+	case CheckAnswerReasonNotMember:
+		return true
+	case CheckAnswerReasonOk:
+		return true
+	case CheckAnswerReasonSubscriptionInactive:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CheckOutputBodyReason.
 const (
 	CheckOutputBodyReasonAccountDisabled      CheckOutputBodyReason = "account-disabled"
@@ -589,6 +619,27 @@ type ChangePasswordInputBody struct {
 	NewPassword     string `json:"new_password"`
 }
 
+// CheckAnswer defines model for CheckAnswer.
+type CheckAnswer struct {
+	Allowed bool              `json:"allowed"`
+	Reason  CheckAnswerReason `json:"reason"`
+}
+
+// CheckAnswerReason defines model for CheckAnswer.Reason.
+type CheckAnswerReason string
+
+// CheckBatchInputBody defines model for CheckBatchInputBody.
+type CheckBatchInputBody struct {
+	// Items At most 100 questions, answered in their order.
+	Items *[]CheckQuestion `json:"items"`
+}
+
+// CheckBatchOutputBody defines model for CheckBatchOutputBody.
+type CheckBatchOutputBody struct {
+	// Items One answer per question, in the questions' order.
+	Items *[]CheckAnswer `json:"items,omitempty"`
+}
+
 // CheckOutputBody defines model for CheckOutputBody.
 type CheckOutputBody struct {
 	Allowed bool                  `json:"allowed"`
@@ -597,6 +648,18 @@ type CheckOutputBody struct {
 
 // CheckOutputBodyReason defines model for CheckOutputBody.Reason.
 type CheckOutputBodyReason string
+
+// CheckQuestion defines model for CheckQuestion.
+type CheckQuestion struct {
+	// Account The account's id.
+	Account string `json:"account"`
+
+	// Application The application's key or id; the caller's own application when omitted.
+	Application *string `json:"application,omitempty"`
+
+	// Organization The organization's id or slug.
+	Organization string `json:"organization"`
+}
 
 // ConfirmPasswordResetInputBody defines model for ConfirmPasswordResetInputBody.
 type ConfirmPasswordResetInputBody struct {
@@ -1655,6 +1718,12 @@ type CheckParams struct {
 	Application *string `form:"application,omitempty" json:"application,omitempty"`
 }
 
+// CheckBatchParams defines parameters for CheckBatch.
+type CheckBatchParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // AcceptInvitationParams defines parameters for AcceptInvitation.
 type AcceptInvitationParams struct {
 	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
@@ -1971,6 +2040,9 @@ type SignUpJSONRequestBody = SignUpInputBody
 
 // VerifyEmailJSONRequestBody defines body for VerifyEmail for application/json ContentType.
 type VerifyEmailJSONRequestBody = VerifyEmailInputBody
+
+// CheckBatchJSONRequestBody defines body for CheckBatch for application/json ContentType.
+type CheckBatchJSONRequestBody = CheckBatchInputBody
 
 // AcceptInvitationJSONRequestBody defines body for AcceptInvitation for application/json ContentType.
 type AcceptInvitationJSONRequestBody = AcceptInvitationInputBody
@@ -2511,6 +2583,28 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/check (the `Check` operationId).
 	Check(ctx context.Context, params *CheckParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckBatchWithBody Up to 100 checks at once
+	//
+	//
+	//
+	// Needs the calling application's API key (`Authorization: Bearer <key>`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/check (the `CheckBatch` operationId).
+	CheckBatchWithBody(ctx context.Context, params *CheckBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckBatch Up to 100 checks at once
+	//
+	//
+	//
+	// Needs the calling application's API key (`Authorization: Bearer <key>`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/check (the `CheckBatch` operationId).
+	CheckBatch(ctx context.Context, params *CheckBatchParams, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PreviewInvitation What an invitation link offers
 	//
@@ -4210,6 +4304,44 @@ func (c *Client) VerifyEmail(ctx context.Context, params *VerifyEmailParams, bod
 // Corresponds with GET /api/v1/check (the `Check` operationId).
 func (c *Client) Check(ctx context.Context, params *CheckParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCheckRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckBatchWithBody Up to 100 checks at once
+//
+// Needs the calling application's API key (`Authorization: Bearer <key>`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/check (the `CheckBatch` operationId).
+func (c *Client) CheckBatchWithBody(ctx context.Context, params *CheckBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckBatchRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckBatch Up to 100 checks at once
+//
+// Needs the calling application's API key (`Authorization: Bearer <key>`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/check (the `CheckBatch` operationId).
+func (c *Client) CheckBatch(ctx context.Context, params *CheckBatchParams, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckBatchRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7577,6 +7709,61 @@ func NewCheckRequest(server string, params *CheckParams) (*http.Request, error) 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCheckBatchRequest calls the generic CheckBatch builder with application/json body
+func NewCheckBatchRequest(server string, params *CheckBatchParams, body CheckBatchJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCheckBatchRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCheckBatchRequestWithBody constructs an http.Request for the CheckBatch method, with any body, and a specified content type
+func NewCheckBatchRequestWithBody(server string, params *CheckBatchParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/check")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -11809,6 +11996,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/check (the `Check` operationId).
 	CheckWithResponse(ctx context.Context, params *CheckParams, reqEditors ...RequestEditorFn) (*CheckResponse, error)
 
+	// CheckBatchWithBodyWithResponse Up to 100 checks at once
+	//
+	//
+	//
+	// Needs the calling application's API key (`Authorization: Bearer <key>`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/check (the `CheckBatch` operationId).
+	CheckBatchWithBodyWithResponse(ctx context.Context, params *CheckBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckBatchResponse, error)
+
+	// CheckBatchWithResponse Up to 100 checks at once
+	//
+	//
+	//
+	// Needs the calling application's API key (`Authorization: Bearer <key>`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/check (the `CheckBatch` operationId).
+	CheckBatchWithResponse(ctx context.Context, params *CheckBatchParams, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckBatchResponse, error)
+
 	// PreviewInvitationWithResponse What an invitation link offers
 	//
 	// What an invitation link offers, for the page that accepts it: the organization, the email invited, the inviter, the expiry and whether the email has an account (to log in with) or not (to give names and a password).
@@ -15328,6 +15537,96 @@ func (r CheckResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CheckResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CheckBatchResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CheckBatchOutputBody
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CheckBatchResponse) GetJSON200() *CheckBatchOutputBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CheckBatchResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CheckBatchResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CheckBatchResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CheckBatchResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CheckBatchResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CheckBatchResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CheckBatchResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CheckBatchResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CheckBatchResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CheckBatchResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CheckBatchResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -22142,6 +22441,36 @@ func (c *ClientWithResponses) CheckWithResponse(ctx context.Context, params *Che
 	return ParseCheckResponse(rsp)
 }
 
+// CheckBatchWithBodyWithResponse Up to 100 checks at once
+//
+// Needs the calling application's API key (`Authorization: Bearer <key>`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/check (the `CheckBatch` operationId).
+func (c *ClientWithResponses) CheckBatchWithBodyWithResponse(ctx context.Context, params *CheckBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckBatchResponse, error) {
+	rsp, err := c.CheckBatchWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckBatchResponse(rsp)
+}
+
+// CheckBatchWithResponse Up to 100 checks at once
+//
+// Needs the calling application's API key (`Authorization: Bearer <key>`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/check (the `CheckBatch` operationId).
+func (c *ClientWithResponses) CheckBatchWithResponse(ctx context.Context, params *CheckBatchParams, body CheckBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckBatchResponse, error) {
+	rsp, err := c.CheckBatch(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckBatchResponse(rsp)
+}
+
 // PreviewInvitationWithResponse What an invitation link offers
 //
 // What an invitation link offers, for the page that accepts it: the organization, the email invited, the inviter, the expiry and whether the email has an account (to log in with) or not (to give names and a password).
@@ -25784,6 +26113,81 @@ func ParseCheckResponse(rsp *http.Response) (*CheckResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCheckBatchResponse parses an HTTP response from a CheckBatchWithResponse call
+func ParseCheckBatchResponse(rsp *http.Response) (*CheckBatchResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CheckBatchResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CheckBatchOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem

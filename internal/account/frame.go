@@ -100,7 +100,7 @@ func (s *Service) accountFrame(ctx context.Context, tx Tx, actor Actor, f *Frame
 			continue
 		}
 		orgs, _, err := tx.FindOrganizations(ctx, OrganizationFilter{ParentID: m.OrgID, VisibleTo: actor.Account.ID,
-			Limit: MaxFramePartnerOrganizations + 1})
+			Limit: MaxFramePartnerOrganizations + 1, SkipTotal: true})
 		if err != nil {
 			return err
 		}

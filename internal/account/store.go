@@ -407,6 +407,7 @@ type OrganizationFilter struct {
 	VisibleTo string
 	After     string // keyset: organizations with id > After
 	Limit     int
+	SkipTotal bool // the total is not counted (0), as where only the page is shown
 }
 
 // MemberFilter selects members of one organization, ordered by account id.

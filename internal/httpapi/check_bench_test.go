@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -291,5 +292,123 @@ func BenchmarkCheckLoad(b *testing.B) {
 				b.ReportMetric(float64(store.p99.Microseconds())/1000, "nocache-p99-ms")
 			}
 		})
+	}
+}
+
+// BenchmarkCheckBatch compares one POST /api/v1/check of 100 questions with the 100
+// GET /api/v1/check they replace, over loopback HTTP on one keep-alive connection,
+// against ROSTER_BENCH_CHECK_ORGS organizations (default 100) of
+// ROSTER_BENCH_CHECK_MEMBERS members (default 100) each holding a seat. Both run on
+// the same server, taking turns (ten of ROSTER_BENCH_SECONDS/10 each, default 10 s in
+// all): "memory" after every account was checked once (the cache lease held), and
+// "store" with no cache. It reports questions answered per second each way and the
+// batch's speed-up. Run it with -benchtime 1x.
+func BenchmarkCheckBatch(b *testing.B) {
+	orgs := envInt(b, "ROSTER_BENCH_CHECK_ORGS", 100)
+	perOrg := envInt(b, "ROSTER_BENCH_CHECK_MEMBERS", 100)
+	seconds := envInt(b, "ROSTER_BENCH_SECONDS", 10)
+	for _, engine := range storetest.Engines(b) {
+		for _, mode := range []string{"memory", "store"} {
+			b.Run(string(engine)+"/"+mode, func(b *testing.B) {
+				db := storetest.Open(b, engine)
+				entries, work := account.DefaultCheckCacheEntries, []app.Work{app.CacheLease}
+				if mode == "store" {
+					entries, work = 0, nil
+				}
+				a, err := app.New(context.Background(), app.Options{
+					Config: config.Config{CheckCache: entries}, DB: db, NoConsole: true,
+					Hasher: password.NewHasher(password.TestParams, 2, rand.Reader), Work: work,
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				orgIDs, accounts, key := seedCheckLoad(b, db, a.Service, orgs, perOrg)
+				if err := db.Analyze(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				ctx, stop := context.WithCancel(context.Background())
+				a.Start(ctx)
+				defer func() { stop(); a.Stop(context.Background()) }()
+				if mode == "memory" {
+					for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+						if _, ok := db.CacheEpoch(); ok {
+							break
+						}
+						if time.Now().After(deadline) {
+							b.Fatal("the cache lease was not taken")
+						}
+					}
+					warm(b, a.Service, key, orgIDs, accounts)
+				}
+				srv := httptest.NewServer(a.Handler)
+				defer srv.Close()
+				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+				defer client.CloseIdleConnections()
+				do := func(req *http.Request) {
+					req.Header.Set("Authorization", "Bearer "+key)
+					res, err := client.Do(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					_, _ = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != 200 {
+						b.Fatalf("%s %s: %d", req.Method, req.URL.Path, res.StatusCode)
+					}
+				}
+				question := func(n int) (org, acct string) {
+					o := (n * 7919) % len(orgIDs)
+					return orgIDs[o], accounts[o][(n*31)%len(accounts[o])]
+				}
+				singles := func(n int) {
+					for i := range 100 {
+						org, acct := question(n*100 + i)
+						req, _ := http.NewRequest("GET", srv.URL+"/api/v1/check?organization="+org+"&account="+acct, nil)
+						do(req)
+					}
+				}
+				batch := func(n int) {
+					var body strings.Builder
+					body.WriteString(`{"items":[`)
+					for i := range 100 {
+						org, acct := question(n*100 + i)
+						if i > 0 {
+							body.WriteByte(',')
+						}
+						fmt.Fprintf(&body, `{"organization":%q,"account":%q}`, org, acct)
+					}
+					body.WriteString(`]}`)
+					req, _ := http.NewRequest("POST", srv.URL+"/api/v1/check", strings.NewReader(body.String()))
+					req.Header.Set("Content-Type", "application/json")
+					do(req)
+				}
+				for b.Loop() {
+					const rounds = 10
+					turn := time.Duration(seconds) * time.Second / (2 * rounds)
+					var singleQ, batchQ int
+					var singleT, batchT time.Duration
+					n := 0
+					for range rounds {
+						for _, way := range []struct {
+							run func(int)
+							q   *int
+							t   *time.Duration
+						}{{singles, &singleQ, &singleT}, {batch, &batchQ, &batchT}} {
+							t0 := time.Now()
+							for time.Since(t0) < turn {
+								way.run(n)
+								n++
+								*way.q += 100
+							}
+							*way.t += time.Since(t0)
+						}
+					}
+					single, batched := float64(singleQ)/singleT.Seconds(), float64(batchQ)/batchT.Seconds()
+					b.ReportMetric(single, "single-questions/s")
+					b.ReportMetric(batched, "batch-questions/s")
+					b.ReportMetric(batched/single, "batch-speedup-x")
+				}
+			})
+		}
 	}
 }

@@ -423,6 +423,9 @@ var matrixRoutes = map[string]route{
 	"check": {rule: applicationKey, fresh: func(w *world, _ *who) call {
 		return call{query: "organization=acme&application=studio&account=" + w.params["account"]}
 	}},
+	"check-batch": {rule: applicationKey, fresh: func(w *world, _ *who) call {
+		return call{body: map[string]any{"items": []any{map[string]any{"organization": "acme", "account": w.params["account"]}}}}
+	}},
 	"list-entitlements": {rule: applicationKey},
 	// The feed of studio: its own key and the operator.
 	"list-events": {rule: func(p *who) outcome {

@@ -171,7 +171,8 @@ func humaProblem(ctx context.Context, status int, msg string, errs ...error) *Pr
 				p.Errors = append(p.Errors, account.FieldError{Field: m[1], Message: "is out of range"})
 				continue
 			}
-			p.Errors = append(p.Errors, account.FieldError{Field: fieldOf(d.Location, d.Message), Message: d.Message})
+			field, message := fieldOf(d.Location, d.Message)
+			p.Errors = append(p.Errors, account.FieldError{Field: field, Message: message})
 		} else if err != nil && status < 500 {
 			p.Errors = append(p.Errors, account.FieldError{Field: "body", Message: err.Error()})
 		}
@@ -180,19 +181,31 @@ func humaProblem(ctx context.Context, status int, msg string, errs ...error) *Pr
 }
 
 // fieldOf turns huma's location ("body.teams[0]", "query.limit") into our field name,
-// and for "expected required property x" at "body", names x.
-func fieldOf(loc, msg string) string {
+// and for "expected required property x" names x where it is missing ("items[0].x"),
+// saying "is required" as the domain does.
+func fieldOf(loc, msg string) (field, message string) {
+	field = loc
 	for _, prefix := range []string{"body.", "query.", "path.", "header."} {
 		if strings.HasPrefix(loc, prefix) {
-			return strings.TrimPrefix(loc, prefix)
+			field = strings.TrimPrefix(loc, prefix)
+			break
 		}
+	}
+	if field == "body" {
+		field = ""
 	}
 	if rest, ok := strings.CutPrefix(msg, "expected required property "); ok {
 		if f, _, ok := strings.Cut(rest, " "); ok {
-			return f
+			if field != "" {
+				f = field + "." + f
+			}
+			return f, "is required"
 		}
 	}
-	return loc
+	if field == "" {
+		field = loc
+	}
+	return field, msg
 }
 
 // writeProblem writes p to a plain http.ResponseWriter (outside huma: middleware,

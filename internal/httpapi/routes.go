@@ -124,6 +124,7 @@ func (s *Server) routes() {
 
 	// Applications, with their API keys.
 	huma.Register(api, op("check", http.MethodGet, "/api/v1/check", "May this account use this application in this organization now?", "Entitlements", application), s.check)
+	huma.Register(api, op("check-batch", http.MethodPost, "/api/v1/check", "Up to 100 checks at once", "Entitlements", application), s.checkBatch)
 	huma.Register(api, op("list-entitlements", http.MethodGet, "/api/v1/accounts/{account}/entitlements", "Where the account may use the calling application now", "Entitlements", application), s.listEntitlements)
 
 	huma.Register(api, op("create-webhook", http.MethodPost, "/api/v1/applications/{app}/webhooks", "Add a webhook endpoint (operator; its secret is shown once)", "Events", session, http.StatusCreated), s.createWebhook)

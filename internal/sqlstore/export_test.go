@@ -54,11 +54,11 @@ var ChangesChecks = changesChecks
 
 // ExplainFindMembers returns SQLite's plans of FindMembers' two queries for f, one
 // line per step, indented by depth.
-func ExplainFindMembers(ctx context.Context, db *DB, f account.MemberFilter) (count, page []string, err error) {
+func ExplainFindMembers(ctx context.Context, db *DB, f account.MemberFilter, rare bool) (count, page []string, err error) {
 	if db.engine != SQLite {
 		return nil, nil, fmt.Errorf("ExplainFindMembers: EXPLAIN QUERY PLAN is SQLite's")
 	}
-	q := memberQueries(db.engine, f)
+	q := memberQueries(db.engine, f, rare)
 	if count, err = explain(ctx, db, q.count, q.countArgs); err != nil {
 		return nil, nil, err
 	}
@@ -145,14 +145,21 @@ func RawInsertPeople(ctx context.Context, db *DB, orgID string, people [][3]stri
 	return nil
 }
 
-// MemberCountDrift lists the organizations whose kept member count (migrations
-// 00009, 00018) differs from a count of their memberships, as "org: kept N, counted M".
+// MemberCountDrift lists the organizations whose kept member counts (migrations
+// 00009, 00018, 00033), in all and by state, differ from a count of their
+// memberships, as "org: kept …, counted …".
 func MemberCountDrift(ctx context.Context, db *DB) ([]string, error) {
 	rows, err := db.reader.QueryContext(ctx, `
 		SELECT o.id,
-			(SELECT COALESCE(SUM(c.members), 0) FROM organization_member_counts c WHERE c.org_id = o.id),
 			(SELECT COUNT(*) FROM organization_member_counts c WHERE c.org_id = o.id),
-			(SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id)
+			(SELECT COALESCE(SUM(c.members), 0) FROM organization_member_counts c WHERE c.org_id = o.id),
+			(SELECT COALESCE(SUM(c.active), 0) FROM organization_member_counts c WHERE c.org_id = o.id),
+			(SELECT COALESCE(SUM(c.invited), 0) FROM organization_member_counts c WHERE c.org_id = o.id),
+			(SELECT COALESCE(SUM(c.deactivated), 0) FROM organization_member_counts c WHERE c.org_id = o.id),
+			(SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id),
+			(SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id AND m.state = 'active'),
+			(SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id AND m.state = 'invited'),
+			(SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id AND m.state = 'deactivated')
 		FROM organizations o ORDER BY o.id`)
 	if err != nil {
 		return nil, err
@@ -161,14 +168,17 @@ func MemberCountDrift(ctx context.Context, db *DB) ([]string, error) {
 	var drift []string
 	for rows.Next() {
 		var org string
-		var kept, shards, counted int
-		if err := rows.Scan(&org, &kept, &shards, &counted); err != nil {
+		var shards int
+		var kept, counted [4]int
+		if err := rows.Scan(&org, &shards, &kept[0], &kept[1], &kept[2], &kept[3],
+			&counted[0], &counted[1], &counted[2], &counted[3]); err != nil {
 			return nil, err
 		}
 		// SQLite keeps eight shards (00009); PostgreSQL a base row and a row of each
 		// writing transaction since the last fold (00018).
 		if kept != counted || (db.engine == SQLite && shards != 8) || (db.engine == Postgres && shards < 1) {
-			drift = append(drift, fmt.Sprintf("%s: kept %d in %d shards, counted %d", org, kept, shards, counted))
+			drift = append(drift, fmt.Sprintf("%s: kept %v (all, active, invited, deactivated) in %d shards, counted %v",
+				org, kept, shards, counted))
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -280,4 +290,74 @@ func CountRows(ctx context.Context, t testing.TB, db *DB, table string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// SetRareMatches sets how many matches a needle may have for a search through
+// SQLite's trigram index, until the test ends.
+func SetRareMatches(t testing.TB, n int) {
+	old := rareMatches
+	rareMatches = n
+	t.Cleanup(func() { rareMatches = old })
+}
+
+// TrigramDrift lists where SQLite's trigram index of the members' search text
+// (migration 00034) differs from the memberships: a membership without its row or a
+// row without its membership, index entries of no row, and memberships whose own
+// search text does not find them. PostgreSQL keeps its index itself: nil.
+func TrigramDrift(ctx context.Context, db *DB) ([]string, error) {
+	if db.engine != SQLite {
+		return nil, nil
+	}
+	var drift []string
+	var orphans, missing, entries, rowsN int
+	err := db.reader.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM member_search_rows r WHERE NOT EXISTS (
+			SELECT 1 FROM memberships m WHERE m.org_id = r.org_id AND m.account_id = r.account_id)),
+		(SELECT COUNT(*) FROM memberships m WHERE NOT EXISTS (
+			SELECT 1 FROM member_search_rows r WHERE r.org_id = m.org_id AND r.account_id = m.account_id)),
+		(SELECT COUNT(*) FROM member_trigrams),
+		(SELECT COUNT(*) FROM member_search_rows)`).Scan(&orphans, &missing, &entries, &rowsN)
+	if err != nil {
+		return nil, err
+	}
+	if orphans > 0 || missing > 0 || entries != rowsN {
+		drift = append(drift, fmt.Sprintf("%d rows of no membership, %d memberships without a row, %d index entries for %d rows",
+			orphans, missing, entries, rowsN))
+	}
+	rows, err := db.reader.QueryContext(ctx, `SELECT r.id, m.org_id, m.account_id, m.search FROM memberships m
+		JOIN member_search_rows r ON r.org_id = m.org_id AND r.account_id = m.account_id`)
+	if err != nil {
+		return nil, err
+	}
+	type row struct {
+		id                int64
+		org, acct, search string
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.org, &r.acct, &r.search); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, r := range all {
+		if !trigrammable(r.search) {
+			continue
+		}
+		var n int
+		if err := db.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM member_trigrams WHERE member_trigrams MATCH $1 AND rowid = $2`,
+			ftsPhrase(r.search), r.id).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n != 1 {
+			drift = append(drift, fmt.Sprintf("%s in %s: its search text %q does not find it", r.acct, r.org, r.search))
+		}
+	}
+	return drift, nil
 }

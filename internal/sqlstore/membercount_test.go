@@ -30,6 +30,12 @@ func TestMemberCounts(t *testing.T) {
 			if len(drift) > 0 {
 				t.Fatalf("%s: %q", when, drift)
 			}
+			if drift, err = sqlstore.TrigramDrift(ctx, db); err != nil {
+				t.Fatal(err)
+			}
+			if len(drift) > 0 {
+				t.Fatalf("%s: the trigram index: %q", when, drift)
+			}
 		}
 		write := func(fn func(tx account.Tx) error) {
 			t.Helper()
@@ -70,8 +76,12 @@ func TestMemberCounts(t *testing.T) {
 					if org == "orgb" && i%3 != 0 {
 						continue
 					}
+					state := account.MemberActive
+					if i%4 == 1 {
+						state = account.MemberInvited
+					}
 					if err := tx.CreateMembership(ctx, account.Membership{OrgID: org, AccountID: id, RoleID: account.RoleMember,
-						State: account.MemberActive, CreatedAt: now, UpdatedAt: now}); err != nil {
+						State: state, CreatedAt: now, UpdatedAt: now}); err != nil {
 						return err
 					}
 				}
@@ -99,6 +109,57 @@ func TestMemberCounts(t *testing.T) {
 			t.Fatalf("totals %d and %d, want 38 and 13", a, b)
 		}
 
+		// Members change state (an invitation accepted, a deactivation undone) or only
+		// their role: the counts by state follow, and a list filtered by state alone,
+		// whose total they are, agrees.
+		update := func(org, id string, change func(*account.Membership)) {
+			t.Helper()
+			write(func(tx account.Tx) error {
+				m, err := tx.Membership(ctx, org, id)
+				if err != nil {
+					return err
+				}
+				change(&m)
+				return tx.UpdateMembership(ctx, m)
+			})
+		}
+		update("orga", "acc055", func(m *account.Membership) { m.State = account.MemberActive })
+		update("orga", "acc099", func(m *account.Membership) { m.State = account.MemberDeactivated })
+		update("orga", "acc099", func(m *account.Membership) { m.State = account.MemberInvited })
+		update("orga", "acc022", func(m *account.Membership) { m.State = account.MemberActive })
+		update("orga", "acc044", func(m *account.Membership) { m.RoleID = account.RoleAdmin })
+		// A new name: the search text of each of its memberships changes.
+		write(func(tx account.Tx) error {
+			a, err := tx.AccountByID(ctx, "acc066")
+			if err != nil {
+				return err
+			}
+			a.LastName = "Renamed"
+			return tx.UpdateAccount(ctx, a)
+		})
+		checkDrift("after members changed state")
+		for _, state := range []account.MemberState{account.MemberActive, account.MemberInvited, account.MemberDeactivated} {
+			var listed, counted int
+			err := db.Read(ctx, func(tx account.Tx) error {
+				_, n, err := tx.FindMembers(ctx, account.MemberFilter{OrgID: "orga", State: state, Limit: 1})
+				listed = n
+				if err != nil {
+					return err
+				}
+				c, err := tx.CountMembers(ctx, "orga")
+				counted = map[account.MemberState]int{account.MemberActive: c.Active,
+					account.MemberInvited: c.Invited, account.MemberDeactivated: c.Deactivated}[state]
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[account.MemberState]int{account.MemberActive: 30, account.MemberInvited: 8}[state]
+			if listed != want || counted != want {
+				t.Errorf("%s: the list's total %d, the counts' %d, want %d", state, listed, counted, want)
+			}
+		}
+
 		// A transaction that rolls back changes no count.
 		err := db.Write(ctx, func(tx account.Tx) error {
 			if err := tx.DeleteMembership(ctx, "orga", "acc044"); err != nil {
@@ -116,6 +177,14 @@ func TestMemberCounts(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkDrift("after the migration ran again")
+		if err := sqlstore.RedoMigration(ctx, db, 33); err != nil {
+			t.Fatal(err)
+		}
+		checkDrift("after the state counts' migration ran again")
+		if err := sqlstore.RedoMigration(ctx, db, 34); err != nil {
+			t.Fatal(err)
+		}
+		checkDrift("after the trigram index's migration ran again")
 		if a := total("orga"); a != 38 {
 			t.Fatalf("after the migration: total %d, want 38", a)
 		}

@@ -108,8 +108,10 @@ func (t *tx) FindOrganizations(ctx context.Context, f account.OrganizationFilter
 				WHERE m.account_id = `+acct+` AND m.state = 'active' AND p.kind = 'partner'))`)
 	}
 	var total int
-	if err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM organizations o`+where(conds), a...).Scan(&total); err != nil {
-		return nil, 0, err
+	if !f.SkipTotal {
+		if err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM organizations o`+where(conds), a...).Scan(&total); err != nil {
+			return nil, 0, err
+		}
 	}
 
 	if f.After != "" {
