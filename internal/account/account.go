@@ -61,7 +61,12 @@ type Organization struct {
 	// RequiredFields): off by default.
 	RequirePhone    bool
 	RequireUsername bool
-	CreatedAt       time.Time
+	// DomainJoinPolicy is what people whose email is at one of the organization's
+	// verified domains may do (JoinPolicyOff, JoinPolicySuggest, JoinPolicyAuto);
+	// DomainJoinRole is the role auto gives them.
+	DomainJoinPolicy string
+	DomainJoinRole   string
+	CreatedAt        time.Time
 	UpdatedAt       time.Time
 }
 

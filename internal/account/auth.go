@@ -123,7 +123,10 @@ func (s *Service) LoginWith(ctx context.Context, in LoginInput) (res LoginResult
 				return err
 			}
 		}
-		return s.audit(ctx, tx, actor, "", AuditAuthLogin, "account", a.ID, nil, nil)
+		if err := s.audit(ctx, tx, actor, "", AuditAuthLogin, "account", a.ID, nil, nil); err != nil {
+			return err
+		}
+		return s.joinByDomain(ctx, tx, a, in.IP)
 	})
 	return LoginResult{Token: token, Session: sess, Account: a, DeviceToken: device}, err
 }

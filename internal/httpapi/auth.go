@@ -79,6 +79,8 @@ type meOutput struct {
 	Body struct {
 		Account     AccountView      `json:"account"`
 		Memberships []MembershipView `json:"memberships"`
+		// Beyond API.md's shape: the domain join policies.
+		SuggestedOrganizations []OrganizationRef `json:"suggested_organizations" doc:"Organizations the caller may ask to join (POST …/join-requests) because they verified the domain of the caller's proven email and suggest themselves to its people; empty otherwise."`
 	}
 }
 
@@ -90,6 +92,11 @@ func (s *Server) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
 	out := &meOutput{}
 	out.Body.Account = accountView(a)
 	out.Body.Memberships = mapSlice(ms, membershipView)
+	sug, err := s.svc.DomainSuggestions(ctx, actorFrom(ctx))
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	out.Body.SuggestedOrganizations = mapSlice(sug, organizationRef)
 	return out, nil
 }
 

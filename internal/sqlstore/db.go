@@ -606,6 +606,11 @@ var uniqueFields = map[string]string{
 	"join_requests_pending_key":  "organization",
 	"join_requests.org_id":       "organization",
 	"join_requests_pkey":         "id",
+	// An organization's domains (00028): once per organization, verified for one.
+	"domains_org_domain_key": "domain",
+	"domains.org_id":         "domain",
+	"domains_verified_key":   "domain",
+	"domains.domain":         "domain",
 	"join_requests.id":           "id",
 	"account_tokens_pkey":        "token",
 	"account_tokens.token_hash":  "token",
