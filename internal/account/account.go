@@ -67,7 +67,7 @@ type Organization struct {
 	DomainJoinPolicy string
 	DomainJoinRole   string
 	CreatedAt        time.Time
-	UpdatedAt       time.Time
+	UpdatedAt        time.Time
 }
 
 // The profile fields an organization may require (required_profile_fields).

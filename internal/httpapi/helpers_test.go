@@ -89,7 +89,7 @@ func newEnv(t testing.TB, db *sqlstore.DB, opts ...envOption) *env {
 	o := app.Options{
 		Config: config.Config{BaseURL: "http://roster.test", SignUp: true, CheckCache: account.DefaultCheckCacheEntries,
 			DNSResolver: e.dns.Addr()},
-		DB:     db, Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Now: e.clock.Now,
+		DB: db, Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Now: e.clock.Now,
 		Hasher:    password.NewHasher(password.TestParams, 4, rand.Reader),
 		Limits:    limits.Config{LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000}}, // tests log in often
 		NoConsole: true,
