@@ -196,3 +196,220 @@ func TestDomainsVerify(t *testing.T) {
 		}
 	})
 }
+
+// TestDomainsCrossTenant: an admin of globex cannot see, verify or remove acme's
+// domain (404, by either organization's path), and cannot verify a domain acme
+// holds verified, even with its own record published (409 naming domain; the
+// background leaves it pending, saying why); once acme removes it, globex verifies
+// it. The store's unique index refuses a second verified copy whatever the caller.
+func TestDomainsCrossTenant(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.org("acme", "")
+		e.org("globex", "")
+		e.member(e.op, "acme", "admin@acme.test", "admin")
+		e.member(e.op, "globex", "admin@globex.test", "owner")
+		acme, globex := e.login("admin@acme.test", pw), e.login("admin@globex.test", pw)
+
+		ad := e.must(201, acme, "POST", "/api/v1/organizations/acme/domains", map[string]any{"domain": "acme.example"})
+		e.publish(ad)
+		e.must(200, acme, "POST", "/api/v1/organizations/acme/domains/"+ad["id"].(string)+"/verify", nil)
+		id := ad["id"].(string)
+
+		for _, path := range []string{"/api/v1/organizations/acme/domains", "/api/v1/organizations/globex/domains"} {
+			if path == "/api/v1/organizations/acme/domains" {
+				problem(t, e.call(globex, "GET", path, nil), 404, "not-found")
+				problem(t, e.call(globex, "POST", path, map[string]any{"domain": "evil.example"}), 404, "not-found")
+			}
+			problem(t, e.call(globex, "GET", path+"/"+id, nil), 404, "not-found")
+			problem(t, e.call(globex, "POST", path+"/"+id+"/verify", nil), 404, "not-found")
+			problem(t, e.call(globex, "DELETE", path+"/"+id, nil), 404, "not-found")
+		}
+		if got := e.must(200, acme, "GET", "/api/v1/organizations/acme/domains/"+id, nil); got["state"] != "verified" {
+			t.Fatalf("acme's domain after the attacks: %v", got)
+		}
+		if list := e.must(200, globex, "GET", "/api/v1/organizations/globex/domains", nil); list["total"] != float64(0) {
+			t.Errorf("globex lists %v", list)
+		}
+
+		// globex may add it pending, but not verify it while acme holds it.
+		gd := e.must(201, globex, "POST", "/api/v1/organizations/globex/domains", map[string]any{"domain": "acme.example"})
+		gv := gd["verification"].(map[string]any)
+		if gv["value"] == ad["verification"].(map[string]any)["value"] {
+			t.Fatal("two organizations got the same token")
+		}
+		e.dns.SetTXT(gv["name"].(string), ad["verification"].(map[string]any)["value"].(string), gv["value"].(string))
+		gverify := "/api/v1/organizations/globex/domains/" + gd["id"].(string) + "/verify"
+		r := e.call(globex, "POST", gverify, nil)
+		problem(t, r, 409, "conflict", "domain")
+		if strings.Contains(r.Raw, "Acme") || strings.Contains(r.Raw, "acme.test") {
+			t.Errorf("the refusal names the holder: %s", r.Raw)
+		}
+		problem(t, e.call(e.op, "POST", gverify, map[string]any{"force": true}), 409, "conflict", "domain")
+		e.clock.Advance(account.DomainRecheckEvery + time.Second)
+		e.checkDomains()
+		globex, acme, e.op = e.login("admin@globex.test", pw), e.login("admin@acme.test", pw), e.login(operatorEmail, pw)
+		got := e.must(200, globex, "GET", "/api/v1/organizations/globex/domains/"+gd["id"].(string), nil)
+		if got["state"] != "pending" || !strings.Contains(lastCheckError(got), "another organization") {
+			t.Errorf("globex's copy after the background's round: %v", got)
+		}
+
+		// The store itself refuses a second verified copy.
+		err := e.db.Write(context.Background(), func(tx account.Tx) error {
+			org, err := tx.OrganizationByRef(context.Background(), "globex")
+			if err != nil {
+				return err
+			}
+			d, err := tx.Domain(context.Background(), org.ID, gd["id"].(string))
+			if err != nil {
+				return err
+			}
+			d.State, d.VerifiedBy, d.VerifiedAt = account.DomainVerified, account.VerifiedByDNS, e.clock.Now()
+			return tx.UpdateDomain(context.Background(), d)
+		})
+		if account.ErrorCode(err) != account.ECONFLICT {
+			t.Fatalf("a second verified copy in the store: %v, want ECONFLICT", err)
+		}
+
+		// acme lets it go: globex verifies it.
+		e.must(204, acme, "DELETE", "/api/v1/organizations/acme/domains/"+id, nil)
+		if got := e.must(200, globex, "POST", gverify, nil); got["state"] != "verified" {
+			t.Errorf("globex verifying once acme removed it: %v", got)
+		}
+	})
+}
+
+// signUp signs a new person up and follows the verification link: their account,
+// active, its email proven.
+func (e *env) signUp(email string) map[string]any {
+	e.t.Helper()
+	e.must(202, "", "POST", "/api/v1/auth/signup", map[string]any{"email": email, "first_name": "New", "last_name": "Person"})
+	return e.must(200, "", "POST", "/api/v1/auth/verify-email", map[string]any{"token": e.link(account.NoticeVerifyEmail, email), "password": pw})
+}
+
+func suggested(me map[string]any) []string {
+	var out []string
+	for _, o := range me["suggested_organizations"].([]any) {
+		out = append(out, o.(map[string]any)["slug"].(string))
+	}
+	return out
+}
+
+func membershipIn(me map[string]any, slug string) map[string]any {
+	for _, m := range me["memberships"].([]any) {
+		if jpath(m, "organization", "slug") == slug {
+			return m.(map[string]any)
+		}
+	}
+	return nil
+}
+
+// TestDomainJoinPolicies: with acme.example verified for acme, its join policy
+// decides what people of that address see and get. off: nothing. suggest: /me
+// suggests acme to a proven address (never to an unproven one, never for a domain
+// only pending), and the person may ask to join. auto: a new sign-up joins at once
+// with domain_join_role, audited and emailed; an existing account joins at its next
+// login; whoever leaves is not joined again (acme is suggested instead). The
+// settings refuse what they cannot hold.
+func TestDomainJoinPolicies(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.org("acme", "")
+		e.org("globex", "")
+		e.member(e.op, "acme", "admin@acme.test", "admin")
+		admin := e.login("admin@acme.test", pw)
+		org := "/api/v1/organizations/acme"
+		d := e.must(201, admin, "POST", org+"/domains", map[string]any{"domain": "acme.example"})
+		e.publish(d)
+		e.must(200, admin, "POST", org+"/domains/"+d["id"].(string)+"/verify", nil)
+		// globex's domain is only pending: never revealed.
+		e.must(201, e.op, "POST", "/api/v1/organizations/globex/domains", map[string]any{"domain": "globex.example"})
+		e.must(200, e.op, "PATCH", "/api/v1/organizations/globex", map[string]any{"domain_join_policy": "auto"})
+
+		if got := e.must(200, e.op, "GET", org, nil); got["domain_join_policy"] != "off" || got["domain_join_role"] != "member" {
+			t.Fatalf("a new organization's policy: %v", got)
+		}
+		// The settings: organization.manage, and values they can hold.
+		problem(t, e.call(admin, "PATCH", org, map[string]any{"domain_join_policy": "suggest"}), 403, "forbidden")
+		problem(t, e.call(e.op, "PATCH", org, map[string]any{"domain_join_policy": "maybe"}), 422, "validation", "domain_join_policy")
+		problem(t, e.call(e.op, "PATCH", org, map[string]any{"domain_join_role": "owner"}), 422, "validation", "domain_join_role")
+		problem(t, e.call(e.op, "PATCH", org, map[string]any{"domain_join_role": "wizard"}), 422, "validation", "domain_join_role")
+
+		// off: nothing.
+		e.signUp("ann@acme.example")
+		annTok := e.login("ann@acme.example", pw)
+		me := e.must(200, annTok, "GET", "/api/v1/me", nil)
+		if len(suggested(me)) != 0 || len(me["memberships"].([]any)) != 0 {
+			t.Fatalf("policy off: /me = %v", me)
+		}
+
+		// suggest: a proven address sees acme and may ask to join; an unproven one
+		// (an account an organization created with a password) and a pending
+		// domain's people see nothing.
+		e.must(200, e.op, "PATCH", org, map[string]any{"domain_join_policy": "suggest"})
+		if got := suggested(e.must(200, annTok, "GET", "/api/v1/me", nil)); !slices.Equal(got, []string{"acme"}) {
+			t.Errorf("policy suggest: suggested %v", got)
+		}
+		e.member(e.op, "globex", "unproven@acme.example", "member")
+		if got := suggested(e.must(200, e.login("unproven@acme.example", pw), "GET", "/api/v1/me", nil)); len(got) != 0 {
+			t.Errorf("an unproven address is suggested %v", got)
+		}
+		e.signUp("gil@globex.example")
+		gil := e.must(200, e.login("gil@globex.example", pw), "GET", "/api/v1/me", nil)
+		if len(suggested(gil)) != 0 || len(gil["memberships"].([]any)) != 0 {
+			t.Errorf("a pending domain's person: /me = %v", gil)
+		}
+		e.must(201, annTok, "POST", org+"/join-requests", map[string]any{"message": "I work here"})
+
+		// auto, with a custom role: a new sign-up joins at once.
+		staff := e.must(201, e.op, "POST", org+"/roles", map[string]any{"name": "Staff", "permissions": []string{"members.read"}})
+		e.must(200, e.op, "PATCH", org, map[string]any{"domain_join_policy": "auto", "domain_join_role": staff["id"]})
+		e.signUp("carl@acme.example")
+		carl := e.login("carl@acme.example", pw)
+		me = e.must(200, carl, "GET", "/api/v1/me", nil)
+		if m := membershipIn(me, "acme"); m == nil || m["state"] != "active" || m["role"] != staff["id"] {
+			t.Fatalf("auto: carl's /me = %v", me)
+		}
+		if len(suggested(me)) != 0 {
+			t.Errorf("a member is suggested %v", suggested(me))
+		}
+		if e.count(account.NoticeDomainJoined, "carl@acme.example") != 1 {
+			t.Errorf("carl was not emailed: %v", e.outbox())
+		}
+		var joined bool
+		for _, it := range e.must(200, e.op, "GET", org+"/audit?limit=500", nil)["items"].([]any) {
+			ev := it.(map[string]any)
+			if ev["action"] == "member.added" && jpath(ev, "after", "joined_by_domain") == "acme.example" && jpath(ev, "actor", "email") == "carl@acme.example" {
+				joined = true
+			}
+		}
+		if !joined {
+			t.Error("the audit trail lacks carl's member.added by the domain")
+		}
+
+		// An existing account joins at its next login.
+		annTok = e.login("ann@acme.example", pw)
+		if m := membershipIn(e.must(200, annTok, "GET", "/api/v1/me", nil), "acme"); m == nil || m["state"] != "active" {
+			t.Fatalf("ann did not join at login")
+		}
+		// Who leaves is not joined again; acme is suggested instead.
+		e.must(204, annTok, "DELETE", "/api/v1/me/memberships/acme", nil)
+		annTok = e.login("ann@acme.example", pw)
+		me = e.must(200, annTok, "GET", "/api/v1/me", nil)
+		if membershipIn(me, "acme") != nil || !slices.Equal(suggested(me), []string{"acme"}) {
+			t.Errorf("ann after leaving and logging in: %v", me)
+		}
+		if e.count(account.NoticeDomainJoined, "ann@acme.example") != 1 {
+			t.Errorf("ann's domain.joined emails: %v", e.outbox())
+		}
+		// The unproven account does not join at login either.
+		if membershipIn(e.must(200, e.login("unproven@acme.example", pw), "GET", "/api/v1/me", nil), "acme") != nil {
+			t.Error("an unproven address joined by its domain")
+		}
+		// Removing the domain ends it: a new sign-up joins nothing and sees nothing.
+		e.must(204, admin, "DELETE", org+"/domains/"+d["id"].(string), nil)
+		e.signUp("dora@acme.example")
+		dora := e.must(200, e.login("dora@acme.example", pw), "GET", "/api/v1/me", nil)
+		if len(dora["memberships"].([]any)) != 0 || len(suggested(dora)) != 0 {
+			t.Errorf("after the domain's removal: %v", dora)
+		}
+	})
+}
