@@ -338,28 +338,59 @@ func domainOrganization(ctx context.Context, tx Tx, acct Account) (org Organizat
 // not proven, or a domain not verified.
 func (s *Service) DomainSuggestions(ctx context.Context, actor Actor) (orgs []Organization, err error) {
 	defer wrap(&err, "DomainSuggestions")
-	orgs = []Organization{}
+	err = s.store.Read(ctx, func(tx Tx) error {
+		orgs, err = domainSuggestions(ctx, tx, actor)
+		return err
+	})
+	return orgs, err
+}
+
+// domainSuggestions is DomainSuggestions in tx.
+func domainSuggestions(ctx context.Context, tx Tx, actor Actor) ([]Organization, error) {
+	orgs := []Organization{}
 	if actor.SCIMOrgID != "" || actor.Account.ID == "" {
 		return orgs, nil
 	}
+	acct, err := tx.AccountByID(ctx, actor.Account.ID)
+	if err != nil {
+		return orgs, notFound(err, "account")
+	}
+	org, _, ok, err := domainOrganization(ctx, tx, acct)
+	if err != nil || !ok {
+		return orgs, err
+	}
+	switch _, err := tx.Membership(ctx, org.ID, acct.ID); {
+	case ErrorCode(err) == ENOTFOUND:
+		orgs = append(orgs, org)
+	case err != nil:
+		return orgs, err
+	}
+	return orgs, nil
+}
+
+// JoinOptions are what a person may do to join organizations: their own join
+// requests (FindOwnJoinRequests) and the organizations of their email's domain
+// (DomainSuggestions).
+type JoinOptions struct {
+	Requests  []JoinRequest
+	Suggested []Organization
+}
+
+// FindJoinOptions is FindOwnJoinRequests and DomainSuggestions in one read (the
+// console's own page).
+func (s *Service) FindJoinOptions(ctx context.Context, actor Actor) (o JoinOptions, err error) {
+	defer wrap(&err, "FindJoinOptions")
+	if err := ownAccount(actor); err != nil {
+		return o, err
+	}
 	err = s.store.Read(ctx, func(tx Tx) error {
-		acct, err := tx.AccountByID(ctx, actor.Account.ID)
-		if err != nil {
-			return notFound(err, "account")
-		}
-		org, _, ok, err := domainOrganization(ctx, tx, acct)
-		if err != nil || !ok {
+		if o.Requests, err = tx.JoinRequestsOfAccount(ctx, actor.Account.ID, s.now().Add(-ownJoinRequestsWindow), maxOwnJoinRequests); err != nil {
 			return err
 		}
-		switch _, err := tx.Membership(ctx, org.ID, acct.ID); {
-		case ErrorCode(err) == ENOTFOUND:
-			orgs = append(orgs, org)
-		case err != nil:
-			return err
-		}
-		return nil
+		o.Suggested, err = domainSuggestions(ctx, tx, actor)
+		return err
 	})
-	return orgs, err
+	return o, err
 }
 
 // joinByDomain applies the auto join policy to acct in tx, the transaction of its

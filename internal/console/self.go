@@ -30,15 +30,11 @@ type meView struct {
 
 // meView loads what /me shows beyond the page: the person's own join requests.
 func (c *Console) meView(ctx context.Context, p *page) (*meView, error) {
-	rs, err := c.svc.FindOwnJoinRequests(ctx, p.Actor)
+	o, err := c.svc.FindJoinOptions(ctx, p.Actor)
 	if err != nil {
 		return nil, err
 	}
-	sug, err := c.svc.DomainSuggestions(ctx, p.Actor)
-	if err != nil {
-		return nil, err
-	}
-	return &meView{Profile: profileOf(p.Actor.Account), Requests: rs, Suggested: sug}, nil
+	return &meView{Profile: profileOf(p.Actor.Account), Requests: o.Requests, Suggested: o.Suggested}, nil
 }
 
 // confirmFor fills the confirmation asked for in q: only the person's own pending

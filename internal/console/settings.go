@@ -65,23 +65,11 @@ func ttlLabel(h string) string {
 
 func (c *Console) settingsOf(r *http.Request, p *page) (*settingsView, error) {
 	o := p.Org()
-	tokens, err := c.svc.FindSCIMTokens(r.Context(), p.Actor, o.ID)
+	st, err := c.svc.FindSettings(r.Context(), p.Actor, o.ID)
 	if err != nil {
 		return nil, err
 	}
-	roles, err := c.svc.FindRoles(r.Context(), p.Actor, o.ID)
-	if account.ErrorCode(err) == account.EFORBIDDEN { // organization.manage without members.read
-		roles, err = account.PredefinedRoles(), nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var choosable []account.Role
-	for _, ro := range roles {
-		if ro.Active && ro.ID != account.RoleOwner {
-			choosable = append(choosable, ro)
-		}
-	}
+	tokens, choosable := st.SCIMTokens, st.JoinRoles
 	policy, role := o.DomainJoinPolicy, o.DomainJoinRole
 	if policy == "" {
 		policy = account.JoinPolicyOff

@@ -85,17 +85,13 @@ type meOutput struct {
 }
 
 func (s *Server) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
-	a, ms, err := s.svc.Me(ctx, actorFrom(ctx))
+	a, ms, sug, err := s.svc.Me(ctx, actorFrom(ctx))
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	out := &meOutput{}
 	out.Body.Account = accountView(a)
 	out.Body.Memberships = mapSlice(ms, membershipView)
-	sug, err := s.svc.DomainSuggestions(ctx, actorFrom(ctx))
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
 	out.Body.SuggestedOrganizations = mapSlice(sug, organizationRef)
 	return out, nil
 }
