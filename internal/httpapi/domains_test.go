@@ -2,8 +2,10 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -410,6 +412,51 @@ func TestDomainJoinPolicies(t *testing.T) {
 		dora := e.must(200, e.login("dora@acme.example", pw), "GET", "/api/v1/me", nil)
 		if len(dora["memberships"].([]any)) != 0 || len(suggested(dora)) != 0 {
 			t.Errorf("after the domain's removal: %v", dora)
+		}
+	})
+}
+
+// TestDomainsVerifiedOnce: two organizations verifying one domain at the same
+// moment, both with their records published: exactly one holds it verified, the
+// other is refused with 409 naming domain (the store's unique index decides a race
+// the check before it cannot see).
+func TestDomainsVerifiedOnce(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		for round := range 5 {
+			name := fmt.Sprintf("race%d.example", round)
+			var paths []string
+			var tokens []string
+			var values []string
+			for _, org := range []string{fmt.Sprintf("a%d", round), fmt.Sprintf("b%d", round)} {
+				e.org(org, "")
+				d := e.must(201, e.op, "POST", "/api/v1/organizations/"+org+"/domains", map[string]any{"domain": name})
+				paths = append(paths, "/api/v1/organizations/"+org+"/domains/"+d["id"].(string)+"/verify")
+				values = append(values, d["verification"].(map[string]any)["value"].(string))
+				e.member(e.op, org, "admin@"+org+".test", "admin")
+				tokens = append(tokens, e.login("admin@"+org+".test", pw))
+			}
+			e.dns.SetTXT("_roster-verification."+name, values...)
+			statuses := make([]int, 2)
+			var wg sync.WaitGroup
+			for i := range 2 {
+				wg.Go(func() { statuses[i] = e.call(tokens[i], "POST", paths[i], nil).Status })
+			}
+			wg.Wait()
+			slices.Sort(statuses)
+			if !slices.Equal(statuses, []int{200, 409}) {
+				t.Fatalf("round %d: statuses %v, want one 200 and one 409", round, statuses)
+			}
+			n := 0
+			err := e.db.Read(context.Background(), func(tx account.Tx) error {
+				_, err := tx.VerifiedDomain(context.Background(), name)
+				if err == nil {
+					n++
+				}
+				return err
+			})
+			if err != nil || n != 1 {
+				t.Fatalf("round %d: the verified copy: %v", round, err)
+			}
 		}
 	})
 }
