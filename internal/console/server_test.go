@@ -50,7 +50,7 @@ func newTestServer(tb testing.TB, db *sqlstore.DB, baseURL string, o serverOptio
 	opts := app.Options{
 		Config: config.Config{BaseURL: baseURL, SignUp: true, CheckCache: account.DefaultCheckCacheEntries, ImportMaxMB: 5,
 			DNSResolver: s.dns.Addr()},
-		DB:     db, Now: s.clock.Now, Hasher: password.NewHasher(password.TestParams, 4, rand.Reader),
+		DB: db, Now: s.clock.Now, Hasher: password.NewHasher(password.TestParams, 4, rand.Reader),
 		Limits:   limits.Config{LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000}},
 		OnImport: o.onImport,
 	}
