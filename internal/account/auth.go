@@ -405,7 +405,7 @@ func (s *Service) PurgeExpiredSessions(ctx context.Context) (int, error) {
 }
 
 // Me is the actor's account and memberships, and the organizations its email's
-// verified domain suggests (DomainSuggestions), in one read.
+// verified domain suggests (domainSuggestions), in one read.
 func (s *Service) Me(ctx context.Context, actor Actor) (Account, []AccountMembership, []Organization, error) {
 	var ms []AccountMembership
 	var sug []Organization

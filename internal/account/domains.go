@@ -331,21 +331,11 @@ func domainOrganization(ctx context.Context, tx Tx, acct Account) (org Organizat
 	return org, name, true, nil
 }
 
-// DomainSuggestions lists the organizations the calling account may join by its
+// domainSuggestions lists the organizations the calling account may join by its
 // email's domain: the one that holds that domain verified with a join policy of
 // suggest (or auto, for someone who left it), when the account is not in it. The
-// account may then ask to join (RequestToJoin). Nothing is suggested for an email
-// not proven, or a domain not verified.
-func (s *Service) DomainSuggestions(ctx context.Context, actor Actor) (orgs []Organization, err error) {
-	defer wrap(&err, "DomainSuggestions")
-	err = s.store.Read(ctx, func(tx Tx) error {
-		orgs, err = domainSuggestions(ctx, tx, actor)
-		return err
-	})
-	return orgs, err
-}
-
-// domainSuggestions is DomainSuggestions in tx.
+// account may then ask to join (RequestToJoin); Me and FindJoinOptions show them.
+// Nothing is suggested for an email not proven, or a domain not verified.
 func domainSuggestions(ctx context.Context, tx Tx, actor Actor) ([]Organization, error) {
 	orgs := []Organization{}
 	if actor.SCIMOrgID != "" || actor.Account.ID == "" {
@@ -370,13 +360,13 @@ func domainSuggestions(ctx context.Context, tx Tx, actor Actor) ([]Organization,
 
 // JoinOptions are what a person may do to join organizations: their own join
 // requests (FindOwnJoinRequests) and the organizations of their email's domain
-// (DomainSuggestions).
+// (domainSuggestions).
 type JoinOptions struct {
 	Requests  []JoinRequest
 	Suggested []Organization
 }
 
-// FindJoinOptions is FindOwnJoinRequests and DomainSuggestions in one read (the
+// FindJoinOptions is FindOwnJoinRequests and domainSuggestions in one read (the
 // console's own page).
 func (s *Service) FindJoinOptions(ctx context.Context, actor Actor) (o JoinOptions, err error) {
 	defer wrap(&err, "FindJoinOptions")
