@@ -166,6 +166,12 @@ func (s *Service) UpdateOrganization(ctx context.Context, actor Actor, ref strin
 	defer wrap(&err, "UpdateOrganization(%s)", ref)
 	err = s.writeIn(ctx, actor, ref, PermOrganizationManage, func(tx Tx, a access) error {
 		o = a.org
+		if o.DomainJoinPolicy == "" { // a row written without the settings: their defaults
+			o.DomainJoinPolicy = JoinPolicyOff
+		}
+		if o.DomainJoinRole == "" {
+			o.DomainJoinRole = RoleMember
+		}
 		var v Validation
 		if in.Name != nil {
 			n, err := NormalizeName("name", *in.Name, true)

@@ -54,8 +54,7 @@ func (t *tx) CreateOrganization(ctx context.Context, o account.Organization) err
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		o.ID, string(o.Kind), nullString(o.ParentID), o.Name, orgSearchText(o), o.Slug,
 		o.InvitationTTLHours, o.EndingSoonDays, o.SCIMActivationEmail, o.RequirePhone, o.RequireUsername,
-		orDefault(o.DomainJoinPolicy, account.JoinPolicyOff), orDefault(o.DomainJoinRole, account.RoleMember),
-		ts(o.CreatedAt), ts(o.UpdatedAt))
+		o.DomainJoinPolicy, o.DomainJoinRole, ts(o.CreatedAt), ts(o.UpdatedAt))
 	return translate(err, "organization")
 }
 
@@ -68,8 +67,7 @@ func (t *tx) UpdateOrganization(ctx context.Context, o account.Organization) err
 			domain_join_policy = $10, domain_join_role = $11, updated_at = $12
 		WHERE id = $1`,
 		o.ID, o.Name, orgSearchText(o), o.Slug, o.InvitationTTLHours, o.EndingSoonDays, o.SCIMActivationEmail,
-		o.RequirePhone, o.RequireUsername, orDefault(o.DomainJoinPolicy, account.JoinPolicyOff),
-		orDefault(o.DomainJoinRole, account.RoleMember), ts(o.UpdatedAt))
+		o.RequirePhone, o.RequireUsername, o.DomainJoinPolicy, o.DomainJoinRole, ts(o.UpdatedAt))
 	return affected(res, err, "organization")
 }
 
@@ -203,10 +201,3 @@ func (t *tx) lockSeatsOfAccount(ctx context.Context, accountID string) error {
 	return rows.Err()
 }
 
-// orDefault is v, or def when v is empty (an organization made before a setting).
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
