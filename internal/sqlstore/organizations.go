@@ -200,4 +200,3 @@ func (t *tx) lockSeatsOfAccount(ctx context.Context, accountID string) error {
 	}
 	return rows.Err()
 }
-
