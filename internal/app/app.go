@@ -416,22 +416,22 @@ func Resolver(addr string) account.Resolver {
 	}}
 }
 
-// checkDomains re-checks the pending domains every interval (each at most every
-// account.DomainRecheckEvery), until ctx ends.
+// checkDomains re-checks the pending domains at once and then every interval (each
+// at most every account.DomainRecheckEvery), until ctx ends.
 func checkDomains(ctx context.Context, svc *account.Service, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		n, err := svc.CheckPendingDomains(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Error("check pending domains", "err", err)
+		} else if n > 0 {
+			log.Info("checked pending domains", "count", n)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := svc.CheckPendingDomains(ctx)
-			if err != nil && ctx.Err() == nil {
-				log.Error("check pending domains", "err", err)
-			} else if n > 0 {
-				log.Info("checked pending domains", "count", n)
-			}
 		}
 	}
 }
