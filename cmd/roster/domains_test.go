@@ -1,14 +1,19 @@
 package main
 
 import (
+	"encoding/json"
+	"net/http"
 	"testing"
+	"time"
 
 	"roster.dev/roster/internal/dnstest"
+	"roster.dev/roster/internal/testtime"
 )
 
 // TestServeDNSResolver: roster serve --dns-resolver looks domains' TXT records up
 // at that server (here one of the test's own, on loopback UDP): a domain is pending
-// until its record is published there, then verified.
+// until its record is published there, then verified, by hand and by the domains
+// Work.
 func TestServeDNSResolver(t *testing.T) {
 	for engine, dbURL := range databases(t) {
 		t.Run(engine, func(t *testing.T) {
@@ -41,6 +46,24 @@ func TestServeDNSResolver(t *testing.T) {
 			if dns.Queries() <= before {
 				t.Error("serve did not ask the --dns-resolver server")
 			}
+
+			// The background: a pending domain published meanwhile is verified by the
+			// domains Work of a serve started on the same store (it checks at start).
+			bg := must(201, "/api/v1/organizations/acme/domains", map[string]any{"domain": "background.example"})
+			bv := bg["verification"].(map[string]any)
+			dns.SetTXT(bv["name"].(string), bv["value"].(string))
+			start(t, env, "--dns-resolver", dns.Addr())
+			testtime.WaitFor(t, 20*time.Second, "the background's verification", func() bool {
+				req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/organizations/acme/domains/"+bg["id"].(string), nil)
+				req.Header.Set("Authorization", "Bearer "+op)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return false
+				}
+				defer res.Body.Close()
+				var got map[string]any
+				return json.NewDecoder(res.Body).Decode(&got) == nil && got["state"] == "verified"
+			})
 		})
 	}
 }
