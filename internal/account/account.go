@@ -61,8 +61,13 @@ type Organization struct {
 	// RequiredFields): off by default.
 	RequirePhone    bool
 	RequireUsername bool
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// DomainJoinPolicy is what people whose email is at one of the organization's
+	// verified domains may do (JoinPolicyOff, JoinPolicySuggest, JoinPolicyAuto);
+	// DomainJoinRole is the role auto gives them.
+	DomainJoinPolicy string
+	DomainJoinRole   string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // The profile fields an organization may require (required_profile_fields).

@@ -29,6 +29,12 @@ const (
 	AuditAuthLogin  AuditAction = "auth.login"
 	AuditAuthLogout AuditAction = "auth.logout"
 
+	AuditDomainAdded    AuditAction = "domain.added"
+	AuditDomainChecked  AuditAction = "domain.checked" // a check by hand that did not find the record
+	AuditDomainExpired  AuditAction = "domain.expired"
+	AuditDomainRemoved  AuditAction = "domain.removed"
+	AuditDomainVerified AuditAction = "domain.verified"
+
 	AuditEmailRetried AuditAction = "email.retried"
 
 	AuditImportFailed   AuditAction = "import.failed"

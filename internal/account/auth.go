@@ -123,7 +123,10 @@ func (s *Service) LoginWith(ctx context.Context, in LoginInput) (res LoginResult
 				return err
 			}
 		}
-		return s.audit(ctx, tx, actor, "", AuditAuthLogin, "account", a.ID, nil, nil)
+		if err := s.audit(ctx, tx, actor, "", AuditAuthLogin, "account", a.ID, nil, nil); err != nil {
+			return err
+		}
+		return s.joinByDomain(ctx, tx, a, in.IP)
 	})
 	return LoginResult{Token: token, Session: sess, Account: a, DeviceToken: device}, err
 }
@@ -401,15 +404,20 @@ func (s *Service) PurgeExpiredSessions(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// Me is the actor's account and memberships.
-func (s *Service) Me(ctx context.Context, actor Actor) (Account, []AccountMembership, error) {
+// Me is the actor's account and memberships, and the organizations its email's
+// verified domain suggests (domainSuggestions), in one read.
+func (s *Service) Me(ctx context.Context, actor Actor) (Account, []AccountMembership, []Organization, error) {
 	var ms []AccountMembership
+	var sug []Organization
 	err := s.store.Read(ctx, func(tx Tx) error {
 		var err error
-		ms, err = tx.MembershipsOfAccount(ctx, actor.Account.ID)
+		if ms, err = tx.MembershipsOfAccount(ctx, actor.Account.ID); err != nil {
+			return err
+		}
+		sug, err = domainSuggestions(ctx, tx, actor)
 		return err
 	})
-	return actor.Account, ms, err
+	return actor.Account, ms, sug, err
 }
 
 // accountState is the audit trail's view of an account: never the password hash.

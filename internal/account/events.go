@@ -116,6 +116,9 @@ var eventOf = map[AuditAction]EventType{
 	// Audited in the platform trail (no event) and in each organization's of the account.
 	AuditAccountDisabled: EventAccountDisabled,
 	AuditAccountEnabled:  EventAccountEnabled,
+
+	AuditDomainVerified: EventDomainVerified,
+	AuditDomainRemoved:  EventDomainRemoved,
 }
 
 // Event is one change event. Applications are the ids of the applications that
@@ -165,6 +168,7 @@ type EventData struct {
 	Subscription *EventSubscription `json:"subscription,omitempty"`
 	SeatRequest  *EventSeatRequest  `json:"seat_request,omitempty"`
 	JoinRequest  *EventJoinRequest  `json:"join_request,omitempty"`
+	Domain       *EventDomain       `json:"domain,omitempty"`
 	// Previous holds, for an update, the changed fields' values before it.
 	Previous map[string]any `json:"previous,omitempty"`
 }
@@ -275,6 +279,13 @@ type EventSeatRequest struct {
 	Subscription  *string           `json:"subscription"`
 	CreatedAt     time.Time         `json:"created_at"`
 	DecidedAt     *time.Time        `json:"decided_at"`
+}
+
+// EventDomain is an organization's email domain: verified, or removed (as it was).
+type EventDomain struct {
+	ID     string      `json:"id"`
+	Domain string      `json:"domain"`
+	State  DomainState `json:"state"`
 }
 
 // EventJoinRequest is a request to join, as GET …/join-requests shows it.
@@ -505,6 +516,14 @@ func (s *Service) emitOne(ctx context.Context, tx Tx, known *Organization, typ E
 		d.JoinRequest = &EventJoinRequest{ID: r.ID, Message: r.Message, State: r.State, CreatedAt: r.CreatedAt,
 			Account:   EventRequester{ID: r.Account.ID, Email: r.Account.Email, FirstName: r.Account.FirstName, LastName: r.Account.LastName},
 			DecidedAt: optionalTime(r.DecidedAt), DecidedBy: optional(r.DecidedBy), Invitation: optional(r.InvitationID)}
+	case EventDomainVerified, EventDomainRemoved:
+		st := after
+		if typ == EventDomainRemoved {
+			st = before
+		}
+		name, _ := stateValue(st, "domain").(string)
+		state, _ := stateValue(st, "state").(DomainState)
+		d.Domain = &EventDomain{ID: ev.TargetID, Domain: name, State: state}
 	}
 	if err != nil {
 		return err

@@ -83,7 +83,7 @@ func TestFrameReadsOnce(t *testing.T) {
 			actor account.Actor
 		}{{"x", x}, {"operator", r.op}} {
 			a := who.actor
-			_, ms, err := r.svc.Me(r.ctx, a)
+			_, ms, _, err := r.svc.Me(r.ctx, a)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -45,6 +45,14 @@ const (
 	// NoticeAccountEnabled that it is enabled again.
 	NoticeAccountDisabled = "account.disabled"
 	NoticeAccountEnabled  = "account.enabled"
+
+	// NoticeDomainVerified and NoticeDomainExpired tell an organization's
+	// administrators that one of its domains (Message) verified, or expired unseen
+	// (Expires: when); NoticeDomainJoined tells a person the auto join policy of
+	// their email's domain (Message) made them a member (Role, Allows).
+	NoticeDomainVerified = "domain.verified"
+	NoticeDomainExpired  = "domain.expired"
+	NoticeDomainJoined   = "domain.joined"
 )
 
 // Notice is an email telling a person that their access changed: what changed, in

@@ -52,7 +52,8 @@ func (s *Service) CreateOrganization(ctx context.Context, actor Actor, in Create
 	o = Organization{
 		ID: s.ids.New(), Kind: in.Kind, Name: name, Slug: slug,
 		InvitationTTLHours: DefaultInvitationTTLHours, EndingSoonDays: DefaultEndingSoonDays,
-		SCIMActivationEmail: true, CreatedAt: now, UpdatedAt: now,
+		SCIMActivationEmail: true, DomainJoinPolicy: JoinPolicyOff, DomainJoinRole: RoleMember,
+		CreatedAt: now, UpdatedAt: now,
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
 		if in.Parent != "" {
@@ -152,6 +153,11 @@ type UpdateOrganizationInput struct {
 	// RequiredProfileFields replaces the profile fields the organization requires
 	// (required_profile_fields): a subset of phone and username; empty requires none.
 	RequiredProfileFields *[]string
+	// DomainJoinPolicy is what people of the organization's verified domains may do:
+	// off, suggest or auto; DomainJoinRole the role auto gives (not owner, and
+	// within the caller's own permissions).
+	DomainJoinPolicy *string
+	DomainJoinRole   *string
 }
 
 // UpdateOrganization needs organization.manage. Errors: EINVALID, EFORBIDDEN,
@@ -160,6 +166,12 @@ func (s *Service) UpdateOrganization(ctx context.Context, actor Actor, ref strin
 	defer wrap(&err, "UpdateOrganization(%s)", ref)
 	err = s.writeIn(ctx, actor, ref, PermOrganizationManage, func(tx Tx, a access) error {
 		o = a.org
+		if o.DomainJoinPolicy == "" { // a row written without the settings: their defaults
+			o.DomainJoinPolicy = JoinPolicyOff
+		}
+		if o.DomainJoinRole == "" {
+			o.DomainJoinRole = RoleMember
+		}
 		var v Validation
 		if in.Name != nil {
 			n, err := NormalizeName("name", *in.Name, true)
@@ -190,6 +202,22 @@ func (s *Service) UpdateOrganization(ctx context.Context, actor Actor, ref strin
 			var err error
 			o.RequirePhone, o.RequireUsername, err = parseRequiredFields(*in.RequiredProfileFields)
 			addErr(&v, err)
+		}
+		if in.DomainJoinPolicy != nil {
+			p, err := parseJoinPolicy(*in.DomainJoinPolicy)
+			addErr(&v, err)
+			o.DomainJoinPolicy = p
+		}
+		if in.DomainJoinRole != nil {
+			r, err := s.assignableRole(ctx, tx, a, "domain_join_role", *in.DomainJoinRole)
+			if ErrorCode(err) == EROLECEILING || err == nil && r.ID == RoleOwner {
+				err = Invalid("domain_join_role", "must be a role below owner that you could grant yourself")
+			}
+			if ErrorCode(err) != EINVALID && err != nil {
+				return err
+			}
+			addErr(&v, err)
+			o.DomainJoinRole = r.ID
 		}
 		if err := v.Err(); err != nil {
 			return err
@@ -258,6 +286,10 @@ func orgState(o Organization) map[string]any {
 	}
 	if fs := o.RequiredFields(); len(fs) > 0 { // absent while off, as before the setting existed
 		m["required_profile_fields"] = fs
+	}
+	if o.DomainJoinPolicy != "" && o.DomainJoinPolicy != JoinPolicyOff { // absent while off, as before the setting existed
+		m["domain_join_policy"] = o.DomainJoinPolicy
+		m["domain_join_role"] = o.DomainJoinRole
 	}
 	if o.ParentID != "" {
 		m["parent"] = o.ParentID

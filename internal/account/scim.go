@@ -61,6 +61,32 @@ func (s *Service) FindSCIMTokens(ctx context.Context, actor Actor, orgRef string
 	return ts, err
 }
 
+// Settings is what an organization's settings page shows beyond the organization:
+// its SCIM tokens, and the roles domain_join_role may be (active, below owner, within
+// the caller's permissions).
+type Settings struct {
+	SCIMTokens []SCIMToken
+	JoinRoles  []Role
+}
+
+// FindSettings reads Settings in one read. Needs organization.manage.
+func (s *Service) FindSettings(ctx context.Context, actor Actor, orgRef string) (st Settings, err error) {
+	defer wrap(&err, "FindSettings(%s)", orgRef)
+	err = s.readIn(ctx, actor, orgRef, PermOrganizationManage, func(tx Tx, a access) error {
+		if st.SCIMTokens, err = tx.SCIMTokens(ctx, a.org.ID); err != nil {
+			return err
+		}
+		roles, err := s.roles(ctx, tx, a)
+		for _, r := range roles {
+			if r.Active && r.ID != RoleOwner && a.perms.Covers(r.Permissions) {
+				st.JoinRoles = append(st.JoinRoles, r)
+			}
+		}
+		return err
+	})
+	return st, err
+}
+
 // RevokeSCIMToken makes a token stop working at once. Needs organization.manage.
 // Errors: ENOTFOUND (no such token in the organization, or revoked already).
 func (s *Service) RevokeSCIMToken(ctx context.Context, actor Actor, orgRef, id string) (err error) {

@@ -164,7 +164,10 @@ func (s *Service) VerifyEmail(ctx context.Context, token, password, ip string) (
 				return err
 			}
 		}
-		return s.audit(ctx, tx, Actor{Account: a, IP: ip}, "", AuditAccountSignedUp, "account", a.ID, before, accountState(a))
+		if err := s.audit(ctx, tx, Actor{Account: a, IP: ip}, "", AuditAccountSignedUp, "account", a.ID, before, accountState(a)); err != nil {
+			return err
+		}
+		return s.joinByDomain(ctx, tx, a, ip)
 	})
 	return a, err
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"strings"
 	"time"
 )
@@ -39,6 +40,9 @@ type Options struct {
 	// WebhooksAllowPrivate lets webhook endpoints be http URLs and private,
 	// loopback or link-local addresses (tests, local receivers).
 	WebhooksAllowPrivate bool
+	// Resolver looks up the TXT records that verify domains; nil is the system's
+	// (net.DefaultResolver).
+	Resolver Resolver
 }
 
 // Service holds the use cases. Every exported method that changes something opens one
@@ -60,6 +64,8 @@ type Service struct {
 	checks *checkCache
 	// webhooksAllowPrivate: see Options.WebhooksAllowPrivate.
 	webhooksAllowPrivate bool
+	// resolver: see Options.Resolver.
+	resolver Resolver
 }
 
 // NewService returns a Service over the given dependencies.
@@ -75,6 +81,9 @@ func NewService(o Options) *Service {
 	}
 	if o.Rand == nil {
 		o.Rand = rand.Reader
+	}
+	if o.Resolver == nil {
+		o.Resolver = net.DefaultResolver
 	}
 	return &Service{
 		store:  o.Store,
@@ -92,6 +101,7 @@ func NewService(o Options) *Service {
 		checks:        newCheckCache(o.Store, o.CheckCacheEntries),
 
 		webhooksAllowPrivate: o.WebhooksAllowPrivate,
+		resolver:             o.Resolver,
 	}
 }
 

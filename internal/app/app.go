@@ -82,6 +82,7 @@ const (
 	Housekeeping Work = "housekeeping" // purges expired sessions, empties old emails' bodies
 	Events       Work = "events"       // numbers the change events into the applications' feeds, prunes old ones
 	Webhooks     Work = "webhooks"     // delivers the events to the applications' webhook endpoints
+	Domains      Work = "domains"      // re-checks pending domains' DNS records, expires them after a week
 )
 
 // App is Roster, built: Handler serves every route; Start runs the background work,
@@ -178,6 +179,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		CheckCacheEntries: cacheEntries,
 
 		WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
+		Resolver:             Resolver(cfg.DNSResolver),
 	})
 	svc := a.Service
 	a.Limits = limits.New(svc, log, o.Limits, o.Now)
@@ -228,6 +230,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if cfg.CheckCache > 0 {
 		a.add(CacheLease, withStart, db.RunCacheLease) // the lease let go before the store closes
 	}
+	a.add(Domains, withStart, func(ctx context.Context) { checkDomains(ctx, svc, time.Minute, log) })
 	a.add(Housekeeping, withStart, func(ctx context.Context) { housekeeping(ctx, svc, db, cfg.OutboxKeepBodies, log) })
 	// The relay and the webhook worker outlive the requests, as the outbox does: the
 	// events the last requests wrote are numbered and delivered before the store
@@ -401,6 +404,38 @@ func newSender(cfg config.Config, log *slog.Logger) (mail.Sender, error) {
 
 // housekeeping deletes expired sessions, links and idempotency keys every ten
 // minutes, and empties the bodies of emails sent longer than keepBodies ago (0: never).
+// Resolver is the resolver of domains' TXT records: the system's, or, with addr
+// (host:port, --dns-resolver), that DNS server's, asked directly.
+func Resolver(addr string) account.Resolver {
+	if addr == "" {
+		return net.DefaultResolver
+	}
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
+}
+
+// checkDomains re-checks the pending domains at once and then every interval (each
+// at most every account.DomainRecheckEvery), until ctx ends.
+func checkDomains(ctx context.Context, svc *account.Service, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := svc.CheckPendingDomains(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Error("check pending domains", "err", err)
+		} else if n > 0 {
+			log.Info("checked pending domains", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 func housekeeping(ctx context.Context, svc *account.Service, db *sqlstore.DB, keepBodies time.Duration, log *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()

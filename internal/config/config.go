@@ -52,6 +52,9 @@ type Config struct {
 	// WebhooksAllowPrivate lets webhook endpoints be http URLs and private,
 	// loopback or link-local addresses (tests, local receivers).
 	WebhooksAllowPrivate bool
+	// DNSResolver is the DNS server (host:port) the TXT records of domains are
+	// looked up at; empty uses the system's resolver.
+	DNSResolver string
 
 	// Metrics serves Prometheus metrics at /metrics on the API's listener; with
 	// MetricsToken set, only to "Authorization: Bearer <MetricsToken>", without it
@@ -114,6 +117,7 @@ func ParseServe(args []string, getenv Getenv, stdout, stderr io.Writer) (Config,
 	fs.DurationVar(&c.OutboxKeepBodies, "outbox-keep-bodies", env.duration("ROSTER_OUTBOX_KEEP_BODIES", DefaultOutboxKeepBodies), "how long the text of a sent email is kept, e.g. 720h; 0 keeps it for ever (its address, subject and time stay listed) (env ROSTER_OUTBOX_KEEP_BODIES)")
 	fs.DurationVar(&c.EventsKeep, "events-keep", env.duration("ROSTER_EVENTS_KEEP", DefaultEventsKeep), "how long change events stay in the applications' event feeds, e.g. 720h; an hour or more (env ROSTER_EVENTS_KEEP)")
 	fs.BoolVar(&c.WebhooksAllowPrivate, "webhooks-allow-private", env.bool("ROSTER_WEBHOOKS_ALLOW_PRIVATE", false), "let webhook endpoints be http, and private, loopback or link-local addresses: for tests and local receivers only (env ROSTER_WEBHOOKS_ALLOW_PRIVATE)")
+	fs.StringVar(&c.DNSResolver, "dns-resolver", getenv("ROSTER_DNS_RESOLVER"), "DNS server host:port to look up the TXT records that verify organizations' domains; empty uses the system's resolver (env ROSTER_DNS_RESOLVER)")
 	delay := fs.String("shutdown-delay", envOr(getenv, "ROSTER_SHUTDOWN_DELAY", "0s"), "on SIGTERM, answer /readyz 503 for this long before closing the listener, e.g. 10s behind a load balancer (env ROSTER_SHUTDOWN_DELAY)")
 	level := fs.String("log-level", envOr(getenv, "ROSTER_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env ROSTER_LOG_LEVEL)")
 	if err := ParseFlags(fs, args, stdout); err != nil {
@@ -168,6 +172,16 @@ func ParseServe(args []string, getenv Getenv, stdout, stderr io.Writer) (Config,
 			name = "ROSTER_EVENTS_KEEP"
 		}
 		return Config{}, fmt.Errorf("%s: %s is not an hour or more", name, c.EventsKeep)
+	}
+	if c.DNSResolver != "" {
+		host, port, err := net.SplitHostPort(c.DNSResolver)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			name := "--dns-resolver"
+			if !given["dns-resolver"] {
+				name = "ROSTER_DNS_RESOLVER"
+			}
+			return Config{}, fmt.Errorf("%s: %q is not host:port, e.g. 10.0.0.2:53", name, c.DNSResolver)
+		}
 	}
 	c.ImportLease = time.Minute
 	if v := getenv("ROSTER_IMPORT_LEASE"); v != "" {

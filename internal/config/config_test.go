@@ -196,3 +196,24 @@ func TestWebhooksLease(t *testing.T) {
 		}
 	}
 }
+
+func TestDNSResolver(t *testing.T) {
+	c, err := ParseServe([]string{"--dns-resolver", "127.0.0.1:5353"}, env(nil), io.Discard, io.Discard)
+	if err != nil || c.DNSResolver != "127.0.0.1:5353" {
+		t.Errorf("--dns-resolver 127.0.0.1:5353: %q, %v", c.DNSResolver, err)
+	}
+	if c, err := ParseServe(nil, env(map[string]string{"ROSTER_DNS_RESOLVER": "[::1]:53"}), io.Discard, io.Discard); err != nil || c.DNSResolver != "[::1]:53" {
+		t.Errorf("ROSTER_DNS_RESOLVER=[::1]:53: %q, %v", c.DNSResolver, err)
+	}
+	if c, err := ParseServe(nil, env(nil), io.Discard, io.Discard); err != nil || c.DNSResolver != "" {
+		t.Errorf("by default: %q, %v; want the system's resolver", c.DNSResolver, err)
+	}
+	for _, v := range []string{"127.0.0.1", "dns.example:domain", ":53", "10.0.0.2:0", "10.0.0.2:70000"} {
+		if _, err := ParseServe([]string{"--dns-resolver", v}, env(nil), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "--dns-resolver") {
+			t.Errorf("--dns-resolver %s: %v, want an error naming it", v, err)
+		}
+		if _, err := ParseServe(nil, env(map[string]string{"ROSTER_DNS_RESOLVER": v}), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "ROSTER_DNS_RESOLVER") {
+			t.Errorf("ROSTER_DNS_RESOLVER=%s: %v, want an error naming it", v, err)
+		}
+	}
+}

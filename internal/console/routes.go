@@ -109,6 +109,10 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /o/{org}/settings", c.inOrg("Settings", "settings", c.saveSettings))
 	m.HandleFunc("POST /o/{org}/settings/scim-tokens", c.inOrg("Settings", "settings", c.createSCIMToken))
 	m.HandleFunc("POST /o/{org}/settings/scim-tokens/{token}/revoke", c.inOrg("Settings", "settings", c.revokeSCIMToken))
+	m.HandleFunc("GET /o/{org}/settings/domains", c.inOrg("Domains", "domains", c.needs(account.PermMembersManage, c.domains)))
+	m.HandleFunc("POST /o/{org}/settings/domains", c.inOrg("Domains", "domains", c.needs(account.PermMembersManage, c.addDomain)))
+	m.HandleFunc("POST /o/{org}/settings/domains/{domain}/verify", c.inOrg("Domains", "domains", c.needs(account.PermMembersManage, c.verifyDomain)))
+	m.HandleFunc("POST /o/{org}/settings/domains/{domain}/remove", c.inOrg("Domains", "domains", c.needs(account.PermMembersManage, c.removeDomain)))
 	m.HandleFunc("POST /o/{org}/delete", c.inOrg("Settings", "settings", c.deleteOrganization))
 }
 

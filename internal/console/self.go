@@ -16,6 +16,9 @@ type meView struct {
 	Profile              profileForm
 	ProfileProblem       *problem
 	Requests             []account.JoinRequest
+	// Suggested are the organizations the person may ask to join by their email's
+	// verified domain.
+	Suggested []account.Organization
 	// CancelConfirm is the pending request of the person's whose cancellation is
 	// asked about (?cancel=id); LeaveConfirm the membership to leave (?leave=slug).
 	CancelConfirm *account.JoinRequest
@@ -27,11 +30,11 @@ type meView struct {
 
 // meView loads what /me shows beyond the page: the person's own join requests.
 func (c *Console) meView(ctx context.Context, p *page) (*meView, error) {
-	rs, err := c.svc.FindOwnJoinRequests(ctx, p.Actor)
+	o, err := c.svc.FindJoinOptions(ctx, p.Actor)
 	if err != nil {
 		return nil, err
 	}
-	return &meView{Profile: profileOf(p.Actor.Account), Requests: rs}, nil
+	return &meView{Profile: profileOf(p.Actor.Account), Requests: o.Requests, Suggested: o.Suggested}, nil
 }
 
 // confirmFor fills the confirmation asked for in q: only the person's own pending
@@ -57,7 +60,7 @@ func (c *Console) renderMe(w http.ResponseWriter, r *http.Request, p *page, stat
 		c.fail(w, r, p, err)
 		return
 	}
-	v.Requests = loaded.Requests
+	v.Requests, v.Suggested = loaded.Requests, loaded.Suggested
 	if v.Profile == (profileForm{}) && v.ProfileProblem == nil {
 		v.Profile = loaded.Profile
 	}

@@ -10,6 +10,7 @@ import (
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/app"
 	"roster.dev/roster/internal/config"
+	"roster.dev/roster/internal/dnstest"
 	"roster.dev/roster/internal/httpapi"
 	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/password"
@@ -34,6 +35,7 @@ type testServer struct {
 	handler http.Handler
 	clock   *testtime.Clock // the service's, API's and console's (real time): tests move it to expire links and sessions
 	op      account.Actor   // the operator, for setting up through the use cases
+	dns     *dnstest.Server // where domains' TXT records are looked up
 }
 
 // serverOptions change what newTestServer wires; the zero value is fine.
@@ -44,10 +46,11 @@ type serverOptions struct {
 
 func newTestServer(tb testing.TB, db *sqlstore.DB, baseURL string, o serverOptions) *testServer {
 	tb.Helper()
-	s := &testServer{db: db, clock: &testtime.Clock{}}
+	s := &testServer{db: db, clock: &testtime.Clock{}, dns: dnstest.Start(tb)}
 	opts := app.Options{
-		Config: config.Config{BaseURL: baseURL, SignUp: true, CheckCache: account.DefaultCheckCacheEntries, ImportMaxMB: 5},
-		DB:     db, Now: s.clock.Now, Hasher: password.NewHasher(password.TestParams, 4, rand.Reader),
+		Config: config.Config{BaseURL: baseURL, SignUp: true, CheckCache: account.DefaultCheckCacheEntries, ImportMaxMB: 5,
+			DNSResolver: s.dns.Addr()},
+		DB: db, Now: s.clock.Now, Hasher: password.NewHasher(password.TestParams, 4, rand.Reader),
 		Limits:   limits.Config{LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000}},
 		OnImport: o.onImport,
 	}

@@ -15,10 +15,14 @@ type settingsView struct {
 	Name, Slug, TTL, EndingSoon string
 	// RequirePhone and RequireUsername are the checkboxes of required_profile_fields.
 	RequirePhone, RequireUsername bool
-	Confirm                       bool
-	CanDelete                     bool
-	Problem                       *problem
-	DeleteProblem                 *problem
+	// JoinPolicy and JoinRole are domain_join_policy and domain_join_role; Roles
+	// the roles the role may be chosen from.
+	JoinPolicy, JoinRole string
+	Roles                []account.Role
+	Confirm              bool
+	CanDelete            bool
+	Problem              *problem
+	DeleteProblem        *problem
 
 	// SCIM provisioning: the organization's tokens, the one just issued (shown on
 	// that answer only), the one whose revocation waits for confirmation.
@@ -61,11 +65,20 @@ func ttlLabel(h string) string {
 
 func (c *Console) settingsOf(r *http.Request, p *page) (*settingsView, error) {
 	o := p.Org()
-	tokens, err := c.svc.FindSCIMTokens(r.Context(), p.Actor, o.ID)
+	st, err := c.svc.FindSettings(r.Context(), p.Actor, o.ID)
 	if err != nil {
 		return nil, err
 	}
+	tokens, choosable := st.SCIMTokens, st.JoinRoles
+	policy, role := o.DomainJoinPolicy, o.DomainJoinRole
+	if policy == "" {
+		policy = account.JoinPolicyOff
+	}
+	if role == "" {
+		role = account.RoleMember
+	}
 	return &settingsView{Name: o.Name, Slug: o.Slug, TTL: strconv.Itoa(o.InvitationTTLHours),
+		JoinPolicy: policy, JoinRole: role, Roles: choosable,
 		EndingSoon: strconv.Itoa(o.EndingSoonDays), RequirePhone: o.RequirePhone, RequireUsername: o.RequireUsername,
 		// Only an operator deletes a partner or an organization of its own, and a
 		// partner's managers those under the partner: the same people who set quotas.
@@ -174,6 +187,14 @@ func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request, p *page) 
 		required = append(required, account.ProfileUsername)
 	}
 	in := account.UpdateOrganizationInput{Name: &v.Name, Slug: &v.Slug, RequiredProfileFields: &required}
+	if r.PostForm.Has("domain_join_policy") {
+		v.JoinPolicy = formValue(r, "domain_join_policy")
+		in.DomainJoinPolicy = &v.JoinPolicy
+	}
+	if r.PostForm.Has("domain_join_role") {
+		v.JoinRole = formValue(r, "domain_join_role")
+		in.DomainJoinRole = &v.JoinRole
+	}
 	var val account.Validation
 	if n, err := strconv.Atoi(v.TTL); err != nil {
 		val.Add("invitation_ttl_hours", "must be a whole number of hours")

@@ -79,17 +79,20 @@ type meOutput struct {
 	Body struct {
 		Account     AccountView      `json:"account"`
 		Memberships []MembershipView `json:"memberships"`
+		// Beyond API.md's shape: the domain join policies.
+		SuggestedOrganizations []OrganizationRef `json:"suggested_organizations" doc:"Organizations the caller may ask to join (POST …/join-requests) because they verified the domain of the caller's proven email and suggest themselves to its people; empty otherwise."`
 	}
 }
 
 func (s *Server) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
-	a, ms, err := s.svc.Me(ctx, actorFrom(ctx))
+	a, ms, sug, err := s.svc.Me(ctx, actorFrom(ctx))
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	out := &meOutput{}
 	out.Body.Account = accountView(a)
 	out.Body.Memberships = mapSlice(ms, membershipView)
+	out.Body.SuggestedOrganizations = mapSlice(sug, organizationRef)
 	return out, nil
 }
 

@@ -131,6 +131,7 @@ var tags = []*huma.Tag{
 	{Name: "Members", Description: "An organization's members, their counts and exports."},
 	{Name: "Invitations", Description: "Invitations: sent by admins, accepted from the email's link."},
 	{Name: "Join requests", Description: "Requests of accounts to join an organization."},
+	{Name: "Domains", Description: "An organization's email domains, proven by a DNS TXT record; people whose email is at a verified one may find or join the organization (domain_join_policy)."},
 	{Name: "Imports", Description: "Bulk additions and updates from .xlsx or .csv files."},
 	{Name: "Subscriptions", Description: "Seat quotas, seats and requests for more seats."},
 	{Name: "Roles", Description: "Permissions, predefined roles and custom roles."},

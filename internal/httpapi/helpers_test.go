@@ -18,6 +18,7 @@ import (
 	"roster.dev/roster/internal/account"
 	"roster.dev/roster/internal/app"
 	"roster.dev/roster/internal/config"
+	"roster.dev/roster/internal/dnstest"
 	"roster.dev/roster/internal/httpapi"
 	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/password"
@@ -42,6 +43,7 @@ type env struct {
 	op    string // the operator's session token
 	logs  *syncBuffer
 	clock *testtime.Clock
+	dns   *dnstest.Server // where domains' TXT records are looked up
 }
 
 type syncBuffer struct {
@@ -82,9 +84,12 @@ func newEnv(t testing.TB, db *sqlstore.DB, opts ...envOption) *env {
 	e := &env{t: t, db: db, logs: &syncBuffer{}, clock: testtime.At(time.Now())}
 	// The service and the rate limiters share the test clock: tests move it to
 	// expire links and refill buckets. The API is served without the console.
+	// Domains' TXT records are looked up at a DNS server of the test's own.
+	e.dns = dnstest.Start(t)
 	o := app.Options{
-		Config: config.Config{BaseURL: "http://roster.test", SignUp: true, CheckCache: account.DefaultCheckCacheEntries},
-		DB:     db, Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Now: e.clock.Now,
+		Config: config.Config{BaseURL: "http://roster.test", SignUp: true, CheckCache: account.DefaultCheckCacheEntries,
+			DNSResolver: e.dns.Addr()},
+		DB: db, Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Now: e.clock.Now,
 		Hasher:    password.NewHasher(password.TestParams, 4, rand.Reader),
 		Limits:    limits.Config{LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000}}, // tests log in often
 		NoConsole: true,

@@ -358,6 +358,17 @@ var matrixRoutes = map[string]route{
 	"approve-join-request": {rule: perm(account.PermJoinRequestsReview, account.PermMembersInvite), fresh: func(w *world, _ *who) call { return call{params: w.joinRequest()} }},
 	"deny-join-request":    {rule: perm(account.PermJoinRequestsReview), fresh: func(w *world, _ *who) call { return call{params: w.joinRequest()} }},
 
+	// Domains: an organization's administrators (members.manage). Verifying a fresh
+	// pending domain looks its record up at the test's DNS server, which has none:
+	// 200 with the failed check (the attacks: TestDomainsCrossTenant).
+	"list-domains": {rule: perm(account.PermMembersManage)},
+	"get-domain":   {rule: perm(account.PermMembersManage)},
+	"add-domain": {rule: perm(account.PermMembersManage), fresh: func(w *world, _ *who) call {
+		return call{body: map[string]any{"domain": w.fresh("add") + ".example.com"}}
+	}},
+	"remove-domain": {rule: perm(account.PermMembersManage), fresh: func(w *world, _ *who) call { return call{params: w.domain()} }},
+	"verify-domain": {rule: perm(account.PermMembersManage), fresh: func(w *world, _ *who) call { return call{params: w.domain()} }},
+
 	// Imports.
 	"import-template": {rule: perm(account.PermImportsRun)},
 	"upload-import":   {rule: perm(account.PermImportsRun), body: upload{name: "people.csv", content: []byte("email\nqueued@acme.test\n")}},
@@ -557,6 +568,12 @@ func (w *world) joinRequest() map[string]string {
 	return map[string]string{"id": jr["id"].(string)}
 }
 
+// domain adds a fresh pending domain to acme.
+func (w *world) domain() map[string]string {
+	d := w.e.must(201, w.e.op, "POST", "/api/v1/organizations/acme/domains", map[string]any{"domain": w.fresh("dom") + ".example.com"})
+	return map[string]string{"id": d["id"].(string)}
+}
+
 func (w *world) seatRequest() map[string]string {
 	r := w.e.must(201, w.e.op, "POST", "/api/v1/organizations/acme/seat-requests", map[string]any{"application": "studio", "quantity": 1, "note": "n"})
 	return map[string]string{"id": r["id"].(string)}
@@ -661,6 +678,7 @@ func newWorld(t *testing.T, db *sqlstore.DB) *world {
 	imp := e.must(202, e.op, "POST", "/api/v1/organizations/acme/imports", upload{name: "p.csv", content: []byte("email,role\nok@acme.test,member\nbad@acme.test,wizard\n")})
 	e.runImports()
 	sr := w.seatRequest()
+	dom := w.domain()
 	hook := e.must(201, e.op, "POST", "/api/v1/applications/studio/webhooks", map[string]any{"url": "https://hooks.example.com/roster"})
 	e.must(202, e.op, "POST", "/api/v1/applications/studio/webhooks/"+hook["id"].(string)+"/test", nil)
 	dels := e.must(200, e.op, "GET", "/api/v1/applications/studio/webhooks/"+hook["id"].(string)+"/deliveries", nil)
@@ -669,7 +687,7 @@ func newWorld(t *testing.T, db *sqlstore.DB) *world {
 		"org": "acme", "account": accountID(target), "sub": sub["id"].(string), "app": "studio",
 		"team": team["id"].(string), "role": empty["id"].(string), "token": invToken,
 		"invitations/{id}": invID, "join-requests/{id}": jr["id"].(string), "imports/{id}": imp["id"].(string),
-		"keys/{id}": key["id"].(string), "seat-requests/{id}": sr["id"], "person": accountID(person),
+		"keys/{id}": key["id"].(string), "seat-requests/{id}": sr["id"], "domains/{id}": dom["id"], "person": accountID(person),
 	}
 	return w
 }

@@ -80,6 +80,9 @@ type updateOrganizationInput struct {
 		SCIMActivationEmail *bool   `json:"scim_activation_email" doc:"Whether people SCIM provisions with a new account are emailed a link to set their password."`
 		// Not an enum: the domain's 422 names required_profile_fields itself.
 		RequiredProfileFields *[]string `json:"required_profile_fields" doc:"The profile fields required of the people the organization adds with a profile (send_invite false, import rows with send_invite no, SCIM) and kept by every update: a subset of phone and username; [] requires none."`
+		// Not enums: the domain's 422 names the field itself.
+		DomainJoinPolicy *string `json:"domain_join_policy" doc:"What people whose proven email is at one of the organization's verified domains may do: off (nothing), suggest (they see the organization on their account page and may ask to join) or auto (they join at once, with domain_join_role, when they sign up or log in)."`
+		DomainJoinRole   *string `json:"domain_join_role" doc:"The role auto gives: a role id below owner that the caller could grant."`
 	}
 }
 
@@ -87,7 +90,8 @@ func (s *Server) updateOrganization(ctx context.Context, in *updateOrganizationI
 	b := in.Body
 	o, err := s.svc.UpdateOrganization(ctx, actorFrom(ctx), in.Org, account.UpdateOrganizationInput{
 		Name: b.Name, Slug: b.Slug, InvitationTTLHours: b.InvitationTTLHours, EndingSoonDays: b.EndingSoonDays,
-		SCIMActivationEmail: b.SCIMActivationEmail, RequiredProfileFields: b.RequiredProfileFields})
+		SCIMActivationEmail: b.SCIMActivationEmail, RequiredProfileFields: b.RequiredProfileFields,
+		DomainJoinPolicy: b.DomainJoinPolicy, DomainJoinRole: b.DomainJoinRole})
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

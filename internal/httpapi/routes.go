@@ -77,6 +77,12 @@ func (s *Server) routes() {
 	huma.Register(api, op("approve-join-request", http.MethodPost, "/api/v1/organizations/{org}/join-requests/{id}/approve", "Approve: the requester is invited", "Join requests", session), s.approveJoinRequest)
 	huma.Register(api, op("deny-join-request", http.MethodPost, "/api/v1/organizations/{org}/join-requests/{id}/deny", "Deny: nothing else changes", "Join requests", session), s.denyJoinRequest)
 
+	huma.Register(api, op("list-domains", http.MethodGet, "/api/v1/organizations/{org}/domains", "List the organization's email domains", "Domains", session), s.listDomains)
+	huma.Register(api, op("add-domain", http.MethodPost, "/api/v1/organizations/{org}/domains", "Add an email domain: pending until its DNS TXT record is seen", "Domains", session, http.StatusCreated), s.addDomain)
+	huma.Register(api, op("get-domain", http.MethodGet, "/api/v1/organizations/{org}/domains/{id}", "Get one of the organization's domains", "Domains", session), s.getDomain)
+	huma.Register(api, op("remove-domain", http.MethodDelete, "/api/v1/organizations/{org}/domains/{id}", "Remove an email domain", "Domains", session, http.StatusNoContent), s.removeDomain)
+	huma.Register(api, op("verify-domain", http.MethodPost, "/api/v1/organizations/{org}/domains/{id}/verify", "Check the domain's TXT record now (200 with the domain as it is; a failed check says why in last_check)", "Domains", session), s.verifyDomain)
+
 	huma.Register(api, op("import-template", http.MethodGet, "/api/v1/organizations/{org}/imports/template.xlsx", "The import template, with the caller's choices as drop-downs", "Imports", session), s.importTemplate)
 	upload := op("upload-import", http.MethodPost, "/api/v1/organizations/{org}/imports", "Upload an .xlsx or .csv file of people; it is applied in the background", "Imports", session, http.StatusAccepted)
 	upload.MaxBodyBytes, upload.BodyReadTimeout = 0, 2*time.Minute // limitUpload bounds the size

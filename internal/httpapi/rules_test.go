@@ -42,6 +42,8 @@ var sampleBodies = map[string]any{
 	"upload-import":        upload{name: "people.csv", content: []byte("email\nx@acme.test\n")},
 	"deny-join-request":    nil,
 	"create-scim-token":    map[string]any{"description": "Entra ID"},
+	"add-domain":           map[string]any{"domain": "evil.example"},
+	"verify-domain":        map[string]any{"force": true},
 }
 
 // openToOutsiders are the organization routes an account outside the organization may
@@ -68,6 +70,7 @@ func TestTenantIsolation(t *testing.T) {
 		e.member(e.op, "globex", "req@globex.test", "member")
 		jr := e.must(201, e.login("req@globex.test", pw), "POST", "/api/v1/organizations/acme/join-requests", map[string]any{"message": "hi"})
 		imp := e.must(202, e.op, "POST", "/api/v1/organizations/acme/imports", upload{name: "p.csv", content: []byte("email\nz@acme.test\n")})
+		dom := e.must(201, e.op, "POST", "/api/v1/organizations/acme/domains", map[string]any{"domain": "acme.example"})
 
 		var doc struct {
 			Paths map[string]map[string]struct {
@@ -92,6 +95,9 @@ func TestTenantIsolation(t *testing.T) {
 				concrete := path
 				if strings.Contains(path, "/join-requests/") {
 					concrete = strings.ReplaceAll(concrete, "{id}", jr["id"].(string))
+				}
+				if strings.Contains(path, "/domains/") {
+					concrete = strings.ReplaceAll(concrete, "{id}", dom["id"].(string))
 				}
 				if strings.Contains(path, "/imports/") {
 					concrete = strings.ReplaceAll(concrete, "{id}", imp["id"].(string))

@@ -103,6 +103,8 @@ type OrganizationView struct {
 	EndingSoonDays        int       `json:"ending_soon_days"`
 	SCIMActivationEmail   bool      `json:"scim_activation_email" doc:"People SCIM provisions with a new account are emailed a link to set their password."`
 	RequiredProfileFields []string  `json:"required_profile_fields" doc:"The profile fields the organization requires (phone, username); empty when none."`
+	DomainJoinPolicy      string    `json:"domain_join_policy" enum:"off,suggest,auto" doc:"What people of the organization's verified domains may do."`
+	DomainJoinRole        string    `json:"domain_join_role" doc:"The role the auto join policy gives."`
 	CreatedAt             time.Time `json:"created_at"`
 	UpdatedAt             time.Time `json:"updated_at"`
 }
@@ -112,6 +114,7 @@ func organizationView(o account.Organization) OrganizationView {
 		ID: o.ID, Kind: string(o.Kind), Name: o.Name, Slug: o.Slug, Parent: nullable(o.ParentID),
 		InvitationTTLHours: o.InvitationTTLHours, EndingSoonDays: o.EndingSoonDays,
 		SCIMActivationEmail: o.SCIMActivationEmail, RequiredProfileFields: o.RequiredFields(),
+		DomainJoinPolicy: orDefault(o.DomainJoinPolicy, account.JoinPolicyOff), DomainJoinRole: orDefault(o.DomainJoinRole, account.RoleMember),
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 	}
 }
@@ -212,4 +215,12 @@ func mapSlice[S, T any](in []S, f func(S) T) []T {
 		out[i] = f(v)
 	}
 	return out
+}
+
+// orDefault is v, or def when v is empty.
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }

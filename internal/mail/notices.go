@@ -151,6 +151,28 @@ var noticeCopies = map[string]noticeCopy{
 		Action: "Log in to Roster",
 		Footer: "Roster. You get this email because the Roster account {{.To}} was enabled again.",
 	},
+	account.NoticeDomainVerified: {
+		Subject: "{{.Message}} is verified for {{.Organization}}",
+		Lead: "Roster found the DNS record that proves {{.Organization}} owns {{.Message}}: the domain is verified. " +
+			"What people with an address at {{.Message}} may do now is the join policy in the organization's settings.",
+		Action: "See the domains",
+		Footer: "Roster, for {{.Organization}}. You get this email because you manage the members of {{.Organization}}.",
+	},
+	account.NoticeDomainExpired: {
+		Subject: "{{.Message}} could not be verified for {{.Organization}}",
+		Lead: "Roster looked for the DNS record of {{.Message}} for a week, until {{.Expires}}, without finding it: " +
+			"the domain is expired. Publish the TXT record shown on the Domains page, then check it again there: " +
+			"it is looked for another week.",
+		Action: "See the domains",
+		Footer: "Roster, for {{.Organization}}. You get this email because you manage the members of {{.Organization}}.",
+	},
+	account.NoticeDomainJoined: {
+		Subject: "You are now a member of {{.Organization}}",
+		Lead: "{{.Organization}} verified that it owns {{.Message}}, and lets people with an address there join at once: " +
+			"you are now a member of {{.Organization}}, with the role {{.Role}}. " + roleAllows +
+			" If you do not want to be in {{.Organization}}, you can leave it from your account page.",
+		Action: "Open Roster",
+	},
 	account.NoticeSeatRequestApproved: {
 		Subject: "Your request for seats of {{.Application}} in {{.Organization}} is approved",
 		Lead: "{{.Actor}} approved your request for more seats of {{.Application}} in {{.Organization}}: " +

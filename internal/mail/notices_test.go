@@ -26,6 +26,9 @@ func TestNoticeGolden(t *testing.T) {
 		if kind == account.NoticeAdminRevoked {
 			n.Role, n.PreviousRole, n.Allows = "Member", "Admin", "" // a role with no permissions
 		}
+		if domainNotices[kind] {
+			n.Message = "acme.example" // the domain
+		}
 		platform := platformNotices[kind]
 		if platform {
 			n.Organization, n.Actor, n.ActorEmail = "", "", ""
@@ -50,7 +53,10 @@ func TestNoticeGolden(t *testing.T) {
 				t.Errorf("%s changed; review and run go test ./internal/mail -run Golden -update\n--- got:\n%s", golden, content)
 			}
 		}
-		if !platform && (!strings.Contains(text, "Acme Corp") || !strings.Contains(text, "Grace Hopper")) {
+		if domainNotices[kind] && (!strings.Contains(text, "Acme Corp") || !strings.Contains(text, "acme.example")) {
+			t.Errorf("%s lacks the organization or the domain", kind)
+		}
+		if !platform && !domainNotices[kind] && (!strings.Contains(text, "Acme Corp") || !strings.Contains(text, "Grace Hopper")) {
 			t.Errorf("%s lacks the organization or the actor", kind)
 		}
 		if !strings.Contains(text, "https://roster.acme.example/") || !strings.Contains(html, `href="https://roster.acme.example/"`) {
@@ -67,6 +73,12 @@ func TestNoticeGolden(t *testing.T) {
 var platformNotices = map[string]bool{
 	account.NoticeVerifyEmail: true, account.NoticeAccountExists: true, account.NoticePasswordReset: true,
 	account.NoticeWebhookDisabled: true, account.NoticeAccountDisabled: true, account.NoticeAccountEnabled: true,
+}
+
+// domainNotices are the emails Roster itself writes about an organization's domain
+// (verified or expired, a person joined by it): they name the domain, not an actor.
+var domainNotices = map[string]bool{
+	account.NoticeDomainVerified: true, account.NoticeDomainExpired: true, account.NoticeDomainJoined: true,
 }
 
 // TestNoticeEscaping: names are data, never markup or headers.

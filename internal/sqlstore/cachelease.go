@@ -336,7 +336,7 @@ var checkNeutral = map[string]bool{
 	"imports": true, "import_files": true, "import_errors": true,
 	"teams": true, "team_members": true, "roles": true,
 	"scim_tokens": true, "scim_users": true, "scim_groups": true, "scim_group_members": true,
-	"cache_lease": true, "idempotency_keys": true,
+	"cache_lease": true, "idempotency_keys": true, "domains": true, "domain_joins": true,
 }
 
 // changesChecks reports whether query may change what an entitlement check reads.

@@ -12,14 +12,15 @@ var _ account.OrganizationTx = (*tx)(nil)
 // organizationColumns are the columns of an organization, read through the alias o, in
 // the order organizationDest scans them.
 const organizationColumns = `o.id, o.kind, o.parent_id, o.name, o.slug, o.invitation_ttl_hours,
-	o.ending_soon_days, o.scim_activation_email, o.require_phone, o.require_username, o.created_at, o.updated_at`
+	o.ending_soon_days, o.scim_activation_email, o.require_phone, o.require_username, o.domain_join_policy, o.domain_join_role,
+	o.created_at, o.updated_at`
 
 // organizationDest returns the scan destinations of organizationColumns.
 func organizationDest(o *account.Organization) []any {
 	return []any{
 		&o.ID, &o.Kind, scanNullString{&o.ParentID}, &o.Name, &o.Slug, &o.InvitationTTLHours,
 		&o.EndingSoonDays, &o.SCIMActivationEmail, &o.RequirePhone, &o.RequireUsername,
-		scanTime{&o.CreatedAt}, scanTime{&o.UpdatedAt},
+		&o.DomainJoinPolicy, &o.DomainJoinRole, scanTime{&o.CreatedAt}, scanTime{&o.UpdatedAt},
 	}
 }
 
@@ -48,11 +49,12 @@ func (t *tx) OrganizationByRef(ctx context.Context, ref string) (account.Organiz
 func (t *tx) CreateOrganization(ctx context.Context, o account.Organization) error {
 	_, err := t.q.ExecContext(ctx, `
 		INSERT INTO organizations (id, kind, parent_id, name, search, slug, invitation_ttl_hours,
-			ending_soon_days, scim_activation_email, require_phone, require_username, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			ending_soon_days, scim_activation_email, require_phone, require_username, domain_join_policy,
+			domain_join_role, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		o.ID, string(o.Kind), nullString(o.ParentID), o.Name, orgSearchText(o), o.Slug,
 		o.InvitationTTLHours, o.EndingSoonDays, o.SCIMActivationEmail, o.RequirePhone, o.RequireUsername,
-		ts(o.CreatedAt), ts(o.UpdatedAt))
+		o.DomainJoinPolicy, o.DomainJoinRole, ts(o.CreatedAt), ts(o.UpdatedAt))
 	return translate(err, "organization")
 }
 
@@ -62,10 +64,10 @@ func (t *tx) UpdateOrganization(ctx context.Context, o account.Organization) err
 	res, err := t.q.ExecContext(ctx, `
 		UPDATE organizations SET name = $2, search = $3, slug = $4, invitation_ttl_hours = $5,
 			ending_soon_days = $6, scim_activation_email = $7, require_phone = $8, require_username = $9,
-			updated_at = $10
+			domain_join_policy = $10, domain_join_role = $11, updated_at = $12
 		WHERE id = $1`,
 		o.ID, o.Name, orgSearchText(o), o.Slug, o.InvitationTTLHours, o.EndingSoonDays, o.SCIMActivationEmail,
-		o.RequirePhone, o.RequireUsername, ts(o.UpdatedAt))
+		o.RequirePhone, o.RequireUsername, o.DomainJoinPolicy, o.DomainJoinRole, ts(o.UpdatedAt))
 	return affected(res, err, "organization")
 }
 
