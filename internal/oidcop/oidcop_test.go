@@ -1,0 +1,482 @@
+package oidcop_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/app"
+	"roster.dev/roster/internal/config"
+	"roster.dev/roster/internal/limits"
+	"roster.dev/roster/internal/password"
+	"roster.dev/roster/internal/ratelimit"
+	"roster.dev/roster/internal/sqlstore"
+	"roster.dev/roster/internal/storetest"
+	"roster.dev/roster/internal/testtime"
+)
+
+// The tests drive Sign in with Roster as the vendor's application would: a real
+// relying party (go-oidc and x/oauth2, not Roster's code) against the whole Roster
+// handler on a real listener, through the console's real login form.
+
+const (
+	opEmail  = "op@roster.test"
+	pw       = "correct horse battery"
+	callback = "https://studio.example.com/callback"
+)
+
+type env struct {
+	t        *testing.T
+	srv      *httptest.Server
+	issuer   string
+	svc      *account.Service
+	db       *sqlstore.DB
+	clock    *testtime.Clock
+	op       account.Actor
+	opToken  string
+	studio   account.Application
+	acmeSub  account.Subscription
+	clientID string
+	secret   string
+}
+
+func each(t *testing.T, fn func(t *testing.T, e *env)) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) { fn(t, newEnv(t, db)) })
+}
+
+func newEnv(t *testing.T, db *sqlstore.DB) *env {
+	t.Helper()
+	e := &env{t: t, db: db, clock: &testtime.Clock{}}
+	e.srv = httptest.NewUnstartedServer(nil)
+	e.issuer = "http://" + e.srv.Listener.Addr().String()
+	a, err := app.New(context.Background(), app.Options{
+		Config: config.Config{BaseURL: e.issuer, CheckCache: account.DefaultCheckCacheEntries, OIDCKeySecret: "a test key secret"},
+		DB:     db, Now: e.clock.Now, Hasher: password.NewHasher(password.TestParams, 4, rand.Reader),
+		Limits: limits.Config{LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Stop(context.Background()) })
+	e.srv.Config.Handler = a.Handler
+	e.srv.Start()
+	t.Cleanup(e.srv.Close)
+	e.svc = a.Service
+	ctx := context.Background()
+	if _, _, err := e.svc.Bootstrap(ctx, opEmail, pw); err != nil {
+		t.Fatal(err)
+	}
+	e.op = e.actor(opEmail)
+	res, err := e.svc.Login(ctx, opEmail, pw, "127.0.0.1", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.opToken = res.Token
+	for _, slug := range []string{"acme", "globex"} {
+		if _, err := e.svc.CreateOrganization(ctx, e.op, account.CreateOrganizationInput{
+			Name: strings.ToUpper(slug[:1]) + slug[1:], Slug: slug, Kind: account.KindOrganization}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.studio, err = e.svc.CreateApplication(ctx, e.op, account.ApplicationInput{Key: "studio", Name: "Studio"}); err != nil {
+		t.Fatal(err)
+	}
+	e.acmeSub = e.subscribe("acme", "studio")
+	e.subscribe("globex", "studio")
+	e.member("acme", "ada@acme.test", account.RoleAdmin)
+	reg := e.api(http.MethodPut, "/api/v1/applications/studio/oidc", e.opToken,
+		map[string]any{"redirect_uris": []string{callback}, "post_logout_redirect_uris": []string{"https://studio.example.com/bye"}}, 200)
+	e.clientID, e.secret = reg["client_id"].(string), reg["client_secret"].(string)
+	return e
+}
+
+func (e *env) actor(email string) account.Actor {
+	e.t.Helper()
+	ctx := context.Background()
+	res, err := e.svc.Login(ctx, email, pw, "127.0.0.1", "test")
+	if err != nil {
+		e.t.Fatalf("login %s: %v", email, err)
+	}
+	a, err := e.svc.Authenticate(ctx, res.Token, "127.0.0.1")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return a
+}
+
+func (e *env) subscribe(org, appKey string) account.Subscription {
+	e.t.Helper()
+	seats := 10
+	now := e.clock.Now()
+	_, sub, err := e.svc.CreateSubscription(context.Background(), e.op, org, account.SubscriptionInput{
+		Application: appKey, Seats: &seats, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(365 * 24 * time.Hour)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return sub
+}
+
+func (e *env) member(org, email, role string) account.Member {
+	e.t.Helper()
+	no := false
+	m, err := e.svc.AddMember(context.Background(), e.op, org, account.AddMemberInput{
+		Email: email, FirstName: "Ada", LastName: "Lovelace", Role: role, SendInvite: &no, Password: pw})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return m
+}
+
+func (e *env) accountID(email string) string {
+	return e.actor(email).Account.ID
+}
+
+// api calls the JSON API and wants status.
+func (e *env) api(method, path, token string, body any, status int) map[string]any {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != status {
+		e.t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, status, raw)
+	}
+	out := map[string]any{}
+	_ = json.Unmarshal(raw, &out)
+	return out
+}
+
+// rp is a relying party: go-oidc's provider from discovery, and x/oauth2.
+type rp struct {
+	provider *gooidc.Provider
+	cfg      oauth2.Config
+	verifier *gooidc.IDTokenVerifier
+}
+
+func (e *env) rp(clientID, secret string) *rp {
+	e.t.Helper()
+	p, err := gooidc.NewProvider(context.Background(), e.issuer)
+	if err != nil {
+		e.t.Fatalf("discovery: %v", err)
+	}
+	return &rp{provider: p, verifier: p.Verifier(&gooidc.Config{ClientID: clientID}),
+		cfg: oauth2.Config{ClientID: clientID, ClientSecret: secret, Endpoint: p.Endpoint(), RedirectURL: callback,
+			Scopes: []string{gooidc.ScopeOpenID, "profile", "email", gooidc.ScopeOfflineAccess}}}
+}
+
+// browser is a person's browser: cookies, following redirects on Roster, stopping
+// at the one back to the application.
+type browser struct {
+	t      *testing.T
+	e      *env
+	client *http.Client
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	host := e.srv.Listener.Addr().String()
+	return &browser{t: e.t, e: e, client: &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		if req.URL.Host != host {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}}
+}
+
+// response is what the browser ended on: a page of Roster's, or the redirect to
+// the application (Location).
+type response struct {
+	status   int
+	body     string
+	url      *url.URL
+	location *url.URL
+}
+
+func (b *browser) do(req *http.Request) response {
+	b.t.Helper()
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := response{status: resp.StatusCode, body: string(raw), url: resp.Request.URL}
+	if loc := resp.Header.Get("Location"); loc != "" {
+		r.location, _ = url.Parse(loc)
+	}
+	return r
+}
+
+func (b *browser) get(u string) response {
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(u string, form url.Values) response {
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+// login fills the console's login form the authorize endpoint sent the browser to.
+func (b *browser) login(page response, email string) response {
+	b.t.Helper()
+	if page.url.Path != "/login" || page.status != 200 {
+		b.t.Fatalf("want the login page, got %d %s", page.status, page.url)
+	}
+	return b.post(b.e.srv.URL+"/login", url.Values{"email": {email}, "password": {pw}, "next": {page.url.Query().Get("next")}})
+}
+
+// flow is one authorization request of a relying party.
+type flow struct {
+	state, nonce, verifier string
+	url                    string
+}
+
+func (r *rp) start(extra ...oauth2.AuthCodeOption) flow {
+	f := flow{state: oauth2.GenerateVerifier()[:20], nonce: oauth2.GenerateVerifier()[:20], verifier: oauth2.GenerateVerifier()}
+	opts := append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(f.verifier), gooidc.Nonce(f.nonce)}, extra...)
+	f.url = r.cfg.AuthCodeURL(f.state, opts...)
+	return f
+}
+
+// code checks the redirect back to the application and returns its code.
+func (e *env) code(r response, f flow) string {
+	e.t.Helper()
+	if r.location == nil || r.location.Scheme+"://"+r.location.Host+r.location.Path != callback {
+		e.t.Fatalf("want a redirect to %s, got %d %v: %.300s", callback, r.status, r.location, r.body)
+	}
+	q := r.location.Query()
+	if q.Get("error") != "" {
+		e.t.Fatalf("authorization error %s: %s", q.Get("error"), q.Get("error_description"))
+	}
+	if q.Get("state") != f.state {
+		e.t.Errorf("state %q, want %q", q.Get("state"), f.state)
+	}
+	if q.Get("iss") != e.issuer {
+		e.t.Errorf("iss %q, want %q (RFC 9207)", q.Get("iss"), e.issuer)
+	}
+	if q.Get("code") == "" {
+		e.t.Fatal("no code")
+	}
+	return q.Get("code")
+}
+
+// denied checks a redirect back to the application with access_denied.
+func (e *env) denied(r response, f flow) {
+	e.t.Helper()
+	if r.location == nil || !strings.HasPrefix(r.location.String(), callback) {
+		e.t.Fatalf("want a redirect to %s, got %d %v", callback, r.status, r.location)
+	}
+	q := r.location.Query()
+	if q.Get("error") != "access_denied" || q.Get("state") != f.state || q.Get("iss") != e.issuer || q.Get("code") != "" {
+		e.t.Errorf("want access_denied with state and iss, got %s", r.location.RawQuery)
+	}
+}
+
+func (e *env) exchange(r *rp, code, verifier string) (*oauth2.Token, error) {
+	return r.cfg.Exchange(context.Background(), code, oauth2.VerifierOption(verifier))
+}
+
+func wantGrantError(t *testing.T, err error, what string) {
+	t.Helper()
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		t.Fatalf("%s: want an OAuth error, got %v", what, err)
+	}
+	if re.ErrorCode != "invalid_grant" {
+		t.Errorf("%s: error %q (%s), want invalid_grant", what, re.ErrorCode, re.ErrorDescription)
+	}
+}
+
+// rosterClaims are what Roster's ID token and userinfo say.
+type rosterClaims struct {
+	Sub           string `json:"sub"`
+	Email         string `json:"email"`
+	EmailVerified bool   `json:"email_verified"`
+	Name          string `json:"name"`
+	GivenName     string `json:"given_name"`
+	FamilyName    string `json:"family_name"`
+	Nonce         string `json:"nonce"`
+	Org           struct {
+		ID, Slug, Name string
+	} `json:"org"`
+	OrgRole     string   `json:"org_role"`
+	Permissions []string `json:"permissions"`
+	Seat        *struct {
+		Subscription string `json:"subscription"`
+		EndsAt       string `json:"ends_at"`
+	} `json:"seat"`
+}
+
+func TestSignInCodeFlow(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		ada := e.accountID("ada@acme.test")
+		if _, _, err := e.svc.AssignSeat(ctx, e.op, "acme", e.acmeSub.ID, ada); err != nil {
+			t.Fatal(err)
+		}
+		r := e.rp(e.clientID, e.secret)
+		b := e.browser()
+
+		// Unauthenticated: the authorize endpoint sends the browser to the console's
+		// login, which comes back to finish the request.
+		f := r.start()
+		page := b.get(f.url)
+		code := e.code(b.login(page, "ada@acme.test"), f)
+
+		tok, err := e.exchange(r, code, f.verifier)
+		if err != nil {
+			t.Fatalf("exchange: %v", err)
+		}
+		raw, _ := tok.Extra("id_token").(string)
+		idt, err := r.verifier.Verify(ctx, raw)
+		if err != nil {
+			t.Fatalf("ID token: %v", err)
+		}
+		var cl rosterClaims
+		if err := idt.Claims(&cl); err != nil {
+			t.Fatal(err)
+		}
+		if cl.Sub != ada || cl.Nonce != f.nonce || cl.Email != "ada@acme.test" || cl.GivenName != "Ada" || cl.FamilyName != "Lovelace" ||
+			cl.Name != "Ada Lovelace" || cl.Org.Slug != "acme" || cl.Org.Name != "Acme" || cl.OrgRole != "admin" {
+			t.Errorf("ID token claims: %+v", cl)
+		}
+		if cl.Seat == nil || cl.Seat.Subscription != e.acmeSub.ID || cl.Seat.EndsAt != e.acmeSub.EndsAt.UTC().Format(time.RFC3339) {
+			t.Errorf("seat claim %+v, want subscription %s", cl.Seat, e.acmeSub.ID)
+		}
+		if len(cl.Permissions) == 0 {
+			t.Error("an admin's permissions are missing")
+		}
+		if life := time.Until(idt.Expiry); life > 6*time.Minute || life < time.Minute {
+			t.Errorf("ID token lives %v, want minutes", life)
+		}
+		if life := time.Until(tok.Expiry); life > 6*time.Minute || life < time.Minute {
+			t.Errorf("access token lives %v, want minutes", life)
+		}
+
+		// Userinfo, with the access token.
+		ui, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+		if err != nil {
+			t.Fatalf("userinfo: %v", err)
+		}
+		var uc rosterClaims
+		if err := ui.Claims(&uc); err != nil {
+			t.Fatal(err)
+		}
+		if uc.Sub != ada || uc.Email != "ada@acme.test" || uc.Org.ID == "" || uc.Seat == nil {
+			t.Errorf("userinfo claims: %+v", uc)
+		}
+
+		// Refresh rotates: a new refresh token; the old one presented again is reuse,
+		// which revokes the family (the new one too, and its access token).
+		rt1 := tok.RefreshToken
+		if rt1 == "" {
+			t.Fatal("no refresh token with offline_access")
+		}
+		tok2, err := r.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: rt1}).Token()
+		if err != nil {
+			t.Fatalf("refresh: %v", err)
+		}
+		if tok2.RefreshToken == "" || tok2.RefreshToken == rt1 {
+			t.Fatalf("refresh token not rotated: %q", tok2.RefreshToken)
+		}
+		if raw2, _ := tok2.Extra("id_token").(string); raw2 != "" {
+			if _, err := r.verifier.Verify(ctx, raw2); err != nil {
+				t.Errorf("refreshed ID token: %v", err)
+			}
+		}
+		if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok2)); err != nil {
+			t.Fatalf("userinfo after refresh: %v", err)
+		}
+		_, err = r.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: rt1}).Token()
+		wantGrantError(t, err, "the spent refresh token again")
+		_, err = r.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok2.RefreshToken}).Token()
+		wantGrantError(t, err, "the family's newest refresh token after reuse")
+		if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok2)); err == nil {
+			t.Error("userinfo answered with an access token of a revoked family")
+		}
+
+		// The console session signs in again without a password.
+		f2 := r.start()
+		code2 := e.code(b.get(f2.url), f2)
+		if _, err := e.exchange(r, code2, f2.verifier); err != nil {
+			t.Fatalf("second exchange: %v", err)
+		}
+
+		// The audit names the sign-ins and the refusal, in acme.
+		ev := e.api(http.MethodGet, "/api/v1/organizations/acme/audit?limit=50", e.opToken, nil, 200)
+		actions := map[string]int{}
+		for _, it := range ev["items"].([]any) {
+			actions[it.(map[string]any)["action"].(string)]++
+		}
+		if actions["oidc.signed_in"] != 2 || actions["oidc.token_refused"] != 2 {
+			t.Errorf("audit actions %v, want 2 oidc.signed_in and 2 oidc.token_refused (the spent token, then its newer sibling)", actions)
+		}
+	})
+}
+
+func TestSignInDiscoveryAndKeys(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		doc := e.api(http.MethodGet, "/.well-known/openid-configuration", "", nil, 200)
+		for k, want := range map[string]string{
+			"issuer": e.issuer, "authorization_endpoint": e.issuer + "/oauth/authorize", "token_endpoint": e.issuer + "/oauth/token",
+			"userinfo_endpoint": e.issuer + "/oauth/userinfo", "jwks_uri": e.issuer + "/oauth/keys",
+			"revocation_endpoint": e.issuer + "/oauth/revoke", "introspection_endpoint": e.issuer + "/oauth/introspect",
+			"end_session_endpoint": e.issuer + "/oauth/end_session",
+		} {
+			if doc[k] != want {
+				t.Errorf("%s = %v, want %s", k, doc[k], want)
+			}
+		}
+		if doc["authorization_response_iss_parameter_supported"] != true {
+			t.Error("discovery does not say iss is in the authorization response")
+		}
+		if _, ok := doc["device_authorization_endpoint"]; ok {
+			t.Error("discovery names a device endpoint that is not served")
+		}
+		keys := e.api(http.MethodGet, "/oauth/keys", "", nil, 200)["keys"].([]any)
+		if len(keys) != 1 || keys[0].(map[string]any)["alg"] != "ES256" {
+			t.Fatalf("JWKS %v, want one ES256 key", keys)
+		}
+		// The key is stored sealed (a key secret is configured).
+		stored, err := e.svc.SigningKeys(context.Background(), nil)
+		if err != nil || len(stored) != 1 {
+			t.Fatalf("stored keys %d: %v", len(stored), err)
+		}
+		if !strings.HasPrefix(stored[0].PrivateKey, "sealed:") || stored[0].ID != keys[0].(map[string]any)["kid"] {
+			t.Errorf("stored key %.20q… (%s) is not the sealed key of the JWKS", stored[0].PrivateKey, stored[0].ID)
+		}
+		if r := e.browser().get(e.srv.URL + "/oauth/authorize/callback?id=x"); r.status != http.StatusNotFound {
+			t.Errorf("the op package's own callback answers %d, want 404", r.status)
+		}
+	})
+}
