@@ -634,11 +634,8 @@ func (s *Service) SignInOIDC(ctx context.Context, actor Actor, requestID, orgRef
 			return err
 		}
 		hint := r.OrganizationHint
-		if orgRef != "" {
-			if hint != "" && !refersTo(hint, orgRef, ms) {
-				return Invalid("organization", "is not the organization this sign-in is for")
-			}
-			hint = orgRef
+		if orgRef != "" && hint != "" && !refersTo(hint, orgRef, ms) {
+			return Invalid("organization", "is not the organization this sign-in is for")
 		}
 		var candidates []Organization
 		var hinted *AccountMembership
@@ -647,7 +644,9 @@ func (s *Service) SignInOIDC(ctx context.Context, actor Actor, requestID, orgRef
 			if hint != "" && m.Organization.ID != hint && !strings.EqualFold(m.Organization.Slug, hint) {
 				continue
 			}
-			hinted = &ms[i]
+			if hint != "" || len(ms) == 1 {
+				hinted = &ms[i]
+			}
 			if m.State != MemberActive {
 				continue
 			}
@@ -661,9 +660,18 @@ func (s *Service) SignInOIDC(ctx context.Context, actor Actor, requestID, orgRef
 				candidates = append(candidates, m.Organization)
 			}
 		}
+		if orgRef != "" && len(candidates) > 0 {
+			// The person's pick, among the candidates only.
+			i := slices.IndexFunc(candidates, func(o Organization) bool { return o.ID == orgRef || strings.EqualFold(o.Slug, orgRef) })
+			if i < 0 {
+				return Invalid("organization", "is not one of your organizations that use "+app.Name)
+			}
+			candidates = candidates[i : i+1]
+		}
 		switch {
 		case len(candidates) == 0 && hinted != nil:
-			// The one organization asked for: say why it cannot be.
+			// The one organization asked for (or the person's only one): say why it
+			// cannot be.
 			_, ref, err := s.oidcEligible(ctx, tx, c, actor.Account.ID, hinted.Organization.ID)
 			if err != nil {
 				return err

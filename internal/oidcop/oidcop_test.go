@@ -118,6 +118,16 @@ func (e *env) actor(email string) account.Actor {
 	return a
 }
 
+// token is a session token of email, for the API.
+func (e *env) token(email string) string {
+	e.t.Helper()
+	res, err := e.svc.Login(context.Background(), email, pw, "127.0.0.1", "test")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res.Token
+}
+
 func (e *env) subscribe(org, appKey string) account.Subscription {
 	e.t.Helper()
 	seats := 10
@@ -203,12 +213,23 @@ type browser struct {
 func (e *env) browser() *browser {
 	jar, _ := cookiejar.New(nil)
 	host := e.srv.Listener.Addr().String()
-	return &browser{t: e.t, e: e, client: &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+	return &browser{t: e.t, e: e, client: &http.Client{Jar: jar, Transport: localOnly{host}, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
 		if req.URL.Host != host {
 			return http.ErrUseLastResponse
 		}
 		return nil
 	}}}
+}
+
+// localOnly refuses any request that is not to the test server: the
+// applications' URLs are not dialled, nor even looked up.
+type localOnly struct{ host string }
+
+func (l localOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Host != l.host {
+		return nil, errors.New("the test browser reaches the test server only, not " + req.URL.Host)
+	}
+	return http.DefaultTransport.RoundTrip(req)
 }
 
 // response is what the browser ended on: a page of Roster's, or the redirect to
@@ -290,15 +311,17 @@ func (e *env) code(r response, f flow) string {
 	return q.Get("code")
 }
 
-// denied checks a redirect back to the application with access_denied.
-func (e *env) denied(r response, f flow) {
+// denied checks a link back to the application with access_denied (it is not
+// followed: the application is not here).
+func (e *env) denied(back string, f flow) {
 	e.t.Helper()
-	if r.location == nil || !strings.HasPrefix(r.location.String(), callback) {
-		e.t.Fatalf("want a redirect to %s, got %d %v", callback, r.status, r.location)
+	u, err := url.Parse(back)
+	if err != nil || !strings.HasPrefix(back, callback+"?") {
+		e.t.Fatalf("want a link to %s, got %q", callback, back)
 	}
-	q := r.location.Query()
+	q := u.Query()
 	if q.Get("error") != "access_denied" || q.Get("state") != f.state || q.Get("iss") != e.issuer || q.Get("code") != "" {
-		e.t.Errorf("want access_denied with state and iss, got %s", r.location.RawQuery)
+		e.t.Errorf("want access_denied with state and iss, got %s", u.RawQuery)
 	}
 }
 
@@ -479,4 +502,318 @@ func TestSignInDiscoveryAndKeys(t *testing.T) {
 			t.Errorf("the op package's own callback answers %d, want 404", r.status)
 		}
 	})
+}
+
+func TestSignInRefusals(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		r := e.rp(e.clientID, e.secret)
+
+		// An unregistered redirect URI: Roster says so itself and sends the browser
+		// nowhere.
+		evil := r.cfg
+		evil.RedirectURL = "https://evil.example/callback"
+		bad := (&rp{cfg: evil}).start()
+		if got := e.browser().get(bad.url); got.status != http.StatusBadRequest || got.location != nil {
+			t.Errorf("unregistered redirect URI: %d to %v, want 400 and no redirect", got.status, got.location)
+		}
+		prefix := r.cfg
+		prefix.RedirectURL = callback + "/more"
+		if got := e.browser().get((&rp{cfg: prefix}).start().url); got.status != http.StatusBadRequest || got.location != nil {
+			t.Errorf("a longer redirect URI: %d to %v, want 400 (exact match)", got.status, got.location)
+		}
+
+		// A code is good once: the second exchange fails and revokes what the first
+		// one issued.
+		b := e.browser()
+		f := r.start()
+		code := e.code(b.login(b.get(f.url), "ada@acme.test"), f)
+		tok, err := e.exchange(r, code, f.verifier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.exchange(r, code, f.verifier)
+		wantGrantError(t, err, "the code again")
+		if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
+			t.Error("the access token of a reused code still answers userinfo")
+		}
+		if _, err := r.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+			t.Error("the refresh token of a reused code still refreshes")
+		}
+
+		// PKCE: the wrong verifier.
+		f = r.start()
+		code = e.code(b.get(f.url), f)
+		_, err = e.exchange(r, code, oauth2.GenerateVerifier())
+		wantGrantError(t, err, "a wrong code_verifier")
+
+		// An expired code.
+		f = r.start()
+		code = e.code(b.get(f.url), f)
+		e.clock.Advance(2 * time.Minute)
+		_, err = e.exchange(r, code, f.verifier)
+		wantGrantError(t, err, "an expired code")
+
+		// Another application's client presenting studio's code.
+		if _, err := e.svc.CreateApplication(ctx, e.op, account.ApplicationInput{Key: "ledger", Name: "Ledger"}); err != nil {
+			t.Fatal(err)
+		}
+		reg := e.api(http.MethodPut, "/api/v1/applications/ledger/oidc", e.opToken, map[string]any{"redirect_uris": []string{callback}}, 200)
+		ledger := e.rp(reg["client_id"].(string), reg["client_secret"].(string))
+		f = r.start()
+		code = e.code(b.get(f.url), f)
+		_, err = e.exchange(ledger, code, f.verifier)
+		wantGrantError(t, err, "ledger's client with studio's code")
+		// A wrong secret for studio.
+		wrong := e.rp(e.clientID, "rcs_wrong")
+		f = r.start()
+		code = e.code(b.get(f.url), f)
+		if _, err := e.exchange(wrong, code, f.verifier); err == nil {
+			t.Error("a wrong client secret exchanged a code")
+		}
+
+		// A deactivated member: a clear page, and access_denied for the client.
+		e.member("acme", "mel@acme.test", account.RoleMember)
+		mel := e.accountID("mel@acme.test")
+		if _, err := e.svc.DeactivateMember(ctx, e.op, "acme", mel); err != nil {
+			t.Fatal(err)
+		}
+		mb := e.browser()
+		f = r.start()
+		page := mb.login(mb.get(f.url), "mel@acme.test")
+		if page.status != http.StatusForbidden || !strings.Contains(page.body, "Your membership of Acme is deactivated.") {
+			t.Errorf("deactivated member: %d %.400s", page.status, page.body)
+		}
+		e.denied(backLink(t, page.body), f)
+		// With the organization asked for, the page says why.
+		f = r.start(oauth2.SetAuthURLParam("organization", "acme"))
+		page = mb.get(f.url)
+		if page.status != http.StatusForbidden || !strings.Contains(page.body, "Your membership of Acme is deactivated.") {
+			t.Errorf("deactivated member of the organization asked for: %d %.400s", page.status, page.body)
+		}
+		e.denied(backLink(t, page.body), f)
+
+		// A member deactivated between the sign-in and the exchange: refused.
+		e.member("acme", "sam@acme.test", account.RoleMember)
+		sb := e.browser()
+		f = r.start()
+		code = e.code(sb.login(sb.get(f.url), "sam@acme.test"), f)
+		if _, err := e.svc.DeactivateMember(ctx, e.op, "acme", e.accountID("sam@acme.test")); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.exchange(r, code, f.verifier)
+		wantGrantError(t, err, "a code of a member deactivated since")
+
+		// A disabled account cannot log in to the console at all.
+		e.member("acme", "dee@acme.test", account.RoleMember)
+		if _, err := e.svc.DisableAccount(ctx, e.op, e.accountID("dee@acme.test")); err != nil {
+			t.Fatal(err)
+		}
+		db := e.browser()
+		f = r.start()
+		if got := db.login(db.get(f.url), "dee@acme.test"); got.location != nil || got.status == http.StatusOK && !strings.Contains(got.body, "Log in") {
+			t.Errorf("a disabled account got past the login: %d %v", got.status, got.location)
+		}
+
+		// require_seat: a person without a seat of Studio in Acme.
+		e.api(http.MethodPut, "/api/v1/applications/studio/oidc", e.opToken,
+			map[string]any{"redirect_uris": []string{callback}, "require_seat": true}, 200)
+		f = r.start()
+		page = b.get(f.url)
+		if page.status != http.StatusForbidden || !strings.Contains(page.body, "You have no Studio seat in Acme") {
+			t.Errorf("require_seat without a seat: %d %.400s", page.status, page.body)
+		}
+		e.denied(backLink(t, page.body), f)
+		// With a seat, it signs in.
+		if _, _, err := e.svc.AssignSeat(ctx, e.op, "acme", e.acmeSub.ID, e.accountID("ada@acme.test")); err != nil {
+			t.Fatal(err)
+		}
+		f = r.start()
+		if _, err := e.exchange(r, e.code(b.get(f.url), f), f.verifier); err != nil {
+			t.Fatalf("with a seat: %v", err)
+		}
+
+		ev := e.api(http.MethodGet, "/api/v1/organizations/acme/audit?limit=100", e.opToken, nil, 200)
+		refused := 0
+		for _, it := range ev["items"].([]any) {
+			if it.(map[string]any)["action"] == "oidc.sign_in_refused" {
+				refused++
+			}
+		}
+		if refused < 2 {
+			t.Errorf("%d sign-in refusals audited in acme, want the deactivated member's and the seatless one's", refused)
+		}
+	})
+}
+
+// backLink is the refusal page's link back to the application.
+func backLink(t *testing.T, body string) string {
+	t.Helper()
+	i := strings.Index(body, `href="`+callback)
+	if i < 0 {
+		t.Fatalf("no link back to the application in %.600s", body)
+	}
+	rest := body[i+len(`href="`):]
+	return htmlUnescape(rest[:strings.Index(rest, `"`)])
+}
+
+func htmlUnescape(s string) string {
+	return strings.NewReplacer("&amp;", "&", "&#34;", `"`, "&#39;", "'", "&lt;", "<", "&gt;", ">").Replace(s)
+}
+
+func TestSignInOrganizationPicker(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.member("acme", "pat@acme.test", account.RoleMember)
+		pat := e.accountID("pat@acme.test")
+		no := false
+		if _, err := e.svc.AddMember(ctx, e.op, "globex", account.AddMemberInput{Email: "pat@acme.test", Role: account.RoleAdmin, SendInvite: &no}); err != nil {
+			t.Fatal(err)
+		}
+		r := e.rp(e.clientID, e.secret)
+		b := e.browser()
+		f := r.start()
+		page := b.login(b.get(f.url), "pat@acme.test")
+		if page.status != 200 || !strings.Contains(page.body, "Which one do you sign in to?") ||
+			!strings.Contains(page.body, ">Acme<") || !strings.Contains(page.body, ">Globex<") {
+			t.Fatalf("picker: %d %.600s", page.status, page.body)
+		}
+		var globexID string
+		org, err := e.svc.FindOrganization(ctx, e.op, "globex")
+		if err != nil {
+			t.Fatal(err)
+		}
+		globexID = org.ID
+		// An organization the person is not in is refused, not chosen.
+		if got := b.post(e.srv.URL+page.url.Path, url.Values{"organization": {"no-such-org"}}); got.location != nil || got.status != http.StatusUnprocessableEntity {
+			t.Errorf("an organization not among the choices: %d %v, want 422", got.status, got.location)
+		}
+		code := e.code(b.post(e.srv.URL+page.url.Path, url.Values{"organization": {globexID}}), f)
+		tok, err := e.exchange(r, code, f.verifier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idt, err := r.verifier.Verify(ctx, tok.Extra("id_token").(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cl rosterClaims
+		_ = idt.Claims(&cl)
+		if cl.Sub != pat || cl.Org.Slug != "globex" || cl.OrgRole != "admin" || cl.Seat != nil {
+			t.Errorf("claims after picking globex: %+v", cl)
+		}
+		// The organization parameter preselects: no picker.
+		f = r.start(oauth2.SetAuthURLParam("organization", "acme"))
+		code = e.code(b.get(f.url), f)
+		tok, err = e.exchange(r, code, f.verifier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idt, _ = r.verifier.Verify(ctx, tok.Extra("id_token").(string))
+		_ = idt.Claims(&cl)
+		if cl.Org.Slug != "acme" || cl.OrgRole != "member" || cl.Seat != nil {
+			t.Errorf("claims with organization=acme: %+v", cl)
+		}
+		// A sign-in request is finished once.
+		if got := b.post(e.srv.URL+page.url.Path, url.Values{"organization": {globexID}}); got.status != http.StatusNotFound {
+			t.Errorf("a finished sign-in again: %d, want 404", got.status)
+		}
+	})
+}
+
+func TestSignInPublicClient(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		reg := e.api(http.MethodPut, "/api/v1/applications/studio/oidc", e.opToken,
+			map[string]any{"redirect_uris": []string{"http://localhost:5173/callback", callback}, "public": true}, 200)
+		if reg["client_secret"] != nil || reg["public"] != true {
+			t.Fatalf("public client: %v", reg)
+		}
+		r := e.rp(e.clientID, "")
+		r.cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+		b := e.browser()
+		// Without PKCE: refused, to the client.
+		noPKCE := r.cfg.AuthCodeURL("s1", gooidc.Nonce("n1"))
+		got := b.get(noPKCE)
+		if got.location == nil || got.location.Query().Get("error") != "invalid_request" || got.location.Query().Get("iss") != e.issuer {
+			t.Errorf("a public client without PKCE: %d %v", got.status, got.location)
+		}
+		f := r.start()
+		code := e.code(b.login(b.get(f.url), "ada@acme.test"), f)
+		if _, err := e.exchange(r, code, f.verifier); err != nil {
+			t.Fatalf("public client's exchange: %v", err)
+		}
+		// The secret the client had before is gone.
+		if _, err := e.exchange(e.rp(e.clientID, e.secret), code, f.verifier); err == nil {
+			t.Error("the old secret still works")
+		}
+		e.api(http.MethodPost, "/api/v1/applications/studio/oidc/rotate-secret", e.opToken, nil, 409)
+	})
+}
+
+func TestOIDCClientAPI(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		// Read back: no secret.
+		got := e.api(http.MethodGet, "/api/v1/applications/studio/oidc", e.opToken, nil, 200)
+		if _, ok := got["client_secret"]; ok || got["client_id"] != e.studio.ID || got["require_seat"] != false {
+			t.Errorf("GET: %v", got)
+		}
+		// Changing settings keeps the secret (null in the answer).
+		put := e.api(http.MethodPut, "/api/v1/applications/studio/oidc", e.opToken,
+			map[string]any{"redirect_uris": []string{callback}, "require_seat": true}, 200)
+		if put["client_secret"] != nil {
+			t.Errorf("a change showed a secret: %v", put["client_secret"])
+		}
+		if err := e.svc.AuthenticateOIDCClient(context.Background(), e.clientID, e.secret); err != nil {
+			t.Errorf("the secret changed with the settings: %v", err)
+		}
+		// Rotation: a new secret once; the old one stops working.
+		rot := e.api(http.MethodPost, "/api/v1/applications/studio/oidc/rotate-secret", e.opToken, nil, 200)
+		if s, _ := rot["client_secret"].(string); !strings.HasPrefix(s, "rcs_") || s == e.secret {
+			t.Fatalf("rotate: %v", rot)
+		}
+		if err := e.svc.AuthenticateOIDCClient(context.Background(), e.clientID, e.secret); err == nil {
+			t.Error("the old secret works after a rotation")
+		}
+		if err := e.svc.AuthenticateOIDCClient(context.Background(), e.clientID, rot["client_secret"].(string)); err != nil {
+			t.Errorf("the new secret: %v", err)
+		}
+		// Validation names the field.
+		for _, c := range []struct {
+			body  map[string]any
+			field string
+		}{
+			{map[string]any{}, "redirect_uris"},
+			{map[string]any{"redirect_uris": []string{}}, "redirect_uris"},
+			{map[string]any{"redirect_uris": []string{"/relative"}}, "redirect_uris"},
+			{map[string]any{"redirect_uris": []string{"http://studio.example.com/cb"}}, "redirect_uris"},
+			{map[string]any{"redirect_uris": []string{"https://studio.example.com/cb#frag"}}, "redirect_uris"},
+			{map[string]any{"redirect_uris": []string{callback}, "post_logout_redirect_uris": []string{"ftp://x/y"}}, "post_logout_redirect_uris"},
+		} {
+			p := e.api(http.MethodPut, "/api/v1/applications/studio/oidc", e.opToken, c.body, 422)
+			if !strings.Contains(mustJSON(p), `"`+c.field+`"`) {
+				t.Errorf("%v: problem %v does not name %s", c.body, p, c.field)
+			}
+		}
+		// An unknown application; an application without a client.
+		e.api(http.MethodGet, "/api/v1/applications/nope/oidc", e.opToken, nil, 404)
+		if _, err := e.svc.CreateApplication(context.Background(), e.op, account.ApplicationInput{Key: "ledger", Name: "Ledger"}); err != nil {
+			t.Fatal(err)
+		}
+		e.api(http.MethodGet, "/api/v1/applications/ledger/oidc", e.opToken, nil, 404)
+		e.api(http.MethodPost, "/api/v1/applications/ledger/oidc/rotate-secret", e.opToken, nil, 404)
+
+		// An organization's own admin (not the platform's operator) may not touch it.
+		adaToken := e.token("ada@acme.test")
+		e.api(http.MethodPut, "/api/v1/applications/studio/oidc", adaToken, map[string]any{"redirect_uris": []string{"https://evil.example/cb"}}, 403)
+		e.api(http.MethodGet, "/api/v1/applications/studio/oidc", adaToken, nil, 403)
+		e.api(http.MethodPost, "/api/v1/applications/studio/oidc/rotate-secret", adaToken, nil, 403)
+		if err := e.svc.AuthenticateOIDCClient(context.Background(), e.clientID, rot["client_secret"].(string)); err != nil {
+			t.Errorf("a refused request changed the secret: %v", err)
+		}
+	})
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
