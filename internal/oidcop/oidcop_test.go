@@ -817,3 +817,38 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+func TestSignInForcedPasswordChange(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		no := false
+		if _, err := e.svc.AddMember(context.Background(), e.op, "acme", account.AddMemberInput{Email: "new@acme.test", FirstName: "New", LastName: "Comer", Role: account.RoleMember,
+			SendInvite: &no, Password: pw, ResetPasswordOnFirstLogin: true}); err != nil {
+			t.Fatal(err)
+		}
+		r := e.rp(e.clientID, e.secret)
+		b := e.browser()
+		f := r.start()
+		page := b.login(b.get(f.url), "new@acme.test")
+		if page.url.Path != "/password" || page.location != nil {
+			t.Fatalf("a forced password change: ended on %d %s %v", page.status, page.url, page.location)
+		}
+		done := b.post(e.srv.URL+"/password", url.Values{"current_password": {pw}, "new_password": {"a brand new one"},
+			"next": {page.url.Query().Get("next")}})
+		if _, err := e.exchange(r, e.code(done, f), f.verifier); err != nil {
+			t.Fatal(err)
+		}
+		// A session that must still change its password goes there first, too, and
+		// comes back.
+		if _, err := e.svc.AddMember(context.Background(), e.op, "acme", account.AddMemberInput{Email: "late@acme.test", FirstName: "Late", LastName: "Comer", Role: account.RoleMember,
+			SendInvite: &no, Password: pw, ResetPasswordOnFirstLogin: true}); err != nil {
+			t.Fatal(err)
+		}
+		lb := e.browser()
+		lb.login(lb.get(e.srv.URL+"/login"), "late@acme.test")
+		f = r.start()
+		page = lb.get(f.url)
+		if page.url.Path != "/password" || !strings.HasPrefix(page.url.Query().Get("next"), "/sign-in/") {
+			t.Fatalf("a session that must change its password: %s", page.url)
+		}
+	})
+}
