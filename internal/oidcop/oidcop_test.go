@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"roster.dev/roster/internal/app"
 	"roster.dev/roster/internal/config"
 	"roster.dev/roster/internal/limits"
+	"roster.dev/roster/internal/oidcop"
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/ratelimit"
 	"roster.dev/roster/internal/sqlstore"
@@ -852,3 +854,80 @@ func TestSignInForcedPasswordChange(t *testing.T) {
 		}
 	})
 }
+
+func TestSigningKeyRotation(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		r := e.rp(e.clientID, e.secret)
+		b := e.browser()
+		idToken := func() (string, string) {
+			t.Helper()
+			f := r.start()
+			var code string
+			if page := b.get(f.url); page.url.Path == "/login" {
+				code = e.code(b.login(page, "ada@acme.test"), f)
+			} else {
+				code = e.code(page, f)
+			}
+			tok, err := e.exchange(r, code, f.verifier)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw := tok.Extra("id_token").(string)
+			idt, err := r.verifier.Verify(ctx, raw)
+			if err != nil {
+				t.Fatalf("verify: %v", err)
+			}
+			_ = idt
+			var hdr struct{ Kid string }
+			seg, _ := base64URL(strings.Split(raw, ".")[0])
+			_ = json.Unmarshal(seg, &hdr)
+			return raw, hdr.Kid
+		}
+		old, kidA := idToken()
+		kidB, err := oidcop.Rotate(ctx, e.svc, "a test key secret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := oidcop.Rotate(ctx, e.svc, "the wrong secret"); err == nil {
+			t.Error("a rotation with a secret that does not open the stored keys went ahead")
+		}
+		e.clock.Advance(2 * time.Minute) // past the keyring's minute: the running server reads the new key
+		kids := func() []string {
+			var out []string
+			for _, k := range e.api(http.MethodGet, "/oauth/keys", "", nil, 200)["keys"].([]any) {
+				out = append(out, k.(map[string]any)["kid"].(string))
+			}
+			return out
+		}
+		if got := kids(); len(got) != 2 || got[0] != kidB || got[1] != kidA {
+			t.Fatalf("JWKS after a rotation: %v, want [%s %s]", got, kidB, kidA)
+		}
+		if _, kid := idToken(); kid != kidB {
+			t.Errorf("signed with %s after the rotation, want %s", kid, kidB)
+		}
+		if _, err := r.verifier.Verify(ctx, old); err != nil {
+			t.Errorf("a token signed by the previous key: %v", err)
+		}
+		kidC, err := oidcop.Rotate(ctx, e.svc, "a test key secret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(2 * time.Minute)
+		if got := kids(); len(got) != 2 || got[0] != kidC || got[1] != kidB {
+			t.Errorf("JWKS after a second rotation: %v, want [%s %s] (the first retired)", got, kidC, kidB)
+		}
+		ev := e.api(http.MethodGet, "/api/v1/audit?limit=100", e.opToken, nil, 200)
+		n := 0
+		for _, it := range ev["items"].([]any) {
+			if it.(map[string]any)["action"] == "oidc.key_rotated" {
+				n++
+			}
+		}
+		if n != 2 {
+			t.Errorf("%d key rotations audited, want 2", n)
+		}
+	})
+}
+
+func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
