@@ -931,3 +931,98 @@ func TestSigningKeyRotation(t *testing.T) {
 }
 
 func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+func TestSignInEndSession(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		r := e.rp(e.clientID, e.secret)
+		b := e.browser()
+		f := r.start()
+		tok, err := e.exchange(r, e.code(b.login(b.get(f.url), "ada@acme.test"), f), f.verifier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idt := tok.Extra("id_token").(string)
+		var endpoint struct {
+			EndSession string `json:"end_session_endpoint"`
+		}
+		if err := r.provider.Claims(&endpoint); err != nil {
+			t.Fatal(err)
+		}
+		// An unregistered post-logout URI is refused.
+		bad := b.get(endpoint.EndSession + "?" + url.Values{"id_token_hint": {idt}, "post_logout_redirect_uri": {"https://evil.example/bye"}}.Encode())
+		if bad.location != nil && strings.HasPrefix(bad.location.String(), "https://evil.example") {
+			t.Errorf("logout sent the browser to an unregistered URI: %v", bad.location)
+		}
+		got := b.get(endpoint.EndSession + "?" + url.Values{"id_token_hint": {idt}, "post_logout_redirect_uri": {"https://studio.example.com/bye"},
+			"state": {"st"}}.Encode())
+		if got.location == nil || got.location.Host != "studio.example.com" || got.location.Path != "/bye" || got.location.Query().Get("state") != "st" {
+			t.Fatalf("end session: %d %v", got.status, got.location)
+		}
+		// The person's grants to studio are over.
+		if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
+			t.Error("userinfo answers after the logout")
+		}
+		_, err = r.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		wantGrantError(t, err, "a refresh after the logout")
+	})
+}
+
+func TestSignInRevokeAndIntrospect(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		r := e.rp(e.clientID, e.secret)
+		b := e.browser()
+		f := r.start()
+		tok, err := e.exchange(r, e.code(b.login(b.get(f.url), "ada@acme.test"), f), f.verifier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		post := func(path, id, secret string, form url.Values) map[string]any {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodPost, e.issuer+path, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(id, secret)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			raw, _ := io.ReadAll(resp.Body)
+			out := map[string]any{"status": float64(resp.StatusCode)}
+			_ = json.Unmarshal(raw, &out)
+			return out
+		}
+		in := post("/oauth/introspect", e.clientID, e.secret, url.Values{"token": {tok.AccessToken}})
+		org, _ := in["org"].(map[string]any)
+		if in["active"] != true || in["client_id"] != e.clientID || org["slug"] != "acme" {
+			t.Errorf("introspection by studio: %v", in)
+		}
+		if _, err := e.svc.CreateApplication(ctx, e.op, account.ApplicationInput{Key: "ledger", Name: "Ledger"}); err != nil {
+			t.Fatal(err)
+		}
+		reg := e.api(http.MethodPut, "/api/v1/applications/ledger/oidc", e.opToken, map[string]any{"redirect_uris": []string{callback}}, 200)
+		if other := post("/oauth/introspect", reg["client_id"].(string), reg["client_secret"].(string), url.Values{"token": {tok.AccessToken}}); other["active"] == true {
+			t.Errorf("ledger introspected studio's token: %v", other)
+		}
+		// Ledger cannot revoke studio's refresh token; studio can.
+		post("/oauth/revoke", reg["client_id"].(string), reg["client_secret"].(string), url.Values{"token": {tok.RefreshToken}})
+		if _, err := r.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err != nil {
+			t.Fatalf("another client's revocation took effect: %v", err)
+		}
+		// (That refresh rotated it; revoke the family through the spent one's sibling.)
+		f = r.start()
+		tok, err = e.exchange(r, e.code(b.get(f.url), f), f.verifier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := post("/oauth/revoke", e.clientID, e.secret, url.Values{"token": {tok.RefreshToken}}); res["status"] != float64(200) {
+			t.Errorf("revoke: %v", res)
+		}
+		_, err = r.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		wantGrantError(t, err, "a revoked refresh token")
+		if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
+			t.Error("the access token of a revoked family answers userinfo")
+		}
+	})
+}
