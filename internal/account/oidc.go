@@ -156,6 +156,10 @@ type OIDCTx interface {
 	// RevokeOIDCAccountTokens revokes every token of the application's one person.
 	RevokeOIDCAccountTokens(ctx context.Context, applicationID, accountID string) error
 
+	// DeleteExpiredOIDC deletes the requests, access tokens and refresh tokens that
+	// expired before now, and reports how many.
+	DeleteExpiredOIDC(ctx context.Context, now time.Time) (int, error)
+
 	// SigningKeys lists the current and previous keys, newest first.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
 	// AddSigningKey inserts k as the current key unless there is one; it reports

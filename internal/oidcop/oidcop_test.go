@@ -1026,3 +1026,32 @@ func TestSignInRevokeAndIntrospect(t *testing.T) {
 		}
 	})
 }
+
+func TestSignInHousekeeping(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		r := e.rp(e.clientID, e.secret)
+		b := e.browser()
+		f := r.start()
+		tok, err := e.exchange(r, e.code(b.login(b.get(f.url), "ada@acme.test"), f), f.verifier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.get(r.start().url) // a code never exchanged
+		if n, err := e.svc.PurgeExpiredSessions(ctx); err != nil || n != 0 {
+			t.Fatalf("purged %d (%v) while everything is live", n, err)
+		}
+		e.clock.Advance(account.OIDCRefreshTTL + time.Hour)
+		if _, err := e.svc.OIDCRefreshToken(ctx, tok.RefreshToken); account.ErrorMessage(err) != "the refresh token expired" {
+			t.Fatalf("before the purge: %v, want it expired", err)
+		}
+		if _, err := e.svc.PurgeExpiredSessions(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.OIDCRefreshToken(ctx, tok.RefreshToken); account.ErrorMessage(err) != "unknown refresh token" {
+			t.Errorf("after the purge: %v, want it gone", err)
+		}
+		_, err = r.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		wantGrantError(t, err, "a purged refresh token")
+	})
+}

@@ -237,6 +237,23 @@ func (t *tx) RevokeOIDCAccountTokens(ctx context.Context, applicationID, account
 	return err
 }
 
+// DeleteExpiredOIDC deletes what expired before now.
+func (t *tx) DeleteExpiredOIDC(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	for _, table := range []string{"oidc_auth_requests", "oidc_access_tokens", "oidc_refresh_tokens"} {
+		res, err := t.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at < $1`, ts(now))
+		if err != nil {
+			return n, err
+		}
+		m, err := res.RowsAffected()
+		if err != nil {
+			return n, err
+		}
+		n += int(m)
+	}
+	return n, nil
+}
+
 // SigningKeys lists the current and previous signing keys, newest first.
 func (t *tx) SigningKeys(ctx context.Context) ([]account.SigningKey, error) {
 	rows, err := t.q.QueryContext(ctx, `
