@@ -474,7 +474,7 @@ func TestSignInDiscoveryAndKeys(t *testing.T) {
 		doc := e.api(http.MethodGet, "/.well-known/openid-configuration", "", nil, 200)
 		for k, want := range map[string]string{
 			"issuer": e.issuer, "authorization_endpoint": e.issuer + "/oauth/authorize", "token_endpoint": e.issuer + "/oauth/token",
-			"userinfo_endpoint": e.issuer + "/oauth/userinfo", "jwks_uri": e.issuer + "/oauth/keys",
+			"userinfo_endpoint": e.issuer + "/oauth/userinfo", "jwks_uri": e.issuer + "/oauth/jwks",
 			"revocation_endpoint": e.issuer + "/oauth/revoke", "introspection_endpoint": e.issuer + "/oauth/introspect",
 			"end_session_endpoint": e.issuer + "/oauth/end_session",
 		} {
@@ -488,7 +488,7 @@ func TestSignInDiscoveryAndKeys(t *testing.T) {
 		if _, ok := doc["device_authorization_endpoint"]; ok {
 			t.Error("discovery names a device endpoint that is not served")
 		}
-		keys := e.api(http.MethodGet, "/oauth/keys", "", nil, 200)["keys"].([]any)
+		keys := e.api(http.MethodGet, "/oauth/jwks", "", nil, 200)["keys"].([]any)
 		if len(keys) != 1 || keys[0].(map[string]any)["alg"] != "ES256" {
 			t.Fatalf("JWKS %v, want one ES256 key", keys)
 		}
@@ -895,7 +895,7 @@ func TestSigningKeyRotation(t *testing.T) {
 		e.clock.Advance(2 * time.Minute) // past the keyring's minute: the running server reads the new key
 		kids := func() []string {
 			var out []string
-			for _, k := range e.api(http.MethodGet, "/oauth/keys", "", nil, 200)["keys"].([]any) {
+			for _, k := range e.api(http.MethodGet, "/oauth/jwks", "", nil, 200)["keys"].([]any) {
 				out = append(out, k.(map[string]any)["kid"].(string))
 			}
 			return out
@@ -1055,3 +1055,55 @@ func TestSignInHousekeeping(t *testing.T) {
 		wantGrantError(t, err, "a purged refresh token")
 	})
 }
+
+func TestSignInClaimsStayFresh(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		ada := e.accountID("ada@acme.test")
+		if _, _, err := e.svc.AssignSeat(ctx, e.op, "acme", e.acmeSub.ID, ada); err != nil {
+			t.Fatal(err)
+		}
+		e.api(http.MethodPut, "/api/v1/applications/studio/oidc", e.opToken,
+			map[string]any{"redirect_uris": []string{callback}, "require_seat": true}, 200)
+		r := e.rp(e.clientID, e.secret)
+		b := e.browser()
+		f := r.start()
+		tok, err := e.exchange(r, e.code(b.login(b.get(f.url), "ada@acme.test"), f), f.verifier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A refresh says what is true now: a role changed since.
+		if _, err := e.svc.UpdateMember(ctx, e.op, "acme", ada, account.UpdateMemberInput{Role: ptr(account.RoleMember)}); err != nil {
+			t.Fatal(err)
+		}
+		tok, err = r.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		idt, err := r.verifier.Verify(ctx, tok.Extra("id_token").(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cl rosterClaims
+		_ = idt.Claims(&cl)
+		if cl.OrgRole != "member" || len(cl.Permissions) != 0 || cl.Seat == nil {
+			t.Errorf("claims after a role change: %+v", cl)
+		}
+		// The seat taken back: the refresh is refused and the family revoked.
+		if err := e.svc.UnassignSeat(ctx, e.op, "acme", e.acmeSub.ID, ada); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
+			t.Error("userinfo answered for a person who lost the required seat")
+		}
+		_, err = r.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		wantGrantError(t, err, "a refresh after the seat was taken back")
+		if _, _, err := e.svc.AssignSeat(ctx, e.op, "acme", e.acmeSub.ID, ada); err != nil {
+			t.Fatal(err)
+		}
+		_, err = r.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		wantGrantError(t, err, "the revoked family after the seat came back")
+	})
+}
+
+func ptr[T any](v T) *T { return &v }

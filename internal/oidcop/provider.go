@@ -67,7 +67,7 @@ func New(o Options) (*Provider, error) {
 		op.WithCustomUserinfoEndpoint(op.NewEndpoint("oauth/userinfo")),
 		op.WithCustomRevocationEndpoint(op.NewEndpoint("oauth/revoke")),
 		op.WithCustomEndSessionEndpoint(op.NewEndpoint("oauth/end_session")),
-		op.WithCustomKeysEndpoint(op.NewEndpoint("oauth/keys")),
+		op.WithCustomKeysEndpoint(op.NewEndpoint("oauth/jwks")),
 		op.WithCustomDeviceAuthorizationEndpoint(op.NewEndpoint("oauth/device_authorization")),
 		op.WithCrypto(randomCodes{}),
 		op.WithHttpInterceptors(organizationHint),
