@@ -40,7 +40,9 @@ func TestKeysRotateCommand(t *testing.T) {
 		t.Errorf("after two rotations: %+v; printed %q", keys, out.String())
 	}
 	// Another secret does not open them: nothing is rotated.
-	wrong := func(k string) string { return map[string]string{"ROSTER_DATABASE_URL": dbURL, "ROSTER_OIDC_KEY_SECRET": "other"}[k] }
+	wrong := func(k string) string {
+		return map[string]string{"ROSTER_DATABASE_URL": dbURL, "ROSTER_OIDC_KEY_SECRET": "other"}[k]
+	}
 	if err := run(ctx, []string{"keys", "rotate"}, wrong, &out, &errb); err == nil {
 		t.Error("keys rotate with another secret succeeded")
 	}
