@@ -1107,3 +1107,31 @@ func TestSignInClaimsStayFresh(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Signing in and using tokens writes nothing an entitlement check reads: the check
+// cache stays warm through them.
+func TestSignInLeavesCheckCache(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		r := e.rp(e.clientID, e.secret)
+		b := e.browser()
+		b.get(e.srv.URL + "/oauth/jwks") // the first key is made
+		f := r.start()
+		page := b.get(f.url)
+		before, _ := e.db.CacheEpoch()
+		tok, err := e.exchange(r, e.code(b.login(page, "ada@acme.test"), f), f.verifier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err != nil {
+			t.Fatal(err)
+		}
+		// The login itself writes a session (neutral too).
+		if after, _ := e.db.CacheEpoch(); after != before {
+			t.Errorf("the check cache's epoch moved from %d to %d through a sign-in", before, after)
+		}
+	})
+}
