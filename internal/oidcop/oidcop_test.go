@@ -543,6 +543,14 @@ func TestSignInRefusals(t *testing.T) {
 			t.Error("the refresh token of a reused code still refreshes")
 		}
 
+		// Another tenant's organization asked for: refused, not signed in there.
+		f = r.start(oauth2.SetAuthURLParam("organization", "globex"))
+		page := b.get(f.url)
+		if page.status != http.StatusForbidden || !strings.Contains(page.body, "You are not a member of that organization.") {
+			t.Errorf("ada asking for globex: %d %.300s", page.status, page.body)
+		}
+		e.denied(backLink(t, page.body), f)
+
 		// PKCE: the wrong verifier.
 		f = r.start()
 		code = e.code(b.get(f.url), f)
@@ -582,7 +590,7 @@ func TestSignInRefusals(t *testing.T) {
 		}
 		mb := e.browser()
 		f = r.start()
-		page := mb.login(mb.get(f.url), "mel@acme.test")
+		page = mb.login(mb.get(f.url), "mel@acme.test")
 		if page.status != http.StatusForbidden || !strings.Contains(page.body, "Your membership of Acme is deactivated.") {
 			t.Errorf("deactivated member: %d %.400s", page.status, page.body)
 		}
