@@ -88,6 +88,8 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /operator/applications", c.operatorOnly("Applications", "applications", c.createApplication))
 	m.HandleFunc("POST /operator/applications/{app}/name", c.operatorOnly("Applications", "applications", c.renameApplication))
 	m.HandleFunc("POST /operator/applications/{app}/keys", c.operatorOnly("Applications", "applications", c.createApplicationKey))
+	m.HandleFunc("POST /operator/applications/{app}/oidc", c.operatorOnly("Applications", "applications", c.setOIDCClient))
+	m.HandleFunc("POST /operator/applications/{app}/oidc/rotate-secret", c.operatorOnly("Applications", "applications", c.rotateOIDCSecret))
 	m.HandleFunc("POST /operator/applications/{app}/keys/{key}/revoke", c.operatorOnly("Applications", "applications", c.revokeApplicationKey))
 	m.HandleFunc("GET /operator/seat-requests", c.operatorOnly("Seat requests", "seat-requests", c.seatRequests))
 	m.HandleFunc("POST /operator/seat-requests/{id}/{action}", c.operatorOnly("Seat requests", "seat-requests", c.decideSeatRequest))
