@@ -1,10 +1,10 @@
 package console
 
 import (
-	"strings"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"roster.dev/roster/internal/account"
 )
@@ -116,14 +116,14 @@ func (c *Console) createOrganization(w http.ResponseWriter, r *http.Request, p *
 // appsView is the applications page: each application with its keys, a key just
 // issued (shown this once), and a revocation waiting for confirmation.
 type appsView struct {
-	Apps    []appKeys
-	NewKey  *issuedKey
+	Apps   []appKeys
+	NewKey *issuedKey
 	// NewSecret is a sign-in client's secret, shown on this answer only.
 	NewSecret *issuedKey
-	Confirm *appKey
-	Problem *problem
-	Form    string // the form the problem belongs to: "create", "rename:<id>", "key:<id>"
-	In      url.Values
+	Confirm   *appKey
+	Problem   *problem
+	Form      string // the form the problem belongs to: "create", "rename:<id>", "key:<id>"
+	In        url.Values
 }
 
 type appKeys struct {
