@@ -1143,3 +1143,29 @@ func TestSignInLeavesCheckCache(t *testing.T) {
 		}
 	})
 }
+
+// Without offline_access there is no refresh token.
+func TestSignInWithoutOfflineAccess(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		r := e.rp(e.clientID, e.secret)
+		r.cfg.Scopes = []string{gooidc.ScopeOpenID, "email"}
+		b := e.browser()
+		f := r.start()
+		tok, err := e.exchange(r, e.code(b.login(b.get(f.url), "ada@acme.test"), f), f.verifier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.RefreshToken != "" {
+			t.Errorf("a refresh token without offline_access: %q", tok.RefreshToken)
+		}
+		idt, err := r.verifier.Verify(context.Background(), tok.Extra("id_token").(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cl rosterClaims
+		_ = idt.Claims(&cl)
+		if cl.Email != "ada@acme.test" || cl.Name != "" || cl.Org.Slug != "acme" {
+			t.Errorf("claims with openid email: %+v (no profile claims, Roster's always)", cl)
+		}
+	})
+}

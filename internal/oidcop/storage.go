@@ -136,7 +136,7 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 func (s *storage) DeleteAuthRequest(context.Context, string) error { return nil }
 
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
-	g, err := s.issue(ctx, req, "")
+	g, err := s.issue(ctx, req, "", false)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -144,7 +144,7 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 }
 
 func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
-	g, err := s.issue(ctx, req, current)
+	g, err := s.issue(ctx, req, current, true)
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
@@ -152,15 +152,13 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 }
 
 // issue spends a code (an authRequest) or a refresh token (a refreshRequest) and
-// issues the tokens, keeping the grant on the request for the ID token's claims.
-func (s *storage) issue(ctx context.Context, req op.TokenRequest, current string) (*account.OIDCGrant, error) {
+// issues the tokens — a refresh token too when the op package asks for one (the
+// offline_access scope) — keeping the grant on the request for the ID token's
+// claims.
+func (s *storage) issue(ctx context.Context, req op.TokenRequest, current string, refresh bool) (*account.OIDCGrant, error) {
 	switch r := req.(type) {
 	case *authRequest:
-		wantRefresh := false
-		for _, sc := range r.r.Scopes {
-			wantRefresh = wantRefresh || sc == oidc.ScopeOfflineAccess
-		}
-		g, err := s.svc.ExchangeOIDCCode(ctx, r.r.ApplicationID, r.r.ID, wantRefresh)
+		g, err := s.svc.ExchangeOIDCCode(ctx, r.r.ApplicationID, r.r.ID, refresh)
 		if err != nil {
 			return nil, protocolErr(err)
 		}
