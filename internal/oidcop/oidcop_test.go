@@ -1169,3 +1169,31 @@ func TestSignInWithoutOfflineAccess(t *testing.T) {
 		}
 	})
 }
+
+// The console's login form is boosted by htmx: the redirects it follows end in
+// HX-Redirect, so that the browser itself goes back to the application.
+func TestSignInThroughBoostedLogin(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		r := e.rp(e.clientID, e.secret)
+		b := e.browser()
+		f := r.start()
+		page := b.get(f.url)
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/login", strings.NewReader(url.Values{"email": {"ada@acme.test"},
+			"password": {pw}, "next": {page.url.Query().Get("next")}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("HX-Request", "true")
+		resp, err := b.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		to := resp.Header.Get("HX-Redirect")
+		if resp.StatusCode != http.StatusNoContent || !strings.HasPrefix(to, callback+"?") {
+			t.Fatalf("boosted login: %d HX-Redirect %q", resp.StatusCode, to)
+		}
+		u, _ := url.Parse(to)
+		if _, err := e.exchange(r, e.code(response{status: 303, location: u}, f), f.verifier); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
