@@ -3,6 +3,8 @@ package console
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"roster.dev/roster/internal/account"
 )
@@ -43,6 +45,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request, p *page) {
 	}
 	switch {
 	case len(si.Choices) > 0:
+		allowFormTarget(w, si.Request.RedirectURI)
 		p.Title = "Sign in to " + si.Client.Application.Name
 		c.render(w, r, http.StatusOK, signInPickerPage(p, si))
 	case si.Refusal != nil:
@@ -68,4 +71,33 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request, p *page) {
 		}
 		http.Redirect(w, r, to, http.StatusSeeOther)
 	}
+}
+
+// allowSignInTarget widens the page's form-action to the application's origin when
+// the form's next step (next) is a sign-in to it: Chromium checks form-action on
+// every redirect that follows a form's submission, the last one, to the
+// application's callback, too.
+func (c *Console) allowSignInTarget(w http.ResponseWriter, r *http.Request, next string) {
+	id, ok := strings.CutPrefix(next, "/sign-in/")
+	if !ok || c.oidc == nil || id == "" || strings.Contains(id, "/") {
+		return
+	}
+	req, err := c.svc.OIDCAuthRequest(r.Context(), id)
+	if err != nil {
+		return
+	}
+	allowFormTarget(w, req.RedirectURI)
+}
+
+// allowFormTarget lets the page's forms lead to target's origin.
+func allowFormTarget(w http.ResponseWriter, target string) {
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return
+	}
+	origin := u.Scheme + "://" + u.Host
+	if strings.ContainsAny(origin, " ;,'\"\\") {
+		return
+	}
+	w.Header().Set("Content-Security-Policy", strings.Replace(csp, "form-action 'self'", "form-action 'self' "+origin, 1))
 }

@@ -237,6 +237,7 @@ func (l localOnly) RoundTrip(req *http.Request) (*http.Response, error) {
 // response is what the browser ended on: a page of Roster's, or the redirect to
 // the application (Location).
 type response struct {
+	header   http.Header
 	status   int
 	body     string
 	url      *url.URL
@@ -251,7 +252,7 @@ func (b *browser) do(req *http.Request) response {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	r := response{status: resp.StatusCode, body: string(raw), url: resp.Request.URL}
+	r := response{header: resp.Header, status: resp.StatusCode, body: string(raw), url: resp.Request.URL}
 	if loc := resp.Header.Get("Location"); loc != "" {
 		r.location, _ = url.Parse(loc)
 	}
@@ -683,7 +684,20 @@ func TestSignInOrganizationPicker(t *testing.T) {
 		r := e.rp(e.clientID, e.secret)
 		b := e.browser()
 		f := r.start()
-		page := b.login(b.get(f.url), "pat@acme.test")
+		login := b.get(f.url)
+		// Chromium checks form-action on the redirects after a form's submission:
+		// the login's and the picker's forms may lead to the application.
+		const formAction = "form-action 'self' https://studio.example.com;"
+		if csp := login.header.Get("Content-Security-Policy"); !strings.Contains(csp, formAction) {
+			t.Errorf("the login page of a sign-in: CSP %q", csp)
+		}
+		if csp := b.get(e.srv.URL + "/login").header.Get("Content-Security-Policy"); strings.Contains(csp, "studio.example.com") {
+			t.Errorf("a plain login page: CSP %q", csp)
+		}
+		page := b.login(login, "pat@acme.test")
+		if csp := page.header.Get("Content-Security-Policy"); !strings.Contains(csp, formAction) {
+			t.Errorf("the picker: CSP %q", csp)
+		}
 		if page.status != 200 || !strings.Contains(page.body, "Which one do you sign in to?") ||
 			!strings.Contains(page.body, ">Acme<") || !strings.Contains(page.body, ">Globex<") {
 			t.Fatalf("picker: %d %.600s", page.status, page.body)
