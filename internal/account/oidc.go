@@ -505,6 +505,10 @@ type OIDCSeat struct {
 type OIDCRefusal struct {
 	Reason  string // a ReasonX of the entitlement check, or not-subscribed
 	Message string
+	// Org is the organization refused, when it is known. SeatsAdmin says the
+	// person may assign or request seats there (no-seat only): the page offers it.
+	Org        Organization
+	SeatsAdmin bool
 }
 
 // ReasonNotSubscribed: the organization has no live subscription of the application.
@@ -573,7 +577,8 @@ func (s *Service) oidcEligible(ctx context.Context, tx Tx, c OIDCClient, account
 		}
 	}
 	if cl.Seat == nil && c.RequireSeat {
-		return cl, &OIDCRefusal{Reason: ReasonNoSeat, Message: "You have no " + appName + " seat in " + org.Name + "."}, nil
+		return cl, &OIDCRefusal{Reason: ReasonNoSeat, Message: "You have no " + appName + " seat in " + org.Name + ".", Org: org,
+			SeatsAdmin: role.Permissions.Has(PermSeatsAssign) || role.Permissions.Has(PermSeatsRequest)}, nil
 	}
 	return cl, nil, nil
 }

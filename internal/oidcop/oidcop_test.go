@@ -631,10 +631,23 @@ func TestSignInRefusals(t *testing.T) {
 			map[string]any{"redirect_uris": []string{callback}, "require_seat": true}, 200)
 		f = r.start()
 		page = b.get(f.url)
-		if page.status != http.StatusForbidden || !strings.Contains(page.body, "You have no Studio seat in Acme") {
-			t.Errorf("require_seat without a seat: %d %.400s", page.status, page.body)
+		if page.status != http.StatusForbidden || !strings.Contains(page.body, "You have no Studio seat in Acme") ||
+			!strings.Contains(page.body, `href="/o/acme/users/`+e.accountID("ada@acme.test")+`">Request a seat`) {
+			t.Errorf("require_seat without a seat, for an admin: %d %.1500s", page.status, page.body)
 		}
 		e.denied(backLink(t, page.body), f)
+		if panel := b.get(e.srv.URL + "/o/acme/users/" + e.accountID("ada@acme.test")); panel.status != 200 || !strings.Contains(panel.body, `id="licenses-title"`) || !strings.Contains(panel.body, "Assign") {
+			t.Errorf("the Request a seat link leads to %d without a way to a seat", panel.status)
+		}
+		// A plain member is told whom to ask.
+		e.member("acme", "max@acme.test", account.RoleMember)
+		xb := e.browser()
+		f = r.start()
+		page = xb.login(xb.get(f.url), "max@acme.test")
+		if page.status != http.StatusForbidden || !strings.Contains(page.body, "Ask an administrator of Acme for a seat.") ||
+			strings.Contains(page.body, "Request a seat") {
+			t.Errorf("require_seat without a seat, for a member: %d %.1500s", page.status, page.body)
+		}
 		// With a seat, it signs in.
 		if _, _, err := e.svc.AssignSeat(ctx, e.op, "acme", e.acmeSub.ID, e.accountID("ada@acme.test")); err != nil {
 			t.Fatal(err)
