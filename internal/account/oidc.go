@@ -156,6 +156,11 @@ type OIDCTx interface {
 	// RevokeOIDCAccountTokens revokes every token of the application's one person.
 	RevokeOIDCAccountTokens(ctx context.Context, applicationID, accountID string) error
 
+	// OIDCOrgChoice is the organization accountID last picked for the application
+	// ("" when none); SetOIDCOrgChoice keeps one.
+	OIDCOrgChoice(ctx context.Context, applicationID, accountID string) (string, error)
+	SetOIDCOrgChoice(ctx context.Context, applicationID, accountID, orgID string, at time.Time) error
+
 	// DeleteExpiredOIDC deletes the requests, access tokens and refresh tokens that
 	// expired before now, and reports how many.
 	DeleteExpiredOIDC(ctx context.Context, now time.Time) (int, error)
@@ -587,8 +592,10 @@ func (s *Service) oidcEligible(ctx context.Context, tx Tx, c OIDCClient, account
 type OIDCSignIn struct {
 	Request OIDCAuthRequest
 	Client  OIDCClient
-	// Choices are the organizations to pick from (more than one, and none chosen).
-	Choices []Organization
+	// Choices are the organizations to pick from (more than one, and none chosen),
+	// the one last picked for the application first (LastChoice).
+	Choices    []Organization
+	LastChoice string
 	// Refusal, when set, is why the person may not sign in; the request is spent.
 	Refusal *OIDCRefusal
 	// Org is where they signed in (when Done).
@@ -695,6 +702,16 @@ func (s *Service) SignInOIDC(ctx context.Context, actor Actor, requestID, orgRef
 			return refuse("", &OIDCRefusal{Reason: ReasonNotMember,
 				Message: "You are not a member of an organization that uses " + app.Name + "."})
 		case len(candidates) > 1:
+			last, err := tx.OIDCOrgChoice(ctx, app.ID, actor.Account.ID)
+			if err != nil {
+				return err
+			}
+			if i := slices.IndexFunc(candidates, func(o Organization) bool { return o.ID == last }); i > 0 {
+				candidates = append(append([]Organization{candidates[i]}, candidates[:i]...), candidates[i+1:]...)
+			}
+			if slices.ContainsFunc(candidates, func(o Organization) bool { return o.ID == last }) {
+				si.LastChoice = last
+			}
 			si.Choices = candidates
 			return nil
 		}
@@ -712,6 +729,11 @@ func (s *Service) SignInOIDC(ctx context.Context, actor Actor, requestID, orgRef
 		}
 		si.Request.AccountID, si.Request.OrgID, si.Request.AuthTime, si.Request.Done = actor.Account.ID, org.ID, at, true
 		si.Org, si.Done = org, true
+		if orgRef != "" {
+			if err := tx.SetOIDCOrgChoice(ctx, app.ID, actor.Account.ID, org.ID, at); err != nil {
+				return err
+			}
+		}
 		return s.audit(ctx, tx, actor, org.ID, AuditOIDCSignedIn, "account", actor.Account.ID, nil,
 			map[string]any{"application": app.Key})
 	})

@@ -739,6 +739,11 @@ func TestSignInOrganizationPicker(t *testing.T) {
 		if cl.Sub != pat || cl.Org.Slug != "globex" || cl.OrgRole != "admin" || cl.Seat != nil {
 			t.Errorf("claims after picking globex: %+v", cl)
 		}
+		// Next time the picker offers globex first, as the last used.
+		again := b.get(r.start().url)
+		if i, j := strings.Index(again.body, "Globex <small>(last used)</small>"), strings.Index(again.body, ">Acme<"); i < 0 || j < 0 || i > j {
+			t.Errorf("the picker after picking globex: %.1500s", again.body)
+		}
 		// The organization parameter preselects: no picker.
 		f = r.start(oauth2.SetAuthURLParam("organization", "acme"))
 		code = e.code(b.get(f.url), f)

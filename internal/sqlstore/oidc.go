@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -234,6 +235,26 @@ func (t *tx) RevokeOIDCAccountTokens(ctx context.Context, applicationID, account
 	}
 	_, err := t.q.ExecContext(ctx, `UPDATE oidc_access_tokens SET revoked = TRUE
 		WHERE application_id = $1 AND account_id = $2 AND NOT revoked`, applicationID, accountID)
+	return err
+}
+
+// OIDCOrgChoice is the organization the person last picked for the application.
+func (t *tx) OIDCOrgChoice(ctx context.Context, applicationID, accountID string) (string, error) {
+	var org string
+	err := t.q.QueryRowContext(ctx, `SELECT c.organization_id FROM oidc_org_choices c
+		WHERE c.application_id = $1 AND c.account_id = $2`, applicationID, accountID).Scan(&org)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return org, err
+}
+
+// SetOIDCOrgChoice keeps the organization the person picked for the application.
+func (t *tx) SetOIDCOrgChoice(ctx context.Context, applicationID, accountID, orgID string, at time.Time) error {
+	_, err := t.q.ExecContext(ctx, `
+		INSERT INTO oidc_org_choices (account_id, application_id, organization_id, updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (account_id, application_id) DO UPDATE SET organization_id = excluded.organization_id,
+			updated_at = excluded.updated_at`, accountID, applicationID, orgID, ts(at))
 	return err
 }
 
