@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Sign in with Roster: Roster is the OpenID Connect provider of the applications.
@@ -411,6 +412,16 @@ func (s *Service) CreateOIDCAuthRequest(ctx context.Context, c OIDCClient, r OID
 	}
 	if len(r.OrganizationHint) > 200 {
 		return r, Invalid("organization", "must be at most 200 characters")
+	}
+	for _, f := range []struct{ name, value string }{{"state", r.State}, {"nonce", r.Nonce}, {"code_challenge", r.CodeChallenge},
+		{"organization", r.OrganizationHint}, {"redirect_uri", r.RedirectURI}, {"scope", strings.Join(r.Scopes, " ")},
+		{"response_mode", r.ResponseMode}} {
+		switch {
+		case len(f.value) > 2000:
+			return r, Invalid(f.name, "must be at most 2000 characters")
+		case !utf8.ValidString(f.value) || strings.ContainsRune(f.value, 0):
+			return r, Invalid(f.name, "must be text: no NUL character, valid UTF-8")
+		}
 	}
 	now := s.now()
 	// The id is in the sign-in page's URL: random, not time-ordered.

@@ -1229,3 +1229,25 @@ func TestSignInThroughBoostedLogin(t *testing.T) {
 		}
 	})
 }
+
+// What the client sends is text or refused, on both engines: never a server error.
+func TestSignInMalformedRequest(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		r := e.rp(e.clientID, e.secret)
+		b := e.browser()
+		for name, opt := range map[string]oauth2.AuthCodeOption{
+			"nonce":        gooidc.Nonce("a\x00b"),
+			"organization": oauth2.SetAuthURLParam("organization", "\xff\xfe"),
+			"long state":   oauth2.SetAuthURLParam("state", strings.Repeat("s", 3000)),
+		} {
+			got := b.get(r.start(opt).url)
+			if got.location == nil || got.location.Query().Get("error") != "invalid_request" {
+				t.Errorf("%s: %d %v, want invalid_request to the client", name, got.status, got.location)
+			}
+		}
+		got := b.get(r.cfg.AuthCodeURL("st\x00ate", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		if got.status >= 500 || got.location == nil || got.location.Query().Get("error") != "invalid_request" {
+			t.Errorf("a NUL in state: %d %v", got.status, got.location)
+		}
+	})
+}
