@@ -370,7 +370,7 @@ func (s *Service) RotateOIDCSecret(ctx context.Context, actor Actor, appRef stri
 // OIDCClientByID returns the client with clientID, with its application, for the
 // protocol (no actor: the client is who asks).
 func (s *Service) OIDCClientByID(ctx context.Context, clientID string) (c OIDCClient, err error) {
-	if clientID == "" || len(clientID) > 100 {
+	if !wellFormedClientID(clientID) {
 		return c, Errorf(ENOTFOUND, "sign-in client not found")
 	}
 	err = s.store.Read(ctx, func(tx Tx) error {
@@ -830,7 +830,16 @@ func (s *Service) ExchangeOIDCCode(ctx context.Context, clientID, requestID stri
 	return g, err
 }
 
+// wellFormedClientID: what a client id can be (an application's id) before any
+// query sees it.
+func wellFormedClientID(id string) bool {
+	return id != "" && len(id) <= 100 && utf8.ValidString(id) && !strings.ContainsRune(id, 0)
+}
+
 func (s *Service) oidcClientIn(ctx context.Context, tx Tx, clientID string) (OIDCClient, error) {
+	if !wellFormedClientID(clientID) {
+		return OIDCClient{}, Errorf(ENOTFOUND, "sign-in client not found")
+	}
 	app, err := tx.Application(ctx, clientID)
 	if err != nil || app.ID != clientID {
 		return OIDCClient{}, Errorf(ENOTFOUND, "sign-in client not found")

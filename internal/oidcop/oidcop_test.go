@@ -1245,6 +1245,15 @@ func TestSignInMalformedRequest(t *testing.T) {
 				t.Errorf("%s: %d %v, want invalid_request to the client", name, got.status, got.location)
 			}
 		}
+		// A client id that is not text, at the authorization and token endpoints.
+		bad := r.cfg
+		bad.ClientID = "stu\x00dio"
+		if got := b.get(bad.AuthCodeURL("s")); got.status != http.StatusBadRequest || got.location != nil {
+			t.Errorf("a NUL in client_id at authorize: %d %v", got.status, got.location)
+		}
+		if _, err := bad.Exchange(context.Background(), "code"); err == nil || strings.Contains(err.Error(), "500") {
+			t.Errorf("a NUL in client_id at the token endpoint: %v", err)
+		}
 		got := b.get(r.cfg.AuthCodeURL("st\x00ate", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
 		if got.status >= 500 || got.location == nil || got.location.Query().Get("error") != "invalid_request" {
 			t.Errorf("a NUL in state: %d %v", got.status, got.location)
