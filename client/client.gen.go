@@ -1324,6 +1324,26 @@ type MembershipView struct {
 // MembershipViewState defines model for MembershipView.State.
 type MembershipViewState string
 
+// OIDCClientView defines model for OIDCClientView.
+type OIDCClientView struct {
+	// ClientId The client_id the application's OpenID Connect library is configured with: the application's id.
+	ClientId  string    `json:"client_id"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// PostLogoutRedirectUris Where the end-session endpoint may send the person after logout, matched exactly.
+	PostLogoutRedirectUris *[]string `json:"post_logout_redirect_uris,omitempty"`
+
+	// Public A public client (a single-page or native app) has no secret and must use PKCE (S256).
+	Public bool `json:"public"`
+
+	// RedirectUris Where the authorization endpoint may send the person back, matched exactly.
+	RedirectUris *[]string `json:"redirect_uris,omitempty"`
+
+	// RequireSeat Only people holding a live seat of the application in the organization may sign in.
+	RequireSeat bool      `json:"require_seat"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
 // OrganizationRef defines model for OrganizationRef.
 type OrganizationRef struct {
 	Id   string              `json:"id"`
@@ -1421,6 +1441,44 @@ type Problem struct {
 	Type      string        `json:"type"`
 }
 
+// PutOIDCClientInputBody defines model for PutOIDCClientInputBody.
+type PutOIDCClientInputBody struct {
+	// PostLogoutRedirectUris Up to 20, as redirect_uris.
+	PostLogoutRedirectUris *[]string `json:"post_logout_redirect_uris,omitempty"`
+
+	// Public Default false: a confidential client with a secret.
+	Public *bool `json:"public,omitempty"`
+
+	// RedirectUris Required: at least one absolute URI, https (http only to localhost), without a fragment; up to 20.
+	RedirectUris *[]string `json:"redirect_uris,omitempty"`
+
+	// RequireSeat Default false.
+	RequireSeat *bool `json:"require_seat,omitempty"`
+}
+
+// PutOIDCClientOutputBody defines model for PutOIDCClientOutputBody.
+type PutOIDCClientOutputBody struct {
+	// ClientId The client_id the application's OpenID Connect library is configured with: the application's id.
+	ClientId string `json:"client_id"`
+
+	// ClientSecret The client secret (rcs_…), shown in this answer only: when a confidential client is registered, or a public one becomes confidential; null otherwise (the secret is unchanged).
+	ClientSecret *string   `json:"client_secret,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+
+	// PostLogoutRedirectUris Where the end-session endpoint may send the person after logout, matched exactly.
+	PostLogoutRedirectUris *[]string `json:"post_logout_redirect_uris,omitempty"`
+
+	// Public A public client (a single-page or native app) has no secret and must use PKCE (S256).
+	Public bool `json:"public"`
+
+	// RedirectUris Where the authorization endpoint may send the person back, matched exactly.
+	RedirectUris *[]string `json:"redirect_uris,omitempty"`
+
+	// RequireSeat Only people holding a live seat of the application in the organization may sign in.
+	RequireSeat bool      `json:"require_seat"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
 // RemoveMembersInputBody defines model for RemoveMembersInputBody.
 type RemoveMembersInputBody struct {
 	// Accounts Account ids, at most 500.
@@ -1507,6 +1565,12 @@ type RoleView struct {
 	Name        string    `json:"name"`
 	Permissions *[]string `json:"permissions,omitempty"`
 	Predefined  bool      `json:"predefined"`
+}
+
+// RotateOIDCSecretOutputBody defines model for RotateOIDCSecretOutputBody.
+type RotateOIDCSecretOutputBody struct {
+	// ClientSecret The new client secret, shown in this answer only; the previous one stops working at once.
+	ClientSecret string `json:"client_secret"`
 }
 
 // RotateSecretOutputBody defines model for RotateSecretOutputBody.
@@ -1781,6 +1845,12 @@ type ListEventsParams struct {
 
 // CreateApplicationKeyParams defines parameters for CreateApplicationKey.
 type CreateApplicationKeyParams struct {
+	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RotateOidcSecretParams defines parameters for RotateOidcSecret.
+type RotateOidcSecretParams struct {
 	// IdempotencyKey A key of the client's choosing, unique per request (a UUID, quoted as the IETF draft's sf-string or bare): a retry with the same key, from the same caller, of the same method, path and body gets the first answer again (with Idempotent-Replayed: true) and changes nothing. 1 to 255 printable ASCII characters; kept 24 hours. The same key with another request is 422 idempotency-key-reused; while the first request runs, 409 idempotency-key-in-flight. Server errors (5xx) and 429 are not kept: a retry runs afresh.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -2190,6 +2260,9 @@ type RenameApplicationJSONRequestBody = RenameApplicationInputBody
 // CreateApplicationKeyJSONRequestBody defines body for CreateApplicationKey for application/json ContentType.
 type CreateApplicationKeyJSONRequestBody = CreateKeyInputBody
 
+// PutOidcClientJSONRequestBody defines body for PutOidcClient for application/json ContentType.
+type PutOidcClientJSONRequestBody = PutOIDCClientInputBody
+
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = WebhookBody
 
@@ -2515,6 +2588,46 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /api/v1/applications/{app}/keys/{id} (the `RevokeApplicationKey` operationId).
 	RevokeApplicationKey(ctx context.Context, app string, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOidcClient The application's sign-in client, without its secret (operator)
+	//
+	// The application's sign-in client, without its secret; 404 when it has none.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
+	// Corresponds with GET /api/v1/applications/{app}/oidc (the `GetOidcClient` operationId).
+	GetOidcClient(ctx context.Context, app string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutOidcClientWithBody Register or change the application's sign-in client (operator; a new secret is shown once)
+	//
+	// Registers the application as a client of Roster's OpenID Connect provider (Sign in with Roster), or replaces its settings. The client_id is the application's id. A confidential client's secret is in the answer that makes it only. Redirect URIs are matched exactly; the authorization code flow takes PKCE (S256), which a public client must use. With require_seat, only people holding a live seat of the application in the organization they sign in to may sign in.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/applications/{app}/oidc (the `PutOidcClient` operationId).
+	PutOidcClientWithBody(ctx context.Context, app string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutOidcClient Register or change the application's sign-in client (operator; a new secret is shown once)
+	//
+	// Registers the application as a client of Roster's OpenID Connect provider (Sign in with Roster), or replaces its settings. The client_id is the application's id. A confidential client's secret is in the answer that makes it only. Redirect URIs are matched exactly; the authorization code flow takes PKCE (S256), which a public client must use. With require_seat, only people holding a live seat of the application in the organization they sign in to may sign in.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/applications/{app}/oidc (the `PutOidcClient` operationId).
+	PutOidcClient(ctx context.Context, app string, body PutOidcClientJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateOidcSecret Give the sign-in client a new secret, shown once; the old one stops working (operator)
+	//
+	// Gives a confidential client a new secret, in this answer only; the previous one stops working at once. A public client has no secret: 409.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
+	// Corresponds with POST /api/v1/applications/{app}/oidc/rotate-secret (the `RotateOidcSecret` operationId).
+	RotateOidcSecret(ctx context.Context, app string, params *RotateOidcSecretParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListWebhooks List an application's webhook endpoints (operator)
 	//
@@ -4067,6 +4180,86 @@ func (c *Client) CreateApplicationKey(ctx context.Context, app string, params *C
 // Corresponds with DELETE /api/v1/applications/{app}/keys/{id} (the `RevokeApplicationKey` operationId).
 func (c *Client) RevokeApplicationKey(ctx context.Context, app string, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeApplicationKeyRequest(c.Server, app, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOidcClient The application's sign-in client, without its secret (operator)
+//
+// The application's sign-in client, without its secret; 404 when it has none.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
+// Corresponds with GET /api/v1/applications/{app}/oidc (the `GetOidcClient` operationId).
+func (c *Client) GetOidcClient(ctx context.Context, app string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOidcClientRequest(c.Server, app)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutOidcClientWithBody Register or change the application's sign-in client (operator; a new secret is shown once)
+//
+// Registers the application as a client of Roster's OpenID Connect provider (Sign in with Roster), or replaces its settings. The client_id is the application's id. A confidential client's secret is in the answer that makes it only. Redirect URIs are matched exactly; the authorization code flow takes PKCE (S256), which a public client must use. With require_seat, only people holding a live seat of the application in the organization they sign in to may sign in.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/applications/{app}/oidc (the `PutOidcClient` operationId).
+func (c *Client) PutOidcClientWithBody(ctx context.Context, app string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutOidcClientRequestWithBody(c.Server, app, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutOidcClient Register or change the application's sign-in client (operator; a new secret is shown once)
+//
+// Registers the application as a client of Roster's OpenID Connect provider (Sign in with Roster), or replaces its settings. The client_id is the application's id. A confidential client's secret is in the answer that makes it only. Redirect URIs are matched exactly; the authorization code flow takes PKCE (S256), which a public client must use. With require_seat, only people holding a live seat of the application in the organization they sign in to may sign in.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/applications/{app}/oidc (the `PutOidcClient` operationId).
+func (c *Client) PutOidcClient(ctx context.Context, app string, body PutOidcClientJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutOidcClientRequest(c.Server, app, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateOidcSecret Give the sign-in client a new secret, shown once; the old one stops working (operator)
+//
+// Gives a confidential client a new secret, in this answer only; the previous one stops working at once. A public client has no secret: 409.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
+// Corresponds with POST /api/v1/applications/{app}/oidc/rotate-secret (the `RotateOidcSecret` operationId).
+func (c *Client) RotateOidcSecret(ctx context.Context, app string, params *RotateOidcSecretParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateOidcSecretRequest(c.Server, app, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7124,6 +7317,136 @@ func NewRevokeApplicationKeyRequest(server string, app string, id string) (*http
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetOidcClientRequest constructs an http.Request for the GetOidcClient method
+func NewGetOidcClientRequest(server string, app string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "app", app, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/applications/%s/oidc", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutOidcClientRequest calls the generic PutOidcClient builder with application/json body
+func NewPutOidcClientRequest(server string, app string, body PutOidcClientJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutOidcClientRequestWithBody(server, app, "application/json", bodyReader)
+}
+
+// NewPutOidcClientRequestWithBody constructs an http.Request for the PutOidcClient method, with any body, and a specified content type
+func NewPutOidcClientRequestWithBody(server string, app string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "app", app, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/applications/%s/oidc", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRotateOidcSecretRequest constructs an http.Request for the RotateOidcSecret method
+func NewRotateOidcSecretRequest(server string, app string, params *RotateOidcSecretParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "app", app, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/applications/%s/oidc/rotate-secret", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -12353,6 +12676,50 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /api/v1/applications/{app}/keys/{id} (the `RevokeApplicationKey` operationId).
 	RevokeApplicationKeyWithResponse(ctx context.Context, app string, id string, reqEditors ...RequestEditorFn) (*RevokeApplicationKeyResponse, error)
 
+	// GetOidcClientWithResponse The application's sign-in client, without its secret (operator)
+	//
+	// The application's sign-in client, without its secret; 404 when it has none.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/applications/{app}/oidc (the `GetOidcClient` operationId).
+	GetOidcClientWithResponse(ctx context.Context, app string, reqEditors ...RequestEditorFn) (*GetOidcClientResponse, error)
+
+	// PutOidcClientWithBodyWithResponse Register or change the application's sign-in client (operator; a new secret is shown once)
+	//
+	// Registers the application as a client of Roster's OpenID Connect provider (Sign in with Roster), or replaces its settings. The client_id is the application's id. A confidential client's secret is in the answer that makes it only. Redirect URIs are matched exactly; the authorization code flow takes PKCE (S256), which a public client must use. With require_seat, only people holding a live seat of the application in the organization they sign in to may sign in.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/applications/{app}/oidc (the `PutOidcClient` operationId).
+	PutOidcClientWithBodyWithResponse(ctx context.Context, app string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutOidcClientResponse, error)
+
+	// PutOidcClientWithResponse Register or change the application's sign-in client (operator; a new secret is shown once)
+	//
+	// Registers the application as a client of Roster's OpenID Connect provider (Sign in with Roster), or replaces its settings. The client_id is the application's id. A confidential client's secret is in the answer that makes it only. Redirect URIs are matched exactly; the authorization code flow takes PKCE (S256), which a public client must use. With require_seat, only people holding a live seat of the application in the organization they sign in to may sign in.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/applications/{app}/oidc (the `PutOidcClient` operationId).
+	PutOidcClientWithResponse(ctx context.Context, app string, body PutOidcClientJSONRequestBody, reqEditors ...RequestEditorFn) (*PutOidcClientResponse, error)
+
+	// RotateOidcSecretWithResponse Give the sign-in client a new secret, shown once; the old one stops working (operator)
+	//
+	// Gives a confidential client a new secret, in this answer only; the previous one stops working at once. A public client has no secret: 409.
+	//
+	// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/applications/{app}/oidc/rotate-secret (the `RotateOidcSecret` operationId).
+	RotateOidcSecretWithResponse(ctx context.Context, app string, params *RotateOidcSecretParams, reqEditors ...RequestEditorFn) (*RotateOidcSecretResponse, error)
+
 	// ListWebhooksWithResponse List an application's webhook endpoints (operator)
 	//
 	// The application's webhook endpoints, without their secrets.
@@ -14782,6 +15149,283 @@ func (r RevokeApplicationKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RevokeApplicationKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetOidcClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OIDCClientView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOidcClientResponse) GetJSON200() *OIDCClientView {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetOidcClientResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOidcClientResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetOidcClientResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetOidcClientResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetOidcClientResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetOidcClientResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOidcClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOidcClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOidcClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOidcClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutOidcClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PutOIDCClientOutputBody
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutOidcClientResponse) GetJSON200() *PutOIDCClientOutputBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutOidcClientResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutOidcClientResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutOidcClientResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PutOidcClientResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PutOidcClientResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutOidcClientResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutOidcClientResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PutOidcClientResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PutOidcClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutOidcClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutOidcClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutOidcClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RotateOidcSecretResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RotateOIDCSecretOutputBody
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateOidcSecretResponse) GetJSON200() *RotateOIDCSecretOutputBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RotateOidcSecretResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RotateOidcSecretResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RotateOidcSecretResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RotateOidcSecretResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RotateOidcSecretResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RotateOidcSecretResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RotateOidcSecretResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RotateOidcSecretResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateOidcSecretResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateOidcSecretResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateOidcSecretResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateOidcSecretResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -23174,6 +23818,74 @@ func (c *ClientWithResponses) RevokeApplicationKeyWithResponse(ctx context.Conte
 	return ParseRevokeApplicationKeyResponse(rsp)
 }
 
+// GetOidcClientWithResponse The application's sign-in client, without its secret (operator)
+//
+// The application's sign-in client, without its secret; 404 when it has none.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/applications/{app}/oidc (the `GetOidcClient` operationId).
+func (c *ClientWithResponses) GetOidcClientWithResponse(ctx context.Context, app string, reqEditors ...RequestEditorFn) (*GetOidcClientResponse, error) {
+	rsp, err := c.GetOidcClient(ctx, app, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOidcClientResponse(rsp)
+}
+
+// PutOidcClientWithBodyWithResponse Register or change the application's sign-in client (operator; a new secret is shown once)
+//
+// Registers the application as a client of Roster's OpenID Connect provider (Sign in with Roster), or replaces its settings. The client_id is the application's id. A confidential client's secret is in the answer that makes it only. Redirect URIs are matched exactly; the authorization code flow takes PKCE (S256), which a public client must use. With require_seat, only people holding a live seat of the application in the organization they sign in to may sign in.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/applications/{app}/oidc (the `PutOidcClient` operationId).
+func (c *ClientWithResponses) PutOidcClientWithBodyWithResponse(ctx context.Context, app string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutOidcClientResponse, error) {
+	rsp, err := c.PutOidcClientWithBody(ctx, app, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutOidcClientResponse(rsp)
+}
+
+// PutOidcClientWithResponse Register or change the application's sign-in client (operator; a new secret is shown once)
+//
+// Registers the application as a client of Roster's OpenID Connect provider (Sign in with Roster), or replaces its settings. The client_id is the application's id. A confidential client's secret is in the answer that makes it only. Redirect URIs are matched exactly; the authorization code flow takes PKCE (S256), which a public client must use. With require_seat, only people holding a live seat of the application in the organization they sign in to may sign in.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/applications/{app}/oidc (the `PutOidcClient` operationId).
+func (c *ClientWithResponses) PutOidcClientWithResponse(ctx context.Context, app string, body PutOidcClientJSONRequestBody, reqEditors ...RequestEditorFn) (*PutOidcClientResponse, error) {
+	rsp, err := c.PutOidcClient(ctx, app, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutOidcClientResponse(rsp)
+}
+
+// RotateOidcSecretWithResponse Give the sign-in client a new secret, shown once; the old one stops working (operator)
+//
+// Gives a confidential client a new secret, in this answer only; the previous one stops working at once. A public client has no secret: 409.
+//
+// Needs a session (`Authorization: Bearer <token>` from POST /api/v1/auth/login); while its account must reset its password, 403 `password-reset-required`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/applications/{app}/oidc/rotate-secret (the `RotateOidcSecret` operationId).
+func (c *ClientWithResponses) RotateOidcSecretWithResponse(ctx context.Context, app string, params *RotateOidcSecretParams, reqEditors ...RequestEditorFn) (*RotateOidcSecretResponse, error) {
+	rsp, err := c.RotateOidcSecret(ctx, app, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateOidcSecretResponse(rsp)
+}
+
 // ListWebhooksWithResponse List an application's webhook endpoints (operator)
 //
 // The application's webhook endpoints, without their secrets.
@@ -26140,6 +26852,238 @@ func ParseRevokeApplicationKeyResponse(rsp *http.Response) (*RevokeApplicationKe
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetOidcClientResponse parses an HTTP response from a GetOidcClientWithResponse call
+func ParseGetOidcClientResponse(rsp *http.Response) (*GetOidcClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOidcClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OIDCClientView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutOidcClientResponse parses an HTTP response from a PutOidcClientWithResponse call
+func ParsePutOidcClientResponse(rsp *http.Response) (*PutOidcClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutOidcClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PutOIDCClientOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRotateOidcSecretResponse parses an HTTP response from a RotateOidcSecretWithResponse call
+func ParseRotateOidcSecretResponse(rsp *http.Response) (*RotateOidcSecretResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateOidcSecretResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RotateOIDCSecretOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem

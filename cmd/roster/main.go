@@ -6,6 +6,7 @@
 //	roster import    import people from an .xlsx or .csv file
 //	roster backup    write an online, consistent copy of a SQLite store
 //	roster restore   replace a SQLite store with a checked backup
+//	roster keys      rotate the signing key of Sign in with Roster
 //	roster version   print the version, the VCS revision and its date
 package main
 
@@ -43,6 +44,7 @@ Usage:
   roster import --org ORG FILE   import people from an .xlsx or .csv file
   roster backup --out FILE  copy a SQLite store while it serves (PostgreSQL: pg_dump)
   roster restore [--force] FILE  replace a stopped SQLite store with a backup
+  roster keys rotate        make a new signing key for Sign in with Roster
   roster version            print the version
 `
 
@@ -65,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return backup(ctx, rest, getenv, stdout, stderr)
 	case "restore":
 		return restore(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		return keysCmd(ctx, rest, getenv, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "roster", buildinfo.Read())
 		return nil

@@ -23,6 +23,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := cfg.Logger(stderr)
+	// The OpenID Connect library (Sign in with Roster) logs through slog's default:
+	// its lines go where Roster's go, in the same format.
+	slog.SetDefault(log)
 	a, err := app.New(ctx, app.Options{Config: cfg, Logger: log})
 	if err != nil {
 		return err

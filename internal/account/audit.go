@@ -60,6 +60,13 @@ const (
 	AuditMemberSCIMUpdated AuditAction = "member.scim_updated"
 	AuditMemberUpdated     AuditAction = "member.updated"
 
+	AuditOIDCClientUpdated AuditAction = "oidc_client.updated"
+	AuditOIDCSecretRotated AuditAction = "oidc_client.secret_rotated"
+	AuditOIDCSignedIn      AuditAction = "oidc.signed_in"
+	AuditOIDCSignInRefused AuditAction = "oidc.sign_in_refused"
+	AuditOIDCTokenRefused  AuditAction = "oidc.token_refused"
+	AuditOIDCKeyRotated    AuditAction = "oidc.key_rotated"
+
 	AuditOperatorBootstrapped AuditAction = "operator.bootstrapped"
 
 	AuditOrganizationCreated AuditAction = "organization.created"

@@ -398,7 +398,13 @@ func (s *Service) PurgeExpiredSessions(ctx context.Context) (int, error) {
 			return err
 		}
 		keys, err := tx.DeleteExpiredIdempotencyKeys(ctx, s.now())
-		n = sessions + tokens + keys
+		if err != nil {
+			return err
+		}
+		// Sign in with Roster: requests, codes and tokens past their life (a spent
+		// refresh token is kept until its family could no longer be used).
+		grants, err := tx.DeleteExpiredOIDC(ctx, s.now())
+		n = sessions + tokens + keys + grants
 		return err
 	})
 	return n, err

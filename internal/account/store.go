@@ -60,6 +60,7 @@ type Tx interface {
 	EventTx
 	WebhookTx
 	DomainTx
+	OIDCTx
 
 	// Savepoint runs fn inside a savepoint of the transaction: if fn fails, its writes
 	// are rolled back and the transaction goes on (per-item results of bulk requests).

@@ -27,6 +27,7 @@ import (
 	"roster.dev/roster/internal/limits"
 	"roster.dev/roster/internal/mail"
 	"roster.dev/roster/internal/metrics"
+	"roster.dev/roster/internal/oidcop"
 	"roster.dev/roster/internal/outbox"
 	"roster.dev/roster/internal/password"
 	"roster.dev/roster/internal/scim"
@@ -99,6 +100,7 @@ type App struct {
 	Relay    *eventrelay.Relay
 	Webhooks *webhooks.Worker
 	Metrics  *metrics.Metrics // nil without Config.Metrics
+	OIDC     *oidcop.Provider // Sign in with Roster
 	Log      *slog.Logger
 
 	cfg    config.Config
@@ -198,7 +200,13 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	// The event relay numbers the change events into the applications' feeds (and
 	// prunes them after --events-keep); the feed's long polls wait on it.
 	a.Relay = &eventrelay.Relay{Store: db, Log: log, Keep: cfg.EventsKeep}
-	d := httpapi.Deps{Service: svc, Logger: log, Ready: db.Ping, Readiness: db.Ready, Limits: a.Limits,
+	// Sign in with Roster: the OpenID Connect provider, its issuer the public URL.
+	provider, err := oidcop.New(oidcop.Options{Service: svc, Issuer: cfg.BaseURL, KeySecret: cfg.OIDCKeySecret, Logger: log, Now: o.Now})
+	if err != nil {
+		return nil, err
+	}
+	a.OIDC = provider
+	d := httpapi.Deps{OIDC: provider.Handler(), Service: svc, Logger: log, Ready: db.Ping, Readiness: db.Ready, Limits: a.Limits,
 		Metrics: a.Metrics, MetricsToken: cfg.MetricsToken, BaseURL: cfg.BaseURL, Now: o.Now,
 		MaxUploadBytes: maxUpload, OnImport: onImport, SCIM: scim.New(svc, log, cfg.BaseURL), Events: a.Relay}
 	if o.API != nil {
@@ -207,7 +215,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	a.API = httpapi.NewServer(d)
 	if !o.NoConsole {
 		a.API.MountConsole(console.New(console.Deps{Service: svc, Logger: log, Limits: a.Limits, BaseURL: cfg.BaseURL,
-			Now: o.Now, MaxUploadBytes: maxUpload, OnImport: onImport, SignUp: cfg.SignUp}))
+			Now: o.Now, MaxUploadBytes: maxUpload, OnImport: onImport, SignUp: cfg.SignUp, OIDC: provider}))
 	}
 	a.Handler = a.API
 	a.Outbox = &outbox.Worker{Store: db, Sender: o.Sender, From: cfg.MailFrom, Domain: mail.MessageDomain(cfg.BaseURL),

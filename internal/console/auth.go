@@ -23,6 +23,7 @@ func (c *Console) loginForm(w http.ResponseWriter, r *http.Request, p *page) {
 		http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
+	c.allowSignInTarget(w, r, r.URL.Query().Get("next"))
 	c.render(w, r, http.StatusOK, loginPage(p, loginForm{Next: r.URL.Query().Get("next")}, nil, c.signUp))
 }
 
@@ -38,6 +39,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, p *page) {
 	if err != nil {
 		prob := c.problemOf(ctx, err)
 		retryAfter(w, err)
+		c.allowSignInTarget(w, r, f.Next)
 		c.render(w, r, prob.Status, loginPage(p, f, prob, c.signUp))
 		return
 	}
@@ -67,6 +69,7 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request, p *page) {
 
 func (c *Console) passwordForm(w http.ResponseWriter, r *http.Request, p *page) {
 	p.Section = "me"
+	c.allowSignInTarget(w, r, localPath(r.URL.Query().Get("next")))
 	c.render(w, r, http.StatusOK, passwordPage(p, localPath(r.URL.Query().Get("next")), nil))
 }
 

@@ -44,6 +44,8 @@ type Deps struct {
 	// SignUp offers self-service sign-up on the login page.
 	SignUp bool
 	Now    func() time.Time
+	// OIDC finishes the applications' sign-ins ("Sign in with Roster"); nil: none.
+	OIDC OIDC
 }
 
 // Console is the console's http.Handler.
@@ -58,6 +60,7 @@ type Console struct {
 	onImport  func()
 	signUp    bool
 	now       func() time.Time
+	oidc      OIDC
 	mux       *http.ServeMux
 	handler   http.Handler
 }
@@ -74,7 +77,7 @@ func New(d Deps) *Console {
 		svc: d.Service, log: d.Logger, limits: d.Limits,
 		secure: strings.HasPrefix(d.BaseURL, "https://"), baseURL: strings.TrimRight(d.BaseURL, "/"),
 		maxUpload: d.MaxUploadBytes, sheet: d.SheetLimits, onImport: d.OnImport,
-		signUp: d.SignUp, now: d.Now, mux: http.NewServeMux(),
+		signUp: d.SignUp, now: d.Now, oidc: d.OIDC, mux: http.NewServeMux(),
 	}
 	c.routes()
 	cop := http.NewCrossOriginProtection()

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"roster.dev/roster/internal/account"
 )
@@ -115,17 +116,36 @@ func (c *Console) createOrganization(w http.ResponseWriter, r *http.Request, p *
 // appsView is the applications page: each application with its keys, a key just
 // issued (shown this once), and a revocation waiting for confirmation.
 type appsView struct {
-	Apps    []appKeys
-	NewKey  *issuedKey
-	Confirm *appKey
-	Problem *problem
-	Form    string // the form the problem belongs to: "create", "rename:<id>", "key:<id>"
-	In      url.Values
+	Apps   []appKeys
+	NewKey *issuedKey
+	// NewSecret is a sign-in client's secret, shown on this answer only.
+	NewSecret *issuedKey
+	Confirm   *appKey
+	Problem   *problem
+	Form      string // the form the problem belongs to: "create", "rename:<id>", "key:<id>"
+	In        url.Values
 }
 
 type appKeys struct {
 	App  account.Application
 	Keys []account.ApplicationKey
+	// Client is the application's sign-in client (Sign in with Roster), or nil.
+	Client *account.OIDCClient
+}
+
+func oidcLogoutLines(a appKeys) string {
+	if a.Client == nil {
+		return ""
+	}
+	return strings.Join(a.Client.PostLogoutRedirectURIs, "\n")
+}
+
+// redirectLines is a client's redirect URIs, one a line, for the form.
+func (a appKeys) redirectLines() string {
+	if a.Client == nil {
+		return ""
+	}
+	return strings.Join(a.Client.RedirectURIs, "\n")
 }
 
 type issuedKey struct {
@@ -175,7 +195,16 @@ func (c *Console) renderApps(w http.ResponseWriter, r *http.Request, p *page, v 
 			c.fail(w, r, p, err)
 			return
 		}
-		v.Apps = append(v.Apps, appKeys{App: a, Keys: keys})
+		ak := appKeys{App: a, Keys: keys}
+		switch cl, err := c.svc.FindOIDCClient(ctx, p.Actor, a.ID); account.ErrorCode(err) {
+		case "":
+			ak.Client = &cl
+		case account.ENOTFOUND:
+		default:
+			c.fail(w, r, p, err)
+			return
+		}
+		v.Apps = append(v.Apps, ak)
 		if a.ID == confirmApp {
 			for _, k := range keys {
 				if k.ID == confirmKey && k.RevokedAt.IsZero() {
@@ -249,6 +278,62 @@ func (c *Console) createApplicationKey(w http.ResponseWriter, r *http.Request, p
 	// copying the page into its history cache.
 	w.Header().Set("HX-Replace-Url", "/operator/applications")
 	c.renderApps(w, r, p, &appsView{NewKey: &issuedKey{App: app, Name: name, Key: key}}, http.StatusCreated, "", "")
+}
+
+// setOIDCClient registers or changes an application's sign-in client; a new secret
+// is shown on this answer only, as a new key is.
+func (c *Console) setOIDCClient(w http.ResponseWriter, r *http.Request, p *page) {
+	limitForm(w, r)
+	id := r.PathValue("app")
+	lines := func(name string) *[]string {
+		out := []string{}
+		for _, l := range strings.Split(formValue(r, name), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				out = append(out, l)
+			}
+		}
+		return &out
+	}
+	public, seat := formValue(r, "public") != "", formValue(r, "require_seat") != ""
+	cl, secret, err := c.svc.SetOIDCClient(r.Context(), p.Actor, id, account.OIDCClientInput{
+		RedirectURIs: lines("redirect_uris"), PostLogoutRedirectURIs: lines("post_logout_redirect_uris"),
+		Public: &public, RequireSeat: &seat})
+	if err != nil {
+		if c.problemOf(r.Context(), err).Status == http.StatusNotFound {
+			c.fail(w, r, p, err)
+			return
+		}
+		c.appFormFailed(w, r, p, "oidc:"+id, err)
+		return
+	}
+	if secret == "" {
+		c.redirect(w, r, "/operator/applications", "Sign in with Roster saved for "+cl.Application.Name+".")
+		return
+	}
+	c.showSecret(w, r, p, cl.Application, secret)
+}
+
+// rotateOIDCSecret gives a sign-in client a new secret, shown on this answer only.
+func (c *Console) rotateOIDCSecret(w http.ResponseWriter, r *http.Request, p *page) {
+	limitForm(w, r)
+	id := r.PathValue("app")
+	secret, err := c.svc.RotateOIDCSecret(r.Context(), p.Actor, id)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	app, err := c.svc.FindApplication(r.Context(), p.Actor, id)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	c.showSecret(w, r, p, app, secret)
+}
+
+func (c *Console) showSecret(w http.ResponseWriter, r *http.Request, p *page, app account.Application, secret string) {
+	p.Flash = "Client secret issued. Copy it now: it is shown only this once."
+	w.Header().Set("HX-Replace-Url", "/operator/applications")
+	c.renderApps(w, r, p, &appsView{NewSecret: &issuedKey{App: app, Key: secret}}, http.StatusOK, "", "")
 }
 
 // revokeApplicationKey revokes a key (after the confirmation on the list).

@@ -28,6 +28,8 @@ func (c *Console) routes() {
 	}
 	m.HandleFunc("GET /verify-email/{token}", c.public("Confirm your email", c.verifyForm))
 	m.HandleFunc("POST /verify-email/{token}", c.public("Confirm your email", c.verify))
+	m.HandleFunc("GET /sign-in/{request}", c.authed("Sign in", c.signIn))
+	m.HandleFunc("POST /sign-in/{request}", c.authed("Sign in", c.signIn))
 	m.HandleFunc("GET /invitations/{token}", c.public("Invitation", c.invitation))
 	m.HandleFunc("POST /invitations/{token}", c.public("Invitation", c.acceptInvitation))
 
@@ -86,6 +88,8 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /operator/applications", c.operatorOnly("Applications", "applications", c.createApplication))
 	m.HandleFunc("POST /operator/applications/{app}/name", c.operatorOnly("Applications", "applications", c.renameApplication))
 	m.HandleFunc("POST /operator/applications/{app}/keys", c.operatorOnly("Applications", "applications", c.createApplicationKey))
+	m.HandleFunc("POST /operator/applications/{app}/oidc", c.operatorOnly("Applications", "applications", c.setOIDCClient))
+	m.HandleFunc("POST /operator/applications/{app}/oidc/rotate-secret", c.operatorOnly("Applications", "applications", c.rotateOIDCSecret))
 	m.HandleFunc("POST /operator/applications/{app}/keys/{key}/revoke", c.operatorOnly("Applications", "applications", c.revokeApplicationKey))
 	hooks := "/operator/applications/{app}/webhooks"
 	m.HandleFunc("GET "+hooks, c.operatorOnly("Webhooks", "applications", c.webhooks))

@@ -212,7 +212,12 @@ func (c *Console) signedIn(title string, frame func(r *http.Request, p *page) er
 			return
 		}
 		if p.Actor.Account.MustResetPassword && r.URL.Path != "/password" {
-			c.redirect(w, r, "/password", "Please choose a new password before you go on.")
+			// A page asked for (a sign-in to an application) comes after.
+			to := "/password"
+			if r.Method == http.MethodGet && r.URL.Path != "/" {
+				to += "?next=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			c.redirect(w, r, to, "Please choose a new password before you go on.")
 			return
 		}
 		if frame != nil {

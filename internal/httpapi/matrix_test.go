@@ -305,10 +305,14 @@ var matrixRoutes = map[string]route{
 		return call{params: map[string]string{"id": h["id"].(string)}}
 	}},
 	"list-webhook-deliveries": {rule: operatorOnly},
-	"retry-webhook-delivery":  {rule: operatorOnly},
-	"approve-seat-request":    {rule: operatorOnly, fresh: func(w *world, _ *who) call { return call{params: w.seatRequest(), body: map[string]any{"seats": 1}} }},
-	"deny-seat-request":       {rule: operatorOnly, fresh: func(w *world, _ *who) call { return call{params: w.seatRequest()} }},
-	"list-platform-audit":     {rule: operatorOnly},
+	// The sign-in client of studio.
+	"put-oidc-client":        {rule: operatorOnly, body: map[string]any{"redirect_uris": []string{"https://studio.example.com/callback"}}},
+	"get-oidc-client":        {rule: operatorOnly},
+	"rotate-oidc-secret":     {rule: operatorOnly},
+	"retry-webhook-delivery": {rule: operatorOnly},
+	"approve-seat-request":   {rule: operatorOnly, fresh: func(w *world, _ *who) call { return call{params: w.seatRequest(), body: map[string]any{"seats": 1}} }},
+	"deny-seat-request":      {rule: operatorOnly, fresh: func(w *world, _ *who) call { return call{params: w.seatRequest()} }},
+	"list-platform-audit":    {rule: operatorOnly},
 
 	// Organization: members.
 	"get-summary":  {rule: perm(account.PermMembersRead)},
@@ -680,6 +684,7 @@ func newWorld(t *testing.T, db *sqlstore.DB) *world {
 	sr := w.seatRequest()
 	dom := w.domain()
 	hook := e.must(201, e.op, "POST", "/api/v1/applications/studio/webhooks", map[string]any{"url": "https://hooks.example.com/roster"})
+	e.must(200, e.op, "PUT", "/api/v1/applications/studio/oidc", map[string]any{"redirect_uris": []string{"https://studio.example.com/callback"}})
 	e.must(202, e.op, "POST", "/api/v1/applications/studio/webhooks/"+hook["id"].(string)+"/test", nil)
 	dels := e.must(200, e.op, "GET", "/api/v1/applications/studio/webhooks/"+hook["id"].(string)+"/deliveries", nil)
 	w.params = map[string]string{

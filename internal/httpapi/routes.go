@@ -142,6 +142,9 @@ func (s *Server) routes() {
 	huma.Register(api, op("test-webhook", http.MethodPost, "/api/v1/applications/{app}/webhooks/{id}/test", "Send a webhook.test event to this endpoint (operator)", "Events", session, http.StatusAccepted), s.testWebhook)
 	huma.Register(api, op("list-webhook-deliveries", http.MethodGet, "/api/v1/applications/{app}/webhooks/{id}/deliveries", "An endpoint's deliveries, newest first (operator)", "Events", session), s.listDeliveries)
 	huma.Register(api, op("retry-webhook-delivery", http.MethodPost, "/api/v1/applications/{app}/webhooks/{id}/deliveries/{delivery}/retry", "Deliver again now (operator)", "Events", session, http.StatusAccepted), s.retryDelivery)
+	huma.Register(api, op("put-oidc-client", http.MethodPut, "/api/v1/applications/{app}/oidc", "Register or change the application's sign-in client (operator; a new secret is shown once)", "Sign in with Roster", session), s.putOIDCClient)
+	huma.Register(api, op("get-oidc-client", http.MethodGet, "/api/v1/applications/{app}/oidc", "The application's sign-in client, without its secret (operator)", "Sign in with Roster", session), s.getOIDCClient)
+	huma.Register(api, op("rotate-oidc-secret", http.MethodPost, "/api/v1/applications/{app}/oidc/rotate-secret", "Give the sign-in client a new secret, shown once; the old one stops working (operator)", "Sign in with Roster", session), s.rotateOIDCSecret)
 	huma.Register(api, op("list-events", http.MethodGet, "/api/v1/applications/{app}/events", "The application's change events, in commit order", "Events", applicationOrSession), s.listEvents)
 
 	huma.Register(api, op("list-scim-tokens", http.MethodGet, "/api/v1/organizations/{org}/scim-tokens", "List the organization's SCIM tokens", "SCIM", session), s.listSCIMTokens)

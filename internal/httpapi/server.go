@@ -64,6 +64,9 @@ type Deps struct {
 	// relay numbered something (eventrelay.Relay); without it the poll rereads the
 	// feed every second.
 	Events interface{ Changed() <-chan struct{} }
+	// OIDC, when set, serves /.well-known/openid-configuration and /oauth/…
+	// (Sign in with Roster, internal/oidcop).
+	OIDC http.Handler
 }
 
 // Server is the HTTP handler of the API.
@@ -168,17 +171,31 @@ func NewServer(d Deps) *Server {
 	})
 	api := s.wellFormed(s.idempotencyBody(s.mux))
 	var h http.Handler = api
+	if d.OIDC != nil {
+		// The provider's endpoints speak OAuth (form bodies, OAuth errors), not
+		// the API's JSON and problems.
+		inner := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/oauth/") || r.URL.Path == "/.well-known/openid-configuration" {
+				r.Pattern = "/oauth/"
+				d.OIDC.ServeHTTP(w, r)
+				return
+			}
+			inner.ServeHTTP(w, r)
+		})
+	}
 	if d.SCIM != nil {
 		// SCIM paths reach the SCIM handler as sent: the mux would answer a path it
 		// cleans (a // in it) with a redirect and an HTML body, which no identity
 		// provider follows; the SCIM handler answers it with a SCIM 404.
+		inner := h
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.HasPrefix(r.URL.Path, "/scim/") {
 				r.Pattern = "/scim/v2/organizations/"
 				d.SCIM.ServeHTTP(w, r)
 				return
 			}
-			api.ServeHTTP(w, r)
+			inner.ServeHTTP(w, r)
 		})
 	}
 	s.handler = s.middleware(s.limitUpload(h))

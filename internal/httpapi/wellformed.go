@@ -18,7 +18,7 @@ var bodyReadTimeout = 5 * time.Second
 // apiOwned says whether the API itself answers path (SCIM and the console run the
 // same checks at their own edges, in their own error formats).
 func apiOwned(path string) bool {
-	for _, p := range []string{"/api/", "/setup/"} {
+	for _, p := range []string{"/api/", "/setup/", "/oauth/", "/.well-known/"} {
 		if strings.HasPrefix(path, p) {
 			return true
 		}

@@ -337,6 +337,9 @@ var checkNeutral = map[string]bool{
 	"teams": true, "team_members": true, "roles": true,
 	"scim_tokens": true, "scim_users": true, "scim_groups": true, "scim_group_members": true,
 	"cache_lease": true, "idempotency_keys": true, "domains": true, "domain_joins": true,
+	// Sign in with Roster: the sign-ins and tokens; the check reads none of them.
+	"oidc_clients": true, "oidc_auth_requests": true, "oidc_access_tokens": true,
+	"oidc_refresh_tokens": true, "oidc_signing_keys": true, "oidc_org_choices": true,
 }
 
 // changesChecks reports whether query may change what an entitlement check reads.
