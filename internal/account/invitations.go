@@ -145,7 +145,7 @@ func invitationTTL(org Organization) time.Duration {
 func (s *Service) sendInvitation(ctx context.Context, tx Tx, actor Actor, org Organization, acct Account, role Role, apps []string, inv Invitation, token string) error {
 	n := s.notice(NoticeInvitation, org, actor, Member{Account: acct})
 	n.Role = role.Name
-	n.Application = joinNames(apps)
+	n.Application = JoinNames(apps)
 	n.Expires = formatExpiry(inv.ExpiresAt)
 	n.Link, n.Secret = s.baseURL+"/invitations/"+token, token
 	return s.notify(ctx, tx, org.ID, n)
@@ -774,8 +774,8 @@ func DisplayName(a Account) string {
 // formatExpiry is how emails and messages write an expiry time.
 func formatExpiry(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006, 15:04 UTC") }
 
-// joinNames writes a list as prose: "A", "A and B", "A, B and C".
-func joinNames(names []string) string {
+// JoinNames writes a list as prose: "A", "A and B", "A, B and C".
+func JoinNames(names []string) string {
 	switch len(names) {
 	case 0:
 		return ""

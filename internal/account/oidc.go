@@ -374,13 +374,8 @@ func (s *Service) OIDCClientByID(ctx context.Context, clientID string) (c OIDCCl
 		return c, Errorf(ENOTFOUND, "sign-in client not found")
 	}
 	err = s.store.Read(ctx, func(tx Tx) error {
-		app, err := tx.Application(ctx, clientID)
-		if err != nil || app.ID != clientID {
-			return Errorf(ENOTFOUND, "sign-in client not found")
-		}
-		c, err = tx.OIDCClient(ctx, app.ID)
-		c.Application = app
-		return notFound(err, "sign-in client")
+		c, err = s.oidcClientIn(ctx, tx, clientID)
+		return err
 	})
 	return c, err
 }
@@ -635,15 +630,11 @@ func (s *Service) SignInOIDC(ctx context.Context, actor Actor, requestID, orgRef
 		if r.Done || !s.now().Before(r.ExpiresAt) {
 			return Errorf(ENOTFOUND, "the sign-in request expired or was already used")
 		}
-		app, err := tx.Application(ctx, r.ApplicationID)
+		c, err := s.oidcClientIn(ctx, tx, r.ApplicationID)
 		if err != nil {
 			return err
 		}
-		c, err := tx.OIDCClient(ctx, app.ID)
-		if err != nil {
-			return notFound(err, "sign-in client")
-		}
-		c.Application = app
+		app := c.Application
 		si.Request, si.Client = r, c
 		refuse := func(orgID string, ref *OIDCRefusal) error {
 			si.Refusal = ref
@@ -836,6 +827,8 @@ func wellFormedClientID(id string) bool {
 	return id != "" && len(id) <= 100 && utf8.ValidString(id) && !strings.ContainsRune(id, 0)
 }
 
+// oidcClientIn reads the client with clientID (its application's id), with its
+// application, in tx: an unknown or malformed id is ENOTFOUND.
 func (s *Service) oidcClientIn(ctx context.Context, tx Tx, clientID string) (OIDCClient, error) {
 	if !wellFormedClientID(clientID) {
 		return OIDCClient{}, Errorf(ENOTFOUND, "sign-in client not found")
@@ -971,15 +964,10 @@ func (s *Service) OIDCUserinfo(ctx context.Context, tokenID string) (t OIDCAcces
 		if t.Revoked || !s.now().Before(t.ExpiresAt) {
 			return Errorf(ENOTFOUND, "the access token is revoked or expired")
 		}
-		app, err := tx.Application(ctx, t.ApplicationID)
+		c, err := s.oidcClientIn(ctx, tx, t.ApplicationID)
 		if err != nil {
 			return err
 		}
-		c, err := tx.OIDCClient(ctx, app.ID)
-		if err != nil {
-			return notFound(err, "sign-in client")
-		}
-		c.Application = app
 		var ref *OIDCRefusal
 		cl, ref, err = s.oidcEligible(ctx, tx, c, t.AccountID, t.OrgID)
 		if err == nil && ref != nil {

@@ -433,21 +433,10 @@ func addUserName(v *addUserView) string {
 	return strings.TrimSpace(strings.TrimSpace(v.In.FirstName) + " " + strings.TrimSpace(v.In.LastName))
 }
 
-// listText writes names as prose: "A", "A and B", "A, B and C".
-func listText(names []string) string {
-	switch len(names) {
-	case 0:
-		return ""
-	case 1:
-		return names[0]
-	}
-	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
-}
-
-// orNone is listText, or "None" for no names.
+// orNone is account.JoinNames, or "None" for no names.
 func orNone(names []string) string {
 	if len(names) == 0 {
 		return "None"
 	}
-	return listText(names)
+	return account.JoinNames(names)
 }
