@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sync/atomic"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2/queryparam"
 
@@ -119,3 +121,30 @@ func marshalNoEscapeHTML(v any) ([]byte, error) {
 type jsonBuffer []byte
 
 func (b *jsonBuffer) Write(p []byte) (int, error) { *b = append(*b, p...); return len(p), nil }
+
+// checkLogEvery is how often, at most, a 200 answer of GET /api/v1/check is logged.
+// An application may check thousands of times a second: a line each cost the
+// check an eighth of its throughput and floods the log with lines that say the
+// same; the metrics count every check by route, status and reason
+// (roster_http_requests_total, roster_checks_total). Every other answer of the
+// check (a 401, 403, 422, 5xx…) is logged, each, as on every route.
+const checkLogEvery = time.Second
+
+// sampledLog lets one line through per period; the line says how many it held back
+// since the previous one (skipped), so the log still shows the rate.
+type sampledLog struct {
+	every   time.Duration
+	next    atomic.Int64 // when the next line may be written, in Unix nanoseconds
+	skipped atomic.Int64
+}
+
+// take says whether the line of an answer at now is written, and if so how many
+// were not since the last that was.
+func (l *sampledLog) take(now time.Time) (skipped int64, ok bool) {
+	n, due := now.UnixNano(), l.next.Load()
+	if n < due || !l.next.CompareAndSwap(due, n+int64(l.every)) {
+		l.skipped.Add(1)
+		return 0, false
+	}
+	return l.skipped.Swap(0), true
+}

@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -102,6 +104,60 @@ func TestFastCheckAnswersAsHuma(t *testing.T) {
 			if !statuses[s] {
 				t.Errorf("no case answered %d: the comparison does not cover it", s)
 			}
+		}
+	})
+}
+
+// TestCheckLog: the check's 200 answers are logged at most once a second, with the
+// count of those held back; each of its other answers is logged, as every answer of
+// the other routes.
+func TestCheckLog(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.org("acme", "")
+		e.must(201, e.op, "POST", "/api/v1/applications", map[string]any{"key": "studio", "name": "Studio"})
+		key := e.must(201, e.op, "POST", "/api/v1/applications/studio/keys", map[string]any{"name": "prod"})["key"].(string)
+		bob := accountID(e.member(e.op, "acme", "bob@acme.test", "member"))
+		const n = 20
+		start := time.Now()
+		for range n {
+			e.must(200, key, "GET", "/api/v1/check?organization=acme&account="+bob, nil)
+		}
+		elapsed := time.Since(start)
+		problem(t, e.call(key, "GET", "/api/v1/check?account="+bob, nil), 422, "validation", "organization")
+		problem(t, e.call(key, "GET", "/api/v1/check?account="+bob, nil), 422, "validation", "organization")
+		problem(t, e.call("", "GET", "/api/v1/check?organization=acme&account="+bob, nil), 401, "unauthenticated")
+		e.must(200, e.op, "GET", "/api/v1/me", nil)
+		e.must(200, e.op, "GET", "/api/v1/me", nil)
+
+		count := func(status string) (lines int, skipped int) {
+			for line := range strings.Lines(e.logs.String()) {
+				if !strings.Contains(line, "msg=request ") || !strings.Contains(line, `route="GET /api/v1/check"`) ||
+					!strings.Contains(line, " status="+status+" ") {
+					continue
+				}
+				lines++
+				if _, s, ok := strings.Cut(line, " skipped="); ok {
+					k, err := strconv.Atoi(strings.TrimSpace(s))
+					if err != nil {
+						t.Fatalf("skipped is not a count: %s", line)
+					}
+					skipped += k
+				}
+			}
+			return lines, skipped
+		}
+		lines, skipped := count("200")
+		if most := 1 + int(elapsed/time.Second); lines < 1 || lines > most || lines+skipped > n {
+			t.Errorf("%d checks in %s logged %d lines saying %d skipped; want 1 to %d lines, at most %d in all", n, elapsed, lines, skipped, most, n)
+		}
+		if lines, _ := count("422"); lines != 2 {
+			t.Errorf("two 422 checks logged %d lines", lines)
+		}
+		if lines, _ := count("401"); lines != 1 {
+			t.Errorf("a 401 check logged %d lines", lines)
+		}
+		if me := strings.Count(e.logs.String(), `route="GET /api/v1/me" status=200`); me != 2 {
+			t.Errorf("two GET /api/v1/me logged %d lines", me)
 		}
 	})
 }

@@ -76,10 +76,12 @@ type Server struct {
 	// checkThroughHuma sends GET /api/v1/check through huma's generic path instead of
 	// fastCheck: for the test that compares the two answers.
 	checkThroughHuma atomic.Bool
-	metrics          *metrics.Metrics
-	baseURL          string
-	now              func() time.Time
-	limits           *limits.Limits
+	// checkLog samples the log lines of the check's 200 answers (middleware).
+	checkLog sampledLog
+	metrics  *metrics.Metrics
+	baseURL  string
+	now      func() time.Time
+	limits   *limits.Limits
 
 	maxUpload   int64
 	sheetLimits spreadsheet.Limits
@@ -118,6 +120,7 @@ func NewServer(d Deps) *Server {
 		onImport:    d.OnImport,
 		events:      d.Events,
 		mux:         http.NewServeMux(),
+		checkLog:    sampledLog{every: checkLogEvery},
 	}
 	cfg := huma.DefaultConfig("Roster API", Version)
 	cfg.Info.Description = "Account and seat management for software sold to organizations."
@@ -371,8 +374,17 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			elapsed := time.Since(start)
 			s.metrics.ObserveRequest(route, rec.status, elapsed)
-			s.log.InfoContext(ctx, "request", "method", r.Method, "route", route, "status", rec.status,
-				"duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id, "ip", httpedge.PeerIP(r.RemoteAddr))
+			if route == checkPattern && rec.status == http.StatusOK {
+				// The check's 200s are sampled (checkLog); every other answer is logged.
+				if skipped, ok := s.checkLog.take(start.Add(elapsed)); ok {
+					s.log.InfoContext(ctx, "request", "method", r.Method, "route", route, "status", rec.status,
+						"duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id, "ip", httpedge.PeerIP(r.RemoteAddr),
+						"skipped", skipped)
+				}
+			} else {
+				s.log.InfoContext(ctx, "request", "method", r.Method, "route", route, "status", rec.status,
+					"duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id, "ip", httpedge.PeerIP(r.RemoteAddr))
+			}
 			if rec.again != 0 {
 				s.log.WarnContext(ctx, "a second status for an answer already sent", "method", r.Method, "route", route,
 					"status", rec.status, "second_status", rec.again, "request_id", id)
