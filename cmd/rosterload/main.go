@@ -15,6 +15,12 @@
 //
 //	rosterload -mix writers -base http://127.0.0.1:8081,http://127.0.0.1:8082 -duration 60s
 //
+// With -mix check it drives GET /api/v1/check alone, from -workers (default 32)
+// connections, on each server of -base (name=URL, comma-separated) and a bare
+// handler (-bare, served by -mix bare-server) in turn, -rounds turns of -duration
+// each, and reports each one's throughput as a share of the bare handler's; the
+// database is seeded beforehand with -mix check-seed (check.go).
+//
 // It needs an operator's credentials (ROSTER_BOOTSTRAP_EMAIL and
 // ROSTER_BOOTSTRAP_PASSWORD, or -email and -password) and seeds an organization of
 // its own. It exits 1 when any request failed.
@@ -50,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet("rosterload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg soak.Config
-	mix := fs.String("mix", "soak", "the load: soak (the mixed soak) or writers (concurrent writers into one organization)")
+	mix := fs.String("mix", "soak", "the load: soak (the mixed soak), writers (concurrent writers into one organization), check (GET /api/v1/check beside a bare handler), check-seed or bare-server")
 	fs.StringVar(&cfg.BaseURL, "base", "http://127.0.0.1:8080", "the Roster server to load; with -mix writers, several separated by commas, taken in turn")
 	fs.StringVar(&cfg.OperatorEmail, "email", getenv("ROSTER_BOOTSTRAP_EMAIL"), "an operator's email (env ROSTER_BOOTSTRAP_EMAIL)")
 	fs.StringVar(&cfg.OperatorPassword, "password", getenv("ROSTER_BOOTSTRAP_PASSWORD"), "the operator's password (env ROSTER_BOOTSTRAP_PASSWORD)")
@@ -61,8 +67,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.DurationVar(&cfg.LoginEvery, "login-every", 2500*time.Millisecond, "one login (and logout) per this, across workers")
 	fs.DurationVar(&cfg.InviteEvery, "invite-every", 250*time.Millisecond, "one invitation (and its cancellation) per this, across workers")
 	fs.DurationVar(&cfg.SampleEvery, "sample-every", 0, "period of the memory samples (default a tenth of -duration)")
+	database := fs.String("database", "", "with -mix check-seed: the database to seed, before any server runs on it")
+	seats := fs.Int("seats", 100000, "with -mix check-seed and check: the seats seeded and checked")
+	addr := fs.String("addr", "127.0.0.1:9090", "with -mix bare-server: the address it listens on")
+	bare := fs.String("bare", "", "with -mix check: the bare handler's base URL (rosterload -mix bare-server)")
+	rounds := fs.Int("rounds", 4, "with -mix check: turns on each server, taken in turn, of -duration each")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch *mix {
+	case "check-seed":
+		return seedChecks(ctx, *database, *seats, stderr)
+	case "bare-server":
+		return serveBare(ctx, *addr)
 	}
 	if cfg.OperatorEmail == "" || cfg.OperatorPassword == "" {
 		return errors.New("give an operator's -email and -password (or ROSTER_BOOTSTRAP_EMAIL and ROSTER_BOOTSTRAP_PASSWORD)")
@@ -74,9 +91,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch *mix {
 	case "writers":
 		return runWriters(ctx, cfg, bases, stdout, stderr)
+	case "check":
+		cc := checkConfig{email: cfg.OperatorEmail, password: cfg.OperatorPassword, seats: *seats, workers: cfg.Workers,
+			rounds: *rounds, duration: cfg.Duration}
+		if cc.workers <= 0 {
+			cc.workers = 32
+		}
+		for _, b := range bases {
+			name, url, ok := strings.Cut(b, "=")
+			if !ok {
+				name, url = "roster", b
+			}
+			cc.targets = append(cc.targets, &checkTarget{name: name, base: url})
+		}
+		if *bare != "" {
+			cc.targets = append([]*checkTarget{{name: "bare", base: *bare, bare: true}}, cc.targets...)
+		}
+		return runChecks(ctx, cc, stdout, stderr)
 	case "soak":
 	default:
-		return fmt.Errorf("-mix %q: want soak or writers", *mix)
+		return fmt.Errorf("-mix %q: want soak, writers, check, check-seed or bare-server", *mix)
 	}
 	if len(bases) != 1 {
 		return errors.New("-mix soak loads one server: give one -base")

@@ -13,3 +13,7 @@ func SetBodyReadTimeout(d time.Duration) (restore func()) {
 // Fingerprint is how the Idempotency-Key middleware identifies a request, for tests
 // that hold a reservation as a crashed request would have left it.
 var Fingerprint = fingerprint
+
+// CheckThroughHuma makes GET /api/v1/check take huma's generic path (on) or its own
+// handler, fastCheck (off, as served).
+func (s *Server) CheckThroughHuma(on bool) { s.checkThroughHuma.Store(on) }

@@ -76,10 +76,15 @@ type Server struct {
 	ready     func(ctx context.Context) error
 	readiness func(ctx context.Context) error
 	draining  atomic.Bool
-	metrics   *metrics.Metrics
-	baseURL   string
-	now       func() time.Time
-	limits    *limits.Limits
+	// checkThroughHuma sends GET /api/v1/check through huma's generic path instead of
+	// fastCheck: for the test that compares the two answers.
+	checkThroughHuma atomic.Bool
+	// checkLog samples the log lines of the check's 200 answers (middleware).
+	checkLog sampledLog
+	metrics  *metrics.Metrics
+	baseURL  string
+	now      func() time.Time
+	limits   *limits.Limits
 
 	maxUpload   int64
 	sheetLimits spreadsheet.Limits
@@ -118,6 +123,7 @@ func NewServer(d Deps) *Server {
 		onImport:    d.OnImport,
 		events:      d.Events,
 		mux:         http.NewServeMux(),
+		checkLog:    sampledLog{every: checkLogEvery},
 	}
 	cfg := huma.DefaultConfig("Roster API", Version)
 	cfg.Info.Description = "Account and seat management for software sold to organizations."
@@ -169,7 +175,7 @@ func NewServer(d Deps) *Server {
 		}
 		noRoute(w, r)
 	})
-	api := s.wellFormed(s.idempotencyBody(s.mux))
+	api := s.wellFormed(s.idempotencyBody(s.fastCheck(s.mux)))
 	var h http.Handler = api
 	if d.OIDC != nil {
 		// The provider's endpoints speak OAuth (form bodies, OAuth errors), not
@@ -363,11 +369,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		r = r.WithContext(ctx)
 		h := w.Header()
 		h.Set("X-Request-ID", id)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-		h.Set("Cache-Control", "no-store")
+		h["X-Content-Type-Options"] = hdrNosniff
+		h["Referrer-Policy"] = hdrNoReferrer
+		h["X-Frame-Options"] = hdrDeny
+		h["Content-Security-Policy"] = hdrCSP
+		h["Cache-Control"] = hdrNoStore
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if p := recover(); p != nil {
@@ -385,8 +391,17 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			elapsed := time.Since(start)
 			s.metrics.ObserveRequest(route, rec.status, elapsed)
-			s.log.InfoContext(ctx, "request", "method", r.Method, "route", route, "status", rec.status,
-				"duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id, "ip", httpedge.PeerIP(r.RemoteAddr))
+			if route == checkPattern && rec.status == http.StatusOK {
+				// The check's 200s are sampled (checkLog); every other answer is logged.
+				if skipped, ok := s.checkLog.take(start.Add(elapsed)); ok {
+					s.log.InfoContext(ctx, "request", "method", r.Method, "route", route, "status", rec.status,
+						"duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id, "ip", httpedge.PeerIP(r.RemoteAddr),
+						"skipped", skipped)
+				}
+			} else {
+				s.log.InfoContext(ctx, "request", "method", r.Method, "route", route, "status", rec.status,
+					"duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id, "ip", httpedge.PeerIP(r.RemoteAddr))
+			}
 			if rec.again != 0 {
 				s.log.WarnContext(ctx, "a second status for an answer already sent", "method", r.Method, "route", route,
 					"status", rec.status, "second_status", rec.again, "request_id", id)
@@ -395,6 +410,17 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r)
 	})
 }
+
+// The values of the headers middleware sends with every answer, stored under their
+// canonical names as Header.Set would store them, without a canonicalisation and a
+// slice per answer. Each is a slice of capacity one: an Add appends to a copy.
+var (
+	hdrNosniff    = []string{"nosniff"}
+	hdrNoReferrer = []string{"no-referrer"}
+	hdrDeny       = []string{"DENY"}
+	hdrCSP        = []string{"default-src 'none'; frame-ancestors 'none'"}
+	hdrNoStore    = []string{"no-store"}
+)
 
 func validRequestID(id string) bool {
 	if id == "" || len(id) > 64 {
@@ -463,19 +489,14 @@ func (s *Server) authenticate(hctx huma.Context, next func(huma.Context)) {
 		next(hctx)
 		return
 	}
-	if !ok {
-		s.writeHuma(hctx, newProblem(ctx, http.StatusUnauthorized, account.EUNAUTHENTICATED, "this needs a bearer token: Authorization: Bearer <token>"))
-		return
-	}
-	if account.TextProblem(token) != "" {
-		// No token Roster issues holds a NUL or a byte that is not UTF-8.
-		s.writeHuma(hctx, newProblem(ctx, http.StatusUnauthorized, account.EUNAUTHENTICATED, "the bearer token is not valid"))
+	if p := bearerProblem(ctx, token, ok); p != nil {
+		s.writeHuma(hctx, p)
 		return
 	}
 	if mode == application || mode == applicationOrSession && account.IsApplicationKey(token) {
-		app, err := s.svc.AuthenticateApplication(ctx, token)
-		if err != nil {
-			s.writeHuma(hctx, problemFor(ctx, s.log, err))
+		app, p := s.authenticateApplication(ctx, token)
+		if p != nil {
+			s.writeHuma(hctx, p)
 			return
 		}
 		next(huma.WithValue(hctx, appKey, app))
@@ -493,6 +514,29 @@ func (s *Server) authenticate(hctx huma.Context, next func(huma.Context)) {
 		}
 	}
 	next(huma.WithValue(hctx, actorKey, actor))
+}
+
+// bearerProblem is the 401 of a request without a usable bearer token (token, ok
+// from httpedge.Bearer), nil when it has one.
+func bearerProblem(ctx context.Context, token string, ok bool) *Problem {
+	if !ok {
+		return newProblem(ctx, http.StatusUnauthorized, account.EUNAUTHENTICATED, "this needs a bearer token: Authorization: Bearer <token>")
+	}
+	if account.TextProblem(token) != "" {
+		// No token Roster issues holds a NUL or a byte that is not UTF-8.
+		return newProblem(ctx, http.StatusUnauthorized, account.EUNAUTHENTICATED, "the bearer token is not valid")
+	}
+	return nil
+}
+
+// authenticateApplication resolves an application's API key (authenticate, and the
+// check's own handler, fastCheck).
+func (s *Server) authenticateApplication(ctx context.Context, token string) (account.AppActor, *Problem) {
+	app, err := s.svc.AuthenticateApplication(ctx, token)
+	if err != nil {
+		return app, problemFor(ctx, s.log, err)
+	}
+	return app, nil
 }
 
 func (s *Server) writeHuma(hctx huma.Context, p *Problem) {
