@@ -12,21 +12,21 @@ import (
 
 // addUserView is the Add user wizard. In an organization: the email first, then
 // what the organization needs (names only for an unknown email), then a summary to
-// confirm. In a partner: the organization to add the person to (the partner itself
-// or one under it), the person, what they get there, then the same summary. Every
-// screen carries what the others hold as hidden fields, so Back keeps everything;
-// each step asks the domain again (the organization chosen included), so nothing
-// in them is trusted.
+// confirm. In a partner, as PRODUCT.md's steps go: the person's details, then a
+// checkbox and a role for each organization under the partner, then a role in the
+// partner itself and the invitation, then a summary of every addition to confirm
+// (each its own use case: see addToPartner). Every screen carries what the others
+// hold as hidden fields, so Back keeps everything; each step asks the domain again
+// (the organizations chosen included), so nothing in them is trusted.
 type addUserView struct {
-	// Step is the screen shown: "organization" (a partner's), "email", "person" (a
-	// partner's), "details", "access" (a partner's) or "confirm".
+	// Step is the screen shown: "email", "details" (an organization's), "person",
+	// "organizations", "partner" (a partner's), "confirm", or "result" (a partner's
+	// additions, some refused).
 	Step    string
 	Partner bool // the partner's wizard
-	// Target is the organization the person is added to: the page's own, or the
-	// one a partner's administrator chose.
-	Target account.Organization
-	// Chosen is the organization a partner's administrator chose ("" before).
-	Chosen   string
+	// Target is the organization of the page: the one the person is added to, or
+	// the partner.
+	Target   account.Organization
 	In       account.AddMemberInput
 	Newcomer account.Newcomer
 	// Offer is what the actor may give in Target: roles, teams and seats.
@@ -37,7 +37,30 @@ type addUserView struct {
 	// Checked is, at confirm, the member as the addition would make them.
 	Checked account.Member
 	Problem *problem
+
+	// A partner's: the organizations ticked (ids, of Choices), the role chosen in
+	// each organization offered, the role in the partner itself ("" for none), and
+	// at confirm and after it each addition with its outcome.
+	Orgs        []string
+	OrgRoles    map[string]string
+	PartnerRole string
+	Targets     []addTarget
 }
+
+// addTarget is one addition of a partner's wizard: an organization under the
+// partner, or the partner itself, with the role; at confirm the member as the
+// addition would make them, after it the member added or the refusal.
+type addTarget struct {
+	Org      account.Organization
+	Role     string
+	RoleName string
+	Field    string // the form field of its role: "org_role_{id}" or "partner_role"
+	Member   account.Member
+	Err      error
+}
+
+// orgRoleField is the form field of the role in the organization id.
+func orgRoleField(id string) string { return "org_role_" + id }
 
 func (v *addUserView) sendInvite() bool { return v.In.SendInvite == nil || *v.In.SendInvite }
 
@@ -48,8 +71,21 @@ var personFields = []string{"first_name", "last_name", "phone", "username"}
 func (v *addUserView) shown() []string {
 	var fs []string
 	switch v.Step {
-	case "organization":
-		return []string{"organization"}
+	case "organizations":
+		fs = append(fs, "org")
+		for _, o := range v.Choices.Organizations {
+			fs = append(fs, orgRoleField(o.Organization.ID))
+		}
+		return fs
+	case "partner":
+		fs = append(fs, "partner_role")
+		if !v.Newcomer.Invited {
+			fs = append(fs, "send_invite")
+		}
+		if !v.Newcomer.AccountExists {
+			fs = append(fs, "password", "reset_password")
+		}
+		return fs
 	case "email":
 		return []string{"email"}
 	case "person":
@@ -58,8 +94,6 @@ func (v *addUserView) shown() []string {
 		if !v.Newcomer.AccountExists {
 			fs = append(fs, personFields...)
 		}
-		fallthrough
-	case "access":
 		fs = append(fs, "role", "team", "application", "request_seat")
 		if !v.Newcomer.Invited {
 			fs = append(fs, "send_invite")
@@ -88,10 +122,14 @@ func (v *addUserView) carried() []hiddenField {
 			}
 		}
 	}
-	if v.Partner {
-		add("organization", v.Target.ID)
-	}
 	in := v.In
+	if v.Partner {
+		add("org", v.Orgs...)
+		for _, o := range v.Choices.Organizations {
+			add(orgRoleField(o.Organization.ID), v.OrgRoles[o.Organization.ID])
+		}
+		add("partner_role", v.PartnerRole)
+	}
 	add("email", in.Email)
 	add("first_name", in.FirstName)
 	add("last_name", in.LastName)
@@ -142,18 +180,19 @@ func (v *addUserView) appNames(keys []string) []string {
 // partner's), in order: a step posts the screen after it, Back an earlier one.
 var addUserSteps = map[bool][]string{
 	false: {"email", "details", "confirm"},
-	true:  {"organization", "person", "access", "confirm"},
+	true:  {"person", "organizations", "partner", "confirm"},
 }
 
 func (c *Console) addUserForm(w http.ResponseWriter, r *http.Request, p *page) {
 	v := &addUserView{Step: "email", In: account.AddMemberInput{Role: "member"}, Target: p.Org()}
 	if p.Org().Kind == account.KindPartner {
-		v.Step, v.Partner = "organization", true
+		v.Step, v.Partner, v.In.Role = "person", true, ""
 		var err error
 		if v.Choices, err = c.svc.FindOffer(r.Context(), p.Actor, p.Org().ID); err != nil {
 			c.fail(w, r, p, err)
 			return
 		}
+		v.Offer = v.Choices
 	}
 	c.render(w, r, http.StatusOK, addUserPage(p, v))
 }
@@ -167,10 +206,14 @@ func (c *Console) addUser(w http.ResponseWriter, r *http.Request, p *page) {
 		c.fail(w, r, p, account.Invalid("email", "the form could not be read"))
 		return
 	}
+	if p.Org().Kind == account.KindPartner {
+		c.addToPartner(w, r, p)
+		return
+	}
 	ctx := r.Context()
 	f := r.PostForm
 	step := f.Get("step")
-	v := &addUserView{Partner: p.Org().Kind == account.KindPartner, Target: p.Org(), Chosen: f.Get("organization"), In: account.AddMemberInput{
+	v := &addUserView{Target: p.Org(), In: account.AddMemberInput{
 		Email: f.Get("email"), FirstName: f.Get("first_name"), LastName: f.Get("last_name"),
 		Phone: f.Get("phone"), Username: f.Get("username"), Role: cmp.Or(f.Get("role"), "member"),
 		Teams: f["team"], Applications: f["application"], RequestSeats: f["request_seat"],
@@ -182,22 +225,8 @@ func (c *Console) addUser(w http.ResponseWriter, r *http.Request, p *page) {
 		c.fail(w, r, p, account.Invalid("step", "this step of Add user does not exist; start again from Add user"))
 		return
 	}
-	if v.Partner {
-		if err := c.addUserChoices(ctx, p, v); err != nil {
-			c.fail(w, r, p, err)
-			return
-		}
-		if f.Get("organization") == "" {
-			v.Step = "organization"
-			v.Problem = &problem{Status: http.StatusUnprocessableEntity, Message: "Choose the organization to add the person to",
-				Fields: map[string]string{"organization": "Choose one of the organizations."}}
-			c.render(w, r, v.Problem.Status, addUserPage(p, v))
-			return
-		}
-	}
-	// The organization the person is added to: the page's own, or the one chosen
-	// — which the actor must be allowed to add people to, under this partner.
-	if err := c.addUserTarget(ctx, p, v, cmp.Or(f.Get("organization"), p.Org().ID)); err != nil {
+	// What the actor may give in the organization (members.invite, asked again).
+	if err := c.addUserTarget(ctx, p, v); err != nil {
 		c.fail(w, r, p, err)
 		return
 	}
@@ -210,11 +239,6 @@ func (c *Console) addUser(w http.ResponseWriter, r *http.Request, p *page) {
 		}
 		next = back
 	}
-	if next == "organization" {
-		v.Step = next
-		c.render(w, r, http.StatusOK, addUserPage(p, v))
-		return
-	}
 	n, err := c.svc.FindNewcomer(ctx, p.Actor, v.Target.ID, v.In.Email)
 	switch {
 	case err == nil && n.Member:
@@ -224,7 +248,7 @@ func (c *Console) addUser(w http.ResponseWriter, r *http.Request, p *page) {
 			Fields: []account.FieldError{{Field: "email", Message: "belongs to a disabled account, which cannot be added"}}}
 	}
 	if err != nil {
-		if next == "email" || next == "person" {
+		if next == "email" {
 			v.Step = next // going back to the email: whatever it holds
 			c.render(w, r, http.StatusOK, addUserPage(p, v))
 			return
@@ -234,7 +258,7 @@ func (c *Console) addUser(w http.ResponseWriter, r *http.Request, p *page) {
 	}
 	v.Newcomer = n
 	switch next {
-	case "email", "person", "details", "access":
+	case "email", "details":
 		v.Step = next
 		c.render(w, r, http.StatusOK, addUserPage(p, v))
 		return
@@ -272,50 +296,30 @@ func sendInviteOf(value, step string) *bool {
 	switch {
 	case value == "on":
 		return &on
-	case value == "off", step == "details" || step == "access":
+	case value == "off", step == "details" || step == "partner":
 		return &off
 	}
 	return nil
 }
 
 // addUserProblem shows a refusal on the screen of the field it names: the email's,
-// the person's, or the one with role, teams and seats.
+// or the one with role, teams and seats.
 func (c *Console) addUserProblem(w http.ResponseWriter, r *http.Request, p *page, v *addUserView, err error) {
 	v.Problem = c.problemOf(r.Context(), err)
 	if v.Problem.Status == http.StatusConflict && account.ErrorCode(err) == account.EDUPLICATEEMAIL {
 		v.Problem.setField("email", "This person is already a member of "+v.Target.Name+".")
 	}
-	switch {
-	case v.Problem.field("email") != "":
-		v.Step = map[bool]string{false: "email", true: "person"}[v.Partner]
-	case v.Partner && slices.ContainsFunc(personFields, func(f string) bool { return v.Problem.field(f) != "" }):
-		v.Step = "person"
-	default:
-		v.Step = map[bool]string{false: "details", true: "access"}[v.Partner]
+	v.Step = "details"
+	if v.Problem.field("email") != "" {
+		v.Step = "email"
 	}
 	c.render(w, r, v.Problem.Status, addUserPage(p, v))
 }
 
-// addUserChoices reads, for a partner, the organizations the actor may add people
-// to under it.
-func (c *Console) addUserChoices(ctx context.Context, p *page, v *addUserView) (err error) {
-	v.Choices, err = c.svc.FindOffer(ctx, p.Actor, p.Org().ID)
-	return err
-}
-
-// addUserTarget reads what the actor may give in the organization ref (by id): the
-// page's own, or in a partner the partner itself or an organization under it —
-// any other answers as not found, whatever the actor may do there, as the
-// domain answers an organization of another partner.
-func (c *Console) addUserTarget(ctx context.Context, p *page, v *addUserView, ref string) (err error) {
-	if !v.Partner && ref != p.Org().ID {
-		return account.Errorf(account.ENOTFOUND, "organization not found")
-	}
-	if v.Offer, err = c.svc.FindOffer(ctx, p.Actor, ref); err != nil {
+// addUserTarget reads what the actor may give in the page's organization.
+func (c *Console) addUserTarget(ctx context.Context, p *page, v *addUserView) (err error) {
+	if v.Offer, err = c.svc.FindOffer(ctx, p.Actor, p.Org().ID); err != nil {
 		return err
-	}
-	if o := v.Offer.Organization; o.ID != p.Org().ID && o.ParentID != p.Org().ID {
-		return account.Errorf(account.ENOTFOUND, "organization not found")
 	}
 	v.Target = v.Offer.Organization
 	return nil
@@ -398,12 +402,14 @@ func addUserStepIndex(v *addUserView) int { return slices.Index(addUserSteps[v.P
 // addUserStepTitle is what a screen of Add user is about.
 func addUserStepTitle(step string) string {
 	switch step {
-	case "organization":
-		return "organization"
 	case "email", "person":
 		return "the person"
-	case "details", "access":
+	case "details":
 		return "role, teams and seats"
+	case "organizations":
+		return "organization roles"
+	case "partner":
+		return "partner roles"
 	}
 	return "confirm"
 }
@@ -440,3 +446,233 @@ func orNone(names []string) string {
 	}
 	return account.JoinNames(names)
 }
+
+// addToPartner runs a step of a partner's wizard: the person, a role in each
+// organization ticked under the partner, a role in the partner itself, then the
+// summary — each addition checked by the domain (CheckAddMember), nothing written.
+// Confirm adds each membership as its own use case (one transaction, audit event
+// and email each, within the invitation limit, as every addition is) and reports
+// every one: a refusal in one organization is named and does not undo the others.
+// Every organization posted must be one of the partner's offer (under it, where the
+// actor may add people): any other answers 404 and nothing is added.
+func (c *Console) addToPartner(w http.ResponseWriter, r *http.Request, p *page) {
+	ctx := r.Context()
+	f := r.PostForm
+	step := f.Get("step")
+	v := &addUserView{Partner: true, Target: p.Org(), PartnerRole: f.Get("partner_role"), OrgRoles: map[string]string{},
+		In: account.AddMemberInput{
+			Email: f.Get("email"), FirstName: f.Get("first_name"), LastName: f.Get("last_name"),
+			Phone: f.Get("phone"), Username: f.Get("username"),
+			SendInvite: sendInviteOf(f.Get("send_invite"), step), Password: f.Get("password"),
+			ResetPasswordOnFirstLogin: f.Get("reset_password") == "on",
+		}}
+	steps := addUserSteps[true]
+	if !contains(steps, step) {
+		c.fail(w, r, p, account.Invalid("step", "this step of Add user does not exist; start again from Add user"))
+		return
+	}
+	var err error
+	if v.Choices, err = c.svc.FindOffer(ctx, p.Actor, p.Org().ID); err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	v.Offer = v.Choices
+	notFound := account.Errorf(account.ENOTFOUND, "organization not found")
+	for _, id := range f["org"] {
+		if !v.offers(id) {
+			c.fail(w, r, p, notFound)
+			return
+		}
+		if !contains(v.Orgs, id) {
+			v.Orgs = append(v.Orgs, id)
+		}
+	}
+	for k := range f {
+		if id, ok := strings.CutPrefix(k, "org_role_"); ok {
+			if !v.offers(id) {
+				c.fail(w, r, p, notFound)
+				return
+			}
+			v.OrgRoles[id] = f.Get(k)
+		}
+	}
+	next := steps[min(slices.Index(steps, step)+1, len(steps)-1)]
+	if back := f.Get("back"); back != "" {
+		if i := slices.Index(steps, back); i < 0 || i >= slices.Index(steps, step) {
+			c.fail(w, r, p, account.Invalid("back", "Back leads to an earlier step of Add user only"))
+			return
+		}
+		next = back
+	}
+	n, err := c.svc.FindNewcomer(ctx, p.Actor, p.Org().ID, v.In.Email)
+	if err == nil && n.Disabled {
+		err = &account.Error{Code: account.EFORBIDDEN, Message: "the account of " + n.Email + " is disabled",
+			Fields: []account.FieldError{{Field: "email", Message: "belongs to a disabled account, which cannot be added"}}}
+	}
+	if err != nil {
+		v.Step = "person"
+		if next != "person" { // going back to the person: whatever the email holds
+			v.Problem = c.problemOf(ctx, err)
+		}
+		c.render(w, r, cmp.Or(v.problemStatus(), http.StatusOK), addUserPage(p, v))
+		return
+	}
+	v.Newcomer = n
+	if next == "person" || next == "organizations" || next == "partner" {
+		v.Step = next
+		c.render(w, r, http.StatusOK, addUserPage(p, v))
+		return
+	}
+	v.Targets = v.partnerTargets()
+	if len(v.Targets) == 0 {
+		v.Step = "partner"
+		v.Problem = &problem{Status: http.StatusUnprocessableEntity, Fields: map[string]string{},
+			Message: "Nobody would be added: choose at least one organization, or a role in " + p.Org().Name + " itself."}
+		v.Problem.setField("partner_role", "Choose a role in "+p.Org().Name+", or go back and tick at least one organization.")
+		c.render(w, r, v.Problem.Status, addUserPage(p, v))
+		return
+	}
+	if step != "confirm" { // the summary: every addition checked, nothing written
+		for i, t := range v.Targets {
+			in := v.In
+			in.Role = t.Role
+			v.Targets[i].Member, v.Targets[i].Err = c.svc.CheckAddMember(ctx, p.Actor, t.Org.ID, in)
+		}
+		if v.refused() > 0 {
+			c.partnerProblem(w, r, p, v)
+			return
+		}
+		v.Step = "confirm"
+		c.render(w, r, http.StatusOK, addUserPage(p, v))
+		return
+	}
+	for i, t := range v.Targets {
+		in := v.In
+		in.Role = t.Role
+		v.Targets[i].Member, v.Targets[i].Err = c.svc.AddMemberWithin(ctx, p.Actor, t.Org.ID, in, c.limits)
+	}
+	var added []string
+	invited := false
+	for _, t := range v.Targets {
+		if t.Err == nil {
+			added = append(added, t.Org.Name)
+			invited = invited || t.Member.State == account.MemberInvited
+		}
+	}
+	if v.refused() == 0 {
+		done := cmp.Or(addUserName(v), v.Newcomer.Email) + " is added to " + account.JoinNames(added) + "."
+		if invited {
+			done += " An invitation is on its way to " + v.Newcomer.Email + "."
+		}
+		c.redirect(w, r, p.base()+"/users", done)
+		return
+	}
+	v.Step = "result"
+	v.Problem = &problem{Status: http.StatusUnprocessableEntity, Fields: map[string]string{}}
+	if len(added) > 0 {
+		v.Problem.Message = v.Newcomer.Email + " is added to " + account.JoinNames(added) + ", but not to everything you chose: see below."
+	} else {
+		v.Problem.Message = v.Newcomer.Email + " is not added anywhere: see below why."
+	}
+	c.render(w, r, v.Problem.Status, addUserPage(p, v))
+}
+
+// partnerProblem shows the refusals the summary's checks found, all at once, each
+// beside its field: the person's (their screen), a role in an organization (the
+// organization roles' screen) or in the partner (the partner roles' screen); the
+// earliest screen with one is shown.
+func (c *Console) partnerProblem(w http.ResponseWriter, r *http.Request, p *page, v *addUserView) {
+	ctx := r.Context()
+	v.Problem = &problem{Fields: map[string]string{}}
+	person := append([]string{"email"}, personFields...)
+	for _, t := range v.Targets {
+		if t.Err == nil {
+			continue
+		}
+		tp := c.problemOf(ctx, t.Err)
+		if v.Problem.Status == 0 {
+			v.Problem.Status = tp.Status
+		}
+		if account.ErrorCode(t.Err) == account.EDUPLICATEEMAIL { // a member there already: that organization's refusal
+			v.Problem.setField(t.Field, t.Org.Name+": This person is already a member of "+t.Org.Name+".")
+			continue
+		}
+		own := false // the refusal names one of the person's fields
+		for _, name := range tp.Order {
+			if contains(person, name) {
+				own = true
+				if v.Problem.field(name) == "" {
+					v.Problem.setField(name, tp.Fields[name])
+				}
+			}
+		}
+		if own {
+			continue
+		}
+		v.Problem.setField(t.Field, t.Org.Name+": "+errorText(t.Err))
+	}
+	v.Problem.Message = plural(v.refused(), "addition cannot be made", "additions cannot be made") + ": nothing is added yet; see the fields marked."
+	v.Step = "partner"
+	switch {
+	case slices.ContainsFunc(person, func(f string) bool { return v.Problem.field(f) != "" }):
+		v.Step = "person"
+	case slices.ContainsFunc(v.Problem.Order, func(f string) bool { return strings.HasPrefix(f, "org_role_") }):
+		v.Step = "organizations"
+	}
+	c.render(w, r, cmp.Or(v.Problem.Status, http.StatusUnprocessableEntity), addUserPage(p, v))
+}
+
+// offers reports whether the organization id is one of the partner's offer.
+func (v *addUserView) offers(id string) bool {
+	return slices.ContainsFunc(v.Choices.Organizations, func(o account.OrganizationOffer) bool { return o.Organization.ID == id })
+}
+
+// partnerTargets are the additions chosen: each organization ticked, in the
+// offer's order, with its role (Member when none was chosen), then the partner
+// with its role when one was chosen.
+func (v *addUserView) partnerTargets() []addTarget {
+	var ts []addTarget
+	for _, o := range v.Choices.Organizations {
+		id := o.Organization.ID
+		if !contains(v.Orgs, id) {
+			continue
+		}
+		role := cmp.Or(v.OrgRoles[id], account.RoleMember)
+		ts = append(ts, addTarget{Org: o.Organization, Role: role, RoleName: roleNameIn(o.Roles, role), Field: orgRoleField(id)})
+	}
+	if v.PartnerRole != "" {
+		ts = append(ts, addTarget{Org: v.Target, Role: v.PartnerRole, RoleName: roleNameIn(v.Offer.Roles, v.PartnerRole), Field: "partner_role"})
+	}
+	return ts
+}
+
+// refused counts the additions refused.
+func (v *addUserView) refused() int {
+	n := 0
+	for _, t := range v.Targets {
+		if t.Err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+func (v *addUserView) problemStatus() int {
+	if v.Problem == nil {
+		return 0
+	}
+	return v.Problem.Status
+}
+
+// roleNameIn is the name of the role id among roles (the id when not offered).
+func roleNameIn(roles []account.Role, id string) string {
+	for _, r := range roles {
+		if r.ID == id {
+			return r.Name
+		}
+	}
+	return id
+}
+
+// orgRole is the role chosen in the organization id (Member by default).
+func (v *addUserView) orgRole(id string) string { return cmp.Or(v.OrgRoles[id], account.RoleMember) }

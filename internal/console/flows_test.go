@@ -624,87 +624,93 @@ func TestConsoleRenewal(t *testing.T) {
 	})
 }
 
-// TestConsolePartnerAddUser: a partner's admin adds a person in three screens and
-// a summary — the organization, the person, the role, teams and seats there — at
-// 1280 and at 390 px.
+// TestConsolePartnerAddUser: a partner's admin adds a person in PRODUCT.md's three
+// steps and a summary — details, organization roles, partner roles — to two
+// organizations and the partner in one run, at 1280 and at 390 px; at 390 px one
+// organization refuses at confirm (the person joined it meanwhile) without undoing
+// the others.
 func TestConsolePartnerAddUser(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		s := newStack(t, db)
 		seedAcme(t, s)
 		ctx := context.Background()
-		no := false
+		no, yes := false, true
 		must[account.Member](t)(s.svc.AddMember(ctx, s.op, "northwind", account.AddMemberInput{Email: "pat@northwind.test",
 			FirstName: "Pat", LastName: "Partner", Role: "admin", SendInvite: &no, Password: pass}))
 		acme := must[account.Organization](t)(s.svc.FindOrganization(ctx, s.op, "acme"))
+		hooli := must[account.Organization](t)(s.svc.CreateOrganization(ctx, s.op, account.CreateOrganizationInput{Name: "Hooli", Slug: "hooli", Kind: account.KindOrganization, Parent: "northwind"}))
 		b := s.browser(screenshots(db))
 		axe := ""
 		if !raceEnabled {
 			axe = axeIfPresent()
 		}
 		b.login("pat@northwind.test", pass)
-		b.open("/o/northwind/organizations")
-		b.see("main", "Acme Corp")
 		for i, width := range []int{1280, 390} {
 			b.resize(width)
 			email := fmt.Sprintf("quinn%d@acme.test", i)
 			b.open("/o/northwind/users/new")
 			b.see("#wizard-step", "Step 1 of 4")
-			b.see("#org-choice", "Northwind Partners itself")
-			b.fitsWidth()
-			b.accessible(axe, "the organization step")
-			b.shot("partner-add-user")
-			b.click(`input[name=organization][value="` + acme.ID + `"]`)
-			b.click("main form button.primary")
-			b.see("#wizard-step", "Step 2 of 4")
-			b.see("h1", "Add a user to Acme Corp")
+			b.see("h1", "Add a user to Northwind Partners")
 			b.fill("#f-email", email)
 			b.fill("#f-first_name", "Quinn")
 			b.fill("#f-last_name", "Quill")
 			b.fill("#f-phone", "+351 21 000 0000")
 			b.fill("#f-username", fmt.Sprintf("quinn%d", i))
 			b.fitsWidth()
-			b.accessible(axe, "the person step")
+			b.accessible(axe, "the details step")
+			b.shot("partner-add-user")
 			b.click("main form button.primary")
-			b.see("#wizard-step", "Step 3 of 4")
-			if b.count(`#f-role option[value=owner]`) != 0 {
+			b.see("#wizard-step", "Step 2 of 4")
+			b.see("#org-roles", "Acme Corp")
+			if b.count(`#org-roles option[value=owner]`) != 0 {
 				t.Fatal("a partner admin is offered the owner role in an organization")
 			}
-			b.choose("#f-role", "admin")
-			// The first takes Studio's last seat; the second finds none left and
-			// requests one instead.
-			seat, seats := `input[name=application][value=studio]`, 1
-			if i == 1 {
-				seat, seats = `input[name=request_seat][value=studio]`, 0
-				b.see("main form", "Request seats: Studio")
-			}
-			b.click(seat)
+			b.click(`input[name=org][value="` + acme.ID + `"]`)
+			b.choose("#f-org_role_"+acme.ID, "admin")
+			b.click(`input[name=org][value="` + hooli.ID + `"]`)
 			b.fitsWidth()
-			b.accessible(axe, "the role, teams and seats step")
+			b.accessible(axe, "the organization roles step")
+			b.click("main form button.primary")
+			b.see("#wizard-step", "Step 3 of 4")
+			b.choose("#f-partner_role", "member")
+			b.fitsWidth()
+			b.accessible(axe, "the partner roles step")
 			b.click("main form button.primary")
 			b.see("#add-summary", "Acme Corp")
+			b.see("#add-summary", "Hooli")
+			b.see("#add-summary", "Northwind Partners")
 			b.see("#add-summary", "Quinn Quill, "+email)
-			if i == 1 {
-				b.see("#add-summary", "One more seat of Studio is requested from the operators")
-			}
 			b.fitsWidth()
 			b.accessible(axe, "the summary")
 			b.shot("partner-add-user-confirm")
-			// Back to role, teams and seats, and on again: nothing lost.
+			// Back to the organization roles, and on again: nothing lost.
 			b.click(`main form button[name=back]`)
 			b.see("#wizard-step", "Step 3 of 4")
-			if b.count(seat+`:checked`) != 1 {
-				t.Fatal("Back lost the seat chosen")
+			b.click(`main form button[name=back]`)
+			b.see("#wizard-step", "Step 2 of 4")
+			if b.count(`input[name=org]:checked`) != 2 {
+				t.Fatal("Back lost the organizations ticked")
 			}
 			b.click("main form button.primary")
-			b.see("#add-summary", "Studio")
 			b.click("main form button.primary")
-			b.see(".flash", "invitation is on its way to "+email)
-			m := must[account.Page[account.Member]](t)(s.svc.FindMembers(ctx, s.op, "acme", account.MemberQuery{Q: email}))
-			if len(m.Items) != 1 || m.Items[0].RoleID != "admin" || m.Items[0].State != account.MemberInvited || len(m.Items[0].Seats) != seats {
-				t.Fatalf("%s in acme: %+v", email, m.Items)
+			b.see("#add-summary", "Hooli")
+			if i == 1 { // Hooli refuses at confirm: the others are still added
+				must[account.Member](t)(s.svc.AddMember(ctx, s.op, "hooli", account.AddMemberInput{Email: email, FirstName: "Quinn", LastName: "Quill", SendInvite: &yes}))
 			}
-			if p := must[account.Page[account.Member]](t)(s.svc.FindMembers(ctx, s.op, "northwind", account.MemberQuery{Q: email})); len(p.Items) != 0 {
-				t.Fatalf("%s was added to the partner too", email)
+			b.click("main form button.primary")
+			if i == 0 {
+				b.see(".flash", "invitation is on its way to "+email)
+			} else {
+				b.see("#add-results", "not added")
+				b.see("#form-error", "is added to Acme Corp and Northwind Partners")
+				b.fitsWidth()
+				b.accessible(axe, "the results")
+			}
+			for slug, want := range map[string]string{"acme": "admin", "hooli": "member", "northwind": "member"} {
+				m := must[account.Page[account.Member]](t)(s.svc.FindMembers(ctx, s.op, slug, account.MemberQuery{Q: email}))
+				if len(m.Items) != 1 || m.Items[0].RoleID != want {
+					t.Fatalf("%s in %s: %+v", email, slug, m.Items)
+				}
 			}
 			s.mailTo(email, "invit")
 		}

@@ -144,12 +144,14 @@ func TestAddUserConfirmAndRequestSeats(t *testing.T) {
 	})
 }
 
-// TestPartnerAddUserWizard: a partner's administrator adds a person in three
-// screens and a summary — the organization (the partner itself or one under it),
-// the person, then role, teams and seats there — through the same use cases as an
-// organization's Add user. The organization travels as a hidden field, and every
-// step asks the domain again: another partner's organization, or one the
-// administrator may manage outside this partner, answers 404 and gets nobody.
+// TestPartnerAddUserWizard: a partner's administrator adds a person in PRODUCT.md's
+// three steps and a summary — details, organization roles (a checkbox and a role
+// for each organization under the partner), partner roles — each membership
+// through its own AddMemberWithin: a refusal in one organization is named and does
+// not undo the others. At least one addition must be chosen. The organizations
+// travel as hidden fields, and every step asks the domain again: another partner's
+// organization, or one the administrator may manage outside this partner, answers
+// 404 and gets nobody.
 func TestPartnerAddUserWizard(t *testing.T) {
 	orgEach(t, func(t *testing.T, e *orgEnv) {
 		ctx := context.Background()
@@ -163,13 +165,11 @@ func TestPartnerAddUserWizard(t *testing.T) {
 		}
 		org("Northwind", "northwind", account.KindPartner, "")
 		umbrella := org("Umbrella", "umbrella", account.KindOrganization, "northwind")
+		hooli := org("Hooli", "hooli", account.KindOrganization, "northwind")
 		org("Southwind", "southwind", account.KindPartner, "")
 		initech := org("Initech", "initech", account.KindOrganization, "southwind")
-		if _, err := e.svc.CreateTeam(ctx, e.op, "umbrella", "Lab"); err != nil {
-			t.Fatal(err)
-		}
 		e.addMember(e.op, "northwind", "pat@northwind.test", account.RoleAdmin)
-		no := false // the operator links pat's account to globex, outside the partner
+		no, yes := false, true // the operator links pat's account to globex, outside the partner
 		if _, err := e.svc.AddMember(ctx, e.op, "globex", account.AddMemberInput{Email: "pat@northwind.test", Role: account.RoleAdmin, SendInvite: &no}); err != nil {
 			t.Fatal(err)
 		}
@@ -180,37 +180,59 @@ func TestPartnerAddUserWizard(t *testing.T) {
 		}
 		pat := e.browser("pat@northwind.test")
 		const wizard = "/o/northwind/users/new"
+		uRole, hRole := "org_role_"+umbrella.ID, "org_role_"+hooli.ID
 
+		// 1. The person.
 		body := pat.page(wizard)
-		orgHas(t, body, "Step 1 of 4", "Northwind itself", "Umbrella", `value="`+umbrella.ID+`"`)
-		orgLacks(t, between(body, `id="org-choice"`, "</fieldset>"), "Initech", "Globex")
-		body = pat.refused(wizard, url.Values{"step": {"organization"}}, http.StatusUnprocessableEntity)
-		orgHas(t, body, `id="e-organization"`, "Choose one of the organizations.")
-
-		body = pat.step(wizard, url.Values{"step": {"organization"}, "organization": {umbrella.ID}})
-		orgHas(t, body, "Add a user to Umbrella", "Step 2 of 4", `name="email"`, `name="first_name"`)
+		orgHas(t, body, "Add a user to Northwind", "Step 1 of 4: the person", `name="email"`, `name="first_name"`)
 		person := url.Values{"email": {"quinn@umbrella.test"}, "first_name": {"Quinn"}, "last_name": {"Quill"}, "username": {"quinn"}}
 		body = pat.step(wizard, with(carriedOf(body), person))
-		orgHas(t, body, "Step 3 of 4", "is new to Roster", "Role in Umbrella", `name="team" value="Lab"`)
-		orgLacks(t, body, `name="role"><option value="owner"`, `<option value="owner"`)
-		body = pat.step(wizard, with(carriedOf(body), url.Values{"role": {"admin"}, "team": {"Lab"}, "send_invite": {"on"}}))
-		orgHas(t, body, "Step 4 of 4", "Check and confirm", "Quinn Quill, quinn@umbrella.test", "<dd>Umbrella</dd>", "<dd>Admin</dd>",
-			"<dd>Lab</dd>", "An invitation email goes to quinn@umbrella.test")
-		confirm := carriedOf(body)
-		back := pat.step(wizard, with(confirm, url.Values{"back": {"person"}}))
-		orgHas(t, back, "Step 2 of 4", `value="Quinn"`, `value="quinn"`)
+		// 2. Organization roles: a checkbox and a role for each organization under
+		// the partner, none of another partner's or outside it.
+		orgHas(t, body, "Step 2 of 4: organization roles", `name="org" value="`+umbrella.ID+`"`, `name="org" value="`+hooli.ID+`"`,
+			`name="`+uRole+`"`, "Role in Hooli")
+		roles := between(body, `id="org-roles"`, "</fieldset>")
+		orgLacks(t, roles, "Initech", "Globex", `<option value="owner"`)
+		orgs := carriedOf(body)
+		// 3. Partner roles; nothing chosen at all is refused there, nobody added.
+		body = pat.step(wizard, with(orgs, url.Values{uRole: {"admin"}, hRole: {"member"}}))
+		orgHas(t, body, "Step 3 of 4: partner roles", `name="partner_role"`, "No role in Northwind", `name="send_invite"`)
+		body = pat.refused(wizard, with(carriedOf(body), url.Values{"send_invite": {"on"}}), http.StatusUnprocessableEntity)
+		orgHas(t, body, "Step 3 of 4", "Nobody would be added", `id="e-partner_role"`, "tick at least one organization")
 
-		// The attack: the hidden organization swapped for another partner's, or for
-		// one pat administers outside Northwind, at any step.
+		body = pat.step(wizard, with(orgs, url.Values{"org": {umbrella.ID, hooli.ID}, uRole: {"admin"}, hRole: {"member"}}))
+		body = pat.step(wizard, with(carriedOf(body), url.Values{"partner_role": {"member"}, "send_invite": {"on"}}))
+		// 4. The summary: each addition with its role and email, nothing added yet.
+		orgHas(t, body, "Step 4 of 4", "Check and confirm", "Quinn Quill, quinn@umbrella.test",
+			"<dt>Umbrella</dt><dd>Admin. An invitation email goes to quinn@umbrella.test", "<dt>Hooli</dt><dd>Member.", "<dt>Northwind</dt><dd>Member.")
+		confirm := carriedOf(body)
+		if p, _ := e.svc.FindMembers(ctx, e.op, "umbrella", account.MemberQuery{Q: "quinn"}); len(p.Items) != 0 {
+			t.Fatal("the summary added quinn")
+		}
+		back := pat.step(wizard, with(confirm, url.Values{"back": {"organizations"}}))
+		orgHas(t, back, "Step 2 of 4", `value="`+umbrella.ID+`" checked`, `value="`+hooli.ID+`" checked`, `<option value="admin" selected`)
+		back = pat.step(wizard, with(confirm, url.Values{"back": {"person"}}))
+		orgHas(t, back, "Step 1 of 4", `value="Quinn"`, `value="quinn"`)
+
+		// The attack: another partner's organization, or one pat administers outside
+		// Northwind, in a hidden field of any step (ticked, or as a role's field):
+		// 404, nothing added anywhere.
 		for _, target := range []account.Organization{initech, globex} {
-			for _, step := range []string{"organization", "person", "access", "confirm"} {
-				f := with(confirm, url.Values{"step": {step}, "organization": {target.ID}, "email": {"mole@" + target.Slug + ".test"}})
-				if r := pat.post(wizard, f); r.Status != http.StatusNotFound {
-					t.Errorf("the %s step into %s = %d, want 404\n%s", step, target.Name, r.Status, orgMain(r.Body))
+			for _, step := range []string{"person", "organizations", "partner", "confirm"} {
+				for _, f := range []url.Values{
+					with(confirm, url.Values{"step": {step}, "org": {target.ID}, "email": {"mole@" + target.Slug + ".test"}}),
+					with(confirm, url.Values{"step": {step}, "org": {umbrella.ID, target.ID}, "email": {"mole@" + target.Slug + ".test"}}),
+					with(confirm, url.Values{"step": {step}, "org_role_" + target.ID: {"admin"}, "email": {"mole@" + target.Slug + ".test"}}),
+				} {
+					if r := pat.post(wizard, f); r.Status != http.StatusNotFound {
+						t.Errorf("the %s step into %s = %d, want 404\n%s", step, target.Name, r.Status, orgMain(r.Body))
+					}
 				}
 			}
-			if p, _ := e.svc.FindMembers(ctx, e.op, target.Slug, account.MemberQuery{Q: "mole@"}); len(p.Items) != 0 {
-				t.Errorf("pat added someone to %s through Northwind's wizard", target.Name)
+			for _, slug := range []string{target.Slug, "umbrella", "northwind"} {
+				if p, _ := e.svc.FindMembers(ctx, e.op, slug, account.MemberQuery{Q: "mole@"}); len(p.Items) != 0 {
+					t.Errorf("pat added someone to %s through an attack on Northwind's wizard", slug)
+				}
 			}
 		}
 		// Southwind's administrator may not use Northwind's wizard at all.
@@ -219,26 +241,49 @@ func TestPartnerAddUserWizard(t *testing.T) {
 			t.Errorf("another partner's admin posts Northwind's wizard: %d, want 404", r.Status)
 		}
 
-		r := pat.post(wizard, confirm)
-		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/o/umbrella/users/") {
-			t.Fatalf("confirming = %d %q\n%s", r.Status, r.Location, orgMain(r.Body))
+		// Confirm, with Hooli refusing (quinn joined it meanwhile): Umbrella and
+		// Northwind are still added, and the page says which and why.
+		if _, err := e.svc.AddMember(ctx, e.op, "hooli", account.AddMemberInput{Email: "quinn@umbrella.test", FirstName: "Quinn", LastName: "Quill", SendInvite: &yes}); err != nil {
+			t.Fatal(err)
 		}
-		orgHas(t, pat.page(r.Location), "An invitation is on its way to quinn@umbrella.test.")
-		p, err := e.svc.FindMembers(ctx, e.op, "umbrella", account.MemberQuery{Q: "quinn"})
-		if err != nil || len(p.Items) != 1 || p.Items[0].RoleID != "admin" || p.Items[0].State != account.MemberInvited ||
-			len(p.Items[0].Teams) != 1 || p.Items[0].Teams[0] != "Lab" {
-			t.Fatalf("quinn in umbrella: %+v, %v", p.Items, err)
-		}
-		if p, _ := e.svc.FindMembers(ctx, e.op, "northwind", account.MemberQuery{Q: "quinn"}); len(p.Items) != 0 {
-			t.Error("quinn was added to the partner too")
+		body = pat.refused(wizard, confirm, http.StatusUnprocessableEntity)
+		orgHas(t, body, "quinn@umbrella.test is added to Umbrella and Northwind, but not to everything you chose",
+			"Umbrella (Admin):", "Hooli (Member):", "not added", "Northwind (Member):")
+		orgLacks(t, body, `name="step"`)
+		for slug, want := range map[string]string{"umbrella": "admin", "northwind": "member", "hooli": "member"} {
+			p, err := e.svc.FindMembers(ctx, e.op, slug, account.MemberQuery{Q: "quinn"})
+			if err != nil || len(p.Items) != 1 || p.Items[0].RoleID != want {
+				t.Fatalf("quinn in %s: %+v, %v", slug, p.Items, err)
+			}
 		}
 
-		// The partner itself: its own roles; a refusal of the person's fields goes
-		// back to their screen.
-		body = pat.step(wizard, url.Values{"step": {"organization"}, "organization": {mustOrg(t, e, "northwind").ID}})
-		body = pat.step(wizard, with(carriedOf(body), url.Values{"email": {"rae@northwind.test"}, "phone": {"not a phone"}}))
-		body = pat.refused(wizard, with(carriedOf(body), url.Values{"role": {"admin"}, "send_invite": {"on"}}), http.StatusUnprocessableEntity)
-		orgHas(t, body, "Step 2 of 4", `id="e-phone"`)
+		// The summary's checks: a refusal in one organization is shown beside it, on
+		// the organization roles' screen; a refusal of the person's fields on theirs.
+		body = pat.step(wizard, with(url.Values{"step": {"person"}}, url.Values{"email": {"quinn@umbrella.test"}}))
+		body = pat.step(wizard, with(carriedOf(body), url.Values{"org": {umbrella.ID}}))
+		body = pat.refused(wizard, with(carriedOf(body), url.Values{"partner_role": {""}, "send_invite": {"on"}}), http.StatusConflict)
+		orgHas(t, body, "Step 2 of 4", `id="e-`+uRole+`"`, "Umbrella: This person is already a member of Umbrella.")
+		body = pat.step(wizard, url.Values{"step": {"person"}, "email": {"rae@northwind.test"}, "phone": {"not a phone"}})
+		body = pat.step(wizard, with(carriedOf(body), url.Values{"org": {hooli.ID}}))
+		body = pat.refused(wizard, with(carriedOf(body), url.Values{"partner_role": {"admin"}, "send_invite": {"on"}}), http.StatusUnprocessableEntity)
+		orgHas(t, body, "Step 1 of 4", `id="e-phone"`)
+
+		// Two organizations and the partner in one run, all added: the users list
+		// with a message naming them.
+		body = pat.step(wizard, url.Values{"step": {"person"}, "email": {"rae@northwind.test"}})
+		body = pat.step(wizard, with(carriedOf(body), url.Values{"org": {umbrella.ID, hooli.ID}}))
+		body = pat.step(wizard, with(carriedOf(body), url.Values{"partner_role": {"admin"}, "send_invite": {"on"}}))
+		r := pat.post(wizard, carriedOf(body))
+		if r.Status != http.StatusSeeOther || r.Location != "/o/northwind/users" {
+			t.Fatalf("confirming = %d %q\n%s", r.Status, r.Location, orgMain(r.Body))
+		}
+		orgHas(t, pat.page(r.Location), "rae@northwind.test is added to Umbrella, Hooli and Northwind.", "An invitation is on its way to rae@northwind.test.")
+		for slug, want := range map[string]string{"umbrella": "member", "hooli": "member", "northwind": "admin"} {
+			p, err := e.svc.FindMembers(ctx, e.op, slug, account.MemberQuery{Q: "rae@"})
+			if err != nil || len(p.Items) != 1 || p.Items[0].RoleID != want || p.Items[0].State != account.MemberInvited {
+				t.Fatalf("rae in %s: %+v, %v", slug, p.Items, err)
+			}
+		}
 	})
 }
 
