@@ -207,7 +207,7 @@ func BenchmarkCheckLoad(b *testing.B) {
 			// (and holds the cache lease), the other reads the store for every check.
 			newApp := func(cacheEntries int) *app.App {
 				a, err := app.New(context.Background(), app.Options{
-					Config: config.Config{CheckCache: cacheEntries}, DB: db, NoConsole: true,
+					Config: config.Config{BaseURL: "http://roster.test", CheckCache: cacheEntries}, DB: db, NoConsole: true,
 					Hasher: password.NewHasher(password.TestParams, 2, rand.Reader), Work: []app.Work{app.CacheLease},
 				})
 				if err != nil {
@@ -316,7 +316,7 @@ func BenchmarkCheckBatch(b *testing.B) {
 					entries, work = 0, nil
 				}
 				a, err := app.New(context.Background(), app.Options{
-					Config: config.Config{CheckCache: entries}, DB: db, NoConsole: true,
+					Config: config.Config{BaseURL: "http://roster.test", CheckCache: entries}, DB: db, NoConsole: true,
 					Hasher: password.NewHasher(password.TestParams, 2, rand.Reader), Work: work,
 				})
 				if err != nil {
