@@ -50,6 +50,15 @@ func TestConcurrentWriters(t *testing.T) {
 			defer mu.Unlock()
 			failures = append(failures, fmt.Sprintf("%s = %d %s", what, r.Status, r.Raw))
 		}
+		var slowest time.Duration
+		call := func(method, path string, body any) resp {
+			t0 := time.Now()
+			r := e.call(e.op, method, path, body)
+			mu.Lock()
+			slowest = max(slowest, time.Since(t0))
+			mu.Unlock()
+			return r
+		}
 		var wg sync.WaitGroup
 		t0 := time.Now()
 		for w := range 16 {
@@ -67,7 +76,7 @@ func TestConcurrentWriters(t *testing.T) {
 						for i := range 25 {
 							emails = append(emails, fmt.Sprintf("i%02d-%d-%02d@acme.test", w, round, i))
 						}
-						r := e.call(e.op, "POST", "/api/v1/organizations/acme/invitations",
+						r := call("POST", "/api/v1/organizations/acme/invitations",
 							map[string]any{"emails": emails, "applications": apps})
 						if r.Status != 200 {
 							fail("invite", r)
@@ -80,7 +89,7 @@ func TestConcurrentWriters(t *testing.T) {
 						}
 					case 2: // adds, each with seats of both applications
 						for i := range 5 {
-							r := e.call(e.op, "POST", "/api/v1/organizations/acme/members", map[string]any{
+							r := call("POST", "/api/v1/organizations/acme/members", map[string]any{
 								"email": fmt.Sprintf("a%02d-%d-%d@acme.test", w, round, i), "first_name": "A", "last_name": "A",
 								"send_invite": false, "password": pw, "applications": apps})
 							if r.Status != 201 {
@@ -99,7 +108,7 @@ func TestConcurrentWriters(t *testing.T) {
 							if round%2 == 1 {
 								body = map[string]any{"unassign": ids}
 							}
-							if r := e.call(e.op, "POST", path, body); r.Status != 200 {
+							if r := call("POST", path, body); r.Status != 200 {
 								fail("seats", r)
 							}
 						}
@@ -108,7 +117,7 @@ func TestConcurrentWriters(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		t.Logf("16 writers, %d rounds: %v, retries %v", rounds, time.Since(t0), db.WriteRetries())
+		t.Logf("16 writers, %d rounds: %v, the slowest request %v, retries %v", rounds, time.Since(t0), slowest, db.WriteRetries())
 		for _, f := range failures {
 			t.Error(f)
 		}

@@ -56,6 +56,9 @@ type DB struct {
 	// connection behind the requests; on SQLite the writer (its writes are serial
 	// anyway).
 	lease *sql.DB
+	// gate queues SQLite's write transactions for the writer first come, first
+	// served (writegate.go; nil on PostgreSQL).
+	gate *writeGate
 	// The statement cache of SQLite's readers (nil on PostgreSQL). The writer has
 	// none: its one connection is held by the transaction, so it could not prepare.
 	readStmts *stmtCache
@@ -177,6 +180,7 @@ func openSQLite(ctx context.Context, path string, timeout time.Duration) (*DB, e
 	ckpt.SetConnMaxLifetime(0)
 	ckpt.SetConnMaxIdleTime(0)
 	db := newDB(SQLite, writer, reader, writer)
+	db.gate = newWriteGate()
 	db.readStmts = newStmtCache(reader)
 	db.ckpt = newCheckpointer(ckpt)
 	return db, nil
@@ -458,6 +462,10 @@ func (db *DB) WriteRetries() map[string]uint64 {
 func (db *DB) write(parent context.Context, fn func(account.Tx) error) (err error) {
 	ctx, cancel := db.bound(parent)
 	defer cancel()
+	if err := db.gate.enter(ctx); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer db.gate.leave() // after the commit or rollback below
 	sqlTx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -40,8 +40,8 @@ func WaitingForLease(ctx context.Context, probe, db *DB) (bool, error) {
 // SQLite for the one writer connection (counted since the DB opened; a test takes
 // the difference), on PostgreSQL for a lock of any kind.
 func WaitingWriters(ctx context.Context, db *DB) (int64, error) {
-	if db.engine == SQLite {
-		return db.writer.Stats().WaitCount, nil
+	if db.engine == SQLite { // queued at the gate, or (a few) at the pool itself
+		return db.writer.Stats().WaitCount + WritersWaiting(db), nil
 	}
 	var n int64
 	err := db.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
@@ -360,4 +360,13 @@ func TrigramDrift(ctx context.Context, db *DB) ([]string, error) {
 		}
 	}
 	return drift, nil
+}
+
+// WritersWaiting is how many writes wait for their turn at SQLite's writer (0 on
+// PostgreSQL, which has no such gate).
+func WritersWaiting(db *DB) int64 {
+	if db.gate == nil {
+		return 0
+	}
+	return db.gate.waiting.Load()
 }

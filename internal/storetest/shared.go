@@ -27,11 +27,18 @@ func OpenShared(t testing.TB, engine sqlstore.Engine, n int) []*sqlstore.DB {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dbs := make([]*sqlstore.DB, n)
+	// The suite checks behaviour, not the production store timeout (5 s): on a
+	// loaded CI machine a bulk write queued behind 15 others may wait longer, and
+	// under the race detector SQLite's transpiled C runs some 25 times slower (the
+	// 16 writers of TestConcurrentWriters: 1.3 s, and 31–41 s with -race, the last of
+	// their queue waiting 18 s). The tests of the timeout itself open their stores
+	// with their own.
+	timeout := 30 * time.Second
+	if raceDetector {
+		timeout = 2 * time.Minute
+	}
 	for i := range dbs {
-		// The suite checks behaviour, not the production store timeout (5 s): on a
-		// loaded CI machine a bulk write queued behind 15 others may wait longer. The
-		// tests of the timeout itself open their stores with their own.
-		db, err := sqlstore.OpenWith(ctx, rawURL, sqlstore.Options{Timeout: 30 * time.Second})
+		db, err := sqlstore.OpenWith(ctx, rawURL, sqlstore.Options{Timeout: timeout})
 		if err != nil {
 			t.Fatalf("storetest: %v", err)
 		}

@@ -1,0 +1,6 @@
+//go:build !race
+
+package storetest
+
+// raceDetector: this binary was built with -race.
+const raceDetector = false
