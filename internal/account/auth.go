@@ -110,7 +110,7 @@ func (s *Service) LoginWith(ctx context.Context, in LoginInput) (res LoginResult
 		CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL),
 		IP: in.IP, UserAgent: truncate(in.UserAgent, 300),
 	}
-	actor := Actor{Account: a, SessionID: sess.ID, IP: in.IP}
+	actor := Actor{Account: a, SessionID: sess.ID, AuthTime: sess.CreatedAt, IP: in.IP}
 	err = s.store.Write(ctx, func(tx Tx) error {
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return err
@@ -204,7 +204,7 @@ func (s *Service) Authenticate(ctx context.Context, token, ip string) (Actor, er
 	case !s.now().Before(sess.ExpiresAt) || a.State != AccountActive:
 		return Actor{}, Errorf(EUNAUTHENTICATED, "invalid or expired session")
 	}
-	return Actor{Account: a, SessionID: sess.ID, IP: ip}, nil
+	return Actor{Account: a, SessionID: sess.ID, AuthTime: sess.CreatedAt, IP: ip}, nil
 }
 
 // Logout revokes the actor's session.

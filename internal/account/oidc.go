@@ -49,6 +49,11 @@ type OIDCAuthRequest struct {
 	// OrganizationHint is the organization parameter (an id or a slug): it
 	// preselects and restricts the organization the person signs in to.
 	OrganizationHint string
+	// Prompt is the request's prompt values (none, login, consent,
+	// select_account); MaxAge its max_age, nil when not asked (prompt=login makes
+	// it 0). See Prompts and LoginFresh.
+	Prompt           []string
+	MaxAge           *time.Duration
 	AccountID        string
 	OrgID            string
 	AuthTime         time.Time
@@ -410,7 +415,7 @@ func (s *Service) CreateOIDCAuthRequest(ctx context.Context, c OIDCClient, r OID
 	}
 	for _, f := range []struct{ name, value string }{{"state", r.State}, {"nonce", r.Nonce}, {"code_challenge", r.CodeChallenge},
 		{"organization", r.OrganizationHint}, {"redirect_uri", r.RedirectURI}, {"scope", strings.Join(r.Scopes, " ")},
-		{"response_mode", r.ResponseMode}} {
+		{"response_mode", r.ResponseMode}, {"prompt", strings.Join(r.Prompt, " ")}} {
 		switch {
 		case len(f.value) > 2000:
 			return r, Invalid(f.name, "must be at most 2000 characters")
@@ -437,6 +442,28 @@ func (s *Service) OIDCAuthRequest(ctx context.Context, id string) (r OIDCAuthReq
 		return OIDCAuthRequest{}, Errorf(ENOTFOUND, "the sign-in request expired")
 	}
 	return r, notFound(err, "sign-in request")
+}
+
+// AbandonOIDCSignIn ends a prompt=none request that finds nobody signed in: the
+// request is spent, and returned so that the client hears login_required.
+// ENOTFOUND: an unknown, expired or already finished request, or one that did not
+// ask for prompt=none.
+func (s *Service) AbandonOIDCSignIn(ctx context.Context, requestID string) (r OIDCAuthRequest, err error) {
+	defer wrap(&err, "AbandonOIDCSignIn(%s)", requestID)
+	if requestID == "" || len(requestID) > 100 {
+		return r, Errorf(ENOTFOUND, "sign-in request not found")
+	}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		var err error
+		if r, err = tx.OIDCAuthRequestByID(ctx, requestID); err != nil {
+			return notFound(err, "sign-in request")
+		}
+		if r.Done || !s.now().Before(r.ExpiresAt) || !r.Prompts(PromptNone) {
+			return Errorf(ENOTFOUND, "the sign-in request expired or was already used")
+		}
+		return tx.DeleteOIDCAuthRequest(ctx, r.ApplicationID, r.ID)
+	})
+	return r, err
 }
 
 // SaveOIDCCode keeps the hash of the code issued for a done request.
@@ -607,6 +634,42 @@ type OIDCSignIn struct {
 	// Org is where they signed in (when Done).
 	Org  Organization
 	Done bool
+	// LoginRequired: the session's login is older than the request's max_age
+	// allows (prompt=login asks for a login after the request): the person must
+	// give their password again, and the request waits for it.
+	LoginRequired bool
+	// PromptError, when set, is the OpenID Connect error the client hears because
+	// the request asked that no page be shown (prompt=none) and one would be:
+	// login_required or interaction_required. The request is spent.
+	PromptError string
+}
+
+// The prompt values of an authorization request (OpenID Connect Core 3.1.2.1).
+const (
+	PromptNone          = "none"
+	PromptLogin         = "login"
+	PromptConsent       = "consent"
+	PromptSelectAccount = "select_account"
+)
+
+// The errors a prompt=none request ends with when a page would be needed.
+const (
+	OIDCLoginRequired       = "login_required"
+	OIDCInteractionRequired = "interaction_required"
+)
+
+// Prompts reports whether the request asked for prompt value v.
+func (r OIDCAuthRequest) Prompts(v string) bool { return slices.Contains(r.Prompt, v) }
+
+// LoginFresh reports whether a login at authTime is recent enough for the request:
+// with a max_age, no earlier than max_age before the request was made (prompt=login
+// sets it to 0: a login after the request). A zero authTime (no session) never is
+// when a max_age is asked.
+func (r OIDCAuthRequest) LoginFresh(authTime time.Time) bool {
+	if r.MaxAge == nil {
+		return true
+	}
+	return !authTime.IsZero() && !authTime.Before(r.CreatedAt.Add(-*r.MaxAge))
 }
 
 // SignInOIDC signs the actor in to the request's application, in orgRef (an id or
@@ -636,6 +699,22 @@ func (s *Service) SignInOIDC(ctx context.Context, actor Actor, requestID, orgRef
 		}
 		app := c.Application
 		si.Request, si.Client = r, c
+		silent := r.Prompts(PromptNone)
+		// promptError ends a prompt=none request that would need a page.
+		promptError := func(code string) error {
+			si.PromptError = code
+			return tx.DeleteOIDCAuthRequest(ctx, app.ID, r.ID)
+		}
+		if !r.LoginFresh(actor.AuthTime) {
+			if silent {
+				return promptError(OIDCLoginRequired)
+			}
+			si.LoginRequired = true
+			return nil
+		}
+		if silent && actor.Account.MustResetPassword {
+			return promptError(OIDCInteractionRequired)
+		}
 		refuse := func(orgID string, ref *OIDCRefusal) error {
 			si.Refusal = ref
 			if err := tx.DeleteOIDCAuthRequest(ctx, app.ID, r.ID); err != nil {
@@ -714,8 +793,16 @@ func (s *Service) SignInOIDC(ctx context.Context, actor Actor, requestID, orgRef
 			if slices.ContainsFunc(candidates, func(o Organization) bool { return o.ID == last }) {
 				si.LastChoice = last
 			}
-			si.Choices = candidates
-			return nil
+			switch {
+			case silent && si.LastChoice != "":
+				// No page: the organization picked last time (now first).
+				candidates, si.LastChoice = candidates[:1], ""
+			case silent:
+				return promptError(OIDCInteractionRequired)
+			default:
+				si.Choices = candidates
+				return nil
+			}
 		}
 		org := candidates[0]
 		_, ref, err := s.oidcEligible(ctx, tx, c, actor.Account.ID, org.ID)
@@ -725,14 +812,18 @@ func (s *Service) SignInOIDC(ctx context.Context, actor Actor, requestID, orgRef
 		if ref != nil {
 			return refuse(org.ID, ref)
 		}
-		at := s.now()
+		// auth_time is when the person gave their password, not this sign-in.
+		at := actor.AuthTime
+		if at.IsZero() {
+			at = s.now()
+		}
 		if err := tx.CompleteOIDCAuthRequest(ctx, app.ID, r.ID, actor.Account.ID, org.ID, at); err != nil {
 			return err
 		}
 		si.Request.AccountID, si.Request.OrgID, si.Request.AuthTime, si.Request.Done = actor.Account.ID, org.ID, at, true
 		si.Org, si.Done = org, true
 		if orgRef != "" {
-			if err := tx.SetOIDCOrgChoice(ctx, app.ID, actor.Account.ID, org.ID, at); err != nil {
+			if err := tx.SetOIDCOrgChoice(ctx, app.ID, actor.Account.ID, org.ID, s.now()); err != nil {
 				return err
 			}
 		}

@@ -110,7 +110,11 @@ func NewService(o Options) *Service {
 type Actor struct {
 	Account   Account
 	SessionID string
-	IP        string
+	// AuthTime is when the person logged in to the session (its password given):
+	// the auth_time of the ID tokens a sign-in with it issues, and what a sign-in's
+	// max_age is measured against. Zero without a session.
+	AuthTime time.Time
+	IP       string
 	// SCIMOrgID is set for an organization's SCIM token (see AuthenticateSCIM): the
 	// actor then reaches only that organization, with the admin role's permissions at
 	// most, and Account holds the token's id and "scim:<description>" as its email.

@@ -18,13 +18,20 @@ func limitForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 }
 
+// loginForm is the login page; a signed-in person goes on to next, but for a
+// sign-in that asks for a fresh login (again=1, from signIn), which they log in
+// to anew.
 func (c *Console) loginForm(w http.ResponseWriter, r *http.Request, p *page) {
-	if p.SignedIn {
-		http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
+	f := loginForm{Next: r.URL.Query().Get("next"), Again: r.URL.Query().Get("again") == "1"}
+	if p.SignedIn && !f.Again {
+		http.Redirect(w, r, localPath(f.Next), http.StatusSeeOther)
 		return
 	}
-	c.allowSignInTarget(w, r, r.URL.Query().Get("next"))
-	c.render(w, r, http.StatusOK, loginPage(p, loginForm{Next: r.URL.Query().Get("next")}, nil, c.signUp))
+	if p.SignedIn {
+		f.Email = p.Actor.Account.Email
+	}
+	c.allowSignInTarget(w, r, f.Next)
+	c.render(w, r, http.StatusOK, loginPage(p, f, nil, c.signUp))
 }
 
 // login opens a session under the API's login limits and sets it as an HttpOnly,

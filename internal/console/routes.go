@@ -28,8 +28,8 @@ func (c *Console) routes() {
 	}
 	m.HandleFunc("GET /verify-email/{token}", c.public("Confirm your email", c.verifyForm))
 	m.HandleFunc("POST /verify-email/{token}", c.public("Confirm your email", c.verify))
-	m.HandleFunc("GET /sign-in/{request}", c.authed("Sign in", c.signIn))
-	m.HandleFunc("POST /sign-in/{request}", c.authed("Sign in", c.signIn))
+	m.HandleFunc("GET /sign-in/{request}", c.signInRoute)
+	m.HandleFunc("POST /sign-in/{request}", c.signInRoute)
 	m.HandleFunc("GET /invitations/{token}", c.public("Invitation", c.invitation))
 	m.HandleFunc("POST /invitations/{token}", c.public("Invitation", c.acceptInvitation))
 

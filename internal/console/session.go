@@ -207,27 +207,33 @@ func (c *Console) signedIn(title string, frame func(r *http.Request, p *page) er
 			c.fail(w, r, p, p.storeErr)
 			return
 		}
-		if !p.SignedIn {
-			c.toLogin(w, r)
-			return
-		}
-		if p.Actor.Account.MustResetPassword && r.URL.Path != "/password" {
-			// A page asked for (a sign-in to an application) comes after.
-			to := "/password"
-			if r.Method == http.MethodGet && r.URL.Path != "/" {
-				to += "?next=" + url.QueryEscape(r.URL.RequestURI())
-			}
-			c.redirect(w, r, to, "Please choose a new password before you go on.")
-			return
-		}
-		if frame != nil {
-			if err := frame(r, p); err != nil {
-				c.fail(w, r, p, err)
-				return
-			}
-		}
-		h(w, r, p)
+		c.serveSignedIn(w, r, p, frame, h)
 	}
+}
+
+// serveSignedIn is signedIn's work once p is read: to the login without a
+// session, to a new password when one must be chosen, else h with the frame.
+func (c *Console) serveSignedIn(w http.ResponseWriter, r *http.Request, p *page, frame func(r *http.Request, p *page) error, h handler) {
+	if !p.SignedIn {
+		c.toLogin(w, r)
+		return
+	}
+	if p.Actor.Account.MustResetPassword && r.URL.Path != "/password" {
+		// A page asked for (a sign-in to an application) comes after.
+		to := "/password"
+		if r.Method == http.MethodGet && r.URL.Path != "/" {
+			to += "?next=" + url.QueryEscape(r.URL.RequestURI())
+		}
+		c.redirect(w, r, to, "Please choose a new password before you go on.")
+		return
+	}
+	if frame != nil {
+		if err := frame(r, p); err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
+	}
+	h(w, r, p)
 }
 
 // frame reads the page's frame, with the actor's access in orgRef unless it is

@@ -15,6 +15,35 @@ type OIDC interface {
 	Finish(ctx context.Context, si account.OIDCSignIn) (string, error)
 }
 
+// signInRoute is the sign-in's own authed. A request that asked for no page
+// (prompt=none) and finds nobody signed in, or a password to be changed first, goes
+// straight back to the application with login_required (interaction_required);
+// any other is authed's, on to signIn.
+func (c *Console) signInRoute(w http.ResponseWriter, r *http.Request) {
+	p := c.newPage(w, r, "Sign in")
+	if c.malformed(w, r, p) {
+		return
+	}
+	if p.storeErr != nil {
+		c.fail(w, r, p, p.storeErr)
+		return
+	}
+	if c.oidc != nil && r.Method == http.MethodGet && (!p.SignedIn || p.Actor.Account.MustResetPassword) {
+		req, err := c.svc.OIDCAuthRequest(r.Context(), r.PathValue("request"))
+		if err == nil && req.Prompts(account.PromptNone) {
+			code := account.OIDCLoginRequired
+			if p.SignedIn {
+				code = account.OIDCInteractionRequired
+			}
+			if req, err = c.svc.AbandonOIDCSignIn(r.Context(), req.ID); err == nil {
+				c.finishSignIn(w, r, p, account.OIDCSignIn{Request: req, PromptError: code})
+				return
+			}
+		}
+	}
+	c.serveSignedIn(w, r, p, func(r *http.Request, p *page) error { return c.frame(r.Context(), p, "") }, c.signIn)
+}
+
 // signIn is where /oauth/authorize sends the browser: the console's login first
 // (authed; an existing session signs in without a password, a forced password
 // change comes first), then the organization — picked when the person is in
@@ -44,6 +73,18 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request, p *page) {
 		return
 	}
 	switch {
+	case si.LoginRequired:
+		// The session is older than the application allows: log in again, then back.
+		to := "/login?again=1&next=" + url.QueryEscape("/sign-in/"+si.Request.ID)
+		if r.Header.Get("HX-Request") == "true" {
+			w.Header().Set("HX-Redirect", to)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+	case si.PromptError != "" || si.Refusal != nil && si.Request.Prompts(account.PromptNone):
+		// No page was to be shown: straight back to the application.
+		c.finishSignIn(w, r, p, si)
 	case len(si.Choices) > 0:
 		allowFormTarget(w, si.Request.RedirectURI)
 		p.Title = "Sign in to " + si.Client.Application.Name
@@ -57,20 +98,26 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request, p *page) {
 		p.Title = "You cannot sign in to " + si.Client.Application.Name
 		c.render(w, r, http.StatusForbidden, signInRefusedPage(p, si, back))
 	default:
-		to, err := c.oidc.Finish(r.Context(), si)
-		if err != nil {
-			c.fail(w, r, p, err)
-			return
-		}
-		// A boosted form (the login's) followed the redirects here: the browser
-		// itself goes to the application, not htmx's request.
-		if r.Header.Get("HX-Request") == "true" {
-			w.Header().Set("HX-Redirect", to)
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		http.Redirect(w, r, to, http.StatusSeeOther)
+		c.finishSignIn(w, r, p, si)
 	}
+}
+
+// finishSignIn sends the browser back to the application with the sign-in's
+// outcome: a code, or the error the client hears.
+func (c *Console) finishSignIn(w http.ResponseWriter, r *http.Request, p *page, si account.OIDCSignIn) {
+	to, err := c.oidc.Finish(r.Context(), si)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	// A boosted form (the login's) followed the redirects here: the browser
+	// itself goes to the application, not htmx's request.
+	if r.Header.Get("HX-Request") == "true" {
+		w.Header().Set("HX-Redirect", to)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 // allowSignInTarget widens the page's form-action to the application's origin when

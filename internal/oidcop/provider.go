@@ -194,8 +194,18 @@ func withIss(loc, issuer string) string {
 func (p *Provider) Finish(ctx context.Context, si account.OIDCSignIn) (string, error) {
 	ctx = op.ContextWithIssuer(ctx, p.issuer)
 	req := &authRequest{r: si.Request}
-	if si.Refusal != nil {
-		e := oidc.ErrAccessDenied().WithDescription("%s", si.Refusal.Message)
+	if si.Refusal != nil || si.PromptError != "" {
+		var e *oidc.Error
+		switch si.PromptError {
+		case account.OIDCLoginRequired:
+			e = oidc.ErrLoginRequired().WithDescription("nobody is signed in to Roster here, or the login is older than max_age allows")
+		case account.OIDCInteractionRequired:
+			e = oidc.ErrInteractionRequired().WithDescription("signing in needs a page: choose an organization, or a new password")
+		case "":
+			e = oidc.ErrAccessDenied().WithDescription("%s", si.Refusal.Message)
+		default:
+			return "", fmt.Errorf("oidcop: unknown prompt error %q", si.PromptError)
+		}
 		e.State = req.GetState()
 		loc, err := op.AuthResponseURL(req.GetRedirectURI(), req.GetResponseType(), req.GetResponseMode(), e, p.op.Encoder())
 		if err != nil {

@@ -104,11 +104,26 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		RedirectURI: req.RedirectURI, Scopes: req.Scopes, State: req.State, Nonce: req.Nonce,
 		ResponseType: string(req.ResponseType), ResponseMode: string(req.ResponseMode),
 		CodeChallenge: req.CodeChallenge, CodeChallengeMethod: string(req.CodeChallengeMethod), OrganizationHint: hint,
+		Prompt: req.Prompt, MaxAge: maxAge(req.MaxAge),
 	})
 	if err != nil {
 		return nil, protocolErr(err)
 	}
 	return &authRequest{r: r}, nil
+}
+
+// maxAge is a request's max_age (op made it 0 for prompt=login), as a duration: a
+// value past ten years asks for no more than any session's age.
+func maxAge(seconds *uint) *time.Duration {
+	if seconds == nil {
+		return nil
+	}
+	const most = 10 * 365 * 24 * time.Hour
+	d := most
+	if *seconds < uint(most/time.Second) {
+		d = time.Duration(*seconds) * time.Second
+	}
+	return &d
 }
 
 func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {

@@ -57,15 +57,21 @@ func (t *tx) PutOIDCClient(ctx context.Context, c account.OIDCClient) error {
 
 const authRequestColumns = `r.id, r.application_id, r.redirect_uri, r.scopes, r.state, r.nonce, r.response_type,
 	r.response_mode, r.code_challenge, r.code_challenge_method, r.organization_hint, r.account_id, r.organization_id,
-	r.auth_time, r.done, r.code_used, r.created_at, r.expires_at`
+	r.auth_time, r.done, r.code_used, r.created_at, r.expires_at, r.prompt, r.max_age`
 
 func scanAuthRequest(sc interface{ Scan(...any) error }) (account.OIDCAuthRequest, error) {
 	var r account.OIDCAuthRequest
-	var scopes string
+	var scopes, prompt string
+	var maxAge sql.NullInt64
 	err := sc.Scan(&r.ID, &r.ApplicationID, &r.RedirectURI, &scopes, &r.State, &r.Nonce, &r.ResponseType,
 		&r.ResponseMode, &r.CodeChallenge, &r.CodeChallengeMethod, &r.OrganizationHint, scanNullString{&r.AccountID},
-		scanNullString{&r.OrgID}, scanTime{&r.AuthTime}, &r.Done, &r.CodeUsed, scanTime{&r.CreatedAt}, scanTime{&r.ExpiresAt})
-	r.Scopes = splitScopes(scopes)
+		scanNullString{&r.OrgID}, scanTime{&r.AuthTime}, &r.Done, &r.CodeUsed, scanTime{&r.CreatedAt}, scanTime{&r.ExpiresAt},
+		&prompt, &maxAge)
+	r.Scopes, r.Prompt = splitScopes(scopes), strings.Fields(prompt)
+	if maxAge.Valid {
+		d := time.Duration(maxAge.Int64) * time.Second
+		r.MaxAge = &d
+	}
 	return r, translate(err, "sign-in request")
 }
 
@@ -73,11 +79,20 @@ func scanAuthRequest(sc interface{ Scan(...any) error }) (account.OIDCAuthReques
 func (t *tx) CreateOIDCAuthRequest(ctx context.Context, r account.OIDCAuthRequest) error {
 	_, err := t.q.ExecContext(ctx, `
 		INSERT INTO oidc_auth_requests (id, application_id, redirect_uri, scopes, state, nonce, response_type,
-			response_mode, code_challenge, code_challenge_method, organization_hint, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			response_mode, code_challenge, code_challenge_method, organization_hint, created_at, expires_at, prompt, max_age)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		r.ID, r.ApplicationID, r.RedirectURI, strings.Join(r.Scopes, " "), r.State, r.Nonce, r.ResponseType,
-		r.ResponseMode, r.CodeChallenge, r.CodeChallengeMethod, r.OrganizationHint, ts(r.CreatedAt), ts(r.ExpiresAt))
+		r.ResponseMode, r.CodeChallenge, r.CodeChallengeMethod, r.OrganizationHint, ts(r.CreatedAt), ts(r.ExpiresAt),
+		strings.Join(r.Prompt, " "), maxAgeSeconds(r.MaxAge))
 	return translate(err, "sign-in request")
+}
+
+// maxAgeSeconds is a request's max_age for its column: whole seconds, or NULL.
+func maxAgeSeconds(d *time.Duration) any {
+	if d == nil {
+		return nil
+	}
+	return int64(*d / time.Second)
 }
 
 // OIDCAuthRequest returns one request of the application.
