@@ -52,15 +52,15 @@ type OIDCAuthRequest struct {
 	// Prompt is the request's prompt values (none, login, consent,
 	// select_account); MaxAge its max_age, nil when not asked (prompt=login makes
 	// it 0). See Prompts and LoginFresh.
-	Prompt           []string
-	MaxAge           *time.Duration
-	AccountID        string
-	OrgID            string
-	AuthTime         time.Time
-	Done             bool
-	CodeUsed         bool
-	CreatedAt        time.Time
-	ExpiresAt        time.Time
+	Prompt    []string
+	MaxAge    *time.Duration
+	AccountID string
+	OrgID     string
+	AuthTime  time.Time
+	Done      bool
+	CodeUsed  bool
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
 // OIDCAccessToken is an issued access token's row (the token is a JWT naming ID).
