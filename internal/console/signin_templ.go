@@ -68,7 +68,7 @@ func signInPickerPage(p *page, si account.OIDCSignIn) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, ". Which one do you sign in to?</p><ul class=\"results\" aria-label=\"Organizations\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, ". Which one do you sign in to?</p><ul class=\"choices\" aria-label=\"Organizations\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
