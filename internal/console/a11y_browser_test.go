@@ -118,8 +118,13 @@ func screen(link string) string {
 			parts[i] = "{id}"
 		}
 	}
-	// Filters and pages of a list are the same screen; a confirmation is another.
-	return strings.Join(parts, "/") + "?" + u.Query().Get("confirm")
+	// Filters and pages of a list are the same screen; a confirmation (?confirm=…,
+	// or the Domains page's ?remove=<id>) is another.
+	confirm := u.Query().Get("confirm")
+	if confirm == "" && u.Query().Get("remove") != "" {
+		confirm = "remove"
+	}
+	return strings.Join(parts, "/") + "?" + confirm
 }
 
 // crawlable reports whether a link is a console screen to visit: not a download,
@@ -201,6 +206,9 @@ func TestAccessibility(t *testing.T) {
 		if err := s.svc.TestWebhook(ctx, s.op, studio.ID, hook.ID); err != nil {
 			t.Fatal(err)
 		}
+		// A pending domain, so that the admin's crawl reaches the Domains page with a
+		// row and its removal's confirmation.
+		must[account.Domain](t)(s.svc.AddDomain(ctx, w.adaActor, "acme", "acme.example"))
 
 		for _, width := range []int{1280, 390} {
 			t.Run(fmt.Sprint(width), func(t *testing.T) {
@@ -220,6 +228,13 @@ func TestAccessibility(t *testing.T) {
 					b.login(who, pw)
 					visited := b.audit(src, limit, b.location())
 					t.Logf("%s: %d screens", who, len(visited))
+					if who == "ada@acme.test" { // the Domains page is among them
+						for _, want := range []string{"/settings/domains?", "/settings/domains?remove"} {
+							if !slices.ContainsFunc(visited, func(v string) bool { return strings.HasSuffix(screen(v), want) }) {
+								t.Errorf("the admin's crawl did not check the screen %s: %v", want, visited)
+							}
+						}
+					}
 					if who == opEmail { // the webhook screens are among them
 						for _, want := range []string{"/webhooks?", "/webhooks/{id}?", "/webhooks/{id}?delete", "/webhooks?" + hook.ID, "/deliveries?"} {
 							if !slices.ContainsFunc(visited, func(v string) bool { return strings.HasSuffix(screen(v), want) }) {

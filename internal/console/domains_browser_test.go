@@ -31,10 +31,10 @@ func TestConsoleDomains(t *testing.T) {
 		}
 		b.see("#domains", ds[0].VerificationValue())
 
-		b.click(`#domains button[aria-label="Check acme.example now"]`)
+		b.click(`#domains button[aria-label="Check now: acme.example"]`)
 		b.see(".flash", "not verified yet: no TXT record found")
 		s.dns.SetTXT(ds[0].VerificationName(), ds[0].VerificationValue())
-		b.click(`#domains button[aria-label="Check acme.example now"]`)
+		b.click(`#domains button[aria-label="Check now: acme.example"]`)
 		b.see(".flash", "acme.example is verified.")
 		b.see("#domains", "verified")
 		s.mailTo("ada@acme.test", "acme.example is verified for Acme Corp")
