@@ -24,10 +24,13 @@ type OIDCClient struct {
 	SecretHash             []byte
 	RedirectURIs           []string
 	PostLogoutRedirectURIs []string
-	Public                 bool
-	RequireSeat            bool
-	CreatedAt              time.Time
-	UpdatedAt              time.Time
+	// BackchannelLogoutURI is where Roster POSTs logout tokens (OpenID Connect
+	// Back-Channel Logout 1.0); "" for none.
+	BackchannelLogoutURI string
+	Public               bool
+	RequireSeat          bool
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 	// Application is the client's application, filled by reads.
 	Application Application
 }
@@ -193,8 +196,10 @@ const oidcSecretPrefix = "rcs_"
 type OIDCClientInput struct {
 	RedirectURIs           *[]string
 	PostLogoutRedirectURIs *[]string
-	Public                 *bool
-	RequireSeat            *bool
+	// BackchannelLogoutURI is nil or "" for none.
+	BackchannelLogoutURI *string
+	Public               *bool
+	RequireSeat          *bool
 }
 
 // maxRedirectURIs bounds a client's registered URIs.
@@ -243,7 +248,7 @@ func loopbackHost(h string) bool {
 
 func oidcClientState(c OIDCClient) map[string]any {
 	return map[string]any{"redirect_uris": c.RedirectURIs, "post_logout_redirect_uris": c.PostLogoutRedirectURIs,
-		"public": c.Public, "require_seat": c.RequireSeat}
+		"backchannel_logout_uri": c.BackchannelLogoutURI, "public": c.Public, "require_seat": c.RequireSeat}
 }
 
 // SetOIDCClient registers the application's client, or replaces its settings.
@@ -269,6 +274,14 @@ func (s *Service) SetOIDCClient(ctx context.Context, actor Actor, appRef string,
 		addErr(&v, err)
 		logouts = r
 	}
+	backchannel := ""
+	if in.BackchannelLogoutURI != nil && *in.BackchannelLogoutURI != "" {
+		r, err := validRedirectURIs("backchannel_logout_uri", []string{*in.BackchannelLogoutURI}, true)
+		addErr(&v, err)
+		if err == nil {
+			backchannel = r[0]
+		}
+	}
 	if err := v.Err(); err != nil {
 		return c, "", err
 	}
@@ -287,7 +300,7 @@ func (s *Service) SetOIDCClient(ctx context.Context, actor Actor, appRef string,
 		}
 		now := s.now()
 		c = OIDCClient{ApplicationID: app.ID, ClientID: app.ID, RedirectURIs: redirects, PostLogoutRedirectURIs: logouts,
-			CreatedAt: now, UpdatedAt: now, Application: app, SecretHash: cur.SecretHash}
+			BackchannelLogoutURI: backchannel, CreatedAt: now, UpdatedAt: now, Application: app, SecretHash: cur.SecretHash}
 		if existed {
 			c.CreatedAt = cur.CreatedAt
 		}

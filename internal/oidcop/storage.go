@@ -306,16 +306,21 @@ func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []
 
 func (s *storage) GetPrivateClaimsFromRequest(ctx context.Context, req op.TokenRequest, _ []string) (map[string]any, error) {
 	var g *account.OIDCGrant
+	sid := ""
 	switch r := req.(type) {
 	case *authRequest:
-		g = r.grant
+		g, sid = r.grant, r.r.ID
 	case *refreshRequest:
-		g = r.grant
+		g, sid = r.grant, r.t.AuthRequestID
 	}
 	if g == nil {
 		return nil, nil
 	}
-	return rosterClaims(g.Claims), nil
+	cl := rosterClaims(g.Claims)
+	// The sign-in's id (its authorization request's, kept by every token of its
+	// grant): a back-channel logout token names it too.
+	cl["sid"] = sid
+	return cl, nil
 }
 
 func (s *storage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
