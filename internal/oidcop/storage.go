@@ -262,16 +262,20 @@ func (s *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string,
 
 func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
 	var g *account.OIDCGrant
+	sid := ""
 	switch r := req.(type) {
 	case *authRequest:
-		g = r.grant
+		g, sid = r.grant, r.r.ID
 	case *refreshRequest:
-		g = r.grant
+		g, sid = r.grant, r.t.AuthRequestID
 	}
 	if g == nil {
 		return oidc.ErrServerError().WithDescription("no grant for the ID token")
 	}
 	setUserinfo(info, g.Claims, scopes)
+	// The sign-in's id (its authorization request's, kept by every token of its
+	// grant, refreshed ones too): a back-channel logout token names the same sid.
+	info.AppendClaims("sid", sid)
 	return nil
 }
 
@@ -306,21 +310,16 @@ func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []
 
 func (s *storage) GetPrivateClaimsFromRequest(ctx context.Context, req op.TokenRequest, _ []string) (map[string]any, error) {
 	var g *account.OIDCGrant
-	sid := ""
 	switch r := req.(type) {
 	case *authRequest:
-		g, sid = r.grant, r.r.ID
+		g = r.grant
 	case *refreshRequest:
-		g, sid = r.grant, r.t.AuthRequestID
+		g = r.grant
 	}
 	if g == nil {
 		return nil, nil
 	}
-	cl := rosterClaims(g.Claims)
-	// The sign-in's id (its authorization request's, kept by every token of its
-	// grant): a back-channel logout token names it too.
-	cl["sid"] = sid
-	return cl, nil
+	return rosterClaims(g.Claims), nil
 }
 
 func (s *storage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
