@@ -105,7 +105,7 @@ type App struct {
 	// Logouts sends the back-channel logout tokens (OpenID Connect Back-Channel
 	// Logout 1.0).
 	Logouts *oidcop.LogoutWorker
-	Log      *slog.Logger
+	Log     *slog.Logger
 
 	cfg    config.Config
 	ownDB  bool
