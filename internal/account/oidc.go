@@ -166,7 +166,8 @@ type OIDCTx interface {
 	SetOIDCOrgChoice(ctx context.Context, applicationID, accountID, orgID string, at time.Time) error
 
 	// DeleteExpiredOIDC deletes the requests, access tokens and refresh tokens that
-	// expired before now, and reports how many.
+	// expired before now, and the logout notices done for OIDCLogoutKeep, and
+	// reports how many.
 	DeleteExpiredOIDC(ctx context.Context, now time.Time) (int, error)
 
 	// SigningKeys lists the current and previous keys, newest first.

@@ -13,6 +13,10 @@ import (
 // whose client has a back-channel logout URI. A worker (internal/oidcop) POSTs a
 // signed logout token for each; the audit trail records it sent or given up.
 
+// OIDCLogoutKeep is how long a logout notice sent or given up is kept (its audit
+// event stays with the trail).
+const OIDCLogoutKeep = 30 * 24 * time.Hour
+
 // LogoutState is the life cycle of a logout notice.
 type LogoutState string
 

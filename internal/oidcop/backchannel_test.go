@@ -260,6 +260,37 @@ func TestBackchannelLogoutDeactivation(t *testing.T) {
 		if ns := e.notices(ada); len(ns) != 2 {
 			t.Errorf("%d notices after a deactivation without a live sign-in, want 2", len(ns))
 		}
+
+		// A notice whose client lost its URI meanwhile is given up at its next
+		// attempt, not retried.
+		e.member("acme", "pat@acme.test", account.RoleMember)
+		pat := e.accountID("pat@acme.test")
+		e.signIn("pat@acme.test", "")
+		l.status.Store(http.StatusServiceUnavailable)
+		e.api(http.MethodPost, "/api/v1/organizations/acme/members/"+pat+"/deactivate", e.opToken, nil, 200)
+		testtime.WaitFor(t, 5*time.Second, "the first attempt recorded", func() bool {
+			ns := e.notices(pat)
+			return len(ns) == 1 && ns[0].StatusCode == 503
+		})
+		e.api(http.MethodPut, "/api/v1/applications/studio/oidc", e.opToken, map[string]any{"redirect_uris": []string{callback}}, 200)
+		e.clock.Advance(time.Minute)
+		e.app.Logouts.Wake()
+		testtime.WaitFor(t, 5*time.Second, "the notice given up", func() bool {
+			ns := e.notices(pat)
+			return ns[0].State == account.LogoutFailed && strings.Contains(ns[0].LastError, "no backchannel_logout_uri") && ns[0].Attempts == 2
+		})
+		if n := len(l.received()); n != 3 {
+			t.Errorf("%d logout tokens received, want 3", n)
+		}
+
+		// Housekeeping deletes the notices done for OIDCLogoutKeep.
+		e.clock.Advance(account.OIDCLogoutKeep + time.Hour)
+		if _, err := e.svc.PurgeExpiredSessions(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if ns := append(e.notices(ada), e.notices(pat)...); len(ns) != 0 {
+			t.Errorf("notices kept after %v: %+v", account.OIDCLogoutKeep, ns)
+		}
 	})
 }
 

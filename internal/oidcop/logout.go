@@ -143,10 +143,10 @@ func (w *LogoutWorker) Dispatch(ctx context.Context) (int, error) {
 }
 
 func (w *LogoutWorker) attempt(ctx context.Context, j account.OIDCLogoutJob) {
-	o := w.send(ctx, j)
+	o, final := w.send(ctx, j)
 	switch {
 	case o.Sent:
-	case j.URI == "" || j.Notice.Attempts > len(LogoutSchedule):
+	case final || j.Notice.Attempts > len(LogoutSchedule):
 		w.Log.Warn("gave up a back-channel logout", "notice", j.Notice.ID, "application", j.Notice.ApplicationID,
 			"attempts", j.Notice.Attempts, "err", o.Error)
 	default:
@@ -166,14 +166,20 @@ func jitter(d time.Duration) time.Duration {
 	return d - d/10 + time.Duration(rand.Int64N(span+1))
 }
 
-func (w *LogoutWorker) send(ctx context.Context, j account.OIDCLogoutJob) account.OIDCLogoutOutcome {
+// send makes one attempt; final says that trying again cannot help (the client has
+// no URI any more, or one this server may not send to).
+func (w *LogoutWorker) send(ctx context.Context, j account.OIDCLogoutJob) (o account.OIDCLogoutOutcome, final bool) {
 	if j.URI == "" {
-		return account.OIDCLogoutOutcome{Error: "the client has no backchannel_logout_uri any more"}
+		return account.OIDCLogoutOutcome{Error: "the client has no backchannel_logout_uri any more"}, true
 	}
 	u, err := url.Parse(j.URI)
 	if err != nil || u.Scheme != "https" && !(u.Scheme == "http" && w.AllowPrivate) {
-		return account.OIDCLogoutOutcome{Error: "the backchannel_logout_uri is not https"}
+		return account.OIDCLogoutOutcome{Error: "the backchannel_logout_uri is not https (http needs --webhooks-allow-private)"}, true
 	}
+	return w.post(ctx, j), false
+}
+
+func (w *LogoutWorker) post(ctx context.Context, j account.OIDCLogoutJob) account.OIDCLogoutOutcome {
 	token, err := w.Provider.LogoutToken(ctx, j.Notice.ApplicationID, j.Notice.AccountID, j.Notice.SID, w.Now())
 	if err != nil {
 		return account.OIDCLogoutOutcome{Error: clip("sign the logout token: " + err.Error())}

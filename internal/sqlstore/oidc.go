@@ -273,7 +273,14 @@ func (t *tx) DeleteExpiredOIDC(ctx context.Context, now time.Time) (int, error) 
 		}
 		n += int(m)
 	}
-	return n, nil
+	// Logout notices sent or given up, after account.OIDCLogoutKeep.
+	res, err := t.q.ExecContext(ctx, `DELETE FROM oidc_logout_notices WHERE state <> 'pending' AND updated_at < $1`,
+		ts(now.Add(-account.OIDCLogoutKeep)))
+	if err != nil {
+		return n, err
+	}
+	m, err := res.RowsAffected()
+	return n + int(m), err
 }
 
 // SigningKeys lists the current and previous signing keys, newest first.
