@@ -1326,6 +1326,9 @@ type MembershipViewState string
 
 // OIDCClientView defines model for OIDCClientView.
 type OIDCClientView struct {
+	// BackchannelLogoutUri Where Roster POSTs a logout token (OpenID Connect Back-Channel Logout 1.0) when a person's sign-in ends: deactivated or removed in the organization they signed in through, their account disabled or deleted, their password reset or changed; null for none.
+	BackchannelLogoutUri *string `json:"backchannel_logout_uri,omitempty"`
+
 	// ClientId The client_id the application's OpenID Connect library is configured with: the application's id.
 	ClientId  string    `json:"client_id"`
 	CreatedAt time.Time `json:"created_at"`
@@ -1443,6 +1446,9 @@ type Problem struct {
 
 // PutOIDCClientInputBody defines model for PutOIDCClientInputBody.
 type PutOIDCClientInputBody struct {
+	// BackchannelLogoutUri Optional: an absolute https URI (http only to localhost), without a fragment, where logout tokens are POSTed; omitted, null or empty for none.
+	BackchannelLogoutUri *string `json:"backchannel_logout_uri,omitempty"`
+
 	// PostLogoutRedirectUris Up to 20, as redirect_uris.
 	PostLogoutRedirectUris *[]string `json:"post_logout_redirect_uris,omitempty"`
 
@@ -1458,6 +1464,9 @@ type PutOIDCClientInputBody struct {
 
 // PutOIDCClientOutputBody defines model for PutOIDCClientOutputBody.
 type PutOIDCClientOutputBody struct {
+	// BackchannelLogoutUri Where Roster POSTs a logout token (OpenID Connect Back-Channel Logout 1.0) when a person's sign-in ends: deactivated or removed in the organization they signed in through, their account disabled or deleted, their password reset or changed; null for none.
+	BackchannelLogoutUri *string `json:"backchannel_logout_uri,omitempty"`
+
 	// ClientId The client_id the application's OpenID Connect library is configured with: the application's id.
 	ClientId string `json:"client_id"`
 

@@ -66,6 +66,8 @@ const (
 	AuditOIDCSignInRefused AuditAction = "oidc.sign_in_refused"
 	AuditOIDCTokenRefused  AuditAction = "oidc.token_refused"
 	AuditOIDCKeyRotated    AuditAction = "oidc.key_rotated"
+	AuditOIDCLogoutSent    AuditAction = "oidc.logout_sent"
+	AuditOIDCLogoutFailed  AuditAction = "oidc.logout_failed"
 
 	AuditOperatorBootstrapped AuditAction = "operator.bootstrapped"
 

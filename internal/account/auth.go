@@ -134,12 +134,17 @@ func (s *Service) LoginWith(ctx context.Context, in LoginInput) (res LoginResult
 // revokeCredentials ends what the account's old password opened: every session but
 // keepSessionID's (the one that changed it, if any) and every device token, so that
 // a client that logged in with the old password no longer counts as a known device
-// of the account (its failed logins share the unknown clients' allowance again).
-func revokeCredentials(ctx context.Context, tx Tx, accountID, keepSessionID string) error {
+// of the account (its failed logins share the unknown clients' allowance again);
+// and its sign-ins to the applications, which are told (back-channel logout) for
+// reason.
+func (s *Service) revokeCredentials(ctx context.Context, tx Tx, accountID, keepSessionID, reason string) error {
 	if err := tx.DeleteSessionsOfAccount(ctx, accountID, keepSessionID); err != nil {
 		return err
 	}
-	return tx.DeleteAccountTokens(ctx, TokenDevice, accountID)
+	if err := tx.DeleteAccountTokens(ctx, TokenDevice, accountID); err != nil {
+		return err
+	}
+	return s.endOIDCGrants(ctx, tx, accountID, "", reason)
 }
 
 // knownDevice returns the first of tokens that is an unexpired device token of the
@@ -254,7 +259,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor Actor, current, next
 		if err := tx.UpdateAccount(ctx, a); err != nil {
 			return err
 		}
-		if err := revokeCredentials(ctx, tx, a.ID, actor.SessionID); err != nil {
+		if err := s.revokeCredentials(ctx, tx, a.ID, actor.SessionID, LogoutPasswordChanged); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, actor, "", AuditAccountPasswordChanged, "account", a.ID, nil, nil)

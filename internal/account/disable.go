@@ -40,7 +40,7 @@ func (s *Service) DisableAccount(ctx context.Context, actor Actor, accountID str
 		if err != nil {
 			return err
 		}
-		if err := revokeCredentials(ctx, tx, accountID, ""); err != nil {
+		if err := s.revokeCredentials(ctx, tx, accountID, "", LogoutAccountDisabled); err != nil {
 			return err
 		}
 		return s.notify(ctx, tx, "", s.accountNotice(NoticeAccountDisabled, acct))

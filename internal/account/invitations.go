@@ -656,7 +656,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor *Actor, in AcceptI
 		}
 		if claiming {
 			// The organization that chose the old password is locked out with it.
-			if err := revokeCredentials(ctx, tx, cur.ID, ""); err != nil {
+			if err := s.revokeCredentials(ctx, tx, cur.ID, "", LogoutPasswordChanged); err != nil {
 				return err
 			}
 		}

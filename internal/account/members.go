@@ -347,6 +347,9 @@ func (s *Service) changeState(ctx context.Context, tx Tx, actor Actor, a access,
 		if err := s.keepOwner(ctx, tx, cur); err != nil {
 			return m, err
 		}
+		if err := s.endOIDCGrants(ctx, tx, cur.AccountID, a.org.ID, LogoutMemberDeactivated); err != nil {
+			return m, err
+		}
 	}
 	m.State, m.UpdatedAt = to, s.now()
 	if err := tx.UpdateMembership(ctx, m.Membership); err != nil {
@@ -423,6 +426,9 @@ func (s *Service) removeMember(ctx context.Context, tx Tx, actor Actor, a access
 		if err := tx.LockOrganization(ctx, a.org.ID); err != nil {
 			return err
 		}
+	}
+	if err := s.endOIDCGrants(ctx, tx, cur.AccountID, a.org.ID, LogoutMemberRemoved); err != nil {
+		return err
 	}
 	if err := tx.DeleteMembership(ctx, a.org.ID, cur.AccountID); err != nil {
 		return err
@@ -559,6 +565,10 @@ func (s *Service) DeleteAccount(ctx context.Context, actor Actor, accountID stri
 			}
 		}
 		if err := s.emitAccountDeleted(ctx, tx, actor, acct, orgIDs); err != nil {
+			return err
+		}
+		// The applications are told before the tokens go with the account.
+		if err := s.endOIDCGrants(ctx, tx, accountID, "", LogoutAccountDeleted); err != nil {
 			return err
 		}
 		if err := tx.DeleteAccount(ctx, accountID); err != nil {

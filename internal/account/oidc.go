@@ -24,10 +24,13 @@ type OIDCClient struct {
 	SecretHash             []byte
 	RedirectURIs           []string
 	PostLogoutRedirectURIs []string
-	Public                 bool
-	RequireSeat            bool
-	CreatedAt              time.Time
-	UpdatedAt              time.Time
+	// BackchannelLogoutURI is where Roster POSTs logout tokens (OpenID Connect
+	// Back-Channel Logout 1.0); "" for none.
+	BackchannelLogoutURI string
+	Public               bool
+	RequireSeat          bool
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 	// Application is the client's application, filled by reads.
 	Application Application
 }
@@ -168,7 +171,8 @@ type OIDCTx interface {
 	SetOIDCOrgChoice(ctx context.Context, applicationID, accountID, orgID string, at time.Time) error
 
 	// DeleteExpiredOIDC deletes the requests, access tokens and refresh tokens that
-	// expired before now, and reports how many.
+	// expired before now, and the logout notices done for OIDCLogoutKeep, and
+	// reports how many.
 	DeleteExpiredOIDC(ctx context.Context, now time.Time) (int, error)
 
 	// SigningKeys lists the current and previous keys, newest first.
@@ -198,8 +202,10 @@ const oidcSecretPrefix = "rcs_"
 type OIDCClientInput struct {
 	RedirectURIs           *[]string
 	PostLogoutRedirectURIs *[]string
-	Public                 *bool
-	RequireSeat            *bool
+	// BackchannelLogoutURI is nil or "" for none.
+	BackchannelLogoutURI *string
+	Public               *bool
+	RequireSeat          *bool
 }
 
 // maxRedirectURIs bounds a client's registered URIs.
@@ -248,7 +254,7 @@ func loopbackHost(h string) bool {
 
 func oidcClientState(c OIDCClient) map[string]any {
 	return map[string]any{"redirect_uris": c.RedirectURIs, "post_logout_redirect_uris": c.PostLogoutRedirectURIs,
-		"public": c.Public, "require_seat": c.RequireSeat}
+		"backchannel_logout_uri": c.BackchannelLogoutURI, "public": c.Public, "require_seat": c.RequireSeat}
 }
 
 // SetOIDCClient registers the application's client, or replaces its settings.
@@ -274,6 +280,14 @@ func (s *Service) SetOIDCClient(ctx context.Context, actor Actor, appRef string,
 		addErr(&v, err)
 		logouts = r
 	}
+	backchannel := ""
+	if in.BackchannelLogoutURI != nil && *in.BackchannelLogoutURI != "" {
+		r, err := validRedirectURIs("backchannel_logout_uri", []string{*in.BackchannelLogoutURI}, true)
+		addErr(&v, err)
+		if err == nil {
+			backchannel = r[0]
+		}
+	}
 	if err := v.Err(); err != nil {
 		return c, "", err
 	}
@@ -292,7 +306,7 @@ func (s *Service) SetOIDCClient(ctx context.Context, actor Actor, appRef string,
 		}
 		now := s.now()
 		c = OIDCClient{ApplicationID: app.ID, ClientID: app.ID, RedirectURIs: redirects, PostLogoutRedirectURIs: logouts,
-			CreatedAt: now, UpdatedAt: now, Application: app, SecretHash: cur.SecretHash}
+			BackchannelLogoutURI: backchannel, CreatedAt: now, UpdatedAt: now, Application: app, SecretHash: cur.SecretHash}
 		if existed {
 			c.CreatedAt = cur.CreatedAt
 		}

@@ -248,7 +248,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword, ip stri
 				return err
 			}
 		}
-		if err := revokeCredentials(ctx, tx, a.ID, ""); err != nil {
+		if err := s.revokeCredentials(ctx, tx, a.ID, "", LogoutPasswordReset); err != nil {
 			return err
 		}
 		if err := tx.DeleteAccountTokens(ctx, TokenPasswordReset, a.ID); err != nil {

@@ -61,6 +61,7 @@ type Tx interface {
 	WebhookTx
 	DomainTx
 	OIDCTx
+	OIDCLogoutTx
 
 	// Savepoint runs fn inside a savepoint of the transaction: if fn fails, its writes
 	// are rolled back and the transaction goes on (per-item results of bulk requests).

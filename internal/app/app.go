@@ -84,6 +84,7 @@ const (
 	Events       Work = "events"       // numbers the change events into the applications' feeds, prunes old ones
 	Webhooks     Work = "webhooks"     // delivers the events to the applications' webhook endpoints
 	Domains      Work = "domains"      // re-checks pending domains' DNS records, expires them after a week
+	Logouts      Work = "oidc-logouts" // sends the back-channel logout tokens to the applications
 )
 
 // App is Roster, built: Handler serves every route; Start runs the background work,
@@ -101,7 +102,10 @@ type App struct {
 	Webhooks *webhooks.Worker
 	Metrics  *metrics.Metrics // nil without Config.Metrics
 	OIDC     *oidcop.Provider // Sign in with Roster
-	Log      *slog.Logger
+	// Logouts sends the back-channel logout tokens (OpenID Connect Back-Channel
+	// Logout 1.0).
+	Logouts *oidcop.LogoutWorker
+	Log     *slog.Logger
 
 	cfg    config.Config
 	ownDB  bool
@@ -222,6 +226,8 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		Log: log, Observe: a.Metrics.ObserveDelivery}
 	a.Webhooks = &webhooks.Worker{Store: db, Log: log, AllowPrivate: cfg.WebhooksAllowPrivate,
 		Lease: cfg.WebhooksLease, Observe: a.Metrics.ObserveWebhook, OnFailing: svc.DisableFailingWebhook}
+	a.Logouts = &oidcop.LogoutWorker{Service: svc, Provider: provider, Log: log, Now: o.Now,
+		AllowPrivate: cfg.WebhooksAllowPrivate}
 
 	if o.Work != nil {
 		a.want = map[Work]bool{}
@@ -250,6 +256,10 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	a.add(Webhooks, afterRequests, func(ctx context.Context) {
 		db.OnDelivery(a.Webhooks.Wake) // at once; the poll is for retries and other processes
 		a.Webhooks.Run(ctx)
+	})
+	a.add(Logouts, afterRequests, func(ctx context.Context) {
+		db.OnLogout(a.Logouts.Wake) // within seconds of a deactivation; the poll is for retries
+		a.Logouts.Run(ctx)
 	})
 	return a, nil
 }

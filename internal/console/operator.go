@@ -133,6 +133,13 @@ type appKeys struct {
 	Client *account.OIDCClient
 }
 
+func oidcBackchannelURI(a appKeys) string {
+	if a.Client == nil {
+		return ""
+	}
+	return a.Client.BackchannelLogoutURI
+}
+
 func oidcLogoutLines(a appKeys) string {
 	if a.Client == nil {
 		return ""
@@ -295,9 +302,10 @@ func (c *Console) setOIDCClient(w http.ResponseWriter, r *http.Request, p *page)
 		return &out
 	}
 	public, seat := formValue(r, "public") != "", formValue(r, "require_seat") != ""
+	backchannel := strings.TrimSpace(formValue(r, "backchannel_logout_uri"))
 	cl, secret, err := c.svc.SetOIDCClient(r.Context(), p.Actor, id, account.OIDCClientInput{
 		RedirectURIs: lines("redirect_uris"), PostLogoutRedirectURIs: lines("post_logout_redirect_uris"),
-		Public: &public, RequireSeat: &seat})
+		BackchannelLogoutURI: &backchannel, Public: &public, RequireSeat: &seat})
 	if err != nil {
 		if c.problemOf(r.Context(), err).Status == http.StatusNotFound {
 			c.fail(w, r, p, err)

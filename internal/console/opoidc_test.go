@@ -45,6 +45,18 @@ func TestOperatorSignInClient(t *testing.T) {
 		wantIn(t, again, app.ID, "https://studio.example.com/cb2", "New client secret")
 		wantNotIn(t, again, secret)
 
+		// The back-channel logout URI: validated, shown, edited.
+		badBCL := op.post("/operator/applications/"+app.ID+"/oidc", url.Values{"redirect_uris": {"https://studio.example.com/cb"},
+			"backchannel_logout_uri": {"http://studio.example.com/bcl"}})
+		wantStatus(t, badBCL, http.StatusUnprocessableEntity)
+		wantIn(t, badBCL, `role="alert"`, `value="http://studio.example.com/bcl"`)
+		op.wantRedirect(op.post("/operator/applications/"+app.ID+"/oidc", url.Values{"redirect_uris": {"https://studio.example.com/cb"},
+			"backchannel_logout_uri": {"https://studio.example.com/bcl"}}), "/operator/applications")
+		wantIn(t, op.get("/operator/applications"), `name="backchannel_logout_uri"`, `value="https://studio.example.com/bcl"`)
+		if c, err := e.svc.FindOIDCClient(bg, e.op, "studio"); err != nil || c.BackchannelLogoutURI != "https://studio.example.com/bcl" {
+			t.Errorf("client after the console's save: %+v, %v", c, err)
+		}
+
 		// Saving again keeps the secret; a rotation shows a new one.
 		op.wantRedirect(op.post("/operator/applications/"+app.ID+"/oidc", url.Values{"redirect_uris": {"https://studio.example.com/cb"}}),
 			"/operator/applications")

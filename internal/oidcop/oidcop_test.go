@@ -54,25 +54,33 @@ type env struct {
 	acmeSub  account.Subscription
 	clientID string
 	secret   string
+	app      *app.App
 }
 
 func each(t *testing.T, fn func(t *testing.T, e *env)) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) { fn(t, newEnv(t, db)) })
 }
 
-func newEnv(t *testing.T, db *sqlstore.DB) *env {
+func newEnv(t *testing.T, db *sqlstore.DB) *env { return newEnvWork(t, db, nil) }
+
+// newEnvWork is newEnv with the background work a test Starts (e.app.Start); the
+// logout worker may reach the test's local endpoints (WebhooksAllowPrivate).
+func newEnvWork(t *testing.T, db *sqlstore.DB, work []app.Work) *env {
 	t.Helper()
 	e := &env{t: t, db: db, clock: &testtime.Clock{}}
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.issuer = "http://" + e.srv.Listener.Addr().String()
 	a, err := app.New(context.Background(), app.Options{
-		Config: config.Config{BaseURL: e.issuer, CheckCache: account.DefaultCheckCacheEntries, OIDCKeySecret: "a test key secret"},
-		DB:     db, Now: e.clock.Now, Hasher: password.NewHasher(password.TestParams, 4, rand.Reader),
+		Config: config.Config{BaseURL: e.issuer, CheckCache: account.DefaultCheckCacheEntries, OIDCKeySecret: "a test key secret",
+			WebhooksAllowPrivate: true},
+		DB: db, Now: e.clock.Now, Hasher: password.NewHasher(password.TestParams, 4, rand.Reader),
 		Limits: limits.Config{LoginPerIP: ratelimit.Limit{Every: time.Millisecond, Burst: 1000}},
+		Work:   work,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.app = a
 	t.Cleanup(func() { a.Stop(context.Background()) })
 	e.srv.Config.Handler = a.Handler
 	e.srv.Start()

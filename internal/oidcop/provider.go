@@ -58,7 +58,9 @@ func New(o Options) (*Provider, error) {
 		GrantTypeRefreshToken: true,
 		SupportedScopes:       []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess},
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "amr", "at_hash", "c_hash", "azp",
-			"name", "given_name", "family_name", "email", "email_verified", "org", "org_role", "permissions", "seat"},
+			"sid", "name", "given_name", "family_name", "email", "email_verified", "org", "org_role", "permissions", "seat"},
+		BackChannelLogoutSupported:        true,
+		BackChannelLogoutSessionSupported: true,
 	}
 	opts := []op.Option{
 		op.WithCustomAuthEndpoint(op.NewEndpoint("oauth/authorize")),

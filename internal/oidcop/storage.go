@@ -277,16 +277,20 @@ func (s *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string,
 
 func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
 	var g *account.OIDCGrant
+	sid := ""
 	switch r := req.(type) {
 	case *authRequest:
-		g = r.grant
+		g, sid = r.grant, r.r.ID
 	case *refreshRequest:
-		g = r.grant
+		g, sid = r.grant, r.t.AuthRequestID
 	}
 	if g == nil {
 		return oidc.ErrServerError().WithDescription("no grant for the ID token")
 	}
 	setUserinfo(info, g.Claims, scopes)
+	// The sign-in's id (its authorization request's, kept by every token of its
+	// grant, refreshed ones too): a back-channel logout token names the same sid.
+	info.AppendClaims("sid", sid)
 	return nil
 }
 

@@ -340,6 +340,7 @@ var checkNeutral = map[string]bool{
 	// Sign in with Roster: the sign-ins and tokens; the check reads none of them.
 	"oidc_clients": true, "oidc_auth_requests": true, "oidc_access_tokens": true,
 	"oidc_refresh_tokens": true, "oidc_signing_keys": true, "oidc_org_choices": true,
+	"oidc_logout_notices": true,
 }
 
 // changesChecks reports whether query may change what an entitlement check reads.

@@ -199,6 +199,9 @@ func TestChangesChecks(t *testing.T) {
 		"\n\t\tUPDATE idempotency_keys SET applied = $4 WHERE caller = $1": false,
 		"\n\t\tINSERT INTO idempotency_keys (caller) VALUES ($1)":          false,
 		"WITH x AS (DELETE FROM seats RETURNING 1) SELECT count(*) FROM x": true,
+		// The logout worker's claims, every poll: the check reads no notice.
+		"\n\t\tUPDATE oidc_logout_notices SET claimed_until = $1": false,
+		"\n\t\tINSERT INTO oidc_logout_notices (id) VALUES ($1)":  false,
 		"SAVEPOINT sp_1":              false,
 		"ROLLBACK TO SAVEPOINT sp_1":  false,
 		"CREATE TEMP TABLE t (x int)": true,

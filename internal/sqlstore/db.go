@@ -70,6 +70,8 @@ type DB struct {
 	onEvent atomic.Pointer[func()]
 	// onDelivery, when set, is called after webhook deliveries were made due.
 	onDelivery atomic.Pointer[func()]
+	// onLogout, when set, is called after a write that queued logout notices commits.
+	onLogout atomic.Pointer[func()]
 	// idSource makes the ids of deliveries (ids(), events.go).
 	idsOnce  sync.Once
 	idSource *account.IDSource
@@ -506,6 +508,9 @@ func (db *DB) write(parent context.Context, fn func(account.Tx) error) (err erro
 		if fn := db.onDelivery.Load(); t.delivered && fn != nil {
 			(*fn)()
 		}
+		if fn := db.onLogout.Load(); t.loggedOut && fn != nil {
+			(*fn)()
+		}
 	}()
 	if err := db.fenceWrite(ctx, sqlTx); err != nil {
 		return err
@@ -536,6 +541,8 @@ type tx struct {
 	evented bool
 	// delivered records that it made a webhook delivery due (see OnDelivery).
 	delivered bool
+	// loggedOut records that it queued a logout notice (see OnLogout).
+	loggedOut bool
 	// orgLocked holds the organizations whose row lock the transaction holds
 	// (LockOrganization, PostgreSQL), so that each is taken once.
 	orgLocked map[string]bool

@@ -24,14 +24,14 @@ func splitLines(s string) []string {
 func splitScopes(s string) []string { return strings.Fields(s) }
 
 const oidcClientColumns = `c.application_id, c.client_id, c.secret_hash, c.redirect_uris, c.post_logout_redirect_uris,
-	c.public, c.require_seat, c.created_at, c.updated_at`
+	c.backchannel_logout_uri, c.public, c.require_seat, c.created_at, c.updated_at`
 
 // OIDCClient returns the application's client.
 func (t *tx) OIDCClient(ctx context.Context, applicationID string) (account.OIDCClient, error) {
 	var c account.OIDCClient
 	var redirects, logouts string
 	err := t.q.QueryRowContext(ctx, `SELECT `+oidcClientColumns+` FROM oidc_clients c WHERE c.application_id = $1`, applicationID).
-		Scan(&c.ApplicationID, &c.ClientID, &c.SecretHash, &redirects, &logouts, &c.Public, &c.RequireSeat,
+		Scan(&c.ApplicationID, &c.ClientID, &c.SecretHash, &redirects, &logouts, &c.BackchannelLogoutURI, &c.Public, &c.RequireSeat,
 			scanTime{&c.CreatedAt}, scanTime{&c.UpdatedAt})
 	c.RedirectURIs, c.PostLogoutRedirectURIs = splitLines(redirects), splitLines(logouts)
 	return c, translate(err, "sign-in client")
@@ -45,13 +45,14 @@ func (t *tx) PutOIDCClient(ctx context.Context, c account.OIDCClient) error {
 	}
 	_, err := t.q.ExecContext(ctx, `
 		INSERT INTO oidc_clients (application_id, client_id, secret_hash, redirect_uris, post_logout_redirect_uris,
-			public, require_seat, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			backchannel_logout_uri, public, require_seat, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (application_id) DO UPDATE SET secret_hash = excluded.secret_hash,
 			redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris,
+			backchannel_logout_uri = excluded.backchannel_logout_uri,
 			public = excluded.public, require_seat = excluded.require_seat, updated_at = excluded.updated_at`,
 		c.ApplicationID, c.ClientID, secret, strings.Join(c.RedirectURIs, "\n"), strings.Join(c.PostLogoutRedirectURIs, "\n"),
-		c.Public, c.RequireSeat, ts(c.CreatedAt), ts(c.UpdatedAt))
+		c.BackchannelLogoutURI, c.Public, c.RequireSeat, ts(c.CreatedAt), ts(c.UpdatedAt))
 	return translate(err, "sign-in client")
 }
 
@@ -287,7 +288,14 @@ func (t *tx) DeleteExpiredOIDC(ctx context.Context, now time.Time) (int, error) 
 		}
 		n += int(m)
 	}
-	return n, nil
+	// Logout notices sent or given up, after account.OIDCLogoutKeep.
+	res, err := t.q.ExecContext(ctx, `DELETE FROM oidc_logout_notices WHERE state <> 'pending' AND updated_at < $1`,
+		ts(now.Add(-account.OIDCLogoutKeep)))
+	if err != nil {
+		return n, err
+	}
+	m, err := res.RowsAffected()
+	return n + int(m), err
 }
 
 // SigningKeys lists the current and previous signing keys, newest first.
