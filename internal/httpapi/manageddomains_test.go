@@ -65,7 +65,7 @@ func TestManagedDomainAccounts(t *testing.T) {
 		e.person("other", "bea@staff.test", "owner")
 		ann, al, bea := e.login("ann@staff.test", pw), e.login("al@staff.test", pw), e.login("bea@staff.test", pw)
 		for _, email := range []string{"bob@acme.test", "carl@acme.test", "dora@acme.test", "sam@acme.test",
-			"pat@acme.test", "xavier@x.acme.test", "yan@acme.test.evil", "opal@acme.test"} {
+			"pat@acme.test", "ivy@acme.test", "ida@acme.test", "dan@acme.test", "xavier@x.acme.test", "yan@acme.test.evil", "opal@acme.test"} {
 			e.signUp(email) // each person's own account, its email proven
 		}
 		bob, carl, dora := e.accountID("bob@acme.test"), e.accountID("carl@acme.test"), e.accountID("dora@acme.test")
@@ -171,6 +171,25 @@ func TestManagedDomainAccounts(t *testing.T) {
 		}
 		problem(t, rename(bea, "other", bob, "Bobby"), 403, "forbidden", "first_name")
 
+		// An import links the domain's accounts too, with or without send_invite.
+		file := xlsxFile(t, [][]string{{"email", "first_name", "send_invite"},
+			{"ivy@acme.test", "Ivy", "yes"}, {"ida@acme.test", "", "no"}})
+		job := e.must(202, ann, "POST", "/api/v1/organizations/acme/imports", upload{name: "people.xlsx", content: file})
+		e.runImports()
+		if got := e.must(200, ann, "GET", "/api/v1/organizations/acme/imports/"+job["id"].(string), nil); got["created"] != 2.0 || got["invited"] != 0.0 {
+			t.Errorf("import = %v", got)
+		}
+		for _, email := range []string{"ivy@acme.test", "ida@acme.test"} {
+			got := e.must(200, ann, "GET", members+"/"+e.accountID(email), nil)
+			if got["state"] != "active" || jpath(got, "account", "managed") != true || e.count(account.NoticeDomainManaged, email) != 1 {
+				t.Errorf("%s imported: %v", email, got)
+			}
+		}
+		// A disabled account of the domain is not linked, by any channel.
+		e.must(200, e.op, "POST", "/api/v1/accounts/"+e.accountID("dan@acme.test")+"/disable", nil)
+		problem(t, e.call(ann, "POST", members, map[string]any{"email": "dan@acme.test", "role": "member", "send_invite": true}), 403, "forbidden", "email")
+		problem(t, e.call(ann, "POST", members, map[string]any{"email": "dan@acme.test", "role": "member", "send_invite": false}), 403, "forbidden", "email")
+
 		// Subdomains, look-alikes and operators are not acme.test's to manage.
 		for _, email := range []string{"xavier@x.acme.test", "yan@acme.test.evil", "opal@acme.test"} {
 			m := add(ann, "acme", email, false)
@@ -201,6 +220,10 @@ func TestManagedDomainAccounts(t *testing.T) {
 		}
 		if after := e.auditAfter("acme", "member.added", u["id"].(string)); after["managed_by_domain"] != "acme.test" {
 			t.Errorf("sam's member.added after = %v", after)
+		}
+		if r := e.call(tok, "POST", "/scim/v2/organizations/acme/Users", map[string]any{
+			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": "dan@acme.test"}); r.Status != 403 {
+			t.Errorf("SCIM POST of a disabled account = %d, want 403\n%s", r.Status, r.Raw)
 		}
 		// A replace by the identity provider edits the managed account's profile.
 		e.must(200, tok, "PUT", "/scim/v2/organizations/acme/Users/"+u["id"].(string), map[string]any{
