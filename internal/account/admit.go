@@ -34,7 +34,10 @@ type AddMemberInput struct {
 // manages (or, for an operator, any active account) is linked as an active member as
 // it is. Every other existing account is invited instead, whatever send_invite says:
 // the answer's state is then invited. With send_invite: true the person is invited
-// (see invite); names are optional then, the invitee gives them on accepting. A password is chosen only for a new account: with an email Roster
+// (see invite); names are optional then, the invitee gives them on accepting — but
+// an existing account the organization manages only by its verified domain
+// (manage_domain_accounts, ManagingDomain) is linked as an active member instead,
+// and the person emailed (see addActive). A password is chosen only for a new account: with an email Roster
 // knows it is EINVALID. Needs members.invite (and seats.assign to give seats),
 // decided before the body is looked at, and the role within the actor's own
 // permissions. An account created with send_invite: false must have the profile
