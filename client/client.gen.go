@@ -1376,8 +1376,11 @@ type OrganizationView struct {
 	Id                 string               `json:"id"`
 	InvitationTtlHours int64                `json:"invitation_ttl_hours"`
 	Kind               OrganizationViewKind `json:"kind"`
-	Name               string               `json:"name"`
-	Parent             *string              `json:"parent,omitempty"`
+
+	// ManageDomainAccounts The organization manages the accounts whose email is at one of its verified domains.
+	ManageDomainAccounts bool    `json:"manage_domain_accounts"`
+	Name                 string  `json:"name"`
+	Parent               *string `json:"parent,omitempty"`
 
 	// RequiredProfileFields The profile fields the organization requires (phone, username); empty when none.
 	RequiredProfileFields *[]string `json:"required_profile_fields,omitempty"`
@@ -1745,8 +1748,11 @@ type UpdateOrganizationInputBody struct {
 	EndingSoonDays *int64 `json:"ending_soon_days,omitempty"`
 
 	// InvitationTtlHours How long an invitation stays valid, 1 to 720 hours.
-	InvitationTtlHours *int64  `json:"invitation_ttl_hours,omitempty"`
-	Name               *string `json:"name,omitempty"`
+	InvitationTtlHours *int64 `json:"invitation_ttl_hours,omitempty"`
+
+	// ManageDomainAccounts Whether the organization manages the accounts whose email is at one of its verified domains (exactly the domain, not a subdomain; never an operator's), as if it had created them: it sees and edits their profile, and adding, inviting, importing or SCIM-provisioning such an account makes it an active member at once, without the person's acceptance; the person is emailed each time. Computed from the domains verified now: removing the domain or turning this off ends it at once. Passwords stay the person's own.
+	ManageDomainAccounts *bool   `json:"manage_domain_accounts,omitempty"`
+	Name                 *string `json:"name,omitempty"`
 
 	// RequiredProfileFields The profile fields required of the people the organization adds with a profile (send_invite false, import rows with send_invite no, SCIM) and kept by every update: a subset of phone and username; [] requires none.
 	RequiredProfileFields *[]string `json:"required_profile_fields,omitempty"`

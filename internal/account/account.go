@@ -66,8 +66,17 @@ type Organization struct {
 	// DomainJoinRole is the role auto gives them.
 	DomainJoinPolicy string
 	DomainJoinRole   string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// ManageDomainAccounts makes the organization manage the accounts whose email is
+	// at one of its verified domains (manage_domain_accounts; see ManagingDomain).
+	ManageDomainAccounts bool
+	// ManagedDomains are the organization's verified domains while
+	// ManageDomainAccounts is on, read from the domains in the transaction that
+	// authorized the caller (authorize): not a stored column, so that removing a
+	// domain or turning the setting off ends the management at once. Empty
+	// wherever the organization was read otherwise, which manages nothing by domain.
+	ManagedDomains []string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // The profile fields an organization may require (required_profile_fields).

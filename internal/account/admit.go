@@ -34,7 +34,10 @@ type AddMemberInput struct {
 // manages (or, for an operator, any active account) is linked as an active member as
 // it is. Every other existing account is invited instead, whatever send_invite says:
 // the answer's state is then invited. With send_invite: true the person is invited
-// (see invite); names are optional then, the invitee gives them on accepting. A password is chosen only for a new account: with an email Roster
+// (see invite); names are optional then, the invitee gives them on accepting — but
+// an existing account the organization manages only by its verified domain
+// (manage_domain_accounts, ManagingDomain) is linked as an active member instead,
+// and the person emailed (see addActive). A password is chosen only for a new account: with an email Roster
 // knows it is EINVALID. Needs members.invite (and seats.assign to give seats),
 // decided before the body is looked at, and the role within the actor's own
 // permissions. An account created with send_invite: false must have the profile
@@ -168,7 +171,13 @@ func (s *Service) addMember(ctx context.Context, actor Actor, orgRef string, in 
 			}
 		}
 		offer := activeMember{email: email, fresh: fresh, role: role, teamIDs: teamIDs, teamNames: teamNames, apps: in.Applications}
+		direct := false
 		if *in.SendInvite {
+			if direct, err = s.linksByDomain(ctx, tx, actor, a, email); err != nil {
+				return err
+			}
+		}
+		if *in.SendInvite && !direct {
 			m, _, err = s.invite(ctx, tx, actor, a, offer)
 		} else {
 			m, err = s.admit(ctx, tx, actor, a, offer)
@@ -268,11 +277,14 @@ func (s *Service) admit(ctx context.Context, tx Tx, actor Actor, a access, in ac
 
 // addActive makes email an active member of a.org in tx and audits it: acct is the
 // email's account (zero when it has none: in.fresh is then created, managed by the
-// organization; a pending acct is activated, without a password). It sends no email.
+// organization; a pending acct is activated, without a password). It sends no email
+// but to the person whose account the organization links by the domain rule
+// (domainRule): they are told it manages their account now, and the audit event
+// names the domain (managed_by_domain).
 // Errors: EDUPLICATEEMAIL, ECONFLICT (the account changed since fresh was prepared),
 // EFORBIDDEN, EQUOTAEXCEEDED, EINVALID.
 func (s *Service) addActive(ctx context.Context, tx Tx, actor Actor, a access, acct Account, in activeMember) (Member, error) {
-	created, linked := false, false
+	created, linked, byDomain := false, false, ""
 	switch {
 	case acct.ID == "":
 		if in.fresh.ID == "" { // deleted between our read and this transaction
@@ -293,7 +305,8 @@ func (s *Service) addActive(ctx context.Context, tx Tx, actor Actor, a access, a
 		} else if ErrorCode(err) != ENOTFOUND {
 			return Member{}, err
 		}
-		linked = !Manages(a.org, acct)
+		byDomain = domainRule(actor, a.org, acct)
+		linked = !createdBy(a.org, acct) && byDomain == ""
 		if acct.State == AccountPending {
 			before := accountState(acct)
 			acct.State, acct.UpdatedAt = AccountActive, s.now()
@@ -323,8 +336,18 @@ func (s *Service) addActive(ctx context.Context, tx Tx, actor Actor, a access, a
 	if linked {
 		after["linked_by_operator"] = true
 	}
+	if byDomain != "" {
+		after["managed_by_domain"] = byDomain
+	}
 	if err := s.audit(ctx, tx, actor, a.org.ID, AuditMemberAdded, "account", acct.ID, nil, after); err != nil {
 		return m, err
+	}
+	if byDomain != "" {
+		n := s.notice(NoticeDomainManaged, a.org, actor, m)
+		n.Message = byDomain
+		if err := s.notify(ctx, tx, a.org.ID, n); err != nil {
+			return m, err
+		}
 	}
 	if len(in.apps) == 0 {
 		return m, nil
@@ -343,6 +366,24 @@ func (s *Service) addActive(ctx context.Context, tx Tx, actor Actor, a access, a
 		}
 	}
 	return tx.Member(ctx, a.org.ID, acct.ID)
+}
+
+// linksByDomain reports whether an invitation of email from a.org makes the account
+// an active member at once instead: a.org manages the existing, enabled account only
+// by its email's verified domain (domainRule), the one case where no consent is
+// asked (manage_domain_accounts).
+func (s *Service) linksByDomain(ctx context.Context, tx Tx, actor Actor, a access, email string) (bool, error) {
+	if !a.org.ManageDomainAccounts {
+		return false, nil
+	}
+	acct, err := tx.AccountByEmail(ctx, EmailKey(email))
+	if ErrorCode(err) == ENOTFOUND {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return acct.State != AccountDisabled && domainRule(actor, a.org, acct) != "", nil
 }
 
 // duplicateMember is the refusal to add someone who is a member already.

@@ -152,6 +152,13 @@ func (s *Service) applyRow(ctx context.Context, tx Tx, actor Actor, a access, p 
 		fresh = Account{FirstName: first, LastName: last, Phone: phone, Username: username}
 	}
 	offer := activeMember{email: email, fresh: fresh, role: role, teamIDs: teamIDs, teamNames: teamNames, apps: apps}
+	if invite && acct.ID != "" {
+		direct, err := s.linksByDomain(ctx, tx, actor, a, email)
+		if err != nil {
+			return importUnchanged, err
+		}
+		invite = !direct // an account the organization manages by its domain is linked at once
+	}
 	if invite {
 		_, _, err := s.invite(ctx, tx, actor, a, offer)
 		return importInvited, importField(err)

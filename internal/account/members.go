@@ -305,7 +305,33 @@ func (s *Service) updateMember(ctx context.Context, tx Tx, actor Actor, a access
 	if len(after) == 0 && len(before) == 0 {
 		return m, nil
 	}
+	if d := domainRule(actor, a.org, cur.Account); d != "" && acct != cur.Account {
+		// A profile changed only by the domain rule: the trail says so, and the
+		// person is told which organization changed what.
+		after["managed_by_domain"] = d
+		n := s.notice(NoticeDomainEdited, a.org, actor, m)
+		n.Message, n.Changes = d, profileChanges(cur.Account, acct)
+		n.Link = s.baseURL + "/me"
+		if err := s.notify(ctx, tx, a.org.ID, n); err != nil {
+			return m, err
+		}
+	}
 	return m, s.audit(ctx, tx, actor, a.org.ID, AuditMemberUpdated, "account", accountID, before, after)
+}
+
+// profileChanges names, in words, the profile fields that differ between a and b.
+func profileChanges(a, b Account) string {
+	var fs []string
+	for _, f := range []struct {
+		name string
+		diff bool
+	}{{"first name", a.FirstName != b.FirstName}, {"last name", a.LastName != b.LastName},
+		{"phone", a.Phone != b.Phone}, {"username", a.Username != b.Username}} {
+		if f.diff {
+			fs = append(fs, f.name)
+		}
+	}
+	return strings.Join(fs, ", ")
 }
 
 // DeactivateMember suspends a membership, keeping its data (and, later, its seats).

@@ -53,6 +53,12 @@ const (
 	NoticeDomainVerified = "domain.verified"
 	NoticeDomainExpired  = "domain.expired"
 	NoticeDomainJoined   = "domain.joined"
+	// NoticeDomainManaged tells a person that an organization, which manages the
+	// accounts of their email's verified domain (Message), made their existing
+	// account its member directly; NoticeDomainEdited that it changed their
+	// profile (Changes: the fields, in words).
+	NoticeDomainManaged = "domain.managed"
+	NoticeDomainEdited  = "domain.edited"
 )
 
 // Notice is an email telling a person that their access changed: what changed, in
@@ -76,6 +82,7 @@ type Notice struct {
 	Expires    string // invitations, verification and reset links: when the link stops working
 	Message    string // join requests: the requester's message; seat requests: the note
 	ActorEmail string // join requests: the requester's email
+	Changes    string // domain.edited: the profile fields changed, in words
 }
 
 // Renderer turns a notice into an email's subject, text and HTML (internal/mail

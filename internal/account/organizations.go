@@ -158,6 +158,10 @@ type UpdateOrganizationInput struct {
 	// within the caller's own permissions).
 	DomainJoinPolicy *string
 	DomainJoinRole   *string
+	// ManageDomainAccounts turns manage_domain_accounts on or off: the organization
+	// manages the accounts of its verified domains (ManagingDomain). It may be on
+	// without a verified domain, and then manages none.
+	ManageDomainAccounts *bool
 }
 
 // UpdateOrganization needs organization.manage. Errors: EINVALID, EFORBIDDEN,
@@ -197,6 +201,9 @@ func (s *Service) UpdateOrganization(ctx context.Context, actor Actor, ref strin
 		}
 		if in.SCIMActivationEmail != nil {
 			o.SCIMActivationEmail = *in.SCIMActivationEmail
+		}
+		if in.ManageDomainAccounts != nil {
+			o.ManageDomainAccounts = *in.ManageDomainAccounts
 		}
 		if in.RequiredProfileFields != nil {
 			var err error
@@ -290,6 +297,9 @@ func orgState(o Organization) map[string]any {
 	if o.DomainJoinPolicy != "" && o.DomainJoinPolicy != JoinPolicyOff { // absent while off, as before the setting existed
 		m["domain_join_policy"] = o.DomainJoinPolicy
 		m["domain_join_role"] = o.DomainJoinRole
+	}
+	if o.ManageDomainAccounts { // absent while off, as before the setting existed
+		m["manage_domain_accounts"] = true
 	}
 	if o.ParentID != "" {
 		m["parent"] = o.ParentID

@@ -1,5 +1,7 @@
 package account
 
+import "slices"
+
 // Who may act on a person (API.md, "Who may act on a person"). Accounts are global
 // and belong to their person; memberships are each organization's own. The rules
 // below are the only place that decides them; the use cases and the store's search
@@ -11,6 +13,10 @@ package account
 //     (accepts an emailed invitation, follows a sign-up's link, completes a password
 //     reset). A partner's admins acting in one of its organizations create accounts
 //     managed by the partner, which its organizations share.
+//   - An organization with manage_domain_accounts on also manages, as if it had
+//     created them, the accounts whose email is at one of its verified domains
+//     (ManagingDomain), for as long as both hold: computed from the current
+//     domains, never recorded in the account. Operators' accounts never are.
 //   - No organization gets an active membership of an account it does not manage
 //     without the person accepting an invitation; the operator may link directly.
 //   - Profile fields are edited by the person, the operator and the managing
@@ -20,9 +26,41 @@ package account
 //     account sees only its id and email.
 
 // Manages reports whether org manages the account a: a is managed by org, or by
-// org's partner.
+// org's partner, or org manages it by its email's domain (ManagingDomain).
 func Manages(org Organization, a Account) bool {
+	return createdBy(org, a) || ManagingDomain(org, a) != ""
+}
+
+// createdBy reports whether a is managed by org, or by org's partner, because one
+// of them created it (accounts.managed_by).
+func createdBy(org Organization, a Account) bool {
 	return a.ManagedBy != "" && (a.ManagedBy == org.ID || a.ManagedBy == org.ParentID)
+}
+
+// ManagingDomain is the verified domain by which org manages the account a, or ""
+// when it does not manage it that way: org has manage_domain_accounts on, and a's
+// email is at one of org's verified domains (org.ManagedDomains) — the part after
+// the @, lower-cased, equal to the domain: neither a subdomain nor a longer name
+// matches. An operator's account is never managed by domain.
+func ManagingDomain(org Organization, a Account) string {
+	if !org.ManageDomainAccounts || a.Operator || len(org.ManagedDomains) == 0 {
+		return ""
+	}
+	d := EmailDomain(a.Email)
+	if d == "" || !slices.Contains(org.ManagedDomains, d) {
+		return ""
+	}
+	return d
+}
+
+// domainRule is the verified domain under which actor, acting in org, changes the
+// account a only by the domain rule: "" when the actor may anyway (the person, an
+// operator, or org created the account) or may not at all.
+func domainRule(actor Actor, org Organization, a Account) string {
+	if actor.SCIMOrgID == "" && (actor.Account.Operator || actor.Account.ID == a.ID) || createdBy(org, a) {
+		return ""
+	}
+	return ManagingDomain(org, a)
 }
 
 // ProfileVisible reports whether org sees the profile (names, username, phone) of

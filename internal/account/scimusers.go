@@ -212,10 +212,10 @@ func (s *Service) CreateSCIMUser(ctx context.Context, actor Actor, orgRef string
 		offer := activeMember{email: cmp.Or(email, fresh.Email), fresh: fresh, role: role, hold: !in.Active, fieldName: scimField}
 		var m Member
 		switch {
+		case existing.ID != "" && existing.State == AccountDisabled:
+			err = disabledAccount(email)
 		case existing.ID == "", Manages(a.org, existing):
 			m, err = s.addActive(ctx, tx, actor, a, existing, offer)
-		case existing.State == AccountDisabled:
-			err = disabledAccount(email)
 		default:
 			m, _, err = s.invite(ctx, tx, actor, a, offer)
 		}

@@ -192,7 +192,28 @@ func (s *Service) authorize(ctx context.Context, tx Tx, actor Actor, orgRef stri
 			return access{}, err
 		}
 	}
+	if a.org.ManageDomainAccounts {
+		if a.org.ManagedDomains, err = verifiedDomainNames(ctx, tx, a.org.ID); err != nil {
+			return access{}, err
+		}
+	}
 	return a, nil
+}
+
+// verifiedDomainNames are the names of the domains orgID holds verified now, for
+// Organization.ManagedDomains.
+func verifiedDomainNames(ctx context.Context, tx Tx, orgID string) ([]string, error) {
+	ds, err := tx.Domains(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	names := []string{}
+	for _, d := range ds {
+		if d.State == DomainVerified {
+			names = append(names, d.Name)
+		}
+	}
+	return names, nil
 }
 
 // memberAccess is a member's access in org: the union of the permissions of its

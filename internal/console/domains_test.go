@@ -75,6 +75,19 @@ func TestDomainsScreen(t *testing.T) {
 		refused = op.refused("/o/acme/settings", url.Values{"name": {"Acme"}, "slug": {"acme"}, "invitation_ttl_hours": {"168"},
 			"ending_soon_days": {"30"}, "domain_join_policy": {"sometimes"}}, http.StatusUnprocessableEntity)
 		orgHas(t, refused, `aria-describedby="e-domain_join_policy"`)
+		// manage_domain_accounts: the checkbox turns it on, shows it checked, and off.
+		orgLacks(t, op.page("/o/acme/settings"), `name="manage_domain_accounts" checked`)
+		op.submit("/o/acme/settings", url.Values{"name": {"Acme"}, "slug": {"acme"}, "invitation_ttl_hours": {"168"},
+			"ending_soon_days": {"30"}, "manage_domain_accounts": {"on"}}, "/o/acme/settings")
+		if o, err := e.svc.FindOrganization(ctx, e.op, "acme"); err != nil || !o.ManageDomainAccounts {
+			t.Fatalf("after checking manage_domain_accounts: %v, %v", o.ManageDomainAccounts, err)
+		}
+		orgHas(t, op.page("/o/acme/settings"), `name="manage_domain_accounts" checked`, "Manage the accounts at these domains")
+		op.submit("/o/acme/settings", url.Values{"name": {"Acme"}, "slug": {"acme"}, "invitation_ttl_hours": {"168"},
+			"ending_soon_days": {"30"}}, "/o/acme/settings")
+		if o, err := e.svc.FindOrganization(ctx, e.op, "acme"); err != nil || o.ManageDomainAccounts {
+			t.Fatalf("after unchecking manage_domain_accounts: %v, %v", o.ManageDomainAccounts, err)
+		}
 
 		// A person of the domain, their address proven, is offered acme on /me.
 		e.addMember(e.op, "globex", "ann@acme.example", account.RoleMember)

@@ -19,6 +19,8 @@ type settingsView struct {
 	// the roles the role may be chosen from.
 	JoinPolicy, JoinRole string
 	Roles                []account.Role
+	// ManageDomainAccounts is the checkbox of manage_domain_accounts.
+	ManageDomainAccounts bool
 	Confirm              bool
 	CanDelete            bool
 	Problem              *problem
@@ -78,7 +80,7 @@ func (c *Console) settingsOf(r *http.Request, p *page) (*settingsView, error) {
 		role = account.RoleMember
 	}
 	return &settingsView{Name: o.Name, Slug: o.Slug, TTL: strconv.Itoa(o.InvitationTTLHours),
-		JoinPolicy: policy, JoinRole: role, Roles: choosable,
+		JoinPolicy: policy, JoinRole: role, Roles: choosable, ManageDomainAccounts: o.ManageDomainAccounts,
 		EndingSoon: strconv.Itoa(o.EndingSoonDays), RequirePhone: o.RequirePhone, RequireUsername: o.RequireUsername,
 		// Only an operator deletes a partner or an organization of its own, and a
 		// partner's managers those under the partner: the same people who set quotas.
@@ -186,7 +188,9 @@ func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request, p *page) 
 	if v.RequireUsername {
 		required = append(required, account.ProfileUsername)
 	}
-	in := account.UpdateOrganizationInput{Name: &v.Name, Slug: &v.Slug, RequiredProfileFields: &required}
+	v.ManageDomainAccounts = formValue(r, "manage_domain_accounts") != ""
+	in := account.UpdateOrganizationInput{Name: &v.Name, Slug: &v.Slug, RequiredProfileFields: &required,
+		ManageDomainAccounts: &v.ManageDomainAccounts}
 	if r.PostForm.Has("domain_join_policy") {
 		v.JoinPolicy = formValue(r, "domain_join_policy")
 		in.DomainJoinPolicy = &v.JoinPolicy

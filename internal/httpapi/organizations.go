@@ -81,8 +81,9 @@ type updateOrganizationInput struct {
 		// Not an enum: the domain's 422 names required_profile_fields itself.
 		RequiredProfileFields *[]string `json:"required_profile_fields" doc:"The profile fields required of the people the organization adds with a profile (send_invite false, import rows with send_invite no, SCIM) and kept by every update: a subset of phone and username; [] requires none."`
 		// Not enums: the domain's 422 names the field itself.
-		DomainJoinPolicy *string `json:"domain_join_policy" doc:"What people whose proven email is at one of the organization's verified domains may do: off (nothing), suggest (they see the organization on their account page and may ask to join) or auto (they join at once, with domain_join_role, when they sign up or log in)."`
-		DomainJoinRole   *string `json:"domain_join_role" doc:"The role auto gives: a role id below owner that the caller could grant."`
+		DomainJoinPolicy     *string `json:"domain_join_policy" doc:"What people whose proven email is at one of the organization's verified domains may do: off (nothing), suggest (they see the organization on their account page and may ask to join) or auto (they join at once, with domain_join_role, when they sign up or log in)."`
+		DomainJoinRole       *string `json:"domain_join_role" doc:"The role auto gives: a role id below owner that the caller could grant."`
+		ManageDomainAccounts *bool   `json:"manage_domain_accounts" doc:"Whether the organization manages the accounts whose email is at one of its verified domains (exactly the domain, not a subdomain; never an operator's), as if it had created them: it sees and edits their profile, and adding, inviting, importing or SCIM-provisioning such an account makes it an active member at once, without the person's acceptance; the person is emailed each time. Computed from the domains verified now: removing the domain or turning this off ends it at once. Passwords stay the person's own."`
 	}
 }
 
@@ -91,7 +92,7 @@ func (s *Server) updateOrganization(ctx context.Context, in *updateOrganizationI
 	o, err := s.svc.UpdateOrganization(ctx, actorFrom(ctx), in.Org, account.UpdateOrganizationInput{
 		Name: b.Name, Slug: b.Slug, InvitationTTLHours: b.InvitationTTLHours, EndingSoonDays: b.EndingSoonDays,
 		SCIMActivationEmail: b.SCIMActivationEmail, RequiredProfileFields: b.RequiredProfileFields,
-		DomainJoinPolicy: b.DomainJoinPolicy, DomainJoinRole: b.DomainJoinRole})
+		DomainJoinPolicy: b.DomainJoinPolicy, DomainJoinRole: b.DomainJoinRole, ManageDomainAccounts: b.ManageDomainAccounts})
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

@@ -105,6 +105,7 @@ type OrganizationView struct {
 	RequiredProfileFields []string  `json:"required_profile_fields" doc:"The profile fields the organization requires (phone, username); empty when none."`
 	DomainJoinPolicy      string    `json:"domain_join_policy" enum:"off,suggest,auto" doc:"What people of the organization's verified domains may do."`
 	DomainJoinRole        string    `json:"domain_join_role" doc:"The role the auto join policy gives."`
+	ManageDomainAccounts  bool      `json:"manage_domain_accounts" doc:"The organization manages the accounts whose email is at one of its verified domains."`
 	CreatedAt             time.Time `json:"created_at"`
 	UpdatedAt             time.Time `json:"updated_at"`
 }
@@ -115,7 +116,7 @@ func organizationView(o account.Organization) OrganizationView {
 		InvitationTTLHours: o.InvitationTTLHours, EndingSoonDays: o.EndingSoonDays,
 		SCIMActivationEmail: o.SCIMActivationEmail, RequiredProfileFields: o.RequiredFields(),
 		DomainJoinPolicy: orDefault(o.DomainJoinPolicy, account.JoinPolicyOff), DomainJoinRole: orDefault(o.DomainJoinRole, account.RoleMember),
-		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		ManageDomainAccounts: o.ManageDomainAccounts, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 	}
 }
 

@@ -173,6 +173,24 @@ var noticeCopies = map[string]noticeCopy{
 			" If you do not want to be in {{.Organization}}, you can leave it from your account page.",
 		Action: "Open Roster",
 	},
+	account.NoticeDomainManaged: {
+		Subject: "{{.Organization}} now manages your Roster account",
+		Lead: "{{.Organization}} verified that it owns {{.Message}}, and manages the Roster accounts with an address there: " +
+			"it made your account {{.To}} a member of {{.Organization}} directly, without asking you first. " +
+			"Its administrators may now see and change your name, phone and username. Your password stays your own: " +
+			"no organization can see or change it.",
+		Action: "Open Roster",
+		Footer: "Roster, for {{.Organization}}. You get this email because {{.Organization}} manages the accounts at {{.Message}}. " +
+			"If you did not expect it, tell an administrator of {{.Organization}}.",
+	},
+	account.NoticeDomainEdited: {
+		Subject: "{{.Organization}} changed your Roster profile",
+		Lead: "{{.Organization}}, which manages the Roster accounts at {{.Message}}, changed the profile of your account {{.To}}: " +
+			"{{.Changes}}. You can see your profile, and change it, on your account page.",
+		Action: "See your account",
+		Footer: "Roster, for {{.Organization}}. You get this email because {{.Organization}} manages the accounts at {{.Message}}. " +
+			"If you did not expect it, tell an administrator of {{.Organization}}.",
+	},
 	account.NoticeSeatRequestApproved: {
 		Subject: "Your request for seats of {{.Application}} in {{.Organization}} is approved",
 		Lead: "{{.Actor}} approved your request for more seats of {{.Application}} in {{.Organization}}: " +

@@ -22,7 +22,7 @@ func TestNoticeGolden(t *testing.T) {
 			Actor: "Grace Hopper", ActorEmail: "grace@acme.example", Application: "Studio and Support",
 			Role: "Admin", PreviousRole: "Member", Expires: "Tue 1 Dec 2026, 15:04 UTC",
 			Message: "I run the Lisbon office.", Link: "https://roster.acme.example/", Seats: 5,
-			Allows: "see its members and teams, invite people, assign seats"}
+			Allows: "see its members and teams, invite people, assign seats", Changes: "first name, phone"}
 		if kind == account.NoticeAdminRevoked {
 			n.Role, n.PreviousRole, n.Allows = "Member", "Admin", "" // a role with no permissions
 		}
@@ -76,9 +76,10 @@ var platformNotices = map[string]bool{
 }
 
 // domainNotices are the emails Roster itself writes about an organization's domain
-// (verified or expired, a person joined by it): they name the domain, not an actor.
+// (verified or expired, a person joined by it, an account managed or edited by it): they name the domain, not an actor.
 var domainNotices = map[string]bool{
 	account.NoticeDomainVerified: true, account.NoticeDomainExpired: true, account.NoticeDomainJoined: true,
+	account.NoticeDomainManaged: true, account.NoticeDomainEdited: true,
 }
 
 // TestNoticeEscaping: names are data, never markup or headers.

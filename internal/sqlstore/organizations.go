@@ -13,14 +13,14 @@ var _ account.OrganizationTx = (*tx)(nil)
 // the order organizationDest scans them.
 const organizationColumns = `o.id, o.kind, o.parent_id, o.name, o.slug, o.invitation_ttl_hours,
 	o.ending_soon_days, o.scim_activation_email, o.require_phone, o.require_username, o.domain_join_policy, o.domain_join_role,
-	o.created_at, o.updated_at`
+	o.manage_domain_accounts, o.created_at, o.updated_at`
 
 // organizationDest returns the scan destinations of organizationColumns.
 func organizationDest(o *account.Organization) []any {
 	return []any{
 		&o.ID, &o.Kind, scanNullString{&o.ParentID}, &o.Name, &o.Slug, &o.InvitationTTLHours,
 		&o.EndingSoonDays, &o.SCIMActivationEmail, &o.RequirePhone, &o.RequireUsername,
-		&o.DomainJoinPolicy, &o.DomainJoinRole, scanTime{&o.CreatedAt}, scanTime{&o.UpdatedAt},
+		&o.DomainJoinPolicy, &o.DomainJoinRole, &o.ManageDomainAccounts, scanTime{&o.CreatedAt}, scanTime{&o.UpdatedAt},
 	}
 }
 
@@ -50,11 +50,11 @@ func (t *tx) CreateOrganization(ctx context.Context, o account.Organization) err
 	_, err := t.q.ExecContext(ctx, `
 		INSERT INTO organizations (id, kind, parent_id, name, search, slug, invitation_ttl_hours,
 			ending_soon_days, scim_activation_email, require_phone, require_username, domain_join_policy,
-			domain_join_role, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+			domain_join_role, manage_domain_accounts, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		o.ID, string(o.Kind), nullString(o.ParentID), o.Name, orgSearchText(o), o.Slug,
 		o.InvitationTTLHours, o.EndingSoonDays, o.SCIMActivationEmail, o.RequirePhone, o.RequireUsername,
-		o.DomainJoinPolicy, o.DomainJoinRole, ts(o.CreatedAt), ts(o.UpdatedAt))
+		o.DomainJoinPolicy, o.DomainJoinRole, o.ManageDomainAccounts, ts(o.CreatedAt), ts(o.UpdatedAt))
 	return translate(err, "organization")
 }
 
@@ -64,10 +64,10 @@ func (t *tx) UpdateOrganization(ctx context.Context, o account.Organization) err
 	res, err := t.q.ExecContext(ctx, `
 		UPDATE organizations SET name = $2, search = $3, slug = $4, invitation_ttl_hours = $5,
 			ending_soon_days = $6, scim_activation_email = $7, require_phone = $8, require_username = $9,
-			domain_join_policy = $10, domain_join_role = $11, updated_at = $12
+			domain_join_policy = $10, domain_join_role = $11, manage_domain_accounts = $12, updated_at = $13
 		WHERE id = $1`,
 		o.ID, o.Name, orgSearchText(o), o.Slug, o.InvitationTTLHours, o.EndingSoonDays, o.SCIMActivationEmail,
-		o.RequirePhone, o.RequireUsername, o.DomainJoinPolicy, o.DomainJoinRole, ts(o.UpdatedAt))
+		o.RequirePhone, o.RequireUsername, o.DomainJoinPolicy, o.DomainJoinRole, o.ManageDomainAccounts, ts(o.UpdatedAt))
 	return affected(res, err, "organization")
 }
 
