@@ -42,7 +42,7 @@ const (
 )
 
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *httptest.Server
 	issuer   string
 	svc      *account.Service
@@ -61,11 +61,11 @@ func each(t *testing.T, fn func(t *testing.T, e *env)) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) { fn(t, newEnv(t, db)) })
 }
 
-func newEnv(t *testing.T, db *sqlstore.DB) *env { return newEnvWork(t, db, nil) }
+func newEnv(t testing.TB, db *sqlstore.DB) *env { return newEnvWork(t, db, nil) }
 
 // newEnvWork is newEnv with the background work a test Starts (e.app.Start); the
 // logout worker may reach the test's local endpoints (WebhooksAllowPrivate).
-func newEnvWork(t *testing.T, db *sqlstore.DB, work []app.Work) *env {
+func newEnvWork(t testing.TB, db *sqlstore.DB, work []app.Work) *env {
 	t.Helper()
 	e := &env{t: t, db: db, clock: &testtime.Clock{}}
 	e.srv = httptest.NewUnstartedServer(nil)
@@ -215,7 +215,7 @@ func (e *env) rp(clientID, secret string) *rp {
 // browser is a person's browser: cookies, following redirects on Roster, stopping
 // at the one back to the application.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	e      *env
 	client *http.Client
 }
@@ -340,7 +340,7 @@ func (e *env) exchange(r *rp, code, verifier string) (*oauth2.Token, error) {
 	return r.cfg.Exchange(context.Background(), code, oauth2.VerifierOption(verifier))
 }
 
-func wantGrantError(t *testing.T, err error, what string) {
+func wantGrantError(t testing.TB, err error, what string) {
 	t.Helper()
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
