@@ -179,10 +179,10 @@ func (c *Console) signUpSubmit(w http.ResponseWriter, r *http.Request, p *page) 
 func (c *Console) verifyForm(w http.ResponseWriter, r *http.Request, p *page) {
 	token, ok := linkToken(r, account.VerifyTokenPrefix)
 	if !ok {
-		c.render(w, r, http.StatusNotFound, verifyPage(p, "", false, deadVerifyLink(http.StatusNotFound)))
+		c.render(w, r, http.StatusNotFound, verifyPage(p, "", nil, deadVerifyLink(http.StatusNotFound)))
 		return
 	}
-	c.render(w, r, http.StatusOK, verifyPage(p, token, false, nil))
+	c.render(w, r, http.StatusOK, verifyPage(p, token, nil, nil))
 }
 
 // deadVerifyLink is the problem of a sign-up's link that cannot be used.
@@ -198,25 +198,44 @@ func (c *Console) verify(w http.ResponseWriter, r *http.Request, p *page) {
 	limitForm(w, r)
 	token, ok := linkToken(r, account.VerifyTokenPrefix)
 	if !ok {
-		c.render(w, r, http.StatusNotFound, verifyPage(p, "", false, deadVerifyLink(http.StatusNotFound)))
+		c.render(w, r, http.StatusNotFound, verifyPage(p, "", nil, deadVerifyLink(http.StatusNotFound)))
 		return
 	}
 	pw := formValue(r, "password")
 	if confirm := formValue(r, "password_confirm"); pw != confirm {
 		prob := &problem{Status: http.StatusUnprocessableEntity, Message: "Please correct the fields marked below.",
 			Fields: map[string]string{"password_confirm": "does not match the password"}}
-		c.render(w, r, prob.Status, verifyPage(p, token, false, prob))
+		c.render(w, r, prob.Status, verifyPage(p, token, nil, prob))
 		return
 	}
-	if _, err := c.svc.VerifyEmail(r.Context(), token, pw, httpedge.ClientIP(r.Context())); err != nil {
+	a, err := c.svc.VerifyEmail(r.Context(), token, pw, httpedge.ClientIP(r.Context()))
+	if err != nil {
 		prob := c.problemOf(r.Context(), err)
 		if prob.Status != http.StatusUnprocessableEntity {
 			prob = deadVerifyLink(prob.Status)
 		}
-		c.render(w, r, prob.Status, verifyPage(p, token, false, prob))
+		c.render(w, r, prob.Status, verifyPage(p, token, nil, prob))
 		return
 	}
-	c.render(w, r, http.StatusOK, verifyPage(p, "", true, nil))
+	// What the address's domain gave: the organization it joined at once (a join
+	// policy of auto), or the one it may ask to join (suggest). Only verified
+	// domains count (account.domainSuggestions); the page still says the account is
+	// ready if this read fails.
+	done := &signedUp{}
+	if _, ms, sug, err := c.svc.Me(r.Context(), account.Actor{Account: a}); err == nil {
+		for _, m := range ms {
+			if m.State == account.MemberActive {
+				done.Joined = append(done.Joined, m.Organization)
+			}
+		}
+		done.Suggested = sug
+	}
+	c.render(w, r, http.StatusOK, verifyPage(p, "", done, nil))
+}
+
+// signedUp is what a confirmed sign-up leads to, by its email's verified domain.
+type signedUp struct {
+	Joined, Suggested []account.Organization
 }
 
 // invitation is the landing page of an invitation link: set up an account, or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"roster.dev/roster/internal/account"
@@ -105,6 +106,29 @@ func TestDomainsScreen(t *testing.T) {
 		orgHas(t, ann.page("/me"), "Organizations of your email", "Ask to join Acme", `name="organization" value="acme"`)
 		ann.submit("/me/join-requests", url.Values{"organization": {"acme"}}, "/me")
 		orgLacks(t, e.browser("gus@globex.test").page("/me"), "Organizations of your email")
+
+		// Sign-up: once the address is proven, its confirmation says what the verified
+		// domain offers (suggest: ask to join; auto: joined), and nothing for another
+		// domain.
+		signUp := func(email string) string {
+			anon := e.anonymous()
+			anon.post("/signup", url.Values{"email": {email}, "first_name": {"New"}, "last_name": {"Comer"}})
+			pw := url.Values{"password": {"a good password"}, "password_confirm": {"a good password"}}
+			r := anon.post("/verify-email/"+e.linkOf(email, "/verify-email/"), pw)
+			if r.Status != http.StatusOK || !strings.Contains(r.Body, "Your email is confirmed") {
+				t.Fatalf("confirming the sign-up of %s = %d\n%s", email, r.Status, r.Body)
+			}
+			return r.Body
+		}
+		confirmed := signUp("sue@acme.example")
+		orgHas(t, confirmed, "Join Acme?", "Log in to ask to join", `href="/login?next=%2Fme"`)
+		orgLacks(t, confirmed, "You are a member of")
+		orgLacks(t, signUp("kim@else.test"), "Join ", "You are a member of")
+		op.submit("/o/acme/settings", url.Values{"name": {"Acme"}, "slug": {"acme"}, "invitation_ttl_hours": {"168"},
+			"ending_soon_days": {"30"}, "domain_join_policy": {"auto"}, "domain_join_role": {"member"}}, "/o/acme/settings")
+		confirmed = signUp("sam@acme.example")
+		orgHas(t, confirmed, "You are a member of Acme")
+		orgLacks(t, confirmed, "Join Acme?")
 
 		// Removed after the confirmation.
 		page = ada.page("/o/acme/settings/domains?remove=" + d.ID)
