@@ -34,6 +34,9 @@ const (
 	LogoutAccountDeleted    = "account-deleted"
 	LogoutPasswordReset     = "password-reset"
 	LogoutPasswordChanged   = "password-changed"
+	// LogoutOrganizationDeleted: the organization the person signed in through is
+	// gone (its notices are audited in the platform's trail).
+	LogoutOrganizationDeleted = "organization-deleted"
 )
 
 // OIDCLogoutNotice is one logout token to send: to the application's client, of
@@ -73,6 +76,7 @@ type OIDCLogoutOutcome struct {
 // unrevoked, unexpired refresh or access token. LogoutURI is its client's
 // back-channel logout URI ("" for none).
 type OIDCLiveGrant struct {
+	AccountID     string
 	ApplicationID string
 	OrgID         string
 	AuthRequestID string
@@ -84,6 +88,9 @@ type OIDCLogoutTx interface {
 	// LiveOIDCGrants lists the person's sign-ins with a token in force at now, in
 	// orgID ("" for every organization).
 	LiveOIDCGrants(ctx context.Context, accountID, orgID string, now time.Time) ([]OIDCLiveGrant, error)
+	// LiveOIDCGrantsInOrganization lists the sign-ins through orgID, of everyone,
+	// with a token in force at now.
+	LiveOIDCGrantsInOrganization(ctx context.Context, orgID string, now time.Time) ([]OIDCLiveGrant, error)
 	// RevokeOIDCGrantsOfAccount revokes every refresh and access token of the
 	// person, in orgID ("" for every organization).
 	RevokeOIDCGrantsOfAccount(ctx context.Context, accountID, orgID string) error
@@ -118,6 +125,30 @@ func (s *Service) endOIDCGrants(ctx context.Context, tx Tx, accountID, orgID, re
 		}
 		if err := tx.InsertOIDCLogoutNotice(ctx, OIDCLogoutNotice{ID: s.ids.New(), ApplicationID: g.ApplicationID,
 			AccountID: accountID, OrgID: g.OrgID, SID: g.AuthRequestID, Reason: reason, State: LogoutPending,
+			NextAt: now, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// endOrganizationOIDCGrants queues, in tx, a logout notice for every sign-in through
+// orgID with a token in force, to clients with a back-channel logout URI, before the
+// organization is deleted (its tokens go with it). The notices name no
+// organization: their audit events go to the platform's trail, the organization's
+// being gone.
+func (s *Service) endOrganizationOIDCGrants(ctx context.Context, tx Tx, orgID string) error {
+	now := s.now()
+	grants, err := tx.LiveOIDCGrantsInOrganization(ctx, orgID, now)
+	if err != nil {
+		return err
+	}
+	for _, g := range grants {
+		if g.LogoutURI == "" {
+			continue
+		}
+		if err := tx.InsertOIDCLogoutNotice(ctx, OIDCLogoutNotice{ID: s.ids.New(), ApplicationID: g.ApplicationID,
+			AccountID: g.AccountID, SID: g.AuthRequestID, Reason: LogoutOrganizationDeleted, State: LogoutPending,
 			NextAt: now, CreatedAt: now, UpdatedAt: now}); err != nil {
 			return err
 		}

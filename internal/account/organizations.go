@@ -274,6 +274,9 @@ func (s *Service) DeleteOrganization(ctx context.Context, actor Actor, ref strin
 		if err != nil {
 			return err
 		}
+		if err := s.endOrganizationOIDCGrants(ctx, tx, o.ID); err != nil { // so do its sign-ins
+			return err
+		}
 		if err := tx.DeleteOrganization(ctx, o.ID); err != nil {
 			return err
 		}

@@ -389,6 +389,37 @@ func TestBackchannelLogoutOrganizationScope(t *testing.T) {
 	})
 }
 
+// TestBackchannelLogoutOrganizationDeleted: deleting the organization a person
+// signed in through tells the application (its tokens go with the organization);
+// a sign-in through another organization is not told.
+func TestBackchannelLogoutOrganizationDeleted(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		l := newLogoutEndpoint(t)
+		e := backchannelEnv(t, db, l)
+		e.member("acme", "pat@acme.test", account.RoleMember)
+		pat := e.accountID("pat@acme.test")
+		no := false
+		if _, err := e.svc.AddMember(ctx, e.op, "globex", account.AddMemberInput{Email: "pat@acme.test", Role: account.RoleMember, SendInvite: &no}); err != nil {
+			t.Fatal(err)
+		}
+		acmeTok, acmeSid := e.signIn("pat@acme.test", "acme")
+		globexTok, _ := e.signIn("pat@acme.test", "globex")
+
+		e.api(http.MethodDelete, "/api/v1/organizations/acme", e.opToken, nil, 204)
+		e.verifyLogout(l.wait(1, "a logout token after acme's deletion"), pat, acmeSid)
+		ns := e.notices(pat)
+		if len(ns) != 1 || ns[0].Reason != account.LogoutOrganizationDeleted || ns[0].SID != acmeSid {
+			t.Errorf("notices %+v, want one organization-deleted for the sign-in through acme", ns)
+		}
+		e.refresh(acmeTok, false, "the refresh token of a sign-in through a deleted organization")
+		e.refresh(globexTok, true, "the refresh token of a sign-in through globex")
+		if got := l.received(); len(got) != 1 {
+			t.Errorf("%d logout tokens, want 1", len(got))
+		}
+	})
+}
+
 // TestBackchannelLogoutRetry: an endpoint that fails is tried again (each time
 // with a new token) until it answers 200; one that keeps failing is given up after
 // the schedule, and the trail says so.

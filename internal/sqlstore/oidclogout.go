@@ -37,8 +37,35 @@ func (t *tx) LiveOIDCGrants(ctx context.Context, accountID, orgID string, now ti
 	defer rows.Close()
 	var out []account.OIDCLiveGrant
 	for rows.Next() {
-		var g account.OIDCLiveGrant
+		g := account.OIDCLiveGrant{AccountID: accountID}
 		if err := rows.Scan(&g.ApplicationID, &g.OrgID, &g.AuthRequestID, &g.LogoutURI); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// LiveOIDCGrantsInOrganization lists the sign-ins through orgID with a token in
+// force at now, of every person (read once, before the organization is deleted).
+func (t *tx) LiveOIDCGrantsInOrganization(ctx context.Context, orgID string, now time.Time) ([]account.OIDCLiveGrant, error) {
+	rows, err := t.q.QueryContext(ctx, `
+		SELECT DISTINCT g.account_id, g.application_id, g.auth_request_id, COALESCE(c.backchannel_logout_uri, '')
+		FROM (SELECT account_id, application_id, auth_request_id FROM oidc_refresh_tokens
+				WHERE organization_id = $1 AND state = 'active' AND expires_at > $2
+			UNION
+			SELECT account_id, application_id, auth_request_id FROM oidc_access_tokens
+				WHERE organization_id = $1 AND NOT revoked AND expires_at > $2) g
+		LEFT JOIN oidc_clients c ON c.application_id = g.application_id
+		ORDER BY g.account_id, g.application_id, g.auth_request_id`, orgID, ts(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []account.OIDCLiveGrant
+	for rows.Next() {
+		g := account.OIDCLiveGrant{OrgID: orgID}
+		if err := rows.Scan(&g.AccountID, &g.ApplicationID, &g.AuthRequestID, &g.LogoutURI); err != nil {
 			return nil, err
 		}
 		out = append(out, g)
