@@ -1090,6 +1090,7 @@ type InviteResultView struct {
 	Email      string          `json:"email"`
 	Error      *ResultError    `json:"error,omitempty"`
 	Invitation *InvitationView `json:"invitation,omitempty"`
+	Member     *MemberView     `json:"member,omitempty"`
 }
 
 // InviterView defines model for InviterView.

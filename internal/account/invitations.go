@@ -159,16 +159,19 @@ type InviteInput struct {
 	Applications []string
 }
 
-// InviteResult is the outcome for one email of Invite.
+// InviteResult is the outcome for one email of Invite: the invitation sent, or (an
+// account the organization manages by its verified domain) no invitation, the
+// person an active member at once.
 type InviteResult struct {
 	Email      string
 	Invitation Invitation
 	Member     Member
-	Err        error // nil when invited
+	Err        error // nil when invited, or added
 }
 
-// Invite invites several people at once with one role, teams and applications. Each
-// email gets its own result: a bad address, an existing member, a disabled account,
+// Invite invites several people at once with one role, teams and applications; an
+// existing account the organization manages by its verified domain is added at once
+// instead (InviteResult.Invitation zero). Each email gets its own result: a bad address, an existing member, a disabled account,
 // a role above the caller's or no seat left fails that email only. An unknown role,
 // team or application fails the whole request (EINVALID). Needs members.invite, and
 // seats.assign when applications are offered.
@@ -219,9 +222,18 @@ func (s *Service) Invite(ctx context.Context, actor Actor, orgRef string, in Inv
 			default:
 				res.Email = email
 				res.Err = tx.Savepoint(ctx, func() error {
-					var err error
-					res.Member, res.Invitation, err = s.invite(ctx, tx, actor, a, invitee{
-						email: email, role: role, teamIDs: teamIDs, teamNames: teamNames, apps: in.Applications})
+					offer := invitee{email: email, role: role, teamIDs: teamIDs, teamNames: teamNames, apps: in.Applications}
+					// An account the organization manages by its verified domain joins at
+					// once, without an invitation (manage_domain_accounts).
+					direct, err := s.linksByDomain(ctx, tx, actor, a, email)
+					switch {
+					case err != nil:
+						return err
+					case direct:
+						res.Member, err = s.admit(ctx, tx, actor, a, offer)
+					default:
+						res.Member, res.Invitation, err = s.invite(ctx, tx, actor, a, offer)
+					}
 					res.Member = redact(actor, a.org, res.Member)
 					return err
 				})

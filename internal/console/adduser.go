@@ -386,10 +386,22 @@ func splitEmails(s string) []string {
 	})
 }
 
+// ok is how many invitations were sent.
 func (v *inviteView) ok() int {
 	n := 0
 	for _, r := range v.Results {
-		if r.Err == nil {
+		if r.Err == nil && r.Invitation.ID != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// added is how many were added at once instead (manage_domain_accounts).
+func (v *inviteView) added() int {
+	n := 0
+	for _, r := range v.Results {
+		if r.Err == nil && r.Invitation.ID == "" {
 			n++
 		}
 	}

@@ -69,6 +69,7 @@ type inviteInput struct {
 type InviteResultView struct {
 	Email      string          `json:"email"`
 	Invitation *InvitationView `json:"invitation,omitempty"`
+	Member     *MemberView     `json:"member,omitempty" doc:"Instead of an invitation: the person, an active member at once (an account the organization manages by its verified domain, manage_domain_accounts)."`
 	Error      *ResultError    `json:"error,omitempty"`
 }
 
@@ -95,9 +96,13 @@ func (s *Server) invite(ctx context.Context, in *inviteInput) (*inviteOutput, er
 	out := &inviteOutput{}
 	out.Body.Results = mapSlice(results, func(r account.InviteResult) InviteResultView {
 		v := InviteResultView{Email: r.Email}
-		if r.Err != nil {
+		switch {
+		case r.Err != nil:
 			v.Error = s.resultError(ctx, r.Err)
-		} else {
+		case r.Invitation.ID == "":
+			mv := s.memberView(r.Member)
+			v.Member = &mv
+		default:
 			iv := invitationView(r.Invitation, now)
 			v.Invitation = &iv
 		}

@@ -190,6 +190,30 @@ func TestManagedDomainAccounts(t *testing.T) {
 		problem(t, e.call(ann, "POST", members, map[string]any{"email": "dan@acme.test", "role": "member", "send_invite": true}), 403, "forbidden", "email")
 		problem(t, e.call(ann, "POST", members, map[string]any{"email": "dan@acme.test", "role": "member", "send_invite": false}), 403, "forbidden", "email")
 
+		// A bulk invitation adds the domain's existing accounts at once (a member in
+		// the result, no invitation), invites everyone else, and refuses the disabled.
+		bulk := e.must(200, ann, "POST", "/api/v1/organizations/acme/invitations", map[string]any{
+			"emails": []string{"pat@acme.test", "newbie@acme.test", "nina@elsewhere.test", "dan@acme.test"}})
+		res := bulk["results"].([]any)
+		pat := res[0].(map[string]any)
+		if pat["invitation"] != nil || jpath(pat, "member", "state") != "active" || jpath(pat, "member", "account", "managed") != true {
+			t.Errorf("pat in a bulk invitation: %v", pat)
+		}
+		for _, r := range res[1:3] {
+			if r := r.(map[string]any); r["invitation"] == nil || r["member"] != nil {
+				t.Errorf("%v in a bulk invitation: want an invitation", r)
+			}
+		}
+		if dan := res[3].(map[string]any); jpath(dan, "error", "status") != 403.0 || dan["member"] != nil {
+			t.Errorf("a disabled account in a bulk invitation: %v", dan)
+		}
+		if e.count(account.NoticeDomainManaged, "pat@acme.test") != 1 || e.count(account.NoticeInvitation, "pat@acme.test") != 0 {
+			t.Errorf("emails to pat: %v", e.outbox())
+		}
+		if after := e.auditAfter("acme", "member.added", e.accountID("pat@acme.test")); after["managed_by_domain"] != "acme.test" {
+			t.Errorf("pat's member.added after = %v", after)
+		}
+
 		// Subdomains, look-alikes and operators are not acme.test's to manage.
 		for _, email := range []string{"xavier@x.acme.test", "yan@acme.test.evil", "opal@acme.test"} {
 			m := add(ann, "acme", email, false)
