@@ -59,16 +59,7 @@ func (t *tx) subscribedApplications(ctx context.Context, orgID string) ([]string
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return scanStrings(rows)
 }
 
 // FeedEvents reads one application's numbered feed: only rows the relay numbered,

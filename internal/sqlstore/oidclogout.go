@@ -138,17 +138,8 @@ func (t *tx) ClaimOIDCLogouts(ctx context.Context, owner string, now time.Time, 
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(ids) == 0 {
+	ids, err := scanStrings(rows)
+	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
 	var b args

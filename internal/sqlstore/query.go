@@ -93,3 +93,17 @@ func limit(a *args, n int) string {
 }
 
 // The few dialect differences, each in one helper.
+
+// scanStrings reads the one text column of every row, and closes rows.
+func scanStrings(rows *sql.Rows) ([]string, error) {
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
