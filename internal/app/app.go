@@ -151,6 +151,9 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		log.Info("store ready", "engine", db.Engine())
 	}
 	db := a.DB
+	// The webhooks' signing secrets are sealed with the same passphrase as the
+	// sign-in keys: a copy of the database alone signs nothing.
+	db.SealSecrets(cfg.OIDCKeySecret)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

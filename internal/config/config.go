@@ -121,7 +121,7 @@ func ParseServe(args []string, getenv Getenv, stdout, stderr io.Writer) (Config,
 	fs.DurationVar(&c.EventsKeep, "events-keep", env.duration("ROSTER_EVENTS_KEEP", DefaultEventsKeep), "how long change events stay in the applications' event feeds, e.g. 720h; an hour or more (env ROSTER_EVENTS_KEEP)")
 	fs.BoolVar(&c.WebhooksAllowPrivate, "webhooks-allow-private", env.bool("ROSTER_WEBHOOKS_ALLOW_PRIVATE", false), "let webhook endpoints be http, and private, loopback or link-local addresses: for tests and local receivers only (env ROSTER_WEBHOOKS_ALLOW_PRIVATE)")
 	fs.StringVar(&c.DNSResolver, "dns-resolver", getenv("ROSTER_DNS_RESOLVER"), "DNS server host:port to look up the TXT records that verify organizations' domains; empty uses the system's resolver (env ROSTER_DNS_RESOLVER)")
-	fs.StringVar(&c.OIDCKeySecret, "oidc-key-secret", getenv("ROSTER_OIDC_KEY_SECRET"), "when set, the signing keys of Sign in with Roster are stored sealed with it (AES-256-GCM); a long random string, the same for every process (env ROSTER_OIDC_KEY_SECRET)")
+	fs.StringVar(&c.OIDCKeySecret, "oidc-key-secret", getenv("ROSTER_OIDC_KEY_SECRET"), "when set, the signing keys of Sign in with Roster and the webhooks' signing secrets are stored sealed with it (AES-256-GCM); a long random string, the same for every process (env ROSTER_OIDC_KEY_SECRET)")
 	delay := fs.String("shutdown-delay", envOr(getenv, "ROSTER_SHUTDOWN_DELAY", "0s"), "on SIGTERM, answer /readyz 503 for this long before closing the listener, e.g. 10s behind a load balancer (env ROSTER_SHUTDOWN_DELAY)")
 	level := fs.String("log-level", envOr(getenv, "ROSTER_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env ROSTER_LOG_LEVEL)")
 	if err := ParseFlags(fs, args, stdout); err != nil {

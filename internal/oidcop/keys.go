@@ -2,25 +2,19 @@ package oidcop
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/sealbox"
 )
-
-// sealedPrefix marks a private key sealed with the key encryption key.
-const sealedPrefix = "sealed:"
 
 // keyTTL is how long a process keeps the keys it read: a rotation by another
 // process is signed with within this time (the JWKS serves the previous key, so
@@ -31,7 +25,7 @@ const keyTTL = time.Minute
 // use) and keeps them for keyTTL.
 type keyring struct {
 	svc *account.Service
-	kek []byte // AES-256 key sealing the stored private keys; nil: stored as they are
+	kek *sealbox.Box // seals the stored private keys; nil: stored as they are
 	now func() time.Time
 
 	mu   sync.Mutex
@@ -39,14 +33,10 @@ type keyring struct {
 	read time.Time
 }
 
-// newKEK derives the AES-256 key encryption key from the configured secret.
-func newKEK(secret string) []byte {
-	if secret == "" {
-		return nil
-	}
-	h := sha256.Sum256([]byte(secret))
-	return h[:]
-}
+// newKEK is the box sealing the private keys with the configured secret (nil for
+// none). The stored form is sealbox's: "sealed:" + base64(nonce ‖ AES-256-GCM under
+// SHA-256(secret), with "roster-oidc-key" as additional data).
+func newKEK(secret string) *sealbox.Box { return sealbox.New(secret, "roster-oidc-key") }
 
 func (k *keyring) current(ctx context.Context) (*signingKey, error) {
 	ks, err := k.all(ctx)
@@ -100,48 +90,20 @@ func (k *keyring) generate() (account.SigningKey, error) {
 	}
 	stored := base64.StdEncoding.EncodeToString(der)
 	if k.kek != nil {
-		gcm, err := k.gcm()
-		if err != nil {
+		if stored, err = k.kek.Seal(der); err != nil {
 			return account.SigningKey{}, err
 		}
-		nonce := make([]byte, gcm.NonceSize())
-		if _, err := rand.Read(nonce); err != nil {
-			return account.SigningKey{}, err
-		}
-		stored = sealedPrefix + base64.StdEncoding.EncodeToString(gcm.Seal(nonce, nonce, der, []byte("roster-oidc-key")))
 	}
 	return account.SigningKey{Algorithm: "ES256", PrivateKey: stored}, nil
-}
-
-func (k *keyring) gcm() (cipher.AEAD, error) {
-	block, err := aes.NewCipher(k.kek)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
 }
 
 // open reads a stored key.
 func (k *keyring) open(s account.SigningKey) (*signingKey, error) {
 	var der []byte
-	if rest, ok := strings.CutPrefix(s.PrivateKey, sealedPrefix); ok {
-		if k.kek == nil {
-			return nil, errors.New("the key is sealed and no key encryption key is configured (--oidc-key-secret)")
-		}
-		sealed, err := base64.StdEncoding.DecodeString(rest)
-		if err != nil {
+	if sealbox.Sealed(s.PrivateKey) {
+		var err error
+		if der, err = k.kek.Open(s.PrivateKey); err != nil {
 			return nil, err
-		}
-		gcm, err := k.gcm()
-		if err != nil {
-			return nil, err
-		}
-		if len(sealed) < gcm.NonceSize() {
-			return nil, errors.New("sealed key too short")
-		}
-		der, err = gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], []byte("roster-oidc-key"))
-		if err != nil {
-			return nil, errors.New("the key does not open with the configured key encryption key")
 		}
 	} else {
 		var err error

@@ -30,6 +30,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/sealbox"
 )
 
 //go:embed migrations
@@ -56,6 +57,8 @@ type DB struct {
 	// connection behind the requests; on SQLite the writer (its writes are serial
 	// anyway).
 	lease *sql.DB
+	// secrets seals the secrets the store keeps to use again (SealSecrets).
+	secrets atomic.Pointer[sealbox.Box]
 	// gate queues SQLite's write transactions for the writer first come, first
 	// served (writegate.go; nil on PostgreSQL).
 	gate *writeGate
@@ -359,7 +362,7 @@ func (db *DB) Read(ctx context.Context, fn func(account.Tx) error) error {
 	if b != nil {
 		q = boundQ{q: q, b: b}
 	}
-	return classify(ctx, fn(&tx{q: q, engine: db.engine}))
+	return classify(ctx, fn(&tx{q: q, engine: db.engine, secrets: db.secrets.Load()}))
 }
 
 // Write runs fn in one transaction, committed only if fn returns nil. When another
@@ -475,7 +478,7 @@ func (db *DB) write(parent context.Context, fn func(account.Tx) error) (err erro
 	w := &watchedTx{Tx: sqlTx}
 	b := newBound(parent, ctx)
 	defer b.done()
-	t := &tx{q: w, engine: db.engine}
+	t := &tx{q: w, engine: db.engine, secrets: db.secrets.Load()}
 	if b != nil {
 		t.q = boundQ{q: w, b: b}
 	}
@@ -532,6 +535,9 @@ type querier interface {
 type tx struct {
 	q      querier
 	engine Engine
+	// secrets seals the webhooks' signing secrets (SealSecrets; nil: stored as
+	// they are).
+	secrets *sealbox.Box
 	// savepoints counts the savepoints taken, naming each one uniquely (sp_1, sp_2, …)
 	// so that they nest.
 	savepoints int

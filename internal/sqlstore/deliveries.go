@@ -62,6 +62,9 @@ func (db *DB) ClaimDeliveries(ctx context.Context, owner string, now time.Time, 
 			&e.ID, &e.OrgID, &etyp, &data, scanTime{&e.CreatedAt}); err != nil {
 			return nil, err
 		}
+		if err := openSecrets(db.secrets.Load(), w); err != nil {
+			return nil, err
+		}
 		d.EventType, d.State, w.Events = account.EventType(dtyp), account.DeliveryState(state), splitTypes(events)
 		e.Type, e.Data = account.EventType(etyp), []byte(data)
 		out = append(out, j)

@@ -239,7 +239,8 @@ func (db *DB) pruneEventsBatch(ctx context.Context, before time.Time, batch int)
 	return res.RowsAffected()
 }
 
-// enabledWebhooks lists the enabled endpoints of an application (for the relay).
+// enabledWebhooks lists the enabled endpoints of an application (for the relay,
+// which reads their events only: the secrets stay as stored).
 func enabledWebhooks(ctx context.Context, q querier, app string) ([]account.Webhook, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+webhookColumns+`
 		FROM webhook_endpoints w WHERE w.application_id = $1 AND w.enabled ORDER BY w.id`, app)

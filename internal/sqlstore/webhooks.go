@@ -2,10 +2,12 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
 	"roster.dev/roster/internal/account"
+	"roster.dev/roster/internal/sealbox"
 )
 
 var _ account.WebhookTx = (*tx)(nil)
@@ -13,6 +15,8 @@ var _ account.WebhookTx = (*tx)(nil)
 const webhookColumns = `w.id, w.application_id, w.url, w.events, w.description, w.enabled, w.secret,
 	w.previous_secret, w.previous_until, w.disabled_reason, w.failing_since, w.created_at, w.updated_at`
 
+// scanWebhook reads a row of webhookColumns; its secrets as stored (sealed, when
+// SealSecrets was given a passphrase: see openSecrets).
 func scanWebhook(sc interface{ Scan(...any) error }) (account.Webhook, error) {
 	var w account.Webhook
 	var events string
@@ -20,6 +24,49 @@ func scanWebhook(sc interface{ Scan(...any) error }) (account.Webhook, error) {
 		&w.PreviousSecret, scanTime{&w.PreviousUntil}, &w.DisabledReason, scanTime{&w.FailingSince}, scanTime{&w.CreatedAt}, scanTime{&w.UpdatedAt})
 	w.Events = splitTypes(events)
 	return w, err
+}
+
+// The additional data of a sealed webhook secret: it opens as nothing else.
+const webhookSecretUse = "roster-webhook-secret"
+
+// SealSecrets makes the store keep the webhooks' signing secrets sealed with
+// passphrase (sealbox, AES-256-GCM; the process's --oidc-key-secret): a copy of the
+// database alone cannot sign an event. Secrets written before stay readable, and
+// are sealed when next written (a rotation). Empty: stored as they are. Call it
+// before the store serves.
+func (db *DB) SealSecrets(passphrase string) {
+	db.secrets.Store(sealbox.New(passphrase, webhookSecretUse))
+}
+
+// openSecrets opens w's secrets as box sealed them (values stored unsealed read as
+// they are); a sealed secret without the passphrase, or with another, is an error.
+func openSecrets(box *sealbox.Box, w *account.Webhook) error {
+	for _, s := range []*string{&w.Secret, &w.PreviousSecret} {
+		if *s == "" {
+			continue
+		}
+		plain, err := box.Open(*s)
+		if err != nil {
+			return fmt.Errorf("webhook %s: its signing secret: %w", w.ID, err)
+		}
+		*s = string(plain)
+	}
+	return nil
+}
+
+// sealSecrets is w with its secrets sealed by box, for writing.
+func sealSecrets(box *sealbox.Box, w account.Webhook) (account.Webhook, error) {
+	for _, s := range []*string{&w.Secret, &w.PreviousSecret} {
+		if *s == "" {
+			continue
+		}
+		sealed, err := box.Seal([]byte(*s))
+		if err != nil {
+			return w, err
+		}
+		*s = sealed
+	}
+	return w, nil
 }
 
 func splitTypes(s string) []account.EventType {
@@ -42,7 +89,11 @@ func joinTypes(ts []account.EventType) string {
 
 // CreateWebhook adds an endpoint.
 func (t *tx) CreateWebhook(ctx context.Context, w account.Webhook) error {
-	_, err := t.q.ExecContext(ctx, `
+	w, err := sealSecrets(t.secrets, w)
+	if err != nil {
+		return err
+	}
+	_, err = t.q.ExecContext(ctx, `
 		INSERT INTO webhook_endpoints (id, application_id, url, events, description, enabled, secret,
 			previous_secret, previous_until, disabled_reason, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
@@ -55,7 +106,10 @@ func (t *tx) CreateWebhook(ctx context.Context, w account.Webhook) error {
 func (t *tx) Webhook(ctx context.Context, applicationID, id string) (account.Webhook, error) {
 	w, err := scanWebhook(t.q.QueryRowContext(ctx, `SELECT `+webhookColumns+`
 		FROM webhook_endpoints w WHERE w.application_id = $1 AND w.id = $2`, applicationID, id))
-	return w, translate(err, "webhook")
+	if err != nil {
+		return w, translate(err, "webhook")
+	}
+	return w, openSecrets(t.secrets, &w)
 }
 
 // Webhooks lists the application's endpoints, oldest first.
@@ -72,6 +126,9 @@ func (t *tx) Webhooks(ctx context.Context, applicationID string) ([]account.Webh
 		if err != nil {
 			return nil, err
 		}
+		if err := openSecrets(t.secrets, &w); err != nil {
+			return nil, err
+		}
 		out = append(out, w)
 	}
 	return out, rows.Err()
@@ -80,6 +137,10 @@ func (t *tx) Webhooks(ctx context.Context, applicationID string) ([]account.Webh
 // UpdateWebhook writes every column of an endpoint but its id, application and
 // creation time.
 func (t *tx) UpdateWebhook(ctx context.Context, w account.Webhook) error {
+	w, err := sealSecrets(t.secrets, w)
+	if err != nil {
+		return err
+	}
 	res, err := t.q.ExecContext(ctx, `
 		UPDATE webhook_endpoints SET url = $3, events = $4, description = $5, enabled = $6, secret = $7,
 			previous_secret = $8, previous_until = $9, disabled_reason = $10, updated_at = $11,

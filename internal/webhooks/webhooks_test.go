@@ -211,6 +211,38 @@ func TestDeliverySigned(t *testing.T) {
 	})
 }
 
+// TestDeliverySignedWithSealedSecrets: with the secrets sealed in the store
+// (--oidc-key-secret), deliveries are signed with the secret itself, before and
+// after a rotation, and the official library verifies them.
+func TestDeliverySignedWithSealedSecrets(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		db.SealSecrets("a long passphrase")
+		w := newWorld(t, db)
+		rc := newReceiver(t, nil)
+		h := w.hook(rc.srv.URL+"/hooks", "member.added", "webhook.test")
+		w.event("ev-1", account.EventMemberAdded)
+		w.drain()
+		got := rc.requests()
+		if len(got) != 1 {
+			t.Fatalf("%d requests, want 1", len(got))
+		}
+		verify(t, h.Secret, got[0])
+		newSecret, err := w.svc.RotateWebhookSecret(ctx, w.op, "studio", h.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.svc.TestWebhook(ctx, w.op, "studio", h.ID); err != nil {
+			t.Fatal(err)
+		}
+		w.drain()
+		if got = rc.requests(); len(got) != 2 {
+			t.Fatalf("%d requests after the test event, want 2", len(got))
+		}
+		verify(t, h.Secret, got[1])
+		verify(t, newSecret, got[1])
+	})
+}
+
 // TestDeliveryRetries: a failed attempt is tried again after the schedule's pause,
 // not before, with the same webhook-id; a 410 Gone disables the endpoint.
 func TestDeliveryRetries(t *testing.T) {
