@@ -111,20 +111,27 @@ type OIDCLogoutTx interface {
 // every organization), in tx: their tokens are revoked, and a logout notice is
 // queued for each sign-in to a client with a back-channel logout URI.
 func (s *Service) endOIDCGrants(ctx context.Context, tx Tx, accountID, orgID, reason string) error {
-	now := s.now()
-	grants, err := tx.LiveOIDCGrants(ctx, accountID, orgID, now)
+	grants, err := tx.LiveOIDCGrants(ctx, accountID, orgID, s.now())
 	if err != nil {
 		return err
 	}
 	if err := tx.RevokeOIDCGrantsOfAccount(ctx, accountID, orgID); err != nil {
 		return err
 	}
+	return s.queueLogouts(ctx, tx, grants, reason)
+}
+
+// queueLogouts queues in tx a logout notice for each of grants whose client has a
+// back-channel logout URI, audited (when sent or given up) in the trail of the
+// grant's organization ("": the platform's).
+func (s *Service) queueLogouts(ctx context.Context, tx Tx, grants []OIDCLiveGrant, reason string) error {
+	now := s.now()
 	for _, g := range grants {
 		if g.LogoutURI == "" {
 			continue
 		}
 		if err := tx.InsertOIDCLogoutNotice(ctx, OIDCLogoutNotice{ID: s.ids.New(), ApplicationID: g.ApplicationID,
-			AccountID: accountID, OrgID: g.OrgID, SID: g.AuthRequestID, Reason: reason, State: LogoutPending,
+			AccountID: g.AccountID, OrgID: g.OrgID, SID: g.AuthRequestID, Reason: reason, State: LogoutPending,
 			NextAt: now, CreatedAt: now, UpdatedAt: now}); err != nil {
 			return err
 		}
@@ -138,22 +145,14 @@ func (s *Service) endOIDCGrants(ctx context.Context, tx Tx, accountID, orgID, re
 // organization: their audit events go to the platform's trail, the organization's
 // being gone.
 func (s *Service) endOrganizationOIDCGrants(ctx context.Context, tx Tx, orgID string) error {
-	now := s.now()
-	grants, err := tx.LiveOIDCGrantsInOrganization(ctx, orgID, now)
+	grants, err := tx.LiveOIDCGrantsInOrganization(ctx, orgID, s.now())
 	if err != nil {
 		return err
 	}
-	for _, g := range grants {
-		if g.LogoutURI == "" {
-			continue
-		}
-		if err := tx.InsertOIDCLogoutNotice(ctx, OIDCLogoutNotice{ID: s.ids.New(), ApplicationID: g.ApplicationID,
-			AccountID: g.AccountID, SID: g.AuthRequestID, Reason: LogoutOrganizationDeleted, State: LogoutPending,
-			NextAt: now, CreatedAt: now, UpdatedAt: now}); err != nil {
-			return err
-		}
+	for i := range grants {
+		grants[i].OrgID = "" // its trail goes with it
 	}
-	return nil
+	return s.queueLogouts(ctx, tx, grants, LogoutOrganizationDeleted)
 }
 
 // ClaimOIDCLogouts claims due logout notices for the worker.

@@ -296,6 +296,13 @@ func (c *Console) toLogin(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && r.URL.Path != "/" {
 		target += "?next=" + url.QueryEscape(r.URL.RequestURI())
 	}
+	seeOther(w, r, target)
+}
+
+// seeOther sends the browser itself to target: a 303, or for an htmx request (a
+// boosted form, which followed the redirects to here) HX-Redirect, so that the
+// whole page goes there rather than htmx's request.
+func seeOther(w http.ResponseWriter, r *http.Request, target string) {
 	if r.Header.Get("HX-Request") == "true" {
 		w.Header().Set("HX-Redirect", target)
 		w.WriteHeader(http.StatusNoContent)

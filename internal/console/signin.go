@@ -75,13 +75,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request, p *page) {
 	switch {
 	case si.LoginRequired:
 		// The session is older than the application allows: log in again, then back.
-		to := "/login?again=1&next=" + url.QueryEscape("/sign-in/"+si.Request.ID)
-		if r.Header.Get("HX-Request") == "true" {
-			w.Header().Set("HX-Redirect", to)
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		http.Redirect(w, r, to, http.StatusSeeOther)
+		seeOther(w, r, "/login?again=1&next="+url.QueryEscape("/sign-in/"+si.Request.ID))
 	case si.PromptError != "" || si.Refusal != nil && si.Request.Prompts(account.PromptNone):
 		// No page was to be shown: straight back to the application.
 		c.finishSignIn(w, r, p, si)
@@ -110,14 +104,7 @@ func (c *Console) finishSignIn(w http.ResponseWriter, r *http.Request, p *page, 
 		c.fail(w, r, p, err)
 		return
 	}
-	// A boosted form (the login's) followed the redirects here: the browser
-	// itself goes to the application, not htmx's request.
-	if r.Header.Get("HX-Request") == "true" {
-		w.Header().Set("HX-Redirect", to)
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
+	seeOther(w, r, to) // after the login's boosted form, too
 }
 
 // allowSignInTarget widens the page's form-action to the application's origin when
